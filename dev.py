@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Erlen's developer commands, runnable with nothing but ``python3``.
+
+``python3 dev.py serve`` creates ``.venv``, installs Erlen and what it needs,
+and serves an example app at http://127.0.0.1:5000.
+``python3 dev.py test`` does the same setup, then runs the whole test suite
+under coverage and prints the coverage report.
+``python3 dev.py bench`` runs the benchmark suite against Flask, Bottle, Falcon.
+
+The virtual environment is reused while ``pyproject.toml`` is unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".erlen-installed"
+
+
+def _run(*args: str | Path) -> int:
+    return subprocess.call([str(a) for a in args], cwd=ROOT)
+
+
+def ensure_env() -> None:
+    """Create the venv and install ``erlen[dev]`` unless already up to date."""
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == digest and PY.exists():
+        return
+    if not PY.exists():
+        print("Creating .venv ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    pip = [PY, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    if _run(*pip, "--upgrade", "pip") or _run(*pip, "-e", f"{ROOT}[dev]"):
+        sys.exit("Installing Erlen's dependencies failed; see the pip output above.")
+    STAMP.write_text(digest)
+
+
+def serve(args: list[str]) -> int:
+    ensure_env()
+    return _run(PY, ROOT / "examples" / "hello" / "app.py", *args)
+
+
+def test(args: list[str]) -> int:
+    ensure_env()
+    rc = _run(PY, "-m", "coverage", "run", "-m", "pytest", *args)
+    _run(PY, "-m", "coverage", "report")
+    return rc
+
+
+def bench(args: list[str]) -> int:
+    ensure_env()
+    return _run(PY, ROOT / "benchmarks" / "run.py", *args)
+
+
+COMMANDS = {"serve": serve, "test": test, "bench": bench}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(f"usage: python3 dev.py {{{','.join(COMMANDS)}}} [args...]")
+    sys.exit(COMMANDS[sys.argv[1]](sys.argv[2:]))
