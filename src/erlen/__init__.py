@@ -1,1 +1,62 @@
-"""Erlen."""
+"""Erlen: the Flask API you already know, on a fast sans-I/O core.
+
+.. code-block:: python
+
+    from erlen import Erlen
+
+    app = Erlen(__name__)
+
+    @app.route("/")
+    def index():
+        return "Hello, World!"
+"""
+
+from __future__ import annotations
+
+from .app import Erlen
+from .config import Config
+from .ctx import (
+    after_this_request,
+    copy_current_request_context,
+    has_app_context,
+    has_request_context,
+)
+from .exceptions import abort
+from .globals import current_app, g, request, session
+from .helpers import (
+    make_response,
+    redirect,
+    safe_join,
+    send_file,
+    send_from_directory,
+    stream_with_context,
+    url_for,
+)
+from .json import jsonify
+from .wrappers import Request, Response
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "Erlen",
+    "Config",
+    "Request",
+    "Response",
+    "abort",
+    "after_this_request",
+    "copy_current_request_context",
+    "current_app",
+    "g",
+    "has_app_context",
+    "has_request_context",
+    "jsonify",
+    "make_response",
+    "redirect",
+    "request",
+    "safe_join",
+    "send_file",
+    "send_from_directory",
+    "session",
+    "stream_with_context",
+    "url_for",
+]

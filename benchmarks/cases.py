@@ -1,0 +1,176 @@
+"""The benchmark cases: one request each, and what a correct response looks like.
+
+Every framework's app module (``apps_<name>.py``) implements the same routes
+so that one :class:`Case` can be sent to each of them unchanged.  Before a
+case is timed, :func:`check_response` verifies the status code and body for
+every framework, so a benchmark can never silently measure an error page.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Literal
+
+#: Which app a case runs against (see ``create_app`` in the app modules):
+#: ``"main"`` has the base routes only, ``"route1000"`` the base routes plus
+#: 1000 dynamic routes ``/r{i}/<int:id>``, ``"route1"`` only ``/r999/<int:id>``.
+AppKind = Literal["main", "route1000", "route1"]
+
+#: Number of dynamic routes in the ``route1000`` app, and the one requested.
+ROUTE_COUNT = 1000
+ROUTE_INDEX = ROUTE_COUNT - 1
+
+#: Response body of the ``json`` case (``GET /json``).
+JSON_DOC: dict[str, object] = {"message": "Hello, World!", "items": [1, 2, 3]}
+
+#: Request body of the ``json_post`` case (``POST /echo``), echoed back.
+ECHO_DOC: dict[str, object] = {
+    "id": 1815,
+    "name": "Ada Lovelace",
+    "email": "ada@example.com",
+    "active": True,
+    "score": 99.5,
+    "roles": ["admin", "author"],
+    "tags": ["math", "engines", "poetry"],
+    "address": {"city": "London", "country": "UK"},
+}
+ECHO_BODY: bytes = json.dumps(ECHO_DOC).encode()  # 212 bytes
+
+#: Request body of the ``form`` case (``POST /form``): five fields.
+FORM_BODY: bytes = b"name=Ada+Lovelace&email=ada%40example.com&age=36&city=London&lang=en"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmarked request and the response every framework must give."""
+
+    name: str
+    description: str
+    app: AppKind
+    method: str
+    path: str
+    query: str = ""
+    body: bytes | None = None
+    content_type: str | None = None
+    status: int = 200
+    #: Exact expected body, decoded as UTF-8 (for text responses).
+    text: str | None = None
+    #: Expected JSON document (for JSON responses; Content-Type is checked too).
+    json: object | None = None
+
+    @property
+    def request_line(self) -> str:
+        """``METHOD /path?query``, for display."""
+        target = f"{self.path}?{self.query}" if self.query else self.path
+        return f"{self.method} {target}"
+
+
+CASES: tuple[Case, ...] = (
+    Case(
+        "hello",
+        "plain text from a static route",
+        "main",
+        "GET",
+        "/",
+        text="Hello, World!",
+    ),
+    Case(
+        "param",
+        "one URL path parameter echoed in text",
+        "main",
+        "GET",
+        "/user/ada",
+        text="Hello, ada!",
+    ),
+    Case(
+        "route1000",
+        f"last of {ROUTE_COUNT} dynamic routes /r{{i}}/<int:id>, plus the base routes",
+        "route1000",
+        "GET",
+        f"/r{ROUTE_INDEX}/42",
+        text=f"r{ROUTE_INDEX} id=42",
+    ),
+    Case(
+        "route1",
+        "same request as route1000, on an app with only that route",
+        "route1",
+        "GET",
+        f"/r{ROUTE_INDEX}/42",
+        text=f"r{ROUTE_INDEX} id=42",
+    ),
+    Case(
+        "query",
+        "query string: a string, an int and a repeated key",
+        "main",
+        "GET",
+        "/search",
+        query="q=erlen&page=2&tag=a&tag=b",
+        text="q=erlen page=2 tags=a,b",
+    ),
+    Case(
+        "json",
+        "a dict serialized as JSON",
+        "main",
+        "GET",
+        "/json",
+        json=JSON_DOC,
+    ),
+    Case(
+        "json_post",
+        f"JSON request body ({len(ECHO_BODY)} bytes) parsed and echoed as JSON",
+        "main",
+        "POST",
+        "/echo",
+        body=ECHO_BODY,
+        content_type="application/json",
+        json=ECHO_DOC,
+    ),
+    Case(
+        "form",
+        "urlencoded form with 5 fields, 2 of them read",
+        "main",
+        "POST",
+        "/form",
+        body=FORM_BODY,
+        content_type="application/x-www-form-urlencoded",
+        text="name=Ada Lovelace email=ada@example.com",
+    ),
+    Case(
+        "notfound",
+        "unknown URL, the framework's default 404 response",
+        "main",
+        "GET",
+        "/does-not-exist",
+        status=404,
+    ),
+)
+
+CASES_BY_NAME: dict[str, Case] = {case.name: case for case in CASES}
+
+
+def check_response(
+    case: Case, status: str, headers: list[tuple[str, str]], body: bytes
+) -> str | None:
+    """Return what is wrong with a response to ``case``, or ``None`` if it is right."""
+    code = int(status.split(None, 1)[0]) if status else 0
+    if code != case.status:
+        return f"expected status {case.status}, got {status!r}"
+    if case.text is not None:
+        try:
+            text = body.decode()
+        except UnicodeDecodeError:
+            return "body is not valid UTF-8"
+        if text != case.text:
+            return f"expected body {case.text!r}, got {text!r}"
+    if case.json is not None:
+        content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
+        if not content_type.startswith("application/json"):
+            return f"expected Content-Type application/json, got {content_type!r}"
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            return "body is not valid JSON"
+        if doc != case.json:
+            return f"expected JSON {case.json!r}, got {doc!r}"
+    return None

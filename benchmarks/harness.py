@@ -1,0 +1,222 @@
+"""The measuring harness: identical for every framework.
+
+A request is a PEP 3333 environ built once per case.  Each call gets its own
+copy (``dict(environ)``) and, for requests with a body, a fresh
+``io.BytesIO(body)`` as ``wsgi.input``; the app is called with a trivial
+``start_response``, its iterable consumed fully and closed if it has
+``close()``.  Timing uses :func:`time.perf_counter_ns` around a batch of calls.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cases import Case
+
+Environ = dict[str, Any]
+Headers = list[tuple[str, str]]
+StartResponse = Callable[..., Callable[[bytes], object]]
+WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+
+def make_environ(case: Case) -> Environ:
+    """The WSGI environ of ``case``'s request, with an empty ``wsgi.input``."""
+    environ: Environ = {
+        "REQUEST_METHOD": case.method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": case.path,
+        "QUERY_STRING": case.query,
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "localhost",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    if case.body is not None:
+        environ["CONTENT_TYPE"] = case.content_type or "application/octet-stream"
+        environ["CONTENT_LENGTH"] = str(len(case.body))
+    return environ
+
+
+def _write(data: bytes) -> None:
+    """The ``write`` callable returned by ``start_response``; discards data."""
+
+
+def _start_response(
+    status: str, headers: Headers, exc_info: object | None = None
+) -> Callable[[bytes], None]:
+    """The trivial ``start_response`` used in timed loops."""
+    return _write
+
+
+@dataclass
+class Response:
+    """What one call of a WSGI app produced (for correctness checks)."""
+
+    status: str = ""
+    headers: Headers = field(default_factory=list)
+    body: bytes = b""
+
+
+def call_once(app: WSGIApp, environ: Environ, body: bytes | None) -> Response:
+    """Call ``app`` once with a copy of ``environ`` and record the full response."""
+    response = Response()
+    chunks: list[bytes] = []
+
+    def start_response(
+        status: str, headers: Headers, exc_info: object | None = None
+    ) -> Callable[[bytes], object]:
+        response.status = status
+        response.headers = list(headers)
+        return chunks.append
+
+    env = dict(environ)
+    if body is not None:
+        env["wsgi.input"] = io.BytesIO(body)
+    iterable = app(env, start_response)
+    try:
+        chunks.extend(iterable)
+    finally:
+        close = getattr(iterable, "close", None)
+        if close is not None:
+            close()
+    response.body = b"".join(chunks)
+    return response
+
+
+def run_batch(app: WSGIApp, environ: Environ, body: bytes | None, number: int) -> int:
+    """Call ``app`` ``number`` times; return the elapsed nanoseconds.
+
+    The loop does exactly what a WSGI server minimally must, and nothing else.
+    """
+    start_response = _start_response
+    copy = dict
+    new_input = io.BytesIO
+    clock = time.perf_counter_ns
+    loop = range(number)
+    if body is None:
+        start = clock()
+        for _ in loop:
+            iterable = app(copy(environ), start_response)
+            for _chunk in iterable:
+                pass
+            close = getattr(iterable, "close", None)
+            if close is not None:
+                close()
+        return clock() - start
+    start = clock()
+    for _ in loop:
+        env = copy(environ)
+        env["wsgi.input"] = new_input(body)
+        iterable = app(env, start_response)
+        for _chunk in iterable:
+            pass
+        close = getattr(iterable, "close", None)
+        if close is not None:
+            close()
+    return clock() - start
+
+
+def calibrate(
+    app: WSGIApp, environ: Environ, body: bytes | None, warmup_s: float, target_s: float
+) -> int:
+    """Warm ``app`` up for about ``warmup_s``; return the batch size lasting ``target_s``.
+
+    Batches double in size until the warm-up time is spent; the last (warmest)
+    batch gives the per-call estimate.
+    """
+    number, spent, elapsed = 1, 0, 0
+    while True:
+        elapsed = run_batch(app, environ, body, number)
+        spent += elapsed
+        if spent >= warmup_s * 1e9 and number >= 8:
+            break
+        number *= 2
+    per_call = max(elapsed / number, 1.0)
+    return max(1, round(target_s * 1e9 / per_call))
+
+
+def timed_repeat(
+    app: WSGIApp, environ: Environ, body: bytes | None, number: int, gc_enabled: bool
+) -> float:
+    """One timed batch of ``number`` calls; return microseconds per call.
+
+    A full collection runs first so every batch starts from the same heap
+    state; the collector is then left on (the default) or switched off for the
+    batch, identically for every framework.
+    """
+    gc.collect()
+    if gc_enabled:
+        elapsed = run_batch(app, environ, body, number)
+    else:
+        gc.disable()
+        try:
+            elapsed = run_batch(app, environ, body, number)
+        finally:
+            gc.enable()
+    return elapsed / number / 1000.0
+
+
+def null_app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+    """The least a WSGI app can do; times the harness's own overhead."""
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "13")])
+    return [b"Hello, World!"]
+
+
+_IMPORT_SNIPPET = (
+    "import time\n"
+    "t = time.perf_counter_ns()\n"
+    "import {module}\n"
+    "print(time.perf_counter_ns() - t)\n"
+)
+
+
+#: Environment variables that would slow imports down or skew them if inherited.
+_UNFAIR_ENV = frozenset(
+    {
+        "PYTHONDONTWRITEBYTECODE",
+        "PYTHONPROFILEIMPORTTIME",
+        "PYTHONVERBOSE",
+        "PYTHONDEVMODE",
+        "PYTHONTRACEMALLOC",
+        "PYTHONSTARTUP",
+    }
+)
+
+
+def import_time_ms(module: str, runs: int) -> list[float]:
+    """Time ``import module`` in ``runs`` fresh interpreters, in milliseconds.
+
+    An untimed first run makes sure bytecode caches are written.  Interpreter
+    start-up is excluded: only the ``import`` statement is inside the clock.
+    The child runs from a temporary directory so nothing local shadows modules.
+    """
+    command = [sys.executable, "-c", _IMPORT_SNIPPET.format(module=module)]
+    env = {k: v for k, v in os.environ.items() if k not in _UNFAIR_ENV}
+    results: list[float] = []
+    with tempfile.TemporaryDirectory() as cwd:
+        for run in range(runs + 1):
+            proc = subprocess.run(
+                command, cwd=cwd, env=env, capture_output=True, text=True, check=False
+            )
+            if proc.returncode != 0:
+                last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+                raise RuntimeError(f"import {module} failed: {last}")
+            if run:
+                results.append(int(proc.stdout.strip()) / 1e6)
+    return results

@@ -1,0 +1,541 @@
+"""Erlen's benchmark suite: Erlen against Flask, Bottle and Falcon, in one process.
+
+Usage (from the repository root)::
+
+    python3 dev.py bench                       # full run, < 2 minutes on 2 cores
+    python3 dev.py bench --quick               # about 15 seconds
+    python3 dev.py bench --cases hello,json --frameworks erlen,falcon
+    python3 dev.py bench --json bench.json     # also write every figure as JSON
+
+Every case is first checked for correctness on every framework (status code
+and body); a framework that fails a case is reported and not timed on it.
+Then each case is timed for all frameworks with repeats interleaved, so that
+noise from a shared machine hits every framework alike, and the best (minimum)
+repeat is reported in microseconds per request.  See ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib
+import importlib.metadata
+import json
+import os
+import platform
+import statistics
+import sys
+import traceback
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from cases import CASES, CASES_BY_NAME, ROUTE_COUNT, ROUTE_INDEX, AppKind, Case, check_response  # noqa: E402
+from harness import (  # noqa: E402
+    WSGIApp,
+    calibrate,
+    call_once,
+    import_time_ms,
+    make_environ,
+    null_app,
+    timed_repeat,
+)
+
+#: Frameworks in column order; each has an ``apps_<name>.py`` module.
+FRAMEWORKS: tuple[str, ...] = ("erlen", "flask", "bottle", "falcon")
+DISPLAY: dict[str, str] = {"erlen": "Erlen", "flask": "Flask", "bottle": "Bottle", "falcon": "Falcon"}
+#: Distribution names, for version reporting.
+DISTRIBUTIONS: dict[str, str] = {"erlen": "erlen", "flask": "Flask", "bottle": "bottle", "falcon": "falcon"}
+#: Erlen is compared with these, in this order.
+PEERS: tuple[str, ...] = ("falcon", "flask", "bottle")
+
+#: The targets Erlen is held to (ratios, lower is better).
+TARGET_VS_FALCON = 0.8
+TARGET_VS_FLASK = 0.1
+TARGET_ROUTE1000_VS_HELLO = 1.3
+TARGET_IMPORT_VS_FLASK = 1 / 3
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How long and how often to measure."""
+
+    repeat: int = 7
+    target_s: float = 0.2  # duration of one timed batch
+    warmup_s: float = 0.1
+    number: int | None = None  # fixed batch size instead of calibrating
+    gc_enabled: bool = True
+    import_runs: int = 5
+
+
+QUICK = Settings(repeat=5, target_s=0.04, warmup_s=0.02, import_runs=3)
+
+
+@dataclass
+class Timing:
+    """The timings of one framework on one case."""
+
+    number: int
+    samples_us: list[float] = field(default_factory=list)
+
+    @property
+    def best_us(self) -> float:
+        return min(self.samples_us)
+
+    @property
+    def median_us(self) -> float:
+        return statistics.median(self.samples_us)
+
+
+@dataclass
+class Failure:
+    """A framework that could not be built or answered a case wrongly."""
+
+    framework: str
+    case: str  # "*" when the app could not be built at all
+    problem: str
+    status: str = ""
+    body: str = ""
+    traceback: str = ""
+
+
+@dataclass
+class Results:
+    """Everything measured in one run."""
+
+    settings: Settings
+    frameworks: list[str]
+    cases: list[Case]
+    timings: dict[str, dict[str, Timing]] = field(default_factory=dict)  # case -> fw -> Timing
+    failures: list[Failure] = field(default_factory=list)
+    harness_us: float | None = None
+    imports_ms: dict[str, list[float]] = field(default_factory=dict)
+    import_errors: dict[str, str] = field(default_factory=dict)
+
+    def best(self, case: str, framework: str) -> float | None:
+        timing = self.timings.get(case, {}).get(framework)
+        return timing.best_us if timing else None
+
+    def ratio(self, case: str, framework: str, other: str) -> float | None:
+        return _div(self.best(case, framework), self.best(case, other))
+
+    def route_ratio(self, framework: str, other_case: str) -> float | None:
+        return _div(self.best("route1000", framework), self.best(other_case, framework))
+
+    def import_best(self, framework: str) -> float | None:
+        runs = self.imports_ms.get(framework)
+        return min(runs) if runs else None
+
+    def import_ratio(self, framework: str, other: str) -> float | None:
+        return _div(self.import_best(framework), self.import_best(other))
+
+
+def _div(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _log(message: str, end: str = "\n") -> None:
+    print(message, end=end, file=sys.stderr, flush=True)
+
+
+def _short_traceback(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)[-8:]).rstrip()
+
+
+def _excerpt(body: bytes, limit: int = 400) -> str:
+    text = body[:limit].decode("utf-8", "replace")
+    return text + (" ..." if len(body) > limit else "")
+
+
+def build_apps(framework: str, kinds: set[AppKind]) -> dict[AppKind, WSGIApp]:
+    """Import ``apps_<framework>`` and build the apps the selected cases need."""
+    module = importlib.import_module(f"apps_{framework}")
+    apps: dict[AppKind, WSGIApp] = {}
+    if "main" in kinds:
+        apps["main"] = module.create_app()
+    if "route1000" in kinds:
+        apps["route1000"] = module.create_app(range(ROUTE_COUNT))
+    if "route1" in kinds:
+        apps["route1"] = module.create_app([ROUTE_INDEX], base=False)
+    return apps
+
+
+def check(framework: str, case: Case, app: WSGIApp) -> Failure | None:
+    """Send ``case`` to ``app`` once; describe the failure if the answer is wrong."""
+    try:
+        response = call_once(app, make_environ(case), case.body)
+    except Exception as exc:  # noqa: BLE001 - any error is a failed check
+        return Failure(framework, case.name, f"raised {type(exc).__name__}: {exc}",
+                       traceback=_short_traceback(exc))
+    problem = check_response(case, response.status, response.headers, response.body)
+    if problem is None:
+        return None
+    return Failure(framework, case.name, problem, response.status, _excerpt(response.body))
+
+
+def run_benchmarks(settings: Settings, frameworks: list[str], cases: list[Case]) -> Results:
+    """Check, then time, every selected case on every selected framework."""
+    results = Results(settings, frameworks, cases)
+    kinds = {case.app for case in cases}
+    apps: dict[str, dict[AppKind, WSGIApp]] = {}
+    for fw in frameworks:
+        try:
+            apps[fw] = build_apps(fw, kinds)
+        except Exception as exc:  # noqa: BLE001 - report and go on with the others
+            results.failures.append(Failure(fw, "*", f"could not build the app: "
+                                            f"{type(exc).__name__}: {exc}",
+                                            traceback=_short_traceback(exc)))
+            _log(f"! {DISPLAY[fw]} unavailable: {type(exc).__name__}: {exc}")
+
+    for case in cases:
+        environ = make_environ(case)
+        runnable: dict[str, WSGIApp] = {}
+        for fw, fw_apps in apps.items():
+            failure = check(fw, case, fw_apps[case.app])
+            if failure is None:
+                runnable[fw] = fw_apps[case.app]
+            else:
+                results.failures.append(failure)
+                _log(f"! {DISPLAY[fw]} fails {case.name}: {failure.problem}")
+        _log(f"{case.name:<10} {case.request_line:<42}", end="")
+        timings: dict[str, Timing] = {}
+        for fw, app in runnable.items():
+            number = calibrate(app, environ, case.body, settings.warmup_s, settings.target_s)
+            timings[fw] = Timing(settings.number or number)
+        order = list(runnable)
+        for r in range(settings.repeat):
+            # Rotate the order so that no framework always runs first or last.
+            shift = r % len(order) if order else 0
+            for fw in order[shift:] + order[:shift]:
+                timing = timings[fw]
+                timing.samples_us.append(
+                    timed_repeat(runnable[fw], environ, case.body, timing.number,
+                                 settings.gc_enabled)
+                )
+            _log(".", end="")
+        _log("")
+        results.timings[case.name] = timings
+
+    # The harness's own cost per call, included in every figure above.
+    hello = make_environ(CASES_BY_NAME["hello"])
+    number = calibrate(null_app, hello, None, settings.warmup_s, settings.target_s)
+    results.harness_us = min(
+        timed_repeat(null_app, hello, None, settings.number or number, settings.gc_enabled)
+        for _ in range(settings.repeat)
+    )
+    return results
+
+
+def measure_imports(results: Results) -> None:
+    """Time ``import <framework>`` in fresh interpreters, best of N."""
+    for fw in results.frameworks:
+        _log(f"import {fw} ...", end="")
+        try:
+            results.imports_ms[fw] = import_time_ms(fw, results.settings.import_runs)
+            _log(f" {min(results.imports_ms[fw]):.1f} ms")
+        except RuntimeError as exc:
+            results.import_errors[fw] = str(exc)
+            _log(f" failed: {exc}")
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def fmt_us(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.2f}" if value < 100 else f"{value:.1f}"
+
+
+def fmt_ratio(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.3f}×" if value < 0.1 else f"{value:.2f}×"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> list[str]:
+    """Format a table: the first ``left`` columns left-aligned, the rest right-aligned."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(row: Sequence[str]) -> str:
+        cells = [c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        return "  ".join(cells).rstrip()
+
+    return [line(header), line(["-" * w for w in widths]), *(line(row) for row in rows)]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One of Erlen's performance targets and how this run did on it."""
+
+    name: str
+    limit: float
+    value: float | None
+    note: str = ""
+
+    @property
+    def met(self) -> bool | None:
+        return None if self.value is None else self.value <= self.limit
+
+
+def evaluate_targets(results: Results) -> list[Target]:
+    """Erlen's targets, for whatever this run measured."""
+    fws = results.frameworks
+    targets: list[Target] = []
+    if "erlen" not in fws:
+        return targets
+    failed = {f.case for f in results.failures if f.framework == "erlen"}
+
+    def note(case: str) -> str:
+        return "Erlen failed the check" if case in failed or "*" in failed else "not measured"
+
+    for peer, limit in (("falcon", TARGET_VS_FALCON), ("flask", TARGET_VS_FLASK)):
+        if peer not in fws:
+            continue
+        for case in results.cases:
+            value = results.ratio(case.name, "erlen", peer)
+            targets.append(Target(f"{case.name}: Erlen/{DISPLAY[peer]}", limit, value,
+                                  "" if value is not None else note(case.name)))
+    if any(c.name == "route1000" for c in results.cases) and any(c.name == "hello" for c in results.cases):
+        value = results.route_ratio("erlen", "hello")
+        targets.append(Target("route1000/hello (Erlen)", TARGET_ROUTE1000_VS_HELLO, value,
+                              "" if value is not None else note("route1000")))
+    if results.imports_ms or results.import_errors:
+        if "flask" in fws:
+            value = results.import_ratio("erlen", "flask")
+            targets.append(Target("import: Erlen/Flask", TARGET_IMPORT_VS_FLASK, value,
+                                  "" if value is not None else "import failed"))
+    return targets
+
+
+def render(results: Results, targets: list[Target]) -> str:
+    """The human-readable report."""
+    s, fws = results.settings, results.frameworks
+    out: list[str] = []
+    batch = f"{s.number} calls" if s.number else f"~{s.target_s:g} s"
+    out.append(
+        f"Erlen benchmarks — {platform.python_implementation()} {platform.python_version()}, "
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs"
+    )
+    out.append(
+        f"µs per request through each WSGI callable (lower is better); best of {s.repeat} "
+        f"repeats of {batch} each; GC {'enabled' if s.gc_enabled else 'disabled'} in timed loops"
+    )
+    versions = ", ".join(f"{DISPLAY[fw]} {_version(fw)}" for fw in fws)
+    out.append(f"Versions: {versions}")
+    out.append("")
+
+    peers = [p for p in PEERS if p in fws] if "erlen" in fws else []
+    failed = {(f.framework, f.case) for f in results.failures}
+    header = ["case", *(DISPLAY[fw] for fw in fws), *(f"Erlen/{DISPLAY[p]}" for p in peers)]
+    rows = []
+    for case in results.cases:
+        cells = [case.name]
+        for fw in fws:
+            bad = (fw, case.name) in failed or (fw, "*") in failed
+            cells.append("FAIL" if bad else fmt_us(results.best(case.name, fw)))
+        cells += [fmt_ratio(results.ratio(case.name, "erlen", p)) for p in peers]
+        rows.append(cells)
+    out += _table(header, rows)
+    if results.harness_us is not None:
+        out.append(f"(harness overhead, measured with a null WSGI app: {results.harness_us:.2f} µs "
+                   "per call, included in every figure above)")
+
+    names = {c.name for c in results.cases}
+    if "route1000" in names:
+        out.append("")
+        out.append(f"Routing: GET /r{ROUTE_INDEX}/42 among {ROUTE_COUNT} dynamic routes (route1000) "
+                   "vs. an app with that route only (route1)")
+        header = ["framework", "route1000", "route1", "hello", "route1000/hello", "route1000/route1"]
+        rows = [
+            [DISPLAY[fw], fmt_us(results.best("route1000", fw)), fmt_us(results.best("route1", fw)),
+             fmt_us(results.best("hello", fw)), fmt_ratio(results.route_ratio(fw, "hello")),
+             fmt_ratio(results.route_ratio(fw, "route1"))]
+            for fw in fws
+        ]
+        out += _table(header, rows)
+
+    if results.imports_ms or results.import_errors:
+        out.append("")
+        out.append(f"Import time: `import <framework>` in a fresh interpreter, ms, "
+                   f"best of {s.import_runs}")
+        header = ["framework", "best ms", "median ms", "Erlen/this"]
+        rows = []
+        for fw in fws:
+            runs = results.imports_ms.get(fw)
+            if runs is None:
+                rows.append([DISPLAY[fw], "FAIL", "", ""])
+                continue
+            ratio = results.import_ratio("erlen", fw) if fw != "erlen" else None
+            rows.append([DISPLAY[fw], f"{min(runs):.1f}", f"{statistics.median(runs):.1f}",
+                         fmt_ratio(ratio)])
+        out += _table(header, rows)
+
+    if targets:
+        out.append("")
+        out.append("Targets (Erlen; a ratio must be ≤ its limit)")
+        header = ["target", "limit", "this run", "met"]
+        rows = [
+            [t.name, f"≤ {t.limit:.3g}×", fmt_ratio(t.value),
+             {True: "yes", False: "NO", None: f"n/a ({t.note})"}[t.met]]
+            for t in targets
+        ]
+        out += _table(header, rows)
+        met = sum(t.met is True for t in targets)
+        out.append(f"{met} of {len(targets)} targets met")
+
+    if results.failures or results.import_errors:
+        out.append("")
+        out.append("FAILURES (not timed; fix the framework, not the benchmark)")
+        for f in results.failures:
+            where = "building the app" if f.case == "*" else f"case {f.case!r}"
+            out.append(f"- {DISPLAY[f.framework]}, {where}: {f.problem}")
+            if f.status:
+                out.append(f"    status: {f.status}")
+            if f.body:
+                out.append(f"    body:   {f.body!r}")
+            if f.traceback:
+                out += ["    " + line for line in f.traceback.splitlines()]
+        for fw, error in results.import_errors.items():
+            out.append(f"- {DISPLAY[fw]}, import time: {error}")
+    return "\n".join(out)
+
+
+def _version(framework: str) -> str:
+    try:
+        return importlib.metadata.version(DISTRIBUTIONS[framework])
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
+def to_json(results: Results, targets: list[Target]) -> dict[str, Any]:
+    """Every figure of the run, for docs and charts."""
+    fws = results.frameworks
+    peers = [p for p in PEERS if p in fws] if "erlen" in fws else []
+    return {
+        "meta": {
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "python": f"{platform.python_implementation()} {platform.python_version()}",
+            "platform": platform.platform(),
+            "machine": platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "versions": {fw: _version(fw) for fw in fws},
+            "settings": asdict(results.settings),
+            "unit": "microseconds per request; best of repeats",
+        },
+        "harness_overhead_us": results.harness_us,
+        "cases": {
+            case.name: {
+                "request": case.request_line,
+                "description": case.description,
+                "results": {
+                    fw: {
+                        "best_us": t.best_us,
+                        "median_us": t.median_us,
+                        "number": t.number,
+                        "samples_us": t.samples_us,
+                    }
+                    for fw, t in results.timings.get(case.name, {}).items()
+                },
+                "ratios": {f"erlen/{p}": results.ratio(case.name, "erlen", p) for p in peers},
+            }
+            for case in results.cases
+        },
+        "routing": {
+            fw: {
+                "route1000/hello": results.route_ratio(fw, "hello"),
+                "route1000/route1": results.route_ratio(fw, "route1"),
+            }
+            for fw in fws
+        },
+        "imports": {
+            "runs_ms": results.imports_ms,
+            "best_ms": {fw: min(runs) for fw, runs in results.imports_ms.items()},
+            "ratios": {f"erlen/{p}": results.import_ratio("erlen", p) for p in peers},
+            "errors": results.import_errors,
+        },
+        "targets": [
+            {"name": t.name, "limit": t.limit, "value": t.value, "met": t.met, "note": t.note}
+            for t in targets
+        ],
+        "failures": [asdict(f) for f in results.failures],
+    }
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _names(value: str, known: Sequence[str], what: str) -> list[str]:
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown {what} {', '.join(unknown) or '(none given)'}; choose from {', '.join(known)}"
+        )
+    return names
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    case_names = [c.name for c in CASES]
+    parser = argparse.ArgumentParser(
+        prog="benchmarks/run.py",
+        description="Erlen vs Flask, Bottle and Falcon: µs per request through each WSGI callable.",
+    )
+    parser.add_argument("--quick", action="store_true", help="short run (about 15 s)")
+    parser.add_argument("--cases", type=lambda v: _names(v, case_names, "case"),
+                        help=f"comma-separated subset of: {', '.join(case_names)} "
+                             "(route1000 brings route1 along)")
+    parser.add_argument("--frameworks", type=lambda v: _names(v, FRAMEWORKS, "framework"),
+                        help=f"comma-separated subset of: {', '.join(FRAMEWORKS)}")
+    parser.add_argument("--repeat", type=int, help="timed repeats per case and framework")
+    parser.add_argument("--target-ms", type=float, help="duration of one timed repeat")
+    parser.add_argument("--number", type=int, help="calls per repeat (default: calibrated)")
+    parser.add_argument("--no-gc", action="store_true",
+                        help="disable the garbage collector inside timed loops (for everyone)")
+    parser.add_argument("--no-imports", action="store_true", help="skip import timing")
+    parser.add_argument("--json", metavar="PATH", type=Path, help="also write all figures as JSON")
+    args = parser.parse_args(argv)
+    for name in ("repeat", "target_ms", "number"):
+        value = getattr(args, name)
+        if value is not None and value <= 0:
+            parser.error(f"--{name.replace('_', '-')} must be positive")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = QUICK if args.quick else Settings()
+    overrides: dict[str, Any] = {"gc_enabled": not args.no_gc}
+    if args.repeat:
+        overrides["repeat"] = args.repeat
+    if args.target_ms:
+        overrides["target_s"] = args.target_ms / 1000
+    if args.number:
+        overrides["number"] = args.number
+    settings = Settings(**{**asdict(settings), **overrides})
+
+    selected = set(args.cases or CASES_BY_NAME)
+    if "route1000" in selected:
+        selected.add("route1")
+    cases = [c for c in CASES if c.name in selected]
+    frameworks = [fw for fw in FRAMEWORKS if fw in (args.frameworks or FRAMEWORKS)]
+
+    results = run_benchmarks(settings, frameworks, cases)
+    if not args.no_imports:
+        measure_imports(results)
+    targets = evaluate_targets(results)
+    print(render(results, targets))
+    if args.json:
+        args.json.write_text(json.dumps(to_json(results, targets), indent=2) + "\n")
+        _log(f"wrote {args.json}")
+    return 1 if results.failures or results.import_errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

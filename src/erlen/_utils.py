@@ -1,0 +1,89 @@
+"""Small internal helpers shared by several modules."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import typing as t
+
+_T = t.TypeVar("_T")
+
+
+class cached_property(t.Generic[_T]):
+    """A property computed on first access and then stored on the instance.
+
+    Unlike :func:`functools.cached_property` before Python 3.12, it takes no
+    lock: per-request objects are used by one thread at a time, and the lock
+    would cost every first access. Assigning to the attribute overrides the
+    value; deleting it makes the next access compute it again.
+    """
+
+    def __init__(self, func: t.Callable[[t.Any], _T]) -> None:
+        self.func = func
+        self.__doc__ = func.__doc__
+        self.__name__ = func.__name__
+        self.__module__ = func.__module__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.__name__ = name
+
+    @t.overload
+    def __get__(self, obj: None, owner: type | None = None) -> cached_property[_T]: ...
+
+    @t.overload
+    def __get__(self, obj: object, owner: type | None = None) -> _T: ...
+
+    def __get__(self, obj: object | None, owner: type | None = None) -> t.Any:
+        if obj is None:
+            return self
+        # PERF: a non-data descriptor: once stored in __dict__, later reads
+        # never reach this method.
+        value = obj.__dict__[self.__name__] = self.func(obj)
+        return value
+
+
+def import_string(import_name: str, silent: bool = False) -> t.Any:
+    """Import an object from a dotted path (``"pkg.mod:obj"`` or ``"pkg.mod.obj"``).
+
+    :param silent: Return ``None`` instead of raising when the import fails.
+    :raises ImportError: The module or attribute does not exist.
+    """
+    import_name = import_name.replace(":", ".")
+    try:
+        try:
+            __import__(import_name)
+        except ImportError:
+            if "." not in import_name:
+                raise
+        else:
+            return sys.modules[import_name]
+        module_name, obj_name = import_name.rsplit(".", 1)
+        module = importlib.import_module(module_name)
+        try:
+            return getattr(module, obj_name)
+        except AttributeError as e:
+            raise ImportError(f"module {module_name!r} has no attribute {obj_name!r}") from e
+    except ImportError:
+        if not silent:
+            raise
+    return None
+
+
+def get_root_path(import_name: str) -> str:
+    """The folder of the module or package named ``import_name``.
+
+    Falls back to the current working directory for ``__main__`` run
+    interactively, where there is no file to anchor on.
+    """
+    import os
+
+    module = sys.modules.get(import_name)
+    if module is not None and getattr(module, "__file__", None):
+        return os.path.dirname(os.path.abspath(module.__file__))  # type: ignore[arg-type]
+    try:
+        spec = importlib.util.find_spec(import_name)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or spec.origin in (None, "namespace"):
+        return os.getcwd()
+    return os.path.dirname(os.path.abspath(spec.origin))  # type: ignore[arg-type]

@@ -1,0 +1,1041 @@
+"""The application object and the one dispatch path every request takes.
+
+:class:`Erlen` collects setup (routes, hooks, error handlers, config) and
+runs requests: :meth:`Erlen.wsgi_app` builds the request with the WSGI
+adapter, pushes a context, calls :meth:`Erlen.full_dispatch_request` and
+hands the response back to the adapter. The dispatch methods are
+interface-free, so the ASGI adapter reuses them unchanged.
+
+Per-request cost is kept to what the request uses: hook loops run only
+when hooks exist, signals are sent only with receivers, the session is opened
+only when touched, and routing is a dict lookup for static paths.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import sys
+import threading
+import typing as t
+from collections.abc import Iterator as _Iterator
+from datetime import timedelta
+from itertools import chain
+from types import CoroutineType
+
+from . import signals as _signals
+from ._utils import cached_property
+from .config import Config, ConfigAttribute
+from .ctx import AppContext, RequestContext, _AppCtxGlobals
+from .exceptions import (
+    Aborter,
+    BadRequestKeyError,
+    BuildError,
+    HTTPException,
+    InternalServerError,
+    MethodNotAllowed,
+    NotFound,
+    RoutingException,
+)
+from .globals import _cv
+from .json import DefaultJSONProvider, JSONProvider
+from .routing import Map, Rule
+from .scaffold import Scaffold, _endpoint_from_view_func, setupmethod
+from .wrappers import Request, Response
+from .wsgi import make_request, send_response
+
+if t.TYPE_CHECKING:
+    import logging
+
+    from .testing import ErlenClient
+
+__all__ = ["Erlen"]
+
+_F = t.TypeVar("_F", bound=t.Callable[..., t.Any])
+
+
+def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
+    if value is None or isinstance(value, timedelta):
+        return value
+    return timedelta(seconds=value)
+
+
+class Erlen(Scaffold):
+    """The application: a WSGI callable with Flask's setup API.
+
+    ``app = Erlen(__name__)``, then decorate views with :meth:`route`.
+
+    :param import_name: The app's module name, usually ``__name__``.
+    :param static_url_path: URL prefix of the static folder.
+    :param static_folder: Static files folder, relative to ``root_path``.
+    :param static_host: Host of the static route when ``host_matching`` is on.
+    :param host_matching: Match rules by host (``host=`` on rules).
+    :param subdomain_matching: Match the subdomain relative to ``SERVER_NAME``.
+    :param template_folder: Templates folder, relative to ``root_path``.
+    :param instance_path: The instance folder (default: ``instance`` beside
+        the app's package).
+    :param instance_relative_config: Resolve config files against the
+        instance folder instead of ``root_path``.
+    :param root_path: The app's folder, when it can't be found from
+        ``import_name``.
+
+    .. versionadded:: 0.1
+    """
+
+    #: Class of request objects.
+    request_class: type[Request] = Request
+    #: Class of response objects.
+    response_class: type[Response] = Response
+    #: Class of ``g``.
+    app_ctx_globals_class = _AppCtxGlobals
+    #: Class of :attr:`config`.
+    config_class = Config
+    #: Class of :attr:`aborter`.
+    aborter_class = Aborter
+    #: Class of :attr:`json`.
+    json_provider_class: type[JSONProvider] = DefaultJSONProvider
+    #: Class of :attr:`url_map`.
+    url_map_class = Map
+    #: Class of rules made by :meth:`add_url_rule`.
+    url_rule_class = Rule
+    #: Class of the test client; ``None`` uses :class:`erlen.testing.ErlenClient`.
+    test_client_class: type[ErlenClient] | None = None
+    #: Class of the CLI test runner; ``None`` uses Erlen's.
+    test_cli_runner_class: type[t.Any] | None = None
+
+    testing = ConfigAttribute[bool]("TESTING")
+    secret_key = ConfigAttribute[t.Union[str, bytes, None]]("SECRET_KEY")
+    permanent_session_lifetime = ConfigAttribute[timedelta](
+        "PERMANENT_SESSION_LIFETIME", get_converter=_make_timedelta  # type: ignore[arg-type]
+    )
+
+    default_config: dict[str, t.Any] = {
+        "DEBUG": None,
+        "TESTING": False,
+        "PROPAGATE_EXCEPTIONS": None,
+        "SECRET_KEY": None,
+        "SECRET_KEY_FALLBACKS": None,
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=31),
+        "USE_X_SENDFILE": False,
+        "TRUSTED_HOSTS": None,
+        "SERVER_NAME": None,
+        "APPLICATION_ROOT": "/",
+        "SESSION_COOKIE_NAME": "session",
+        "SESSION_COOKIE_DOMAIN": None,
+        "SESSION_COOKIE_PATH": None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SECURE": False,
+        "SESSION_COOKIE_PARTITIONED": False,
+        "SESSION_COOKIE_SAMESITE": None,
+        "SESSION_REFRESH_EACH_REQUEST": True,
+        # NOTE: Flask leaves the body size unlimited by default; Erlen is
+        # secure by default and caps it at 16 MiB (set None to lift it).
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 500_000,
+        "MAX_FORM_PARTS": 1_000,
+        "SEND_FILE_MAX_AGE_DEFAULT": None,
+        "TRAP_BAD_REQUEST_ERRORS": None,
+        "TRAP_HTTP_EXCEPTIONS": False,
+        "EXPLAIN_TEMPLATE_LOADING": False,
+        "PREFERRED_URL_SCHEME": "http",
+        "TEMPLATES_AUTO_RELOAD": None,
+        "MAX_COOKIE_SIZE": 4093,
+        "PROVIDE_AUTOMATIC_OPTIONS": True,
+    }
+
+    def __init__(
+        self,
+        import_name: str,
+        static_url_path: str | None = None,
+        static_folder: str | os.PathLike[str] | None = "static",
+        static_host: str | None = None,
+        host_matching: bool = False,
+        subdomain_matching: bool = False,
+        template_folder: str | os.PathLike[str] | None = "templates",
+        instance_path: str | None = None,
+        instance_relative_config: bool = False,
+        root_path: str | None = None,
+    ) -> None:
+        super().__init__(
+            import_name=import_name,
+            static_folder=static_folder,
+            static_url_path=static_url_path,
+            template_folder=template_folder,
+            root_path=root_path,
+        )
+        if instance_path is None:
+            instance_path = self.auto_find_instance_path()
+        elif not os.path.isabs(instance_path):
+            raise ValueError("If an instance path is provided it must be absolute. A relative path was given instead.")
+        #: The instance folder: for files that are not part of the code.
+        self.instance_path = instance_path
+        self.config = self.make_config(instance_relative_config)
+        self.aborter = self.make_aborter()
+        #: The JSON provider (``dumps``, ``loads``, ``response``).
+        self.json: JSONProvider = self.json_provider_class(self)
+        #: Functions called with (error, endpoint, values) when ``url_for`` fails.
+        self.url_build_error_handlers: list[t.Callable[[Exception, str, dict[str, t.Any]], str]] = []
+        self.teardown_appcontext_funcs: list[t.Callable[[BaseException | None], None]] = []
+        self.shell_context_processors: list[t.Callable[[], dict[str, t.Any]]] = []
+        #: Registered blueprints by name.
+        self.blueprints: dict[str, t.Any] = {}
+        #: Extension state, keyed by extension name (see ``init_app``).
+        self.extensions: dict[str, t.Any] = {}
+        self.url_map = self.url_map_class(host_matching=host_matching)
+        self.subdomain_matching = subdomain_matching
+        #: Template registration points, used by :mod:`erlen.templating`.
+        self.jinja_env_options: dict[str, t.Any] = {}
+        self.template_filters: dict[str, t.Callable[..., t.Any]] = {}
+        self.template_globals: dict[str, t.Any] = {}
+        self.template_tests: dict[str, t.Callable[..., bool]] = {}
+        self._got_first_request = False
+        self._sync_cache: dict[t.Callable[..., t.Any], t.Callable[..., t.Any]] = {}
+        self.session_interface = self._default_session_interface()
+
+        if self.has_static_folder:
+            assert bool(static_host) == host_matching, "Invalid static_host/host_matching combination"
+            self.add_url_rule(
+                f"{self.static_url_path}/<path:filename>",
+                endpoint="static",
+                host=static_host,
+                view_func=lambda **kw: self.send_static_file(**kw),
+            )
+
+    @staticmethod
+    def _default_session_interface() -> t.Any:
+        try:
+            from .sessions import SecureCookieSessionInterface
+        except ImportError:  # sessions arrive with the web-features work
+            return None
+        return SecureCookieSessionInterface()
+
+    # -- names and setup -----------------------------------------------------
+
+    @cached_property
+    def name(self) -> str:  # type: ignore[override]
+        """The app's name: the import name, or the script's name for ``__main__``."""
+        if self.import_name == "__main__":
+            fn = getattr(sys.modules["__main__"], "__file__", None)
+            if fn is None:
+                return "__main__"
+            return os.path.splitext(os.path.basename(fn))[0]
+        return self.import_name
+
+    @property
+    def debug(self) -> bool:
+        """Debug mode: tracebacks propagate, JSON is indented. Never in production."""
+        return bool(self.config["DEBUG"])
+
+    @debug.setter
+    def debug(self, value: bool) -> None:
+        self.config["DEBUG"] = value
+
+    @cached_property
+    def logger(self) -> logging.Logger:
+        """The ``logging`` logger named after the app."""
+        from .logging import create_logger
+
+        return create_logger(self)
+
+    def make_config(self, instance_relative: bool = False) -> Config:
+        """Create :attr:`config` with the defaults (``DEBUG`` from ``ERLEN_DEBUG``)."""
+        root_path = self.instance_path if instance_relative else self.root_path
+        defaults = dict(self.default_config)
+        defaults["DEBUG"] = os.environ.get("ERLEN_DEBUG", "").lower() in ("1", "true", "yes", "on")
+        return self.config_class(root_path, defaults)
+
+    def make_aborter(self) -> Aborter:
+        """Create :attr:`aborter`, used by :func:`~erlen.abort`."""
+        return self.aborter_class()
+
+    def auto_find_instance_path(self) -> str:
+        """The default instance folder: ``instance`` beside the app's module or package."""
+        return os.path.join(self.root_path, "instance") if not self.root_path.endswith("site-packages") else os.path.join(sys.prefix, "var", f"{self.name}-instance")
+
+    def open_instance_resource(self, resource: str, mode: str = "rb", encoding: str | None = "utf-8") -> t.IO[t.Any]:
+        """Open a file in the instance folder."""
+        path = os.path.join(self.instance_path, resource)
+        if "b" in mode:
+            return open(path, mode)
+        return open(path, mode, encoding=encoding)
+
+    def open_resource(self, resource: str, mode: str = "rb", encoding: str | None = None) -> t.IO[t.Any]:
+        """Open a file relative to :attr:`root_path` for reading."""
+        if mode not in {"r", "rt", "rb"}:
+            raise ValueError("Resources can only be opened for reading.")
+        path = os.path.join(self.root_path, resource)
+        if mode == "rb":
+            return open(path, mode)
+        return open(path, mode, encoding=encoding)
+
+    def _check_setup_finished(self, f_name: str) -> None:
+        if self._got_first_request:
+            raise AssertionError(
+                f"The setup method '{f_name}' can no longer be called on the application."
+                " It has already handled its first request, so a change now would reach"
+                " only some of its workers.\nMake sure every import, decorator and"
+                " function that sets up the application runs before it serves."
+            )
+
+    @setupmethod
+    def add_url_rule(
+        self,
+        rule: str,
+        endpoint: str | None = None,
+        view_func: t.Callable[..., t.Any] | None = None,
+        provide_automatic_options: bool | None = None,
+        **options: t.Any,
+    ) -> None:
+        """Register a URL rule and, optionally, its view function.
+
+        :param rule: The URL rule string, e.g. ``"/user/<int:id>"``.
+        :param endpoint: The endpoint name (default: the view's ``__name__``).
+        :param view_func: The view to call for the endpoint.
+        :param provide_automatic_options: Answer ``OPTIONS`` automatically
+            (default: unless the view handles ``OPTIONS`` itself).
+        :param options: ``methods``, ``defaults``, ``strict_slashes``,
+            ``redirect_to``, ``subdomain``, ``host``, ``merge_slashes``,
+            ``build_only``, ``websocket``.
+        :raises AssertionError: Another view already has the endpoint.
+        """
+        if endpoint is None:
+            endpoint = _endpoint_from_view_func(view_func)  # type: ignore[arg-type]
+        options["endpoint"] = endpoint
+        methods = options.pop("methods", None)
+        if methods is None:
+            methods = getattr(view_func, "methods", None) or ("GET",)
+        if isinstance(methods, str):
+            raise TypeError(
+                "Allowed methods must be a list of strings, for example:"
+                ' @app.route(..., methods=["POST"])'
+            )
+        methods = {item.upper() for item in methods}
+        required_methods = set(getattr(view_func, "required_methods", ()))
+        if provide_automatic_options is None:
+            provide_automatic_options = getattr(view_func, "provide_automatic_options", None)
+        if provide_automatic_options is None:
+            if "OPTIONS" not in methods and self.config["PROVIDE_AUTOMATIC_OPTIONS"]:
+                provide_automatic_options = True
+                required_methods.add("OPTIONS")
+            else:
+                provide_automatic_options = False
+        methods |= required_methods
+        rule_obj = self.url_rule_class(rule, methods=methods, **options)
+        rule_obj.provide_automatic_options = provide_automatic_options
+        self.url_map.add(rule_obj)
+        if view_func is not None:
+            old_func = self.view_functions.get(endpoint)
+            if old_func is not None and old_func != view_func:
+                raise AssertionError(
+                    "View function mapping is overwriting an existing endpoint"
+                    f" function: {endpoint}"
+                )
+            self.view_functions[endpoint] = view_func
+
+    @setupmethod
+    def teardown_appcontext(self, f: _F) -> _F:
+        """Run ``f(error)`` when the app context ends (after each request too)."""
+        self.teardown_appcontext_funcs.append(f)
+        return f
+
+    @setupmethod
+    def shell_context_processor(self, f: _F) -> _F:
+        """Register a function returning names for ``erlen shell``."""
+        self.shell_context_processors.append(f)
+        return f
+
+    @setupmethod
+    def template_filter(self, name: str | None = None) -> t.Callable[[_F], _F]:
+        """Register the decorated function as a Jinja filter."""
+
+        def decorator(f: _F) -> _F:
+            self.add_template_filter(f, name=name)
+            return f
+
+        return decorator
+
+    @setupmethod
+    def add_template_filter(self, f: t.Callable[..., t.Any], name: str | None = None) -> None:
+        """Register a Jinja filter."""
+        self.template_filters[name or f.__name__] = f
+        env = self.__dict__.get("jinja_env")
+        if env is not None:
+            env.filters[name or f.__name__] = f
+
+    @setupmethod
+    def template_test(self, name: str | None = None) -> t.Callable[[_F], _F]:
+        """Register the decorated function as a Jinja test."""
+
+        def decorator(f: _F) -> _F:
+            self.add_template_test(f, name=name)
+            return f
+
+        return decorator
+
+    @setupmethod
+    def add_template_test(self, f: t.Callable[..., bool], name: str | None = None) -> None:
+        """Register a Jinja test."""
+        self.template_tests[name or f.__name__] = f
+        env = self.__dict__.get("jinja_env")
+        if env is not None:
+            env.tests[name or f.__name__] = f
+
+    @setupmethod
+    def template_global(self, name: str | None = None) -> t.Callable[[_F], _F]:
+        """Register the decorated function as a Jinja global."""
+
+        def decorator(f: _F) -> _F:
+            self.add_template_global(f, name=name)
+            return f
+
+        return decorator
+
+    @setupmethod
+    def add_template_global(self, f: t.Callable[..., t.Any], name: str | None = None) -> None:
+        """Register a Jinja global."""
+        self.template_globals[name or f.__name__] = f
+        env = self.__dict__.get("jinja_env")
+        if env is not None:
+            env.globals[name or f.__name__] = f
+
+    # -- contexts ------------------------------------------------------------
+
+    def app_context(self) -> AppContext:
+        """A new application context: ``with app.app_context(): ...``."""
+        return AppContext(self)
+
+    def request_context(self, environ: dict[str, t.Any]) -> RequestContext:
+        """A request context for a WSGI environ."""
+        return RequestContext(self, request=make_request(self.request_class, environ))
+
+    def test_request_context(self, *args: t.Any, **kwargs: t.Any) -> RequestContext:
+        """A request context for a made-up request; arguments as for the test client's ``open``."""
+        from .testing import EnvironBuilder
+
+        builder = EnvironBuilder(self, *args, **kwargs)
+        try:
+            return self.request_context(builder.get_environ())
+        finally:
+            builder.close()
+
+    def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> ErlenClient:
+        """A test client that sends requests to this app without a server."""
+        cls = self.test_client_class
+        if cls is None:
+            from .testing import ErlenClient as cls
+        return cls(self, self.response_class, use_cookies=use_cookies, **kwargs)
+
+    def test_cli_runner(self, **kwargs: t.Any) -> t.Any:
+        """A click runner for the app's CLI commands."""
+        cls = self.test_cli_runner_class
+        if cls is None:
+            from .testing import ErlenCliRunner as cls
+        return cls(self, **kwargs)
+
+    # -- async ---------------------------------------------------------------
+
+    def ensure_sync(self, func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+        """Return ``func``, or a blocking wrapper when it is a coroutine function."""
+        if inspect.iscoroutinefunction(func):
+            wrapped = self._sync_cache.get(func)
+            if wrapped is None:
+                wrapped = self._sync_cache[func] = self.async_to_sync(func)
+            return wrapped
+        return func
+
+    def async_to_sync(self, func: t.Callable[..., t.Coroutine[t.Any, t.Any, t.Any]]) -> t.Callable[..., t.Any]:
+        """Wrap a coroutine function to run on this thread's event loop."""
+
+        def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            return _run_coroutine(func(*args, **kwargs))
+
+        wrapper.__name__ = getattr(func, "__name__", "wrapper")
+        wrapper.__wrapped__ = func  # type: ignore[attr-defined]
+        return wrapper
+
+    # -- the request path ----------------------------------------------------
+
+    def wsgi_app(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
+        """The WSGI application; wrap *this* with middleware, not ``app`` itself:
+        ``app.wsgi_app = Middleware(app.wsgi_app)``."""
+        ctx = RequestContext(self, request=make_request(self.request_class, environ))
+        error: BaseException | None = None
+        try:
+            try:
+                ctx.push()
+                response = self.full_dispatch_request()
+            except Exception as e:
+                error = e
+                response = self.handle_exception(e)
+            except BaseException:
+                error = sys.exc_info()[1]
+                raise
+            return send_response(response, environ, start_response)
+        finally:
+            preserve = environ.get("erlen._preserve_context")
+            if preserve is not None:
+                preserve(ctx)
+            if error is not None and self.should_ignore_error(error):
+                error = None
+            ctx.pop(error)
+
+    def __call__(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
+        """Serve a WSGI request (calls :meth:`wsgi_app`, so middleware applies)."""
+        return self.wsgi_app(environ, start_response)
+
+    def should_ignore_error(self, error: BaseException | None) -> bool:
+        """Whether teardown functions should see ``None`` instead of ``error``."""
+        return False
+
+    def full_dispatch_request(self) -> Response:
+        """Match, run hooks and the view, handle errors, build the response."""
+        if not self._got_first_request:
+            self._got_first_request = True
+        request = _cv.get().request
+        try:
+            if _signals.request_started.receivers:
+                _signals.request_started.send(self, _async_wrapper=self.ensure_sync)
+            self._match_request(request)  # type: ignore[arg-type]
+            rv = None
+            # PERF: the hook machinery runs only when some hook is registered.
+            if self.before_request_funcs or self.url_value_preprocessors:
+                rv = self.preprocess_request()
+            if rv is None:
+                rv = self.dispatch_request()
+        except Exception as e:
+            rv = self.handle_user_exception(e)
+        return self.finalize_request(rv)
+
+    def _domain_for(self, request: Request) -> str | None:
+        """The domain part routing matches on: host, subdomain or the default.
+
+        ``None`` when subdomain matching is on and the host is outside
+        ``SERVER_NAME``: no rule can match such a request.
+        """
+        url_map = self.url_map
+        if url_map.host_matching:
+            return request.host.lower()
+        server_name = self.config["SERVER_NAME"]
+        if self.subdomain_matching and server_name:
+            host = request.host.lower()
+            server_name = server_name.lower()
+            if host == server_name:
+                return ""
+            if host.endswith("." + server_name):
+                return host[: -len(server_name) - 1]
+            return None
+        return url_map.default_subdomain or ""
+
+    def _match_request(self, request: Request) -> None:
+        if request.routing_exception is not None:
+            return
+        url_map = self.url_map
+        try:
+            if url_map.host_matching or self.subdomain_matching:
+                domain = self._domain_for(request)
+                if domain is None:
+                    # NOTE: a host outside SERVER_NAME matches no rule at all.
+                    raise NotFound()
+                rule, args = url_map.match(request.path, request.method, domain)
+            else:
+                rule, args = url_map.match(request.path, request.method, url_map.default_subdomain)
+        except HTTPException as e:
+            request.routing_exception = e
+        else:
+            request.url_rule = rule
+            request.view_args = args
+
+    def create_url_adapter(self, request: Request | None) -> t.Any:
+        """A Werkzeug-style ``MapAdapter`` bound to the request (or to ``SERVER_NAME``)."""
+        if request is not None:
+            return self.url_map.bind(
+                request.host,
+                script_name=request.root_path or "/",
+                subdomain=self._domain_for(request) if self.subdomain_matching else None,
+                url_scheme=request.scheme,
+                path_info=request.path,
+                query_args=request.query_string.decode("latin-1"),
+            )
+        if self.config["SERVER_NAME"] is not None:
+            return self.url_map.bind(
+                self.config["SERVER_NAME"],
+                script_name=self.config["APPLICATION_ROOT"],
+                url_scheme=self.config["PREFERRED_URL_SCHEME"],
+            )
+        return None
+
+    def raise_routing_exception(self, request: Request) -> t.NoReturn:
+        """Raise the routing error; in debug mode a 308 that would drop a form body
+        is a clear error instead."""
+        exc = request.routing_exception
+        assert exc is not None
+        if isinstance(exc, RoutingException) and hasattr(exc, "new_url"):
+            self._finish_redirect(exc, request)
+        raise exc
+
+    def _finish_redirect(self, exc: t.Any, request: Request) -> None:
+        # The router knows only the path; add the mount point and the query.
+        new_url = exc.new_url
+        if new_url.startswith("/") and not getattr(exc, "_finished", False):
+            from urllib.parse import quote
+
+            new_url = quote(request.script_root) + new_url
+            if request.query_string:
+                new_url += "?" + request.query_string.decode("latin-1")
+            exc.new_url = new_url
+            exc._finished = True
+
+    def preprocess_request(self) -> Response | None:
+        """Run URL value preprocessors and ``before_request`` functions.
+
+        :return: The first non-``None`` value a ``before_request`` function
+            returned (it becomes the response), else ``None``.
+        """
+        request = _cv.get().request
+        assert request is not None
+        names = (None, *reversed(request.blueprints))
+        for name in names:
+            for url_func in self.url_value_preprocessors.get(name, ()):
+                url_func(request.endpoint, request.view_args)
+        for name in names:
+            for before_func in self.before_request_funcs.get(name, ()):
+                rv = self.ensure_sync(before_func)()
+                if rv is not None:
+                    return rv  # type: ignore[no-any-return]
+        return None
+
+    def dispatch_request(self) -> t.Any:
+        """Call the matched view and return its value (not yet a response)."""
+        request = _cv.get().request
+        assert request is not None
+        if request.routing_exception is not None:
+            self.raise_routing_exception(request)
+        rule = request.url_rule
+        assert rule is not None
+        if rule.provide_automatic_options and request.method == "OPTIONS":
+            return self.make_default_options_response()
+        rv = self.view_functions[rule.endpoint](**request.view_args)  # type: ignore[arg-type]
+        # PERF: one type check instead of inspecting the view on every call.
+        if type(rv) is CoroutineType:
+            rv = _run_coroutine(rv)
+        return rv
+
+    def make_default_options_response(self) -> Response:
+        """The automatic ``OPTIONS`` response: empty, with ``Allow``."""
+        request = _cv.get().request
+        assert request is not None
+        try:
+            self.url_map.match(request.path, "--", self._domain_for(request) or "")
+            methods: list[str] = []
+        except MethodNotAllowed as e:
+            methods = list(e.valid_methods or ())
+        except HTTPException:
+            methods = []
+        rv = self.response_class()
+        rv.headers.set("Allow", ", ".join(sorted(methods)))
+        return rv
+
+    def finalize_request(self, rv: t.Any, from_error_handler: bool = False) -> Response:
+        """Turn a view's value into the response and run the after-request steps.
+
+        :param from_error_handler: Errors in the after-request steps are
+            logged and ignored (the 500 path must not fail again).
+        """
+        response = self.make_response(rv)
+        try:
+            response = self.process_response(response)
+            if _signals.request_finished.receivers:
+                _signals.request_finished.send(self, _async_wrapper=self.ensure_sync, response=response)
+        except Exception:
+            if not from_error_handler:
+                raise
+            self.logger.exception("Request finalizing failed with an error while handling an error")
+        return response
+
+    def process_response(self, response: Response) -> Response:
+        """Run ``after_this_request`` and ``after_request`` functions, save the session."""
+        ctx = _cv.get()
+        funcs = ctx._after_request_functions
+        if funcs:
+            for func in funcs:
+                response = self.ensure_sync(func)(response)
+        if self.after_request_funcs:
+            request = ctx.request
+            assert request is not None
+            for name in chain(request.blueprints, (None,)):
+                for func in reversed(self.after_request_funcs.get(name, ())):
+                    response = self.ensure_sync(func)(response)
+        # PERF: the session is saved only if something opened it.
+        session = ctx._session
+        if session is not None:
+            si = self.session_interface
+            if not si.is_null_session(session):
+                si.save_session(self, session, response)
+        return response
+
+    def make_response(self, rv: t.Any) -> Response:
+        """Convert a view's return value into a :attr:`response_class` instance.
+
+        Accepted: ``str``/``bytes`` (the body), ``dict``/``list`` (JSON), a
+        response, an iterator (streamed), an ``HTTPException``, a WSGI
+        callable, or a tuple ``(body, status)``, ``(body, headers)``,
+        ``(body, status, headers)``.
+
+        :raises TypeError: The value is none of those (``None`` included);
+            the message names the view.
+        """
+        rv_type = type(rv)
+        # PERF: the most common returns first, with exact type checks.
+        if rv_type is str or rv_type is bytes:
+            return self.response_class(rv)
+        if rv_type is dict or rv_type is list:
+            return self.json.response(rv)
+        status = headers = None
+        if rv_type is tuple:
+            len_rv = len(rv)
+            if len_rv == 3:
+                rv, status, headers = rv
+            elif len_rv == 2:
+                if isinstance(rv[1], (dict, tuple, list)) or hasattr(rv[1], "to_wsgi_list"):
+                    rv, headers = rv
+                else:
+                    rv, status = rv
+            else:
+                raise TypeError(
+                    "The view function did not return a valid response tuple. The tuple"
+                    " must have the form (body, status, headers), (body, status), or"
+                    " (body, headers)."
+                )
+        if rv is None:
+            request = _cv.get().request
+            endpoint = request.endpoint if request is not None else None
+            raise TypeError(
+                f"The view function for {endpoint!r} did not return a valid response."
+                " The function either returned None or ended without a return statement."
+            )
+        if not isinstance(rv, Response):
+            if isinstance(rv, (str, bytes, bytearray)) or isinstance(rv, _Iterator):
+                rv = self.response_class(rv, status=status, headers=headers)
+                status = headers = None
+            elif isinstance(rv, (dict, list)):
+                rv = self.json.response(rv)
+            elif isinstance(rv, HTTPException):
+                rv = rv.get_response()
+            elif callable(rv):
+                rv = self._response_from_wsgi_app(rv)
+            else:
+                request = _cv.get().request
+                endpoint = request.endpoint if request is not None else None
+                raise TypeError(
+                    f"The view function for {endpoint!r} did not return a valid response."
+                    " The return type must be a string, dict, list, tuple with headers or"
+                    " status, Response instance, iterator, or WSGI callable, but it was a"
+                    f" {type(rv).__name__}."
+                )
+        rv = t.cast(Response, rv)
+        if status is not None:
+            rv.status = status
+        if headers:
+            rv.headers.update(headers)
+        return rv
+
+    def _response_from_wsgi_app(self, wsgi_app: t.Callable[..., t.Any]) -> Response:
+        request = _cv.get().request
+        assert request is not None
+        captured: list[t.Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: t.Any = None) -> t.Callable[[bytes], None]:
+            captured[:] = [status, headers]
+            return lambda data: None
+
+        body = wsgi_app(request.environ, start_response)
+        try:
+            data = b"".join(body)
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+        return self.response_class(data, status=captured[0], headers=captured[1])
+
+    # -- errors --------------------------------------------------------------
+
+    def _find_error_handler(self, e: Exception, blueprints: list[str]) -> t.Callable[..., t.Any] | None:
+        """The handler for ``e``: by code before class, blueprint before app, closest class first."""
+        exc_class, code = self._get_exc_class_and_code(type(e))
+        names = (*blueprints, None)
+        spec = self.error_handler_spec
+        for c in (code, None) if code is not None else (None,):
+            for name in names:
+                handler_map = spec.get(name, {}).get(c)
+                if not handler_map:
+                    continue
+                for cls in exc_class.__mro__:
+                    handler = handler_map.get(cls)
+                    if handler is not None:
+                        return handler
+        return None
+
+    def trap_http_exception(self, e: Exception) -> bool:
+        """Whether an HTTP error should propagate like any exception (for debugging)."""
+        if self.config["TRAP_HTTP_EXCEPTIONS"]:
+            return True
+        trap_bad_request = self.config["TRAP_BAD_REQUEST_ERRORS"]
+        if trap_bad_request is None and self.debug and isinstance(e, BadRequestKeyError):
+            return True
+        if trap_bad_request:
+            from .exceptions import BadRequest
+
+            return isinstance(e, BadRequest)
+        return False
+
+    def handle_http_exception(self, e: HTTPException) -> t.Any:
+        """Give an HTTP error to its registered handler, else return it as the response."""
+        if e.code is None:
+            return e
+        if isinstance(e, RoutingException):
+            return e
+        request = _cv.get().request
+        handler = self._find_error_handler(e, request.blueprints if request is not None else [])
+        if handler is None:
+            return e
+        return self.ensure_sync(handler)(e)
+
+    def handle_user_exception(self, e: Exception) -> t.Any:
+        """Handle an exception raised while dispatching; re-raise it when no handler fits."""
+        if isinstance(e, BadRequestKeyError) and (self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]):
+            e.show_exception = True
+        if isinstance(e, HTTPException) and not self.trap_http_exception(e):
+            return self.handle_http_exception(e)
+        request = _cv.get().request
+        handler = self._find_error_handler(e, request.blueprints if request is not None else [])
+        if handler is None:
+            raise e
+        return self.ensure_sync(handler)(e)
+
+    def handle_exception(self, e: Exception) -> Response:
+        """Handle an exception no handler took: log it and answer 500.
+
+        In testing or debug mode (or with ``PROPAGATE_EXCEPTIONS``), the
+        exception propagates instead. A handler for 500 or
+        ``InternalServerError`` receives an :class:`InternalServerError` whose
+        ``original_exception`` is ``e``.
+        """
+        exc_info = sys.exc_info()
+        if _signals.got_request_exception.receivers:
+            _signals.got_request_exception.send(self, _async_wrapper=self.ensure_sync, exception=e)
+        propagate = self.config["PROPAGATE_EXCEPTIONS"]
+        if propagate is None:
+            propagate = self.testing or self.debug
+        if propagate:
+            if exc_info[1] is e:
+                raise
+            raise e
+        self.log_exception(exc_info)
+        server_error: t.Any = InternalServerError(original_exception=e)
+        request = _cv.get().request
+        handler = self._find_error_handler(server_error, request.blueprints if request is not None else [])
+        if handler is not None:
+            server_error = self.ensure_sync(handler)(server_error)
+        return self.finalize_request(server_error, from_error_handler=True)
+
+    def log_exception(self, exc_info: t.Any) -> None:
+        """Log an unhandled exception with the request's method and path."""
+        request = _cv.get().request
+        where = f" on {request.path} [{request.method}]" if request is not None else ""
+        self.logger.error(f"Exception{where}", exc_info=exc_info)
+
+    # -- teardown ------------------------------------------------------------
+
+    def do_teardown_request(self, exc: BaseException | None = None) -> None:
+        """Run ``teardown_request`` functions (blueprints first, reverse order)."""
+        if self.teardown_request_funcs:
+            request = _cv.get().request
+            names = chain(request.blueprints if request is not None else (), (None,))
+            _run_all(
+                self.ensure_sync(func)
+                for name in names
+                for func in reversed(self.teardown_request_funcs.get(name, ()))
+            )(exc)
+        if _signals.request_tearing_down.receivers:
+            _signals.request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
+
+    def do_teardown_appcontext(self, exc: BaseException | None = None) -> None:
+        """Run ``teardown_appcontext`` functions (reverse order)."""
+        if self.teardown_appcontext_funcs:
+            _run_all(self.ensure_sync(func) for func in reversed(self.teardown_appcontext_funcs))(exc)
+        if _signals.appcontext_tearing_down.receivers:
+            _signals.appcontext_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
+
+    # -- sessions ------------------------------------------------------------
+
+    def _open_session(self, request: Request) -> t.Any:
+        si = self.session_interface
+        if si is None:
+            raise RuntimeError("No session interface is configured for this app.")
+        session = si.open_session(self, request)
+        if session is None:
+            session = si.make_null_session(self)
+        return session
+
+    # -- URLs ----------------------------------------------------------------
+
+    def inject_url_defaults(self, endpoint: str, values: dict[str, t.Any]) -> None:
+        """Run ``url_defaults`` functions for the endpoint (app, then blueprints)."""
+        if not self.url_default_functions:
+            return
+        names: t.Iterable[str | None] = (None,)
+        if "." in endpoint:
+            parts = endpoint.rpartition(".")[0].split(".")
+            names = chain((None,), (".".join(parts[:i]) for i in range(1, len(parts) + 1)))
+        for name in names:
+            for func in self.url_default_functions.get(name, ()):
+                func(endpoint, values)
+
+    def handle_url_build_error(self, error: BuildError, endpoint: str, values: dict[str, t.Any]) -> str:
+        """Try ``url_build_error_handlers``; re-raise ``error`` when none gives a URL."""
+        for handler in self.url_build_error_handlers:
+            try:
+                rv = handler(error, endpoint, values)
+            except BuildError as e:
+                error = e
+            else:
+                if rv is not None:
+                    return rv
+        if error is sys.exc_info()[1]:
+            raise
+        raise error
+
+    def url_for(
+        self,
+        endpoint: str,
+        *,
+        _anchor: str | None = None,
+        _method: str | None = None,
+        _scheme: str | None = None,
+        _external: bool | None = None,
+        **values: t.Any,
+    ) -> str:
+        """Build the URL for an endpoint; see :func:`erlen.url_for`."""
+        from urllib.parse import quote
+
+        ctx = _cv.get(None)
+        request = ctx.request if ctx is not None else None
+        if request is not None:
+            if endpoint[:1] == ".":
+                blueprint = request.blueprint
+                endpoint = f"{blueprint}{endpoint}" if blueprint is not None else endpoint[1:]
+            if _external is None:
+                _external = _scheme is not None
+            script_root = request.script_root
+            host = request.host
+            scheme = request.scheme
+            current_domain = self._domain_for(request) if (self.url_map.host_matching or self.subdomain_matching) else None
+        else:
+            server_name = self.config["SERVER_NAME"]
+            if server_name is None:
+                raise RuntimeError(
+                    "Unable to build URLs outside an active request without"
+                    " 'SERVER_NAME' configured. Also configure 'APPLICATION_ROOT'"
+                    " and 'PREFERRED_URL_SCHEME' as needed."
+                )
+            if _external is None:
+                _external = True
+            script_root = self.config["APPLICATION_ROOT"].rstrip("/")
+            host = server_name
+            scheme = self.config["PREFERRED_URL_SCHEME"]
+            current_domain = None
+        if _scheme is not None and not _external:
+            raise ValueError("When specifying '_scheme', '_external' must be True.")
+        self.inject_url_defaults(endpoint, values)
+        try:
+            domain, path = self.url_map.build(endpoint, values, method=_method)
+        except BuildError as error:
+            values.update(_anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external)
+            return self.handle_url_build_error(error, endpoint, values)
+        if domain and domain != current_domain:
+            # A rule on another subdomain or host can only be reached absolutely.
+            _external = True
+            if self.url_map.host_matching:
+                host = domain
+            else:
+                base = self.config["SERVER_NAME"] or host
+                host = f"{domain}.{base}"
+        elif domain == "" and current_domain not in (None, "") and not self.url_map.host_matching:
+            _external = True
+            host = self.config["SERVER_NAME"] or host
+        rv = quote(script_root) + path
+        if _external:
+            rv = f"{_scheme or scheme}://{host}{rv}"
+        if _anchor is not None:
+            rv += "#" + quote(_anchor, safe="%!#$&'()*+,/:;=?@")
+        return rv
+
+    def redirect(self, location: str, code: int = 302) -> Response:
+        """A redirect response; :func:`erlen.redirect` calls this inside an app context."""
+        from .helpers import _redirect
+
+        return _redirect(location, code, self.response_class)
+
+    def send_static_file(self, filename: str) -> Response:
+        """Serve a file from the static folder (used by the ``static`` route)."""
+        if not self.has_static_folder:
+            raise RuntimeError("'static_folder' must be set to serve static_files.")
+        from .helpers import send_from_directory
+
+        return send_from_directory(t.cast(str, self.static_folder), filename)
+
+    def run(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        debug: bool | None = None,
+        load_dotenv: bool = True,
+        **options: t.Any,
+    ) -> None:
+        """Serve the app with the development server (not for production).
+
+        :param host: Interface to listen on (default ``127.0.0.1``).
+        :param port: Port (default ``5000``).
+        :param debug: Turn debug mode on or off.
+        """
+        from .serving import run_simple
+
+        if debug is not None:
+            self.debug = bool(debug)
+        server_name = self.config.get("SERVER_NAME")
+        sn_host = sn_port = None
+        if server_name:
+            sn_host, _, sn_port = server_name.partition(":")
+        host = host or sn_host or "127.0.0.1"
+        port = int(port or sn_port or 5000)
+        options.setdefault("threaded", True)
+        run_simple(host, port, self, **options)
+
+
+def _run_all(funcs: t.Iterable[t.Callable[[t.Any], t.Any]]) -> t.Callable[[t.Any], None]:
+    """Call every function with one argument; re-raise the first error after all ran."""
+
+    def call(arg: t.Any) -> None:
+        first: BaseException | None = None
+        for func in funcs:
+            try:
+                func(arg)
+            except Exception as e:
+                if first is None:
+                    first = e
+        if first is not None:
+            raise first
+
+    return call
+
+
+_loops = threading.local()
+
+
+def _run_coroutine(coro: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
+    """Run a coroutine on this thread's event loop, kept between requests."""
+    runner = getattr(_loops, "runner", None)
+    if runner is None:
+        runner = _loops.runner = asyncio.Runner()
+    return runner.run(coro)

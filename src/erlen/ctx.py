@@ -1,0 +1,283 @@
+"""Application and request contexts.
+
+A context makes ``current_app``, ``g``, ``request`` and ``session`` point at
+the right objects while a request (or a CLI command, or a test) runs. Erlen
+keeps one context variable (:data:`erlen.globals._cv`); a request context is
+an app context that also carries a request, so pushing one is a single
+``ContextVar.set``.
+
+Flask's observable rules hold: pushing a request context inside an app
+context of the same app shares its ``g``; teardown functions run when the
+context that owns them is popped; errors raised by teardown functions are
+collected and re-raised after all have run.
+"""
+
+from __future__ import annotations
+
+import sys
+import typing as t
+from functools import update_wrapper
+
+from . import signals as _signals
+from .globals import _cv
+
+if t.TYPE_CHECKING:
+    from contextvars import Token
+
+    from .app import Erlen
+    from .wrappers import Request, Response
+
+_sentinel = object()
+
+
+class _AppCtxGlobals:
+    """The ``g`` namespace: a plain object with a few dict-like helpers.
+
+    .. versionadded:: 0.1
+    """
+
+    def get(self, name: str, default: t.Any = None) -> t.Any:
+        """Return attribute ``name``, or ``default`` when it is not set."""
+        return self.__dict__.get(name, default)
+
+    def pop(self, name: str, default: t.Any = _sentinel) -> t.Any:
+        """Remove attribute ``name`` and return it (or ``default``)."""
+        if default is _sentinel:
+            return self.__dict__.pop(name)
+        return self.__dict__.pop(name, default)
+
+    def setdefault(self, name: str, default: t.Any = None) -> t.Any:
+        """Return attribute ``name``, setting it to ``default`` first if unset."""
+        return self.__dict__.setdefault(name, default)
+
+    def __contains__(self, item: str) -> bool:
+        return item in self.__dict__
+
+    def __iter__(self) -> t.Iterator[str]:
+        return iter(self.__dict__)
+
+    def __repr__(self) -> str:
+        ctx = _cv.get(None)
+        if ctx is not None:
+            return f"<erlen.g of {ctx.app.name!r}>"
+        return object.__repr__(self)
+
+
+class AppContext:
+    """The application context: makes ``current_app`` and ``g`` available.
+
+    Use it as ``with app.app_context(): ...``. A request context
+    (:class:`RequestContext`) is a subclass that also carries the request.
+
+    :param app: The application.
+
+    .. versionadded:: 0.1
+    """
+
+    __slots__ = ("app", "request", "_g", "_session", "_tokens", "_owner", "url_adapter", "_after_request_functions")
+
+    def __init__(self, app: Erlen) -> None:
+        self.app = app
+        self.request: Request | None = None
+        self._g: _AppCtxGlobals | None = None
+        self._session: t.Any = None
+        self._tokens: list[Token[AppContext]] = []
+        # The context that owns g and the app-level teardown: itself, unless
+        # pushed inside another context of the same app.
+        self._owner: AppContext = self
+        self.url_adapter = None
+        self._after_request_functions: list[t.Callable[[t.Any], t.Any]] | None = None
+
+    @property
+    def g(self) -> _AppCtxGlobals:
+        """The ``g`` object of this context, created on first use."""
+        owner = self._owner
+        if owner._g is None:
+            owner._g = self.app.app_ctx_globals_class()
+        return owner._g
+
+    @g.setter
+    def g(self, value: _AppCtxGlobals) -> None:
+        self._owner._g = value
+
+    @property
+    def session(self) -> t.Any:
+        """The session, opened on first access (see :mod:`erlen.sessions`)."""
+        if self._session is None:
+            if self.request is None:
+                raise RuntimeError("There is no session outside a request context.")
+            self._session = self.app._open_session(self.request)
+        return self._session
+
+    @session.setter
+    def session(self, value: t.Any) -> None:
+        self._session = value
+
+    def push(self) -> None:
+        """Make this context the active one."""
+        if not self._tokens:
+            outer = _cv.get(None)
+            if type(self) is AppContext and outer is not None and outer.app is self.app:
+                # NOTE: Flask keeps `request` usable inside `with app.app_context()`
+                # entered from a view; the new app context gets its own g.
+                self.request = outer.request
+        self._tokens.append(_cv.set(self))
+        if len(self._tokens) == 1 and self._owner is self and _signals.appcontext_pushed.receivers:
+            _signals.appcontext_pushed.send(self.app, _async_wrapper=self.app.ensure_sync)
+
+    def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
+        """Deactivate this context, running teardown functions on the last pop.
+
+        :param exc: The unhandled exception to pass to teardown functions;
+            defaults to the one being handled, if any.
+        """
+        if not self._tokens:
+            raise RuntimeError(f"Popped {self!r} that is not pushed.")
+        if _cv.get(None) is not self:
+            raise AssertionError(f"Popped the wrong context ({self!r} is not the active one).")
+        if exc is _sentinel:
+            exc = sys.exc_info()[1]
+        try:
+            if len(self._tokens) == 1:
+                self._teardown(exc)
+        finally:
+            _cv.reset(self._tokens.pop())
+            if not self._tokens and self._owner is self and _signals.appcontext_popped.receivers:
+                _signals.appcontext_popped.send(self.app, _async_wrapper=self.app.ensure_sync)
+
+    def _teardown(self, exc: BaseException | None) -> None:
+        if self._owner is self:
+            self.app.do_teardown_appcontext(exc)
+
+    def __enter__(self) -> AppContext:
+        self.push()
+        return self
+
+    def __exit__(self, exc_type: t.Any, exc_value: BaseException | None, tb: t.Any) -> None:
+        self.pop(exc_value)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {self.app.name!r}>"
+
+
+class RequestContext(AppContext):
+    """The request context: an app context that also carries the request.
+
+    :param app: The application.
+    :param environ: A WSGI environ to build the request from (ignored when
+        ``request`` is given).
+    :param request: A ready request object.
+
+    .. versionadded:: 0.1
+    """
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        app: Erlen,
+        environ: dict[str, t.Any] | None = None,
+        request: Request | None = None,
+        session: t.Any = None,
+    ) -> None:
+        AppContext.__init__(self, app)
+        if request is None:
+            from .wsgi import make_request
+
+            request = make_request(app.request_class, environ or {})
+        self.request = request
+        self._session = session
+
+    def push(self) -> None:
+        """Make this context active, sharing ``g`` with an outer app context of the same app."""
+        if not self._tokens:
+            outer = _cv.get(None)
+            if outer is not None and outer.app is self.app and outer.request is None:
+                self._owner = outer._owner
+            else:
+                self._owner = self
+        self._tokens.append(_cv.set(self))
+        if len(self._tokens) == 1 and self._owner is self and _signals.appcontext_pushed.receivers:
+            _signals.appcontext_pushed.send(self.app, _async_wrapper=self.app.ensure_sync)
+
+    def match_request(self) -> None:
+        """Match the request against the URL map, storing the outcome on the request."""
+        self.app._match_request(self.request)  # type: ignore[arg-type]
+
+    def _teardown(self, exc: BaseException | None) -> None:
+        try:
+            self.app.do_teardown_request(exc)
+        finally:
+            request = self.request
+            close = getattr(request, "close", None)
+            if close is not None:
+                close()
+            AppContext._teardown(self, exc)
+
+    def copy(self) -> RequestContext:
+        """A new context for the same request and session, for another thread or greenlet."""
+        return type(self)(self.app, request=self.request, session=self._session)
+
+
+def has_app_context() -> bool:
+    """Whether an application context is active.
+
+    .. versionadded:: 0.1
+    """
+    return _cv.get(None) is not None
+
+
+def has_request_context() -> bool:
+    """Whether a request context is active (``request`` can be used).
+
+    .. versionadded:: 0.1
+    """
+    ctx = _cv.get(None)
+    return ctx is not None and ctx.request is not None
+
+
+def after_this_request(f: t.Callable[[Response], Response]) -> t.Callable[[Response], Response]:
+    """Run ``f(response)`` after this request; it returns the response to send.
+
+    Useful to change the response of a view from deep inside it, e.g. to set
+    a cookie. Functions run in the order they were added, before the app's
+    ``after_request`` functions.
+
+    .. versionadded:: 0.1
+    """
+    ctx = _cv.get(None)
+    if ctx is None or ctx.request is None:
+        raise RuntimeError(
+            "'after_this_request' can only be used when a request"
+            " context is active, such as in a view function."
+        )
+    if ctx._after_request_functions is None:
+        ctx._after_request_functions = []
+    ctx._after_request_functions.append(f)
+    return f
+
+
+_F = t.TypeVar("_F", bound=t.Callable[..., t.Any])
+
+
+def copy_current_request_context(f: _F) -> _F:
+    """Decorate ``f`` so it runs in a copy of the current request context.
+
+    Use it for functions handed to a thread or greenlet that need
+    ``request`` or ``session`` after the view returned.
+
+    .. versionadded:: 0.1
+    """
+    ctx = _cv.get(None)
+    if ctx is None or ctx.request is None:
+        raise RuntimeError(
+            "'copy_current_request_context' can only be used when a"
+            " request context is active, such as in a view function."
+        )
+    ctx = ctx.copy()  # type: ignore[attr-defined]
+
+    def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        with ctx:
+            return ctx.app.ensure_sync(f)(*args, **kwargs)
+
+    return update_wrapper(wrapper, f)  # type: ignore[return-value]

@@ -1,0 +1,639 @@
+"""Test helpers: build WSGI environs and send requests to an app without a server.
+
+:class:`ErlenClient` (``app.test_client()``) keeps cookies between requests,
+follows redirects on request and can keep the last request's context active
+(``with client: ...``). Every request goes through the app's real WSGI
+callable; with :attr:`ErlenClient.validate` set (the test suite turns it on),
+each exchange is also checked by :mod:`wsgiref.validate`.
+"""
+
+from __future__ import annotations
+
+import io
+import mimetypes
+import sys
+import typing as t
+from datetime import datetime, timezone
+from urllib.parse import quote, unquote_to_bytes, urljoin, urlsplit
+
+from .datastructures import Headers, MultiDict
+from .http import dump_cookie, parse_date, url_encode
+
+if t.TYPE_CHECKING:
+    from .app import Erlen
+    from .wrappers import Request, Response
+
+__all__ = ["EnvironBuilder", "ErlenClient", "Client", "TestResponse", "ErlenCliRunner"]
+
+
+class EnvironBuilder:
+    """Build a WSGI environ for a made-up request.
+
+    :param app: The app; its ``SERVER_NAME``, ``APPLICATION_ROOT`` and
+        ``PREFERRED_URL_SCHEME`` set the default base URL.
+    :param path: The path, optionally with ``?query`` (or a full URL).
+    :param base_url: ``scheme://host/root``; overrides the app's defaults.
+    :param query_string: A string or a mapping of query arguments.
+    :param method: The request method.
+    :param headers: Request headers.
+    :param data: The body: ``str``/``bytes``, or a dict of form fields (file
+        values, or ``(file, filename[, content_type])`` tuples, make it multipart).
+    :param json: An object sent as a JSON body.
+    :param content_type: The body's content type.
+    :param environ_base: Environ values to start from.
+    :param environ_overrides: Environ values set last.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        app: Erlen | None = None,
+        path: str = "/",
+        base_url: str | None = None,
+        query_string: t.Any = None,
+        method: str = "GET",
+        headers: t.Any = None,
+        data: t.Any = None,
+        json: t.Any = None,
+        content_type: str | None = None,
+        content_length: int | None = None,
+        environ_base: dict[str, t.Any] | None = None,
+        environ_overrides: dict[str, t.Any] | None = None,
+        subdomain: str | None = None,
+        url_scheme: str | None = None,
+        input_stream: t.IO[bytes] | None = None,
+        errors_stream: t.IO[str] | None = None,
+        multithread: bool = False,
+        multiprocess: bool = False,
+        run_once: bool = False,
+    ) -> None:
+        self.app = app
+        split = urlsplit(path)
+        if base_url is None:
+            if split.scheme and split.netloc:
+                base_url = f"{split.scheme}://{split.netloc}/"
+            elif app is not None:
+                http_host = app.config.get("SERVER_NAME") or "localhost"
+                if subdomain:
+                    http_host = f"{subdomain}.{http_host}"
+                scheme = url_scheme or app.config["PREFERRED_URL_SCHEME"]
+                app_root = app.config["APPLICATION_ROOT"]
+                base_url = f"{scheme}://{http_host}/{app_root.lstrip('/')}"
+            else:
+                base_url = "http://localhost/"
+        base = urlsplit(base_url)
+        self.url_scheme = url_scheme or base.scheme or "http"
+        self.host = base.netloc or "localhost"
+        self.script_root = base.path.rstrip("/")
+        self.path = split.path or "/"
+        if query_string is None:
+            # Like a browser: non-ASCII in the query is sent as UTF-8 escapes.
+            query_string = quote(split.query, safe="=&;%+/?:@,$!*'()[]~")
+        elif not isinstance(query_string, str):
+            query_string = url_encode(query_string)
+        self.query_string: str = query_string
+        self.method = method.upper()
+        self.headers = Headers(headers) if not isinstance(headers, Headers) else headers.copy()
+        self.environ_base = environ_base or {}
+        self.environ_overrides = environ_overrides or {}
+        self.errors_stream = errors_stream or sys.stderr
+        self.multithread = multithread
+        self.multiprocess = multiprocess
+        self.run_once = run_once
+        self.input_stream = input_stream
+        self.content_length = content_length
+        self._body: bytes | None = None
+
+        if json is not None:
+            if data is not None:
+                raise TypeError("can't provide both json and data")
+            if app is not None:
+                data = app.json.dumps(json)
+            else:
+                import json as _json
+
+                data = _json.dumps(json)
+            if content_type is None:
+                content_type = "application/json"
+        if data is not None:
+            if input_stream is not None:
+                raise TypeError("can't provide input stream and data")
+            if isinstance(data, str):
+                self._body = data.encode("utf-8")
+            elif isinstance(data, (bytes, bytearray)):
+                self._body = bytes(data)
+            elif hasattr(data, "read"):
+                self._body = data.read()
+            else:
+                fields = _form_fields(data)
+                if any(_is_file_value(v) for v in fields.values()) or (
+                    content_type is not None and content_type.startswith("multipart/form-data")
+                ):
+                    self._body, content_type = _encode_multipart(fields)
+                else:
+                    self._body = url_encode(fields).encode("ascii")
+                    if content_type is None:
+                        content_type = "application/x-www-form-urlencoded"
+        self.content_type = content_type
+
+    def get_environ(self) -> dict[str, t.Any]:
+        """The WSGI environ for this request."""
+        host, _, port = self.host.partition(":")
+        if not port:
+            port = "443" if self.url_scheme == "https" else "80"
+        raw_path = unquote_to_bytes(self.path).decode("latin-1")
+        environ: dict[str, t.Any] = {
+            "REQUEST_METHOD": self.method,
+            "SCRIPT_NAME": unquote_to_bytes(self.script_root).decode("latin-1"),
+            "PATH_INFO": raw_path,
+            "QUERY_STRING": self.query_string,
+            "REQUEST_URI": quote(self.script_root + self.path, safe="/%") + (f"?{self.query_string}" if self.query_string else ""),
+            "SERVER_NAME": host,
+            "SERVER_PORT": port,
+            "HTTP_HOST": self.host,
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": self.url_scheme,
+            "wsgi.errors": self.errors_stream,
+            "wsgi.multithread": self.multithread,
+            "wsgi.multiprocess": self.multiprocess,
+            "wsgi.run_once": self.run_once,
+        }
+        environ.update(self.environ_base)
+        if self.input_stream is not None:
+            environ["wsgi.input"] = self.input_stream
+            if self.content_length is not None:
+                environ["CONTENT_LENGTH"] = str(self.content_length)
+        else:
+            body = self._body or b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            if self._body is not None or self.content_length is not None:
+                environ["CONTENT_LENGTH"] = str(self.content_length if self.content_length is not None else len(body))
+        if self.content_type is not None:
+            environ["CONTENT_TYPE"] = self.content_type
+        for key, value in self.headers.items():
+            name = key.upper().replace("-", "_")
+            if name in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                environ[name] = value
+                continue
+            name = "HTTP_" + name
+            if name in environ and name != "HTTP_HOST":
+                environ[name] = f"{environ[name]}, {value}" if name != "HTTP_COOKIE" else f"{environ[name]}; {value}"
+            else:
+                environ[name] = value
+        environ.update(self.environ_overrides)
+        return environ
+
+    def get_request(self, cls: type[Request] | None = None) -> Request:
+        """A request object for this environ."""
+        from .wrappers import Request as _Request
+        from .wsgi import make_request
+
+        return make_request(cls or _Request, self.get_environ())
+
+    def close(self) -> None:
+        """Nothing to release; kept for API compatibility."""
+
+
+def _form_fields(data: t.Any) -> MultiDict[str, t.Any]:
+    """Form data as a MultiDict; a tuple value is one file, a list many values."""
+    fields: MultiDict[str, t.Any] = MultiDict()
+    items = data.items(multi=True) if isinstance(data, MultiDict) else (data.items() if hasattr(data, "items") else data)
+    for key, value in items:
+        if isinstance(value, list):
+            for item in value:
+                fields.add(key, item)
+        else:
+            fields.add(key, value)
+    return fields
+
+
+def _is_file_value(value: t.Any) -> bool:
+    return hasattr(value, "read") or (isinstance(value, tuple) and value and hasattr(value[0], "read"))
+
+
+def _encode_multipart(fields: MultiDict[str, t.Any]) -> tuple[bytes, str]:
+    import secrets
+
+    boundary = f"----ErlenFormBoundary{secrets.token_hex(12)}"
+    out = io.BytesIO()
+    for key, value in fields.items(multi=True):
+        out.write(f"--{boundary}\r\n".encode())
+        if _is_file_value(value):
+            if isinstance(value, tuple):
+                stream, filename, *rest = value + (None,) * (3 - len(value))
+                ctype = rest[0] if rest else None
+            else:
+                stream, filename, ctype = value, getattr(value, "name", None), None
+            filename = filename or ""
+            if not isinstance(filename, str):
+                filename = str(filename)
+            import os
+
+            filename = os.path.basename(filename)
+            ctype = ctype or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+            out.write(
+                f'Content-Disposition: form-data; name="{_mp_quote(key)}"; filename="{_mp_quote(filename)}"\r\n'.encode()
+            )
+            out.write(f"Content-Type: {ctype}\r\n\r\n".encode())
+            data = stream.read()
+            out.write(data.encode() if isinstance(data, str) else data)
+        else:
+            out.write(f'Content-Disposition: form-data; name="{_mp_quote(key)}"\r\n\r\n'.encode())
+            out.write(str(value).encode("utf-8"))
+        out.write(b"\r\n")
+    out.write(f"--{boundary}--\r\n".encode())
+    return out.getvalue(), f"multipart/form-data; boundary={boundary}"
+
+
+def _mp_quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+
+
+class _Cookie:
+    """A cookie held by the test client."""
+
+    __slots__ = ("key", "value", "domain", "path", "expires", "secure", "http_only", "same_site", "origin_only")
+
+    def __init__(self, key: str, value: str, domain: str, path: str, expires: datetime | None = None, secure: bool = False, http_only: bool = False, same_site: str | None = None, origin_only: bool = True) -> None:
+        self.key = key
+        self.value = value
+        self.domain = domain
+        self.path = path
+        self.expires = expires
+        self.secure = secure
+        self.http_only = http_only
+        self.same_site = same_site
+        self.origin_only = origin_only
+
+    @property
+    def decoded_key(self) -> str:
+        return self.key
+
+    @property
+    def decoded_value(self) -> str:
+        return self.value
+
+    def _matches(self, host: str, path: str) -> bool:
+        host = host.split(":", 1)[0].lower()
+        domain = self.domain.lower()
+        if self.origin_only:
+            if host != domain:
+                return False
+        elif not (host == domain or host.endswith("." + domain)):
+            return False
+        cpath = self.path or "/"
+        return path == cpath or path.startswith(cpath.rstrip("/") + "/") or cpath == "/"
+
+    def _expired(self) -> bool:
+        return self.expires is not None and self.expires <= datetime.now(timezone.utc)
+
+    def __repr__(self) -> str:
+        return f"<Cookie {self.key}={self.value!r} domain={self.domain} path={self.path}>"
+
+
+def _parse_set_cookie(header: str, default_domain: str, default_path: str) -> _Cookie:
+    from .http import parse_cookie
+
+    first, *attrs = header.split(";")
+    key, _, value = first.partition("=")
+    key = key.strip()
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = parse_cookie(f"x={value}").get("x", value)
+    cookie = _Cookie(key, value, default_domain, default_path)
+    max_age: str | None = None
+    for attr in attrs:
+        name, _, val = attr.strip().partition("=")
+        name = name.lower()
+        if name == "domain" and val:
+            cookie.domain = val.lstrip(".")
+            cookie.origin_only = False
+        elif name == "path" and val:
+            cookie.path = val
+        elif name == "expires":
+            cookie.expires = parse_date(val)
+        elif name == "max-age":
+            max_age = val
+        elif name == "secure":
+            cookie.secure = True
+        elif name == "httponly":
+            cookie.http_only = True
+        elif name == "samesite":
+            cookie.same_site = val
+    if max_age is not None:
+        try:
+            seconds = int(max_age)
+        except ValueError:
+            pass
+        else:
+            from datetime import timedelta
+
+            cookie.expires = datetime.now(timezone.utc) + timedelta(seconds=seconds)
+            if seconds <= 0:
+                cookie.expires = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return cookie
+
+
+class TestResponse:
+    """Mixed into the app's response class for responses the test client returns.
+
+    Adds :attr:`request` (the request that was sent) and :attr:`history`
+    (the responses of followed redirects, oldest first).
+    """
+
+    __test__ = False  # not a pytest test class
+    request: Request
+    history: tuple[t.Any, ...] = ()
+
+
+class ClientRedirectError(Exception):
+    """The test client found a redirect loop or too many redirects."""
+
+
+class ErlenClient:
+    """Send requests to an app through its WSGI callable.
+
+    ``client.get("/path", query_string={...}, headers={...})``,
+    ``client.post("/path", data={...})`` or ``json=...``. Cookies set by the
+    app are kept and sent back. ``with client:`` keeps the context of the
+    last request active after it returns, so ``request`` and ``session`` can
+    be inspected.
+
+    :param app: The application.
+    :param response_wrapper: The response class to return (default: the app's).
+    :param use_cookies: Keep cookies between requests.
+
+    .. versionadded:: 0.1
+    """
+
+    #: Run every exchange through :func:`wsgiref.validate.validator`.
+    validate = False
+
+    def __init__(self, app: Erlen, response_wrapper: type[Response] | None = None, use_cookies: bool = True, **kwargs: t.Any) -> None:
+        self.application = app
+        base = response_wrapper or app.response_class
+        self.response_wrapper: type[t.Any] = type("TestResponse", (TestResponse, base), {})
+        self._cookies: dict[tuple[str, str, str], _Cookie] | None = {} if use_cookies else None
+        self.environ_base: dict[str, t.Any] = {"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": "Erlen-test-client/0.1"}
+        self.environ_base.update(kwargs.pop("environ_base", None) or {})
+        self.preserve_context = False
+        self._new_contexts: list[t.Any] = []
+        self._preserved: list[t.Any] = []
+
+    @property
+    def app(self) -> Erlen:
+        return self.application
+
+    # -- cookies -------------------------------------------------------------
+
+    def get_cookie(self, key: str, domain: str = "localhost", path: str = "/") -> _Cookie | None:
+        """The stored cookie with that key, domain and path, or ``None``."""
+        if self._cookies is None:
+            raise TypeError("Cookies are disabled. Create a client with 'use_cookies=True'.")
+        cookie = self._cookies.get((domain, path, key))
+        if cookie is None or cookie._expired():
+            return None
+        return cookie
+
+    def set_cookie(self, key: str, value: str = "", *, domain: str = "localhost", origin_only: bool = True, path: str = "/", **kwargs: t.Any) -> None:
+        """Store a cookie to send with the next requests."""
+        if self._cookies is None:
+            raise TypeError("Cookies are disabled. Create a client with 'use_cookies=True'.")
+        header = dump_cookie(key, value, domain=domain, path=path, **kwargs)
+        cookie = _parse_set_cookie(header, domain, path)
+        cookie.domain = domain
+        cookie.origin_only = origin_only
+        if cookie._expired():
+            self._cookies.pop((cookie.domain, cookie.path, cookie.key), None)
+        else:
+            self._cookies[(cookie.domain, cookie.path, cookie.key)] = cookie
+
+    def delete_cookie(self, key: str, *, domain: str = "localhost", path: str = "/") -> None:
+        """Forget a stored cookie."""
+        if self._cookies is None:
+            raise TypeError("Cookies are disabled. Create a client with 'use_cookies=True'.")
+        self._cookies.pop((domain, path, key), None)
+
+    def _add_cookies(self, environ: dict[str, t.Any]) -> None:
+        if not self._cookies:
+            return
+        host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "localhost")
+        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "/")
+        secure = environ.get("wsgi.url_scheme") == "https"
+        pairs = []
+        for k, cookie in list(self._cookies.items()):
+            if cookie._expired():
+                del self._cookies[k]
+                continue
+            if cookie.secure and not secure:
+                continue
+            if cookie._matches(host, path):
+                pairs.append(f"{cookie.key}={_quote_cookie_value(cookie.value)}")
+        if pairs:
+            existing = environ.get("HTTP_COOKIE")
+            value = "; ".join(pairs)
+            environ["HTTP_COOKIE"] = f"{existing}; {value}" if existing else value
+
+    def _store_cookies(self, environ: dict[str, t.Any], headers: Headers) -> None:
+        if self._cookies is None:
+            return
+        host = (environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "localhost")).split(":", 1)[0]
+        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "/")
+        default_path = path.rsplit("/", 1)[0] or "/"
+        for header in headers.getlist("Set-Cookie"):
+            cookie = _parse_set_cookie(header, host, default_path)
+            key = (cookie.domain, cookie.path, cookie.key)
+            if cookie._expired():
+                self._cookies.pop(key, None)
+            else:
+                self._cookies[key] = cookie
+
+    # -- requests ------------------------------------------------------------
+
+    def _build_environ(self, *args: t.Any, **kwargs: t.Any) -> dict[str, t.Any]:
+        if args and isinstance(args[0], EnvironBuilder):
+            return args[0].get_environ()
+        if args and isinstance(args[0], dict):
+            return dict(args[0])
+        base = dict(self.environ_base)
+        base.update(kwargs.pop("environ_base", None) or {})
+        builder = EnvironBuilder(self.application, *args, environ_base=base, **kwargs)
+        return builder.get_environ()
+
+    def _pop_preserved(self) -> None:
+        while self._preserved:
+            self._preserved.pop().pop()
+
+    def run_wsgi_app(self, environ: dict[str, t.Any]) -> tuple[str, Headers, bytes]:
+        """Call the app and collect status, headers and the whole body."""
+        captured: list[t.Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: t.Any = None) -> t.Callable[[bytes], None]:
+            if exc_info is not None and captured:
+                raise exc_info[1].with_traceback(exc_info[2])
+            captured[:] = [status, headers]
+            return _no_write
+
+        app: t.Any = self.application
+        if self.validate:
+            from wsgiref.validate import validator
+
+            app = validator(app)
+        app_iter = app(environ, start_response)
+        try:
+            body = b"".join(app_iter)
+        finally:
+            close = getattr(app_iter, "close", None)
+            if close is not None:
+                close()
+        return captured[0], Headers(captured[1]), body
+
+    def open(self, *args: t.Any, buffered: bool = False, follow_redirects: bool = False, **kwargs: t.Any) -> t.Any:
+        """Send a request; arguments as for :class:`EnvironBuilder` (or a ready environ/builder)."""
+        environ = self._build_environ(*args, **kwargs)
+        response = self._request(environ)
+        if not follow_redirects:
+            return response
+        history: list[t.Any] = []
+        seen: set[tuple[str, str]] = set()
+        while response.status_code in (301, 302, 303, 305, 307, 308) and response.location:
+            history.append(response)
+            if len(history) > 30:
+                raise ClientRedirectError("More than 30 redirects; stopping.")
+            environ = self._redirect_environ(environ, response)
+            key = (environ["REQUEST_METHOD"], environ["PATH_INFO"] + "?" + environ.get("QUERY_STRING", ""))
+            if key in seen and environ["REQUEST_METHOD"] in ("GET", "HEAD"):
+                raise ClientRedirectError(f"Redirect loop detected at {key[1]!r}.")
+            seen.add(key)
+            response = self._request(environ)
+        response.history = tuple(history)
+        return response
+
+    def _redirect_environ(self, environ: dict[str, t.Any], response: t.Any) -> dict[str, t.Any]:
+        current = f"{environ['wsgi.url_scheme']}://{environ.get('HTTP_HOST', 'localhost')}{quote(environ.get('SCRIPT_NAME', '') + environ['PATH_INFO'])}"
+        target = urlsplit(urljoin(current, response.location))
+        new = dict(environ)
+        for k in ("HTTP_COOKIE",):
+            new.pop(k, None)
+        if target.netloc:
+            new["HTTP_HOST"] = target.netloc
+            new["SERVER_NAME"] = target.netloc.split(":", 1)[0]
+        if target.scheme:
+            new["wsgi.url_scheme"] = target.scheme
+        script = environ.get("SCRIPT_NAME", "")
+        path = unquote_to_bytes(target.path or "/").decode("latin-1")
+        if script and path.startswith(script):
+            path = path[len(script):] or "/"
+        new["PATH_INFO"] = path
+        new["QUERY_STRING"] = target.query
+        code = response.status_code
+        if code in (301, 302, 303) and environ["REQUEST_METHOD"] != "HEAD":
+            new["REQUEST_METHOD"] = "GET"
+            new["wsgi.input"] = io.BytesIO(b"")
+            for k in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                new.pop(k, None)
+        else:
+            stream = environ["wsgi.input"]
+            if hasattr(stream, "seek"):
+                stream.seek(0)
+        return new
+
+    def _request(self, environ: dict[str, t.Any]) -> t.Any:
+        self._pop_preserved()
+        self._add_cookies(environ)
+        if self.preserve_context:
+            environ["erlen._preserve_context"] = self._new_contexts.append
+        try:
+            status, headers, body = self.run_wsgi_app(environ)
+        finally:
+            for ctx in self._new_contexts:
+                ctx.push()
+                self._preserved.append(ctx)
+            self._new_contexts.clear()
+        self._store_cookies(environ, headers)
+        rv = self.response_wrapper.__new__(self.response_wrapper)
+        rv.headers = headers
+        rv.status = status
+        rv.response = [body]
+        rv.direct_passthrough = False
+        from .wsgi import make_request
+
+        rv.request = make_request(self.application.request_class, environ)
+        return rv
+
+    def get(self, *args: t.Any, **kw: t.Any) -> t.Any:
+        """Send a GET request."""
+        return self.open(*args, method="GET", **kw)
+
+    def post(self, *args: t.Any, **kw: t.Any) -> t.Any:
+        """Send a POST request."""
+        return self.open(*args, method="POST", **kw)
+
+    def put(self, *args: t.Any, **kw: t.Any) -> t.Any:
+        """Send a PUT request."""
+        return self.open(*args, method="PUT", **kw)
+
+    def patch(self, *args: t.Any, **kw: t.Any) -> t.Any:
+        """Send a PATCH request."""
+        return self.open(*args, method="PATCH", **kw)
+
+    def delete(self, *args: t.Any, **kw: t.Any) -> t.Any:
+        """Send a DELETE request."""
+        return self.open(*args, method="DELETE", **kw)
+
+    def head(self, *args: t.Any, **kw: t.Any) -> t.Any:
+        """Send a HEAD request."""
+        return self.open(*args, method="HEAD", **kw)
+
+    def options(self, *args: t.Any, **kw: t.Any) -> t.Any:
+        """Send an OPTIONS request."""
+        return self.open(*args, method="OPTIONS", **kw)
+
+    def trace(self, *args: t.Any, **kw: t.Any) -> t.Any:
+        """Send a TRACE request."""
+        return self.open(*args, method="TRACE", **kw)
+
+    def __enter__(self) -> ErlenClient:
+        if self.preserve_context:
+            raise RuntimeError("Cannot nest client invocations")
+        self.preserve_context = True
+        return self
+
+    def __exit__(self, *exc: t.Any) -> None:
+        self.preserve_context = False
+        self._pop_preserved()
+
+
+#: Werkzeug's name for the client.
+Client = ErlenClient
+FlaskClient = ErlenClient
+
+
+def _no_write(data: bytes) -> None:
+    raise RuntimeError("The test client does not support the WSGI write() callable.")
+
+
+def _quote_cookie_value(value: str) -> str:
+    if value and all(c.isalnum() or c in "!#$%&'()*+-./:<=>?@[]^_`{|}~" for c in value) and value.isascii():
+        return value
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+class ErlenCliRunner:
+    """Invoke the app's click commands in tests (``app.test_cli_runner()``)."""
+
+    def __init__(self, app: Erlen, **kwargs: t.Any) -> None:
+        from click.testing import CliRunner
+
+        self.app = app
+        self._runner = CliRunner(**kwargs)
+
+    def invoke(self, cli: t.Any = None, args: t.Any = None, **kwargs: t.Any) -> t.Any:
+        """Run a command; ``cli`` defaults to ``app.cli``."""
+        if cli is None:
+            cli = self.app.cli  # type: ignore[attr-defined]
+        return self._runner.invoke(cli, args, **kwargs)

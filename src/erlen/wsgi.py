@@ -1,0 +1,191 @@
+"""The WSGI adapter (PEP 3333): environ in, status, headers and body out.
+
+This is the only module that knows the WSGI environ. :func:`make_request`
+maps an environ onto the sans-I/O :class:`~erlen.wrappers.Request`;
+:func:`send_response` turns a :class:`~erlen.wrappers.Response` into a
+``start_response`` call and a body iterable. ``Erlen.wsgi_app`` runs the
+app's dispatch between the two.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from .datastructures import EnvironHeaders
+
+if t.TYPE_CHECKING:
+    from .wrappers import Request, Response
+
+__all__ = ["make_request", "send_response", "ClosingIterator"]
+
+# Status codes whose responses never have a body (RFC 9110 section 6.4.1).
+_NO_BODY = frozenset((204, 304))
+
+
+def _decode_wsgi_str(value: str) -> str | None:
+    """Undo PEP 3333's latin-1 wrapping of a byte string; ``None`` if not UTF-8."""
+    # PERF: ASCII paths (the usual case) need no round trip.
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return None
+
+
+def make_request(cls: type[Request], environ: dict[str, t.Any]) -> Request:
+    """Build a request of class ``cls`` from a WSGI environ.
+
+    A path or script name that is not valid UTF-8 cannot be routed; the
+    request is still built (with the undecodable bytes replaced) and its
+    ``routing_exception`` is set to a 400, so the app answers with a clear
+    error instead of a 404 or 500.
+    """
+    req = cls.__new__(cls)
+    path = environ.get("PATH_INFO") or "/"
+    decoded = _decode_wsgi_str(path)
+    root = environ.get("SCRIPT_NAME", "")
+    root_decoded = _decode_wsgi_str(root) if root else ""
+    if decoded is None or root_decoded is None:
+        from .exceptions import BadRequest
+
+        req.routing_exception = BadRequest("The request URL is not valid UTF-8.")
+        decoded = path.encode("latin-1", "replace").decode("utf-8", "replace")
+        root_decoded = root.encode("latin-1", "replace").decode("utf-8", "replace")
+    if decoded[:1] != "/":
+        decoded = "/" + decoded
+    req.method = environ.get("REQUEST_METHOD", "GET").upper()
+    req.path = decoded
+    req.root_path = root_decoded
+    req.query_string = environ.get("QUERY_STRING", "").encode("latin-1", "replace")
+    req.headers = EnvironHeaders(environ)
+    req.scheme = environ.get("wsgi.url_scheme", "http")
+    port = environ.get("SERVER_PORT")
+    req.server = (
+        (environ["SERVER_NAME"], int(port) if port and port.isdigit() else None)
+        if "SERVER_NAME" in environ
+        else None
+    )
+    req.remote_addr = environ.get("REMOTE_ADDR")
+    req._input = environ.get("wsgi.input")
+    req.environ = environ
+    req.input_terminated = bool(environ.get("wsgi.input_terminated"))
+    return req
+
+
+class ClosingIterator:
+    """Wrap a body iterable so ``close()`` also runs extra callbacks.
+
+    PEP 3333 has the server call ``close()`` on the iterable when it is done;
+    this forwards that to the original iterable and to the response's
+    ``call_on_close`` functions, in that order.
+    """
+
+    __slots__ = ("_iterator", "_callbacks")
+
+    def __init__(self, iterable: t.Iterable[bytes], callbacks: list[t.Callable[[], t.Any]]) -> None:
+        self._iterator = iterable
+        self._callbacks = callbacks
+
+    def __iter__(self) -> t.Iterator[bytes]:
+        return iter(self._iterator)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._iterator, "close", None)
+            if close is not None:
+                close()
+        finally:
+            for cb in self._callbacks:
+                cb()
+
+
+class _EncodedStream:
+    """Iterate a streamed body as bytes, closing it even if never started.
+
+    A generator wrapper would skip its ``finally`` when the server closes it
+    before the first item, leaking the app's own iterable; a class does not.
+    """
+
+    __slots__ = ("_body", "_it", "_charset")
+
+    def __init__(self, body: t.Iterable[t.Any], charset: str) -> None:
+        self._body = body
+        self._it = iter(body)
+        self._charset = charset
+
+    def __iter__(self) -> _EncodedStream:
+        return self
+
+    def __next__(self) -> bytes:
+        while True:
+            item = next(self._it)
+            if isinstance(item, str):
+                item = item.encode(self._charset)
+            elif not isinstance(item, bytes):
+                item = bytes(item)
+            if item:
+                return item
+
+    def close(self) -> None:
+        close = getattr(self._body, "close", None)
+        if close is not None:
+            close()
+
+
+class _FileChunks:
+    """Read a file-like body in blocks when the server has no ``wsgi.file_wrapper``."""
+
+    __slots__ = ("_file", "_size")
+
+    def __init__(self, f: t.Any, size: int = 8192) -> None:
+        self._file = f
+        self._size = size
+
+    def __iter__(self) -> _FileChunks:
+        return self
+
+    def __next__(self) -> bytes:
+        chunk = self._file.read(self._size)
+        if not chunk:
+            raise StopIteration
+        return t.cast(bytes, chunk)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def send_response(
+    response: Response, environ: dict[str, t.Any], start_response: t.Any
+) -> t.Iterable[bytes]:
+    """Start the WSGI response and return its body iterable.
+
+    HEAD requests and 1xx/204/304 statuses get an empty body (the headers,
+    ``Content-Length`` included, are kept as they are for HEAD). A file-like
+    body uses the server's ``wsgi.file_wrapper`` when there is one.
+    """
+    code = response._status_code
+    body = response.response
+    start_response(response._status, response.headers._list)
+    if environ.get("REQUEST_METHOD") == "HEAD" or code in _NO_BODY or code < 200:
+        if hasattr(body, "close") or response._on_close:
+            response.close()
+        return []
+    on_close = response._on_close
+    # PERF: a list of bytes (the common case) is returned as is.
+    if type(body) is list:
+        if on_close:
+            return ClosingIterator(body, on_close)
+        return body
+    if hasattr(body, "read") and not isinstance(body, (bytes, str)):
+        wrapper = environ.get("wsgi.file_wrapper")
+        if wrapper is not None:
+            body = wrapper(body, 8192)
+        else:
+            body = _FileChunks(body)
+    else:
+        body = _EncodedStream(body, response.charset)
+    if on_close:
+        return ClosingIterator(body, on_close)
+    return t.cast("t.Iterable[bytes]", body)
+

@@ -1,0 +1,227 @@
+"""Application and request contexts, and the proxies that read them."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+import erlen
+from erlen import current_app, g, request
+from erlen.ctx import has_app_context, has_request_context
+
+
+def test_outside_context_messages():
+    with pytest.raises(RuntimeError, match="outside of application context"):
+        current_app.name
+    with pytest.raises(RuntimeError, match="outside of request context"):
+        request.path
+    with pytest.raises(RuntimeError, match="outside of application context"):
+        g.x = 1
+    assert not has_app_context()
+    assert not has_request_context()
+    assert not bool(request)
+    assert "unbound" in repr(request)
+
+
+def test_app_context(app):
+    with app.app_context() as ctx:
+        assert current_app._get_current_object() is app
+        assert has_app_context() and not has_request_context()
+        g.value = 3
+        assert g.get("value") == 3
+        assert "value" in g
+        assert list(g) == ["value"]
+        assert g.setdefault("other", 4) == 4
+        assert g.pop("other") == 4
+        assert g.pop("nothing", None) is None
+        with pytest.raises(KeyError):
+            g.pop("nothing")
+        assert "erlen.g of" in repr(g._get_current_object())
+        assert ctx.app is app
+    assert not has_app_context()
+
+
+def test_request_context_shares_g_with_outer_app_context(app):
+    with app.app_context():
+        g.shared = "yes"
+        with app.test_request_context("/x"):
+            assert g.shared == "yes"
+            assert request.path == "/x"
+        assert g.shared == "yes"
+
+
+def test_app_context_inside_request_keeps_request(app):
+    with app.test_request_context("/y"):
+        g.outer = 1
+        with app.app_context():
+            assert request.path == "/y"
+            assert "outer" not in g
+
+
+def test_proxies_behave_like_objects(app):
+    with app.test_request_context("/?a=1"):
+        assert isinstance(request, erlen.Request)
+        assert request.args["a"] == "1"
+        assert current_app.config["TESTING"] is True
+        assert current_app == app
+        assert current_app != object()
+        assert hash(current_app) == hash(app)
+        assert "config" in dir(current_app)
+        assert str(current_app).startswith("<Erlen")
+        g.items = [1, 2]
+        g.items.append(3)
+        assert g.items == [1, 2, 3]
+        del g.items
+        assert "items" not in g
+
+
+def test_teardown_appcontext_runs_once_per_request(app, client):
+    calls = []
+    app.teardown_appcontext(lambda exc: calls.append(exc))
+
+    @app.route("/")
+    def index():
+        return "x"
+
+    client.get("/")
+    assert calls == [None]
+
+
+def test_pop_wrong_context(app):
+    outer = app.app_context()
+    inner = app.app_context()
+    outer.push()
+    inner.push()
+    with pytest.raises(AssertionError, match="wrong context"):
+        outer.pop()
+    # Nothing changed: the right order still works.
+    inner.pop()
+    outer.pop()
+    with pytest.raises(RuntimeError, match="not pushed"):
+        inner.pop()
+
+
+def test_nested_push_same_context(app):
+    ctx = app.app_context()
+    calls = []
+    app.teardown_appcontext(lambda exc: calls.append(exc))
+    ctx.push()
+    ctx.push()
+    ctx.pop()
+    assert calls == []  # teardown only on the last pop
+    ctx.pop()
+    assert calls == [None]
+
+
+def test_copy_current_request_context(app, client):
+    results = []
+
+    @app.route("/")
+    def index():
+        @erlen.copy_current_request_context
+        def work():
+            results.append(request.args["v"])
+
+        t = threading.Thread(target=work)
+        t.start()
+        t.join()
+        return "ok"
+
+    client.get("/?v=thread")
+    assert results == ["thread"]
+    with pytest.raises(RuntimeError):
+        erlen.copy_current_request_context(lambda: None)
+
+
+def test_stream_with_context(app, client):
+    @app.route("/")
+    def index():
+        def gen():
+            yield request.args["a"]
+            yield "|"
+            yield request.args["b"]
+
+        return erlen.stream_with_context(gen())
+
+    @app.route("/decorated")
+    def decorated():
+        @erlen.stream_with_context
+        def gen():
+            yield request.path
+
+        return gen()
+
+    assert client.get("/?a=1&b=2").data == b"1|2"
+    assert client.get("/decorated").data == b"/decorated"
+    with pytest.raises(RuntimeError):
+        erlen.stream_with_context(iter([]))
+
+
+def test_client_preserves_context(app):
+    @app.route("/")
+    def index():
+        g.seen = "value"
+        return "x"
+
+    client = app.test_client()
+    with client:
+        client.get("/?q=1")
+        assert request.args["q"] == "1"
+        assert g.seen == "value"
+        client.get("/?q=2")
+        assert request.args["q"] == "2"
+    assert not has_request_context()
+    with client:
+        with pytest.raises(RuntimeError, match="nest"):
+            client.__enter__()
+
+
+def test_signals_sent_only_with_receivers(app, client):
+    from erlen import signals
+
+    events = []
+
+    def started(sender, **kw):
+        events.append(("started", sender))
+
+    def finished(sender, response, **kw):
+        events.append(("finished", response.status_code))
+
+    def tearing(sender, exc=None, **kw):
+        events.append(("tearing", exc))
+
+    def pushed(sender, **kw):
+        events.append("pushed")
+
+    def popped(sender, **kw):
+        events.append("popped")
+
+    def app_tearing(sender, exc=None, **kw):
+        events.append("app_tearing")
+
+    @app.route("/")
+    def index():
+        return "x"
+
+    with signals.request_started.connected_to(started, app), signals.request_finished.connected_to(finished, app), \
+            signals.request_tearing_down.connected_to(tearing, app), signals.appcontext_pushed.connected_to(pushed, app), \
+            signals.appcontext_popped.connected_to(popped, app), signals.appcontext_tearing_down.connected_to(app_tearing, app):
+        client.get("/")
+    assert events == ["pushed", ("started", app), ("finished", 200), ("tearing", None), "app_tearing", "popped"]
+
+
+def test_got_request_exception_signal(app, client):
+    from erlen import signals
+
+    seen = []
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    app.logger.disabled = True
+
+    @app.route("/")
+    def boom():
+        raise RuntimeError("x")
+
+    with signals.got_request_exception.connected_to(lambda sender, exception, **kw: seen.append(exception), app):
+        assert client.get("/").status_code == 500
+    assert isinstance(seen[0], RuntimeError)

@@ -1,0 +1,186 @@
+"""The test client and EnvironBuilder."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from erlen import Response, request
+from erlen.testing import ClientRedirectError, EnvironBuilder
+
+
+def test_query_headers_data(app, client):
+    @app.route("/", methods=["GET", "POST"])
+    def index():
+        return {
+            "args": request.args.to_dict(flat=False),
+            "header": request.headers.get("X-Test"),
+            "form": request.form.to_dict(),
+            "data": request.get_data(as_text=True),
+            "ct": request.content_type,
+        }
+
+    rv = client.get("/", query_string={"a": ["1", "2"], "b": "ü"}, headers={"X-Test": "yes"})
+    assert rv.json["args"] == {"a": ["1", "2"], "b": ["ü"]}
+    assert rv.json["header"] == "yes"
+    rv = client.post("/", data={"f": "v"})
+    assert rv.json["form"] == {"f": "v"}
+    rv = client.post("/", data="raw text", content_type="text/plain")
+    assert rv.json["data"] == "raw text" and rv.json["ct"] == "text/plain"
+    rv = client.post("/", data=b"\x00\x01", content_type="application/octet-stream")
+    assert rv.json["data"] == "\x00\x01"
+
+
+def test_environ_base(app, client):
+    @app.route("/")
+    def index():
+        return request.remote_addr
+
+    assert client.get("/").data == b"127.0.0.1"
+    assert client.get("/", environ_base={"REMOTE_ADDR": "10.1.1.1"}).data == b"10.1.1.1"
+
+
+def test_response_attributes(app, client):
+    @app.route("/")
+    def index():
+        return {"x": "ü"}
+
+    rv = client.get("/")
+    assert rv.status == "200 OK"
+    assert rv.text == '{"x":"\\u00fc"}\n'
+    assert rv.get_json() == {"x": "ü"}
+    assert rv.json == {"x": "ü"}
+    assert rv.request.path == "/"
+    assert isinstance(rv, Response)
+
+
+def test_cookie_jar(app, client):
+    @app.route("/set")
+    def set_():
+        r = Response("set")
+        r.set_cookie("flavor", "oat meal")
+        return r
+
+    @app.route("/get")
+    def get():
+        return request.cookies.get("flavor", "none")
+
+    @app.route("/del")
+    def delete():
+        r = Response("del")
+        r.delete_cookie("flavor")
+        return r
+
+    client.get("/set")
+    assert client.get_cookie("flavor").value == "oat meal"
+    assert client.get("/get").data == b"oat meal"
+    client.get("/del")
+    assert client.get_cookie("flavor") is None
+    assert client.get("/get").data == b"none"
+    client.set_cookie("flavor", "manual")
+    assert client.get("/get").data == b"manual"
+    client.delete_cookie("flavor")
+    assert client.get("/get").data == b"none"
+
+
+def test_cookie_path_and_secure(app, client):
+    @app.route("/set")
+    def set_():
+        r = Response("")
+        r.set_cookie("scoped", "1", path="/admin")
+        r.set_cookie("sec", "1", secure=True)
+        return r
+
+    @app.route("/admin/x")
+    @app.route("/other")
+    def show():
+        return ",".join(sorted(request.cookies))
+
+    client.get("/set")
+    assert client.get("/admin/x").data == b"scoped"
+    assert client.get("/other").data == b""
+    assert client.get("/other", base_url="https://localhost/").data == b"sec"
+
+
+def test_cookies_disabled(app):
+    client = app.test_client(use_cookies=False)
+    with pytest.raises(TypeError):
+        client.get_cookie("x")
+    with pytest.raises(TypeError):
+        client.set_cookie("x", "y")
+    with pytest.raises(TypeError):
+        client.delete_cookie("x")
+
+
+def test_follow_redirects_307_keeps_body(app, client):
+    @app.route("/start", methods=["POST"])
+    def start():
+        return "", 307, {"Location": "/end"}
+
+    @app.route("/end", methods=["POST"])
+    def end():
+        return request.get_data()
+
+    rv = client.post("/start", data=b"payload", follow_redirects=True)
+    assert rv.data == b"payload"
+
+
+def test_redirect_loop_detected(app, client):
+    @app.route("/loop")
+    def loop():
+        return "", 302, {"Location": "/loop"}
+
+    with pytest.raises(ClientRedirectError):
+        client.get("/loop", follow_redirects=True)
+
+
+def test_external_redirect_changes_host(app, client):
+    @app.route("/")
+    def index():
+        return "", 302, {"Location": "http://other.test/x"}
+
+    @app.route("/x")
+    def x():
+        return request.host
+
+    assert client.get("/", follow_redirects=True).data == b"other.test"
+
+
+def test_environ_builder():
+    builder = EnvironBuilder(path="/p?q=1", method="post", json={"a": 1}, headers={"Cookie": "a=1"})
+    env = builder.get_environ()
+    assert env["REQUEST_METHOD"] == "POST"
+    assert env["QUERY_STRING"] == "q=1"
+    assert env["CONTENT_TYPE"] == "application/json"
+    assert env["wsgi.input"].read() == b'{"a": 1}'
+    assert env["HTTP_COOKIE"] == "a=1"
+    req = EnvironBuilder(path="http://h.test:8080/x").get_request()
+    assert req.host == "h.test:8080" and req.path == "/x"
+    with pytest.raises(TypeError):
+        EnvironBuilder(json={}, data="x")
+    with pytest.raises(TypeError):
+        EnvironBuilder(data="x", input_stream=io.BytesIO())
+    env = EnvironBuilder(input_stream=io.BytesIO(b"abc"), content_length=3).get_environ()
+    assert env["CONTENT_LENGTH"] == "3"
+    env = EnvironBuilder(data=io.BytesIO(b"file-like")).get_environ()
+    assert env["wsgi.input"].read() == b"file-like"
+
+
+def test_multipart_encoding():
+    builder = EnvironBuilder(method="POST", data={"field": "v", "upload": (io.BytesIO(b"content"), "a.txt")})
+    env = builder.get_environ()
+    assert env["CONTENT_TYPE"].startswith("multipart/form-data; boundary=")
+    body = env["wsgi.input"].read()
+    assert b'name="upload"; filename="a.txt"' in body
+    assert b"content" in body and b'name="field"' in body
+
+
+def test_open_with_builder_and_environ(app, client):
+    @app.route("/", methods=["GET", "PUT", "PATCH"])
+    def index():
+        return request.method
+
+    assert client.open(EnvironBuilder(app, method="PUT")).data == b"PUT"
+    assert client.open(EnvironBuilder(app, method="PATCH").get_environ()).data == b"PATCH"
+    assert client.trace("/").status_code == 405

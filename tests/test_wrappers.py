@@ -1,0 +1,494 @@
+"""Request and Response objects: lazy parsing, bodies, limits, cookies."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+
+import pytest
+
+from erlen import Response, request
+from erlen.datastructures import Headers
+from erlen.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
+from erlen.wrappers import Request
+
+
+def make(app, *args, **kwargs):
+    """A pushed test request context's request (caller pops via the fixture)."""
+    return app.test_request_context(*args, **kwargs)
+
+
+def test_url_parts(app):
+    with app.test_request_context("/a b/ü?x=1&y=2", base_url="https://example.com:8443/root/"):
+        assert request.method == "GET"
+        assert request.path == "/a b/ü"
+        assert request.script_root == "/root"
+        assert request.full_path == "/a b/ü?x=1&y=2"
+        assert request.host == "example.com:8443"
+        assert request.host_url == "https://example.com:8443/"
+        assert request.root_url == "https://example.com:8443/root/"
+        assert request.url_root == request.root_url
+        assert request.base_url == "https://example.com:8443/root/a%20b/%C3%BC"
+        assert request.url == "https://example.com:8443/root/a%20b/%C3%BC?x=1&y=2"
+        assert request.is_secure
+        assert request.scheme == "https"
+        assert request.query_string == b"x=1&y=2"
+        assert "a%20b" in repr(request._get_current_object())
+
+
+def test_args_multidict(app):
+    with app.test_request_context("/?tag=a&tag=b&n=3&empty="):
+        assert request.args["tag"] == "a"
+        assert request.args.getlist("tag") == ["a", "b"]
+        assert request.args.get("n", type=int) == 3
+        assert request.args.get("missing") is None
+        assert request.args["empty"] == ""
+        with pytest.raises(KeyError):
+            request.args["missing"]
+        with pytest.raises(BadRequest):
+            request.args["missing"]
+        with pytest.raises(TypeError):
+            request.args["x"] = "y"  # immutable
+
+
+def test_args_invalid_utf8_is_400(app, client):
+    @app.route("/")
+    def index():
+        return request.args.get("q", "")
+
+    rv = client.get("/", query_string="q=%FF%FE")
+    assert rv.status_code == 400
+    assert b"UTF-8" in rv.data
+    # A malformed escape is kept literally, not dropped.
+    assert client.get("/", query_string="q=%zz").data == b"%zz"
+
+
+def test_headers_case_insensitive(app):
+    with app.test_request_context(headers={"X-Thing": "1", "Accept": "text/html"}):
+        assert request.headers["x-thing"] == "1"
+        assert request.headers.get("X-THING") == "1"
+        assert "x-thing" in request.headers
+        assert request.headers.get("Missing", "d") == "d"
+
+
+def test_cookies(app):
+    with app.test_request_context(headers={"Cookie": 'a=1; b="two words"; =evil; a=2'}):
+        assert request.cookies["a"] == "1"
+        assert request.cookies.getlist("a") == ["1", "2"]
+        assert request.cookies["b"] == "two words"
+        assert "" not in request.cookies
+    with app.test_request_context():
+        assert not request.cookies
+
+
+def test_content_type_and_length(app):
+    with app.test_request_context(method="POST", data="x=1", content_type="text/plain; charset=latin-1"):
+        assert request.content_type == "text/plain; charset=latin-1"
+        assert request.mimetype == "text/plain"
+        assert request.mimetype_params == {"charset": "latin-1"}
+        assert request.content_length == 3
+        assert not request.is_json
+    with app.test_request_context(method="POST", json={"a": 1}):
+        assert request.is_json
+    with app.test_request_context(method="POST", data="{}", content_type="application/vnd.api+json"):
+        assert request.is_json
+
+
+@pytest.mark.parametrize("bad", ["-1", "abc", "1e3", "+5", "٣"])
+def test_bad_content_length_is_400(app, client, bad):
+    @app.route("/", methods=["POST"])
+    def index():
+        return request.get_data()
+
+    client.validate = False  # wsgiref.validate itself rejects such an environ
+    rv = client.post("/", data="abc", environ_overrides={"CONTENT_LENGTH": bad})
+    assert rv.status_code == 400
+    assert b"Content-Length" in rv.data
+    # The app keeps serving.
+    assert client.post("/", data="ok").data == b"ok"
+
+
+def test_remote_addr_access_route(app):
+    with app.test_request_context(headers={"X-Forwarded-For": "1.2.3.4, 10.0.0.1"}):
+        assert request.remote_addr == "127.0.0.1"
+        assert request.access_route == ["1.2.3.4", "10.0.0.1"]
+    with app.test_request_context():
+        assert request.access_route == ["127.0.0.1"]
+
+
+def test_user_agent_referrer(app):
+    with app.test_request_context(headers={"User-Agent": "Mozilla/5.0 Test", "Referer": "http://x/"}):
+        assert str(request.user_agent) == "Mozilla/5.0 Test"
+        assert request.user_agent.string == "Mozilla/5.0 Test"
+        assert request.referrer == "http://x/"
+
+
+def test_authorization_basic_and_bearer(app):
+    import base64
+
+    token = base64.b64encode("ädа:pa:ss".encode()).decode()
+    with app.test_request_context(headers={"Authorization": f"Basic {token}"}):
+        auth = request.authorization
+        assert auth.type == "basic"
+        assert auth.username == "ädа"
+        assert auth.password == "pa:ss"
+    with app.test_request_context(headers={"Authorization": "Bearer abc.def"}):
+        assert request.authorization.type == "bearer"
+        assert request.authorization.token == "abc.def"
+    with app.test_request_context(headers={"Authorization": "Basic !!!notbase64"}):
+        assert request.authorization is None
+    with app.test_request_context():
+        assert request.authorization is None
+
+
+def test_conditional_headers(app):
+    headers = {
+        "If-Modified-Since": "Sun, 06 Nov 1994 08:49:37 GMT",
+        "If-None-Match": '"abc", W/"weak"',
+    }
+    with app.test_request_context(headers=headers):
+        assert request.if_modified_since == dt.datetime(1994, 11, 6, 8, 49, 37, tzinfo=dt.timezone.utc)
+        assert "abc" in request.if_none_match
+        assert request.if_none_match.contains_weak("weak")
+        assert request.if_unmodified_since is None
+        assert not request.if_match
+
+
+def test_accept_headers(app):
+    headers = {
+        "Accept": "text/html;q=0.5, application/json, */*;q=0.1",
+        "Accept-Language": "de-CH, en;q=0.8, fr;q=0.3",
+    }
+    with app.test_request_context(headers=headers):
+        assert request.accept_mimetypes.best == "application/json"
+        assert request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
+        assert request.accept_mimetypes["text/html"] == 0.5
+        assert request.accept_languages.best == "de-CH"
+        assert request.accept_languages.best_match(["fr", "en"]) == "en"
+        assert not request.accept_charsets.provided
+
+
+def test_get_data_and_stream(app):
+    with app.test_request_context(method="POST", data=b"hello body"):
+        assert request.get_data() == b"hello body"
+        assert request.get_data(as_text=True) == "hello body"
+        assert request.data == b"hello body"
+
+
+def test_form_urlencoded(app, client):
+    @app.route("/", methods=["POST"])
+    def index():
+        return f"{request.form['a']} {request.form.getlist('b')} {request.values['q']} {request.data!r}"
+
+    rv = client.post("/?q=query", data={"a": "ä", "b": ["1", "2"]})
+    assert rv.text == "ä ['1', '2'] query b''"
+
+
+def test_values_get_only_args(app):
+    with app.test_request_context("/?a=1", method="GET"):
+        assert request.values["a"] == "1"
+    with app.test_request_context("/?a=1", method="POST", data={"b": "2"}):
+        assert request.values["a"] == "1"
+        assert request.values["b"] == "2"
+
+
+def test_json(app, client):
+    @app.route("/", methods=["POST"])
+    def index():
+        return {"got": request.get_json()}
+
+    rv = client.post("/", json={"ü": [1, 2]})
+    assert rv.json == {"got": {"ü": [1, 2]}}
+
+
+def test_json_wrong_content_type_415(app, client):
+    @app.route("/", methods=["POST"])
+    def index():
+        return {"got": request.json}
+
+    rv = client.post("/", data='{"a": 1}', content_type="text/plain")
+    assert rv.status_code == 415
+    assert b"application/json" in rv.data
+
+
+def test_json_malformed_400(app, client):
+    @app.route("/", methods=["POST"])
+    def index():
+        return {"got": request.get_json()}
+
+    rv = client.post("/", data="{not json", content_type="application/json")
+    assert rv.status_code == 400
+    assert b"Failed to decode JSON object" in rv.data
+
+
+def test_json_deeply_nested_400(app, client):
+    @app.route("/", methods=["POST"])
+    def index():
+        return {"got": request.get_json() is not None}
+
+    rv = client.post("/", data="[" * 100_000 + "]" * 100_000, content_type="application/json")
+    assert rv.status_code == 400
+    assert client.post("/", json=[1]).status_code == 200
+
+
+def test_json_silent_force_cache(app):
+    with app.test_request_context(method="POST", data="{bad", content_type="application/json"):
+        assert request.get_json(silent=True) is None
+        with pytest.raises(BadRequest):
+            request.get_json()
+    with app.test_request_context(method="POST", data='{"a":1}', content_type="text/plain"):
+        assert request.get_json(silent=True) is None
+        with pytest.raises(UnsupportedMediaType):
+            request.get_json()
+        assert request.get_json(force=True) == {"a": 1}
+    with app.test_request_context(method="POST", json={"a": 1}):
+        first = request.get_json()
+        assert request.get_json() is first
+        assert request.json is first
+
+
+def test_max_content_length_declared(app, client):
+    app.config["MAX_CONTENT_LENGTH"] = 10
+
+    @app.route("/", methods=["POST"])
+    def index():
+        return request.get_data()
+
+    rv = client.post("/", data=b"x" * 11)
+    assert rv.status_code == 413
+    assert client.post("/", data=b"x" * 10).data == b"x" * 10
+
+
+def test_max_content_length_undeclared_chunked(app, client):
+    app.config["MAX_CONTENT_LENGTH"] = 10
+
+    @app.route("/", methods=["POST"])
+    def index():
+        return request.get_data()
+
+    client.validate = False  # no CONTENT_LENGTH with a body is outside plain PEP 3333
+    big = {"wsgi.input": io.BytesIO(b"y" * 1000), "wsgi.input_terminated": True}
+    rv = client.post("/", environ_overrides=big)
+    assert rv.status_code == 413
+    small = {"wsgi.input": io.BytesIO(b"y" * 5), "wsgi.input_terminated": True}
+    assert client.post("/", environ_overrides=small).data == b"yyyyy"
+
+
+def test_body_without_length_is_not_read(app, client):
+    @app.route("/", methods=["POST"])
+    def index():
+        return repr(request.get_data())
+
+    client.validate = False
+    rv = client.post("/", environ_overrides={"wsgi.input": io.BytesIO(b"secret")})
+    assert rv.data == b"b''"
+
+
+def test_per_request_max_content_length(app, client):
+    @app.route("/", methods=["POST"])
+    def index():
+        request.max_content_length = 3
+        return request.get_data()
+
+    assert client.post("/", data="abcd").status_code == 413
+    with app.test_request_context():
+        assert request.max_content_length == app.config["MAX_CONTENT_LENGTH"]
+        request.max_form_memory_size = 5
+        request.max_form_parts = 2
+        assert request.max_form_memory_size == 5
+        assert request.max_form_parts == 2
+
+
+def test_urlencoded_form_memory_limit(app, client):
+    app.config["MAX_FORM_MEMORY_SIZE"] = 20
+
+    @app.route("/", methods=["POST"])
+    def index():
+        return request.form.get("a", "")
+
+    assert client.post("/", data={"a": "x" * 50}).status_code == 413
+    assert client.post("/", data={"a": "ok"}).data == b"ok"
+
+
+def test_truncated_body_is_400(app, client):
+    @app.route("/", methods=["POST"])
+    def index():
+        return request.get_data()
+
+    client.validate = False
+    rv = client.post("/", environ_overrides={"wsgi.input": io.BytesIO(b"abc"), "CONTENT_LENGTH": "10"})
+    assert rv.status_code == 400
+
+
+def test_request_without_context():
+    req = Request("POST", "/x", b"a=1", Headers([("Content-Type", "application/json")]), stream=io.BytesIO(b'{"k": 2}'), environ={})
+    # No app: the limit is off and JSON uses the standard library.
+    req.headers.set("Content-Length", "8")
+    assert req.get_json() == {"k": 2}
+    assert req.args["a"] == "1"
+    assert req.max_content_length is None
+    assert req.endpoint is None and req.blueprint is None and req.blueprints == []
+
+
+def test_blueprint_names_from_endpoint():
+    class FakeRule:
+        endpoint = "outer.inner.view"
+
+    req = Request()
+    req.url_rule = FakeRule()  # type: ignore[assignment]
+    assert req.blueprint == "outer.inner"
+    assert req.blueprints == ["outer.inner", "outer"]
+
+
+# -- Response ----------------------------------------------------------------
+
+
+def test_response_defaults():
+    r = Response()
+    assert r.status_code == 200 and r.status == "200 OK"
+    assert r.mimetype == "text/html"
+    assert r.data == b""
+    assert r.headers["Content-Length"] == "0"
+
+
+def test_response_text_and_bytes():
+    r = Response("héllo", status=201, mimetype="text/plain")
+    assert r.data == "héllo".encode()
+    assert r.text == "héllo"
+    assert r.content_length == len("héllo".encode())
+    assert r.content_type == "text/plain; charset=utf-8"
+    r.set_data(b"new")
+    assert r.headers["Content-Length"] == "3"
+    r.data = "newer"
+    assert r.get_data(as_text=True) == "newer"
+    assert "5 bytes" in repr(r)
+
+
+def test_response_status_forms():
+    r = Response()
+    r.status = 404
+    assert r.status == "404 Not Found"
+    r.status = "404 Nope"
+    assert r.status_code == 404 and r.status == "404 Nope"
+    r.status = "299"
+    assert r.status == "299 UNKNOWN"
+    r.status_code = 201
+    assert r.status == "201 Created"
+    with pytest.raises(ValueError):
+        r.status = "abc"
+    with pytest.raises(ValueError):
+        r.status = ""
+    from http import HTTPStatus
+
+    r.status = HTTPStatus.ACCEPTED  # an int subclass
+    assert r.status_code == 202
+
+
+def test_response_headers_forms():
+    r = Response("x", headers={"X-A": "1"}, content_type="application/custom")
+    assert r.headers["X-A"] == "1"
+    assert r.content_type == "application/custom"
+    r = Response("x", headers=[("Content-Type", "text/csv")])
+    assert r.content_type == "text/csv"
+    r = Response("x", headers=Headers([("X-B", "2")]), mimetype="application/xml")
+    assert r.content_type == "application/xml; charset=utf-8"
+    r.mimetype = "text/plain"
+    assert r.content_type == "text/plain; charset=utf-8"
+    r.content_type = None
+    assert r.content_type is None
+    r.location = "/x"
+    assert r.location == "/x"
+    r.location = None
+    assert r.location is None
+    r.content_length = None
+    assert r.content_length is None
+    r.content_length = 7
+    assert r.headers["Content-Length"] == "7"
+
+
+def test_header_injection_rejected():
+    r = Response()
+    with pytest.raises(ValueError):
+        r.headers["X-Evil"] = "a\r\nSet-Cookie: x=1"
+    # A cookie value is quoted with escapes, so it cannot split the header.
+    r.set_cookie("a", "b\r\nX: y")
+    header = r.headers.getlist("Set-Cookie")[0]
+    assert "\r" not in header and "\n" not in header
+    with pytest.raises(ValueError):
+        r.set_cookie("a\r\nX", "b")
+
+
+def test_response_streamed():
+    def gen():
+        yield "a"
+        yield b"b"
+
+    r = Response(gen())
+    assert r.is_streamed
+    assert "streamed" in repr(r)
+    assert r.get_data() == b"ab"
+    assert r.is_sequence
+
+
+def test_response_iter_and_close():
+    closed = []
+
+    class Body:
+        def __iter__(self):
+            return iter([b"1", "2"])
+
+        def close(self):
+            closed.append("body")
+
+    r = Response(Body())
+    r.call_on_close(lambda: closed.append("cb"))
+    assert list(r.iter_encoded()) == [b"1", b"2"]
+    with r:
+        pass
+    assert closed == ["body", "cb"]
+
+
+def test_response_bad_body_item():
+    r = Response([1])
+    with pytest.raises(TypeError, match="str or bytes"):
+        r.get_data()
+
+
+def test_response_json():
+    r = Response(json.dumps({"a": 1}), mimetype="application/json")
+    assert r.is_json and r.json == {"a": 1} and r.get_json() == {"a": 1}
+    r = Response("nope")
+    assert r.json is None
+    with pytest.raises(ValueError):
+        r.get_json()
+    assert r.get_json(force=True, silent=True) is None
+    assert Response("[1]").get_json(force=True) == [1]
+    assert r.mimetype_params == {"charset": "utf-8"}
+
+
+def test_set_and_delete_cookie():
+    r = Response()
+    r.set_cookie("name", "value", max_age=60, path="/p", domain="example.com", secure=True, httponly=True, samesite="Lax")
+    header = r.headers.getlist("Set-Cookie")[0]
+    for part in ("name=value", "Max-Age=60", "Path=/p", "Domain=example.com", "Secure", "HttpOnly", "SameSite=Lax", "Expires="):
+        assert part in header
+    r.set_cookie("chips", "1", partitioned=True)
+    assert "Partitioned" in r.headers.getlist("Set-Cookie")[1]
+    assert "Secure" in r.headers.getlist("Set-Cookie")[1]
+    r.delete_cookie("name", path="/p")
+    deleted = r.headers.getlist("Set-Cookie")[2]
+    assert deleted.startswith("name=;") and "Max-Age=0" in deleted and "1970" in deleted
+
+
+def test_response_as_wsgi_app():
+    r = Response("body", status=202)
+    seen = {}
+
+    def start_response(status, headers, exc_info=None):
+        seen["status"] = status
+        seen["headers"] = headers
+
+    body = r({"REQUEST_METHOD": "GET"}, start_response)
+    assert seen["status"] == "202 Accepted"
+    assert b"".join(body) == b"body"

@@ -1,0 +1,230 @@
+"""The WSGI adapter: PEP 3333 details, closing, file wrappers, bad input."""
+
+from __future__ import annotations
+
+import io
+from wsgiref.validate import validator
+
+import pytest
+
+from erlen import Erlen, Response, request
+from erlen.testing import EnvironBuilder
+
+
+def call(app, environ):
+    captured = {}
+
+    def start_response(status, headers, exc_info=None):
+        captured["status"] = status
+        captured["headers"] = headers
+        return lambda data: None
+
+    body = app(environ, start_response)
+    try:
+        data = b"".join(body)
+    finally:
+        if hasattr(body, "close"):
+            body.close()
+    return captured["status"], captured["headers"], data
+
+
+def test_headers_are_latin1_str(app):
+    @app.route("/")
+    def index():
+        r = Response("x")
+        r.headers["X-Latin"] = "caf\xe9"
+        return r
+
+    status, headers, _ = call(validator(app), EnvironBuilder(app).get_environ())
+    assert status == "200 OK"
+    for k, v in headers:
+        assert type(k) is str and type(v) is str
+        v.encode("latin-1")
+
+
+def test_close_called_on_streamed_body(app):
+    closed = []
+
+    class Body:
+        def __iter__(self):
+            yield b"a"
+
+        def close(self):
+            closed.append(True)
+
+    @app.route("/")
+    def index():
+        r = Response(Body())
+        r.call_on_close(lambda: closed.append("cb"))
+        return r
+
+    _, _, data = call(validator(app), EnvironBuilder(app).get_environ())
+    assert data == b"a"
+    assert closed == [True, "cb"]
+
+
+def test_close_called_even_if_not_iterated(app):
+    closed = []
+
+    def gen():
+        try:
+            yield b"never"
+        finally:
+            closed.append(True)
+
+    class Body:
+        def __iter__(self):
+            return gen()
+
+        def close(self):
+            closed.append("close")
+
+    @app.route("/")
+    def index():
+        return Response(Body())
+
+    def start_response(status, headers, exc_info=None):
+        return None
+
+    body = app(EnvironBuilder(app).get_environ(), start_response)
+    body.close()
+    assert closed == ["close"]
+
+
+def test_head_has_no_body_but_keeps_length(app):
+    @app.route("/")
+    def index():
+        return "12345"
+
+    status, headers, data = call(validator(app), EnvironBuilder(app, method="HEAD").get_environ())
+    assert data == b""
+    assert ("Content-Length", "5") in headers
+
+
+def test_204_and_304_have_no_body(app):
+    @app.route("/nc")
+    def nc():
+        return Response("ignored", status=204)
+
+    @app.route("/nm")
+    def nm():
+        return Response("ignored", status=304)
+
+    assert call(app, EnvironBuilder(app, "/nc").get_environ())[2] == b""
+    assert call(app, EnvironBuilder(app, "/nm").get_environ())[2] == b""
+
+
+def test_file_wrapper_used(app, tmp_path):
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"filedata")
+    used = []
+
+    class Wrapper:
+        def __init__(self, f, blksize=8192):
+            used.append(blksize)
+            self.f = f
+
+        def __iter__(self):
+            return iter([self.f.read()])
+
+        def close(self):
+            self.f.close()
+
+    @app.route("/")
+    def index():
+        return Response(open(path, "rb"), direct_passthrough=True)
+
+    env = EnvironBuilder(app).get_environ()
+    env["wsgi.file_wrapper"] = Wrapper
+    assert call(app, env)[2] == b"filedata"
+    assert used == [8192]
+    # Without a wrapper the file is read in blocks and closed.
+    env = EnvironBuilder(app).get_environ()
+    assert call(app, env)[2] == b"filedata"
+
+
+def test_invalid_utf8_path_is_400(app):
+    @app.route("/<name>")
+    def index(name):
+        return name
+
+    env = EnvironBuilder(app).get_environ()
+    env["PATH_INFO"] = b"/\xff\xfe".decode("latin-1")
+    status, _, data = call(app, env)
+    assert status.startswith("400")
+    assert b"UTF-8" in data
+
+
+def test_script_name_and_empty_path(app):
+    @app.route("/")
+    def index():
+        return f"{request.script_root}|{request.path}|{request.url}"
+
+    env = EnvironBuilder(app).get_environ()
+    env["SCRIPT_NAME"] = "/mount"
+    env["PATH_INFO"] = ""
+    assert call(app, env)[2] == b"/mount|/|http://localhost/mount/"
+
+
+def test_server_name_without_host_header():
+    app = Erlen("nohost", static_folder=None)
+
+    @app.route("/")
+    def index():
+        return request.host
+
+    env = EnvironBuilder(app).get_environ()
+    del env["HTTP_HOST"]
+    env["SERVER_NAME"], env["SERVER_PORT"] = "srv.test", "8080"
+    assert call(app, env)[2] == b"srv.test:8080"
+    env["SERVER_PORT"] = "80"
+    assert call(app, env)[2] == b"srv.test"
+
+
+def test_exception_propagates_and_context_popped(app):
+    from erlen.globals import _cv
+
+    @app.route("/")
+    def index():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        call(app, EnvironBuilder(app).get_environ())
+    assert _cv.get(None) is None
+
+
+def test_app_keeps_serving_after_errors(app):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    app.logger.disabled = True
+
+    @app.route("/boom")
+    def boom():
+        raise ValueError
+
+    @app.route("/ok")
+    def ok():
+        return "ok"
+
+    for _ in range(3):
+        assert call(app, EnvironBuilder(app, "/boom").get_environ())[0].startswith("500")
+        assert call(app, EnvironBuilder(app, "/ok").get_environ())[2] == b"ok"
+
+
+def test_absurd_header_values(app, client):
+    @app.route("/")
+    def index():
+        return f"{len(request.headers.get('X-Big', ''))} {request.accept_languages.best}"
+
+    huge = "a" * 100_000
+    rv = client.get("/", headers={"X-Big": huge, "Accept-Language": ",;q=," * 1000})
+    assert rv.status_code == 200
+    assert rv.data.startswith(b"100000")
+
+
+def test_unicode_everywhere(app, client):
+    @app.route("/ünï/<word>", methods=["POST"])
+    def index(word):
+        return {"word": word, "q": request.args["q"], "form": request.form.get("f")}
+
+    rv = client.post("/ünï/日本?q=€", data={"f": "ÿ"})
+    assert rv.json == {"word": "日本", "q": "€", "form": "ÿ"}
