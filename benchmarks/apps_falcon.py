@@ -56,7 +56,9 @@ class Numbered:
         resp.text = f"r{self.i} id={id}"
 
 
-def create_app(routes: Iterable[int] = (), *, base: bool = True) -> falcon.App:
+def create_app(
+    routes: Iterable[int] = (), *, base: bool = True
+) -> falcon.App[falcon.Request, falcon.Response]:
     """Build the app: the base routes (unless ``base`` is false), then ``/r{i}/{id:int}``."""
     app = falcon.App()
 

@@ -4,7 +4,8 @@ A request is a PEP 3333 environ built once per case.  Each call gets its own
 copy (``dict(environ)``) and, for requests with a body, a fresh
 ``io.BytesIO(body)`` as ``wsgi.input``; the app is called with a trivial
 ``start_response``, its iterable consumed fully and closed if it has
-``close()``.  Timing uses :func:`time.perf_counter_ns` around a batch of calls.
+``close()``.  Timing uses :func:`time.perf_counter_ns` around a batch of calls
+(or, on request, :func:`time.process_time_ns`).
 """
 
 from __future__ import annotations
@@ -71,10 +72,15 @@ class Response:
     status: str = ""
     headers: Headers = field(default_factory=list)
     body: bytes = b""
+    #: What the app wrote to ``wsgi.errors`` (where Flask-style apps log tracebacks).
+    errors: str = ""
 
 
 def call_once(app: WSGIApp, environ: Environ, body: bytes | None) -> Response:
-    """Call ``app`` once with a copy of ``environ`` and record the full response."""
+    """Call ``app`` once with a copy of ``environ`` and record the full response.
+
+    ``wsgi.errors`` is captured here, so a failed check can show what the app logged.
+    """
     response = Response()
     chunks: list[bytes] = []
 
@@ -88,6 +94,7 @@ def call_once(app: WSGIApp, environ: Environ, body: bytes | None) -> Response:
     env = dict(environ)
     if body is not None:
         env["wsgi.input"] = io.BytesIO(body)
+    errors = env["wsgi.errors"] = io.StringIO()
     iterable = app(env, start_response)
     try:
         chunks.extend(iterable)
@@ -96,10 +103,22 @@ def call_once(app: WSGIApp, environ: Environ, body: bytes | None) -> Response:
         if close is not None:
             close()
     response.body = b"".join(chunks)
+    response.errors = errors.getvalue()
     return response
 
 
-def run_batch(app: WSGIApp, environ: Environ, body: bytes | None, number: int) -> int:
+#: The clocks a batch can be timed with: wall-clock time (the default), or the
+#: CPU time of this process, which leaves out the time spent waiting for a CPU
+#: that other processes held on a busy machine.
+CLOCKS: dict[str, Callable[[], int]] = {
+    "wall": time.perf_counter_ns,
+    "cpu": time.process_time_ns,
+}
+
+
+def run_batch(
+    app: WSGIApp, environ: Environ, body: bytes | None, number: int, clock_name: str = "wall"
+) -> int:
     """Call ``app`` ``number`` times; return the elapsed nanoseconds.
 
     The loop does exactly what a WSGI server minimally must, and nothing else.
@@ -107,7 +126,7 @@ def run_batch(app: WSGIApp, environ: Environ, body: bytes | None, number: int) -
     start_response = _start_response
     copy = dict
     new_input = io.BytesIO
-    clock = time.perf_counter_ns
+    clock = CLOCKS[clock_name]
     loop = range(number)
     if body is None:
         start = clock()
@@ -133,7 +152,12 @@ def run_batch(app: WSGIApp, environ: Environ, body: bytes | None, number: int) -
 
 
 def calibrate(
-    app: WSGIApp, environ: Environ, body: bytes | None, warmup_s: float, target_s: float
+    app: WSGIApp,
+    environ: Environ,
+    body: bytes | None,
+    warmup_s: float,
+    target_s: float,
+    clock_name: str = "wall",
 ) -> int:
     """Warm ``app`` up for about ``warmup_s``; return the batch size lasting ``target_s``.
 
@@ -142,7 +166,7 @@ def calibrate(
     """
     number, spent, elapsed = 1, 0, 0
     while True:
-        elapsed = run_batch(app, environ, body, number)
+        elapsed = run_batch(app, environ, body, number, clock_name)
         spent += elapsed
         if spent >= warmup_s * 1e9 and number >= 8:
             break
@@ -152,7 +176,12 @@ def calibrate(
 
 
 def timed_repeat(
-    app: WSGIApp, environ: Environ, body: bytes | None, number: int, gc_enabled: bool
+    app: WSGIApp,
+    environ: Environ,
+    body: bytes | None,
+    number: int,
+    gc_enabled: bool = True,
+    clock_name: str = "wall",
 ) -> float:
     """One timed batch of ``number`` calls; return microseconds per call.
 
@@ -162,11 +191,11 @@ def timed_repeat(
     """
     gc.collect()
     if gc_enabled:
-        elapsed = run_batch(app, environ, body, number)
+        elapsed = run_batch(app, environ, body, number, clock_name)
     else:
         gc.disable()
         try:
-            elapsed = run_batch(app, environ, body, number)
+            elapsed = run_batch(app, environ, body, number, clock_name)
         finally:
             gc.enable()
     return elapsed / number / 1000.0
@@ -178,12 +207,22 @@ def null_app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]
     return [b"Hello, World!"]
 
 
-_IMPORT_SNIPPET = (
-    "import time\n"
-    "t = time.perf_counter_ns()\n"
-    "import {module}\n"
-    "print(time.perf_counter_ns() - t)\n"
-)
+_IMPORT_SNIPPET = """\
+import time
+wall, cpu = time.perf_counter_ns(), time.process_time_ns()
+import {module}
+print(time.perf_counter_ns() - wall, time.process_time_ns() - cpu)
+"""
+
+
+@dataclass
+class ImportTimes:
+    """Milliseconds taken by ``import <module>``, one entry per fresh interpreter."""
+
+    wall_ms: list[float] = field(default_factory=list)
+    #: CPU time of the importing process: what it cost, without waiting for
+    #: a CPU that other processes held (so less sensitive to a busy machine).
+    cpu_ms: list[float] = field(default_factory=list)
 
 
 #: Environment variables that would slow imports down or skew them if inherited.
@@ -199,8 +238,8 @@ _UNFAIR_ENV = frozenset(
 )
 
 
-def import_time_ms(module: str, runs: int) -> list[float]:
-    """Time ``import module`` in ``runs`` fresh interpreters, in milliseconds.
+def import_times(module: str, runs: int) -> ImportTimes:
+    """Time ``import module`` in ``runs`` fresh interpreters.
 
     An untimed first run makes sure bytecode caches are written.  Interpreter
     start-up is excluded: only the ``import`` statement is inside the clock.
@@ -208,7 +247,7 @@ def import_time_ms(module: str, runs: int) -> list[float]:
     """
     command = [sys.executable, "-c", _IMPORT_SNIPPET.format(module=module)]
     env = {k: v for k, v in os.environ.items() if k not in _UNFAIR_ENV}
-    results: list[float] = []
+    times = ImportTimes()
     with tempfile.TemporaryDirectory() as cwd:
         for run in range(runs + 1):
             proc = subprocess.run(
@@ -218,5 +257,7 @@ def import_time_ms(module: str, runs: int) -> list[float]:
                 last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
                 raise RuntimeError(f"import {module} failed: {last}")
             if run:
-                results.append(int(proc.stdout.strip()) / 1e6)
-    return results
+                wall_ns, cpu_ns = proc.stdout.split()
+                times.wall_ms.append(int(wall_ns) / 1e6)
+                times.cpu_ms.append(int(cpu_ns) / 1e6)
+    return times

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import gc
 import importlib
 import importlib.metadata
 import json
@@ -25,20 +26,32 @@ import os
 import platform
 import statistics
 import sys
+import time
 import traceback
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+# The app modules and the harness live beside this file.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cases import CASES, CASES_BY_NAME, ROUTE_COUNT, ROUTE_INDEX, AppKind, Case, check_response  # noqa: E402
+from cases import (  # noqa: E402
+    CASES,
+    CASES_BY_NAME,
+    ROUTE_COUNT,
+    ROUTE_INDEX,
+    AppKind,
+    Case,
+    check_response,
+)
 from harness import (  # noqa: E402
+    CLOCKS,
+    ImportTimes,
     WSGIApp,
     calibrate,
     call_once,
-    import_time_ms,
+    import_times,
     make_environ,
     null_app,
     timed_repeat,
@@ -46,9 +59,19 @@ from harness import (  # noqa: E402
 
 #: Frameworks in column order; each has an ``apps_<name>.py`` module.
 FRAMEWORKS: tuple[str, ...] = ("erlen", "flask", "bottle", "falcon")
-DISPLAY: dict[str, str] = {"erlen": "Erlen", "flask": "Flask", "bottle": "Bottle", "falcon": "Falcon"}
+DISPLAY: dict[str, str] = {
+    "erlen": "Erlen",
+    "flask": "Flask",
+    "bottle": "Bottle",
+    "falcon": "Falcon",
+}
 #: Distribution names, for version reporting.
-DISTRIBUTIONS: dict[str, str] = {"erlen": "erlen", "flask": "Flask", "bottle": "bottle", "falcon": "falcon"}
+DISTRIBUTIONS: dict[str, str] = {
+    "erlen": "erlen",
+    "flask": "Flask",
+    "bottle": "bottle",
+    "falcon": "falcon",
+}
 #: Erlen is compared with these, in this order.
 PEERS: tuple[str, ...] = ("falcon", "flask", "bottle")
 
@@ -68,6 +91,7 @@ class Settings:
     warmup_s: float = 0.1
     number: int | None = None  # fixed batch size instead of calibrating
     gc_enabled: bool = True
+    clock: str = "wall"  # a key of harness.CLOCKS
     import_runs: int = 5
 
 
@@ -112,7 +136,7 @@ class Results:
     timings: dict[str, dict[str, Timing]] = field(default_factory=dict)  # case -> fw -> Timing
     failures: list[Failure] = field(default_factory=list)
     harness_us: float | None = None
-    imports_ms: dict[str, list[float]] = field(default_factory=dict)
+    imports: dict[str, ImportTimes] = field(default_factory=dict)
     import_errors: dict[str, str] = field(default_factory=dict)
 
     def best(self, case: str, framework: str) -> float | None:
@@ -126,8 +150,8 @@ class Results:
         return _div(self.best("route1000", framework), self.best(other_case, framework))
 
     def import_best(self, framework: str) -> float | None:
-        runs = self.imports_ms.get(framework)
-        return min(runs) if runs else None
+        times = self.imports.get(framework)
+        return min(times.wall_ms) if times else None
 
     def import_ratio(self, framework: str, other: str) -> float | None:
         return _div(self.import_best(framework), self.import_best(other))
@@ -171,12 +195,37 @@ def check(framework: str, case: Case, app: WSGIApp) -> Failure | None:
     try:
         response = call_once(app, make_environ(case), case.body)
     except Exception as exc:  # noqa: BLE001 - any error is a failed check
-        return Failure(framework, case.name, f"raised {type(exc).__name__}: {exc}",
-                       traceback=_short_traceback(exc))
+        return Failure(
+            framework,
+            case.name,
+            f"raised {type(exc).__name__}: {exc}",
+            traceback=_short_traceback(exc),
+        )
     problem = check_response(case, response.status, response.headers, response.body)
     if problem is None:
         return None
-    return Failure(framework, case.name, problem, response.status, _excerpt(response.body))
+    return Failure(
+        framework,
+        case.name,
+        problem,
+        response.status,
+        _excerpt(response.body),
+        traceback=response.errors[-3000:].rstrip(),
+    )
+
+
+def _raised_while_timing(framework: str, case: Case, exc: Exception) -> Failure:
+    return Failure(
+        framework,
+        case.name,
+        f"raised {type(exc).__name__} while timed: {exc}",
+        traceback=_short_traceback(exc),
+    )
+
+
+def _fail(results: Results, failure: Failure) -> None:
+    results.failures.append(failure)
+    _log(f"! {DISPLAY[failure.framework]} fails {failure.case}: {failure.problem}")
 
 
 def run_benchmarks(settings: Settings, frameworks: list[str], cases: list[Case]) -> Results:
@@ -185,14 +234,38 @@ def run_benchmarks(settings: Settings, frameworks: list[str], cases: list[Case])
     kinds = {case.app for case in cases}
     apps: dict[str, dict[AppKind, WSGIApp]] = {}
     for fw in frameworks:
+        _log(f"building the {DISPLAY[fw]} apps ...", end="")
+        start = time.perf_counter()
         try:
             apps[fw] = build_apps(fw, kinds)
+            _log(f" {time.perf_counter() - start:.1f} s")
         except Exception as exc:  # noqa: BLE001 - report and go on with the others
-            results.failures.append(Failure(fw, "*", f"could not build the app: "
-                                            f"{type(exc).__name__}: {exc}",
-                                            traceback=_short_traceback(exc)))
-            _log(f"! {DISPLAY[fw]} unavailable: {type(exc).__name__}: {exc}")
+            results.failures.append(
+                Failure(
+                    fw,
+                    "*",
+                    f"could not build the app: {type(exc).__name__}: {exc}",
+                    traceback=_short_traceback(exc),
+                )
+            )
+            _log(f" failed\n! {DISPLAY[fw]} unavailable: {type(exc).__name__}: {exc}")
 
+    # Move everything built so far (frameworks, apps, 1000-route tables) out of
+    # the collector's reach: collections in timed loops then only scan what the
+    # requests allocate, the same for every framework, and stay cheap.
+    gc.collect()
+    gc.freeze()
+    try:
+        _time_cases(results, apps, cases)
+    finally:
+        gc.unfreeze()
+    return results
+
+
+def _time_cases(
+    results: Results, apps: dict[str, dict[AppKind, WSGIApp]], cases: list[Case]
+) -> None:
+    settings = results.settings
     for case in cases:
         environ = make_environ(case)
         runnable: dict[str, WSGIApp] = {}
@@ -201,35 +274,61 @@ def run_benchmarks(settings: Settings, frameworks: list[str], cases: list[Case])
             if failure is None:
                 runnable[fw] = fw_apps[case.app]
             else:
-                results.failures.append(failure)
-                _log(f"! {DISPLAY[fw]} fails {case.name}: {failure.problem}")
+                _fail(results, failure)
         _log(f"{case.name:<10} {case.request_line:<42}", end="")
         timings: dict[str, Timing] = {}
-        for fw, app in runnable.items():
-            number = calibrate(app, environ, case.body, settings.warmup_s, settings.target_s)
+        for fw, app in list(runnable.items()):
+            try:
+                number = calibrate(
+                    app, environ, case.body, settings.warmup_s, settings.target_s, settings.clock
+                )
+            except Exception as exc:  # noqa: BLE001 - report, do not time
+                _fail(results, _raised_while_timing(fw, case, exc))
+                del runnable[fw]
+                continue
             timings[fw] = Timing(settings.number or number)
-        order = list(runnable)
         for r in range(settings.repeat):
             # Rotate the order so that no framework always runs first or last.
+            order = list(runnable)
             shift = r % len(order) if order else 0
             for fw in order[shift:] + order[:shift]:
-                timing = timings[fw]
-                timing.samples_us.append(
-                    timed_repeat(runnable[fw], environ, case.body, timing.number,
-                                 settings.gc_enabled)
-                )
+                try:
+                    sample = timed_repeat(
+                        runnable[fw],
+                        environ,
+                        case.body,
+                        timings[fw].number,
+                        settings.gc_enabled,
+                        settings.clock,
+                    )
+                except Exception as exc:  # noqa: BLE001 - report, do not time
+                    _fail(results, _raised_while_timing(fw, case, exc))
+                    del runnable[fw], timings[fw]
+                    continue
+                timings[fw].samples_us.append(sample)
             _log(".", end="")
         _log("")
+        # Check again: an app that answers right once but not after thousands
+        # of requests (state leaking between requests) must not be reported.
+        for fw, app in runnable.items():
+            failure = check(fw, case, app)
+            if failure is not None:
+                failure.problem = (
+                    f"right at first, but after the timed requests: {failure.problem}"
+                )
+                _fail(results, failure)
+                del timings[fw]
         results.timings[case.name] = timings
 
     # The harness's own cost per call, included in every figure above.
     hello = make_environ(CASES_BY_NAME["hello"])
-    number = calibrate(null_app, hello, None, settings.warmup_s, settings.target_s)
+    number = calibrate(null_app, hello, None, settings.warmup_s, settings.target_s, settings.clock)
     results.harness_us = min(
-        timed_repeat(null_app, hello, None, settings.number or number, settings.gc_enabled)
+        timed_repeat(
+            null_app, hello, None, settings.number or number, settings.gc_enabled, settings.clock
+        )
         for _ in range(settings.repeat)
     )
-    return results
 
 
 def measure_imports(results: Results) -> None:
@@ -237,8 +336,8 @@ def measure_imports(results: Results) -> None:
     for fw in results.frameworks:
         _log(f"import {fw} ...", end="")
         try:
-            results.imports_ms[fw] = import_time_ms(fw, results.settings.import_runs)
-            _log(f" {min(results.imports_ms[fw]):.1f} ms")
+            results.imports[fw] = times = import_times(fw, results.settings.import_runs)
+            _log(f" {min(times.wall_ms):.1f} ms")
         except RuntimeError as exc:
             results.import_errors[fw] = str(exc)
             _log(f" failed: {exc}")
@@ -256,7 +355,7 @@ def fmt_us(value: float | None) -> str:
 def fmt_ratio(value: float | None) -> str:
     if value is None:
         return "—"
-    return f"{value:.3f}×" if value < 0.1 else f"{value:.2f}×"
+    return f"{value:.3f}×" if value < 1 else f"{value:.2f}×"
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> list[str]:
@@ -264,7 +363,10 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) 
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
 
     def line(row: Sequence[str]) -> str:
-        cells = [c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        cells = [
+            c.ljust(w) if i < left else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
         return "  ".join(cells).rstrip()
 
     return [line(header), line(["-" * w for w in widths]), *(line(row) for row in rows)]
@@ -300,17 +402,37 @@ def evaluate_targets(results: Results) -> list[Target]:
             continue
         for case in results.cases:
             value = results.ratio(case.name, "erlen", peer)
-            targets.append(Target(f"{case.name}: Erlen/{DISPLAY[peer]}", limit, value,
-                                  "" if value is not None else note(case.name)))
-    if any(c.name == "route1000" for c in results.cases) and any(c.name == "hello" for c in results.cases):
+            targets.append(
+                Target(
+                    f"{case.name}: Erlen/{DISPLAY[peer]}",
+                    limit,
+                    value,
+                    "" if value is not None else note(case.name),
+                )
+            )
+    if any(c.name == "route1000" for c in results.cases) and any(
+        c.name == "hello" for c in results.cases
+    ):
         value = results.route_ratio("erlen", "hello")
-        targets.append(Target("route1000/hello (Erlen)", TARGET_ROUTE1000_VS_HELLO, value,
-                              "" if value is not None else note("route1000")))
-    if results.imports_ms or results.import_errors:
+        targets.append(
+            Target(
+                "route1000/hello (Erlen)",
+                TARGET_ROUTE1000_VS_HELLO,
+                value,
+                "" if value is not None else note("route1000"),
+            )
+        )
+    if results.imports or results.import_errors:
         if "flask" in fws:
             value = results.import_ratio("erlen", "flask")
-            targets.append(Target("import: Erlen/Flask", TARGET_IMPORT_VS_FLASK, value,
-                                  "" if value is not None else "import failed"))
+            targets.append(
+                Target(
+                    "import: Erlen/Flask",
+                    TARGET_IMPORT_VS_FLASK,
+                    value,
+                    "" if value is not None else "import failed",
+                )
+            )
     return targets
 
 
@@ -325,7 +447,8 @@ def render(results: Results, targets: list[Target]) -> str:
     )
     out.append(
         f"µs per request through each WSGI callable (lower is better); best of {s.repeat} "
-        f"repeats of {batch} each; GC {'enabled' if s.gc_enabled else 'disabled'} in timed loops"
+        f"repeats of {batch} each; {'wall-clock' if s.clock == 'wall' else 'CPU'} time; "
+        f"GC {'enabled' if s.gc_enabled else 'disabled'} in timed loops"
     )
     versions = ", ".join(f"{DISPLAY[fw]} {_version(fw)}" for fw in fws)
     out.append(f"Versions: {versions}")
@@ -344,37 +467,62 @@ def render(results: Results, targets: list[Target]) -> str:
         rows.append(cells)
     out += _table(header, rows)
     if results.harness_us is not None:
-        out.append(f"(harness overhead, measured with a null WSGI app: {results.harness_us:.2f} µs "
-                   "per call, included in every figure above)")
+        out.append(
+            f"(harness overhead, measured with a null WSGI app: {results.harness_us:.2f} µs "
+            "per call, included in every figure above)"
+        )
 
     names = {c.name for c in results.cases}
     if "route1000" in names:
         out.append("")
-        out.append(f"Routing: GET /r{ROUTE_INDEX}/42 among {ROUTE_COUNT} dynamic routes (route1000) "
-                   "vs. an app with that route only (route1)")
-        header = ["framework", "route1000", "route1", "hello", "route1000/hello", "route1000/route1"]
+        out.append(
+            f"Routing: GET /r{ROUTE_INDEX}/42 among {ROUTE_COUNT} dynamic routes (route1000) "
+            "vs. an app with that route only (route1)"
+        )
+        header = [
+            "framework",
+            "route1000",
+            "route1",
+            "hello",
+            "route1000/hello",
+            "route1000/route1",
+        ]
         rows = [
-            [DISPLAY[fw], fmt_us(results.best("route1000", fw)), fmt_us(results.best("route1", fw)),
-             fmt_us(results.best("hello", fw)), fmt_ratio(results.route_ratio(fw, "hello")),
-             fmt_ratio(results.route_ratio(fw, "route1"))]
+            [
+                DISPLAY[fw],
+                fmt_us(results.best("route1000", fw)),
+                fmt_us(results.best("route1", fw)),
+                fmt_us(results.best("hello", fw)),
+                fmt_ratio(results.route_ratio(fw, "hello")),
+                fmt_ratio(results.route_ratio(fw, "route1")),
+            ]
             for fw in fws
         ]
         out += _table(header, rows)
 
-    if results.imports_ms or results.import_errors:
+    if results.imports or results.import_errors:
         out.append("")
-        out.append(f"Import time: `import <framework>` in a fresh interpreter, ms, "
-                   f"best of {s.import_runs}")
-        header = ["framework", "best ms", "median ms", "Erlen/this"]
+        out.append(
+            f"Import time: `import <framework>` in a fresh interpreter, ms, "
+            f"best of {s.import_runs}"
+        )
+        header = ["framework", "best ms", "median ms", "best CPU ms", "Erlen/this"]
         rows = []
         for fw in fws:
-            runs = results.imports_ms.get(fw)
-            if runs is None:
-                rows.append([DISPLAY[fw], "FAIL", "", ""])
+            times = results.imports.get(fw)
+            if times is None:
+                rows.append([DISPLAY[fw], "FAIL", "", "", ""])
                 continue
             ratio = results.import_ratio("erlen", fw) if fw != "erlen" else None
-            rows.append([DISPLAY[fw], f"{min(runs):.1f}", f"{statistics.median(runs):.1f}",
-                         fmt_ratio(ratio)])
+            rows.append(
+                [
+                    DISPLAY[fw],
+                    f"{min(times.wall_ms):.1f}",
+                    f"{statistics.median(times.wall_ms):.1f}",
+                    f"{min(times.cpu_ms):.1f}",
+                    fmt_ratio(ratio),
+                ]
+            )
         out += _table(header, rows)
 
     if targets:
@@ -382,8 +530,12 @@ def render(results: Results, targets: list[Target]) -> str:
         out.append("Targets (Erlen; a ratio must be ≤ its limit)")
         header = ["target", "limit", "this run", "met"]
         rows = [
-            [t.name, f"≤ {t.limit:.3g}×", fmt_ratio(t.value),
-             {True: "yes", False: "NO", None: f"n/a ({t.note})"}[t.met]]
+            [
+                t.name,
+                f"≤ {t.limit:.3g}×",
+                "—" if t.value is None else f"{t.value:.3f}×",
+                {True: "yes", False: "NO", None: f"n/a ({t.note})"}[t.met],
+            ]
             for t in targets
         ]
         out += _table(header, rows)
@@ -455,8 +607,9 @@ def to_json(results: Results, targets: list[Target]) -> dict[str, Any]:
             for fw in fws
         },
         "imports": {
-            "runs_ms": results.imports_ms,
-            "best_ms": {fw: min(runs) for fw, runs in results.imports_ms.items()},
+            "runs_ms": {fw: t.wall_ms for fw, t in results.imports.items()},
+            "cpu_runs_ms": {fw: t.cpu_ms for fw, t in results.imports.items()},
+            "best_ms": {fw: min(t.wall_ms) for fw, t in results.imports.items()},
             "ratios": {f"erlen/{p}": results.import_ratio("erlen", p) for p in peers},
             "errors": results.import_errors,
         },
@@ -476,7 +629,8 @@ def _names(value: str, known: Sequence[str], what: str) -> list[str]:
     unknown = [n for n in names if n not in known]
     if unknown or not names:
         raise argparse.ArgumentTypeError(
-            f"unknown {what} {', '.join(unknown) or '(none given)'}; choose from {', '.join(known)}"
+            f"unknown {what} {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(known)}"
         )
     return names
 
@@ -485,19 +639,34 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     case_names = [c.name for c in CASES]
     parser = argparse.ArgumentParser(
         prog="benchmarks/run.py",
-        description="Erlen vs Flask, Bottle and Falcon: µs per request through each WSGI callable.",
+        description="Erlen vs Flask, Bottle and Falcon: µs per request through WSGI.",
     )
     parser.add_argument("--quick", action="store_true", help="short run (about 15 s)")
-    parser.add_argument("--cases", type=lambda v: _names(v, case_names, "case"),
-                        help=f"comma-separated subset of: {', '.join(case_names)} "
-                             "(route1000 brings route1 along)")
-    parser.add_argument("--frameworks", type=lambda v: _names(v, FRAMEWORKS, "framework"),
-                        help=f"comma-separated subset of: {', '.join(FRAMEWORKS)}")
+    parser.add_argument(
+        "--cases",
+        type=lambda v: _names(v, case_names, "case"),
+        help=f"comma-separated subset of: {', '.join(case_names)} (route1000 brings route1 along)",
+    )
+    parser.add_argument(
+        "--frameworks",
+        type=lambda v: _names(v, FRAMEWORKS, "framework"),
+        help=f"comma-separated subset of: {', '.join(FRAMEWORKS)}",
+    )
     parser.add_argument("--repeat", type=int, help="timed repeats per case and framework")
     parser.add_argument("--target-ms", type=float, help="duration of one timed repeat")
     parser.add_argument("--number", type=int, help="calls per repeat (default: calibrated)")
-    parser.add_argument("--no-gc", action="store_true",
-                        help="disable the garbage collector inside timed loops (for everyone)")
+    parser.add_argument(
+        "--no-gc",
+        action="store_true",
+        help="disable the garbage collector inside timed loops (for everyone)",
+    )
+    parser.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="wall",
+        help="time batches by wall clock (default) or by this process's CPU time, "
+        "which leaves out waiting for a CPU on a busy machine",
+    )
     parser.add_argument("--no-imports", action="store_true", help="skip import timing")
     parser.add_argument("--json", metavar="PATH", type=Path, help="also write all figures as JSON")
     args = parser.parse_args(argv)
@@ -511,7 +680,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     settings = QUICK if args.quick else Settings()
-    overrides: dict[str, Any] = {"gc_enabled": not args.no_gc}
+    overrides: dict[str, Any] = {"gc_enabled": not args.no_gc, "clock": args.clock}
     if args.repeat:
         overrides["repeat"] = args.repeat
     if args.target_ms:

@@ -797,3 +797,13 @@ def test_instance_path_and_resources(tmp_path):
     with pytest.raises(ValueError, match="absolute"):
         Erlen("res", instance_path="relative")
     assert Erlen("res", root_path=str(tmp_path)).instance_path == str(tmp_path / "instance")
+
+
+def test_root_path_of_unimported_module():
+    # Regression: finding the root of a module not yet imported must not crash.
+    app = Erlen("not_a_real_module_name_xyz")
+    assert app.root_path
+    import json as stdlib_json
+    import os
+
+    assert Erlen("json").root_path == os.path.dirname(stdlib_json.__file__)

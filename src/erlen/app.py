@@ -496,7 +496,18 @@ class Erlen(Scaffold):
         try:
             if _signals.request_started.receivers:
                 _signals.request_started.send(self, _async_wrapper=self.ensure_sync)
-            self._match_request(request)  # type: ignore[arg-type]
+            # PERF: the common case of _match_request, inlined.
+            if request.routing_exception is None:  # type: ignore[union-attr]
+                url_map = self.url_map
+                if url_map.host_matching or self.subdomain_matching:
+                    self._match_request(request)  # type: ignore[arg-type]
+                else:
+                    try:
+                        request.url_rule, request.view_args = url_map.match(  # type: ignore[union-attr]
+                            request.path, request.method, url_map.default_subdomain  # type: ignore[union-attr]
+                        )
+                    except HTTPException as e:
+                        request.routing_exception = e  # type: ignore[union-attr]
             rv = None
             # PERF: the hook machinery runs only when some hook is registered.
             if self.before_request_funcs or self.url_value_preprocessors:
@@ -656,9 +667,8 @@ class Erlen(Scaffold):
     def process_response(self, response: Response) -> Response:
         """Run ``after_this_request`` and ``after_request`` functions, save the session."""
         ctx = _cv.get()
-        funcs = ctx._after_request_functions
-        if funcs:
-            for func in funcs:
+        if ctx._after_request_functions:
+            for func in ctx._after_request_functions:
                 response = self.ensure_sync(func)(response)
         if self.after_request_funcs:
             request = ctx.request

@@ -74,31 +74,31 @@ class AppContext:
     .. versionadded:: 0.1
     """
 
-    __slots__ = ("app", "request", "_g", "_session", "_tokens", "_owner", "url_adapter", "_after_request_functions")
+    # PERF: class-level defaults, so creating a context sets only what differs.
+    request: Request | None = None
+    _g: _AppCtxGlobals | None = None
+    _session: t.Any = None
+    #: The outer context of the same app whose ``g`` and app-level teardown
+    #: this one shares; ``None`` when this context owns them.
+    _outer: AppContext | None = None
+    _after_request_functions: list[t.Callable[[t.Any], t.Any]] | None = None
 
     def __init__(self, app: Erlen) -> None:
         self.app = app
-        self.request: Request | None = None
-        self._g: _AppCtxGlobals | None = None
-        self._session: t.Any = None
         self._tokens: list[Token[AppContext]] = []
-        # The context that owns g and the app-level teardown: itself, unless
-        # pushed inside another context of the same app.
-        self._owner: AppContext = self
-        self.url_adapter = None
-        self._after_request_functions: list[t.Callable[[t.Any], t.Any]] | None = None
 
     @property
     def g(self) -> _AppCtxGlobals:
         """The ``g`` object of this context, created on first use."""
-        owner = self._owner
-        if owner._g is None:
-            owner._g = self.app.app_ctx_globals_class()
-        return owner._g
+        owner = self._outer or self
+        g = owner._g
+        if g is None:
+            g = owner._g = self.app.app_ctx_globals_class()
+        return g
 
     @g.setter
     def g(self, value: _AppCtxGlobals) -> None:
-        self._owner._g = value
+        (self._outer or self)._g = value
 
     @property
     def session(self) -> t.Any:
@@ -115,14 +115,15 @@ class AppContext:
 
     def push(self) -> None:
         """Make this context the active one."""
-        if not self._tokens:
+        tokens = self._tokens
+        if not tokens:
             outer = _cv.get(None)
-            if type(self) is AppContext and outer is not None and outer.app is self.app:
+            if outer is not None and outer.app is self.app:
                 # NOTE: Flask keeps `request` usable inside `with app.app_context()`
                 # entered from a view; the new app context gets its own g.
                 self.request = outer.request
-        self._tokens.append(_cv.set(self))
-        if len(self._tokens) == 1 and self._owner is self and _signals.appcontext_pushed.receivers:
+        tokens.append(_cv.set(self))
+        if _signals.appcontext_pushed.receivers and len(tokens) == 1:
             _signals.appcontext_pushed.send(self.app, _async_wrapper=self.app.ensure_sync)
 
     def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
@@ -130,24 +131,27 @@ class AppContext:
 
         :param exc: The unhandled exception to pass to teardown functions;
             defaults to the one being handled, if any.
+        :raises AssertionError: Another context is active (pops out of order).
         """
-        if not self._tokens:
+        tokens = self._tokens
+        if not tokens:
             raise RuntimeError(f"Popped {self!r} that is not pushed.")
         if _cv.get(None) is not self:
             raise AssertionError(f"Popped the wrong context ({self!r} is not the active one).")
         if exc is _sentinel:
             exc = sys.exc_info()[1]
         try:
-            if len(self._tokens) == 1:
+            if len(tokens) == 1:
                 self._teardown(exc)
         finally:
-            _cv.reset(self._tokens.pop())
-            if not self._tokens and self._owner is self and _signals.appcontext_popped.receivers:
+            _cv.reset(tokens.pop())
+            if not tokens and self._outer is None and _signals.appcontext_popped.receivers:
                 _signals.appcontext_popped.send(self.app, _async_wrapper=self.app.ensure_sync)
 
     def _teardown(self, exc: BaseException | None) -> None:
-        if self._owner is self:
-            self.app.do_teardown_appcontext(exc)
+        app = self.app
+        if self._outer is None and (app.teardown_appcontext_funcs or _signals.appcontext_tearing_down.receivers):
+            app.do_teardown_appcontext(exc)
 
     def __enter__(self) -> AppContext:
         self.push()
@@ -171,8 +175,6 @@ class RequestContext(AppContext):
     .. versionadded:: 0.1
     """
 
-    __slots__ = ()
-
     def __init__(
         self,
         app: Erlen,
@@ -180,24 +182,27 @@ class RequestContext(AppContext):
         request: Request | None = None,
         session: t.Any = None,
     ) -> None:
-        AppContext.__init__(self, app)
+        self.app = app
+        self._tokens = []
         if request is None:
             from .wsgi import make_request
 
             request = make_request(app.request_class, environ or {})
         self.request = request
-        self._session = session
+        if session is not None:
+            self._session = session
 
     def push(self) -> None:
         """Make this context active, sharing ``g`` with an outer app context of the same app."""
-        if not self._tokens:
+        tokens = self._tokens
+        if not tokens:
             outer = _cv.get(None)
-            if outer is not None and outer.app is self.app and outer.request is None:
-                self._owner = outer._owner
+            if outer is not None and outer.request is None and outer.app is self.app:
+                self._outer = outer._outer or outer
             else:
-                self._owner = self
-        self._tokens.append(_cv.set(self))
-        if len(self._tokens) == 1 and self._owner is self and _signals.appcontext_pushed.receivers:
+                self._outer = None
+        tokens.append(_cv.set(self))
+        if _signals.appcontext_pushed.receivers and len(tokens) == 1 and self._outer is None:
             _signals.appcontext_pushed.send(self.app, _async_wrapper=self.app.ensure_sync)
 
     def match_request(self) -> None:
@@ -205,13 +210,15 @@ class RequestContext(AppContext):
         self.app._match_request(self.request)  # type: ignore[arg-type]
 
     def _teardown(self, exc: BaseException | None) -> None:
+        app = self.app
         try:
-            self.app.do_teardown_request(exc)
+            # PERF: nothing to call for an app without teardown functions.
+            if app.teardown_request_funcs or _signals.request_tearing_down.receivers:
+                app.do_teardown_request(exc)
         finally:
             request = self.request
-            close = getattr(request, "close", None)
-            if close is not None:
-                close()
+            if request._files:  # type: ignore[union-attr]
+                request.close()  # type: ignore[union-attr]
             AppContext._teardown(self, exc)
 
     def copy(self) -> RequestContext:

@@ -24,9 +24,11 @@ from datetime import timezone
 from hashlib import sha1
 from time import gmtime
 from time import struct_time
+from time import time as _now
 from urllib.parse import quote
 from urllib.parse import quote_plus
 from urllib.parse import unquote
+from urllib.parse import unquote_to_bytes
 from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
 
@@ -161,6 +163,19 @@ def _default_multidict() -> type[MultiDict[str, str]]:
 
         _multidict_cls = MultiDict
     return _multidict_cls
+
+
+def _build_multidict(
+    cls: type[MultiDict[str, str]], data: dict[str, list[str]]
+) -> MultiDict[str, str]:
+    # PERF: hand the freshly built lists over instead of copying them; a
+    # class without that hook (any dict-like class) gets the dict itself.
+    from_lists = getattr(cls, "_from_lists", None)
+
+    if from_lists is not None:
+        return from_lists(data)  # type: ignore[no-any-return]
+
+    return cls(data)
 
 
 # --------------------------------------------------------------------------
@@ -752,6 +767,8 @@ _month_names = (
     "Nov",
     "Dec",
 )
+# PERF: a lookup is several times faster than formatting with ":02d".
+_two_digits = tuple(f"{n:02d}" for n in range(100))
 
 
 def http_date(
@@ -789,9 +806,11 @@ def http_date(
     # PERF: direct formatting is several times faster than going through
     # email.utils, and this runs for Date/Expires/Last-Modified headers.
     year, month, day, hour, minute, second, weekday = tt[:7]
+    digits = _two_digits
     return (
-        f"{_weekday_names[weekday]}, {day:02d} {_month_names[month]} {year:04d} "
-        f"{hour:02d}:{minute:02d}:{second:02d} GMT"
+        f"{_weekday_names[weekday]}, {digits[day]} {_month_names[month]} "
+        f"{year if year > 999 else f'{year:04d}'} "
+        f"{digits[hour]}:{digits[minute]}:{digits[second % 100]} GMT"
     )
 
 
@@ -908,7 +927,7 @@ def parse_cookie(
         else:
             cookies[name] = [value]
 
-    return cls(cookies)
+    return _build_multidict(cls, cookies)
 
 
 # Characters a cookie value may contain without quoting: RFC 6265
@@ -994,7 +1013,7 @@ def dump_cookie(
             " whitespace, control characters or separators."
         )
 
-    if path is not None:
+    if path is not None and path != "/":
         if _cookie_bad_attr_re.search(path) is not None:
             raise ValueError(f"Invalid cookie path {path!r}: control character or ';'.")
 
@@ -1030,7 +1049,7 @@ def dump_cookie(
         else:
             expires = http_date(expires)
     elif max_age is not None and sync_expires:
-        expires = http_date(datetime.now(timezone.utc).timestamp() + max_age)
+        expires = http_date(_now() + max_age)
 
     if samesite is not None:
         samesite_value = _samesite_values.get(samesite.lower())
@@ -1105,9 +1124,10 @@ def _decode_query_part(part: str) -> str:
         part = part.replace("+", " ")
 
     if "%" in part:
-        # errors="strict": percent-encoded bytes that are not UTF-8 raise
+        # A strict decode: percent-encoded bytes that are not UTF-8 raise
         # UnicodeDecodeError, which the caller reports as a 400.
-        part = unquote(part, errors="strict")
+        # PERF: about twice as fast as unquote(), same result.
+        part = unquote_to_bytes(part).decode()
 
     return part
 
@@ -1144,7 +1164,11 @@ def url_decode(
     data: dict[str, list[str]] = {}
 
     if not s:
-        return cls(data)
+        return _build_multidict(cls, data)
+
+    # PERF: one scan of the whole string spares two per pair when nothing
+    # is encoded (common for simple query strings).
+    encoded = "%" in s or "+" in s
 
     for pair in s.split(separator):
         if not pair:
@@ -1152,20 +1176,19 @@ def url_decode(
 
         key, _, value = pair.partition("=")
 
-        # PERF: most keys and many values need no decoding at all; checking
-        # first avoids two function calls per pair.
-        if "+" in key or "%" in key:
-            key = _decode_query_part(key)
+        if encoded:
+            if "+" in key or "%" in key:
+                key = _decode_query_part(key)
 
-        if "+" in value or "%" in value:
-            value = _decode_query_part(value)
+            if "+" in value or "%" in value:
+                value = _decode_query_part(value)
 
         if key in data:
             data[key].append(value)
         else:
             data[key] = [value]
 
-    return cls(data)
+    return _build_multidict(cls, data)
 
 
 # Characters left as they are in query string keys and values; everything

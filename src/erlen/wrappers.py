@@ -665,8 +665,19 @@ class Response:
     automatically_set_content_length = True
     autocorrect_location_header = False
     max_cookie_size = 4093
+    direct_passthrough = False
 
     _on_close: list[t.Callable[[], t.Any]] | None = None
+    # The default status, kept on the class so a response built with it
+    # sets nothing (see __init_subclass__).
+    _status_code = 200
+    _status = "200 OK"
+
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "default_status" in cls.__dict__:
+            cls._status_code = cls.default_status
+            cls._status = _STATUS_LINES.get(cls.default_status) or f"{cls.default_status} UNKNOWN"
 
     def __init__(
         self,
@@ -677,43 +688,52 @@ class Response:
         content_type: str | None = None,
         direct_passthrough: bool = False,
     ) -> None:
-        if headers is None:
-            # PERF: the common case builds the header list directly.
-            hlist: list[tuple[str, str]] = []
-            h = Headers.__new__(Headers)
-            h._list = hlist
-            has_ct = False
-        elif isinstance(headers, Headers):
-            h = headers
-            has_ct = "Content-Type" in h
-        else:
-            h = Headers(headers)
-            has_ct = "Content-Type" in h
-        self.headers = h
-        if content_type is None and not has_ct:
+        explicit_type = content_type is not None or mimetype is not None
+        if content_type is None:
             if mimetype is None:
                 mimetype = self.default_mimetype
             if mimetype is not None:
-                content_type = _content_type(mimetype)
-        if content_type is not None:
-            if has_ct:
-                h.set("Content-Type", content_type)
+                content_type = _CONTENT_TYPES.get(mimetype) or _content_type(mimetype)
+        if headers is None:
+            # PERF: the common case builds the header list directly, with no
+            # lookups for existing Content-Type or Content-Length headers.
+            h = Headers.__new__(Headers)
+            hlist: list[tuple[str, str]] = [("Content-Type", content_type)] if content_type is not None else []
+            h._list = hlist
+            self.headers = h
+            if response.__class__ is str:
+                body = response.encode(self.charset)
+                self.response: t.Any = [body]
+                if self.automatically_set_content_length:
+                    hlist.append(("Content-Length", str(len(body))))
+            elif response is None:
+                self.response = []
+                if self.automatically_set_content_length:
+                    hlist.append(("Content-Length", "0"))
+            elif isinstance(response, (bytes, bytearray)):
+                body = bytes(response)
+                self.response = [body]
+                if self.automatically_set_content_length:
+                    hlist.append(("Content-Length", str(len(body))))
             else:
-                h._list.append(("Content-Type", content_type))
-        if status is None:
-            self._status_code = self.default_status
-            self._status = _STATUS_LINES.get(self.default_status) or f"{self.default_status} UNKNOWN"
+                self.response = response
         else:
+            h = headers if isinstance(headers, Headers) else Headers(headers)
+            self.headers = h
+            if content_type is not None and (explicit_type or "Content-Type" not in h):
+                h.set("Content-Type", content_type)
+            if response is None:
+                self.response = []
+                if self.automatically_set_content_length and "Content-Length" not in h:
+                    h._list.append(("Content-Length", "0"))
+            elif isinstance(response, (str, bytes, bytearray)):
+                self.set_data(response)
+            else:
+                self.response = response
+        if status is not None:
             self.status = status  # type: ignore[assignment]
-        self.direct_passthrough = direct_passthrough
-        if response is None:
-            self.response: t.Any = []
-            if self.automatically_set_content_length:
-                h._list.append(("Content-Length", "0"))
-        elif isinstance(response, (str, bytes, bytearray)):
-            self.set_data(response)
-        else:
-            self.response = response
+        if direct_passthrough:
+            self.direct_passthrough = True
 
     def __repr__(self) -> str:
         if self.is_sequence:
@@ -1003,6 +1023,17 @@ class Response:
 
 
 def _content_type(mimetype: str) -> str:
+    ct = _content_type_uncached(mimetype)
+    if len(_CONTENT_TYPES) < 256:
+        _CONTENT_TYPES[mimetype] = ct
+    return ct
+
+
+#: mimetype → full content type, filled on use (bounded).
+_CONTENT_TYPES: dict[str, str] = {}
+
+
+def _content_type_uncached(mimetype: str) -> str:
     if "charset" not in mimetype and (
         mimetype.startswith("text/")
         or mimetype in ("application/xml", "application/javascript", "application/ecmascript")

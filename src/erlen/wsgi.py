@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import typing as t
 
+from ._utils import cached_property
 from .datastructures import EnvironHeaders
 
 if t.TYPE_CHECKING:
@@ -33,43 +34,100 @@ def _decode_wsgi_str(value: str) -> str | None:
         return None
 
 
-def make_request(cls: type[Request], environ: dict[str, t.Any]) -> Request:
-    """Build a request of class ``cls`` from a WSGI environ.
+class _WSGIFields:
+    """The request's raw values, read from the environ on first use.
 
-    A path or script name that is not valid UTF-8 cannot be routed; the
-    request is still built (with the undecodable bytes replaced) and its
-    ``routing_exception`` is set to a 400, so the app answers with a clear
-    error instead of a 404 or 500.
+    Mixed in front of the app's request class (see :func:`make_request`), so
+    a request that never looks at its headers or query string never pays
+    for them, while the request class itself stays free of WSGI knowledge.
     """
-    req = cls.__new__(cls)
+
+    environ: dict[str, t.Any]
+
+    @cached_property
+    def headers(self) -> EnvironHeaders:
+        return EnvironHeaders(self.environ)
+
+    @cached_property
+    def query_string(self) -> bytes:
+        return t.cast(str, self.environ.get("QUERY_STRING", "")).encode("latin-1", "replace")
+
+    @cached_property
+    def scheme(self) -> str:
+        return t.cast(str, self.environ.get("wsgi.url_scheme", "http"))
+
+    @cached_property
+    def server(self) -> tuple[str, int | None] | None:
+        environ = self.environ
+        if "SERVER_NAME" not in environ:
+            return None
+        port = environ.get("SERVER_PORT")
+        return environ["SERVER_NAME"], int(port) if port and port.isdigit() else None
+
+    @cached_property
+    def root_path(self) -> str:
+        root = self.environ.get("SCRIPT_NAME", "")
+        if not root:
+            return ""
+        decoded = _decode_wsgi_str(root)
+        if decoded is None:
+            return root.encode("latin-1", "replace").decode("utf-8", "replace")
+        return decoded
+
+    @cached_property
+    def remote_addr(self) -> str | None:
+        return self.environ.get("REMOTE_ADDR")
+
+    @cached_property
+    def _input(self) -> t.Any:
+        return self.environ.get("wsgi.input")
+
+    @cached_property
+    def input_terminated(self) -> bool:
+        return bool(self.environ.get("wsgi.input_terminated"))
+
+
+_wsgi_classes: dict[type, type] = {}
+
+
+def _wsgi_class(cls: type[Request]) -> type[Request]:
+    # PERF: one combined class per request class, made on first use.
+    combined = _wsgi_classes.get(cls)
+    if combined is None:
+        combined = _wsgi_classes[cls] = type(cls.__name__, (_WSGIFields, cls), {"__module__": cls.__module__})
+    return combined
+
+
+def make_request(cls: type[Request], environ: dict[str, t.Any]) -> Request:
+    """Build a request of class ``cls`` (a subclass of it) from a WSGI environ.
+
+    Only the method and path are read now; the other values are read from
+    the environ when first used. A path or script name that is not valid
+    UTF-8 cannot be routed: the request's ``routing_exception`` is set to a
+    400, so the app answers with a clear error instead of a 404 or 500.
+    """
+    combined = _wsgi_classes.get(cls) or _wsgi_class(cls)
+    req = combined.__new__(combined)
+    req.environ = environ
+    req.method = environ.get("REQUEST_METHOD", "GET")
     path = environ.get("PATH_INFO") or "/"
-    decoded = _decode_wsgi_str(path)
-    root = environ.get("SCRIPT_NAME", "")
-    root_decoded = _decode_wsgi_str(root) if root else ""
-    if decoded is None or root_decoded is None:
+    # PERF: ASCII paths (the usual case) need no latin-1/UTF-8 round trip.
+    if not path.isascii():
+        decoded = _decode_wsgi_str(path)
+        if decoded is None:
+            from .exceptions import BadRequest
+
+            req.routing_exception = BadRequest("The request URL is not valid UTF-8.")
+            decoded = path.encode("latin-1", "replace").decode("utf-8", "replace")
+        path = decoded
+    if path[0] != "/":
+        path = "/" + path
+    req.path = path
+    root = environ.get("SCRIPT_NAME")
+    if root and not root.isascii() and _decode_wsgi_str(root) is None:
         from .exceptions import BadRequest
 
         req.routing_exception = BadRequest("The request URL is not valid UTF-8.")
-        decoded = path.encode("latin-1", "replace").decode("utf-8", "replace")
-        root_decoded = root.encode("latin-1", "replace").decode("utf-8", "replace")
-    if decoded[:1] != "/":
-        decoded = "/" + decoded
-    req.method = environ.get("REQUEST_METHOD", "GET").upper()
-    req.path = decoded
-    req.root_path = root_decoded
-    req.query_string = environ.get("QUERY_STRING", "").encode("latin-1", "replace")
-    req.headers = EnvironHeaders(environ)
-    req.scheme = environ.get("wsgi.url_scheme", "http")
-    port = environ.get("SERVER_PORT")
-    req.server = (
-        (environ["SERVER_NAME"], int(port) if port and port.isdigit() else None)
-        if "SERVER_NAME" in environ
-        else None
-    )
-    req.remote_addr = environ.get("REMOTE_ADDR")
-    req._input = environ.get("wsgi.input")
-    req.environ = environ
-    req.input_terminated = bool(environ.get("wsgi.input_terminated"))
     return req
 
 
