@@ -13,8 +13,6 @@ only when touched, and routing is a dict lookup for static paths.
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import os
 import sys
 import threading
@@ -190,6 +188,14 @@ class Erlen(Scaffold):
         self.template_globals: dict[str, t.Any] = {}
         self.template_tests: dict[str, t.Callable[..., bool]] = {}
         self._got_first_request = False
+        cls = type(self)
+        # Whether the response steps are Erlen's own (not overridden), so the
+        # dispatch may take its shortcut for plain str returns.
+        self._plain_finalize = (
+            cls.finalize_request is Erlen.finalize_request
+            and cls.make_response is Erlen.make_response
+            and cls.process_response is Erlen.process_response
+        )
         self._sync_cache: dict[t.Callable[..., t.Any], t.Callable[..., t.Any]] = {}
         self.session_interface = self._default_session_interface()
 
@@ -437,6 +443,11 @@ class Erlen(Scaffold):
 
     def ensure_sync(self, func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
         """Return ``func``, or a blocking wrapper when it is a coroutine function."""
+        wrapped = self._sync_cache.get(func)
+        if wrapped is not None:
+            return wrapped
+        import inspect  # PERF: only apps with hooks get here; keep import erlen light
+
         if inspect.iscoroutinefunction(func):
             wrapped = self._sync_cache.get(func)
             if wrapped is None:
@@ -463,7 +474,12 @@ class Erlen(Scaffold):
         error: BaseException | None = None
         try:
             try:
-                ctx.push()
+                # PERF: a fresh context with nothing outside it and no signal
+                # receivers is pushed with one ContextVar.set.
+                if _cv.get(None) is None and not _signals.appcontext_pushed.receivers:
+                    ctx._tokens.append(_cv.set(ctx))
+                else:
+                    ctx.push()
                 response = self.full_dispatch_request()
             except Exception as e:
                 error = e
@@ -492,22 +508,23 @@ class Erlen(Scaffold):
         """Match, run hooks and the view, handle errors, build the response."""
         if not self._got_first_request:
             self._got_first_request = True
-        request = _cv.get().request
+        ctx = _cv.get()
+        request = t.cast(Request, ctx.request)
         try:
             if _signals.request_started.receivers:
                 _signals.request_started.send(self, _async_wrapper=self.ensure_sync)
             # PERF: the common case of _match_request, inlined.
-            if request.routing_exception is None:  # type: ignore[union-attr]
+            if request.routing_exception is None:
                 url_map = self.url_map
                 if url_map.host_matching or self.subdomain_matching:
-                    self._match_request(request)  # type: ignore[arg-type]
+                    self._match_request(request)
                 else:
                     try:
-                        request.url_rule, request.view_args = url_map.match(  # type: ignore[union-attr]
-                            request.path, request.method, url_map.default_subdomain  # type: ignore[union-attr]
+                        request.url_rule, request.view_args = url_map.match(
+                            request.path, request.method, url_map.default_subdomain
                         )
                     except HTTPException as e:
-                        request.routing_exception = e  # type: ignore[union-attr]
+                        request.routing_exception = e
             rv = None
             # PERF: the hook machinery runs only when some hook is registered.
             if self.before_request_funcs or self.url_value_preprocessors:
@@ -516,6 +533,17 @@ class Erlen(Scaffold):
                 rv = self.dispatch_request()
         except Exception as e:
             rv = self.handle_user_exception(e)
+        # PERF: a str from the view with nothing to run after it becomes the
+        # response directly; finalize_request would do the same in four calls.
+        if (
+            rv.__class__ is str
+            and self._plain_finalize
+            and ctx._session is None
+            and ctx._after_request_functions is None
+            and not self.after_request_funcs
+            and not _signals.request_finished.receivers
+        ):
+            return self.response_class(rv)
         return self.finalize_request(rv)
 
     def _domain_for(self, request: Request) -> str | None:
@@ -1047,5 +1075,7 @@ def _run_coroutine(coro: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
     """Run a coroutine on this thread's event loop, kept between requests."""
     runner = getattr(_loops, "runner", None)
     if runner is None:
+        import asyncio  # PERF: asyncio costs more to import than all of Erlen
+
         runner = _loops.runner = asyncio.Runner()
     return runner.run(coro)

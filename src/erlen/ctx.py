@@ -219,7 +219,8 @@ class RequestContext(AppContext):
             request = self.request
             if request._files:  # type: ignore[union-attr]
                 request.close()  # type: ignore[union-attr]
-            AppContext._teardown(self, exc)
+            if self._outer is None and (app.teardown_appcontext_funcs or _signals.appcontext_tearing_down.receivers):
+                app.do_teardown_appcontext(exc)
 
     def copy(self) -> RequestContext:
         """A new context for the same request and session, for another thread or greenlet."""

@@ -21,20 +21,18 @@ import codecs
 import copy
 import re
 import typing as t
-from collections.abc import Callable
-from collections.abc import Iterable
-from collections.abc import Iterator
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache
 
-# Import http before exceptions: exceptions imports http itself, so this
-# order works whichever of the three modules is imported first.
-from .http import dump_header
-from .http import dump_options_header
-from .http import quote_header_value
-from .http import parse_dict_header
-from .http import unquote_etag
+# exceptions imports http too; http imports neither of these modules at
+# import time, so the three can be imported in any order without a cycle.
 from .exceptions import BadRequestKeyError
+from .http import (
+    dump_header,
+    parse_dict_header,
+    quote_header_value,
+    unquote_etag,
+)
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from typing_extensions import Self
@@ -544,6 +542,10 @@ class ImmutableMultiDict(MultiDict[K, V]):
     """
 
     def _immutable(self, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
+        """Not supported: this object is read-only.
+
+        :raises TypeError: Always.
+        """
         raise _immutable_error(self)
 
     __setitem__ = __delitem__ = add = setlist = setdefault = _immutable
@@ -605,8 +607,13 @@ class CombinedMultiDict(ImmutableMultiDict[K, V]):
     ) -> t.Any:
         """Return the first value for ``key`` from the first dict having it.
 
-        See :meth:`MultiDict.get` for ``default`` and ``type``; a value that
-        fails conversion gives ``default`` (later dicts are not consulted).
+        A value that fails conversion with ``type`` gives ``default``; later
+        dicts are not consulted then.
+
+        :param key: The key to look up.
+        :param default: Returned when the key is missing or conversion fails.
+        :param type: A callable to convert the value with.
+        :return: The (converted) value or ``default``.
         """
         for d in self.dicts:
             values = _dict_get(d, key)
@@ -627,7 +634,10 @@ class CombinedMultiDict(ImmutableMultiDict[K, V]):
     ) -> list[t.Any]:
         """Return the values for ``key`` from all dicts, in order.
 
-        See :meth:`MultiDict.getlist` for ``type``.
+        :param key: The key to look up.
+        :param type: A callable to convert each value with; values it
+            rejects are left out.
+        :return: A new list.
         """
         result: list[t.Any] = []
 
@@ -645,7 +655,10 @@ class CombinedMultiDict(ImmutableMultiDict[K, V]):
         return keys
 
     def keys(self) -> t.KeysView[K]:  # type: ignore[override]
-        """Return the keys of all dicts, each once, in first-seen order."""
+        """Return the keys of all dicts, each once, in first-seen order.
+
+        :return: A keys view.
+        """
         return self._unique_keys().keys()
 
     def __iter__(self) -> Iterator[K]:
@@ -661,8 +674,12 @@ class CombinedMultiDict(ImmutableMultiDict[K, V]):
         return any(self.dicts)
 
     def items(self, multi: bool = False) -> Iterator[tuple[K, V]]:  # type: ignore[override]
-        """Iterate over pairs: the first value per key, or with ``multi``
-        every value of every dict."""
+        """Iterate over ``(key, value)`` pairs.
+
+        :param multi: Yield every value of every dict instead of the first
+            value of each key.
+        :return: An iterator of pairs.
+        """
         if multi:
             for d in self.dicts:
                 yield from d.items(multi=True)
@@ -671,30 +688,46 @@ class CombinedMultiDict(ImmutableMultiDict[K, V]):
                 yield key, self[key]
 
     def lists(self) -> Iterator[tuple[K, list[V]]]:
-        """Iterate over ``(key, values)`` with the values of all dicts."""
+        """Iterate over ``(key, values)``, each with the values of all dicts.
+
+        :return: An iterator of pairs.
+        """
         for key in self._unique_keys():
             yield key, self.getlist(key)
 
     def values(self) -> Iterator[V]:  # type: ignore[override]
-        """Iterate over the first value of each key."""
+        """Iterate over the first value of each key.
+
+        :return: An iterator of values.
+        """
         for key in self._unique_keys():
             yield self[key]
 
     def listvalues(self) -> Iterator[list[V]]:
-        """Iterate over the combined value lists of each key."""
+        """Iterate over the combined value lists of each key.
+
+        :return: An iterator of lists.
+        """
         for key in self._unique_keys():
             yield self.getlist(key)
 
     def to_dict(self, flat: bool = True) -> dict[K, t.Any]:
-        """Return the combined data as a plain dict; see
-        :meth:`MultiDict.to_dict`."""
+        """Return the combined data as a plain dict.
+
+        :param flat: Map each key to its first value. If false, map each key
+            to a list of all its values.
+        :return: A new dict.
+        """
         if flat:
             return dict(self.items())
 
         return dict(self.lists())
 
     def copy(self) -> MultiDict[K, V]:
-        """Return a mutable :class:`MultiDict` holding the combined data."""
+        """Return a mutable :class:`MultiDict` holding the combined data.
+
+        :return: A new :class:`MultiDict`.
+        """
         return MultiDict(self)
 
     def __copy__(self) -> Self:
@@ -757,18 +790,28 @@ class CallbackDict(dict[K, V]):
         self._changed()
 
     def clear(self) -> None:
-        """Remove everything and report the change."""
+        """Remove every item, then report the change."""
         super().clear()
         self._changed()
 
     def popitem(self) -> tuple[K, V]:
-        """Remove and return an item, then report the change."""
+        """Remove and return the last inserted item, then report the change.
+
+        :return: The ``(key, value)`` pair.
+        :raises KeyError: If the dict is empty.
+        """
         item = super().popitem()
         self._changed()
         return item
 
     def pop(self, key: K, default: t.Any = _missing) -> t.Any:
-        """Remove ``key`` and return its value; report only if it existed."""
+        """Remove ``key`` and return its value; report only if it existed.
+
+        :param key: The key to remove.
+        :param default: Returned if the key is missing.
+        :return: The value or ``default``.
+        :raises KeyError: If the key is missing and no default was given.
+        """
         if key in self:
             value = super().pop(key)
             self._changed()
@@ -780,8 +823,14 @@ class CallbackDict(dict[K, V]):
         return default
 
     def setdefault(self, key: K, default: t.Any = None) -> t.Any:
-        """Return the value of ``key``, setting it to ``default`` if missing;
-        report only if it was added."""
+        """Return the value of ``key``, setting it to ``default`` if missing.
+
+        The change is reported only if the key was added.
+
+        :param key: The key to look up.
+        :param default: The value to store if the key is missing.
+        :return: The existing or stored value.
+        """
         if key in self:
             return self[key]
 
@@ -790,7 +839,11 @@ class CallbackDict(dict[K, V]):
         return default
 
     def update(self, *args: t.Any, **kwargs: V) -> None:
-        """Update like :meth:`dict.update`, then report the change."""
+        """Update like :meth:`dict.update`, then report the change.
+
+        :param args: A mapping or an iterable of pairs.
+        :param kwargs: More keys and values.
+        """
         super().update(*args, **kwargs)
         self._changed()
 
@@ -825,9 +878,8 @@ def _header_value(key: str, value: t.Any) -> str:
             f" {key!r}); this prevents header injection."
         )
 
-    if key.__class__ is not str:
-        if not isinstance(key, str):
-            raise TypeError(f"Header names must be str, not {type(key).__name__}.")
+    if key.__class__ is not str and not isinstance(key, str):
+        raise TypeError(f"Header names must be str, not {type(key).__name__}.")
 
     if "\n" in key or "\r" in key or "\0" in key:
         raise ValueError(
@@ -914,16 +966,13 @@ class Headers:
             (a :exc:`KeyError`).
         """
         if key.__class__ is str:
-            # PERF: exact-case match first; code nearly always uses the same
-            # spelling that set the header, so lower() is rarely needed.
-            for name, value in self._list:
-                if name == key:
-                    return value
-
             lowered = key.lower()
 
+            # PERF: code nearly always asks with the spelling that set the
+            # header, so the cheap exact comparison usually short-circuits
+            # the lower() call.
             for name, value in self._list:
-                if name.lower() == lowered:
+                if name == key or name.lower() == lowered:
                     return value
 
             raise BadRequestKeyError(key)
@@ -959,18 +1008,14 @@ class Headers:
         :param type: A callable to convert the value with.
         :return: The (converted) value or ``default``.
         """
-        # PERF: same two-pass search as __getitem__, inlined.
+        lowered = key.lower()
+
+        # PERF: same search as __getitem__, inlined.
         for name, value in self._list:
-            if name == key:
+            if name == key or name.lower() == lowered:
                 break
         else:
-            lowered = key.lower()
-
-            for name, value in self._list:
-                if name.lower() == lowered:
-                    break
-            else:
-                return default
+            return default
 
         if type is None:
             return value
@@ -1529,11 +1574,23 @@ class EnvironHeaders(Headers):
         default: t.Any = None,
         type: Callable[[str], t.Any] | None = None,
     ) -> t.Any:
-        """Return the value of a header, or ``default``; see
-        :meth:`Headers.get`."""
-        value = self._lookup(key)
+        """Return the value of a header, or ``default``.
 
-        if value is None:
+        :param key: The header name, in any case.
+        :param default: Returned when the header is missing (or an empty
+            ``Content-Type``/``Content-Length``) or conversion fails.
+        :param type: A callable to convert the value with.
+        :return: The (converted) value or ``default``.
+        """
+        # PERF: _lookup() inlined; this is the most called header method.
+        env_key = _environ_keys.get(key) if key.__class__ is str else None
+
+        if env_key is None:
+            env_key = _environ_key(key)
+
+        value: str | None = self.environ.get(env_key)
+
+        if value is None or (not value and env_key[0] == "C"):
             return default
 
         if type is None:
@@ -1547,10 +1604,15 @@ class EnvironHeaders(Headers):
     def getlist(
         self, key: str, type: Callable[[str], t.Any] | None = None
     ) -> list[t.Any]:
-        """Return the values of a header; see :meth:`Headers.getlist`.
+        """Return the values of a header.
 
         A WSGI server has already joined repeated headers into one value, so
         the list has at most one item.
+
+        :param key: The header name, in any case.
+        :param type: A callable to convert the value with; a value it rejects
+            gives an empty list.
+        :return: A new list.
         """
         value = self._lookup(key)
 
@@ -1593,6 +1655,10 @@ class EnvironHeaders(Headers):
         return (self.__class__, (self.environ,))
 
     def _immutable(self, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
+        """Not supported: this object is read-only.
+
+        :raises TypeError: Always.
+        """
         raise _immutable_error(self)
 
     add = add_header = set = setlist = setdefault = setlistdefault = _immutable
@@ -1818,6 +1884,10 @@ class Accept(list[tuple[str, float]]):
     # -- immutability ------------------------------------------------------------
 
     def _immutable(self, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
+        """Not supported: this object is read-only.
+
+        :raises TypeError: Always.
+        """
         raise _immutable_error(self)
 
     append = extend = insert = remove = pop = clear = sort = reverse = _immutable
@@ -1840,10 +1910,12 @@ _mime_split_re = re.compile(r"/|[ \t]*;[ \t]*")
 class MIMEAccept(Accept):
     """:class:`Accept` for media types (the ``Accept`` header).
 
-    ``*/*`` covers every type and ``text/*`` every ``text`` subtype. Type,
-    subtype and parameters are compared case-insensitively, parameters in
-    any order. A more specific item beats a wildcard one: with ``text/*;q=1,
-    text/plain;q=0.5``, the quality of ``text/plain`` is 0.5.
+    ``*/*`` covers every type and ``text/*`` every ``text`` subtype; a type
+    without parameters covers that type with any parameters, while one with
+    parameters only covers types that have them all. Type, subtype and
+    parameters are compared case-insensitively, parameters in any order.
+    The most specific item decides: with ``text/*;q=1, text/plain;q=0.5``,
+    the quality of ``text/plain`` is 0.5.
 
     .. versionadded:: 0.1
     """
@@ -1880,7 +1952,11 @@ class MIMEAccept(Accept):
         if item_sub == "*" or value_sub == "*":
             return True
 
-        return item_sub == value_sub and sorted(item_params) == sorted(value_params)
+        # A range without parameters covers the type with any parameters; a
+        # range with parameters only covers types that have all of them
+        # (RFC 9110 section 12.5.1: "text/html" gives "text/html;level=3" its
+        # quality).
+        return item_sub == value_sub and set(item_params) <= set(value_params)
 
     @property
     def accept_html(self) -> bool:
@@ -2035,9 +2111,9 @@ class Authorization:
         return self.parameters.get("password")
 
     def __getattr__(self, name: str) -> str | None:
-        # Only called for names not found normally; never for dunders or
-        # our own attribute (which may not exist yet while unpickling).
-        if name.startswith("__") or name == "parameters":
+        # Only called for names not found normally. Private names and our
+        # own attribute (missing while unpickling) are never parameters.
+        if name[:1] == "_" or name == "parameters":
             raise AttributeError(name)
 
         return self.parameters.get(name)
@@ -2147,8 +2223,9 @@ class WWWAuthenticate:
 
     :attr:`type` is the lower-cased scheme; :attr:`parameters` holds the
     auth-params (``realm`` and so on) and :attr:`token` a token for token
-    schemes. Parameters can be read as attributes and read, set or deleted
-    as items (``challenge["realm"] = "Login"``).
+    schemes. Parameters can also be read, set and deleted as attributes or
+    items (``challenge.realm = "Login"``, ``challenge["realm"]``); setting
+    one to ``None`` removes it.
 
     :param auth_type: The scheme, such as ``"basic"``, in any case.
     :param values: The auth-params.
@@ -2167,11 +2244,27 @@ class WWWAuthenticate:
         self.parameters: dict[str, str | None] = dict(values or {})
         self.token = token
 
+    # Attribute names that are the object's own; any other public attribute
+    # name stands for a parameter.
+    _own_attributes = frozenset(("type", "parameters", "token"))
+
     def __getattr__(self, name: str) -> str | None:
-        if name.startswith("__") or name == "parameters":
+        if name[:1] == "_" or name == "parameters":
             raise AttributeError(name)
 
         return self.parameters.get(name)
+
+    def __setattr__(self, name: str, value: t.Any) -> None:
+        if name in self._own_attributes or name.startswith("_"):
+            object.__setattr__(self, name, value)
+        else:
+            self[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        if name in self._own_attributes or name.startswith("_"):
+            object.__delattr__(self, name)
+        else:
+            del self[name]
 
     def __getitem__(self, key: str) -> str | None:
         return self.parameters.get(key)

@@ -12,7 +12,6 @@ and the app share one vocabulary.
 
 from __future__ import annotations
 
-import difflib
 import typing as t
 from html import escape
 
@@ -566,6 +565,8 @@ class BuildError(RoutingException, LookupError):
             return "".join(message)
         own = [r for r in rules if r.endpoint == self.endpoint]
         if not own:
+            import difflib  # only on this error path
+
             names = sorted({str(r.endpoint) for r in rules})
             close = difflib.get_close_matches(self.endpoint, names, n=1)
             if close:

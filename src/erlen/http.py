@@ -14,33 +14,26 @@ import re
 import typing as t
 import warnings
 from calendar import timegm
-from collections.abc import Iterable
-from collections.abc import Iterator
-from collections.abc import Mapping
-from datetime import date
-from datetime import datetime
-from datetime import timedelta
-from datetime import timezone
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta, timezone
 from hashlib import sha1
-from time import gmtime
-from time import struct_time
+from time import gmtime, struct_time
 from time import time as _now
-from urllib.parse import quote
-from urllib.parse import quote_plus
-from urllib.parse import unquote
-from urllib.parse import unquote_to_bytes
-from urllib.parse import urlsplit
-from urllib.parse import urlunsplit
+from urllib.parse import (
+    quote,
+    quote_plus,
+    unquote,
+    unquote_to_bytes,
+    urlsplit,
+    urlunsplit,
+)
 
 if t.TYPE_CHECKING:  # pragma: no cover
-    from .datastructures import Accept
-    from .datastructures import Authorization
-    from .datastructures import ETags
-    from .datastructures import MultiDict
-    from .datastructures import WWWAuthenticate
+    from .datastructures import Accept, Authorization, ETags, MultiDict, WWWAuthenticate
 
-# This table comes first so that ``erlen.exceptions`` can import it while the
-# rest of the module is still loading (it imports this module at import time).
+# erlen.exceptions imports this table at import time, and erlen.datastructures
+# imports both modules; so this module must not import either of them at
+# module level (see the lazy imports below).
 
 #: Maps every HTTP status code Erlen knows to its reason phrase. The phrases
 #: are the RFC 9110 / IANA registry ones (as in :class:`http.HTTPStatus`), plus
@@ -148,21 +141,21 @@ _TAccept = t.TypeVar("_TAccept", bound="Accept")
 #
 # datastructures imports this module, and it also imports erlen.exceptions,
 # which imports this module for HTTP_STATUS_CODES. Importing datastructures
-# here at module level would therefore deadlock whichever of the three is
-# imported first, so the classes are fetched on first use and cached.
-# PERF: after the first call this is one global read instead of an import.
+# here at module level would make that a circular import that fails when
+# exceptions is imported first, so its classes are fetched on first use.
+# PERF: the MultiDict class (needed on every request) is cached in a global.
 # --------------------------------------------------------------------------
 
 _multidict_cls: type[MultiDict[str, str]] | None = None
 
 
 def _default_multidict() -> type[MultiDict[str, str]]:
+    # Only called while the cache is empty (callers check first).
     global _multidict_cls
-    if _multidict_cls is None:
-        from .datastructures import MultiDict
+    from .datastructures import MultiDict
 
-        _multidict_cls = MultiDict
-    return _multidict_cls
+    _multidict_cls = MultiDict
+    return MultiDict
 
 
 def _build_multidict(
@@ -861,7 +854,9 @@ def _cookie_unescape_match(match: re.Match[bytes]) -> bytes:
 def _cookie_unquote(value: str) -> str:
     """Decode the inside of a quoted cookie value (``\\"``, ``\\\\``, ``\\ooo``)."""
     # Octal escapes encode single bytes of the UTF-8 value, so work on bytes.
-    raw = _cookie_unescape_re.sub(_cookie_unescape_match, value.encode())
+    raw = _cookie_unescape_re.sub(
+        _cookie_unescape_match, value.encode("utf-8", "surrogatepass")
+    )
     return raw.decode(errors="replace")
 
 
@@ -870,7 +865,9 @@ def parse_cookie(
 ) -> MultiDict[str, str]:
     """Parse a ``Cookie`` request header into a :class:`~.MultiDict`.
 
-    Pairs are separated by ``;`` and stripped of surrounding whitespace. A
+    Pairs are separated by ``;`` (always, as browsers do, even inside double
+    quotes; :func:`dump_cookie` escapes ``;`` in values) and stripped of
+    surrounding whitespace. A
     name that occurs more than once keeps all of its values, in order, so
     ``cookies["name"]`` is the first one sent. A pair without ``=`` or with an
     empty name is ignored: browsers never send those for cookies a server set,

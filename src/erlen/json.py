@@ -9,11 +9,8 @@ way).
 
 from __future__ import annotations
 
-import dataclasses
-import decimal
 import json as _json
 import typing as t
-import uuid
 from datetime import date
 
 from .globals import _cv
@@ -75,6 +72,11 @@ class JSONProvider:
 
 
 def _default(o: t.Any) -> t.Any:
+    # PERF: imported here, so `import erlen` doesn't pay for them.
+    import dataclasses
+    import decimal
+    import uuid
+
     if isinstance(o, date):
         return http_date(o)
     if isinstance(o, (decimal.Decimal, uuid.UUID)):

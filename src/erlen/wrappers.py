@@ -673,6 +673,26 @@ class Response:
     _status_code = 200
     _status = "200 OK"
 
+    _headers: Headers | None = None
+    #: The header pairs, shared with ``headers`` (adapters send this list).
+    _hlist: list[tuple[str, str]]
+
+    @property
+    def headers(self) -> Headers:
+        """The response headers (case-insensitive, multi-valued)."""
+        h = self._headers
+        if h is None:
+            h = self._headers = Headers.__new__(Headers)
+            h._list = self._hlist
+        return h
+
+    @headers.setter
+    def headers(self, value: t.Any) -> None:
+        if not isinstance(value, Headers):
+            value = Headers(value)
+        self._headers = value
+        self._hlist = value._list
+
     def __init_subclass__(cls, **kwargs: t.Any) -> None:
         super().__init_subclass__(**kwargs)
         if "default_status" in cls.__dict__:
@@ -697,10 +717,9 @@ class Response:
         if headers is None:
             # PERF: the common case builds the header list directly, with no
             # lookups for existing Content-Type or Content-Length headers.
-            h = Headers.__new__(Headers)
+            # PERF: the Headers object is made only if something reads it.
             hlist: list[tuple[str, str]] = [("Content-Type", content_type)] if content_type is not None else []
-            h._list = hlist
-            self.headers = h
+            self._hlist = hlist
             if response.__class__ is str:
                 body = response.encode(self.charset)
                 self.response: t.Any = [body]
@@ -719,7 +738,8 @@ class Response:
                 self.response = response
         else:
             h = headers if isinstance(headers, Headers) else Headers(headers)
-            self.headers = h
+            self._headers = h
+            self._hlist = h._list
             if content_type is not None and (explicit_type or "Content-Type" not in h):
                 h.set("Content-Type", content_type)
             if response is None:
@@ -803,7 +823,7 @@ class Response:
             value = bytes(value)
         self.response = [value]
         if self.automatically_set_content_length:
-            hlist = self.headers._list
+            hlist = self._hlist
             length = str(len(value))
             for i, (k, _) in enumerate(hlist):
                 if k.lower() == "content-length":

@@ -224,7 +224,7 @@ def send_response(
     """
     code = response._status_code
     body = response.response
-    start_response(response._status, response.headers._list)
+    start_response(response._status, response._hlist)
     if environ.get("REQUEST_METHOD") == "HEAD" or code in _NO_BODY or code < 200:
         if hasattr(body, "close") or response._on_close:
             response.close()
