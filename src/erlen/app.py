@@ -405,6 +405,41 @@ class Erlen(Scaffold):
         if env is not None:
             env.globals[name or f.__name__] = f
 
+    # -- templates -----------------------------------------------------------
+
+    @cached_property
+    def jinja_env(self) -> t.Any:
+        """The app's Jinja environment, created on first use (see :mod:`erlen.templating`)."""
+        return self.create_jinja_environment()
+
+    def create_jinja_environment(self) -> t.Any:
+        """Create :attr:`jinja_env`; override to customize it."""
+        from .templating import create_jinja_environment
+
+        return create_jinja_environment(self)
+
+    def select_jinja_autoescape(self, filename: str | None) -> bool:
+        """Whether to autoescape a template (``.html``, ``.htm``, ``.xml``,
+        ``.xhtml``, ``.svg``, and strings rendered from code)."""
+        if filename is None:
+            return True
+        return filename.endswith((".html", ".htm", ".xml", ".xhtml", ".svg"))
+
+    def update_template_context(self, context: dict[str, t.Any]) -> None:
+        """Add the context processors' values to ``context`` (explicit values win)."""
+        from .templating import update_template_context
+
+        update_template_context(self, context)
+
+    def make_shell_context(self) -> dict[str, t.Any]:
+        """Names available in ``erlen shell``: ``app``, ``g`` and the processors' values."""
+        from .globals import g
+
+        rv: dict[str, t.Any] = {"app": self, "g": g}
+        for processor in self.shell_context_processors:
+            rv.update(processor())
+        return rv
+
     # -- contexts ------------------------------------------------------------
 
     def app_context(self) -> AppContext:
