@@ -13,12 +13,12 @@ import json as _json
 import typing as t
 from datetime import date
 
-from .globals import _cv
-from .http import http_date
+from ..globals import _cv
+from ..http import http_date
 
 if t.TYPE_CHECKING:
-    from .app import Erlen
-    from .wrappers import Response
+    from ..app import Erlen
+    from ..wrappers import Response
 
 __all__ = ["JSONProvider", "DefaultJSONProvider", "dumps", "loads", "dump", "load", "jsonify"]
 
