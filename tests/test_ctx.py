@@ -225,3 +225,17 @@ def test_got_request_exception_signal(app, client):
     with signals.got_request_exception.connected_to(lambda sender, exception, **kw: seen.append(exception), app):
         assert client.get("/").status_code == 500
     assert isinstance(seen[0], RuntimeError)
+
+
+def test_proxy_class_and_current_object(app):
+    from erlen.globals import LocalProxy
+
+    assert isinstance(request, LocalProxy)
+    assert request.__class__ is not erlen.Request  # unbound: the proxy's own class
+    with app.test_request_context("/p"):
+        assert request.__class__.__name__ == "Request"
+        real = request._get_current_object()
+        assert real.path == "/p"
+        assert request.__wrapped__ is real
+    with pytest.raises(RuntimeError):
+        del g.missing

@@ -36,32 +36,57 @@ Use it in a view function, or push a context with
 class LocalProxy:
     """A stand-in object that forwards everything to the current context's object.
 
+    ``LocalProxy(get)`` returns an instance of a small subclass made for that
+    getter; every attribute read, write and operator goes to ``get()``.
+
     :param get: A no-argument function returning the object to forward to;
         it raises :class:`RuntimeError` when there is none.
 
     .. versionadded:: 0.1
     """
 
-    __slots__ = ("_get", "__wrapped__")
+    __slots__ = ()
 
-    def __init__(self, get: t.Callable[[], t.Any]) -> None:
-        object.__setattr__(self, "_get", get)
+    def __new__(cls, get: t.Callable[[], t.Any]) -> LocalProxy:
+        # PERF: __getattribute__ with the getter bound as a default argument.
+        # A __getattr__ fallback would first fail a normal lookup on the proxy
+        # itself, which costs several times more per `request.args`.
+        def __getattribute__(self: LocalProxy, name: str, _get: t.Callable[[], t.Any] = get) -> t.Any:
+            if name[0] == "_":
+                if name == "_get_current_object":
+                    return _get
+                if name == "__class__":  # so isinstance(request, Request) holds
+                    try:
+                        return type(_get())
+                    except RuntimeError:
+                        return proxy_class
+                if name == "__wrapped__":
+                    return _get()
+            return getattr(_get(), name)
 
-    def _get_current_object(self) -> t.Any:
-        """Return the object the proxy stands for right now."""
-        return object.__getattribute__(self, "_get")()
+        def __setattr__(self: LocalProxy, name: str, value: t.Any, _get: t.Callable[[], t.Any] = get) -> None:
+            setattr(_get(), name, value)
 
-    # PERF: attribute reads are the common case (request.args, current_app.config).
-    def __getattr__(self, name: str) -> t.Any:
-        if name == "__wrapped__":
-            return object.__getattribute__(self, "_get")()
-        return getattr(object.__getattribute__(self, "_get")(), name)
+        def __delattr__(self: LocalProxy, name: str, _get: t.Callable[[], t.Any] = get) -> None:
+            delattr(_get(), name)
 
-    def __setattr__(self, name: str, value: t.Any) -> None:
-        setattr(self._get_current_object(), name, value)
+        proxy_class = type(
+            cls.__name__,
+            (cls,),
+            {
+                "__slots__": (),
+                "__getattribute__": __getattribute__,
+                "__setattr__": __setattr__,
+                "__delattr__": __delattr__,
+                "__module__": cls.__module__,
+            },
+        )
+        return object.__new__(proxy_class)
 
-    def __delattr__(self, name: str) -> None:
-        delattr(self._get_current_object(), name)
+    if t.TYPE_CHECKING:
+
+        def _get_current_object(self) -> t.Any:
+            """Return the object the proxy stands for right now."""
 
     def __getitem__(self, key: t.Any) -> t.Any:
         return self._get_current_object()[key]
@@ -103,7 +128,7 @@ class LocalProxy:
         try:
             return repr(self._get_current_object())
         except RuntimeError:
-            return f"<{type(self).__name__} unbound>"
+            return f"<{LocalProxy.__name__} unbound>"
 
     def __str__(self) -> str:
         return str(self._get_current_object())
@@ -113,13 +138,6 @@ class LocalProxy:
             return dir(self._get_current_object())
         except RuntimeError:
             return []
-
-    @property  # type: ignore[misc]
-    def __class__(self) -> type:  # so isinstance(request, Request) holds
-        try:
-            return type(self._get_current_object())
-        except RuntimeError:
-            return LocalProxy
 
 
 def _app() -> Erlen:

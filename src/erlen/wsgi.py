@@ -102,9 +102,11 @@ def make_request(cls: type[Request], environ: dict[str, t.Any]) -> Request:
     """Build a request of class ``cls`` (a subclass of it) from a WSGI environ.
 
     Only the method and path are read now; the other values are read from
-    the environ when first used. A path or script name that is not valid
-    UTF-8 cannot be routed: the request's ``routing_exception`` is set to a
-    400, so the app answers with a clear error instead of a 404 or 500.
+    the environ when first used. A path that is not valid UTF-8 cannot be
+    routed: the request's ``routing_exception`` is set to a 400, so the app
+    answers with a clear error instead of a 404 or 500. (``SCRIPT_NAME``
+    comes from the server's configuration; undecodable bytes there are
+    replaced.)
     """
     combined = _wsgi_classes.get(cls) or _wsgi_class(cls)
     req = combined.__new__(combined)
@@ -123,11 +125,6 @@ def make_request(cls: type[Request], environ: dict[str, t.Any]) -> Request:
     if path[0] != "/":
         path = "/" + path
     req.path = path
-    root = environ.get("SCRIPT_NAME")
-    if root and not root.isascii() and _decode_wsgi_str(root) is None:
-        from .exceptions import BadRequest
-
-        req.routing_exception = BadRequest("The request URL is not valid UTF-8.")
     return req
 
 
