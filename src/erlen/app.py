@@ -211,10 +211,8 @@ class Erlen(Scaffold):
 
     @staticmethod
     def _default_session_interface() -> t.Any:
-        try:
-            from .sessions import SecureCookieSessionInterface
-        except ImportError:  # sessions arrive with the web-features work
-            return None
+        from .sessions import SecureCookieSessionInterface
+
         return SecureCookieSessionInterface()
 
     # -- names and setup -----------------------------------------------------
@@ -626,23 +624,17 @@ class Erlen(Scaffold):
         return url_map.default_subdomain or ""
 
     def _match_request(self, request: Request) -> None:
+        """Match the request (any domain mode), storing the outcome on it."""
         if request.routing_exception is not None:
             return
-        url_map = self.url_map
         try:
-            if url_map.host_matching or self.subdomain_matching:
-                domain = self._domain_for(request)
-                if domain is None:
-                    # NOTE: a host outside SERVER_NAME matches no rule at all.
-                    raise NotFound()
-                rule, args = url_map.match(request.path, request.method, domain)
-            else:
-                rule, args = url_map.match(request.path, request.method, url_map.default_subdomain)
+            domain = self._domain_for(request)
+            if domain is None:
+                # NOTE: a host outside SERVER_NAME matches no rule at all.
+                raise NotFound()
+            request.url_rule, request.view_args = self.url_map.match(request.path, request.method, domain)
         except HTTPException as e:
             request.routing_exception = e
-        else:
-            request.url_rule = rule
-            request.view_args = args
 
     def create_url_adapter(self, request: Request | None) -> t.Any:
         """A Werkzeug-style ``MapAdapter`` bound to the request (or to ``SERVER_NAME``)."""
@@ -723,13 +715,7 @@ class Erlen(Scaffold):
         """The automatic ``OPTIONS`` response: empty, with ``Allow``."""
         request = _cv.get().request
         assert request is not None
-        try:
-            self.url_map.match(request.path, "--", self._domain_for(request) or "")
-            methods: list[str] = []
-        except MethodNotAllowed as e:
-            methods = list(e.valid_methods or ())
-        except HTTPException:
-            methods = []
+        methods = self.url_map.allowed_methods(request.path, self._domain_for(request) or "")
         rv = self.response_class()
         rv.headers.set("Allow", ", ".join(sorted(methods)))
         return rv
@@ -1074,13 +1060,27 @@ class Erlen(Scaffold):
 
         return _redirect(location, code, self.response_class)
 
+    def get_send_file_max_age(self, filename: str | None) -> int | None:
+        """Seconds a browser may cache a sent file: ``SEND_FILE_MAX_AGE_DEFAULT``.
+
+        ``None`` (the default) sends ``no-cache``, so browsers revalidate with
+        the ETag. Override to choose by ``filename`` (e.g. by extension).
+        """
+        value = self.config["SEND_FILE_MAX_AGE_DEFAULT"]
+        if value is None:
+            return None
+        if isinstance(value, timedelta):
+            return int(value.total_seconds())
+        return int(value)
+
     def send_static_file(self, filename: str) -> Response:
         """Serve a file from the static folder (used by the ``static`` route)."""
         if not self.has_static_folder:
             raise RuntimeError("'static_folder' must be set to serve static_files.")
         from .helpers import send_from_directory
 
-        return send_from_directory(t.cast(str, self.static_folder), filename)
+        max_age = self.get_send_file_max_age(filename)
+        return send_from_directory(t.cast(str, self.static_folder), filename, max_age=max_age)
 
     def run(
         self,

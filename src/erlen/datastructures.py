@@ -2546,3 +2546,13 @@ class UserAgent:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.string!r}>"
+
+
+def __getattr__(name: str) -> t.Any:
+    # FileStorage lives in formparser (it needs the upload machinery), but
+    # Werkzeug users look for it here; import it on first use.
+    if name == "FileStorage":
+        from .formparser import FileStorage
+
+        return FileStorage
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import io
 import os
 import posixpath
+import re
+import stat
 import typing as t
-from functools import update_wrapper
+from datetime import timedelta
+from functools import lru_cache, update_wrapper
 from html import escape
+from time import time
+from urllib.parse import quote
 
 from .ctx import after_this_request, copy_current_request_context, has_app_context, has_request_context
-from .exceptions import NotFound, abort
+from .exceptions import NotFound, RequestedRangeNotSatisfiable, abort
 from .globals import _cv
-from .http import iri_to_uri
+from .http import http_date, iri_to_uri, parse_date, parse_etags, quote_header_value
 
 if t.TYPE_CHECKING:
+    from datetime import datetime
+
+    from .app import Erlen
     from .wrappers import Response
 
 __all__ = [
@@ -28,6 +37,8 @@ __all__ = [
     "has_request_context",
     "safe_join",
     "send_from_directory",
+    "send_file",
+    "secure_filename",
 ]
 
 
@@ -190,13 +201,22 @@ def safe_join(directory: str, *pathnames: str) -> str | None:
     return posixpath.join(*parts)
 
 
-def send_from_directory(directory: str | os.PathLike[str], path: str, **kwargs: t.Any) -> Response:
-    """Send a file from ``directory``; a path that escapes it or does not exist is a 404.
+def send_from_directory(directory: str | os.PathLike[str], path: str | os.PathLike[str], **kwargs: t.Any) -> Response:
+    """Send a file from inside ``directory``, with :func:`send_file`.
+
+    ``path`` usually comes from the URL, so it is joined with
+    :func:`safe_join`: a path that would leave the directory, or that does
+    not name a regular file, is a 404. A relative ``directory`` is taken
+    relative to the app's ``root_path``.
+
+    :param directory: The directory the files must be in.
+    :param path: The untrusted path below it.
+    :param kwargs: Passed on to :func:`send_file`.
+    :raises NotFound: The path escapes the directory or is not a file.
 
     .. versionadded:: 0.1
     """
-    directory = os.fspath(directory)
-    full = safe_join(directory, path)
+    full = safe_join(os.fspath(directory), os.fspath(path))
     if full is None:
         raise NotFound()
     if not os.path.isabs(full):
@@ -208,31 +228,434 @@ def send_from_directory(directory: str | os.PathLike[str], path: str, **kwargs: 
     return send_file(full, **kwargs)
 
 
-def send_file(path_or_file: t.Any, mimetype: str | None = None, as_attachment: bool = False, download_name: str | None = None, **kwargs: t.Any) -> Response:
-    """Send a file's contents (a minimal version; the full one has conditional and range support).
+class _MissingFileName(TypeError, ValueError):
+    # Werkzeug raises TypeError here and code written for it may catch that;
+    # ValueError is what the argument error is, so both match.
+    pass
+
+
+@lru_cache(maxsize=1024)
+def _guess_type(name: str) -> tuple[str | None, str | None]:
+    # PERF: mimetypes.guess_type costs a few microseconds per call, and a
+    # site sends the same few names over and over. (Imported here, like
+    # unicodedata and zlib below, to keep `import erlen` light.)
+    import mimetypes
+
+    return mimetypes.guess_type(name)
+
+
+def _content_disposition(disposition: str, name: str) -> str:
+    if name.isascii():
+        return f"{disposition}; filename={quote_header_value(name, allow_token=False)}"
+    # Old clients read the ASCII approximation; current ones the RFC 5987
+    # UTF-8 form, whose percent-encoding keeps RFC 5987's attr-chars.
+    import unicodedata
+
+    simple = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    encoded = quote(name, safe="!#$&+^`|")
+    return (
+        f"{disposition}; filename={quote_header_value(simple, allow_token=False)};"
+        f" filename*=UTF-8''{encoded}"
+    )
+
+
+def _config_max_age(app: Erlen, path: str | None) -> int | None:
+    getter = getattr(app, "get_send_file_max_age", None)
+    if getter is not None:
+        return t.cast("int | None", getter(path))
+    value = app.config.get("SEND_FILE_MAX_AGE_DEFAULT")
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    return t.cast("int | None", value)
+
+
+def _remaining_size(f: t.Any) -> int | None:
+    """Bytes left from the position of a file object, if that can be known cheaply."""
+    if isinstance(f, io.BytesIO):
+        return f.getbuffer().nbytes - f.tell()
+    fileno = getattr(f, "fileno", None)
+    if fileno is None:
+        return None
+    try:
+        st = os.fstat(fileno())
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        return max(st.st_size - f.tell(), 0)
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def send_file(
+    path_or_file: str | os.PathLike[str] | t.IO[bytes],
+    mimetype: str | None = None,
+    as_attachment: bool = False,
+    download_name: str | None = None,
+    conditional: bool = True,
+    etag: bool | str = True,
+    last_modified: datetime | int | float | None = None,
+    max_age: None | int | timedelta | t.Callable[[str | None], int | None] = None,
+) -> Response:
+    """Send a file's contents, with caching and range support.
+
+    Pass a path, or a binary file object. A relative path is relative to the
+    app's ``root_path``; never pass a path from the client (use
+    :func:`send_from_directory` for that). The file is the response body,
+    so a WSGI server streams it with its ``wsgi.file_wrapper`` (possibly
+    ``sendfile``), and the file is closed when the response is.
+
+    For a path, the response gets ``Content-Length``, ``Last-Modified``
+    (the file's mtime) and an ``ETag`` built from the mtime, size and path.
+    For a file object there is no name: give ``mimetype`` or
+    ``download_name``, and ``ETag``/``Last-Modified`` are sent only when
+    given. Within a request, the response is made conditional (see
+    :meth:`Response.make_conditional <erlen.Response.make_conditional>`):
+    304, 412, 206 for a single byte range and 416 for an unsatisfiable one.
+    A request for several ranges gets the whole file.
+
+    With ``USE_X_SENDFILE`` set, a path is sent as an ``X-Sendfile``
+    header for the front server instead of as the body.
+
+    :param path_or_file: The file path, or a file object opened in binary
+        mode (``io.BytesIO`` works).
+    :param mimetype: The content type; guessed from the name by default.
+        An encoding guessed with it (``.gz``) is sent as ``Content-Encoding``
+        unless the file is an attachment.
+    :param as_attachment: Ask the browser to save the file
+        (``Content-Disposition: attachment``) instead of showing it.
+    :param download_name: The name the browser sees; the path's base name by
+        default. A non-ASCII name is also sent in RFC 5987 form
+        (``filename*=UTF-8''...``).
+    :param conditional: Answer conditional and range requests.
+    :param etag: ``True`` computes a tag for a path, a string is used as the
+        tag, ``False`` sends none.
+    :param last_modified: The ``Last-Modified`` time; the file's mtime by
+        default.
+    :param max_age: Seconds the client may cache the file (``Cache-Control:
+        public, max-age=N``), or a function taking the path and returning
+        that. ``None`` uses the app's ``get_send_file_max_age`` (from
+        ``SEND_FILE_MAX_AGE_DEFAULT``); if that gives ``None``, the client
+        must revalidate (``no-cache``).
+    :raises ValueError: No name is known to guess the mimetype from, an
+        attachment has no name, or the file is in text mode. (The first two
+        are also :exc:`TypeError`, which Werkzeug raises there.)
 
     .. versionadded:: 0.1
     """
-    import mimetypes
-
     from .wrappers import Response as _Response
 
     ctx = _cv.get(None)
-    response_class = ctx.app.response_class if ctx is not None else _Response
+    app = ctx.app if ctx is not None else None
+    request = ctx.request if ctx is not None else None
+    response_class = app.response_class if app is not None else _Response
+    path: str | None = None
+    f: t.Any = None
+    size: int | None = None
+    mtime: float | None = None
+
     if isinstance(path_or_file, (str, os.PathLike)):
         path = os.fspath(path_or_file)
-        name = download_name or os.path.basename(path)
-        f: t.Any = open(path, "rb")
-        size: int | None = os.path.getsize(path)
+        path = os.path.join(app.root_path, path) if app is not None else os.path.abspath(path)
     else:
         f = path_or_file
-        name = download_name or os.path.basename(getattr(f, "name", "") or "")
-        size = None
+        if isinstance(f, io.TextIOBase):
+            raise ValueError("send_file() needs a file opened in binary mode (or an io.BytesIO).")
+
+    if download_name is None and path is not None:
+        download_name = os.path.basename(path)
+    encoding = None
     if mimetype is None:
-        mimetype = (mimetypes.guess_type(name)[0] if name else None) or "application/octet-stream"
-    rv = response_class(f, mimetype=mimetype, direct_passthrough=True)
-    if size is not None:
-        rv.headers.set("Content-Length", str(size))
-    if as_attachment:
-        rv.headers.set("Content-Disposition", f'attachment; filename="{name}"')
+        if download_name is None:
+            raise _MissingFileName(
+                "send_file() cannot guess the mimetype of a file object without a"
+                " name: pass 'mimetype' or 'download_name', or pass a path."
+            )
+        mimetype, encoding = _guess_type(download_name)
+        if mimetype is None:
+            mimetype = "application/octet-stream"
+    if download_name is None and as_attachment:
+        raise _MissingFileName(
+            "send_file() needs a name for an attachment: pass 'download_name', or pass a path."
+        )
+
+    x_sendfile = path is not None and app is not None and bool(app.config.get("USE_X_SENDFILE"))
+    if path is not None:
+        if x_sendfile:
+            st = os.stat(path)
+        else:
+            f = open(path, "rb")
+            try:
+                st = os.fstat(f.fileno())
+            except BaseException:  # pragma: no cover - fstat of an open file does not fail
+                f.close()
+                raise
+        size, mtime = st.st_size, st.st_mtime
+    else:
+        size = _remaining_size(f)
+
+    rv = response_class(None if x_sendfile else f, mimetype=mimetype, direct_passthrough=True)
+    headers = rv.headers
+    # PERF: headers this function makes itself are appended to the list
+    # directly; values that come from the caller go through set() checks.
+    hlist = rv._hlist
+    if encoding is not None and not as_attachment:
+        hlist.append(("Content-Encoding", encoding))
+    if download_name is not None:
+        headers.add(
+            "Content-Disposition",
+            _content_disposition("attachment" if as_attachment else "inline", download_name),
+        )
+    if x_sendfile:
+        headers.add("X-Sendfile", t.cast(str, path))
+        headers.set("Content-Length", str(size))
+    elif size is not None:
+        hlist.append(("Content-Length", str(size)))
+    if last_modified is not None:
+        rv.last_modified = last_modified
+    elif mtime is not None:
+        hlist.append(("Last-Modified", http_date(mtime)))
+
+    if max_age is None and app is not None:
+        max_age = _config_max_age(app, path)
+    elif callable(max_age):
+        max_age = max_age(path)
+    if isinstance(max_age, timedelta):
+        max_age = int(max_age.total_seconds())
+    if max_age is None:
+        hlist.append(("Cache-Control", "no-cache"))
+    else:
+        max_age = int(max_age)
+        hlist.append(("Cache-Control", f"public, max-age={max_age}" if max_age > 0 else "no-cache, max-age=0"))
+        hlist.append(("Expires", http_date(int(time() + max_age))))
+
+    if isinstance(etag, str):
+        rv.set_etag(etag)
+    elif etag and path is not None:
+        from zlib import adler32
+
+        check = adler32(os.fsencode(path)) & 0xFFFFFFFF
+        hlist.append(("ETag", f'"{mtime}-{size}-{check}"'))
+
+    if conditional and request is not None:
+        try:
+            rv.make_conditional(request, accept_ranges=True, complete_length=None if x_sendfile else size)
+        except RequestedRangeNotSatisfiable:
+            # Only raised with a length, so never for X-Sendfile: f is open.
+            f.close()
+            raise
+        if x_sendfile and rv.status_code in (304, 412):
+            # Some front servers send the file whatever the status says.
+            headers.remove("X-Sendfile")
     return rv
+
+
+# -- conditional request machinery (used by Response.make_conditional) ------
+
+
+def _evaluate_preconditions(headers: t.Any, response: Response) -> int | None:
+    """The status a GET/HEAD request's ``If-*`` headers call for, or ``None``.
+
+    RFC 9110 section 13.2.2: If-Match, else If-Unmodified-Since (412 when
+    they fail); then If-None-Match, else If-Modified-Since (304 when the
+    client's copy is current). Compared with the response's ``ETag`` and
+    ``Last-Modified`` headers.
+    """
+    get = headers.get
+    if_match = get("If-Match")
+    if_none_match = get("If-None-Match")
+    if_unmodified = None if if_match else get("If-Unmodified-Since")
+    if_modified = None if if_none_match else get("If-Modified-Since")
+    if not (if_match or if_none_match or if_unmodified or if_modified):
+        return None  # PERF: the usual request, with no conditions to parse
+    etag, weak = response.get_etag()
+    last_modified = response.last_modified if (if_unmodified or if_modified) else None
+    if if_match:
+        tags = parse_etags(if_match)
+        # Strong comparison: a weak response tag never satisfies If-Match.
+        if not (tags.star_tag or (etag is not None and not weak and tags.is_strong(etag))):
+            return 412
+    elif last_modified is not None:
+        since = parse_date(if_unmodified)
+        if since is not None and last_modified > since:
+            return 412
+    if if_none_match:
+        tags = parse_etags(if_none_match)
+        # Weak comparison, as RFC 9110 requires for If-None-Match.
+        if tags.star_tag or (etag is not None and tags.contains_weak(etag)):
+            return 304
+    elif last_modified is not None:
+        since = parse_date(if_modified)
+        if since is not None and last_modified <= since:
+            return 304
+    return None
+
+
+def _is_digits(value: str) -> bool:
+    return value.isascii() and value.isdigit()
+
+
+def _if_range_holds(value: str, response: Response) -> bool:
+    # RFC 9110 section 13.1.5: an entity tag must match strongly, a date
+    # exactly; anything else means "send the whole, changed, file".
+    if value.startswith("W/"):
+        return False
+    if value.startswith('"'):
+        etag, weak = response.get_etag()
+        return etag is not None and not weak and value == f'"{etag}"'
+    date = parse_date(value)
+    return date is not None and date == response.last_modified
+
+
+def _parse_byte_range(headers: t.Any, response: Response, length: int) -> tuple[int, int] | None:
+    """The ``(start, stop)`` byte range to send, or ``None`` to send everything.
+
+    :raises RequestedRangeNotSatisfiable: A byte range that is malformed or
+        starts past the end.
+    """
+    value = headers.get("Range")
+    if not value:
+        return None
+    if_range = headers.get("If-Range")
+    if if_range is not None and not _if_range_holds(if_range.strip(), response):
+        return None
+    unit, sep, spec = value.partition("=")
+    if not sep or unit.strip().lower() != "bytes":
+        return None  # RFC 9110: a range unit the server does not know is ignored
+    if "," in spec:
+        return None  # several ranges (multipart/byteranges) are not supported
+    first, dash, last = spec.strip().partition("-")
+    first, last = first.strip(), last.strip()
+    if dash and not first and _is_digits(last):
+        suffix = int(last)  # "-N": the last N bytes
+        if suffix > 0:
+            return max(length - suffix, 0), length
+    elif dash and _is_digits(first) and (not last or _is_digits(last)):
+        start = int(first)
+        stop = length if not last else min(int(last) + 1, length)
+        if start < stop:
+            return start, stop
+    raise RequestedRangeNotSatisfiable(length)
+
+
+def _apply_range(response: Response, start: int, stop: int) -> t.Any:
+    """The part of a response body from byte ``start`` to ``stop``."""
+    body = response.response
+    if response.is_sequence:
+        return [response.get_data()[start:stop]]
+    if hasattr(body, "read"):
+        return _RangeFile(body, start, stop - start)
+    return _RangeIterator(body, start, stop - start, response.charset)
+
+
+class _RangeFile:
+    """A file-like view of ``length`` bytes of a file from ``start`` on.
+
+    It has ``read`` and ``close`` but deliberately no ``fileno``: a server's
+    ``sendfile`` would send from the wrong offset or past the range.
+    """
+
+    __slots__ = ("_file", "_remaining")
+
+    def __init__(self, f: t.Any, start: int, length: int) -> None:
+        self._file = f
+        self._remaining = length
+        if start:
+            seekable = getattr(f, "seekable", None)
+            if seekable is not None and seekable():
+                # Relative to the current position, where the body starts.
+                f.seek(start, os.SEEK_CUR)
+            else:
+                while start > 0:
+                    skipped = f.read(min(start, 65536))
+                    if not skipped:
+                        break
+                    start -= len(skipped)
+
+    def read(self, size: int = -1) -> bytes:
+        remaining = self._remaining
+        if remaining <= 0:
+            return b""
+        data = self._file.read(remaining if size < 0 else min(size, remaining))
+        self._remaining = remaining - len(data)
+        return t.cast(bytes, data)
+
+    def __iter__(self) -> _RangeFile:
+        return self
+
+    def __next__(self) -> bytes:
+        data = self.read(65536)
+        if not data:
+            raise StopIteration
+        return data
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _RangeIterator:
+    """Yield ``length`` bytes of an iterable body from ``start`` on."""
+
+    __slots__ = ("_body", "_iter", "_skip", "_remaining", "_charset")
+
+    def __init__(self, body: t.Iterable[t.Any], start: int, length: int, charset: str) -> None:
+        self._body = body
+        self._iter = iter(body)
+        self._skip = start
+        self._remaining = length
+        self._charset = charset
+
+    def __iter__(self) -> _RangeIterator:
+        return self
+
+    def __next__(self) -> bytes:
+        while self._remaining > 0:
+            chunk = next(self._iter)
+            if isinstance(chunk, str):
+                chunk = chunk.encode(self._charset)
+            if self._skip:
+                if len(chunk) <= self._skip:
+                    self._skip -= len(chunk)
+                    continue
+                chunk = chunk[self._skip :]
+                self._skip = 0
+            chunk = bytes(chunk[: self._remaining])
+            self._remaining -= len(chunk)
+            return chunk
+        raise StopIteration
+
+    def close(self) -> None:
+        close = getattr(self._body, "close", None)
+        if close is not None:
+            close()
+
+
+_filename_unsafe_re = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def secure_filename(filename: str) -> str:
+    """Turn a client-supplied file name into one safe to store on any file system.
+
+    The result is ASCII only (accents are dropped: ``"ümlaut"`` becomes
+    ``"umlaut"``), whitespace runs become ``_``, path separators are
+    removed so the name cannot point to another directory, characters
+    other than letters, digits, ``_``, ``.`` and ``-`` are dropped, and
+    leading and trailing dots and underscores are stripped. A Windows
+    device name (``CON``, ``nul.txt``, ...) gets a ``_`` prefix, on every
+    platform, since files may move to Windows later.
+
+    ``secure_filename("../../etc/passwd")`` is ``"etc_passwd"``. The result
+    may be empty: use a generated name then. It is not unique either.
+
+    :param filename: The name as sent, e.g. :attr:`FileStorage.filename
+        <erlen.formparser.FileStorage.filename>`.
+
+    .. versionadded:: 0.1
+    """
+    import unicodedata
+
+    filename = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
+    # Both separators on every platform: the name may come from any client.
+    filename = filename.replace("/", " ").replace("\\", " ")
+    filename = _filename_unsafe_re.sub("", "_".join(filename.split())).strip("._")
+    if filename and filename.split(".", 1)[0].upper() in _WINDOWS_DEVICE_NAMES:
+        filename = f"_{filename}"
+    return filename

@@ -13,8 +13,11 @@ import typing as t
 from collections import defaultdict
 from functools import update_wrapper
 
-from ._utils import get_root_path
+from ._utils import cached_property, get_root_path
 from .exceptions import HTTPException, default_exceptions
+
+if t.TYPE_CHECKING:
+    from jinja2 import BaseLoader
 
 _F = t.TypeVar("_F", bound=t.Callable[..., t.Any])
 
@@ -123,6 +126,24 @@ class Scaffold:
         if value is not None:
             value = value.rstrip("/")
         self._static_url_path = value
+
+    @cached_property
+    def jinja_loader(self) -> BaseLoader | None:
+        """The Jinja loader for this object's own templates.
+
+        A :class:`jinja2.FileSystemLoader` over ``template_folder`` (relative
+        to ``root_path``), or ``None`` without a template folder. The app's
+        environment asks the app's loader first, then each blueprint's.
+        Assign another loader to change where templates come from.
+
+        .. versionadded:: 0.1
+        """
+        if self.template_folder is None:
+            return None
+        # PERF: Jinja is imported when templates are first used, not by `import erlen`.
+        from jinja2 import FileSystemLoader
+
+        return FileSystemLoader(os.path.join(self.root_path, self.template_folder))
 
     # -- routes --------------------------------------------------------------
 

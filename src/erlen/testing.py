@@ -13,6 +13,7 @@ import io
 import mimetypes
 import sys
 import typing as t
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from urllib.parse import quote, unquote_to_bytes, urljoin, urlsplit
 
@@ -595,6 +596,46 @@ class ErlenClient:
     def trace(self, *args: t.Any, **kw: t.Any) -> t.Any:
         """Send a TRACE request."""
         return self.open(*args, method="TRACE", **kw)
+
+    @contextmanager
+    def session_transaction(self, *args: t.Any, **kwargs: t.Any) -> t.Iterator[t.Any]:
+        """Open the session the client's cookies carry, to read or change it in a test.
+
+        ``with client.session_transaction() as sess: sess["user_id"] = 1``
+        makes the next request see a logged-in user. The session is opened
+        for a made-up request (arguments as for :meth:`open`, default
+        ``GET /``) carrying the stored cookies, and saved back into them when
+        the block ends without an error.
+
+        :raises TypeError: The client was created with ``use_cookies=False``.
+        :raises RuntimeError: The app gives no real session (no
+            ``SECRET_KEY`` with the default session interface).
+
+        .. versionadded:: 0.1
+        """
+        if self._cookies is None:
+            raise TypeError(
+                "Cookies are disabled, so there is no session to change. Create"
+                " the client with 'use_cookies=True'."
+            )
+        app = self.application
+        si = app.session_interface
+        environ = self._build_environ(*args, **kwargs)
+        # Cookies go into the environ before the request reads its headers.
+        self._add_cookies(environ)
+        ctx = app.request_context(environ)
+        with ctx:
+            sess = si.open_session(app, ctx.request)
+        if sess is None or si.is_null_session(sess):
+            raise RuntimeError(
+                "The session interface gave no session to work with. With the"
+                " default interface, set 'SECRET_KEY' in the app's config."
+            )
+        yield sess
+        response = app.response_class()
+        with ctx:
+            si.save_session(app, sess, response)
+        self._store_cookies(environ, response.headers)
 
     def __enter__(self) -> ErlenClient:
         if self.preserve_context:

@@ -630,7 +630,7 @@ class Request:
         """Close uploaded files; called when the request context ends."""
         files = self._files
         if files:
-            for f in files.values():
+            for _, f in files.items(multi=True):
                 close = getattr(f, "close", None)
                 if close is not None:
                     close()
@@ -1040,6 +1040,208 @@ class Response:
         from .wsgi import send_response
 
         return send_response(self, environ, start_response)
+
+    # -- conditional responses -----------------------------------------------
+    # ETags, dates and byte ranges: what make_conditional() needs, and what
+    # send_file() uses. The request-side evaluation lives in
+    # erlen.helpers (_evaluate_preconditions, _parse_byte_range).
+
+    def _get_date_header(self, name: str) -> datetime | None:
+        return parse_date(self.headers.get(name))
+
+    def _set_date_header(self, name: str, value: t.Any) -> None:
+        if value is None:
+            self.headers.remove(name)
+        elif isinstance(value, str):
+            self.headers.set(name, value)
+        else:
+            from .http import http_date
+
+            self.headers.set(name, http_date(value))
+
+    @property
+    def last_modified(self) -> datetime | None:
+        """The ``Last-Modified`` header as an aware UTC datetime.
+
+        Set it to a ``datetime``, a Unix timestamp or a preformatted string;
+        ``None`` removes the header.
+
+        .. versionadded:: 0.1
+        """
+        return self._get_date_header("Last-Modified")
+
+    @last_modified.setter
+    def last_modified(self, value: t.Any) -> None:
+        self._set_date_header("Last-Modified", value)
+
+    @property
+    def expires(self) -> datetime | None:
+        """The ``Expires`` header as an aware UTC datetime (set like :attr:`last_modified`).
+
+        .. versionadded:: 0.1
+        """
+        return self._get_date_header("Expires")
+
+    @expires.setter
+    def expires(self, value: t.Any) -> None:
+        self._set_date_header("Expires", value)
+
+    @property
+    def date(self) -> datetime | None:
+        """The ``Date`` header as an aware UTC datetime (set like :attr:`last_modified`).
+
+        .. versionadded:: 0.1
+        """
+        return self._get_date_header("Date")
+
+    @date.setter
+    def date(self, value: t.Any) -> None:
+        self._set_date_header("Date", value)
+
+    @property
+    def accept_ranges(self) -> str | None:
+        """The ``Accept-Ranges`` header (``"bytes"`` or ``"none"``); ``None`` removes it.
+
+        .. versionadded:: 0.1
+        """
+        return t.cast("str | None", self.headers.get("Accept-Ranges"))
+
+    @accept_ranges.setter
+    def accept_ranges(self, value: str | None) -> None:
+        if value is None:
+            self.headers.remove("Accept-Ranges")
+        else:
+            self.headers.set("Accept-Ranges", value)
+
+    def get_etag(self) -> tuple[str, bool] | tuple[None, None]:
+        """The response's entity tag.
+
+        :return: ``(tag, is_weak)`` with the tag unquoted, or
+            ``(None, None)`` when there is no ``ETag`` header.
+
+        .. versionadded:: 0.1
+        """
+        from .http import unquote_etag
+
+        return unquote_etag(self.headers.get("ETag"))
+
+    def set_etag(self, etag: str, weak: bool = False) -> None:
+        """Set the ``ETag`` header.
+
+        :param etag: The tag, unquoted.
+        :param weak: Mark it weak (``W/"..."``).
+
+        .. versionadded:: 0.1
+        """
+        from .http import quote_etag
+
+        self.headers.set("ETag", quote_etag(etag, weak))
+
+    def add_etag(self, overwrite: bool = False, weak: bool = False) -> None:
+        """Set an ``ETag`` computed from the body (its SHA-1), unless one is set.
+
+        A streamed body is read into memory for this.
+
+        :param overwrite: Replace an existing ``ETag``.
+        :param weak: Mark the tag weak.
+
+        .. versionadded:: 0.1
+        """
+        if overwrite or "ETag" not in self.headers:
+            from .http import generate_etag
+
+            self.set_etag(generate_etag(self.get_data()), weak)
+
+    def make_conditional(
+        self,
+        request_or_environ: t.Any,
+        accept_ranges: bool | str = False,
+        complete_length: int | None = None,
+    ) -> Response:
+        """Answer the request's ``If-*`` and ``Range`` headers, in place.
+
+        Only ``GET`` and ``HEAD`` requests are considered; the response is
+        returned unchanged for other methods. The preconditions are checked
+        in the order RFC 9110 (section 13.2.2) gives, against this
+        response's ``ETag`` and ``Last-Modified`` headers:
+
+        - a failed ``If-Match``, or (without ``If-Match``) a failed
+          ``If-Unmodified-Since``, makes it *412 Precondition Failed*;
+        - a matching ``If-None-Match``, or (without ``If-None-Match``) an
+          ``If-Modified-Since`` not older than ``Last-Modified``, makes it
+          *304 Not Modified*.
+
+        In both cases the body is closed and dropped. Otherwise, when
+        ``accept_ranges`` and ``complete_length`` are given and the request
+        has a single byte ``Range`` (and its ``If-Range``, if any, still
+        holds), the response becomes *206 Partial Content* with
+        ``Content-Range`` and only that range of the body. A request for
+        several ranges, or in another unit, gets the whole body (200).
+        A ``Date`` header is added when missing.
+
+        :param request_or_environ: The request, or a WSGI environ.
+        :param accept_ranges: ``True`` for ``Accept-Ranges: bytes``, a
+            string for another value, ``False`` for no range support.
+        :param complete_length: The full length of the body, needed to
+            answer a range request.
+        :return: This response.
+        :raises RequestedRangeNotSatisfiable: The ``Range`` header is invalid
+            or starts past the end (416 with ``Content-Range: bytes */N``).
+
+        .. versionadded:: 0.1
+        """
+        from .helpers import _apply_range, _evaluate_preconditions, _parse_byte_range
+
+        if isinstance(request_or_environ, dict):
+            from .datastructures import EnvironHeaders
+
+            method = request_or_environ.get("REQUEST_METHOD", "GET")
+            req_headers: t.Any = EnvironHeaders(request_or_environ)
+        else:
+            method = request_or_environ.method
+            req_headers = request_or_environ.headers
+        if method != "GET" and method != "HEAD":
+            return self
+        headers = self.headers
+        if "Date" not in headers:
+            from .http import http_date
+
+            self._hlist.append(("Date", http_date()))
+        if accept_ranges:
+            headers.set("Accept-Ranges", "bytes" if accept_ranges is True else accept_ranges)
+        status = _evaluate_preconditions(req_headers, self)
+        if status is not None:
+            self._drop_body(status)
+            return self
+        if accept_ranges and complete_length:
+            byte_range = _parse_byte_range(req_headers, self, complete_length)
+            if byte_range is not None:
+                start, stop = byte_range
+                self.response = _apply_range(self, start, stop)
+                headers.set("Content-Length", str(stop - start))
+                headers.set("Content-Range", f"bytes {start}-{stop - 1}/{complete_length}")
+                self.status = 206
+                return self
+        if self.automatically_set_content_length and self.is_sequence and "Content-Length" not in headers:
+            headers.set("Content-Length", str(sum(len(_to_bytes(x, self.charset)) for x in self.response)))
+        return self
+
+    def _drop_body(self, status: int) -> None:
+        # 304 and 412 answer without the representation: close a file body
+        # now, and drop headers that described it (RFC 9110 section 15.4.5).
+        close = getattr(self.response, "close", None)
+        if close is not None:
+            close()
+        self.response = []
+        self.status = status
+        headers = self.headers
+        for name in ("Content-Range", "Content-Encoding", "Content-Disposition"):
+            headers.remove(name)
+        if status == 304:
+            for name in ("Content-Type", "Content-Length", "Last-Modified", "Content-Language"):
+                headers.remove(name)
+        else:
+            headers.set("Content-Length", "0")
 
 
 def _content_type(mimetype: str) -> str:

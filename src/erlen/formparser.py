@@ -1,0 +1,405 @@
+"""Parsing of ``multipart/form-data`` request bodies, and uploaded files.
+
+:func:`parse_multipart` reads a request's body stream in large chunks and
+feeds it to python-multipart's streaming parser, which calls back with
+part headers and part data. Text fields are collected in memory (up to
+``max_form_memory_size`` each); files go to a
+:class:`~tempfile.SpooledTemporaryFile` that stays in memory up to
+500 kB and moves to disk beyond. The results are wrapped as
+:class:`FileStorage` objects in ``request.files``.
+
+URL-encoded forms are parsed by :class:`~erlen.wrappers.Request` itself.
+"""
+
+from __future__ import annotations
+
+import os
+import typing as t
+from shutil import copyfileobj
+from tempfile import SpooledTemporaryFile
+
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser
+
+from .datastructures import Headers, MultiDict
+from .exceptions import BadRequest, RequestEntityTooLarge
+from .http import parse_options_header
+
+if t.TYPE_CHECKING:
+    from .wrappers import Request
+
+__all__ = ["FileStorage", "parse_multipart"]
+
+#: Bytes read from the body per parser call. PERF: large chunks keep the
+#: per-chunk overhead (a read, a parser call, a few callbacks) negligible.
+_CHUNK_SIZE = 65536
+#: An uploaded file stays in memory up to this size, then moves to disk.
+_SPOOL_MAX_SIZE = 500 * 1024
+#: Limit on the header block of one part. Real clients send two short
+#: headers; the limit stops a header that never ends from growing forever.
+_MAX_PART_HEADER_SIZE = 16384
+#: Charsets accepted from a text part's ``Content-Type``; clients send
+#: UTF-8 in practice, and an exotic codec is not worth trusting.
+_PART_CHARSETS = frozenset(("utf-8", "utf8", "ascii", "us-ascii", "iso-8859-1", "latin-1", "latin1"))
+#: Printable ASCII, which is what a boundary may contain (RFC 2046 is
+#: stricter; browsers stay within it, other clients sometimes do not).
+_BOUNDARY_CHARS = frozenset(range(0x20, 0x7F))
+
+
+class FileStorage:
+    """An uploaded file, as found in :attr:`Request.files <erlen.Request.files>`.
+
+    It wraps a binary stream and the part's headers. Reading methods that
+    are not defined here (``seek``, ``tell``, ``readline``, ...) are passed
+    on to :attr:`stream`. The object is true when a file name was sent, so
+    ``if f:`` tells an empty file input from a chosen file.
+
+    :param stream: The file's data; an empty in-memory stream if not given.
+    :param filename: The name the client sent. Defaults to the stream's
+        ``name`` unless that is a pseudo-name such as ``<stdin>``.
+    :param name: The form field's name.
+    :param content_type: Sets the ``Content-Type`` entry of ``headers``.
+    :param content_length: Sets the ``Content-Length`` entry of ``headers``.
+    :param headers: The part's headers.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        stream: t.IO[bytes] | None = None,
+        filename: str | os.PathLike[str] | None = None,
+        name: str | None = None,
+        content_type: str | None = None,
+        content_length: int | None = None,
+        headers: Headers | None = None,
+    ) -> None:
+        self.name = name
+        if stream is None:
+            from io import BytesIO
+
+            stream = BytesIO()
+        self.stream: t.IO[bytes] = stream
+        if filename is None:
+            guessed = getattr(stream, "name", None)
+            if isinstance(guessed, (str, bytes, os.PathLike)):
+                guessed = os.fsdecode(guessed)
+                # "<stdin>" and friends describe a stream, they are not names.
+                if guessed and not (guessed[0] == "<" and guessed[-1] == ">"):
+                    filename = guessed
+        else:
+            filename = os.fsdecode(filename)
+        #: The file name the client sent (may be empty, and is not safe to
+        #: use as a path; see :func:`erlen.helpers.secure_filename`).
+        self.filename: str | None = t.cast("str | None", filename)
+        if headers is None:
+            headers = Headers()
+        self.headers = headers
+        if content_type is not None:
+            headers.set("Content-Type", content_type)
+        if content_length is not None:
+            headers.set("Content-Length", str(content_length))
+
+    @property
+    def content_type(self) -> str | None:
+        """The part's ``Content-Type`` header, as sent."""
+        return t.cast("str | None", self.headers.get("Content-Type"))
+
+    @property
+    def content_length(self) -> int:
+        """The part's ``Content-Length`` header, or 0 (clients rarely send it)."""
+        try:
+            return int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            return 0
+
+    @property
+    def mimetype(self) -> str:
+        """The content type without parameters, lower-case (``""`` if none)."""
+        return parse_options_header(self.content_type)[0].lower()
+
+    @property
+    def mimetype_params(self) -> dict[str, str]:
+        """The content type's parameters, e.g. ``{"charset": "utf-8"}``."""
+        return parse_options_header(self.content_type)[1]
+
+    def read(self, size: int = -1) -> bytes:
+        """Read from :attr:`stream`.
+
+        :param size: Bytes to read at most; all that is left by default.
+        """
+        return self.stream.read(size)
+
+    def save(self, dst: str | os.PathLike[str] | t.IO[bytes], buffer_size: int = 16384) -> None:
+        """Copy the file's data to a path or a binary file object.
+
+        A path is opened (and truncated) for writing and closed afterwards; a
+        file object is written to and left open. The copy starts at the
+        stream's current position, so it is the whole file unless it was
+        already read.
+
+        :param dst: A file path, or a file object opened for binary writing.
+        :param buffer_size: Bytes copied per step.
+        """
+        if isinstance(dst, (str, os.PathLike)):
+            with open(dst, "wb") as f:
+                copyfileobj(self.stream, f, buffer_size)
+        else:
+            copyfileobj(self.stream, dst, buffer_size)
+
+    def close(self) -> None:
+        """Close the stream (which deletes a temporary file); errors are ignored."""
+        try:
+            self.stream.close()
+        except Exception:
+            pass
+
+    def __bool__(self) -> bool:
+        return bool(self.filename)
+
+    def __iter__(self) -> t.Iterator[bytes]:
+        return iter(self.stream)
+
+    def __getattr__(self, name: str) -> t.Any:
+        try:
+            return getattr(self.stream, name)
+        except AttributeError:
+            # Older SpooledTemporaryFile versions lack some io methods
+            # (readable, seekable, ...); the file they wrap has them.
+            inner = self.__dict__.get("stream")
+            inner = getattr(inner, "_file", None)
+            if inner is not None:
+                return getattr(inner, name)
+            raise
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self.filename!r} ({self.content_type!r})>"
+
+
+class _Collector:
+    """Receives python-multipart's callbacks and builds fields and files.
+
+    One instance handles one body. Limits are checked as data arrives, so
+    an oversized body fails as soon as it crosses a limit.
+    """
+
+    __slots__ = (
+        "fields",
+        "files",
+        "max_parts",
+        "max_field_size",
+        "parts",
+        "headers",
+        "header_size",
+        "hname",
+        "hvalue",
+        "field_name",
+        "field_charset",
+        "buffer",
+        "upload",
+        "write",
+        "done",
+    )
+
+    def __init__(self, max_parts: int | None, max_field_size: int | None) -> None:
+        self.fields: list[tuple[str, str]] = []
+        self.files: list[tuple[str, FileStorage]] = []
+        self.max_parts = max_parts
+        self.max_field_size = max_field_size
+        self.parts = 0
+        self.headers: list[tuple[str, str]] = []
+        self.header_size = 0
+        self.hname = b""
+        self.hvalue = b""
+        self.field_name = ""
+        self.field_charset = "utf-8"
+        self.buffer: bytearray | None = None
+        self.upload: FileStorage | None = None
+        self.write: t.Callable[[bytes], t.Any] | None = None
+        self.done = False
+
+    def callbacks(self) -> dict[str, t.Callable[..., None]]:
+        return {
+            "on_part_begin": self.on_part_begin,
+            "on_header_field": self.on_header_field,
+            "on_header_value": self.on_header_value,
+            "on_header_end": self.on_header_end,
+            "on_headers_finished": self.on_headers_finished,
+            "on_part_data": self.on_part_data,
+            "on_part_end": self.on_part_end,
+            "on_end": self.on_end,
+        }
+
+    def on_part_begin(self) -> None:
+        self.parts += 1
+        if self.max_parts is not None and self.parts > self.max_parts:
+            raise RequestEntityTooLarge(
+                f"The form has more than the limit of {self.max_parts} parts."
+            )
+        self.headers = []
+        self.header_size = 0
+        self.hname = self.hvalue = b""
+
+    def _count_header(self, size: int) -> None:
+        # python-multipart only limits header lines in recent versions;
+        # this keeps a header that never ends bounded with any version.
+        self.header_size += size
+        if self.header_size > _MAX_PART_HEADER_SIZE:
+            raise BadRequest(
+                "The multipart body is malformed: the headers of a part are"
+                f" longer than {_MAX_PART_HEADER_SIZE} bytes."
+            )
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._count_header(end - start)
+        self.hname += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._count_header(end - start)
+        self.hvalue += data[start:end]
+
+    def on_header_end(self) -> None:
+        self.headers.append((self.hname.decode("latin-1").strip(), _decode_header(self.hvalue.strip())))
+        self.hname = self.hvalue = b""
+
+    def on_headers_finished(self) -> None:
+        disposition = content_type = None
+        for key, value in self.headers:
+            lower = key.lower()
+            if lower == "content-disposition":
+                disposition = value
+            elif lower == "content-type":
+                content_type = value
+        if disposition is None:
+            raise BadRequest("The multipart body is malformed: a part has no Content-Disposition header.")
+        params = parse_options_header(disposition)[1]
+        name = params.get("name")
+        if name is None:
+            raise BadRequest("The multipart body is malformed: a part has no field name.")
+        filename = params.get("filename")
+        if filename is None:
+            self.field_name = name
+            self.field_charset = _part_charset(content_type)
+            self.buffer = bytearray()
+            self.upload = self.write = None
+            return
+        headers = Headers.__new__(Headers)
+        # The part's headers came from the client and are only read, so
+        # they skip the checks meant for response headers.
+        headers._list = self.headers
+        stream: t.Any = SpooledTemporaryFile(max_size=_SPOOL_MAX_SIZE, mode="w+b")
+        self.upload = FileStorage(stream, filename, name, headers=headers)
+        # Registered now, so that it is closed if the body fails later on.
+        self.files.append((name, self.upload))
+        self.write = stream.write
+        self.buffer = None
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        write = self.write
+        if write is not None:
+            # PERF: a memoryview slice saves copying each chunk once more.
+            write(memoryview(data)[start:end])
+            return
+        # Part data only follows a finished header block, which set one of
+        # ``write`` and ``buffer``.
+        buffer = t.cast(bytearray, self.buffer)
+        buffer += data[start:end]
+        limit = self.max_field_size
+        if limit is not None and len(buffer) > limit:
+            raise RequestEntityTooLarge(
+                f"The form field {self.field_name!r} is larger than the limit of {limit} bytes."
+            )
+
+    def on_part_end(self) -> None:
+        if self.upload is not None:
+            self.upload.stream.seek(0)
+            self.upload = self.write = None
+        else:
+            # A part ends only after its header block, which set up a buffer.
+            buffer = t.cast(bytearray, self.buffer)
+            self.fields.append((self.field_name, buffer.decode(self.field_charset, "replace")))
+            self.buffer = None
+
+    def on_end(self) -> None:
+        self.done = True
+
+    def close_files(self) -> None:
+        for _, upload in self.files:
+            upload.close()
+
+
+def _decode_header(value: bytes) -> str:
+    # Browsers send non-ASCII file names as raw UTF-8; latin-1 is the
+    # lossless fallback for anything else.
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+def _part_charset(content_type: str | None) -> str:
+    if content_type:
+        charset = parse_options_header(content_type)[1].get("charset", "").lower()
+        if charset in _PART_CHARSETS:
+            return charset
+    return "utf-8"
+
+
+def _check_boundary(boundary: str | None) -> bytes:
+    if not boundary:
+        raise BadRequest("The multipart/form-data Content-Type has no boundary parameter.")
+    if not boundary.isascii():
+        raise BadRequest("The multipart/form-data boundary is not valid.")
+    raw = boundary.encode("ascii")
+    if len(raw) > 200 or not _BOUNDARY_CHARS.issuperset(raw) or raw.endswith(b" "):
+        raise BadRequest("The multipart/form-data boundary is not valid.")
+    return raw
+
+
+def parse_multipart(request: Request) -> tuple[MultiDict[str, t.Any], MultiDict[str, t.Any]]:
+    """Parse a request's ``multipart/form-data`` body into fields and files.
+
+    The body is read from :attr:`Request.stream <erlen.Request.stream>` in
+    64 kB chunks, so the request's ``Content-Length`` and
+    ``MAX_CONTENT_LENGTH`` checks apply. An empty body gives two empty
+    dicts (as for a request that merely carries the content type).
+
+    :param request: The request; its ``mimetype_params`` give the boundary,
+        and ``max_form_memory_size``, ``max_form_parts`` and
+        ``parameter_storage_class`` are honored.
+    :return: ``(form, files)``, both of the request's
+        ``parameter_storage_class``; ``files`` holds :class:`FileStorage`
+        objects.
+    :raises BadRequest: The boundary is missing or invalid, the body is
+        malformed, or it ends before the closing boundary (400).
+    :raises RequestEntityTooLarge: A text field is larger than
+        ``max_form_memory_size``, or there are more parts than
+        ``max_form_parts`` (413).
+
+    .. versionadded:: 0.1
+    """
+    cls = request.parameter_storage_class
+    read = request.stream.read
+    chunk = read(_CHUNK_SIZE)
+    if not chunk:
+        return cls(), cls()
+    boundary = _check_boundary(request.mimetype_params.get("boundary"))
+    collector = _Collector(request.max_form_parts, request.max_form_memory_size)
+    try:
+        parser = MultipartParser(boundary, collector.callbacks())
+        write = parser.write
+        while chunk:
+            write(chunk)
+            if collector.done:
+                # The epilogue after the closing boundary is ignored anyway.
+                break
+            chunk = read(_CHUNK_SIZE)
+        if not collector.done:
+            raise BadRequest("The multipart body ended before its closing boundary.")
+    except FormParserError as e:
+        collector.close_files()
+        raise BadRequest(f"The multipart body is malformed: {e}") from None
+    except BaseException:
+        collector.close_files()
+        raise
+    return cls(collector.fields), cls(collector.files)

@@ -1,0 +1,248 @@
+"""Tagged JSON (erlen.json.tag): round trips, registration, and Flask's exact output."""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from collections import OrderedDict
+from datetime import datetime, timezone
+from uuid import UUID, uuid4
+
+import pytest
+from markupsafe import Markup
+
+from erlen import Erlen
+from erlen.json import DefaultJSONProvider, JSONProvider
+from erlen.json.tag import JSONTag, PassDict, TagDict, TaggedJSONSerializer
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {" t": (1, 2, 3)},
+        {" t__": b"a"},
+        {" di": " di"},
+        {"x": (1, 2, 3), "y": 4},
+        (1, 2, 3),
+        [(1, 2, 3)],
+        b"\xff",
+        Markup("<p>"),
+        uuid4(),
+        datetime.now(tz=timezone.utc).replace(microsecond=0),
+        {"nested": {"deeper": [(b"\x00", Markup("<a>")), {" m": "not markup"}]}},
+        "plain",
+        12,
+        1.5,
+        True,
+        None,
+        [],
+        {},
+    ],
+)
+def test_round_trip(data: t.Any) -> None:
+    s = TaggedJSONSerializer()
+    assert s.loads(s.dumps(data)) == data
+
+
+def test_round_trip_keeps_types() -> None:
+    s = TaggedJSONSerializer()
+    u = UUID("12345678123456781234567812345678")
+    out = s.loads(s.dumps({"t": (1,), "b": b"x", "m": Markup("<b>"), "u": u}))
+    assert type(out["t"]) is tuple
+    assert type(out["b"]) is bytes
+    assert type(out["m"]) is Markup
+    assert out["u"] == u and type(out["u"]) is UUID
+
+
+def test_datetime_naive_is_utc_and_drops_microseconds() -> None:
+    s = TaggedJSONSerializer()
+    out = s.loads(s.dumps(datetime(2024, 5, 6, 7, 8, 9, 123456)))
+    assert out == datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc)
+
+
+def test_wire_format_is_flasks() -> None:
+    s = TaggedJSONSerializer()
+    value = {
+        "z": 1,
+        "a": (1, b"\x00\xff"),
+        "m": Markup("<i>x</i>"),
+        "u": UUID("12345678123456781234567812345678"),
+        "d": datetime(2020, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+        "k": {" t": "x"},
+        "ü": "é",
+    }
+    assert s.dumps(value) == (
+        '{"a":{" t":[1,{" b":"AP8="}]},"d":{" d":"Thu, 02 Jan 2020 03:04:05 GMT"},'
+        '"k":{" di":{" t__":"x"}},"m":{" m":"<i>x</i>"},'
+        '"u":{" u":"12345678123456781234567812345678"},"z":1,"\\u00fc":"\\u00e9"}'
+    )
+
+
+def test_matches_flask_serializer() -> None:
+    from flask import Flask
+    from flask.json.tag import TaggedJSONSerializer as FlaskTagged
+
+    value = {
+        "tuple": (1, "a", (2,)),
+        "bytes": b"\x01\x02",
+        "markup": Markup("<em>hi</em>"),
+        "uuid": UUID("0" * 32),
+        "dt": datetime(2021, 3, 4, 5, 6, 7, tzinfo=timezone.utc),
+        "tag_like": {" u": [1]},
+        "list": [{"x": b"y"}],
+    }
+    flask_app = Flask(__name__)
+    with flask_app.app_context():
+        flask_text = FlaskTagged().dumps(value)
+    app = Erlen(__name__, root_path="/nonexistent-erlen-root")
+    with app.app_context():
+        erlen_text = TaggedJSONSerializer().dumps(value)
+    assert erlen_text == flask_text
+    assert TaggedJSONSerializer().loads(flask_text) == value
+    assert FlaskTagged().loads(erlen_text) == value
+
+
+def test_untag_leaves_ordinary_dicts() -> None:
+    s = TaggedJSONSerializer()
+    assert s.untag({"a": 1, "b": 2}) == {"a": 1, "b": 2}
+    assert s.untag({"a": 1}) == {"a": 1}
+    assert s.untag({" t": [1]}) == (1,)
+    assert s.loads('{" x":[1]}') == {" x": [1]}
+
+
+def test_unknown_object_falls_through_to_json_default() -> None:
+    s = TaggedJSONSerializer()
+
+    class Thing:
+        pass
+
+    assert s.tag(OrderedDict(a=(1,))) == {"a": {" t": [1]}}
+    thing = Thing()
+    assert s.tag(thing) is thing
+    with pytest.raises(TypeError):
+        s.dumps(thing)
+
+
+class TagOrderedDict(JSONTag):
+    __slots__ = ()
+    key = " od"
+
+    def check(self, value: t.Any) -> bool:
+        return isinstance(value, OrderedDict)
+
+    def to_json(self, value: t.Any) -> t.Any:
+        return [[k, self.serializer.tag(v)] for k, v in value.items()]
+
+    def to_python(self, value: t.Any) -> t.Any:
+        return OrderedDict(value)
+
+
+def test_register_custom_tag() -> None:
+    s = TaggedJSONSerializer()
+    s.register(TagOrderedDict, index=0)
+    assert s.order[0].__class__ is TagOrderedDict
+    data = OrderedDict([("b", 1), ("a", (2,))])
+    out = s.loads(s.dumps(data))
+    assert out == data and type(out) is OrderedDict
+    assert list(out) == ["b", "a"]
+    # A tag-like key of the new tag is escaped too.
+    assert s.loads(s.dumps({" od": 1})) == {" od": 1}
+
+
+def test_register_duplicate_key() -> None:
+    s = TaggedJSONSerializer()
+    with pytest.raises(KeyError, match="already registered"):
+        s.register(TagDict)
+
+    class OtherDict(TagDict):
+        __slots__ = ()
+
+    s.register(OtherDict, force=True)
+    assert type(s.tags[" di"]) is OtherDict
+
+
+def test_register_keyless_tag_appended() -> None:
+    s = TaggedJSONSerializer()
+    before = len(s.order)
+    s.register(PassDict)
+    assert len(s.order) == before + 1
+    assert type(s.order[-1]) is PassDict
+
+
+def test_custom_tag_for_plain_values() -> None:
+    # A custom tag may claim plain strings; the fast path for them must stop.
+    class TagUpper(JSONTag):
+        __slots__ = ()
+        key = " up"
+
+        def check(self, value: t.Any) -> bool:
+            return isinstance(value, str) and value.isupper()
+
+        def to_json(self, value: t.Any) -> t.Any:
+            return value.lower()
+
+        def to_python(self, value: t.Any) -> t.Any:
+            return value.upper()
+
+    s = TaggedJSONSerializer()
+    assert s.tag("ABC") == "ABC"
+    s.register(TagUpper, index=0)
+    assert s.tag("ABC") == {" up": "abc"}
+    assert s.tag("abc") == "abc"
+    assert s.loads(s.dumps(["ABC", "x"])) == ["ABC", "x"]
+
+
+def test_base_tag_is_abstract() -> None:
+    tag = JSONTag(TaggedJSONSerializer())
+    with pytest.raises(NotImplementedError):
+        tag.check(1)
+    with pytest.raises(NotImplementedError):
+        tag.to_json(1)
+    with pytest.raises(NotImplementedError):
+        tag.to_python(1)
+
+
+def test_dumps_uses_app_provider() -> None:
+    calls: list[dict[str, t.Any]] = []
+
+    class Provider(DefaultJSONProvider):
+        def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
+            calls.append(kwargs)
+            return super().dumps(obj, **kwargs)
+
+        def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
+            calls.append({"loads": True})
+            return super().loads(s, **kwargs)
+
+    app = Erlen(__name__, root_path="/nonexistent-erlen-root")
+    app.json = Provider(app)
+    s = TaggedJSONSerializer()
+    with app.app_context():
+        text = s.dumps({"b": 1, "a": (1,)})
+        assert s.loads(text) == {"b": 1, "a": (1,)}
+    assert text == '{"a":{" t":[1]},"b":1}'
+    assert calls == [{"separators": (",", ":")}, {"loads": True}]
+
+
+def test_dumps_default_provider_is_compact_and_sorted() -> None:
+    app = Erlen(__name__, root_path="/nonexistent-erlen-root")
+    app.debug = True  # indentation is for responses, never for the cookie
+    s = TaggedJSONSerializer()
+    with app.app_context():
+        assert s.dumps({"b": [1, 2], "a": "x"}) == '{"a":"x","b":[1,2]}'
+    assert s.dumps({"b": [1, 2], "a": "x"}) == '{"a":"x","b":[1,2]}'
+
+
+def test_provider_without_default_base() -> None:
+    class Minimal(JSONProvider):
+        def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
+            return json.dumps(obj, **kwargs)
+
+        def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
+            return json.loads(s, **kwargs)
+
+    app = Erlen(__name__, root_path="/nonexistent-erlen-root")
+    app.json = Minimal(app)
+    s = TaggedJSONSerializer()
+    with app.app_context():
+        assert s.loads(s.dumps({"x": b"1"})) == {"x": b"1"}

@@ -1,0 +1,874 @@
+"""Cookie sessions, flashing and the test client's session_transaction."""
+
+from __future__ import annotations
+
+import time
+import typing as t
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import itsdangerous
+import pytest
+from markupsafe import Markup
+
+from erlen import Erlen, Response, redirect, request, session
+from erlen.globals import _cv
+from erlen.http import parse_date
+from erlen.sessions import (
+    NullSession,
+    SecureCookieSession,
+    SecureCookieSessionInterface,
+    SessionInterface,
+    SessionMixin,
+    flash,
+    get_flashed_messages,
+    session_json_serializer,
+)
+from erlen.signals import message_flashed
+
+
+def _cookie_headers(rv: t.Any) -> list[str]:
+    return rv.headers.getlist("Set-Cookie")
+
+
+def _session_cookie(rv: t.Any, name: str = "session") -> str:
+    (header,) = [h for h in _cookie_headers(rv) if h.startswith(f"{name}=")]
+    return header
+
+
+def _attrs(header: str) -> dict[str, str]:
+    out = {}
+    for part in header.split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        out[key.lower()] = value
+    return out
+
+
+def _serializer(*keys: str) -> itsdangerous.URLSafeTimedSerializer:
+    """A serializer built independently, the way Flask's docs describe the cookie."""
+    import hashlib
+
+    return itsdangerous.URLSafeTimedSerializer(
+        list(keys),
+        salt="cookie-session",
+        serializer=session_json_serializer,
+        signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha1},
+    )
+
+
+@pytest.fixture
+def views(app: Erlen) -> Erlen:
+    @app.route("/set/<key>/<value>")
+    def set_value(key: str, value: str) -> str:
+        session[key] = value
+        return "set"
+
+    @app.route("/get/<key>")
+    def get_value(key: str) -> str:
+        return repr(session.get(key))
+
+    @app.route("/dump")
+    def dump() -> t.Any:
+        return {k: repr(v) for k, v in session.items()}
+
+    @app.route("/untouched")
+    def untouched() -> str:
+        return "nothing"
+
+    @app.route("/clear")
+    def clear() -> str:
+        session.clear()
+        return "cleared"
+
+    return app
+
+
+# -- lazy opening and the basic cycle --------------------------------------------
+
+
+def test_untouched_session_sets_nothing(views: Erlen, client: t.Any) -> None:
+    client.get("/set/a/1")
+    with client:
+        rv = client.get("/untouched")
+        assert _cv.get()._session is None  # never opened
+    assert "Set-Cookie" not in rv.headers
+    assert "Vary" not in rv.headers
+
+
+def test_set_and_read(views: Erlen, client: t.Any) -> None:
+    rv = client.get("/set/a/1")
+    header = _session_cookie(rv)
+    attrs = _attrs(header)
+    assert "httponly" in attrs and attrs["path"] == "/"
+    assert "expires" not in attrs and "max-age" not in attrs  # not permanent
+    assert "secure" not in attrs and "domain" not in attrs
+    assert rv.headers["Vary"] == "Cookie"
+    assert client.get("/get/a").text == "'1'"
+    assert client.get("/get/missing").text == "None"
+
+
+def test_read_only_varies_but_sets_no_cookie(views: Erlen, client: t.Any) -> None:
+    client.get("/set/a/1")
+    rv = client.get("/get/a")
+    assert rv.headers["Vary"] == "Cookie"
+    assert "Set-Cookie" not in rv.headers
+
+
+def test_membership_test_counts_as_access(app: Erlen, client: t.Any) -> None:
+    @app.route("/")
+    def index() -> str:
+        return "yes" if "user" in session else "no"
+
+    rv = client.get("/")
+    assert rv.text == "no"
+    assert rv.headers["Vary"] == "Cookie"
+    assert "Set-Cookie" not in rv.headers
+
+
+def test_opened_but_not_read(app: Erlen, client: t.Any) -> None:
+    @app.route("/")
+    def index() -> str:
+        session.modified = False  # opens the session without reading it
+        return ""
+
+    rv = client.get("/")
+    assert "Vary" not in rv.headers and "Set-Cookie" not in rv.headers
+    with client.session_transaction() as sess:
+        sess["a"] = 1
+    rv = client.get("/")  # a non-empty session, opened and left alone
+    assert "Vary" not in rv.headers and "Set-Cookie" not in rv.headers
+
+
+def test_no_cookie_gives_new_empty_session(app: Erlen) -> None:
+    with app.test_request_context():
+        sess = app.session_interface.open_session(app, request)
+        assert type(sess) is SecureCookieSession
+        assert dict(sess) == {}
+        assert not sess.modified and not sess.new and not sess.permanent
+
+
+def test_vary_header_merged(app: Erlen, client: t.Any) -> None:
+    @app.route("/<vary>")
+    def index(vary: str) -> Response:
+        session["x"] = 1
+        rv = Response("x")
+        if vary != "none":
+            rv.headers["Vary"] = vary.replace("_", ", ")
+        return rv
+
+    assert client.get("/none").headers["Vary"] == "Cookie"
+    assert client.get("/Accept-Encoding").headers["Vary"] == "Accept-Encoding, Cookie"
+    assert client.get("/Origin_cookie").headers["Vary"] == "Origin, cookie"
+    assert client.get("/*").headers["Vary"] == "*"
+
+
+def test_custom_cookie_settings(views: Erlen, client: t.Any) -> None:
+    views.config.update(
+        SESSION_COOKIE_NAME="sid",
+        SESSION_COOKIE_DOMAIN="example.com",
+        SESSION_COOKIE_PATH="/app",
+        SESSION_COOKIE_SECURE=True,
+        SESSION_COOKIE_HTTPONLY=False,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_PARTITIONED=True,
+    )
+    rv = client.get("/set/a/1", base_url="https://www.example.com/")
+    attrs = _attrs(_session_cookie(rv, "sid"))
+    assert attrs["domain"] == "example.com"
+    assert attrs["path"] == "/app"
+    assert attrs["samesite"] == "Lax"
+    assert "secure" in attrs and "partitioned" in attrs and "httponly" not in attrs
+
+    # Deleting uses the same attributes, or the browser would keep the cookie.
+    rv = client.get("/clear", base_url="https://www.example.com/")
+    attrs = _attrs(_session_cookie(rv, "sid"))
+    assert attrs["max-age"] == "0"
+    assert parse_date(attrs["expires"]) < datetime.now(timezone.utc)  # type: ignore[operator]
+    assert attrs["domain"] == "example.com" and attrs["path"] == "/app"
+    assert attrs["samesite"] == "Lax" and "secure" in attrs and "partitioned" in attrs
+
+
+def test_cookie_path_defaults_to_application_root(app: Erlen) -> None:
+    si = app.session_interface
+    assert si.get_cookie_path(app) == "/"
+    app.config["APPLICATION_ROOT"] = "/root"
+    assert si.get_cookie_path(app) == "/root"
+    app.config["SESSION_COOKIE_PATH"] = "/cookie"
+    assert si.get_cookie_path(app) == "/cookie"
+
+
+# -- modification detection ----------------------------------------------------
+
+
+def test_nested_mutation_needs_modified_flag(app: Erlen, client: t.Any) -> None:
+    @app.route("/init")
+    def init() -> str:
+        session["cart"] = []
+        return ""
+
+    @app.route("/add/<item>")
+    def add(item: str) -> str:
+        session["cart"].append(item)
+        if request.args.get("flag"):
+            session.modified = True
+        return ""
+
+    @app.route("/cart")
+    def cart() -> t.Any:
+        return session["cart"]
+
+    client.get("/init")
+    rv = client.get("/add/x")
+    assert "Set-Cookie" not in rv.headers  # the dict itself did not change
+    assert client.get("/cart").json == []
+    rv = client.get("/add/y?flag=1")
+    assert "Set-Cookie" in rv.headers
+    assert client.get("/cart").json == ["y"]
+
+
+def test_flags() -> None:
+    sess = SecureCookieSession({"a": 1})
+    assert not sess.modified and not sess.accessed
+    assert sess["a"] == 1
+    assert sess.accessed and not sess.modified
+
+    for read in (
+        lambda s: s.get("a"),
+        lambda s: "a" in s,
+        lambda s: len(s),
+        lambda s: list(s),
+        lambda s: s.keys(),
+        lambda s: s.values(),
+        lambda s: s.items(),
+        lambda s: s.setdefault("a", 2),
+    ):
+        sess = SecureCookieSession({"a": 1})
+        read(sess)
+        assert sess.accessed and not sess.modified
+
+    for write in (
+        lambda s: s.__setitem__("b", 1),
+        lambda s: s.__delitem__("a"),
+        lambda s: s.pop("a"),
+        lambda s: s.popitem(),
+        lambda s: s.update(c=3),
+        lambda s: s.clear(),
+        lambda s: s.setdefault("new", 1),
+    ):
+        sess = SecureCookieSession({"a": 1})
+        write(sess)
+        assert sess.modified and sess.accessed
+
+    # Mixin defaults for session classes that track nothing.
+    assert SessionMixin.modified and SessionMixin.accessed and not SessionMixin.new
+
+
+def test_permanent_flag_is_stored_in_session() -> None:
+    sess = SecureCookieSession()
+    assert sess.permanent is False
+    sess.permanent = 1  # type: ignore[assignment]
+    assert sess["_permanent"] is True and sess.modified
+
+
+# -- permanent sessions and refreshing -------------------------------------------
+
+
+def test_permanent_session_expires(app: Erlen, client: t.Any) -> None:
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=2)
+
+    @app.route("/login")
+    def login() -> str:
+        session.permanent = True
+        session["user"] = "u"
+        return ""
+
+    rv = client.get("/login")
+    expires = parse_date(_attrs(_session_cookie(rv))["expires"])
+    assert expires is not None
+    expected = datetime.now(timezone.utc) + timedelta(days=2)
+    assert abs((expires - expected).total_seconds()) < 5
+
+
+def test_lifetime_as_seconds(app: Erlen, client: t.Any) -> None:
+    app.config["PERMANENT_SESSION_LIFETIME"] = 3600
+
+    @app.route("/")
+    def index() -> str:
+        session.permanent = True
+        return ""
+
+    expires = parse_date(_attrs(_session_cookie(client.get("/")))["expires"])
+    assert expires is not None
+    expected = datetime.now(timezone.utc) + timedelta(hours=1)
+    assert abs((expires - expected).total_seconds()) < 5
+
+
+@pytest.mark.parametrize("refresh", [True, False])
+def test_refresh_each_request(app: Erlen, client: t.Any, refresh: bool) -> None:
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = refresh
+
+    @app.route("/login/<int:permanent>")
+    def login(permanent: int) -> str:
+        session.permanent = bool(permanent)
+        session["user"] = "u"
+        return ""
+
+    @app.route("/read")
+    def read() -> str:
+        return session["user"]
+
+    @app.route("/untouched")
+    def untouched() -> str:
+        return ""
+
+    client.get("/login/1")
+    rv = client.get("/read")
+    assert rv.text == "u"
+    assert ("Set-Cookie" in rv.headers) is refresh
+    assert rv.headers["Vary"] == "Cookie"
+    # The lazy session is only refreshed by requests that use it.
+    assert "Set-Cookie" not in client.get("/untouched").headers
+
+    client.get("/login/0")
+    rv = client.get("/read")
+    assert "Set-Cookie" not in rv.headers
+
+
+# -- deleting ---------------------------------------------------------------------
+
+
+def test_emptied_session_deletes_cookie(views: Erlen, client: t.Any) -> None:
+    client.get("/set/a/1")
+    assert client.get_cookie("session") is not None
+    rv = client.get("/clear")
+    attrs = _attrs(_session_cookie(rv))
+    assert attrs["max-age"] == "0" and attrs["path"] == "/"
+    assert rv.headers["Vary"] == "Cookie"
+    assert client.get_cookie("session") is None
+    assert client.get("/get/a").text == "None"
+
+
+def test_clearing_empty_session_without_cookie(views: Erlen, client: t.Any) -> None:
+    rv = client.get("/clear")  # modified but was empty: still a deletion
+    assert _attrs(_session_cookie(rv))["max-age"] == "0"
+
+
+def test_empty_session_read_only(app: Erlen, client: t.Any) -> None:
+    @app.route("/")
+    def index() -> str:
+        return str(len(session))
+
+    rv = client.get("/")
+    assert rv.text == "0"
+    assert rv.headers["Vary"] == "Cookie" and "Set-Cookie" not in rv.headers
+
+
+# -- bad cookies -------------------------------------------------------------------
+
+
+def test_tampered_cookie(views: Erlen, client: t.Any) -> None:
+    client.get("/set/user/alice")
+    value = client.get_cookie("session").value
+    payload, ts, sig = value.split(".")
+    forged = _serializer("other key").dumps({"user": "admin"}).split(".")[0]
+    for bad in (f"{forged}.{ts}.{sig}", f"{payload}.{ts}.{sig[:-2]}AA", value[:-1]):
+        client.set_cookie("session", bad)
+        rv = client.get("/get/user")
+        assert rv.status_code == 200 and rv.text == "None"
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    ["garbage", "a.b.c", "...", ".eJzLSM3JyQcABiwCFQ.AAAA.AAAA", "ü", "x" * 3000, '"quoted"'],
+)
+def test_garbage_cookie(views: Erlen, client: t.Any, garbage: str) -> None:
+    client.set_cookie("session", garbage)
+    rv = client.get("/get/a")
+    assert rv.status_code == 200 and rv.text == "None"
+
+
+def test_validly_signed_but_unreadable(views: Erlen, client: t.Any) -> None:
+    si = views.session_interface
+    s = si.get_signing_serializer(views)
+    assert s is not None
+    signer = s.make_signer()
+    cases = [
+        signer.sign(b"not base64 !!").decode(),  # bad payload encoding
+        signer.sign(b"bm90IGpzb24").decode(),  # base64 of "not json"
+        signer.sign(b".bm90IHpsaWI").decode(),  # claims zlib, is not
+        s.dumps([1, 2, 3]),  # JSON, but not an object
+        signer.sign(b"eyIgdSI6Inh5eiJ9").decode(),  # {" u":"xyz"}: a bad UUID tag
+    ]
+    for value in cases:
+        client.set_cookie("session", value)
+        rv = client.get("/get/a")
+        assert rv.status_code == 200 and rv.text == "None"
+
+
+def test_expired_cookie(views: Erlen, client: t.Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    views.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=5)
+    with monkeypatch.context() as m:
+        # Sign as if ten minutes ago.
+        m.setattr(itsdangerous.TimestampSigner, "get_timestamp", lambda self: int(time.time()) - 600)
+        client.get("/set/a/old")
+    assert client.get_cookie("session") is not None
+    rv = client.get("/get/a")
+    assert rv.status_code == 200 and rv.text == "None"
+
+    views.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=15)
+    assert client.get("/get/a").text == "'old'"
+
+
+# -- keys ------------------------------------------------------------------------
+
+
+def test_key_rotation(views: Erlen, client: t.Any) -> None:
+    views.config["SECRET_KEY"] = "old key"
+    client.get("/set/a/1")
+    old_cookie = client.get_cookie("session").value
+    assert _serializer("old key").loads(old_cookie) == {"a": "1"}
+
+    # Without the old key as a fallback, the old cookie is worthless.
+    views.config["SECRET_KEY"] = "new key"
+    assert client.get("/get/a").text == "None"
+
+    views.config["SECRET_KEY_FALLBACKS"] = ["older key", "old key"]
+    assert client.get("/get/a").text == "'1'"
+    client.get("/set/b/2")
+    new_cookie = client.get_cookie("session").value
+    # Signed with the newest key only.
+    assert _serializer("new key").loads(new_cookie) == {"a": "1", "b": "2"}
+    for key in ("old key", "older key"):
+        with pytest.raises(itsdangerous.BadSignature):
+            _serializer(key).loads(new_cookie)
+
+
+def test_bytes_secret_key(views: Erlen, client: t.Any) -> None:
+    views.config["SECRET_KEY"] = b"\x00binary key\xff"
+    client.get("/set/a/1")
+    assert client.get("/get/a").text == "'1'"
+
+
+def test_serializer_cached_until_keys_change(app: Erlen) -> None:
+    si = app.session_interface
+    first = si.get_signing_serializer(app)
+    assert si.get_signing_serializer(app) is first
+    fallbacks = ["f1"]
+    app.config["SECRET_KEY_FALLBACKS"] = fallbacks
+    second = si.get_signing_serializer(app)
+    assert second is not first
+    assert si.get_signing_serializer(app) is second
+    fallbacks.append("f2")  # changed in place
+    third = si.get_signing_serializer(app)
+    assert third is not second
+    assert third.secret_keys == [b"f1", b"f2", b"test key"]
+    app.config["SECRET_KEY"] = "rotated"
+    assert si.get_signing_serializer(app) is not third
+    app.config["SECRET_KEY"] = None
+    assert si.get_signing_serializer(app) is None
+
+
+def test_signing_parameters(app: Erlen) -> None:
+    import hashlib
+
+    s = app.session_interface.get_signing_serializer(app)
+    assert s is not None
+    assert s.salt == b"cookie-session"
+    assert s.signer_kwargs == {"key_derivation": "hmac", "digest_method": hashlib.sha1}
+    assert s.serializer is session_json_serializer
+
+
+def test_secret_key_removed_during_request(app: Erlen, client: t.Any) -> None:
+    @app.route("/")
+    def index() -> str:
+        session["x"] = 1
+        app.config["SECRET_KEY"] = None
+        return ""
+
+    rv = client.get("/")
+    assert "Set-Cookie" not in rv.headers
+
+
+# -- null session ------------------------------------------------------------------
+
+
+def test_null_session_without_secret_key(app: Erlen, client: t.Any) -> None:
+    app.config["SECRET_KEY"] = None
+
+    @app.route("/read")
+    def read() -> str:
+        assert isinstance(session._get_current_object(), NullSession)
+        return f"{session.get('x')!r} {'x' in session} {len(session)} {session.permanent}"
+
+    @app.route("/write")
+    def write() -> str:
+        session["x"] = 1
+        return ""
+
+    rv = client.get("/read")
+    assert rv.text == "None False 0 False"
+    assert "Set-Cookie" not in rv.headers and "Vary" not in rv.headers
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        client.get("/write")
+
+
+def test_null_session_refuses_every_write() -> None:
+    sess = NullSession()
+    writes = [
+        lambda: sess.__setitem__("a", 1),
+        lambda: sess.__delitem__("a"),
+        lambda: sess.clear(),
+        lambda: sess.pop("a", None),
+        lambda: sess.popitem(),
+        lambda: sess.update(a=1),
+        lambda: sess.setdefault("a", 1),
+        lambda: sess.__ior__({"a": 1}),
+        lambda: setattr(sess, "permanent", True),
+    ]
+    for write in writes:
+        with pytest.raises(RuntimeError, match="secret key"):
+            write()
+    assert dict(sess) == {}
+
+
+def test_null_session_helpers(app: Erlen) -> None:
+    si = app.session_interface
+    null = si.make_null_session(app)
+    assert isinstance(null, NullSession)
+    assert si.is_null_session(null)
+    assert not si.is_null_session(SecureCookieSession())
+    app.config["SECRET_KEY"] = ""
+    with app.test_request_context():
+        assert si.open_session(app, request) is None
+
+
+# -- custom interfaces -------------------------------------------------------------
+
+
+class DictSession(dict, SessionMixin):  # type: ignore[type-arg]
+    """A session class that tracks nothing (the mixin's flags stay True)."""
+
+
+class MemoryInterface(SessionInterface):
+    def __init__(self) -> None:
+        self.store: dict[str, dict[str, t.Any]] = {}
+
+    def open_session(self, app: Erlen, request: t.Any) -> DictSession:
+        return DictSession(self.store.get(request.cookies.get("sid", ""), {}))
+
+    def save_session(self, app: Erlen, session: t.Any, response: t.Any) -> None:
+        self.store["1"] = dict(session)
+        response.set_cookie("sid", "1")
+
+
+def test_custom_session_interface(app: Erlen, client: t.Any) -> None:
+    si = MemoryInterface()
+    app.session_interface = si
+
+    @app.route("/")
+    def index() -> str:
+        session["n"] = session.get("n", 0) + 1
+        return str(session["n"])
+
+    assert client.get("/").text == "1"
+    assert client.get("/").text == "2"
+    assert si.store == {"1": {"n": 2}}
+
+
+def test_base_interface_is_abstract(app: Erlen) -> None:
+    si = SessionInterface()
+    assert si.pickle_based is False
+    with app.test_request_context():
+        with pytest.raises(NotImplementedError):
+            si.open_session(app, request)
+        with pytest.raises(NotImplementedError):
+            si.save_session(app, SecureCookieSession(), Response())
+
+
+def test_cookie_interface_saves_non_dict_sessions(app: Erlen) -> None:
+    # Another session class used with the cookie interface (the mixin's
+    # flags default to True: always saved).
+    class MappingSession(SessionMixin):
+        def __init__(self, data: dict[str, t.Any]) -> None:
+            self.data = data
+
+        def __getitem__(self, key: str) -> t.Any:
+            return self.data[key]
+
+        def __setitem__(self, key: str, value: t.Any) -> None:
+            self.data[key] = value
+
+        def __delitem__(self, key: str) -> None:
+            del self.data[key]
+
+        def __iter__(self) -> t.Iterator[str]:
+            return iter(self.data)
+
+        def __len__(self) -> int:
+            return len(self.data)
+
+    si = app.session_interface
+    with app.test_request_context():
+        rv = Response()
+        si.save_session(app, MappingSession({"a": 1}), rv)
+        value = _session_cookie(rv).split(";")[0].split("=", 1)[1]
+        assert _serializer("test key").loads(value) == {"a": 1}
+        rv = Response()
+        si.save_session(app, MappingSession({}), rv)
+        assert _attrs(_session_cookie(rv))["max-age"] == "0"
+
+
+# -- flashing ----------------------------------------------------------------------
+
+
+def test_flash_across_redirect(app: Erlen, client: t.Any) -> None:
+    @app.route("/do")
+    def do() -> t.Any:
+        flash("plain")
+        flash("saved", "info")
+        flash(Markup("<b>bad</b>"), "error")
+        return redirect("/show")
+
+    @app.route("/show")
+    def show() -> t.Any:
+        return {
+            "all": get_flashed_messages(),
+            "cats": [list(p) for p in get_flashed_messages(with_categories=True)],
+            "errors": get_flashed_messages(category_filter=["error"]),
+            "info_cats": [list(p) for p in get_flashed_messages(True, ("info", "message"))],
+            "types": [type(m).__name__ for m in get_flashed_messages()],
+        }
+
+    rv = client.get("/do", follow_redirects=True)
+    assert rv.json == {
+        "all": ["plain", "saved", "<b>bad</b>"],
+        "cats": [["message", "plain"], ["info", "saved"], ["error", "<b>bad</b>"]],
+        "errors": ["<b>bad</b>"],
+        "info_cats": [["message", "plain"], ["info", "saved"]],
+        "types": ["str", "str", "Markup"],
+    }
+    # Read once: gone from the session, and the emptied session drops the cookie.
+    assert _attrs(_session_cookie(rv))["max-age"] == "0"
+    assert client.get("/show").json["all"] == []
+
+
+def test_flash_pairs_are_tuples_in_request(app: Erlen, client: t.Any) -> None:
+    @app.route("/do")
+    def do() -> str:
+        flash("a", "c")
+        return ""
+
+    @app.route("/show")
+    def show() -> str:
+        pairs = get_flashed_messages(with_categories=True)
+        assert pairs == [("c", "a")] and type(pairs[0]) is tuple
+        assert session.get("_flashes") is None
+        return ""
+
+    client.get("/do")
+    client.get("/show")
+
+
+def test_flash_and_read_same_request(app: Erlen, client: t.Any) -> None:
+    @app.route("/")
+    def index() -> t.Any:
+        flash("one")
+        first = get_flashed_messages()
+        flash("two")  # added after the first read: kept for the next request
+        return {"first": first, "again": get_flashed_messages()}
+
+    @app.route("/next")
+    def next_() -> t.Any:
+        return get_flashed_messages()
+
+    assert client.get("/").json == {"first": ["one"], "again": ["one"]}
+    assert client.get("/next").json == ["two"]
+
+
+def test_flash_signal(app: Erlen, client: t.Any) -> None:
+    received: list[tuple[t.Any, str, str]] = []
+
+    def receiver(sender: t.Any, message: str, category: str) -> None:
+        received.append((sender, message, category))
+
+    @app.route("/")
+    def index() -> str:
+        flash("hello", "info")
+        return ""
+
+    with message_flashed.connected_to(receiver, app):
+        client.get("/")
+    assert received == [(app, "hello", "info")]
+    client.get("/")  # no receivers: nothing sent
+    assert len(received) == 1
+
+
+def test_flash_outside_request(app: Erlen) -> None:
+    with pytest.raises(RuntimeError, match="request context"):
+        flash("x")
+    with pytest.raises(RuntimeError, match="request context"):
+        get_flashed_messages()
+    with app.app_context():
+        with pytest.raises(RuntimeError, match="request context"):
+            flash("x")
+
+
+def test_flash_without_secret_key(app: Erlen) -> None:
+    app.config["SECRET_KEY"] = None
+    with app.test_request_context():
+        assert get_flashed_messages() == []
+        with pytest.raises(RuntimeError, match="SECRET_KEY"):
+            flash("x")
+
+
+# -- session_transaction -------------------------------------------------------------
+
+
+def test_session_transaction(views: Erlen, client: t.Any) -> None:
+    with client.session_transaction() as sess:
+        assert dict(sess) == {}
+        sess["a"] = "from test"
+    assert client.get("/get/a").text == "'from test'"
+
+    client.get("/set/b/2")
+    with client.session_transaction() as sess:
+        assert sess["a"] == "from test" and sess["b"] == "2"
+        del sess["a"]
+    assert client.get("/get/a").text == "None"
+
+    with client.session_transaction() as sess:
+        sess.clear()
+    assert client.get_cookie("session") is None
+
+
+def test_session_transaction_unchanged_keeps_cookie(views: Erlen, client: t.Any) -> None:
+    client.get("/set/a/1")
+    before = client.get_cookie("session").value
+    with client.session_transaction() as sess:
+        assert sess["a"] == "1"
+    assert client.get_cookie("session").value == before
+
+
+def test_session_transaction_error_discards(views: Erlen, client: t.Any) -> None:
+    client.get("/set/a/1")
+    with pytest.raises(ZeroDivisionError):
+        with client.session_transaction() as sess:
+            sess["a"] = "changed"
+            1 / 0
+    assert client.get("/get/a").text == "'1'"
+
+
+def test_session_transaction_path_and_host(views: Erlen, client: t.Any) -> None:
+    views.config["SESSION_COOKIE_PATH"] = "/sub"
+    with client.session_transaction("/sub/page", base_url="http://other.test/") as sess:
+        sess["a"] = "x"
+    assert client.get_cookie("session", domain="other.test", path="/sub") is not None
+    assert client.get_cookie("session") is None
+
+
+def test_session_transaction_errors(app: Erlen) -> None:
+    client = app.test_client(use_cookies=False)
+    with pytest.raises(TypeError, match="use_cookies"):
+        with client.session_transaction():
+            pass
+
+    app.config["SECRET_KEY"] = None
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        with app.test_client().session_transaction():
+            pass
+
+
+# -- interoperability with Flask ---------------------------------------------------------
+
+SECRET = "shared secret"
+RICH: dict[str, t.Any] = {
+    "tuple": (1, "two", (3.5, None)),
+    "bytes": b"\x00\x01binary\xff",
+    "markup": Markup("<strong>safe</strong>"),
+    "uuid": uuid.UUID("6ba7b810-9dad-11d1-80b4-00c04fd430c8"),
+    "datetime": datetime(2024, 2, 29, 23, 59, 58, tzinfo=timezone.utc),
+    "nested": {"list": [1, {"deep": (b"x",)}], " t": "tag-like key", "ü": "é"},
+    "tag_like": {" m": "not markup"},
+    "number": 42,
+    "flag": True,
+}
+
+
+def _flask_app() -> t.Any:
+    import flask
+
+    flask_app = flask.Flask("flask_interop")
+    flask_app.config.update(SECRET_KEY=SECRET, TESTING=True)
+    seen: dict[str, t.Any] = {}
+
+    @flask_app.route("/write")
+    def write() -> str:
+        flask.session.update(RICH)
+        flask.flash("from flask", "info")
+        return ""
+
+    @flask_app.route("/read")
+    def read() -> str:
+        seen.update(flask.session)
+        return ""
+
+    flask_app.seen = seen  # type: ignore[attr-defined]
+    return flask_app
+
+
+def test_flask_cookie_read_by_erlen(app: Erlen, client: t.Any) -> None:
+    app.config["SECRET_KEY"] = SECRET
+    flask_client = _flask_app().test_client()
+    flask_client.get("/write")
+    value = flask_client.get_cookie("session").value
+
+    seen: dict[str, t.Any] = {}
+
+    @app.route("/read")
+    def read() -> str:
+        seen.update(dict(session.items()))
+        seen["_flashes"] = get_flashed_messages(with_categories=True)
+        return ""
+
+    client.set_cookie("session", value)
+    client.get("/read")
+    assert seen.pop("_flashes") == [("info", "from flask")]
+    assert seen == RICH
+    assert type(seen["tuple"]) is tuple and type(seen["markup"]) is Markup
+    assert type(seen["uuid"]) is uuid.UUID and type(seen["nested"]["list"][1]["deep"]) is tuple
+
+
+def test_erlen_cookie_read_by_flask(app: Erlen, client: t.Any) -> None:
+    app.config["SECRET_KEY"] = SECRET
+
+    @app.route("/write")
+    def write() -> str:
+        session.update(RICH)
+        session.permanent = True
+        return ""
+
+    client.get("/write")
+    value = client.get_cookie("session").value
+
+    flask_app = _flask_app()
+    flask_client = flask_app.test_client()
+    flask_client.set_cookie("session", value)
+    flask_client.get("/read")
+    seen = flask_app.seen
+    assert seen.pop("_permanent") is True
+    assert seen == RICH
+    assert type(seen["tuple"]) is tuple and type(seen["bytes"]) is bytes
+
+
+def test_flask_rejects_erlen_cookie_with_other_key(app: Erlen, client: t.Any) -> None:
+    @app.route("/write")
+    def write() -> str:
+        session["a"] = 1
+        return ""
+
+    client.get("/write")  # signed with "test key"
+    flask_app = _flask_app()
+    flask_client = flask_app.test_client()
+    flask_client.set_cookie("session", client.get_cookie("session").value)
+    flask_client.get("/read")
+    assert flask_app.seen == {}
