@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import falcon
+import jinja2
+
+from cases import TEMPLATE_ITEMS
+
+TEMPLATE_FOLDER = Path(__file__).resolve().parent / "templates"
 
 
 class Hello:
@@ -45,6 +51,40 @@ class Form:
         resp.text = f"name={form['name']} email={form['email']}"
 
 
+class Template:
+    """Falcon + Jinja2: the environment is made once, at start-up."""
+
+    def __init__(self, env: jinja2.Environment) -> None:
+        self.env = env
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        name = req.get_param("name", default="")
+        resp.content_type = falcon.MEDIA_HTML
+        resp.text = self.env.get_template("bench.html").render(name=name, items=TEMPLATE_ITEMS)
+
+
+class Upload:
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        title, filename, data = "", "", b""
+        for part in req.get_media():  # multipart/form-data is a default media type
+            if part.name == "title":
+                title = part.text
+            elif part.name == "file":
+                filename = part.filename
+                data = part.stream.read()
+        resp.content_type = falcon.MEDIA_TEXT
+        resp.text = f"title={title} file={filename} size={len(data)} head={data[:8].hex()}"
+
+
+def make_jinja_env() -> jinja2.Environment:
+    """Autoescaping for .html, and no up-to-date check per render, as Flask in production."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_FOLDER),
+        autoescape=jinja2.select_autoescape(),
+        auto_reload=False,
+    )
+
+
 class Numbered:
     """The resource behind ``/r{i}/{id:int}``."""
 
@@ -69,6 +109,8 @@ def create_app(
         app.add_route("/json", Json())
         app.add_route("/echo", Echo())
         app.add_route("/form", Form())
+        app.add_route("/template", Template(make_jinja_env()))
+        app.add_route("/upload", Upload())
     # Registered last, so the requested /r999/{id:int} is the last route of all.
     for i in routes:
         app.add_route(f"/r{i}/{{id:int}}", Numbered(i))

@@ -9,7 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, render_template, request, session
+
+from cases import TEMPLATE_ITEMS
+
+#: Signs the session cookie of the ``session`` app.
+SECRET_KEY = "benchmark secret key, not a real one"
 
 
 def _route_view(i: int) -> Callable[[int], str]:
@@ -58,3 +63,33 @@ def _add_base_routes(app: Flask) -> None:
     @app.post("/form")
     def form() -> str:
         return f"name={request.form['name']} email={request.form['email']}"
+
+    @app.route("/template")
+    def template() -> str:
+        name = request.args.get("name", "")
+        return render_template("bench.html", name=name, items=TEMPLATE_ITEMS)
+
+    @app.post("/upload")
+    def upload() -> str:
+        title = request.form["title"]
+        file = request.files["file"]
+        data = file.read()
+        return f"title={title} file={file.filename} size={len(data)} head={data[:8].hex()}"
+
+
+def create_session_app() -> Flask:
+    """An app with only ``/session``, and a secret key.
+
+    Kept apart from the main app: with a secret key, Flask opens the session
+    of every request, which the other cases should not measure.
+    """
+    app = Flask(__name__)
+    app.secret_key = SECRET_KEY
+
+    @app.route("/session")
+    def counter() -> str:
+        n = session.get("n", 0) + 1
+        session["n"] = n
+        return f"n={n}"
+
+    return app

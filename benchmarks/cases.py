@@ -9,13 +9,16 @@ every framework, so a benchmark can never silently measure an error page.
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass
 from typing import Literal
 
 #: Which app a case runs against (see ``create_app`` in the app modules):
 #: ``"main"`` has the base routes only, ``"route1000"`` the base routes plus
-#: 1000 dynamic routes ``/r{i}/<int:id>``, ``"route1"`` only ``/r999/<int:id>``.
-AppKind = Literal["main", "route1000", "route1"]
+#: 1000 dynamic routes ``/r{i}/<int:id>``, ``"route1"`` only ``/r999/<int:id>``;
+#: ``"session"`` (``create_session_app``) has only ``/session`` and a secret
+#: key, so that no other case pays for sessions being configured.
+AppKind = Literal["main", "route1000", "route1", "session"]
 
 #: Number of dynamic routes in the ``route1000`` app, and the one requested.
 ROUTE_COUNT = 1000
@@ -40,6 +43,37 @@ ECHO_BODY: bytes = json.dumps(ECHO_DOC).encode()  # 212 bytes
 #: Request body of the ``form`` case (``POST /form``): five fields.
 FORM_BODY: bytes = b"name=Ada+Lovelace&email=ada%40example.com&age=36&city=London&lang=en"
 
+#: The ``items`` every app passes to ``templates/bench.html`` (``template`` case).
+#: The last one must be escaped: it shows that autoescaping is on everywhere.
+TEMPLATE_ITEMS: tuple[str, ...] = (*(f"item {i}" for i in range(1, 10)), "Q&A")
+#: What ``templates/bench.html`` renders to with ``name="ada"`` and ``TEMPLATE_ITEMS``.
+TEMPLATE_HTML: str = (
+    "<!doctype html>\n<html>\n<head><title>Erlen benchmark</title></head>\n<body>\n"
+    "<h1>Hello, ada!</h1>\n<ul>"
+    + "".join(f"\n  <li>item {i}</li>" for i in range(1, 10))
+    + "\n  <li>Q&amp;A</li>\n</ul>\n</body>\n</html>"
+)
+
+#: The uploaded file of the ``upload`` case: 100 kB of deterministic bytes.
+UPLOAD_DATA: bytes = random.Random(1815).randbytes(100_000)
+UPLOAD_BOUNDARY = "erlenbench5f1c2a9d"
+assert UPLOAD_BOUNDARY.encode() not in UPLOAD_DATA
+#: Request body of the ``upload`` case (``POST /upload``): a text field, then the file.
+UPLOAD_BODY: bytes = (
+    (
+        f"--{UPLOAD_BOUNDARY}\r\n"
+        'Content-Disposition: form-data; name="title"\r\n'
+        "\r\n"
+        "Quarterly report\r\n"
+        f"--{UPLOAD_BOUNDARY}\r\n"
+        'Content-Disposition: form-data; name="file"; filename="data.bin"\r\n'
+        "Content-Type: application/octet-stream\r\n"
+        "\r\n"
+    ).encode()
+    + UPLOAD_DATA
+    + f"\r\n--{UPLOAD_BOUNDARY}--\r\n".encode()
+)
+
 
 @dataclass(frozen=True)
 class Case:
@@ -58,12 +92,28 @@ class Case:
     text: str | None = None
     #: Expected JSON document (for JSON responses; Content-Type is checked too).
     json: object | None = None
+    #: Expected media type of the response (``Content-Type`` without parameters).
+    media_type: str | None = None
+    #: When true, the request is first sent once without cookies, when the
+    #: case's apps are set up, and every request of the case (check and timed)
+    #: then carries the cookies that answer set, as its ``Cookie`` header.
+    cookies_from_first_response: bool = False
+    #: The frameworks that have this case (``None``: all of them); the others
+    #: are shown as n/a.
+    frameworks: frozenset[str] | None = None
+    #: Shown under the results table: how the frameworks do this case, when
+    #: their ways differ.
+    note: str = ""
 
     @property
     def request_line(self) -> str:
         """``METHOD /path?query``, for display."""
         target = f"{self.path}?{self.query}" if self.query else self.path
         return f"{self.method} {target}"
+
+    def applies_to(self, framework: str) -> bool:
+        """Whether ``framework`` has this case."""
+        return self.frameworks is None or framework in self.frameworks
 
 
 CASES: tuple[Case, ...] = (
@@ -137,6 +187,41 @@ CASES: tuple[Case, ...] = (
         text="name=Ada Lovelace email=ada@example.com",
     ),
     Case(
+        "template",
+        "Jinja2 template: a title, the escaped name and a loop of 10 <li>",
+        "main",
+        "GET",
+        "/template",
+        query="name=ada",
+        text=TEMPLATE_HTML,
+        media_type="text/html",
+        note="Erlen, Flask: render_template; Falcon: a jinja2.Environment made at "
+        "start-up (autoescape, auto_reload off, as in Flask); Bottle: jinja2_template",
+    ),
+    Case(
+        "upload",
+        f"multipart: a text field and a {len(UPLOAD_DATA) // 1000} kB file, read fully",
+        "main",
+        "POST",
+        "/upload",
+        body=UPLOAD_BODY,
+        content_type=f"multipart/form-data; boundary={UPLOAD_BOUNDARY}",
+        text=f"title=Quarterly report file=data.bin size={len(UPLOAD_DATA)} "
+        f"head={UPLOAD_DATA[:8].hex()}",
+    ),
+    Case(
+        "session",
+        "signed cookie session: read n, write n + 1",
+        "session",
+        "GET",
+        "/session",
+        text="n=2",
+        cookies_from_first_response=True,
+        frameworks=frozenset({"erlen", "flask", "bottle"}),
+        note="Falcon has no sessions; Bottle, a rough peer, has no sessions either and "
+        "keeps n in one of its signed cookies",
+    ),
+    Case(
         "notfound",
         "unknown URL, the framework's default 404 response",
         "main",
@@ -156,6 +241,10 @@ def check_response(
     code = int(status.split(None, 1)[0]) if status else 0
     if code != case.status:
         return f"expected status {case.status}, got {status!r}"
+    if case.media_type is not None:
+        content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
+        if content_type.split(";", 1)[0].strip().lower() != case.media_type:
+            return f"expected Content-Type {case.media_type}, got {content_type!r}"
     if case.text is not None:
         try:
             text = body.decode()

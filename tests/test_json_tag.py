@@ -102,6 +102,12 @@ def test_matches_flask_serializer() -> None:
     assert FlaskTagged().loads(erlen_text) == value
 
 
+def test_loads_bytes() -> None:
+    s = TaggedJSONSerializer()
+    assert s.loads(b'{"a":{" t":[1]}}') == {"a": (1,)}
+    assert s.loads('{"a":{" t":[1]}}'.encode("utf-16")) == {"a": (1,)}
+
+
 def test_untag_leaves_ordinary_dicts() -> None:
     s = TaggedJSONSerializer()
     assert s.untag({"a": 1, "b": 2}) == {"a": 1, "b": 2}

@@ -478,6 +478,31 @@ def test_signing_parameters(app: Erlen) -> None:
     assert s.serializer is session_json_serializer
 
 
+def test_signer_and_derived_keys_reused(app: Erlen) -> None:
+    s = app.session_interface.get_signing_serializer(app)
+    assert s is not None
+    signer = s.make_signer()
+    assert s.make_signer() is signer and s.make_signer(s.salt) is signer
+    other = s.make_signer("other salt")
+    assert other is not signer and other.salt == b"other salt"
+    plain = itsdangerous.TimestampSigner(
+        "test key", salt="cookie-session", key_derivation="hmac", digest_method=s.signer_kwargs["digest_method"]
+    )
+    assert signer.derive_key() == plain.derive_key()
+    for i in range(20):  # the cache stays small whatever is asked
+        assert signer.derive_key(f"k{i}") == plain.derive_key(f"k{i}")
+    assert len(signer._derived) == 16
+
+
+def test_importing_erlen_skips_itsdangerous() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, erlen; erlen.Erlen('x'); print('itsdangerous' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_secret_key_removed_during_request(app: Erlen, client: t.Any) -> None:
     @app.route("/")
     def index() -> str:

@@ -61,4 +61,28 @@ __all__ = [
     "session",
     "stream_with_context",
     "url_for",
+    "render_template",
+    "render_template_string",
+    "stream_template",
+    "stream_template_string",
+    "get_template_attribute",
 ]
+
+_TEMPLATING = frozenset(
+    (
+        "render_template",
+        "render_template_string",
+        "stream_template",
+        "stream_template_string",
+        "get_template_attribute",
+    )
+)
+
+
+def __getattr__(name: str) -> object:
+    # PERF: Jinja is imported when templates are first used, not by `import erlen`.
+    if name in _TEMPLATING:
+        from . import templating
+
+        return getattr(templating, name)
+    raise AttributeError(f"module 'erlen' has no attribute {name!r}")

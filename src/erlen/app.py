@@ -20,7 +20,8 @@ import typing as t
 from collections.abc import Iterator as _Iterator
 from datetime import timedelta
 from itertools import chain
-from types import CoroutineType
+
+from types import CoroutineType, FunctionType
 
 from . import signals as _signals
 from ._utils import cached_property
@@ -51,6 +52,9 @@ if t.TYPE_CHECKING:
 __all__ = ["Erlen"]
 
 _F = t.TypeVar("_F", bound=t.Callable[..., t.Any])
+
+# inspect.CO_COROUTINE, without importing inspect (it is slow to import).
+CO_COROUTINE = 0x80
 
 
 def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
@@ -235,6 +239,8 @@ class Erlen(Scaffold):
     @debug.setter
     def debug(self, value: bool) -> None:
         self.config["DEBUG"] = value
+        if self.config["TEMPLATES_AUTO_RELOAD"] is None and "jinja_env" in self.__dict__:
+            self.jinja_env.auto_reload = value
 
     @cached_property
     def logger(self) -> logging.Logger:
@@ -417,6 +423,12 @@ class Erlen(Scaffold):
 
         return create_jinja_environment(self)
 
+    def create_global_jinja_loader(self) -> t.Any:
+        """The loader of :attr:`jinja_env`: the app's templates, then blueprints'."""
+        from .templating import DispatchingJinjaLoader
+
+        return DispatchingJinjaLoader(self)
+
     def select_jinja_autoescape(self, filename: str | None) -> bool:
         """Whether to autoescape a template (``.html``, ``.htm``, ``.xml``,
         ``.xhtml``, ``.svg``, and strings rendered from code)."""
@@ -477,17 +489,22 @@ class Erlen(Scaffold):
 
     def ensure_sync(self, func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
         """Return ``func``, or a blocking wrapper when it is a coroutine function."""
-        wrapped = self._sync_cache.get(func)
-        if wrapped is not None:
-            return wrapped
-        import inspect  # PERF: only apps with hooks get here; keep import erlen light
+        # PERF: for plain functions the code flags answer directly; inspect
+        # handles the rest (partials, marked callables).
+        if type(func) is FunctionType:
+            if not func.__code__.co_flags & CO_COROUTINE:
+                return func
+        else:
+            import inspect
 
-        if inspect.iscoroutinefunction(func):
-            wrapped = self._sync_cache.get(func)
-            if wrapped is None:
-                wrapped = self._sync_cache[func] = self.async_to_sync(func)
-            return wrapped
-        return func
+            if not inspect.iscoroutinefunction(func):
+                return func
+        wrapped = self._sync_cache.get(func)
+        if wrapped is None:
+            wrapped = self.async_to_sync(func)
+            if len(self._sync_cache) < 1024:  # bounded: per-call closures must not grow it
+                self._sync_cache[func] = wrapped
+        return wrapped
 
     def async_to_sync(self, func: t.Callable[..., t.Coroutine[t.Any, t.Any, t.Any]]) -> t.Callable[..., t.Any]:
         """Wrap a coroutine function to run on this thread's event loop."""

@@ -9,14 +9,12 @@ module to turn raw header text into Python values and back.
 
 from __future__ import annotations
 
-import email.utils
 import re
 import typing as t
 import warnings
 from calendar import timegm
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta, timezone
-from hashlib import sha1
 from time import gmtime, struct_time
 from time import time as _now
 from urllib.parse import (
@@ -711,6 +709,8 @@ def generate_etag(data: bytes) -> str:
 
     .. versionadded:: 0.1
     """
+    from hashlib import sha1  # PERF: lazy; import erlen stays light
+
     return sha1(data).hexdigest()
 
 
@@ -825,6 +825,8 @@ def parse_date(value: str | None) -> datetime | None:
         return None
 
     try:
+        import email.utils  # PERF: lazy; it pulls in socket and more
+
         parsed = email.utils.parsedate_to_datetime(value.strip())
     except (TypeError, ValueError, IndexError, OverflowError):
         return None

@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 import threading
 import typing as t
-import uuid
 from urllib.parse import quote
 from urllib.parse import urljoin
 
@@ -29,6 +28,9 @@ from .exceptions import MethodNotAllowed
 from .exceptions import NotFound
 from .exceptions import RequestRedirect
 from .http import url_encode
+
+if t.TYPE_CHECKING:
+    import uuid
 
 __all__ = [
     "AnyConverter",
@@ -296,6 +298,8 @@ class UUIDConverter(BaseConverter):
 
     def to_python(self, value: str) -> uuid.UUID:
         """Parse the text as a UUID."""
+        import uuid  # PERF: lazy; only apps with uuid rules pay for it
+
         return uuid.UUID(value)
 
     def to_url(self, value: t.Any) -> str:
@@ -1043,7 +1047,20 @@ class Map:
                         self._redirect_special(rule, args, method)
                     return rule, args
         try:
-            found = self._find(path, method, domain, websocket, None)
+            if self._domain_edges:
+                found = self._find(path, method, domain, websocket, None)
+            else:
+                # PERF: no domain patterns: walk the domain's trie directly.
+                node = self._domains.get(domain)
+                found = None
+                if node is not None and path[:1] == "/":
+                    parts = path.split("/")
+                    values: list[t.Any] = []
+                    rule = _walk(node, parts, 1, len(parts), values, method, websocket, None)
+                    if rule is not None:
+                        found = rule, values
+                elif node is not None:
+                    found = self._find(path, method, domain, websocket, None)
         except _SlashRequired:
             raise RequestRedirect(_redirect_path(path + "/")) from None
         if found is None:

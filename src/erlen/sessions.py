@@ -323,6 +323,54 @@ def _vary_on_cookie(response: Response) -> None:
     headers.set("Vary", ", ".join(tokens))
 
 
+_serializer_cls: type[URLSafeTimedSerializer] | None = None
+
+
+def _serializer_class() -> type[URLSafeTimedSerializer]:
+    """itsdangerous' ``URLSafeTimedSerializer``, reusing its signer and derived keys.
+
+    Same format and checks as the plain class; built on first use so
+    ``import erlen`` doesn't import itsdangerous.
+    """
+    global _serializer_cls
+    if _serializer_cls is not None:
+        return _serializer_cls
+    from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+
+    class _KeyCachingSigner(TimestampSigner):
+        # PERF: the key derived from a secret key and the salt never changes,
+        # yet itsdangerous derives it again (one more HMAC) for every sign
+        # and verify. Keep the results, at most a handful of keys.
+        def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._derived: dict[str | bytes | None, bytes] = {}
+
+        def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+            derived = self._derived.get(secret_key)
+            if derived is None:
+                derived = super().derive_key(secret_key)
+                if len(self._derived) < 16:
+                    self._derived[secret_key] = derived
+            return derived
+
+    class _SessionCookieSerializer(URLSafeTimedSerializer):
+        default_signer = _KeyCachingSigner
+        _signer: TimestampSigner | None = None
+
+        def make_signer(self, salt: str | bytes | None = None) -> TimestampSigner:
+            # PERF: itsdangerous makes a new signer for every dumps/loads; the
+            # keys and options are fixed for this serializer, so keep one.
+            if salt is None or salt == self.salt:
+                signer = self._signer
+                if signer is None:
+                    signer = self._signer = t.cast(TimestampSigner, super().make_signer(salt))
+                return signer
+            return t.cast(TimestampSigner, super().make_signer(salt))
+
+    _serializer_cls = _SessionCookieSerializer
+    return _serializer_cls
+
+
 class SecureCookieSessionInterface(SessionInterface):
     """Keep the session in a cookie signed with the app's secret key.
 
@@ -371,11 +419,9 @@ class SecureCookieSessionInterface(SessionInterface):
         cached = self._cached_serializer
         if cached is not None and cached[0] == secret_key and cached[1] == fallbacks:
             return cached[2]
-        from itsdangerous import URLSafeTimedSerializer
-
         # itsdangerous signs with the last key and verifies with all of them.
         keys: list[str | bytes] = [*(fallbacks or ()), secret_key]
-        serializer = URLSafeTimedSerializer(
+        serializer = _serializer_class()(
             keys,
             salt=self.salt,
             serializer=self.serializer,
@@ -399,13 +445,17 @@ class SecureCookieSessionInterface(SessionInterface):
         if not value:
             return self.session_class()
         max_age = int(app.permanent_session_lifetime.total_seconds())
-        # A bad cookie is the client's problem, not a server error: whatever
-        # is wrong with it (signature, age, encoding, content), start over.
-        from itsdangerous import BadData
-
         try:
             data = s.loads(value, max_age=max_age)
-        except BadData:
+        except Exception as e:
+            # PERF: imported on this error path only, not per request.
+            from itsdangerous import BadData
+
+            if not isinstance(e, BadData):
+                raise
+            # A bad cookie is the client's problem, not a server error:
+            # whatever is wrong with it (signature, age, encoding, content),
+            # start over.
             return self.session_class()
         if not isinstance(data, dict):
             # Signed with our key but not a session (e.g. the same salt used

@@ -26,6 +26,7 @@ from jinja2.utils import LRUCache
 from markupsafe import Markup
 
 from . import signals as _signals
+# NOTE: erlen.app imports this module only lazily, so importing it here is safe.
 from .app import Erlen
 from .globals import _cv, _no_app_msg, g, request, session
 
@@ -50,6 +51,7 @@ _STRING_CACHE_SIZE = 64
 # PERF: compared by identity on each render, to skip the method call when the
 # app does not override it.
 _plain_update_template_context = Erlen.update_template_context
+
 
 class Environment(_JinjaEnvironment):
     """A Jinja environment that belongs to an application.

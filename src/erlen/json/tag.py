@@ -308,7 +308,7 @@ class TaggedJSONSerializer:
     .. versionadded:: 0.1
     """
 
-    __slots__ = ("tags", "order", "_plain_ok")
+    __slots__ = ("tags", "order", "_plain_ok", "_decoder")
 
     #: Tag classes registered by ``__init__``, in the order they are tried.
     default_tags: list[type[JSONTag]] = list(_BUILTIN_TAGS)
@@ -319,6 +319,10 @@ class TaggedJSONSerializer:
         #: Registered tags in the order :meth:`tag` tries them.
         self.order: list[JSONTag] = []
         self._plain_ok = True
+        # PERF: the decoder calls the hook on every object it reads,
+        # innermost first: the order _untag_scan visits them in, without a
+        # second walk over the data.
+        self._decoder = _json.JSONDecoder(object_hook=self.untag)
         for cls in self.default_tags:
             self.register(cls)
 
@@ -412,5 +416,7 @@ class TaggedJSONSerializer:
         :param value: The JSON text.
         """
         ctx = _cv.get(None)
+        if value.__class__ is str and (ctx is None or type(ctx.app.json).loads is DefaultJSONProvider.loads):
+            return self._decoder.decode(value)
         data = _json.loads(value) if ctx is None else ctx.app.json.loads(value)
         return self._untag_scan(data)
