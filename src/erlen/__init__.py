@@ -24,6 +24,8 @@ from .ctx import (
 from .exceptions import abort
 from .globals import current_app, g, request, session
 from .helpers import (
+    flash,
+    get_flashed_messages,
     make_response,
     redirect,
     safe_join,
@@ -47,6 +49,8 @@ __all__ = [
     "after_this_request",
     "copy_current_request_context",
     "current_app",
+    "flash",
+    "get_flashed_messages",
     "g",
     "has_app_context",
     "has_request_context",

@@ -815,13 +815,13 @@ class Erlen(Scaffold):
                 " The function either returned None or ended without a return statement."
             )
         if not isinstance(rv, Response):
-            if isinstance(rv, (str, bytes, bytearray)) or isinstance(rv, _Iterator):
+            if isinstance(rv, HTTPException):  # first: every default error page comes here
+                rv = rv.get_response()
+            elif isinstance(rv, (str, bytes, bytearray)) or isinstance(rv, _Iterator):
                 rv = self.response_class(rv, status=status, headers=headers)
                 status = headers = None
             elif isinstance(rv, (dict, list)):
                 rv = self.json.response(rv)
-            elif isinstance(rv, HTTPException):
-                rv = rv.get_response()
             elif callable(rv):
                 rv = self._response_from_wsgi_app(rv)
             else:
@@ -893,7 +893,7 @@ class Erlen(Scaffold):
         """Give an HTTP error to its registered handler, else return it as the response."""
         if e.code is None:
             return e
-        if isinstance(e, RoutingException):
+        if isinstance(e, RoutingException) or not self.error_handler_spec:
             return e
         request = _cv.get().request
         handler = self._find_error_handler(e, request.blueprints if request is not None else [])

@@ -90,6 +90,17 @@ class HTTPException(Exception):
 
         if self.response is not None:
             return self.response
+        cls = type(self)
+        if cls.get_headers is HTTPException.get_headers and cls.get_body is HTTPException.get_body:
+            # PERF: the common error page depends only on the class and the
+            # description: render it once, then reuse the bytes.
+            key = (cls, self.description)
+            body = _PAGES.get(key)
+            if body is None:
+                body = self.get_body(environ, scope).encode()
+                if len(_PAGES) < 256:
+                    _PAGES[key] = body
+            return Response(body, self.code or 500)
         return Response(
             self.get_body(environ, scope),
             self.code or 500,
@@ -107,6 +118,10 @@ class HTTPException(Exception):
     def __repr__(self) -> str:
         code = self.code if self.code is not None else "???"
         return f"<{type(self).__name__} '{code}: {self.name}'>"
+
+
+#: Rendered error pages by (class, description); bounded, see get_response.
+_PAGES: dict[tuple[type, str | None], bytes] = {}
 
 
 class BadRequest(HTTPException):

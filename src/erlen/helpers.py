@@ -18,6 +18,7 @@ from .ctx import after_this_request, copy_current_request_context, has_app_conte
 from .exceptions import NotFound, RequestedRangeNotSatisfiable, abort
 from .globals import _cv
 from .http import http_date, iri_to_uri, parse_date, parse_etags, quote_header_value
+from .sessions import flash, get_flashed_messages
 
 if t.TYPE_CHECKING:
     from datetime import datetime
@@ -26,6 +27,8 @@ if t.TYPE_CHECKING:
     from .wrappers import Response
 
 __all__ = [
+    "flash",
+    "get_flashed_messages",
     "url_for",
     "redirect",
     "make_response",
