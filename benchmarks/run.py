@@ -3,7 +3,7 @@
 Usage (from the repository root)::
 
     python3 dev.py bench                       # full run, < 2 minutes on 2 cores
-    python3 dev.py bench --quick               # about 15 seconds
+    python3 dev.py bench --quick               # about 25 seconds
     python3 dev.py bench --cases hello,json --frameworks erlen,falcon
     python3 dev.py bench --json bench.json     # also write every figure as JSON
 
@@ -729,7 +729,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="benchmarks/run.py",
         description="Erlen vs Flask, Bottle and Falcon: µs per request through WSGI.",
     )
-    parser.add_argument("--quick", action="store_true", help="short run (about 15 s)")
+    parser.add_argument("--quick", action="store_true", help="short run (about 25 s)")
     parser.add_argument(
         "--cases",
         type=lambda v: _names(v, case_names, "case"),

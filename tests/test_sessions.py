@@ -405,6 +405,20 @@ def test_validly_signed_but_unreadable(views: Erlen, client: t.Any) -> None:
         assert rv.status_code == 200 and rv.text == "None"
 
 
+def test_programming_errors_are_not_swallowed(app: Erlen) -> None:
+    class Broken:
+        def loads(self, value: str, max_age: int) -> t.Any:
+            raise LookupError("a bug, not a bad cookie")
+
+    class Interface(SecureCookieSessionInterface):
+        def get_signing_serializer(self, app: Erlen) -> t.Any:
+            return Broken()
+
+    with app.test_request_context(headers={"Cookie": "session=x"}):
+        with pytest.raises(LookupError):
+            Interface().open_session(app, request)
+
+
 def test_expired_cookie(views: Erlen, client: t.Any, monkeypatch: pytest.MonkeyPatch) -> None:
     views.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=5)
     with monkeypatch.context() as m:
@@ -462,8 +476,11 @@ def test_serializer_cached_until_keys_change(app: Erlen) -> None:
     third = si.get_signing_serializer(app)
     assert third is not second
     assert third.secret_keys == [b"f1", b"f2", b"test key"]
+    app.config["SECRET_KEY_FALLBACKS"] = ("f1", "f2")
+    fourth = si.get_signing_serializer(app)
+    assert si.get_signing_serializer(app) is fourth
     app.config["SECRET_KEY"] = "rotated"
-    assert si.get_signing_serializer(app) is not third
+    assert si.get_signing_serializer(app) is not fourth
     app.config["SECRET_KEY"] = None
     assert si.get_signing_serializer(app) is None
 
@@ -897,3 +914,26 @@ def test_flask_rejects_erlen_cookie_with_other_key(app: Erlen, client: t.Any) ->
     flask_client.set_cookie("session", client.get_cookie("session").value)
     flask_client.get("/read")
     assert flask_app.seen == {}
+
+
+def test_same_cookie_as_flask_byte_for_byte(app: Erlen, client: t.Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import flask
+
+    monkeypatch.setattr(itsdangerous.TimestampSigner, "get_timestamp", lambda self: 1_700_000_000)
+    app.config["SECRET_KEY"] = SECRET
+
+    @app.route("/write")
+    def write() -> str:
+        session.update(RICH)
+        return ""
+
+    flask_app = _flask_app()
+
+    @flask_app.route("/write-plain")
+    def write_plain() -> str:
+        flask.session.update(RICH)
+        return ""
+
+    erlen_header = _session_cookie(client.get("/write"))
+    flask_header = flask_app.test_client().get("/write-plain").headers.getlist("Set-Cookie")
+    assert [erlen_header] == flask_header

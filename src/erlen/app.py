@@ -53,6 +53,8 @@ __all__ = ["Erlen"]
 
 _F = t.TypeVar("_F", bound=t.Callable[..., t.Any])
 
+_RESPONSE_INIT = Response.__init__
+
 # inspect.CO_COROUTINE, without importing inspect (it is slow to import).
 CO_COROUTINE = 0x80
 
@@ -521,7 +523,7 @@ class Erlen(Scaffold):
     def wsgi_app(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
         """The WSGI application; wrap *this* with middleware, not ``app`` itself:
         ``app.wsgi_app = Middleware(app.wsgi_app)``."""
-        ctx = RequestContext(self, request=make_request(self.request_class, environ))
+        ctx = RequestContext(self, None, make_request(self.request_class, environ))
         error: BaseException | None = None
         try:
             try:
@@ -617,7 +619,10 @@ class Erlen(Scaffold):
             and not self.after_request_funcs
             and not _signals.request_finished.receivers
         ):
-            return self.response_class(rv)
+            cls = self.response_class
+            if cls.__init__ is _RESPONSE_INIT:
+                return cls._from_text(rv)
+            return cls(rv)
         return self.finalize_request(rv)
 
     def _domain_for(self, request: Request) -> str | None:

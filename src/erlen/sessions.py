@@ -427,7 +427,9 @@ class SecureCookieSessionInterface(SessionInterface):
             serializer=self.serializer,
             signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method},
         )
-        self._cached_serializer = (secret_key, list(fallbacks) if fallbacks else fallbacks, serializer)
+        # A copy of a list, so a later in-place change compares unequal.
+        snapshot = list(fallbacks) if isinstance(fallbacks, list) else fallbacks
+        self._cached_serializer = (secret_key, snapshot, serializer)
         return serializer
 
     def open_session(self, app: Erlen, request: Request) -> SecureCookieSession | None:
@@ -502,7 +504,9 @@ class SecureCookieSessionInterface(SessionInterface):
         s = self.get_signing_serializer(app)
         if s is None:  # the secret key was removed during the request
             return
-        data = dict.copy(session) if isinstance(session, dict) else dict(session)
+        # PERF: a plain copy through dict's own items view; copying the
+        # session itself would go through the overridden __iter__/__getitem__.
+        data = dict(dict.items(session)) if isinstance(session, dict) else dict(session)
         response.set_cookie(
             self.get_cookie_name(app),
             s.dumps(data),

@@ -693,6 +693,22 @@ class Response:
         self._headers = value
         self._hlist = value._list
 
+    @classmethod
+    def _from_text(cls, text: str) -> Response:
+        # PERF: Response(text) without the argument handling of __init__,
+        # for the dispatch shortcut; only used when __init__ isn't overridden.
+        self = cls.__new__(cls)
+        body = text.encode(cls.charset)
+        self.response = [body]
+        mimetype = cls.default_mimetype
+        hlist: list[tuple[str, str]] = []
+        if mimetype is not None:
+            hlist.append(("Content-Type", _CONTENT_TYPES.get(mimetype) or _content_type(mimetype)))
+        if cls.automatically_set_content_length:
+            hlist.append(("Content-Length", str(len(body))))
+        self._hlist = hlist
+        return self
+
     def __init_subclass__(cls, **kwargs: t.Any) -> None:
         super().__init_subclass__(**kwargs)
         if "default_status" in cls.__dict__:

@@ -5,6 +5,8 @@ library and understands dates, UUIDs, decimals, dataclasses and objects with
 ``__html__``. Replace it by setting ``app.json_provider_class`` before the app
 is created, or ``app.json`` afterwards (an orjson provider drops in the same
 way).
+
+:mod:`erlen.json.tag` holds the tagged JSON the session cookie is written in.
 """
 
 from __future__ import annotations
