@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import typing as t
+
 from .app import Erlen
 from .config import Config
 from .ctx import (
@@ -71,6 +73,15 @@ __all__ = [
     "stream_template_string",
     "get_template_attribute",
 ]
+
+if t.TYPE_CHECKING:  # the real names, for type checkers; at run time see __getattr__
+    from .templating import (
+        get_template_attribute,
+        render_template,
+        render_template_string,
+        stream_template,
+        stream_template_string,
+    )
 
 _TEMPLATING = frozenset(
     (
