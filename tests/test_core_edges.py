@@ -567,3 +567,17 @@ def test_filestorage_reexported():
     assert datastructures.FileStorage is FileStorage
     with pytest.raises(AttributeError):
         datastructures.NoSuchThing
+
+
+def test_import_erlen_stays_light():
+    # Erlen never imports Flask or Werkzeug, and leaves Jinja, itsdangerous,
+    # asyncio and python-multipart until a feature needs them.
+    import subprocess
+
+    code = (
+        "import sys, erlen\n"
+        "heavy = [m for m in ('flask', 'werkzeug', 'jinja2', 'itsdangerous', 'asyncio', 'python_multipart') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
