@@ -492,3 +492,14 @@ def test_response_as_wsgi_app():
     body = r({"REQUEST_METHOD": "GET"}, start_response)
     assert seen["status"] == "202 Accepted"
     assert b"".join(body) == b"body"
+
+
+def test_header_values_must_be_latin1():
+    r = Response()
+    r.headers["X-Latin"] = "café"  # latin-1 is fine
+    with pytest.raises(ValueError, match="latin-1"):
+        r.headers["X-Euro"] = "5 €"
+    with pytest.raises(ValueError, match="latin-1"):
+        r.headers.add("X-Euro", "€")
+    with pytest.raises(ValueError, match="latin-1"):
+        Headers([("X-Euro", "€")])

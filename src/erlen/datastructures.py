@@ -878,6 +878,17 @@ def _header_value(key: str, value: t.Any) -> str:
             f" {key!r}); this prevents header injection."
         )
 
+    if not value.isascii():
+        # PEP 3333 (and HTTP itself) carry header values as latin-1 bytes; a
+        # character outside it would fail later, in the server, as a 500.
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"Header values must be latin-1 text (header {key!r}); encode other"
+                " characters first, e.g. with percent-encoding or RFC 8187."
+            ) from None
+
     if key.__class__ is not str and not isinstance(key, str):
         raise TypeError(f"Header names must be str, not {type(key).__name__}.")
 
@@ -1189,6 +1200,7 @@ class Headers:
             or "\n" in value
             or "\r" in value
             or "\0" in value
+            or not value.isascii()
             or "\n" in key
             or "\r" in key
             or "\0" in key
@@ -1227,6 +1239,7 @@ class Headers:
             or "\n" in value
             or "\r" in value
             or "\0" in value
+            or not value.isascii()
             or "\n" in key
             or "\r" in key
             or "\0" in key
