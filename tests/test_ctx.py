@@ -239,3 +239,27 @@ def test_proxy_class_and_current_object(app):
         assert request.__wrapped__ is real
     with pytest.raises(RuntimeError):
         del g.missing
+
+
+def test_nested_app_context_shares_session(app, client):
+    @app.route("/")
+    def index():
+        with app.app_context():
+            erlen.session["inner"] = "kept"
+        return "x"
+
+    @app.route("/read")
+    def read():
+        return erlen.session.get("inner", "lost")
+
+    client.get("/")
+    assert client.get("/read").data == b"kept"
+
+
+def test_max_cookie_size_from_config(app):
+    app.config["MAX_COOKIE_SIZE"] = 10
+    with app.app_context():
+        r = erlen.Response()
+        with pytest.warns(UserWarning):
+            r.set_cookie("big", "x" * 50)
+    assert erlen.Response().max_cookie_size == 4093

@@ -16,6 +16,7 @@ from __future__ import annotations
 import typing as t
 
 from .app import Erlen
+from .blueprints import Blueprint
 from .config import Config
 from .ctx import (
     after_this_request,
@@ -44,6 +45,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "Erlen",
+    "Blueprint",
     "Config",
     "Request",
     "Response",

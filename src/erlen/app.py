@@ -47,6 +47,8 @@ from .wsgi import make_request, send_response
 if t.TYPE_CHECKING:
     import logging
 
+    from .blueprints import Blueprint
+    from .cli import AppGroup
     from .testing import ErlenClient
 
 __all__ = ["Erlen"]
@@ -347,6 +349,33 @@ class Erlen(Scaffold):
             self.view_functions[endpoint] = view_func
 
     @setupmethod
+    def register_blueprint(self, blueprint: Blueprint, **options: t.Any) -> None:
+        """Register a :class:`~erlen.Blueprint` on the app.
+
+        Its recorded routes, hooks, handlers and processors are added to
+        the app (see :meth:`Blueprint.register <erlen.Blueprint.register>`).
+        A blueprint may be registered more than once, each time under a
+        different ``name``.
+
+        :param blueprint: The blueprint to register.
+        :param options: ``url_prefix`` (put before its rules), ``subdomain``
+            (its rules' subdomain), ``url_defaults`` (default view
+            arguments), ``name`` (the name to register it under; default
+            its own) and ``cli_group``. Each overrides the blueprint's own.
+        :raises ValueError: The name is already registered.
+
+        .. versionadded:: 0.1
+        """
+        blueprint.register(self, options)
+
+    def iter_blueprints(self) -> t.ValuesView[Blueprint]:
+        """The registered blueprints, in registration order.
+
+        .. versionadded:: 0.1
+        """
+        return self.blueprints.values()
+
+    @setupmethod
     def teardown_appcontext(self, f: _F) -> _F:
         """Run ``f(error)`` when the app context ends (after each request too)."""
         self.teardown_appcontext_funcs.append(f)
@@ -479,6 +508,16 @@ class Erlen(Scaffold):
         if cls is None:
             from .testing import ErlenClient as cls
         return cls(self, self.response_class, use_cookies=use_cookies, **kwargs)
+
+    @cached_property
+    def cli(self) -> AppGroup:
+        """The app's click command group: ``@app.cli.command()`` adds ``erlen`` commands.
+
+        Created on first use, so ``import erlen`` doesn't load click.
+        """
+        from .cli import AppGroup
+
+        return AppGroup(self.name)
 
     def test_cli_runner(self, **kwargs: t.Any) -> t.Any:
         """A click runner for the app's CLI commands."""

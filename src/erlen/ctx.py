@@ -82,6 +82,11 @@ class AppContext:
     #: this one shares; ``None`` when this context owns them.
     _outer: AppContext | None = None
     _after_request_functions: list[t.Callable[[t.Any], t.Any]] | None = None
+    #: The request context whose request (and session) this app context
+    #: borrowed, when pushed inside it.
+    _borrowed: AppContext | None = None
+    #: Flashed messages read during this request (see erlen.sessions).
+    flashes: list[tuple[str, str]] | None = None
 
     def __init__(self, app: Erlen) -> None:
         self.app = app
@@ -104,6 +109,9 @@ class AppContext:
     def session(self) -> t.Any:
         """The session, opened on first access (see :mod:`erlen.sessions`)."""
         if self._session is None:
+            if self._borrowed is not None:
+                # One session per request, also inside a nested app context.
+                return self._borrowed.session
             if self.request is None:
                 raise RuntimeError("There is no session outside a request context.")
             self._session = self.app._open_session(self.request)
@@ -118,10 +126,12 @@ class AppContext:
         tokens = self._tokens
         if not tokens:
             outer = _cv.get(None)
-            if outer is not None and outer.app is self.app:
-                # NOTE: Flask keeps `request` usable inside `with app.app_context()`
-                # entered from a view; the new app context gets its own g.
+            if outer is not None and outer.app is self.app and outer.request is not None:
+                # NOTE: Flask keeps `request` and `session` usable inside
+                # `with app.app_context()` entered from a view; the new app
+                # context gets its own g.
                 self.request = outer.request
+                self._borrowed = outer
         tokens.append(_cv.set(self))
         if _signals.appcontext_pushed.receivers and len(tokens) == 1:
             _signals.appcontext_pushed.send(self.app, _async_wrapper=self.app.ensure_sync)

@@ -17,7 +17,6 @@ touches it pays nothing. Replace ``app.session_interface`` with a subclass of
 
 from __future__ import annotations
 
-import hashlib
 import typing as t
 from collections.abc import MutableMapping
 from datetime import datetime, timezone
@@ -313,7 +312,8 @@ def _vary_on_cookie(response: Response) -> None:
     headers = response.headers
     current = headers.getlist("Vary")
     if not current:
-        headers.set("Vary", "Cookie")
+        # PERF: nothing to merge with or replace; appending is enough.
+        headers.add("Vary", "Cookie")
         return
     tokens = [token.strip() for value in current for token in value.split(",") if token.strip()]
     for token in tokens:
@@ -371,6 +371,21 @@ def _serializer_class() -> type[URLSafeTimedSerializer]:
     return _serializer_cls
 
 
+class _LazySha1:
+    """A class attribute that is :func:`hashlib.sha1` itself, imported on first read.
+
+    PERF: importing hashlib (OpenSSL) is a large part of ``import erlen``'s
+    cost, and only apps that use the session need it. The real constructor
+    (not a wrapper function) is handed out, since hmac takes its fast OpenSSL
+    path only for hashlib's own constructors.
+    """
+
+    def __get__(self, obj: object, objtype: type | None = None) -> t.Callable[..., t.Any]:
+        import hashlib
+
+        return hashlib.sha1
+
+
 class SecureCookieSessionInterface(SessionInterface):
     """Keep the session in a cookie signed with the app's secret key.
 
@@ -387,10 +402,9 @@ class SecureCookieSessionInterface(SessionInterface):
     #: Salt mixed into the signing key, so a value signed for another
     #: purpose with the same secret key is not a valid session.
     salt = "cookie-session"
-    #: Hash function of the signature.
-    # PERF: hashlib's own constructor (not a wrapper) lets hmac use OpenSSL's
-    # fast path.
-    digest_method = staticmethod(hashlib.sha1)
+    #: Hash function of the signature: :func:`hashlib.sha1`. Override with
+    #: ``staticmethod(hashlib.sha256)`` and the like.
+    digest_method: t.Any = _LazySha1()
     #: How the signing key is derived from the secret key and salt.
     key_derivation = "hmac"
     #: Turns the session dict into text and back (tagged JSON).

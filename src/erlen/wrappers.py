@@ -664,8 +664,16 @@ class Response:
     #: Set ``Content-Length`` for bodies known up front.
     automatically_set_content_length = True
     autocorrect_location_header = False
-    max_cookie_size = 4093
     direct_passthrough = False
+
+    @property
+    def max_cookie_size(self) -> int:
+        """Cookies longer than this warn when set: the app's ``MAX_COOKIE_SIZE``
+        (4093 outside an app context). A subclass may set a plain int."""
+        ctx = _cv.get(None)
+        if ctx is not None:
+            return t.cast(int, ctx.app.config["MAX_COOKIE_SIZE"])
+        return 4093
 
     _on_close: list[t.Callable[[], t.Any]] | None = None
     # The default status, kept on the class so a response built with it

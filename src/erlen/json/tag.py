@@ -6,24 +6,22 @@ JSON can't represent as is becomes a one-key object whose key names its type,
 when the JSON is read. The tags are Flask's, so a session cookie written by a
 Flask app with the same secret key reads in Erlen, and the other way round:
 
-======= ===================================================================
-Tag     Python type and JSON form
-======= ===================================================================
-``" t"`` :class:`tuple`, as a list
-``" b"`` :class:`bytes`, standard base64 text
-``" m"`` anything with ``__html__`` (read back as :class:`~markupsafe.Markup`)
-``" u"`` :class:`~uuid.UUID`, 32 hex digits
-``" d"`` :class:`~datetime.datetime`, an HTTP date (to the second, UTC)
-``" di"`` a dict whose only key looks like a tag, with ``"__"`` appended
-        to that key so it is not mistaken for one
-======= ===================================================================
+- ``" t"``: a :class:`tuple`, as a list;
+- ``" b"``: :class:`bytes`, as standard base64 text;
+- ``" m"``: anything with ``__html__``, as its HTML (read back as
+  :class:`~markupsafe.Markup`);
+- ``" u"``: a :class:`~uuid.UUID`, as 32 hex digits;
+- ``" d"``: a :class:`~datetime.datetime`, as an HTTP date (whole seconds,
+  UTC);
+- ``" di"``: a dict whose only key looks like a tag, with ``"__"`` appended
+  to that key so it is not mistaken for one.
 
 Add a type by subclassing :class:`JSONTag` and registering it::
 
     from erlen.json.tag import JSONTag
 
     class TagOrderedDict(JSONTag):
-        __slots__ = ("serializer",)
+        __slots__ = ()
         key = " od"
 
         def check(self, value):
@@ -43,10 +41,10 @@ Add a type by subclassing :class:`JSONTag` and registering it::
 from __future__ import annotations
 
 import json as _json
+import sys
 import typing as t
 from base64 import b64decode, b64encode
 from datetime import datetime
-from uuid import UUID
 
 from ..globals import _cv
 from ..http import http_date, parse_date
@@ -252,12 +250,17 @@ class TagUUID(JSONTag):
     key = " u"
 
     def check(self, value: t.Any) -> bool:
-        return isinstance(value, UUID)
+        # PERF: uuid is imported lazily (it is slow to import); a UUID can
+        # only exist once something imported the module.
+        uuid = sys.modules.get("uuid")
+        return uuid is not None and isinstance(value, uuid.UUID)
 
     def to_json(self, value: t.Any) -> t.Any:
         return value.hex
 
     def to_python(self, value: t.Any) -> t.Any:
+        from uuid import UUID
+
         return UUID(value)
 
 

@@ -1,0 +1,890 @@
+"""The ``erlen`` command line: find an app, then run, inspect or script it.
+
+``erlen --app hello run`` imports ``hello``, finds the :class:`~erlen.Erlen`
+app in it and serves it with the development server. Apps add their own
+commands with ``@app.cli.command()``; those show up in ``erlen --help`` and
+run inside an application context.
+
+How the app is found (the first rule that gives one wins):
+
+* ``--app`` / ``ERLEN_APP``: ``module``, ``module:name``,
+  ``module:factory(literal, args)``, or a file path such as ``src/hello.py``;
+* otherwise ``wsgi.py`` or ``app.py`` in the current directory (or
+  ``--app-dir``);
+* within the module: an attribute ``app`` or ``application``, else the only
+  :class:`~erlen.Erlen` instance, else a factory ``create_app`` or
+  ``make_app`` called without arguments.
+
+This module imports click, so :mod:`erlen` itself only loads it when a
+command line is built (``app.cli`` or the ``erlen`` script).
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import os
+import platform
+import sys
+import traceback
+import typing as t
+from functools import update_wrapper
+
+import click
+from click.core import ParameterSource
+
+if t.TYPE_CHECKING:
+    from types import ModuleType, TracebackType
+
+    from .app import Erlen
+
+__all__ = [
+    "AppGroup",
+    "ErlenGroup",
+    "FlaskGroup",
+    "NoAppException",
+    "ScriptInfo",
+    "load_dotenv",
+    "locate_app",
+    "main",
+    "pass_script_info",
+    "prepare_import",
+    "with_appcontext",
+]
+
+_F = t.TypeVar("_F", bound=t.Callable[..., t.Any])
+
+#: The files ``erlen`` looks for when no app is named.
+DEFAULT_APP_FILES = ("wsgi.py", "app.py")
+#: The dotenv files loaded by default, lowest priority first.
+DEFAULT_ENV_FILES = (".erlenenv", ".env")
+
+
+class NoAppException(click.UsageError):
+    """No application could be found or loaded from what the user gave.
+
+    It is a :class:`click.UsageError`, so click turns it into an error
+    message and exit status 2 rather than a traceback.
+    """
+
+    def show(self, file: t.IO[t.Any] | None = None) -> None:
+        """Print the message on one line, without the usage help.
+
+        The usage block click adds for usage errors is about the command's
+        options, which are fine here: only the app is wrong.
+        """
+        click.echo(f"Error: {self.format_message()}", file=file, err=file is None)
+
+
+def _is_app(value: object) -> bool:
+    from .app import Erlen
+
+    return isinstance(value, Erlen)
+
+
+def _failed_in_call(func: t.Callable[..., t.Any], tb: TracebackType | None) -> bool:
+    """Whether a ``TypeError`` came from inside ``func`` rather than from calling it.
+
+    A call with the wrong arguments fails before the function's frame
+    exists, so the traceback never reaches the function's code.
+    """
+    code = getattr(func, "__code__", None)
+    while tb is not None:
+        if tb.tb_frame.f_code is code:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _call_factory(module: ModuleType, name: str, func: t.Callable[..., t.Any], args: list[t.Any], kwargs: dict[str, t.Any], hint: str) -> t.Any:
+    try:
+        return func(*args, **kwargs)
+    except TypeError as e:
+        if _failed_in_call(func, e.__traceback__):
+            raise  # a bug inside the factory: the user needs its traceback
+        raise NoAppException(f"The factory {name!r} in module {module.__name__!r} {hint}: {e}.") from None
+
+
+def find_best_app(module: ModuleType) -> Erlen:
+    """Find the app in ``module`` by the default rules.
+
+    :raises NoAppException: Several apps, a factory that needs arguments,
+        or nothing that gives an app.
+    """
+    for attr in ("app", "application"):
+        value = getattr(module, attr, None)
+        if _is_app(value):
+            return t.cast("Erlen", value)
+
+    found = [value for value in vars(module).values() if _is_app(value)]
+    if len(found) == 1:
+        return t.cast("Erlen", found[0])
+    if len(found) > 1:
+        raise NoAppException(
+            f"Found {len(found)} Erlen apps in module {module.__name__!r}; name the one"
+            f" to use with '--app {module.__name__}:NAME'."
+        )
+
+    for attr in ("create_app", "make_app"):
+        factory = getattr(module, attr, None)
+        if inspect.isfunction(factory):
+            app = _call_factory(
+                module, attr, factory, [], {},
+                f"can't be called without arguments (give them with '--app {module.__name__}:{attr}(...)')",
+            )
+            if _is_app(app):
+                return t.cast("Erlen", app)
+
+    raise NoAppException(
+        f"Found no Erlen app or factory in module {module.__name__!r}: looked for 'app',"
+        f" 'application', an Erlen instance, 'create_app' and 'make_app'. Name it with"
+        f" '--app {module.__name__}:NAME'."
+    )
+
+
+def find_app_by_string(module: ModuleType, app_name: str) -> Erlen:
+    """Get the app ``app_name`` names in ``module``: ``name`` or ``factory(args)``.
+
+    Arguments of a factory call must be Python literals; they are read with
+    :func:`ast.literal_eval`, never executed.
+
+    :raises NoAppException: The string can't be parsed, names nothing, or
+        does not give an app.
+    """
+    where = f"{module.__name__}:{app_name}"
+    try:
+        expr = ast.parse(app_name.strip(), mode="eval").body
+    except SyntaxError:
+        raise NoAppException(f"Can't read {app_name!r} as an attribute name or a function call.") from None
+
+    args: list[t.Any] = []
+    kwargs: dict[str, t.Any] = {}
+    if isinstance(expr, ast.Name):
+        name = expr.id
+        is_call = False
+    elif isinstance(expr, ast.Call):
+        if not isinstance(expr.func, ast.Name):
+            raise NoAppException(f"The factory in {app_name!r} must be a plain name, like 'create_app(...)'.")
+        name = expr.func.id
+        is_call = True
+        try:
+            args = [ast.literal_eval(arg) for arg in expr.args]
+            kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in expr.keywords if kw.arg is not None}
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            raise NoAppException(
+                f"The arguments in {app_name!r} must be Python literals (strings, numbers,"
+                " lists, dicts, True/False/None)."
+            ) from None
+    else:
+        raise NoAppException(f"Can't read {app_name!r} as an attribute name or a function call.")
+
+    try:
+        value = getattr(module, name)
+    except AttributeError:
+        raise NoAppException(f"Module {module.__name__!r} has no attribute {name!r}.") from None
+
+    if inspect.isfunction(value):
+        value = _call_factory(module, name, value, args, kwargs, "can't be called with the given arguments")
+    elif is_call:
+        raise NoAppException(f"{name!r} in module {module.__name__!r} is not a function, so it can't be called.")
+
+    if _is_app(value):
+        return t.cast("Erlen", value)
+    raise NoAppException(f"'{where}' gave a {type(value).__name__}, not an Erlen app.")
+
+
+def prepare_import(path: str) -> str:
+    """Make ``path`` importable and return its module name.
+
+    A file path (``src/hello.py``) or a package folder is turned into a
+    dotted name, walking up through packages (folders with
+    ``__init__.py``); the folder above the top package goes first on
+    :data:`sys.path`. A plain module name is returned unchanged.
+    """
+    path = os.path.realpath(path)
+    base, ext = os.path.splitext(path)
+    if ext == ".py":
+        path = base
+    if os.path.basename(path) == "__init__":
+        path = os.path.dirname(path)
+
+    parts: list[str] = []
+    while True:
+        path, name = os.path.split(path)
+        parts.append(name)
+        if not os.path.exists(os.path.join(path, "__init__.py")):
+            break
+
+    if sys.path[:1] != [path]:
+        sys.path.insert(0, path)
+    return ".".join(reversed(parts))
+
+
+def _module_missing(error: ImportError, module_name: str) -> bool:
+    """Whether ``error`` says ``module_name`` (or a package above it) doesn't exist.
+
+    Any other import error came from code inside the module, and hiding it
+    behind "not found" would send the user looking in the wrong place.
+    """
+    if not isinstance(error, ModuleNotFoundError) or error.name is None:
+        return False
+    return module_name == error.name or module_name.startswith(error.name + ".")
+
+
+def _where_raised(tb: TracebackType | None) -> str:
+    frames = traceback.extract_tb(tb)
+    # The innermost frame outside importlib (and this module) is the line
+    # that failed.
+    for frame in reversed(frames):
+        if "importlib" not in frame.filename and frame.filename != __file__:
+            return f" ({frame.filename}, line {frame.lineno})"
+    return ""
+
+
+@t.overload
+def locate_app(module_name: str, app_name: str | None, raise_if_not_found: t.Literal[True] = True) -> Erlen: ...
+
+
+@t.overload
+def locate_app(module_name: str, app_name: str | None, raise_if_not_found: t.Literal[False] = ...) -> Erlen | None: ...
+
+
+def locate_app(module_name: str, app_name: str | None, raise_if_not_found: bool = True) -> Erlen | None:
+    """Import ``module_name`` and find the app in it.
+
+    :param app_name: ``name`` or ``factory(args)``; ``None`` uses the
+        default rules (:func:`find_best_app`).
+    :param raise_if_not_found: When the module doesn't exist, return
+        ``None`` instead of raising.
+    :raises NoAppException: The module doesn't exist, raised
+        :class:`ImportError` while importing, or holds no app.
+    """
+    try:
+        __import__(module_name)
+    except ImportError as e:
+        if not _module_missing(e, module_name):
+            raise NoAppException(
+                f"While importing {module_name!r}, an ImportError was raised: {e}{_where_raised(e.__traceback__)}"
+            ) from None
+        if raise_if_not_found:
+            raise NoAppException(f"Could not import {module_name!r}: no such module or file.") from None
+        return None
+
+    module = sys.modules[module_name]
+    if app_name is None:
+        return find_best_app(module)
+    return find_app_by_string(module, app_name)
+
+
+def _split_import_path(value: str) -> tuple[str, str | None]:
+    """Split ``module:name``, leaving a Windows drive (``C:\\``) in the path."""
+    start = 0
+    while True:
+        index = value.find(":", start)
+        if index == -1:
+            return value, None
+        if value[index + 1 : index + 2] not in ("\\", "/"):
+            return value[:index], value[index + 1 :]
+        start = index + 1
+
+
+def get_debug_flag() -> bool:
+    """Whether ``ERLEN_DEBUG`` asks for debug mode (anything but empty, 0, false, no, off)."""
+    value = os.environ.get("ERLEN_DEBUG", "")
+    return bool(value) and value.lower() not in ("0", "false", "no", "off")
+
+
+class ScriptInfo:
+    """What the commands need to load the app, shared through click's context.
+
+    :param app_import_path: What ``--app`` gave, or ``None`` to look for
+        ``wsgi.py``/``app.py``.
+    :param create_app: A function returning the app; wins over the import
+        path.
+    :param set_debug_flag: Set ``app.debug`` from ``--debug``/``ERLEN_DEBUG``
+        after loading.
+    :param load_dotenv_defaults: Load ``.erlenenv`` and ``.env``.
+    :param app_dir: The folder that a relative app path, ``wsgi.py`` and
+        ``app.py`` are relative to (default: the current one).
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        app_import_path: str | None = None,
+        create_app: t.Callable[..., Erlen] | None = None,
+        set_debug_flag: bool = True,
+        load_dotenv_defaults: bool = True,
+        app_dir: str | None = None,
+    ) -> None:
+        self.app_import_path = app_import_path
+        self.create_app = create_app
+        self.set_debug_flag = set_debug_flag
+        self.load_dotenv_defaults = load_dotenv_defaults
+        self.app_dir = app_dir
+        #: Free space for commands and extensions to share data.
+        self.data: dict[t.Any, t.Any] = {}
+        self._loaded_app: Erlen | None = None
+
+    def load_app(self) -> Erlen:
+        """Load the app once and return it (the same object on later calls).
+
+        :raises NoAppException: Nothing gives an app.
+        """
+        if self._loaded_app is not None:
+            return self._loaded_app
+
+        app: Erlen | None = None
+        if self.create_app is not None:
+            app = self.create_app()
+        elif self.app_import_path:
+            path, name = _split_import_path(self.app_import_path)
+            app = locate_app(prepare_import(self._path(path)), name)
+        else:
+            for filename in DEFAULT_APP_FILES:
+                app = locate_app(prepare_import(self._path(filename)), None, raise_if_not_found=False)
+                if app is not None:
+                    break
+
+        if app is None:
+            raise NoAppException(
+                "Could not find an Erlen app: give one with '--app' or ERLEN_APP, or put"
+                " it in 'wsgi.py' or 'app.py' in the current directory."
+            )
+        if self.set_debug_flag:
+            app.debug = get_debug_flag()
+        self._loaded_app = app
+        return app
+
+    def _path(self, path: str) -> str:
+        # Relative app paths are relative to --app-dir when it is given.
+        return os.path.join(self.app_dir, path) if self.app_dir is not None else path
+
+
+#: Decorator passing the :class:`ScriptInfo` as the first argument.
+pass_script_info = click.make_pass_decorator(ScriptInfo, ensure=True)
+
+
+def with_appcontext(f: _F) -> _F:
+    """Run the decorated command inside the app's application context.
+
+    The app is loaded when the command runs; an already active context
+    (e.g. in tests) is used as is. Commands of :class:`AppGroup` get this
+    unless registered with ``with_appcontext=False``.
+
+    .. versionadded:: 0.1
+    """
+
+    @click.pass_context
+    def decorator(ctx: click.Context, /, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        from .globals import _cv
+
+        if _cv.get(None) is None:
+            app = ctx.ensure_object(ScriptInfo).load_app()
+            ctx.with_resource(app.app_context())
+        return ctx.invoke(f, *args, **kwargs)
+
+    return update_wrapper(decorator, f)  # type: ignore[return-value]
+
+
+class AppGroup(click.Group):
+    """A click group whose commands run inside the app context by default.
+
+    ``app.cli`` is one. Pass ``with_appcontext=False`` to
+    :meth:`command` for a command that doesn't need the app; :meth:`group`
+    makes nested :class:`AppGroup` groups.
+
+    .. versionadded:: 0.1
+    """
+
+    def command(self, *args: t.Any, **kwargs: t.Any) -> t.Any:  # type: ignore[override]
+        """Register a command, wrapped in :func:`with_appcontext` unless told not to."""
+        wrap = kwargs.pop("with_appcontext", True)
+        func: t.Callable[..., t.Any] | None = None
+        if len(args) == 1 and callable(args[0]):
+            # Bare ``@group.command`` without parentheses.
+            func, args = args[0], ()
+
+        def decorator(f: t.Callable[..., t.Any]) -> click.Command:
+            if wrap:
+                f = with_appcontext(f)
+            return click.Group.command(self, *args, **kwargs)(f)
+
+        if func is not None:
+            return decorator(func)
+        return decorator
+
+    def group(self, *args: t.Any, **kwargs: t.Any) -> t.Any:  # type: ignore[override]
+        """Register a sub-group, an :class:`AppGroup` unless ``cls`` is given."""
+        kwargs.setdefault("cls", AppGroup)
+        return super().group(*args, **kwargs)
+
+
+# -- the top-level options ----------------------------------------------------
+
+
+def _script_info(ctx: click.Context) -> ScriptInfo:
+    return ctx.ensure_object(ScriptInfo)
+
+
+def _set_app(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        _script_info(ctx).app_import_path = value
+    return value
+
+
+def _set_app_dir(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        _script_info(ctx).app_dir = value
+    return value
+
+
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> bool | None:
+    # Only an explicit flag or ERLEN_DEBUG counts; the default must not
+    # override what the environment says. The value goes into the
+    # environment so the app (and make_config) see it wherever they look.
+    source = ctx.get_parameter_source(param.name)  # type: ignore[arg-type]
+    if source is None or source in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
+        return None
+    os.environ["ERLEN_DEBUG"] = "1" if value else "0"
+    return value
+
+
+def _load_env_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    info = _script_info(ctx)
+    if value is not None and not _have_dotenv():
+        raise click.BadParameter("python-dotenv must be installed to load an env file (pip install python-dotenv).", ctx=ctx, param=param)
+    if value is not None or info.load_dotenv_defaults:
+        load_dotenv(value, load_defaults=info.load_dotenv_defaults)
+    return value
+
+
+def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from . import __version__
+
+    click.echo(f"Python {platform.python_version()}\nErlen {__version__}\nClick {_dist_version('click')}", color=ctx.color)
+    ctx.exit()
+
+
+def _dist_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:  # pragma: no cover - click is a dependency
+        return "unknown"
+
+
+_env_file_option = click.Option(
+    ["-e", "--env-file"],
+    type=click.Path(exists=True, dir_okay=False),
+    help="Load environment variables from this file (needs python-dotenv). Variables already set win.",
+    is_eager=True,
+    expose_value=False,
+    callback=_load_env_file,
+)
+_app_dir_option = click.Option(
+    ["--app-dir"],
+    type=click.Path(exists=True, file_okay=False),
+    help="Look for the app (and wsgi.py/app.py) relative to this folder instead of the current one.",
+    is_eager=True,
+    expose_value=False,
+    callback=_set_app_dir,
+)
+_app_option = click.Option(
+    ["-A", "--app"],
+    metavar="IMPORT",
+    help=(
+        "The app to load: 'module', 'module:name', 'module:create_app(\"arg\")' or a"
+        " path to a .py file. Default: wsgi.py or app.py here."
+    ),
+    is_eager=True,
+    expose_value=False,
+    callback=_set_app,
+)
+_debug_option = click.Option(
+    ["--debug/--no-debug"],
+    help="Turn debug mode on or off (ERLEN_DEBUG).",
+    expose_value=False,
+    callback=_set_debug,
+)
+_version_option = click.Option(
+    ["--version"],
+    help="Show the Erlen and Python versions.",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=_show_version,
+)
+
+
+_LISTING = "erlen.listing_commands"
+
+
+class ErlenGroup(AppGroup):
+    """The ``erlen`` command: an :class:`AppGroup` that also offers the app's commands.
+
+    It adds ``--app``, ``--app-dir``, ``--env-file``, ``--debug`` and
+    ``--version``, the ``run``, ``shell`` and ``routes`` commands, commands
+    installed packages register under the ``erlen.commands`` entry point
+    group, and the commands of the loaded app's ``app.cli``. Options can
+    also be set with ``ERLEN_`` variables (``ERLEN_APP``,
+    ``ERLEN_RUN_PORT``, ...).
+
+    :param add_default_commands: Add ``run``, ``shell`` and ``routes``.
+    :param create_app: A function returning the app, instead of discovery.
+    :param add_version_option: Add ``--version``.
+    :param load_dotenv: Load ``.erlenenv`` and ``.env`` first.
+    :param set_debug_flag: Set ``app.debug`` from ``--debug``/``ERLEN_DEBUG``.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        add_default_commands: bool = True,
+        create_app: t.Callable[..., Erlen] | None = None,
+        add_version_option: bool = True,
+        load_dotenv: bool = True,
+        set_debug_flag: bool = True,
+        **extra: t.Any,
+    ) -> None:
+        params = list(extra.pop("params", None) or ())
+        # The env file goes first so that ERLEN_APP set in it is seen.
+        params.extend((_env_file_option, _app_dir_option, _app_option, _debug_option))
+        if add_version_option:
+            params.append(_version_option)
+        settings = dict(extra.pop("context_settings", None) or {})
+        settings.setdefault("auto_envvar_prefix", "ERLEN")
+        super().__init__(params=params, context_settings=settings, **extra)
+        self.create_app = create_app
+        self.load_dotenv = load_dotenv
+        self.set_debug_flag = set_debug_flag
+        if add_default_commands:
+            self.add_command(run_command)
+            self.add_command(shell_command)
+            self.add_command(routes_command)
+        self._plugins_loaded = False
+
+    def _load_plugin_commands(self) -> None:
+        if self._plugins_loaded:
+            return
+        from importlib.metadata import entry_points
+
+        for ep in entry_points(group="erlen.commands"):
+            self.add_command(ep.load(), ep.name)
+        self._plugins_loaded = True
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """A built-in or plugin command, else one from the app's ``cli``."""
+        self._load_plugin_commands()
+        rv = super().get_command(ctx, cmd_name)
+        if rv is not None:
+            return rv
+        try:
+            app = _script_info(ctx).load_app()
+        except NoAppException as e:
+            # Say why the app's commands are missing before click reports
+            # the unknown command.
+            click.secho(f"Error: {e.format_message()}\n", err=True, fg="red")
+            return None
+        from .globals import _cv
+
+        # App commands run inside the app context, like with_appcontext;
+        # listing them for the help needs none. (The help is shown while
+        # parsing, where click never closes the context, so a context
+        # pushed then would stay active.)
+        current = _cv.get(None)
+        if not ctx.meta.get(_LISTING) and (current is None or current.app is not app):
+            ctx.with_resource(app.app_context())
+        return app.cli.get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Write the command list for the help, app commands included."""
+        ctx.meta[_LISTING] = True
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            del ctx.meta[_LISTING]
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """The built-in, plugin and app command names, sorted."""
+        self._load_plugin_commands()
+        names = set(super().list_commands(ctx))
+        try:
+            names.update(_script_info(ctx).load_app().cli.list_commands(ctx))
+        except NoAppException as e:
+            # --help still works without an app; say why its commands are missing.
+            click.secho(f"Error: {e.format_message()}\n", err=True, fg="red")
+        except Exception:
+            # A broken app must not hide the help, but its error must show.
+            click.secho(f"{traceback.format_exc()}\n", err=True, fg="red")
+        return sorted(names)
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: t.Any) -> click.Context:
+        """Start the context with a :class:`ScriptInfo` built from this group's settings."""
+        if "obj" not in extra and "obj" not in self.context_settings:
+            extra["obj"] = ScriptInfo(
+                create_app=self.create_app,
+                set_debug_flag=self.set_debug_flag,
+                load_dotenv_defaults=self.load_dotenv,
+            )
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Parse; with no arguments, still read env files and ``ERLEN_APP`` for the help."""
+        if not args and self.no_args_is_help:
+            # click shows the help before processing options, so the app's
+            # commands would be missing from it.
+            _env_file_option.handle_parse_result(ctx, {}, [])
+            _app_option.handle_parse_result(ctx, {}, [])
+        return super().parse_args(ctx, args)
+
+
+#: Flask's name for :class:`ErlenGroup`, for code ported from Flask.
+FlaskGroup = ErlenGroup
+
+
+# -- dotenv --------------------------------------------------------------------
+
+
+def _have_dotenv() -> bool:
+    try:
+        import dotenv  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool = True) -> bool:
+    """Load environment variables from dotenv files (needs python-dotenv).
+
+    The defaults ``.erlenenv`` then ``.env`` are searched from the current
+    folder upward; ``path`` is loaded last and wins over them. Variables
+    already in the environment are never changed.
+
+    :param path: An extra file to load.
+    :param load_defaults: Load ``.erlenenv`` and ``.env``.
+    :return: Whether any variable was read. Without python-dotenv nothing
+        is loaded (a tip is shown when such files are present) and the
+        result is ``False``.
+
+    .. versionadded:: 0.1
+    """
+    try:
+        import dotenv
+    except ImportError:
+        if path or any(os.path.isfile(name) for name in DEFAULT_ENV_FILES):
+            click.secho(" * Tip: there are .env files here. Install python-dotenv to use them.", fg="yellow", err=True)
+        return False
+
+    data: dict[str, str | None] = {}
+    if load_defaults:
+        for name in DEFAULT_ENV_FILES:
+            found = dotenv.find_dotenv(name, usecwd=True)
+            if found:
+                data.update(dotenv.dotenv_values(found, encoding="utf-8"))
+    if path is not None and os.path.isfile(path):
+        data.update(dotenv.dotenv_values(path, encoding="utf-8"))
+
+    for key, value in data.items():
+        if key not in os.environ and value is not None:
+            os.environ[key] = value
+    return bool(data)
+
+
+# -- built-in commands ---------------------------------------------------------
+
+
+def _validate_cert(ctx: click.Context, param: click.Parameter, value: t.Any) -> t.Any:
+    if value is not None:
+        # NOTE: erlen.serving has no TLS yet. Refusing is better than
+        # silently serving plain HTTP to someone who asked for HTTPS.
+        raise click.BadParameter(
+            "HTTPS is not available in Erlen's development server yet; serve over HTTP,"
+            " or put a TLS-terminating proxy in front.",
+            ctx=ctx,
+            param=param,
+        )
+    return value
+
+
+def _split_paths(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    return [path for path in value.split(os.pathsep) if path]
+
+
+@click.command("run", short_help="Run a development server.")
+@click.option("--host", "-h", default="127.0.0.1", show_default=True, help="The interface to bind to.")
+@click.option("--port", "-p", default=5000, show_default=True, help="The port to bind to.")
+@click.option("--cert", default=None, callback=_validate_cert, help="TLS certificate file (not supported yet).")
+@click.option("--key", default=None, callback=_validate_cert, help="TLS key file (not supported yet).")
+@click.option("--reload/--no-reload", default=None, help="Restart on code changes (default: on in debug mode; not available yet).")
+@click.option("--debugger/--no-debugger", default=None, help="Show an interactive debugger on errors (default: on in debug mode; not available yet).")
+@click.option("--with-threads/--without-threads", default=True, help="Handle each connection in its own thread.")
+@click.option("--extra-files", default=None, help=f"More files the reloader watches, separated by {os.pathsep!r}.")
+@click.option("--exclude-patterns", default=None, help=f"Files the reloader ignores (fnmatch patterns), separated by {os.pathsep!r}.")
+@pass_script_info
+def run_command(
+    info: ScriptInfo,
+    host: str,
+    port: int,
+    cert: str | None,
+    key: str | None,
+    reload: bool | None,
+    debugger: bool | None,
+    with_threads: bool,
+    extra_files: str | None,
+    exclude_patterns: str | None,
+) -> None:
+    """Run a development server for the app.
+
+    It is for development only: use a production WSGI server (gunicorn,
+    waitress, ...) to deploy. In debug mode the reloader and debugger are
+    asked for by default.
+    """
+    from .serving import run_simple
+
+    app = info.load_app()
+    debug = get_debug_flag() if info.set_debug_flag else app.debug
+    if reload is None:
+        reload = debug
+    if debugger is None:
+        debugger = debug
+
+    click.echo(f" * Debug mode: {'on' if debug else 'off'}")
+    # Say once what was asked for but isn't built yet, rather than
+    # silently ignoring it.
+    missing = [name for name, wanted in (("reloader", reload), ("interactive debugger", debugger)) if wanted]
+    if missing:
+        click.echo(f" * The {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not available yet; serving without.")
+    run_simple(
+        host,
+        port,
+        app,
+        threaded=with_threads,
+        use_reloader=False,
+        use_debugger=False,
+        extra_files=_split_paths(extra_files),
+        exclude_patterns=_split_paths(exclude_patterns),
+    )
+
+
+@click.command("shell", short_help="Run a Python shell in the app context.")
+@with_appcontext
+def shell_command() -> None:
+    """Run an interactive Python shell with the app's context active.
+
+    ``app``, ``g`` and the names from the app's shell context processors are
+    defined. The file named by ``PYTHONSTARTUP`` runs first, as in the
+    plain interpreter.
+    """
+    import code
+
+    from .globals import current_app
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    banner = f"Python {sys.version} on {sys.platform}\nApp: {app.import_name}\nInstance: {app.instance_path}"
+    namespace: dict[str, t.Any] = {}
+
+    startup = os.environ.get("PYTHONSTARTUP")
+    if startup and os.path.isfile(startup):
+        with open(startup, encoding="utf-8") as f:
+            exec(compile(f.read(), startup, "exec"), namespace)
+
+    namespace.update(app.make_shell_context())
+
+    hook = getattr(sys, "__interactivehook__", None)
+    # Only a real terminal gets readline: the hook reads and later writes
+    # ~/.python_history, which piped input (and tests) must not touch.
+    if hook is not None and sys.stdin.isatty():  # pragma: no cover - needs a terminal
+        try:
+            import readline
+            from rlcompleter import Completer
+        except ImportError:
+            pass
+        else:
+            readline.set_completer(Completer(namespace).complete)
+        hook()
+
+    code.interact(banner=banner, local=namespace)
+
+
+@click.command("routes", short_help="Show the app's routes.")
+@click.option(
+    "--sort",
+    "-s",
+    type=click.Choice(("endpoint", "methods", "domain", "rule", "match")),
+    default="endpoint",
+    show_default=True,
+    help="Sort by this column; 'match' keeps the order the rules were registered in.",
+)
+@click.option("--all-methods", is_flag=True, help="Also show HEAD and OPTIONS.")
+@with_appcontext
+def routes_command(sort: str, all_methods: bool) -> None:
+    """Show every route: its endpoint, methods and rule."""
+    from .globals import current_app
+
+    url_map = current_app.url_map
+    rules = list(url_map.iter_rules())
+    if not rules:
+        click.echo("No routes were registered.")
+        return
+
+    hidden = set() if all_methods else {"HEAD", "OPTIONS"}
+    host_matching = url_map.host_matching
+
+    def domain(rule: t.Any) -> str:
+        return (rule.host if host_matching else rule.subdomain) or ""
+
+    # The domain column only appears when some rule has one.
+    has_domain = any(domain(rule) for rule in rules)
+    headers = ["Endpoint", "Methods"]
+    if has_domain:
+        headers.append("Host" if host_matching else "Subdomain")
+    headers.append("Rule")
+
+    rows: list[list[str]] = []
+    for rule in rules:
+        row = [rule.endpoint, ", ".join(sorted((rule.methods or set()) - hidden))]
+        if has_domain:
+            row.append(domain(rule))
+        row.append(rule.rule)
+        rows.append(row)
+
+    columns = {"endpoint": 0, "methods": 1, "rule": len(headers) - 1}
+    if has_domain:
+        columns["domain"] = 2
+    if sort in columns:
+        rows.sort(key=lambda row: row[columns[sort]])
+    # 'match' (and 'domain' with no domains) keep the map's order.
+
+    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
+    for row in [headers, ["-" * w for w in widths], *rows]:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+
+
+#: The ``erlen`` command.
+cli = ErlenGroup(
+    name="erlen",
+    help=(
+        "Run and manage an Erlen app.\n\n"
+        "Name the app with '--app' or the ERLEN_APP variable; without either,\n"
+        "'wsgi.py' or 'app.py' in the current folder is used. '--debug' or\n"
+        "ERLEN_DEBUG=1 turns debug mode on. With python-dotenv installed,\n"
+        "variables in '.erlenenv' and '.env' are loaded first."
+    ),
+)
+
+
+def main() -> None:
+    """The ``erlen`` console script."""
+    cli.main()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,3 @@
+from erlen import Erlen
+
+application = Erlen("application_attr")

@@ -1,0 +1,3 @@
+from erlen import Erlen
+
+app = Erlen("default_wsgi")

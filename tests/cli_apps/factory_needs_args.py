@@ -1,0 +1,5 @@
+from erlen import Erlen
+
+
+def create_app(config: str) -> Erlen:
+    return Erlen(config)

@@ -1,0 +1,5 @@
+from erlen import Erlen
+
+
+def make_app() -> Erlen:
+    return Erlen("made")

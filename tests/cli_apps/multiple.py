@@ -1,0 +1,4 @@
+from erlen import Erlen
+
+one = Erlen("one")
+two = Erlen("two")

@@ -1,0 +1,3 @@
+from erlen import Erlen
+
+my_site = Erlen("single")
