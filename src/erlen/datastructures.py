@@ -2081,7 +2081,51 @@ class CharsetAccept(Accept):
 # ==========================================================================
 
 
-class Authorization:
+class _AuthParams:
+    """What :class:`Authorization` and :class:`WWWAuthenticate` share: a
+    scheme, a token or auth-params, and item/attribute access to the params."""
+
+    type: str
+    parameters: dict[str, str | None]
+    token: str | None
+
+    def __getattr__(self, name: str) -> str | None:
+        # Only called for names not found normally. Private names and our
+        # own attribute (missing while unpickling) are never parameters.
+        if name[:1] == "_" or name == "parameters":
+            raise AttributeError(name)
+
+        return self.parameters.get(name)
+
+    def __getitem__(self, key: str) -> str | None:
+        return self.parameters.get(key)
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        """Return a parameter, or ``default``.
+
+        :param key: The parameter name.
+        :param default: Returned if missing.
+        :return: The value.
+        """
+        return self.parameters.get(key, default)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.parameters
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+
+        return (self.type, self.token, self.parameters) == (
+            other.type,  # type: ignore[attr-defined]
+            other.token,  # type: ignore[attr-defined]
+            other.parameters,  # type: ignore[attr-defined]
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Authorization(_AuthParams):
     """The parsed ``Authorization`` request header.
 
     :attr:`type` is the lower-cased scheme (``"basic"``, ``"bearer"``,
@@ -2122,41 +2166,6 @@ class Authorization:
     def password(self) -> str | None:
         """The ``password`` parameter (set for ``Basic``)."""
         return self.parameters.get("password")
-
-    def __getattr__(self, name: str) -> str | None:
-        # Only called for names not found normally. Private names and our
-        # own attribute (missing while unpickling) are never parameters.
-        if name[:1] == "_" or name == "parameters":
-            raise AttributeError(name)
-
-        return self.parameters.get(name)
-
-    def __getitem__(self, key: str) -> str | None:
-        return self.parameters.get(key)
-
-    def get(self, key: str, default: str | None = None) -> str | None:
-        """Return a parameter, or ``default``.
-
-        :param key: The parameter name.
-        :param default: Returned if missing.
-        :return: The value.
-        """
-        return self.parameters.get(key, default)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.parameters
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Authorization):
-            return NotImplemented
-
-        return (self.type, self.token, self.parameters) == (
-            other.type,
-            other.token,
-            other.parameters,
-        )
-
-    __hash__ = None  # type: ignore[assignment]
 
     @classmethod
     def from_header(cls, value: str | None) -> Self | None:
@@ -2231,7 +2240,7 @@ class Authorization:
 _always_quoted_auth_params = frozenset(("realm", "domain", "nonce", "opaque", "qop"))
 
 
-class WWWAuthenticate:
+class WWWAuthenticate(_AuthParams):
     """A ``WWW-Authenticate`` challenge, sent with a 401 response.
 
     :attr:`type` is the lower-cased scheme; :attr:`parameters` holds the
@@ -2261,12 +2270,6 @@ class WWWAuthenticate:
     # name stands for a parameter.
     _own_attributes = frozenset(("type", "parameters", "token"))
 
-    def __getattr__(self, name: str) -> str | None:
-        if name[:1] == "_" or name == "parameters":
-            raise AttributeError(name)
-
-        return self.parameters.get(name)
-
     def __setattr__(self, name: str, value: t.Any) -> None:
         if name in self._own_attributes or name.startswith("_"):
             object.__setattr__(self, name, value)
@@ -2279,9 +2282,6 @@ class WWWAuthenticate:
         else:
             del self[name]
 
-    def __getitem__(self, key: str) -> str | None:
-        return self.parameters.get(key)
-
     def __setitem__(self, key: str, value: str | None) -> None:
         if value is None:
             self.parameters.pop(key, None)
@@ -2290,30 +2290,6 @@ class WWWAuthenticate:
 
     def __delitem__(self, key: str) -> None:
         self.parameters.pop(key, None)
-
-    def get(self, key: str, default: str | None = None) -> str | None:
-        """Return a parameter, or ``default``.
-
-        :param key: The parameter name.
-        :param default: Returned if missing.
-        :return: The value.
-        """
-        return self.parameters.get(key, default)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.parameters
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, WWWAuthenticate):
-            return NotImplemented
-
-        return (self.type, self.token, self.parameters) == (
-            other.type,
-            other.token,
-            other.parameters,
-        )
-
-    __hash__ = None  # type: ignore[assignment]
 
     @classmethod
     def from_header(cls, value: str | None) -> Self | None:

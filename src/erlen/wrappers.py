@@ -642,6 +642,29 @@ _STATUS_LINES: dict[int, str] = {
 }
 
 
+class _DateHeader:
+    """A response header holding an HTTP date, as a datetime property."""
+
+    def __init__(self, name: str, doc: str) -> None:
+        self.name = name
+        self.__doc__ = doc
+
+    def __get__(self, obj: Response | None, owner: type | None = None) -> t.Any:
+        if obj is None:
+            return self
+        return parse_date(obj.headers.get(self.name))
+
+    def __set__(self, obj: Response, value: t.Any) -> None:
+        if value is None:
+            obj.headers.remove(self.name)
+        elif isinstance(value, str):
+            obj.headers.set(self.name, value)
+        else:
+            from .http import http_date
+
+            obj.headers.set(self.name, http_date(value))
+
+
 class Response:
     """An HTTP response.
 
@@ -1070,57 +1093,18 @@ class Response:
     # send_file() uses. The request-side evaluation lives in
     # erlen.helpers (_evaluate_preconditions, _parse_byte_range).
 
-    def _get_date_header(self, name: str) -> datetime | None:
-        return parse_date(self.headers.get(name))
-
-    def _set_date_header(self, name: str, value: t.Any) -> None:
-        if value is None:
-            self.headers.remove(name)
-        elif isinstance(value, str):
-            self.headers.set(name, value)
-        else:
-            from .http import http_date
-
-            self.headers.set(name, http_date(value))
-
-    @property
-    def last_modified(self) -> datetime | None:
+    last_modified = _DateHeader(
+        "Last-Modified",
         """The ``Last-Modified`` header as an aware UTC datetime.
 
         Set it to a ``datetime``, a Unix timestamp or a preformatted string;
         ``None`` removes the header.
 
         .. versionadded:: 0.1
-        """
-        return self._get_date_header("Last-Modified")
-
-    @last_modified.setter
-    def last_modified(self, value: t.Any) -> None:
-        self._set_date_header("Last-Modified", value)
-
-    @property
-    def expires(self) -> datetime | None:
-        """The ``Expires`` header as an aware UTC datetime (set like :attr:`last_modified`).
-
-        .. versionadded:: 0.1
-        """
-        return self._get_date_header("Expires")
-
-    @expires.setter
-    def expires(self, value: t.Any) -> None:
-        self._set_date_header("Expires", value)
-
-    @property
-    def date(self) -> datetime | None:
-        """The ``Date`` header as an aware UTC datetime (set like :attr:`last_modified`).
-
-        .. versionadded:: 0.1
-        """
-        return self._get_date_header("Date")
-
-    @date.setter
-    def date(self, value: t.Any) -> None:
-        self._set_date_header("Date", value)
+        """,
+    )
+    expires = _DateHeader("Expires", "The ``Expires`` header (read and set like :attr:`last_modified`).")
+    date = _DateHeader("Date", "The ``Date`` header (read and set like :attr:`last_modified`).")
 
     @property
     def accept_ranges(self) -> str | None:
