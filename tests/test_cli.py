@@ -49,11 +49,16 @@ needs_dotenv = pytest.mark.skipif(not HAVE_DOTENV, reason="python-dotenv is not 
 def _isolate(monkeypatch: pytest.MonkeyPatch) -> t.Iterator[None]:
     # Discovery changes sys.path, sys.modules and the environment; each test
     # starts from, and leaves behind, the state it found.
+    # (--debug and dotenv files write to os.environ, so all of it is restored,
+    # not only the names a test sets.)
+    environ = dict(os.environ)
     for name in ("ERLEN_APP", "ERLEN_DEBUG", "ERLEN_RUN_PORT", "ERLEN_TEST_VALUE", "ERLEN_TEST_OVERRIDE", "PYTHONSTARTUP"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.syspath_prepend(str(HERE))
     modules = set(sys.modules)
     yield
+    os.environ.clear()
+    os.environ.update(environ)
     for name in set(sys.modules) - modules:
         if name.startswith("cli_apps") or name in ("app", "wsgi", "pkg", "hello"):
             del sys.modules[name]
@@ -587,13 +592,6 @@ def test_dotenv_defaults_and_priority(runner: CliRunner, monkeypatch: pytest.Mon
     (tmp_path / ".erlenenv").write_text("ERLEN_TEST_VALUE=from-erlenenv\nERLEN_TEST_OVERRIDE=erlenenv\n")
     (tmp_path / ".env").write_text("ERLEN_TEST_OVERRIDE=dotenv\nERLEN_APP=cli_apps.commands\n")
     monkeypatch.chdir(tmp_path)
-    # The values go into os.environ; monkeypatch restores it afterwards.
-    monkeypatch.setenv("ERLEN_APP", "placeholder")
-    monkeypatch.delenv("ERLEN_APP")
-    monkeypatch.setenv("ERLEN_TEST_VALUE", "x")
-    monkeypatch.delenv("ERLEN_TEST_VALUE")
-    monkeypatch.setenv("ERLEN_TEST_OVERRIDE", "x")
-    monkeypatch.delenv("ERLEN_TEST_OVERRIDE")
 
     result = runner.invoke(cli, ["greet"])
     assert result.exit_code == 0, result.output
@@ -621,8 +619,6 @@ def test_env_file_option(runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp
     env_file.write_text("ERLEN_TEST_VALUE=from-custom\n")
     (tmp_path / ".env").write_text("ERLEN_TEST_VALUE=from-default\n")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("ERLEN_TEST_VALUE", "x")
-    monkeypatch.delenv("ERLEN_TEST_VALUE")
     group, _ = _debug_group()
     group.load_dotenv = True
     result = runner.invoke(group, ["--env-file", str(env_file), "debug"])
@@ -634,8 +630,6 @@ def test_env_file_option(runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp
 def test_env_file_without_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("ERLEN_TEST_VALUE=from-default\n")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("ERLEN_TEST_VALUE", "x")
-    monkeypatch.delenv("ERLEN_TEST_VALUE")
     assert load_dotenv(load_defaults=False) is False
     assert "ERLEN_TEST_VALUE" not in os.environ
     assert load_dotenv(tmp_path / "missing.env") is True  # the defaults still load
@@ -645,8 +639,6 @@ def test_env_file_without_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 def test_load_dotenv_false_skips_defaults(runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("ERLEN_TEST_VALUE=from-default\n")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("ERLEN_TEST_VALUE", "x")
-    monkeypatch.delenv("ERLEN_TEST_VALUE")
     group, _ = _debug_group()  # load_dotenv=False
     assert runner.invoke(group, ["debug"]).exit_code == 0
     assert "ERLEN_TEST_VALUE" not in os.environ

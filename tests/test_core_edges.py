@@ -581,3 +581,14 @@ def test_import_erlen_stays_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
+
+
+def test_run_ignored_under_the_cli(app, monkeypatch, capsys):
+    import erlen.serving
+
+    calls = []
+    monkeypatch.setattr(erlen.serving, "run_simple", lambda *a, **k: calls.append(a))
+    monkeypatch.setenv("ERLEN_RUN_FROM_CLI", "true")
+    app.run()
+    assert calls == []
+    assert "Ignoring a call to 'app.run()'" in capsys.readouterr().err

@@ -1157,6 +1157,13 @@ class Erlen(Scaffold):
         :param port: Port (default ``5000``).
         :param debug: Turn debug mode on or off.
         """
+        if os.environ.get("ERLEN_RUN_FROM_CLI") == "true":
+            print(
+                " * Ignoring a call to 'app.run()': the 'erlen' command is serving the app."
+                " Put 'app.run()' under 'if __name__ == \"__main__\":'.",
+                file=sys.stderr,
+            )
+            return
         from .serving import run_simple
 
         if debug is not None:

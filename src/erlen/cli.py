@@ -883,6 +883,9 @@ cli = ErlenGroup(
 
 def main() -> None:
     """The ``erlen`` console script."""
+    # Tells app.run() that the CLI serves the app, so a stray unguarded
+    # app.run() in the imported module doesn't block the command.
+    os.environ["ERLEN_RUN_FROM_CLI"] = "true"
     cli.main()
 
 
