@@ -1,0 +1,197 @@
+"""The pytest plugin shipped with Erlen: client, runner and live_server fixtures.
+
+Each test runs a small user test suite through ``pytester``, the way a
+project using Erlen would, and checks its outcomes.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+# A user's conftest: only the `app` fixture; everything else comes from the plugin.
+USER_CONFTEST = """
+import pytest
+
+from erlen import Erlen
+
+
+@pytest.fixture
+def app():
+    app = Erlen("userapp", root_path=__file__.rsplit("/", 1)[0])
+    app.config.update(TESTING=True)
+
+    @app.get("/")
+    def index():
+        return "hello from erlen"
+
+    @app.get("/items/<int:item_id>")
+    def item(item_id):
+        return f"item {item_id}"
+
+    @app.cli.command("greet")
+    def greet():
+        print("greetings")
+
+    return app
+"""
+
+USER_TESTS = """
+import urllib.request
+
+from erlen.pytest_plugin import LiveServer
+
+
+def test_client(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.text == "hello from erlen"
+
+
+def test_runner(runner):
+    result = runner.invoke(args=["greet"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "greetings\\n"
+
+
+def test_live_server(live_server):
+    assert isinstance(live_server, LiveServer)
+    assert live_server.port > 0
+    assert live_server.url == f"http://127.0.0.1:{live_server.port}"
+    with urllib.request.urlopen(live_server.url + "/", timeout=5) as response:
+        assert response.status == 200
+        assert response.read() == b"hello from erlen"
+
+
+def test_live_server_url_for(live_server):
+    url = live_server.url_for("item", item_id=7, q="x")
+    assert url == f"{live_server.url}/items/7?q=x"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        assert response.read() == b"item 7"
+"""
+
+
+@pytest.fixture(autouse=True)
+def _autoload_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The inner runs must find the plugin through its entry point, as a
+    # user's project would, even if the environment turned autoloading off.
+    monkeypatch.delenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+
+
+def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    # Hypothesis's plugin imports hypothesis at session end, which pytester's
+    # sys.modules snapshot then drops: seconds per inner run when this module
+    # runs alone. The inner suites don't use it.
+    return pytester.runpytest("-p", "no:cacheprovider", "-p", "no:hypothesispytest", *args)
+
+
+# Warnings are errors in the user's runs, so a leaked socket or an exception
+# in the server thread fails them. The exception: when this outer run didn't
+# load the plugin (PYTEST_DISABLE_PLUGIN_AUTOLOAD), erlen was imported without
+# pytest's assertion rewriting, and the inner run's entry point warns about it.
+STRICT = ("-W", "error", "-W", "ignore::pytest.PytestAssertRewriteWarning")
+
+
+def test_entry_point_registered() -> None:
+    (ep,) = [ep for ep in entry_points(group="pytest11") if ep.name == "erlen"]
+    assert ep.value == "erlen.pytest_plugin"
+
+
+def test_fixtures_from_app_fixture(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(USER_CONFTEST)
+    pytester.makepyfile(test_user=USER_TESTS)
+    result = _run(pytester, *STRICT)
+    result.assert_outcomes(passed=4)
+
+
+def test_live_server_stopped_at_teardown(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(USER_CONFTEST)
+    pytester.makepyfile(
+        """
+        import urllib.error
+        import urllib.request
+
+        import pytest
+
+        servers = []
+
+
+        def test_serve(live_server):
+            servers.append(live_server)
+
+
+        def test_stopped_after_teardown():
+            (server,) = servers
+            assert "stopped" in repr(server)
+            with pytest.raises(urllib.error.URLError):
+                urllib.request.urlopen(server.url + "/", timeout=2)
+        """
+    )
+    result = _run(pytester, *STRICT)
+    result.assert_outcomes(passed=2)
+
+
+def test_missing_app_fixture_is_a_clear_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_client(client):
+            pass
+
+
+        def test_live_server(live_server):
+            pass
+
+
+        def test_unrelated():
+            pass
+        """
+    )
+    result = _run(pytester)
+    # Without an `app` fixture the plugin's fixtures error in setup, and
+    # tests that don't use them are unaffected.
+    result.assert_outcomes(passed=1, errors=2)
+    result.stdout.fnmatch_lines(["*'client' fixture (from Erlen's pytest plugin) needs an 'app' fixture*"])
+    result.stdout.fnmatch_lines(["*'live_server' fixture (from Erlen's pytest plugin) needs an 'app' fixture*"])
+
+
+def test_app_fixture_needing_a_missing_fixture_keeps_pytest_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+
+        @pytest.fixture
+        def app(no_such_fixture):
+            return None
+
+
+        def test_client(client):
+            pass
+        """
+    )
+    result = _run(pytester)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*fixture 'no_such_fixture' not found*"])
+    result.stdout.no_fnmatch_line("*from Erlen's pytest plugin*")
+
+
+def test_project_fixtures_take_precedence(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        USER_CONFTEST
+        + """
+
+@pytest.fixture
+def client():
+    return "the project's own client"
+"""
+    )
+    pytester.makepyfile(
+        """
+        def test_client(client):
+            assert client == "the project's own client"
+        """
+    )
+    _run(pytester).assert_outcomes(passed=1)
