@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import time
-from tempfile import SpooledTemporaryFile
 
 import pytest
 
@@ -177,7 +176,7 @@ def test_split_across_tiny_reads():
 
 
 def test_large_body_over_several_chunks():
-    blob = bytes(range(256)) * 1024  # 256 kB: several 64 kB chunks
+    blob = bytes(range(256)) * 1024  # 256 kB: more than one read, so streamed
     data = body(field("before", b"1"), upload("f", "big.bin", blob, "application/octet-stream"), field("after", b"2"))
     form, files = parse_multipart(make_request(data))
     assert form.to_dict() == {"before": "1", "after": "2"}
@@ -231,17 +230,37 @@ def test_spills_large_file_to_disk(app, client):
     @app.post("/")
     def index():
         big, small = request.files["big"], request.files["small"]
-        seen["big"] = (type(big.stream), big.stream._rolled)
-        seen["small"] = (type(small.stream), small.stream._rolled)
+        seen["big"] = isinstance(big.stream, io.BytesIO), big.stream.fileno() >= 0
+        seen["small"] = isinstance(small.stream, io.BytesIO), small.read()
         seen["data"] = big.read()
         return "ok"
 
-    blob = b"x" * (1024 * 1024)
+    blob = bytes(range(256)) * 4096  # 1 MiB
     rv = client.post("/", data={"big": (io.BytesIO(blob), "big.bin"), "small": (io.BytesIO(b"s"), "s.bin")})
     assert rv.text == "ok"
-    assert seen["big"] == (SpooledTemporaryFile, True)
-    assert seen["small"] == (SpooledTemporaryFile, False)
+    assert seen["big"] == (False, True)
+    assert seen["small"] == (True, b"s")
     assert seen["data"] == blob
+
+
+@pytest.mark.parametrize("step", [1000, 65536, 1 << 20])
+def test_spill_threshold_and_chunking(step):
+    import erlen.formparser as fp
+
+    limit = fp._SPOOL_MAX_SIZE
+    for size, on_disk in ((limit, False), (limit + 1, True), (3 * limit + 7, True)):
+        blob = bytes(range(251)) * (size // 251) + b"z" * (size % 251)
+        data = body(upload("f", "f.bin", blob, "application/octet-stream"), field("after", b"1"))
+        form, files = parse_multipart(make_request(data, stream=Trickle(data, step)))
+        f = files["f"]
+        try:
+            assert isinstance(f.stream, io.BytesIO) is not on_disk
+            assert f.read() == blob and form["after"] == "1"
+            f.seek(0)
+            assert f.read(3) == blob[:3]
+        finally:
+            f.close()
+        assert f.stream.closed
 
 
 def test_field_memory_limit_is_413_and_app_recovers(echo, client):
@@ -442,3 +461,143 @@ def test_file_storage_getattr_falls_back_to_wrapped_file():
         fs.no_such_method  # noqa: B018
     with pytest.raises(AttributeError):
         FileStorage(object()).no_such_method  # type: ignore[arg-type]  # noqa: B018
+
+
+# -- the whole-body fast path ---------------------------------------------
+#
+# A body that arrives in one read is split by _split_whole when it has the
+# plain shape, else streamed through python-multipart. The tests below run
+# each body both ways (one read, and tiny reads that force streaming) and
+# require the same outcome.
+
+
+def outcome(data: bytes, step: int | None = None, **limits: int) -> tuple:
+    stream = None if step is None else Trickle(data, step)
+    try:
+        form, files = parse_multipart(make_request(data, stream=stream, **limits))
+    except (BadRequest, RequestEntityTooLarge) as e:
+        return ("error", type(e))
+    try:
+        return (
+            "ok",
+            list(form.items(multi=True)),
+            [(k, f.filename, list(f.headers.items()), f.read()) for k, f in files.items(multi=True)],
+        )
+    finally:
+        close_all(files)
+
+
+def both_ways(data: bytes, **limits: int) -> tuple:
+    whole = outcome(data, **limits)
+    assert whole == outcome(data, 7, **limits)
+    assert whole == outcome(data, len(data) - 1, **limits) if len(data) > 1 else True
+    return whole
+
+
+D = b"--" + BOUNDARY.encode()
+PLAIN = body(
+    field("a", b"alpha"),
+    upload("f", "x.bin", b"data\r\n--b0undar\r\n-- \r\r\n\n", "application/octet-stream"),
+    field("c", "zèd".encode(), b"Content-Type: text/plain; charset=utf-8\r\n"),
+)
+
+
+def test_whole_body_path_is_taken(monkeypatch):
+    import erlen.formparser as fp
+
+    def no_streaming(*args, **kwargs):
+        raise AssertionError("streamed")
+
+    monkeypatch.setattr(fp, "MultipartParser", no_streaming)
+    form, files = parse_multipart(make_request(PLAIN))
+    assert form.to_dict() == {"a": "alpha", "c": "zèd"}
+    assert files["f"].read() == b"data\r\n--b0undar\r\n-- \r\r\n\n"
+    assert isinstance(files["f"].stream, io.BytesIO)
+    close_all(files)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        PLAIN,
+        PLAIN + b"epilogue\r\n--" + BOUNDARY.encode() + b"--\r\n",
+        PLAIN[:-2],  # no CRLF after the closing delimiter
+        body(field("empty", b""), upload("f", "", b"", "application/octet-stream")),
+        body(b"Content-Disposition: form-data; name=\"f\"; filename*=UTF-8''%E2%82%AC.txt\r\n\r\neuro"),
+        body(b'Content-Disposition: form-data; name="q"; filename="a%22b\\\\c.txt"\r\n\r\nquote'),
+        body(b'content-disposition:form-data; name="lower"\r\nX-Extra:\t v \r\n\r\nx'),
+        body(b'Content-Disposition: form-data; name="caf\xc3\xa9"; filename="caf\xe9.txt"\r\n\r\nx'),
+        body(b'Content-Disposition: form-data; name="x"; name="y"\r\n\r\nlast name wins'),
+        body(b'Content-Disposition: attachment; filename="n.txt"; name="n"\r\n\r\nx'),
+        body(field("a", b"1"), field("a", b"2"), field("a", b"3")),
+        # Shapes that the fast path leaves to python-multipart:
+        b"\r\n" + PLAIN,
+        b"preamble\r\n" + PLAIN,
+        D + b"  \r\n" + PLAIN[len(D) + 2 :],
+        PLAIN.replace(b"\r\n" + D + b"\r\n", b"\r\n" + D + b" \t\r\n", 1),
+        body(b"\r\nno headers"),
+        body(b"Content-Disposition form-data\r\n\r\nx"),
+        body(b'Content-Disposition: form-data; name="a"\r\n folded\r\n\r\nx'),
+        body(b'Content-Disposition: form-data; name="a"\r\nBad Name: x\r\n\r\nx'),
+        body(b'Content-Disposition: form-data; name="a"\rX: y\r\n\r\nx'),
+        body(b'Content-Disposition: form-data; name="a"\nX: y\r\n\r\nx'),
+        body(b'Content-Disposition: form-data; name="a"\r\n' + b"X-A: b\r\n" * 9 + b"\r\nx"),
+        body(b'Content-Disposition: form-data; name="a"\r\nX-Long: ' + b"v" * 5000 + b"\r\n\r\nx"),
+        body(b"X-Only: header\r\n\r\nx"),
+        body(b"Content-Disposition: form-data\r\n\r\nno name"),
+        body(field("a", b"1" + b"\r\n" + D + b"X trailing text is data")),
+        body(field("a", b"1" + b"\r\n" + D + b"-X")),
+        body(field("a", b"1" + b"\r\n" + D + b"\rX")),
+        body(field("a", b"1"), end=False),
+        body(field("a", b"1"))[:-6],
+        D + b"--\r\n",
+        D + b"\r\n",
+        D,
+        b"garbage",
+        PLAIN.replace(b"\r\n", b"\n"),
+    ],
+)
+def test_whole_and_streamed_agree(data):
+    both_ways(data)
+
+
+def test_whole_body_limits_agree():
+    data = body(field("a", b"12345"), field("b", b"1"), upload("f", "f.txt", b"x" * 10))
+    assert both_ways(data, _max_form_parts=2) == ("error", RequestEntityTooLarge)
+    assert both_ways(data, _max_form_memory_size=4) == ("error", RequestEntityTooLarge)
+    assert both_ways(data, _max_form_parts=3, _max_form_memory_size=5)[0] == "ok"
+
+
+def test_whole_body_fuzz_agrees():
+    import random
+
+    rng = random.Random(2718)
+    alphabet = b"\r\n-: \t\"=;ab" + D[2:6]
+    for _ in range(400):
+        data = bytearray(PLAIN)
+        for _ in range(rng.randint(1, 3)):
+            op, i = rng.randrange(3), rng.randrange(len(data))
+            if op == 0:
+                data[i] = rng.choice(alphabet)
+            elif op == 1:
+                data[i:i] = bytes([rng.choice(alphabet)])
+            else:
+                del data[i]
+        both_ways(bytes(data))
+
+
+def test_whole_body_files_closed_on_error(monkeypatch):
+    import erlen.formparser as fp
+
+    created = []
+    orig = fp.FileStorage.__init__
+
+    def record(self, *args, **kwargs):
+        orig(self, *args, **kwargs)
+        created.append(self)
+
+    monkeypatch.setattr(fp.FileStorage, "__init__", record)
+    data = body(upload("f", "a.txt", b"abc"), field("big", b"x" * 10))
+    with pytest.raises(RequestEntityTooLarge):
+        parse_multipart(make_request(data, _max_form_memory_size=5))
+    assert created and all(f.stream.closed for f in created)

@@ -50,6 +50,20 @@ if t.TYPE_CHECKING:
 __all__ = ["Request", "Response"]
 
 _EMPTY_MULTIDICT: ImmutableMultiDict[str, t.Any] = ImmutableMultiDict()
+_multipart_parser: t.Callable[[t.Any], t.Any] | None = None
+
+
+def _parse_multipart() -> t.Callable[[t.Any], t.Any]:
+    # PERF: python-multipart is imported on the first upload only, and the
+    # function is looked up once, not on every request.
+    global _multipart_parser
+    if _multipart_parser is None:
+        from .formparser import parse_multipart
+
+        _multipart_parser = parse_multipart
+    return _multipart_parser
+
+
 _FORM_MIMETYPES = frozenset(("application/x-www-form-urlencoded", "multipart/form-data"))
 
 
@@ -296,10 +310,12 @@ class Request:
     def _parsed_content_type(self) -> tuple[str, dict[str, str]]:
         return parse_options_header(self.headers.get("Content-Type", ""))
 
-    @property
+    @cached_property
     def mimetype(self) -> str:
         """The content type without parameters, lower-case."""
-        return self._parsed_content_type[0].lower()
+        # PERF: the media type needs no parameter parsing (mimetype_params
+        # parses them when asked); a multipart upload asks for both.
+        return t.cast(str, self.headers.get("Content-Type", "")).partition(";")[0].strip().lower()
 
     @property
     def mimetype_params(self) -> dict[str, str]:
@@ -540,9 +556,7 @@ class Request:
                 raise BadRequest("The form data is not valid UTF-8.") from None
             self._files = _EMPTY_MULTIDICT
         elif mimetype == "multipart/form-data":
-            from .formparser import parse_multipart
-
-            self._form, self._files = parse_multipart(self)
+            self._form, self._files = _parse_multipart()(self)
         else:
             self._form = self._files = _EMPTY_MULTIDICT
 
