@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import time
 import typing as t
 import uuid
+import zlib
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from unittest import mock
 
 import itsdangerous
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from markupsafe import Markup
 
 from erlen import Erlen, Response, redirect, request, session
@@ -20,6 +26,8 @@ from erlen.sessions import (
     SecureCookieSessionInterface,
     SessionInterface,
     SessionMixin,
+    _CookieSerializer,
+    _Invalid,
     flash,
     get_flashed_messages,
     session_json_serializer,
@@ -423,7 +431,7 @@ def test_expired_cookie(views: Erlen, client: t.Any, monkeypatch: pytest.MonkeyP
     views.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=5)
     with monkeypatch.context() as m:
         # Sign as if ten minutes ago.
-        m.setattr(itsdangerous.TimestampSigner, "get_timestamp", lambda self: int(time.time()) - 600)
+        m.setattr(_CookieSerializer, "get_timestamp", lambda self: int(time.time()) - 600)
         client.get("/set/a/old")
     assert client.get_cookie("session") is not None
     rv = client.get("/get/a")
@@ -495,20 +503,40 @@ def test_signing_parameters(app: Erlen) -> None:
     assert s.serializer is session_json_serializer
 
 
-def test_signer_and_derived_keys_reused(app: Erlen) -> None:
+def test_derived_keys_match_itsdangerous(app: Erlen) -> None:
+    import hashlib
+
     s = app.session_interface.get_signing_serializer(app)
     assert s is not None
+    for derivation in ("hmac", "concat", "django-concat", "none"):
+        ours = _CookieSerializer(["k1", b"k2"], "cookie-session", session_json_serializer, derivation, hashlib.sha1)
+        theirs = itsdangerous.TimestampSigner(
+            ["k1", b"k2"], salt="cookie-session", key_derivation=derivation, digest_method=hashlib.sha1
+        )
+        assert ours.derive_key() == theirs.derive_key()
+        assert ours.derive_key("k1") == theirs.derive_key("k1")
+    with pytest.raises(TypeError, match="key derivation"):
+        _CookieSerializer(["k"], "salt", session_json_serializer, "bogus", hashlib.sha1)
+    # make_signer() gives itsdangerous' signer with the same settings.
     signer = s.make_signer()
-    assert s.make_signer() is signer and s.make_signer(s.salt) is signer
-    other = s.make_signer("other salt")
-    assert other is not signer and other.salt == b"other salt"
-    plain = itsdangerous.TimestampSigner(
-        "test key", salt="cookie-session", key_derivation="hmac", digest_method=s.signer_kwargs["digest_method"]
-    )
-    assert signer.derive_key() == plain.derive_key()
-    for i in range(20):  # the cache stays small whatever is asked
-        assert signer.derive_key(f"k{i}") == plain.derive_key(f"k{i}")
-    assert len(signer._derived) == 16
+    assert signer.derive_key() == s.derive_key() and signer.salt == b"cookie-session"
+    assert s.make_signer("other salt").salt == b"other salt"
+
+
+def test_keys_derived_once(app: Erlen, monkeypatch: pytest.MonkeyPatch) -> None:
+    s = app.session_interface.get_signing_serializer(app)
+    assert s is not None
+    calls = []
+    real = _CookieSerializer.derive_key
+    monkeypatch.setattr(_CookieSerializer, "derive_key", lambda self, *a: calls.append(a) or real(self, *a))
+    token = s.dumps({"a": 1})
+    assert s.loads(token) == {"a": 1}
+    assert calls == []
+    app.config["SECRET_KEY_FALLBACKS"] = ["old 1", "old 2"]
+    s2 = app.session_interface.get_signing_serializer(app)
+    assert len(calls) == 3  # once per key, when the serializer is built
+    assert s2.loads(token) == {"a": 1} and s2.loads(s2.dumps({"b": 2})) == {"b": 2}
+    assert len(calls) == 3
 
 
 def test_importing_erlen_skips_itsdangerous() -> None:
@@ -919,7 +947,9 @@ def test_flask_rejects_erlen_cookie_with_other_key(app: Erlen, client: t.Any) ->
 def test_same_cookie_as_flask_byte_for_byte(app: Erlen, client: t.Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import flask
 
+    # Flask's clock (itsdangerous') and Erlen's, stopped at the same second.
     monkeypatch.setattr(itsdangerous.TimestampSigner, "get_timestamp", lambda self: 1_700_000_000)
+    monkeypatch.setattr(_CookieSerializer, "get_timestamp", lambda self: 1_700_000_000)
     app.config["SECRET_KEY"] = SECRET
 
     @app.route("/write")
@@ -937,3 +967,288 @@ def test_same_cookie_as_flask_byte_for_byte(app: Erlen, client: t.Any, monkeypat
     erlen_header = _session_cookie(client.get("/write"))
     flask_header = flask_app.test_client().get("/write-plain").headers.getlist("Set-Cookie")
     assert [erlen_header] == flask_header
+
+
+# -- the cookie format, against itsdangerous ---------------------------------------
+#
+# Erlen signs and verifies the cookie itself; these compare it with itsdangerous'
+# URLSafeTimedSerializer, which is what Flask uses, on generated data and tokens.
+
+_NOW = 1_700_000_000
+_TOKEN_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
+
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20)
+    | st.binary(max_size=20)
+    # Repetitive text, so that compressed payloads come up often.
+    | st.text(alphabet="ab", min_size=10, max_size=200)
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=4)
+    | st.lists(inner, max_size=4).map(tuple)
+    | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+_sessions = st.dictionaries(st.text(max_size=10), _values, max_size=5)
+_keys = st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=3, unique=True)
+_settings = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _ours(keys: list[str]) -> t.Any:
+    import hashlib
+
+    return _CookieSerializer(keys, "cookie-session", session_json_serializer, "hmac", hashlib.sha1)
+
+
+@contextmanager
+def _clock(signed_at: int, now: int | None = None) -> t.Iterator[t.Callable[[int], None]]:
+    """Stop both clocks (Erlen's and itsdangerous') at ``signed_at``; the
+    function yielded moves them to another second."""
+    current = [signed_at]
+
+    def get_timestamp(self: t.Any) -> int:
+        return current[0]
+
+    def move(ts: int) -> None:
+        current[0] = ts
+
+    with mock.patch.object(itsdangerous.TimestampSigner, "get_timestamp", get_timestamp):
+        with mock.patch.object(_CookieSerializer, "get_timestamp", get_timestamp):
+            yield move
+
+
+def _outcome(loads: t.Callable[..., t.Any], token: t.Any, **kwargs: t.Any) -> tuple[str, t.Any]:
+    try:
+        return "ok", loads(token, **kwargs)
+    except itsdangerous.BadData as e:
+        return "bad", type(e).__name__
+    except Exception as e:  # noqa: BLE001 - itsdangerous lets a few errors through
+        return "error", type(e).__name__
+
+
+@_settings
+@given(data=_sessions, ts=st.integers(0, 2**37))  # up to the year 6325: datetime ends at 9999
+def test_same_tokens_as_itsdangerous(data: dict[str, t.Any], ts: int) -> None:
+    ours, theirs = _ours(["k"]), _serializer("k")
+    with _clock(ts):
+        token = ours.dumps(data)
+        assert token == theirs.dumps(data)
+        assert theirs.loads(token) == data
+        assert ours.loads(token) == data
+        assert ours.loads(token, max_age=0, return_timestamp=True) == (data, datetime.fromtimestamp(ts, timezone.utc))
+
+
+@pytest.mark.parametrize("size", range(0, 60))
+def test_compression_threshold(size: int) -> None:
+    """Around the point where compressing starts to pay, both choose alike."""
+    ours, theirs = _ours(["k"]), _serializer("k")
+    with _clock(_NOW):
+        for data in ({"": "a" * size}, {"a" * size: 1}, {"x": "ab" * (size // 2)}, {"n": 10**size}):
+            token = ours.dumps(data)
+            assert token == theirs.dumps(data)
+            assert ours.loads(token) == data
+
+
+def test_both_payload_forms_covered() -> None:
+    ours = _ours(["k"])
+    assert not ours.dumps({"n": 1}).startswith(".")
+    assert ours.dumps({"n": "a" * 100}).startswith(".")
+
+
+@_settings
+@given(keys=_keys, other=st.text(min_size=1, max_size=12), data=_sessions, pick=st.integers(0, 2))
+def test_key_fallbacks_like_itsdangerous(keys: list[str], other: str, data: dict[str, t.Any], pick: int) -> None:
+    ours, theirs = _ours(keys), _serializer(*keys)
+    with _clock(_NOW):
+        # Signed with the newest key.
+        token = ours.dumps(data)
+        assert token == theirs.dumps(data) == _serializer(keys[-1]).dumps(data)
+        # Any of the keys verifies; a key not among them does not.
+        signer = keys[pick % len(keys)]
+        old_token = _serializer(signer).dumps(data)
+        assert ours.loads(old_token) == theirs.loads(old_token) == data
+        stranger = _serializer(other).dumps(data)
+        assert _outcome(ours.loads, stranger) == _outcome(theirs.loads, stranger)
+        assert (_outcome(ours.loads, stranger)[0] == "ok") == (other in keys)
+
+
+@_settings
+@given(
+    data=_sessions,
+    signed_at=st.integers(0, 2**33),
+    age=st.integers(-(2**20), 2**20),
+    max_age=st.none() | st.integers(-5, 2**20),
+)
+def test_expiry_like_itsdangerous(data: dict[str, t.Any], signed_at: int, age: int, max_age: int | None) -> None:
+    ours, theirs = _ours(["k"]), _serializer("k")
+    with _clock(signed_at) as move:
+        token = ours.dumps(data)
+        move(signed_at + age)
+        expected = _outcome(theirs.loads, token, max_age=max_age)
+        assert _outcome(ours.loads, token, max_age=max_age) == expected
+        expired = max_age is not None and (age > max_age or age < 0)
+        assert expected == (("bad", "SignatureExpired") if expired else ("ok", data))
+
+
+def _sign_raw(value: bytes) -> str:
+    """``value`` signed the way the cookie is, with key ``"k"``, whatever it holds."""
+    return (value + b"." + _serializer("k").make_signer().get_signature(value)).decode()
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+_raw_parts = st.text(alphabet=_TOKEN_ALPHABET, max_size=40).map(str.encode)
+_b64_of = st.binary(max_size=40).map(_b64)
+_zlib_cut_short = _sessions.map(lambda d: zlib.compress(session_json_serializer.dumps(d).encode())[:-1])
+
+
+@st.composite
+def _malformed(draw: st.DrawFn) -> str:
+    """Tokens that are wrong in one way or another, signed or not."""
+    kind = draw(st.sampled_from(["random", "mutated", "signed payload", "signed timestamp", "signed zlib"]))
+    with _clock(_NOW):
+        valid = _serializer("k").dumps(draw(_sessions))
+    if kind == "random":
+        return draw(st.text(alphabet=_TOKEN_ALPHABET, max_size=80))
+    if kind == "mutated":
+        i = draw(st.integers(0, len(valid)))
+        junk = draw(st.text(alphabet=_TOKEN_ALPHABET + "=+/!", max_size=3))
+        cut = draw(st.integers(0, 3))
+        return valid[:i] + junk + valid[i + cut :]
+    ts = _b64(_NOW.to_bytes(4, "big"))
+    if kind == "signed payload":
+        # A correct signature over a payload that is not base64 tagged JSON of a dict.
+        payload = draw(_raw_parts | _b64_of | st.just(b"W1pd") | st.just(b"IngiCg"))
+        return _sign_raw(payload + b"." + ts)
+    if kind == "signed timestamp":
+        # A correct signature over a valid payload with an odd timestamp.
+        raw = draw(st.binary(max_size=12) | st.integers(0, 2**80).map(lambda n: n.to_bytes(11, "big").lstrip(b"\0")))
+        stamp = draw(st.just(_b64(raw)) | _raw_parts)
+        return _sign_raw(valid.rsplit(".", 2)[0].encode() + draw(st.sampled_from([b".", b"", b".."])) + stamp)
+    # A correct signature over "." + base64 of bytes that may not be zlib data.
+    body = draw(st.binary(max_size=30) | _zlib_cut_short)
+    return _sign_raw(b"." + _b64(body) + b"." + ts)
+
+
+@_settings
+@given(token=_malformed(), max_age=st.none() | st.just(3600))
+def test_malformed_tokens_like_itsdangerous(token: str, max_age: int | None) -> None:
+    ours, theirs = _ours(["k"]), _serializer("k")
+    with _clock(_NOW):
+        expected = _outcome(theirs.loads, token, max_age=max_age)
+        got = _outcome(ours.loads, token, max_age=max_age)
+        if expected[0] == "error":
+            # itsdangerous lets an unrepresentable date escape (ValueError and
+            # the like); Erlen calls that token bad.
+            assert got[0] == "bad"
+        else:
+            assert got == expected
+        # The session interface's own path never raises anything but its
+        # private "invalid" signal.
+        try:
+            ours._loads(token, max_age)
+        except _Invalid:
+            pass
+
+
+@settings(max_examples=100, deadline=None)
+@given(token=_malformed() | st.text(alphabet=_TOKEN_ALPHABET, max_size=40))
+def test_open_session_never_raises(token: str) -> None:
+    app = Erlen("malformed")
+    app.secret_key = "k"
+    si = app.session_interface
+    with _clock(_NOW):
+        expected = _outcome(_serializer("k").loads, token, max_age=int(app.permanent_session_lifetime.total_seconds()))
+        with app.test_request_context(headers={"Cookie": f"session={token}"}):
+            sess = si.open_session(app, request)
+    assert isinstance(sess, SecureCookieSession)
+    if expected[0] == "ok" and isinstance(expected[1], dict):
+        assert dict(sess) == expected[1]
+    else:
+        assert dict(sess) == {}
+
+
+def test_loads_raises_itsdangerous_errors() -> None:
+    ours = _ours(["k"])
+    with _clock(_NOW) as move:
+        token = ours.dumps({"a": 1})
+        with pytest.raises(itsdangerous.BadSignature):
+            ours.loads("no separator")
+        with pytest.raises(itsdangerous.BadTimeSignature):
+            ours.loads(token[:-1] + ("A" if token[-1] != "A" else "B"))
+        move(_NOW + 100)
+        with pytest.raises(itsdangerous.SignatureExpired) as info:
+            ours.loads(token, max_age=10)
+        assert info.value.date_signed == datetime.fromtimestamp(_NOW, timezone.utc)
+        with pytest.raises(itsdangerous.BadPayload):
+            ours.loads(_sign_raw(b"!!!." + token.split(".")[1].encode()))
+        with pytest.raises(itsdangerous.BadSignature):
+            ours.loads("\udcff.x.y")  # not encodable
+        # Another salt is another key: delegated to itsdangerous.
+        salted = itsdangerous.URLSafeTimedSerializer(
+            "k", salt="other", serializer=session_json_serializer, signer_kwargs=ours.signer_kwargs
+        ).dumps({"b": 2})
+        assert ours.loads(salted, salt="other") == {"b": 2}
+        with pytest.raises(itsdangerous.BadSignature):
+            ours.loads(salted)
+        assert ours.loads(token.encode()) == {"a": 1}
+
+
+class _Sha1WithoutBlockSize:
+    """A digest that hmac has to treat as a plain callable (no ``block_size``)."""
+
+    def __init__(self, data: bytes = b"") -> None:
+        import hashlib
+
+        self._h = hashlib.sha1(data)
+        self.digest_size = self._h.digest_size
+
+    def update(self, data: bytes) -> None:
+        self._h.update(data)
+
+    def copy(self) -> t.Any:
+        new = _Sha1WithoutBlockSize()
+        new._h = self._h.copy()
+        return new
+
+    def digest(self) -> bytes:
+        return self._h.digest()
+
+
+@pytest.mark.filterwarnings("ignore:No block_size attribute:RuntimeWarning")
+@pytest.mark.parametrize("digest", ["sha1", "sha256", "sha512", "blake2b", "md5", "name", "no block size"])
+@pytest.mark.parametrize("derivation", ["hmac", "concat", "django-concat", "none"])
+def test_other_digests_and_derivations(digest: str, derivation: str) -> None:
+    import hashlib
+
+    if digest == "name":
+        method: t.Any = "sha256"  # hmac takes a name; the concat derivations don't
+        if derivation in ("concat", "django-concat"):
+            return
+    elif digest == "no block size":
+        method = _Sha1WithoutBlockSize
+    else:
+        method = getattr(hashlib, digest)
+    # A key longer than any block, used as is by "none".
+    keys = ["short", "k" * 300]
+    ours = _CookieSerializer(keys, "s", session_json_serializer, derivation, method)
+    kwargs = {"key_derivation": derivation, "digest_method": method}
+    theirs = itsdangerous.URLSafeTimedSerializer(
+        keys, salt="s", serializer=session_json_serializer, signer_kwargs=kwargs
+    )
+    with _clock(_NOW):
+        for data in ({"a": 1}, {"b": "x" * 100}):
+            token = ours.dumps(data)
+            assert token == theirs.dumps(data)
+            assert ours.loads(token) == theirs.loads(token) == data
+        older = itsdangerous.URLSafeTimedSerializer(
+            "short", salt="s", serializer=session_json_serializer, signer_kwargs=kwargs
+        ).dumps({"c": 3})
+        assert ours.loads(older) == {"c": 3}
