@@ -795,22 +795,33 @@ def test_run_port_from_environment(runner: CliRunner, served: list[t.Any]) -> No
     assert served[0][0][:2] == ("127.0.0.1", 7000)
 
 
-def test_run_debug_mentions_missing_reloader_and_debugger(runner: CliRunner, served: list[t.Any]) -> None:
+def test_run_debug_mentions_missing_debugger(runner: CliRunner, served: list[t.Any]) -> None:
     result = runner.invoke(cli, ["--app", "cli_apps.app_attr", "--debug", "run"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         " * Debug mode: on",
-        " * The reloader and interactive debugger are not available yet; serving without.",
+        " * The interactive debugger is not available yet; serving without.",
     ]
     assert served[0][0][2].debug is True
+    assert served[0][1]["use_reloader"] is True
 
 
 def test_run_reload_flag(runner: CliRunner, served: list[t.Any]) -> None:
     result = runner.invoke(cli, ["--app", "cli_apps.app_attr", "run", "--reload"])
-    assert " * The reloader is not available yet; serving without." in result.output
+    assert "not available" not in result.output
+    assert served[-1][1]["use_reloader"] is True
     result = runner.invoke(cli, ["--app", "cli_apps.app_attr", "--debug", "run", "--no-reload", "--no-debugger"])
     assert "not available" not in result.output
+    assert served[-1][1]["use_reloader"] is False
     assert len(served) == 2
+
+
+def test_run_in_reloader_child_prints_no_banner(runner: CliRunner, served: list[t.Any]) -> None:
+    # The child re-runs the command on every restart; the watcher spoke once.
+    result = runner.invoke(cli, ["--app", "cli_apps.app_attr", "--debug", "run"], env={"ERLEN_RUN_MAIN": "true"})
+    assert result.exit_code == 0, result.output
+    assert result.output == ""
+    assert served[0][1]["use_reloader"] is True
 
 
 def test_run_without_set_debug_flag_uses_app_debug(runner: CliRunner, served: list[t.Any]) -> None:

@@ -592,3 +592,21 @@ def test_run_ignored_under_the_cli(app, monkeypatch, capsys):
     app.run()
     assert calls == []
     assert "Ignoring a call to 'app.run()'" in capsys.readouterr().err
+
+
+def test_run_port_zero_and_reloader_default(app, monkeypatch):
+    import erlen.serving
+
+    calls = []
+    monkeypatch.setattr(erlen.serving, "run_simple", lambda host, port, application, **kw: calls.append((port, kw)))
+    app.run(port=0)
+    assert calls[-1][0] == 0 and calls[-1][1]["use_reloader"] is False
+    app.run(debug=True)
+    assert calls[-1][1]["use_reloader"] is True
+
+
+def test_python_dash_m_erlen():
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-m", "erlen", "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "routes" in out.stdout

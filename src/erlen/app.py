@@ -1173,7 +1173,10 @@ class Erlen(Scaffold):
         if server_name:
             sn_host, _, sn_port = server_name.partition(":")
         host = host or sn_host or "127.0.0.1"
-        port = int(port or sn_port or 5000)
+        if port is None:  # NOTE: 0 is a real choice (any free port)
+            port = int(sn_port) if sn_port else 5000
+        # As in Flask: debug mode turns the reloader on unless told otherwise.
+        options.setdefault("use_reloader", self.debug)
         options.setdefault("threaded", True)
         run_simple(host, port, self, **options)
 

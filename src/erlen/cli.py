@@ -723,7 +723,7 @@ def _split_paths(value: str | None) -> list[str] | None:
 @click.option("--port", "-p", default=5000, show_default=True, help="The port to bind to.")
 @click.option("--cert", default=None, callback=_validate_cert, help="TLS certificate file (not supported yet).")
 @click.option("--key", default=None, callback=_validate_cert, help="TLS key file (not supported yet).")
-@click.option("--reload/--no-reload", default=None, help="Restart on code changes (default: on in debug mode; not available yet).")
+@click.option("--reload/--no-reload", default=None, help="Restart when a source file changes (default: on in debug mode).")
 @click.option("--debugger/--no-debugger", default=None, help="Show an interactive debugger on errors (default: on in debug mode; not available yet).")
 @click.option("--with-threads/--without-threads", default=True, help="Handle each connection in its own thread.")
 @click.option("--extra-files", default=None, help=f"More files the reloader watches, separated by {os.pathsep!r}.")
@@ -747,7 +747,7 @@ def run_command(
     waitress, ...) to deploy. In debug mode the reloader and debugger are
     asked for by default.
     """
-    from .serving import run_simple
+    from .serving import is_running_from_reloader, run_simple
 
     app = info.load_app()
     debug = get_debug_flag() if info.set_debug_flag else app.debug
@@ -756,18 +756,20 @@ def run_command(
     if debugger is None:
         debugger = debug
 
-    click.echo(f" * Debug mode: {'on' if debug else 'off'}")
-    # Say once what was asked for but isn't built yet, rather than
-    # silently ignoring it.
-    missing = [name for name, wanted in (("reloader", reload), ("interactive debugger", debugger)) if wanted]
-    if missing:
-        click.echo(f" * The {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not available yet; serving without.")
+    # The reloader's child runs this command again on every restart; the
+    # watcher has said it all once.
+    if not is_running_from_reloader():
+        click.echo(f" * Debug mode: {'on' if debug else 'off'}")
+        # Say what was asked for but isn't built yet, rather than silently
+        # ignoring it.
+        if debugger:
+            click.echo(" * The interactive debugger is not available yet; serving without.")
     run_simple(
         host,
         port,
         app,
         threaded=with_threads,
-        use_reloader=False,
+        use_reloader=reload,
         use_debugger=False,
         extra_files=_split_paths(extra_files),
         exclude_patterns=_split_paths(exclude_patterns),
