@@ -503,3 +503,19 @@ def test_header_values_must_be_latin1():
         r.headers.add("X-Euro", "€")
     with pytest.raises(ValueError, match="latin-1"):
         Headers([("X-Euro", "€")])
+
+
+def test_get_data_with_short_reads(app):
+    class Trickle(io.BytesIO):
+        def read(self, size=-1):
+            return super().read(min(size, 3) if size and size > 0 else size)
+
+    body = b"0123456789"
+    with app.test_request_context(method="POST", input_stream=Trickle(body), content_length=len(body)):
+        assert request.get_data() == body
+        assert request.stream.read() == b""
+    with app.test_request_context(method="POST", input_stream=Trickle(b"0123"), content_length=10):
+        from erlen.exceptions import ClientDisconnected
+
+        with pytest.raises(ClientDisconnected):
+            request.get_data()
