@@ -37,7 +37,14 @@ def ensure_env() -> None:
         return
     if not PY.exists():
         print("Creating .venv ...", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        try:
+            venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+        except (OSError, subprocess.CalledProcessError) as e:
+            sys.exit(
+                f"Creating the virtual environment failed ({e}).\n"
+                "Python's venv/ensurepip module is missing; on Debian or Ubuntu"
+                " run: apt-get install python3-venv"
+            )
     pip = [PY, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     if _run(*pip, "--upgrade", "pip") or _run(*pip, "-e", f"{ROOT}[dev]"):
         sys.exit("Installing Erlen's dependencies failed; see the pip output above.")
