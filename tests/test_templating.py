@@ -402,6 +402,161 @@ def test_template_own_globals_overlay_environment(tapp: Erlen) -> None:
         assert render_template("t.txt") == "overridden|mine"
 
 
+def test_globals_added_after_render_are_visible(tapp: Erlen) -> None:
+    env = tapp.jinja_env
+    env.loader = jinja2.DictLoader({"t.txt": "{{ a is defined }} {{ b is defined }}"})
+    with tapp.app_context():
+        assert render_template("t.txt") == "False False"
+        tapp.add_template_global(lambda: 1, "a")
+        assert render_template("t.txt") == "True False"
+        env.globals["b"] = 2
+        assert render_template("t.txt") == "True True"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda gs: gs.__setitem__("x", "set"), "set|y"),
+        (lambda gs: gs.update(x="updated"), "updated|y"),
+        (lambda gs: gs.update({"x": "updated"}.items()), "updated|y"),
+        (lambda gs: gs.__ior__({"x": "ior"}), "ior|y"),
+        (lambda gs: gs.setdefault("x", "default"), "default|y"),
+        (lambda gs: gs.setdefault("y", "ignored"), "|y"),
+        (lambda gs: gs.__delitem__("y"), "|"),
+        (lambda gs: gs.pop("y"), "|"),
+        (lambda gs: gs.pop("missing", None), "|y"),
+        (lambda gs: gs.popitem(), "|"),  # "y" is the last one added
+        (lambda gs: gs.clear(), "|"),
+    ],
+)
+def test_environment_globals_changes_reach_loaded_templates(
+    tapp: Erlen, change: t.Callable[[t.Any], t.Any], expected: str
+) -> None:
+    env = tapp.jinja_env
+    env.loader = jinja2.DictLoader({"t.txt": "{{ x }}|{{ y }}"})
+    env.globals["y"] = "y"
+    template = env.get_template("t.txt")  # loaded, and held, before the change
+    from_string = env.from_string("{{ x }}|{{ y }}")
+    assert template.render() == "|y"
+    change(env.globals)
+    assert template.render() == expected
+    assert from_string.render() == expected
+    assert env.get_template("t.txt") is template  # still cached
+    assert dict(template.globals) == dict(env.globals)
+
+
+def test_environment_globals_change_keeps_template_own_globals(tapp: Erlen) -> None:
+    env = tapp.jinja_env
+    env.loader = jinja2.DictLoader({"t.txt": "{{ x }}|{{ y }}"})
+    env.globals.update(x="env x", y="env y")
+    template = env.get_template("t.txt", globals={"x": "own x"})
+    other = env.from_string("{{ x }}|{{ y }}")
+    env.globals.update(x="new env x", y="new env y")
+    assert template.render() == "own x|new env y"
+    assert other.render() == "new env x|new env y"
+    env.globals.clear()
+    assert template.render() == "own x|"
+    assert other.render() == "|"
+
+
+def test_template_globals_behave_as_jinja_chainmap(tapp: Erlen) -> None:
+    env = tapp.jinja_env
+    env.globals["x"] = "env"
+    template = env.from_string("{{ x }}|{{ own }}", globals={"own": "o"})
+    other = env.from_string("{{ x }}|{{ own }}")
+    # Jinja copies the template's globals on every render: keep that a plain-dict copy.
+    assert isinstance(template.globals, dict)
+    template.globals["x"] = "template"
+    assert template.render() == "template|o"
+    assert (env.globals["x"], other.render()) == ("env", "env|")
+    env.globals["x"] = "env 2"
+    assert template.render() == "template|o"  # its own value still wins
+    del template.globals["x"]  # the environment's shows again
+    assert template.render() == "env 2|o"
+    with pytest.raises(KeyError):
+        del template.globals["x"]  # not the template's own
+    with pytest.raises(KeyError):
+        template.globals.pop("url_for")
+    assert template.globals.pop("own") == "o"
+    assert template.globals.pop("own", "gone") == "gone"
+    assert template.globals.setdefault("x", "unused") == "env 2"
+    assert template.globals.setdefault("new", "n") == "n"
+    template.globals |= {"own": "o2"}
+    assert template.render() == "env 2|o2"
+    assert template.globals.popitem() == ("own", "o2")
+    template.globals.clear()
+    with pytest.raises(KeyError):
+        template.globals.popitem()
+    assert "url_for" in template.globals and "new" not in template.globals
+    assert "new" not in env.globals and "own" not in env.globals
+
+
+def test_template_globals_copy(tapp: Erlen) -> None:
+    env = tapp.jinja_env
+    template = env.from_string("{{ own }}", globals={"own": "o"})
+    copied = template.globals.copy()
+    copied["own"] = "changed"
+    env.globals["later"] = 1
+    assert template.globals["own"] == "o"
+    assert copied["later"] == 1 and copied["own"] == "changed"
+
+
+def test_cached_template_globals_updated_by_get_template(tapp: Erlen) -> None:
+    # Jinja: asking again for a cached template with globals adds them to it.
+    env = tapp.jinja_env
+    env.loader = jinja2.DictLoader({"t.txt": "{{ x }}"})
+    template = env.get_template("t.txt", globals={"x": 1})
+    assert env.get_template("t.txt", globals={"x": 2}) is template
+    env.globals["x"] = 3
+    assert template.render() == "2"
+
+
+def test_environment_globals_replaced_by_plain_dict(tapp: Erlen) -> None:
+    env = tapp.jinja_env
+    env.globals = {"x": 1}
+    template = env.from_string("{{ x }}|{{ own }}", globals={"own": 2})
+    env.globals["x"] = 3
+    assert template.render() == "3|2"
+
+
+def test_environment_globals_forget_dropped_templates(tapp: Erlen) -> None:
+    import gc
+
+    env = tapp.jinja_env
+    before = len(env.globals._templates)
+    template = env.from_string("{{ x }}")
+    assert len(env.globals._templates) == before + 1
+    del template
+    gc.collect()
+    assert len(env.globals._templates) == before
+    env.globals["x"] = 1  # nothing left to tell
+
+
+def test_overlay_templates_see_environment_globals(tapp: Erlen) -> None:
+    env = tapp.jinja_env
+    env.loader = jinja2.DictLoader({"t.txt": "{{ x }}"})
+    overlay = env.overlay(trim_blocks=True)
+    template = overlay.get_template("t.txt")
+    env.globals["x"] = "later"
+    assert template.render() == "later"
+
+
+def test_render_template_string_cache_sees_global_changes(tapp: Erlen) -> None:
+    env = tapp.jinja_env
+    source = "{{ x }}|{{ y }}"
+    with tapp.app_context():
+        assert render_template_string(source, y=1) == "|1"
+        compiled = env._erlen_strings[source]
+        tapp.add_template_global(lambda: None, "x")
+        env.globals["x"] = "x"
+        assert render_template_string(source, y=2) == "x|2"
+        assert env._erlen_strings[source] is compiled
+        assert render_template_string("{{ x }}!") == "x!"
+        env.globals.pop("x")
+        assert render_template_string(source, y=3) == "|3"
+        assert render_template_string("{{ x }}!") == "!"
+
+
 # -- tojson -----------------------------------------------------------------
 
 

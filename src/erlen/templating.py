@@ -17,8 +17,9 @@ environment is first needed.
 
 from __future__ import annotations
 
+import itertools
 import typing as t
-from collections import ChainMap
+import weakref
 
 from jinja2 import BaseLoader, Template, TemplateNotFound
 from jinja2 import Environment as _JinjaEnvironment
@@ -60,6 +61,10 @@ class Environment(_JinjaEnvironment):
     global loader (see :class:`DispatchingJinjaLoader`), which searches the
     app's template folder and then its blueprints'.
 
+    Its :attr:`globals` is a dict that passes every change on to the
+    templates already loaded, which therefore see globals added later, as
+    with Jinja's own environment.
+
     :param app: The application the environment serves.
     :param options: Any :class:`jinja2.Environment` option.
 
@@ -72,6 +77,7 @@ class Environment(_JinjaEnvironment):
         super().__init__(**options)
         #: The application the environment belongs to.
         self.app = app
+        self.globals = _EnvironmentGlobals(self.globals)
         # PERF: compiled render_template_string sources, so a string rendered
         # again is not compiled again; off when the environment caches nothing.
         self._erlen_strings: LRUCache | None = (
@@ -81,36 +87,174 @@ class Environment(_JinjaEnvironment):
     def make_globals(self, d: t.MutableMapping[str, t.Any] | None) -> t.MutableMapping[str, t.Any]:
         """The globals of a new template: ``d`` over the environment's globals.
 
-        Same behavior as Jinja's (later changes to :attr:`globals` show in
-        loaded templates; changing a template's globals leaves the
-        environment's alone), with a faster mapping.
+        Same behavior as Jinja's :class:`~collections.ChainMap` (changes to
+        :attr:`globals` show in templates already loaded; changing a
+        template's globals leaves the environment's alone), but the mapping
+        is a dict holding both, which Jinja copies in C on each render.
         """
-        return _TemplateGlobals({} if d is None else d, self.globals)
+        env_globals = self.globals
+        if not isinstance(env_globals, _EnvironmentGlobals):
+            # Someone replaced the environment's globals: Jinja's own view.
+            return super().make_globals(d)
+        return _TemplateGlobals({} if d is None else d, env_globals)
 
 
-class _TemplateGlobals(ChainMap):  # type: ignore[type-arg]
-    """A template's globals: its own names over the environment's.
+# PERF: Jinja copies a template's globals into a new dict on every render
+# (jinja2.runtime.new_context), and reads them once more for the context's
+# key set. A ChainMap makes both copies Python-level loops over every name;
+# a dict is copied in C. The two classes below keep each template's globals
+# a dict with the merged names, and push every change of the environment's
+# globals to the loaded templates, so the dicts never go stale.
 
-    Behaves as the :class:`~collections.ChainMap` Jinja uses, but Jinja copies
-    the whole mapping into a new dict on every render, and ChainMap's lookup
-    raises and catches a :class:`KeyError` for every name that is not in the
-    first map (for a template without own globals: all of them).
+
+class _EnvironmentGlobals(dict):  # type: ignore[type-arg]
+    """:attr:`Environment.globals`: a dict that tells loaded templates of changes.
+
+    Every mutating method updates the dict, then the globals of each template
+    loaded from the environment that is still alive (they are held weakly).
     """
 
-    # PERF: membership tests instead of exceptions; a few microseconds per render.
-    def __getitem__(self, key: t.Any) -> t.Any:
-        for mapping in self.maps:
-            if key in mapping:
-                return mapping[key]
-        return self.__missing__(key)
+    __slots__ = ("_templates", "_next_id")
 
-    # PERF: a template without own globals iterates the environment's directly
-    # instead of merging key sets.
-    def __iter__(self) -> t.Iterator[t.Any]:
-        maps = self.maps
-        if len(maps) == 2 and not maps[0]:
-            return iter(maps[1])
-        return super().__iter__()
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._templates: weakref.WeakValueDictionary[int, _TemplateGlobals] = (
+            weakref.WeakValueDictionary()
+        )
+        self._next_id = itertools.count().__next__
+
+    def _add_template(self, template_globals: _TemplateGlobals) -> None:
+        self._templates[self._next_id()] = template_globals
+
+    def _changed(self) -> None:
+        # A snapshot: another thread may be loading a template meanwhile.
+        for ref in self._templates.valuerefs():
+            template_globals = ref()
+            if template_globals is not None:
+                template_globals._merge()
+
+    def __setitem__(self, key: t.Any, value: t.Any) -> None:
+        super().__setitem__(key, value)
+        self._changed()
+
+    def __delitem__(self, key: t.Any) -> None:
+        super().__delitem__(key)
+        self._changed()
+
+    def __ior__(self, other: t.Any) -> _EnvironmentGlobals:
+        super().update(other)
+        self._changed()
+        return self
+
+    def update(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().update(*args, **kwargs)
+        self._changed()
+
+    def setdefault(self, key: t.Any, default: t.Any = None) -> t.Any:
+        if key in self:
+            return self[key]
+        self[key] = default
+        return default
+
+    def pop(self, key: t.Any, *default: t.Any) -> t.Any:
+        had = key in self
+        rv = super().pop(key, *default)
+        if had:
+            self._changed()
+        return rv
+
+    def popitem(self) -> tuple[t.Any, t.Any]:
+        rv = super().popitem()
+        self._changed()
+        return rv
+
+    def clear(self) -> None:
+        super().clear()
+        self._changed()
+
+
+class _TemplateGlobals(dict):  # type: ignore[type-arg]
+    """A template's globals: its own names over the environment's, in one dict.
+
+    Mutations behave as on Jinja's ``ChainMap(own, environment_globals)``:
+    they change only the template's own names, which hide the environment's;
+    deleting an own name shows the environment's value again, and deleting
+    a name the template does not own raises :class:`KeyError`.
+    """
+
+    __slots__ = ("_own", "_env", "__weakref__")
+
+    def __init__(self, own: t.MutableMapping[str, t.Any], env_globals: _EnvironmentGlobals) -> None:
+        super().__init__()
+        self._own = own
+        self._env = env_globals
+        # Registered before the names are copied, so that a change made
+        # meanwhile in another thread is not missed.
+        env_globals._add_template(self)
+        self._merge()
+
+    def _merge(self) -> None:
+        merged = dict(self._env)
+        merged.update(self._own)
+        # Names are never missing in between, for a render in another thread.
+        for key in self.keys() - merged.keys():
+            super().pop(key, None)
+        super().update(merged)
+
+    def _not_own(self, key: t.Any) -> KeyError:
+        return KeyError(f"Key not found in the first mapping: {key!r}")
+
+    def __setitem__(self, key: t.Any, value: t.Any) -> None:
+        self._own[key] = value
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: t.Any) -> None:
+        try:
+            del self._own[key]
+        except KeyError:
+            raise self._not_own(key) from None
+        self._merge()
+
+    def __ior__(self, other: t.Any) -> _TemplateGlobals:
+        self._own.update(other)
+        self._merge()
+        return self
+
+    def update(self, *args: t.Any, **kwargs: t.Any) -> None:
+        self._own.update(*args, **kwargs)
+        self._merge()
+
+    def setdefault(self, key: t.Any, default: t.Any = None) -> t.Any:
+        if key in self:
+            return self[key]
+        self[key] = default
+        return default
+
+    def pop(self, key: t.Any, *default: t.Any) -> t.Any:
+        try:
+            rv = self._own.pop(key, *default)
+        except KeyError:
+            raise self._not_own(key) from None
+        self._merge()
+        return rv
+
+    def popitem(self) -> tuple[t.Any, t.Any]:
+        try:
+            rv = self._own.popitem()
+        except KeyError:
+            raise KeyError("No keys found in the first mapping.") from None
+        self._merge()
+        return rv
+
+    def clear(self) -> None:
+        self._own.clear()
+        self._merge()
+
+    def copy(self) -> _TemplateGlobals:
+        """A new mapping with a copy of the own names, over the same environment globals."""
+        return _TemplateGlobals(dict(self._own), self._env)
+
+    __copy__ = copy
 
 
 def _global_loader(app: Erlen) -> BaseLoader:
