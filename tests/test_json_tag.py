@@ -252,3 +252,121 @@ def test_provider_without_default_base() -> None:
     s = TaggedJSONSerializer()
     with app.app_context():
         assert s.loads(s.dumps({"x": b"1"})) == {"x": b"1"}
+
+
+# -- the shortcuts for data without tags -------------------------------------------
+
+_PLAIN_DATA = [
+    {},
+    {"n": 2},
+    {"b": True, "f": 1.5, "i": -3, "n": None, "s": "x"},
+    {"z": 1, "a": 2, "m": [1, "two", 3.0, None, False]},
+    {"nested": {"a": {"b": {"c": [1, [2, [3]]]}}}},
+    {"unicode": "é ü 日本 \u2028 \U0001f600", "ctl": "\n\t\"\\"},
+    {"nan": float("nan"), "inf": float("inf"), "ninf": float("-inf"), "big": 10**40},
+    {" t": 1, "other": 2},
+    {"looks like a tag": " t"},
+    {"inner": {" t": 1, " u": 2}},
+    {1: "int key", 2: "another"},
+]
+
+_TAGGED_DATA = [
+    {" t": 1},
+    {"inner": {" t": [1]}},
+    {"l": [{" d": "x"}]},
+    {"t": (1, 2)},
+    {"b": b"x"},
+    {"deep": [[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]},
+]
+
+
+def _reference_dumps(s: TaggedJSONSerializer, value: t.Any, provider: t.Any = None) -> str:
+    """What the general path writes: tag, then the compact sorted encoder."""
+    tagged = s.tag(value)
+    if provider is None:
+        return json.dumps(tagged, sort_keys=True, separators=(",", ":"))
+    return provider.dumps(tagged)
+
+
+@pytest.mark.parametrize("data", _PLAIN_DATA + _TAGGED_DATA)
+def test_dumps_shortcut_same_text(data: t.Any) -> None:
+    s = TaggedJSONSerializer()
+    assert s.dumps(data) == _reference_dumps(s, data)
+    app = Erlen(__name__)
+    with app.app_context():
+        assert s.dumps(data) == _reference_dumps(s, data, app.json)
+
+
+@pytest.mark.parametrize("data", _PLAIN_DATA + _TAGGED_DATA)
+def test_loads_shortcut_same_value(data: t.Any) -> None:
+    s = TaggedJSONSerializer()
+    text = s.dumps(data)
+    expected = s._decoder.decode(text)
+    got = s.loads(text)
+    assert json.dumps(got, sort_keys=True, default=repr) == json.dumps(expected, sort_keys=True, default=repr)
+    assert type(got) is type(expected)
+
+
+def test_loads_shortcut_unusual_text() -> None:
+    s = TaggedJSONSerializer()
+    # Whitespace around the value and escaped keys take the full path.
+    assert s.loads('  {"n": 1}  ') == {"n": 1}
+    assert s.loads('{"\\u0020t": [1, 2]}') == (1, 2)
+    assert s.loads('{"a": "\\" t"}') == {"a": '" t'}
+    with pytest.raises(ValueError):
+        s.loads('{"n": 1} x')
+    with pytest.raises(ValueError):
+        s.loads('{"n": ')
+    with pytest.raises(ValueError):
+        s.loads("")
+
+
+def test_dumps_shortcut_respects_provider_settings() -> None:
+    class Unsorted(DefaultJSONProvider):
+        sort_keys = False
+        ensure_ascii = False
+
+    app = Erlen(__name__)
+    app.json = Unsorted(app)
+    s = TaggedJSONSerializer()
+    with app.app_context():
+        assert s.dumps({"b": "é", "a": 1}) == '{"b":"é","a":1}'
+
+
+def test_shortcuts_off_with_custom_tag_or_override() -> None:
+    class TagStr(JSONTag):
+        __slots__ = ()
+        key = " s"
+
+        def check(self, value: t.Any) -> bool:
+            return isinstance(value, str)
+
+        def to_json(self, value: t.Any) -> t.Any:
+            return value.upper()
+
+        def to_python(self, value: t.Any) -> t.Any:
+            return value.lower()
+
+    s = TaggedJSONSerializer()
+    s.register(TagStr, index=0)
+    assert s.dumps({"a": "x"}) == '{"a":{" s":"X"}}'
+    assert s.loads('{"a":{" s":"X"}}') == {"a": "x"}
+
+    class Custom(TaggedJSONSerializer):
+        def tag(self, value: t.Any) -> t.Any:
+            return "tagged" if value == 1 else super().tag(value)
+
+        def untag(self, value: dict[str, t.Any]) -> t.Any:
+            return {**value, "seen": True}
+
+    c = Custom()
+    assert c.dumps({"n": 1}) == '{"n":"tagged"}'
+    assert c.loads('{"n":1}') == {"n": 1, "seen": True}
+
+
+def test_dumps_shortcut_cycle_falls_back() -> None:
+    s = TaggedJSONSerializer()
+    loop: list[t.Any] = []
+    loop.append(loop)
+    with pytest.raises((ValueError, RecursionError)):
+        s.dumps({"loop": loop})

@@ -1252,3 +1252,150 @@ def test_other_digests_and_derivations(digest: str, derivation: str) -> None:
             "short", salt="s", serializer=session_json_serializer, signer_kwargs=kwargs
         ).dumps({"c": 3})
         assert ours.loads(older) == {"c": 3}
+
+
+# -- the Set-Cookie shortcut of save_session ---------------------------------------
+
+_COOKIE_CONFIGS = [
+    {},
+    {"SESSION_COOKIE_NAME": "sid", "SESSION_COOKIE_HTTPONLY": False},
+    {"SESSION_COOKIE_DOMAIN": ".Example.com:8080", "SESSION_COOKIE_PATH": "/a b/", "SESSION_COOKIE_SECURE": True},
+    {"SESSION_COOKIE_SAMESITE": "lax", "SESSION_COOKIE_PARTITIONED": True},
+    {"APPLICATION_ROOT": "/app", "SESSION_COOKIE_SAMESITE": "Strict", "SESSION_COOKIE_DOMAIN": "bücher.example"},
+    {"SESSION_COOKIE_NAME": "sessión"},
+]
+
+
+def _expected_header(app: Erlen, token: str, expires: t.Any) -> str:
+    from erlen.http import dump_cookie
+
+    si = SessionInterface()
+    return dump_cookie(
+        si.get_cookie_name(app),
+        token,
+        expires=expires,
+        path=si.get_cookie_path(app),
+        domain=si.get_cookie_domain(app),
+        secure=si.get_cookie_secure(app),
+        httponly=si.get_cookie_httponly(app),
+        samesite=si.get_cookie_samesite(app),
+        partitioned=si.get_cookie_partitioned(app),
+    )
+
+
+@pytest.mark.parametrize("config", _COOKIE_CONFIGS)
+@pytest.mark.parametrize("permanent", [False, True])
+def test_set_cookie_header_same_as_dump_cookie(app: Erlen, config: dict[str, t.Any], permanent: bool) -> None:
+    app.config.update(config)
+    si = app.session_interface
+    with app.test_request_context("/"):
+        sess = si.session_class({"n": 1})
+        sess.permanent = permanent
+        response = app.response_class("x")
+        with mock.patch.object(_CookieSerializer, "get_timestamp", return_value=1700000000):
+            si.save_session(app, sess, response)
+            token = si.get_signing_serializer(app).dumps({"_permanent": permanent, "n": 1})
+        # The shortcut was taken (a template was made for these settings).
+        assert si._cookie_template is not None
+        headers = response.headers.getlist("Set-Cookie")
+        assert len(headers) == 1
+        expires = si.get_expiration_time(app, sess)
+        if expires is not None:
+            # The date is computed twice; compare it apart from the rest.
+            got_date = _attrs(headers[0])["expires"]
+            assert abs(parse_date(got_date) - expires) < timedelta(seconds=5)
+            expires = got_date
+        assert headers[0] == _expected_header(app, token, expires)
+        assert response.headers.getlist("Vary") == ["Cookie"]
+
+
+def test_set_cookie_follows_config_changes(app: Erlen) -> None:
+    si = app.session_interface
+
+    def header() -> str:
+        with app.test_request_context("/"):
+            sess = si.session_class()
+            sess["n"] = 1
+            response = app.response_class("x")
+            si.save_session(app, sess, response)
+            return response.headers["Set-Cookie"]
+
+    assert header().startswith("session=")
+    app.config["SESSION_COOKIE_NAME"] = "other"
+    app.config["SESSION_COOKIE_SECURE"] = True
+    h = header()
+    assert h.startswith("other=") and "; Secure" in h
+    app.config["SESSION_COOKIE_NAME"] = "bad name"
+    with pytest.raises(ValueError):
+        header()
+
+
+def test_set_cookie_overridden_getter_and_set_cookie(app: Erlen) -> None:
+    class Interface(SecureCookieSessionInterface):
+        def get_cookie_path(self, app: Erlen) -> str:
+            return "/custom"
+
+    calls = []
+
+    class MyResponse(Response):
+        def set_cookie(self, key: str, value: str = "", *args: t.Any, **kwargs: t.Any) -> None:
+            calls.append(key)
+            super().set_cookie(key, value, *args, **kwargs)
+
+    app.session_interface = Interface()
+    sess = SecureCookieSession()
+    sess["n"] = 1
+    with app.test_request_context("/"):
+        response = app.response_class("x")
+        app.session_interface.save_session(app, sess, response)
+        assert "Path=/custom" in response.headers["Set-Cookie"]
+        app.session_interface = SecureCookieSessionInterface()
+        response = MyResponse("x")
+        app.session_interface.save_session(app, sess, response)
+        assert calls == ["session"]
+        assert "Path=/;" in response.headers["Set-Cookie"] or response.headers["Set-Cookie"].endswith("Path=/")
+
+
+def test_set_cookie_too_big_still_warns(app: Erlen) -> None:
+    app.config["MAX_COOKIE_SIZE"] = 100
+    sess = SecureCookieSession()
+    sess["n"] = uuid.uuid4().hex * 4  # hardly compressible
+    with app.test_request_context("/"):
+        response = app.response_class("x")
+        with pytest.warns(UserWarning, match="cookie is"):
+            app.session_interface.save_session(app, sess, response)
+        assert response.headers["Set-Cookie"].startswith("session=")
+
+
+def test_lifetime_setting_changes_are_seen(app: Erlen) -> None:
+    si = app.session_interface
+    app.config["PERMANENT_SESSION_LIFETIME"] = 100
+    assert si._max_age(app) == 100
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=50)
+    assert si._max_age(app) == 50
+
+    class App(Erlen):
+        @property
+        def permanent_session_lifetime(self) -> timedelta:  # type: ignore[override]
+            return timedelta(seconds=7)
+
+    other = App(__name__)
+    assert si._max_age(other) == 7
+
+
+def test_overridden_expiry_and_should_set_cookie(app: Erlen) -> None:
+    when = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+
+    class Interface(SecureCookieSessionInterface):
+        def get_expiration_time(self, app: Erlen, session: SessionMixin) -> datetime | None:
+            return when
+
+        def should_set_cookie(self, app: Erlen, session: SessionMixin) -> bool:
+            return True
+
+    app.session_interface = Interface()
+    with app.test_request_context("/"):
+        response = app.response_class("x")
+        # Not modified, yet saved: should_set_cookie() says so.
+        app.session_interface.save_session(app, SecureCookieSession({"n": 1}), response)
+        assert _attrs(response.headers["Set-Cookie"])["expires"] == "Wed, 02 Jan 2030 03:04:05 GMT"

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from time import time
 
 from . import signals as _signals
-from .datastructures import CallbackDict
+from .datastructures import CallbackDict, Headers
 from .globals import _cv, _no_req_msg
 from .json.tag import TaggedJSONSerializer
 
@@ -104,8 +104,13 @@ class SecureCookieSession(CallbackDict[str, t.Any], SessionMixin):
     accessed = False
 
     def __init__(self, initial: t.Mapping[str, t.Any] | t.Iterable[tuple[str, t.Any]] | None = None) -> None:
-        # PERF: one module-level callback instead of a closure per session.
-        super().__init__(initial, _on_update)
+        # PERF: what CallbackDict.__init__ does, without the super() calls;
+        # one module-level callback instead of a closure per session.
+        if initial is None:
+            dict.__init__(self)
+        else:
+            dict.__init__(self, initial)
+        self.on_update = _on_update
 
     # NOTE: Flask marks only item reads, get() and setdefault() as accesses.
     # Erlen also counts membership tests, iteration and len(): the response
@@ -310,6 +315,16 @@ session_json_serializer = TaggedJSONSerializer()
 def _vary_on_cookie(response: Response) -> None:
     """Add ``Cookie`` to the response's ``Vary`` header, once."""
     headers = response.headers
+    if type(headers) is Headers:
+        # PERF: the usual case, no Vary header yet: found by one pass over
+        # the pairs, and the pair appended as is (it needs no checks).
+        pairs = headers._list
+        for name, _ in pairs:
+            if name.lower() == "vary":
+                break
+        else:
+            pairs.append(("Vary", "Cookie"))
+            return
     current = headers.getlist("Vary")
     if not current:
         # PERF: nothing to merge with or replace; appending is enough.
@@ -713,6 +728,88 @@ class _LazySha1:
         return hashlib.sha1
 
 
+#: The cookie getters of :class:`SessionInterface`; a subclass overriding any
+#: of them gets no cached cookie settings.
+_COOKIE_GETTERS = (
+    "get_cookie_name",
+    "get_cookie_domain",
+    "get_cookie_path",
+    "get_cookie_httponly",
+    "get_cookie_secure",
+    "get_cookie_samesite",
+    "get_cookie_partitioned",
+)
+
+#: Per interface class: whether it keeps all of :data:`_COOKIE_GETTERS`.
+_stock_getters: dict[type, bool] = {}
+
+#: Per app class: whether ``permanent_session_lifetime`` is Erlen's own
+#: (the ``PERMANENT_SESSION_LIFETIME`` setting, converted to a timedelta).
+_stock_lifetime: dict[type, bool] = {}
+
+#: Per interface class: whether it keeps SessionInterface's should_set_cookie()
+#: and get_expiration_time().
+_stock_expiry: dict[type, bool] = {}
+
+#: :meth:`Response.set_cookie <erlen.wrappers.Response.set_cookie>`, once
+#: imported (a response class overriding it gets the general path).
+_stock_set_cookie: t.Any = None
+
+#: Stands for the ``Expires`` date when a cookie template is made (a
+#: template is only kept when it occurs exactly once in the header).
+_EXPIRES_MARK = "ErlenExpiresMark"
+
+
+class _CookieTemplate(t.NamedTuple):
+    """The ``Set-Cookie`` value for some cookie settings, around the cookie's value.
+
+    ``prefix + value + suffix`` is what :func:`~erlen.http.dump_cookie` makes
+    of a value needing no quotes, without an expiry date, and ``prefix +
+    value + expires_head + http_date(expires) + expires_tail`` with one. Made
+    by dump_cookie itself, from a stand-in value and expiry date.
+    """
+
+    #: The settings it was made for (compared on each use).
+    settings: tuple[t.Any, ...]
+    prefix: str
+    suffix: str
+    expires_head: str
+    expires_tail: str
+
+
+def _make_cookie_template(settings: tuple[t.Any, ...]) -> _CookieTemplate | None:
+    """The template for ``settings`` (see :meth:`SecureCookieSessionInterface._cookie_settings`),
+    or ``None`` when dump_cookie rejects them (the general path then raises
+    its error) or the stand-ins don't come out as expected."""
+    from .http import dump_cookie
+
+    name, domain, path, httponly, secure, samesite, partitioned = settings
+    kwargs = {
+        "path": path,
+        "domain": domain,
+        "secure": secure,
+        "httponly": httponly,
+        "samesite": samesite,
+        "partitioned": partitioned,
+        "max_size": 0,
+    }
+    try:
+        plain = dump_cookie(name, "x", **kwargs)
+        timed = dump_cookie(name, "x", expires=_EXPIRES_MARK, **kwargs)
+    except Exception:  # noqa: BLE001 - the general path reports it
+        return None
+    # The name can't hold "=" (dump_cookie rejects it), so the first one
+    # ends it; the value "x" is written as is.
+    end = plain.find("=") + 1
+    if end <= 0 or plain[end : end + 1] != "x":
+        return None
+    prefix = plain[:end]
+    parts = timed.split(_EXPIRES_MARK)
+    if len(parts) != 2 or not parts[0].startswith(prefix + "x") or not parts[0].endswith("Expires="):
+        return None
+    return _CookieTemplate(settings, prefix, plain[end + 1 :], parts[0][end + 1 :], parts[1])
+
+
 class SecureCookieSessionInterface(SessionInterface):
     """Keep the session in a cookie signed with the app's secret key.
 
@@ -740,6 +837,74 @@ class SecureCookieSessionInterface(SessionInterface):
     session_class: type[SecureCookieSession] = SecureCookieSession
 
     _cached_serializer: tuple[t.Any, t.Any, _CookieSerializer] | None = None
+    # PERF: the cookie template last made, and the raw lifetime setting
+    # last converted with its value in seconds. Each replaced whole, so
+    # threads never see half an update.
+    _cookie_template: _CookieTemplate | None = None
+    _max_age_cache: tuple[t.Any, int] = (None, 0)
+
+    def _cookie_settings(self, app: Erlen) -> _CookieTemplate | None:
+        """The ``Set-Cookie`` template for the app's current cookie settings,
+        or ``None`` when a cookie getter is overridden (then the getters
+        decide, on every save).
+
+        PERF: reading the settings through the seven getters and building
+        the header with dump_cookie costs more than signing the cookie. The
+        settings are read straight from the config (what the getters do),
+        and the header around the value is made once per distinct settings.
+        """
+        cls = type(self)
+        stock = _stock_getters.get(cls)
+        if stock is None:
+            stock = _stock_getters[cls] = all(
+                getattr(cls, name) is getattr(SessionInterface, name) for name in _COOKIE_GETTERS
+            )
+        if not stock:
+            return None
+        config = app.config
+        settings = (
+            config["SESSION_COOKIE_NAME"],
+            config["SESSION_COOKIE_DOMAIN"],
+            config["SESSION_COOKIE_PATH"] or config["APPLICATION_ROOT"],
+            config["SESSION_COOKIE_HTTPONLY"],
+            config["SESSION_COOKIE_SECURE"],
+            config["SESSION_COOKIE_SAMESITE"],
+            config["SESSION_COOKIE_PARTITIONED"],
+        )
+        template = self._cookie_template
+        # Equal settings give the same header: dump_cookie only compares,
+        # formats or tests the truth of them.
+        if template is None or template.settings != settings:
+            template = _make_cookie_template(settings)
+            if template is None:
+                return None
+            self._cookie_template = template
+        return template
+
+    def _max_age(self, app: Erlen) -> int:
+        """``PERMANENT_SESSION_LIFETIME`` in whole seconds.
+
+        PERF: converted once per setting value (compared by identity; a
+        timedelta or number can't change in place), unless the app class
+        computes ``permanent_session_lifetime`` its own way.
+        """
+        cls = type(app)
+        stock = _stock_lifetime.get(cls)
+        if stock is None:
+            from .app import Erlen
+
+            stock = _stock_lifetime[cls] = getattr(cls, "permanent_session_lifetime", None) is Erlen.__dict__.get(
+                "permanent_session_lifetime"
+            )
+        if not stock:
+            return int(app.permanent_session_lifetime.total_seconds())
+        raw = app.config["PERMANENT_SESSION_LIFETIME"]
+        cached = self._max_age_cache
+        if cached[0] is raw and raw is not None:
+            return cached[1]
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        self._max_age_cache = (raw, max_age)
+        return max_age
 
     def get_signing_serializer(self, app: Erlen) -> t.Any | None:
         """The serializer that signs and verifies cookies, or ``None`` when
@@ -786,7 +951,7 @@ class SecureCookieSessionInterface(SessionInterface):
         value = request.cookies.get(self.get_cookie_name(app))
         if not value:
             return self.session_class()
-        max_age = int(app.permanent_session_lifetime.total_seconds())
+        max_age = self._max_age(app)
         if type(s) is _CookieSerializer:
             # PERF: no exception objects, and no itsdangerous, for a bad cookie.
             try:
@@ -849,7 +1014,22 @@ class SecureCookieSessionInterface(SessionInterface):
             elif accessed:
                 _vary_on_cookie(response)
             return
-        if not self.should_set_cookie(app, session):
+        cls = type(self)
+        # PERF: with the stock should_set_cookie() and get_expiration_time(),
+        # read the permanent flag once instead of in each of them.
+        stock_expiry = _stock_expiry.get(cls)
+        if stock_expiry is None:
+            stock_expiry = _stock_expiry[cls] = (
+                cls.should_set_cookie is SessionInterface.should_set_cookie
+                and cls.get_expiration_time is SessionInterface.get_expiration_time
+            )
+        if stock_expiry:
+            permanent = session.permanent
+            if not (session.modified or (permanent and app.config["SESSION_REFRESH_EACH_REQUEST"])):
+                if accessed:
+                    _vary_on_cookie(response)
+                return
+        elif not self.should_set_cookie(app, session):
             if accessed:
                 _vary_on_cookie(response)
             return
@@ -859,6 +1039,62 @@ class SecureCookieSessionInterface(SessionInterface):
         # PERF: a plain copy through dict's own items view; copying the
         # session itself would go through the overridden __iter__/__getitem__.
         data = dict(dict.items(session)) if isinstance(session, dict) else dict(session)
+        global _stock_set_cookie
+        if _stock_set_cookie is None:
+            from .wrappers import Response as _Response
+
+            _stock_set_cookie = _Response.set_cookie
+        template = self._cookie_settings(app)
+        if (
+            template is not None
+            and type(s) is _CookieSerializer
+            and s.is_text_serializer
+            and type(response).set_cookie is _stock_set_cookie
+        ):
+            # PERF: the header response.set_cookie() would add, from the
+            # template. The token is URL-safe base64 and dots, which cookie
+            # values hold unquoted.
+            token = s.dumps(data)
+            if not stock_expiry:
+                expires = self.get_expiration_time(app, session)
+            elif permanent:
+                expires = datetime.now(timezone.utc) + app.permanent_session_lifetime
+            else:
+                expires = None
+            header = None
+            if expires is None:
+                header = template.prefix + token + template.suffix
+            elif type(expires) is datetime:
+                from .http import http_date
+
+                header = template.prefix + token + template.expires_head + http_date(expires) + template.expires_tail
+            if header is not None:
+                max_size = response.max_cookie_size
+                if not max_size or len(header) <= max_size:
+                    headers = response.headers
+                    if type(headers) is Headers and header.isascii():
+                        # PERF: what add() appends after its checks; the
+                        # token is base64 and the rest came from dump_cookie.
+                        headers._list.append(("Set-Cookie", header))
+                    else:
+                        headers.add("Set-Cookie", header)
+                    _vary_on_cookie(response)
+                    return
+            # Anything else (an expiry that isn't a datetime, a cookie over
+            # the size limit, which warns) goes through set_cookie.
+            response.set_cookie(
+                template.settings[0],
+                token,
+                expires=expires,
+                httponly=template.settings[3],
+                domain=template.settings[1],
+                path=template.settings[2],
+                secure=template.settings[4],
+                partitioned=template.settings[6],
+                samesite=template.settings[5],
+            )
+            _vary_on_cookie(response)
+            return
         response.set_cookie(
             self.get_cookie_name(app),
             s.dumps(data),

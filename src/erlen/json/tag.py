@@ -300,6 +300,51 @@ _standalone_encoder = _json.JSONEncoder(
     ensure_ascii=True, sort_keys=True, separators=(",", ":"), default=_default
 )
 
+# PERF: for data that needs no tags (see _needs_no_tags), the C encoder
+# itself, made once with the settings of the encoders above (ASCII only,
+# sorted keys, compact). JSONEncoder.encode() makes one per call. No circular
+# check (markers=None): _needs_no_tags only passes data of bounded depth, so
+# acyclic. The default function is never reached: the data holds only types
+# JSON takes as they are. None without the C accelerator (then no shortcut).
+_c_make_encoder = getattr(_json.encoder, "c_make_encoder", None)
+_plain_encoder = (
+    _c_make_encoder(None, None, _json.encoder.encode_basestring_ascii, None, ":", ",", True, False, True)
+    if _c_make_encoder is not None
+    else None
+)
+
+# PERF: the C scanner of a decoder without hooks, for JSON that can hold no
+# tagged object (see TaggedJSONSerializer.loads).
+_plain_scan = _json.JSONDecoder().scan_once
+
+#: How deep _needs_no_tags looks into nested dicts and lists before giving up
+#: (deeper data, or a cycle, takes the general path).
+_MAX_PLAIN_DEPTH = 16
+
+
+def _needs_no_tags(value: dict[t.Any, t.Any] | list[t.Any], tags: dict[str, JSONTag], depth: int = 0) -> bool:
+    """Whether the built-in tags would leave ``value`` (a dict or list) as it is.
+
+    True when it holds only plain scalars (exact ``str``, ``int``, ``float``,
+    ``bool``, ``None``) and dicts and lists of them, none of the dicts being
+    a one-key dict with a registered tag key (which :class:`TagDict` would
+    tag). Only meaningful while no custom tag is registered.
+    """
+    if value.__class__ is dict:
+        if len(value) == 1 and next(iter(value)) in tags:
+            return False
+        items: t.Iterable[t.Any] = value.values()
+    else:
+        items = value
+    for item in items:
+        cls = item.__class__
+        if cls in _PLAIN_TYPES:
+            continue
+        if (cls is dict or cls is list) and depth < _MAX_PLAIN_DEPTH and _needs_no_tags(item, tags, depth + 1):
+            continue
+        return False
+    return True
+
 
 class TaggedJSONSerializer:
     """Serialize to JSON with type tags, and back (what the session cookie holds).
@@ -311,7 +356,7 @@ class TaggedJSONSerializer:
     .. versionadded:: 0.1
     """
 
-    __slots__ = ("tags", "order", "_plain_ok", "_decoder")
+    __slots__ = ("tags", "order", "_plain_ok", "_decoder", "_key_needles", "_plain_providers", "_stock")
 
     #: Tag classes registered by ``__init__``, in the order they are tried.
     default_tags: list[type[JSONTag]] = list(_BUILTIN_TAGS)
@@ -322,6 +367,16 @@ class TaggedJSONSerializer:
         #: Registered tags in the order :meth:`tag` tries them.
         self.order: list[JSONTag] = []
         self._plain_ok = True
+        # PERF: for each tag key, how JSON text holding it as a key must
+        # start it: a quote and its first character (see loads).
+        self._key_needles: tuple[str, ...] = ()
+        # PERF: whether each DefaultJSONProvider subclass met so far writes
+        # through the stock dumps() and _encoder() (see dumps).
+        self._plain_providers: dict[type, bool] = {}
+        # Whether tag() and untag() are this class's: the shortcuts in
+        # dumps() and loads() assume what they do.
+        cls = type(self)
+        self._stock = cls.tag is TaggedJSONSerializer.tag and cls.untag is TaggedJSONSerializer.untag
         # PERF: the decoder calls the hook on every object it reads,
         # innermost first: the order _untag_scan visits them in, without a
         # second walk over the data.
@@ -348,6 +403,7 @@ class TaggedJSONSerializer:
             if not force and key in self.tags:
                 raise KeyError(f"Tag '{key}' is already registered.")
             self.tags[key] = tag
+            self._key_needles = tuple(sorted({f'"{k[:1]}' for k in self.tags}))
         if tag_class not in _BUILTIN_TAGS:
             # A custom tag may accept plain strings or numbers, so the
             # shortcut in tag() must go.
@@ -402,8 +458,24 @@ class TaggedJSONSerializer:
 
         :param value: The value to serialize.
         """
-        tagged = self.tag(value)
         ctx = _cv.get(None)
+        if (
+            value.__class__ is dict
+            and self._plain_ok
+            and self._stock
+            and _plain_encoder is not None
+            and _needs_no_tags(value, self.tags)
+        ):
+            # PERF: nothing to tag (the usual session: strings, numbers,
+            # flags). Tagging would copy the data unchanged; encode it as is
+            # with the C encoder, when the encoder that would be used has
+            # the same settings (so the text is the same).
+            if ctx is None:
+                return "".join(_plain_encoder(value, 0))
+            provider = ctx.app.json
+            if provider.ensure_ascii and provider.sort_keys and self._is_plain_provider(type(provider)):
+                return "".join(_plain_encoder(value, 0))
+        tagged = self.tag(value)
         if ctx is None:
             return _standalone_encoder.encode(tagged)
         provider = ctx.app.json
@@ -413,6 +485,18 @@ class TaggedJSONSerializer:
             return provider.dumps(tagged)
         return provider.dumps(tagged, separators=(",", ":"))
 
+    def _is_plain_provider(self, cls: type) -> bool:
+        """Whether ``cls`` (a JSON provider class) is DefaultJSONProvider or a
+        subclass that keeps its ``dumps`` and ``_encoder``."""
+        plain = self._plain_providers.get(cls)
+        if plain is None:
+            plain = self._plain_providers[cls] = (
+                issubclass(cls, DefaultJSONProvider)
+                and cls.dumps is DefaultJSONProvider.dumps
+                and cls._encoder is DefaultJSONProvider._encoder
+            )
+        return plain
+
     def loads(self, value: str | bytes) -> t.Any:
         """Parse JSON and turn tagged objects back into their values.
 
@@ -420,6 +504,26 @@ class TaggedJSONSerializer:
         """
         ctx = _cv.get(None)
         if value.__class__ is str and (ctx is None or type(ctx.app.json).loads is DefaultJSONProvider.loads):
+            if self._stock and "\\" not in value:
+                # PERF: without escapes, a key appears in the text exactly as
+                # it is: '"' and its characters. When no string starts like a
+                # tag key, no object can be a tagged one and untag() would
+                # return every object as is: parse without the hook, with
+                # the C scanner alone (what decode() runs after skipping
+                # whitespace). Anything unusual (whitespace around the
+                # value, trailing data, a syntax error) takes the full path,
+                # which gives the same result or raises the same error.
+                for needle in self._key_needles:
+                    if needle in value:
+                        break
+                else:
+                    try:
+                        obj, end = _plain_scan(value, 0)
+                    except (StopIteration, ValueError):
+                        pass
+                    else:
+                        if end == len(value):
+                            return obj
             return self._decoder.decode(value)
         data = _json.loads(value) if ctx is None else ctx.app.json.loads(value)
         return self._untag_scan(data)
