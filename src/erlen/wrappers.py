@@ -152,6 +152,35 @@ class _EmptyBody:
         return iter(())
 
 
+class _Limit:
+    """A request limit: a per-request override, else the app's config value.
+
+    Setting it stores the override (``None`` goes back to the config); the
+    override lives in ``_<name>`` so it can also be given at construction.
+    """
+
+    def __init__(self, config_key: str, doc: str) -> None:
+        self.config_key = config_key
+        self.__doc__ = doc
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attr = f"_{name}"
+
+    def __get__(self, obj: Request | None, owner: type | None = None) -> t.Any:
+        if obj is None:
+            return self
+        value = getattr(obj, self.attr)
+        if value is not None:
+            return value
+        ctx = _cv.get(None)
+        if ctx is None:
+            return None
+        return ctx.app.config.get(self.config_key)
+
+    def __set__(self, obj: Request, value: int | None) -> None:
+        setattr(obj, self.attr, value)
+
+
 class Request:
     """An HTTP request, parsed lazily.
 
@@ -438,44 +467,15 @@ class Request:
 
     # -- limits --------------------------------------------------------------
 
-    def _config_limit(self, key: str) -> int | None:
-        ctx = _cv.get(None)
-        if ctx is None:
-            return None
-        return t.cast("int | None", ctx.app.config.get(key))
-
-    @property
-    def max_content_length(self) -> int | None:
-        """The body size limit: a per-request override, else ``MAX_CONTENT_LENGTH``."""
-        if self._max_content_length is not None:
-            return self._max_content_length
-        return self._config_limit("MAX_CONTENT_LENGTH")
-
-    @max_content_length.setter
-    def max_content_length(self, value: int | None) -> None:
-        self._max_content_length = value
-
-    @property
-    def max_form_memory_size(self) -> int | None:
-        """Limit for a non-file form field (and a whole urlencoded body)."""
-        if self._max_form_memory_size is not None:
-            return self._max_form_memory_size
-        return self._config_limit("MAX_FORM_MEMORY_SIZE")
-
-    @max_form_memory_size.setter
-    def max_form_memory_size(self, value: int | None) -> None:
-        self._max_form_memory_size = value
-
-    @property
-    def max_form_parts(self) -> int | None:
-        """Limit on the number of multipart parts."""
-        if self._max_form_parts is not None:
-            return self._max_form_parts
-        return self._config_limit("MAX_FORM_PARTS")
-
-    @max_form_parts.setter
-    def max_form_parts(self, value: int | None) -> None:
-        self._max_form_parts = value
+    max_content_length = _Limit(
+        "MAX_CONTENT_LENGTH",
+        "The body size limit: a per-request override, else ``MAX_CONTENT_LENGTH``.",
+    )
+    max_form_memory_size = _Limit(
+        "MAX_FORM_MEMORY_SIZE",
+        "Limit for a non-file form field (and a whole urlencoded body).",
+    )
+    max_form_parts = _Limit("MAX_FORM_PARTS", "Limit on the number of multipart parts.")
 
     # -- body ----------------------------------------------------------------
 
