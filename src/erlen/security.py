@@ -19,10 +19,12 @@ the other way round. Only the standard library (``hashlib``, ``hmac``,
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
 import string
+import typing as t
 
 __all__ = ["gen_salt", "generate_password_hash", "check_password_hash"]
 
@@ -158,3 +160,46 @@ def check_password_hash(pwhash: str, password: str) -> bool:
     # hmac.compare_digest needs ASCII for str; compare bytes so a non-ASCII
     # stored value is a mismatch, not a TypeError.
     return hmac.compare_digest(actual.encode(), expected.encode("utf-8", "surrogatepass"))
+
+
+# -- keys for the signed tokens of erlen.auth and erlen.csrf ---------------------
+
+
+def _derive_keys(secret_key: str | bytes | None, fallbacks: t.Iterable[str | bytes] | None, purpose: str) -> list[bytes]:
+    """Keys for signing tokens of one ``purpose``: the current key first, then
+    one per ``SECRET_KEY_FALLBACKS`` entry (accepted for checking only).
+
+    Deriving a key per purpose (HMAC of the secret with the purpose's name)
+    keeps a token made for one use, e.g. a remember-me cookie, from ever
+    verifying as another, e.g. a CSRF token.
+
+    :raises RuntimeError: There is no secret key.
+    """
+    if not secret_key:
+        raise RuntimeError(
+            f"{purpose} needs a secret key. Set 'SECRET_KEY' in the app's config"
+            " (app.secret_key) to a long, random, private value, e.g. the output of"
+            " 'python -c \"import secrets; print(secrets.token_hex())\"'."
+        )
+    keys = []
+    for key in (secret_key, *(fallbacks or ())):
+        raw = key.encode() if isinstance(key, str) else key
+        keys.append(hmac.new(raw, purpose.encode(), hashlib.sha256).digest())
+    return keys
+
+
+def _sign(key: bytes, message: str) -> str:
+    """The HMAC-SHA256 of ``message`` under ``key``, URL-safe base64 without padding."""
+    digest = hmac.new(key, message.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _verify(keys: list[bytes], message: str, signature: str) -> bool:
+    """Whether ``signature`` is :func:`_sign` of ``message`` under any of ``keys``."""
+    given = signature.encode("utf-8", "surrogatepass")
+    # NOTE: every key is tried, match or not, so timing reveals nothing about
+    # which key matched.
+    ok = False
+    for key in keys:
+        ok |= hmac.compare_digest(_sign(key, message).encode("ascii"), given)
+    return ok
