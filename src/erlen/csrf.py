@@ -1,0 +1,311 @@
+"""Protection against cross-site request forgery for form posts.
+
+.. code-block:: python
+
+    from erlen.csrf import CSRFProtect
+
+    csrf = CSRFProtect(app)
+
+.. code-block:: html+jinja
+
+    <form method="post">
+      <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
+      ...
+    </form>
+
+Every ``POST``, ``PUT``, ``PATCH`` and ``DELETE`` request must then carry a
+valid token, in the form field ``csrf_token`` or in an ``X-CSRFToken`` or
+``X-CSRF-Token`` header (for JavaScript clients); otherwise the request ends
+with :class:`CSRFError`, a 400 whose description says what was wrong. Mark
+views or whole blueprints that must accept posts from elsewhere (webhooks,
+token-authenticated APIs) with :meth:`CSRFProtect.exempt`.
+
+How the token works: the session keeps a random value under
+``"csrf_token"``; a token is the time it was made and the HMAC-SHA256 of
+that value and time, under a key derived from ``SECRET_KEY``. A token is
+valid only with the session it was made for and only for
+``CSRF_TIME_LIMIT`` seconds. Logging in with :func:`erlen.auth.login_user`
+starts a new session, so tokens made before the login stop working.
+
+Requests over HTTPS must also send a ``Referer`` of the same origin
+(scheme, host and port), as Flask-WTF does by default: an attacker's page on
+another origin can't post even with a token it somehow learned. Turn it off
+with ``CSRF_SSL_STRICT = False`` (e.g. for clients sending
+``Referrer-Policy: no-referrer``).
+
+Settings (``app.config``), with their defaults: ``CSRF_ENABLED`` ``True``
+(``False`` turns all checks off, e.g. in tests); ``CSRF_CHECK_DEFAULT``
+``True`` (``False``: check only where a view calls
+:meth:`CSRFProtect.protect`); ``CSRF_TIME_LIMIT`` 3600 (seconds; ``None``:
+as long as the session); ``CSRF_METHODS`` ``{"POST", "PUT", "PATCH",
+"DELETE"}``; ``CSRF_FIELD_NAME`` ``"csrf_token"``; ``CSRF_HEADERS``
+``["X-CSRFToken", "X-CSRF-Token"]``; ``CSRF_SSL_STRICT`` ``True``.
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+import secrets
+import typing as t
+from time import time
+from urllib.parse import urlsplit
+
+from .exceptions import BadRequest
+from .globals import _cv, _no_req_msg
+from .security import _derive_keys, _sign, _verify
+
+if t.TYPE_CHECKING:
+    from .app import Erlen
+    from .blueprints import Blueprint
+    from .ctx import AppContext
+
+__all__ = ["CSRFError", "CSRFProtect", "generate_csrf", "validate_csrf"]
+
+_F = t.TypeVar("_F", bound=t.Callable[..., t.Any])
+
+_EXTENSION_KEY = "erlen.csrf"
+#: The purpose the signing key is derived for (see erlen.security).
+_PURPOSE = "erlen.csrf token"
+#: Where this request's token is kept on ``g``, so all forms of a page share it.
+_G_TOKEN = "_erlen_csrf_token"
+#: The session key of the random per-session value.
+SESSION_KEY = "csrf_token"
+
+_DEFAULTS: dict[str, t.Any] = {
+    "CSRF_ENABLED": True,
+    "CSRF_CHECK_DEFAULT": True,
+    "CSRF_TIME_LIMIT": 3600,
+    "CSRF_METHODS": frozenset(("POST", "PUT", "PATCH", "DELETE")),
+    "CSRF_FIELD_NAME": "csrf_token",
+    "CSRF_HEADERS": ("X-CSRFToken", "X-CSRF-Token"),
+    "CSRF_SSL_STRICT": True,
+}
+
+
+class CSRFError(BadRequest):
+    """*400 Bad Request*: the CSRF check failed; the description says why.
+
+    Handle it with ``@app.errorhandler(CSRFError)`` to show a friendlier
+    page (e.g. "the form expired, please submit it again").
+
+    .. versionadded:: 0.1
+    """
+
+    description = "The CSRF token is missing or invalid."
+
+
+def _request_ctx() -> AppContext:
+    ctx = _cv.get(None)
+    if ctx is None or ctx.request is None:
+        raise RuntimeError(_no_req_msg)
+    return ctx
+
+
+def _config(app: Erlen, name: str) -> t.Any:
+    # Works also when CSRFProtect was never set up (generate_csrf used alone).
+    return app.config.get(name, _DEFAULTS[name])
+
+
+def _keys(app: Erlen) -> list[bytes]:
+    return _derive_keys(app.secret_key, app.config.get("SECRET_KEY_FALLBACKS"), "CSRF protection")
+
+
+def _is_session_value(value: object) -> bool:
+    return isinstance(value, str) and len(value) == 40 and all(c in "0123456789abcdef" for c in value)
+
+
+def generate_csrf() -> str:
+    """The CSRF token for forms in this request (``csrf_token()`` in templates).
+
+    Creates the session's random value on first use. Calls in one request
+    return the same token.
+
+    :raises RuntimeError: Outside a request, or the app has no secret key.
+
+    .. versionadded:: 0.1
+    """
+    ctx = _request_ctx()
+    g = ctx.g
+    token: str | None = g.get(_G_TOKEN)
+    if token is None:
+        app = ctx.app
+        keys = _keys(app)
+        session = ctx.session
+        value = session.get(SESSION_KEY)
+        if not _is_session_value(value):
+            value = secrets.token_hex(20)
+            session[SESSION_KEY] = value
+        issued = str(int(time()))
+        token = f"{issued}.{_sign(keys[0], f'{value}.{issued}')}"
+        setattr(g, _G_TOKEN, token)
+    return token
+
+
+def validate_csrf(token: object, time_limit: int | None | t.Literal[False] = False) -> None:
+    """Check a CSRF token against the current session.
+
+    :param token: The token the client sent (``None`` when it sent none).
+    :param time_limit: Seconds a token stays valid; ``None`` for no limit;
+        by default ``CSRF_TIME_LIMIT``.
+    :raises CSRFError: The token is missing, malformed, made for another
+        session or key, or expired; also when the session has no CSRF value
+        (it expired or was cleared by a login).
+    :raises RuntimeError: Outside a request, or the app has no secret key.
+
+    .. versionadded:: 0.1
+    """
+    ctx = _request_ctx()
+    app = ctx.app
+    keys = _keys(app)
+    if not token:
+        raise CSRFError("The CSRF token is missing.")
+    value = ctx.session.get(SESSION_KEY)
+    if not _is_session_value(value):
+        raise CSRFError("The CSRF session token is missing. The session may have expired; reload the page and try again.")
+    if not isinstance(token, str) or token.count(".") != 1:
+        raise CSRFError("The CSRF token is invalid.")
+    issued, signature = token.split(".")
+    if not _verify(keys, f"{value}.{issued}", signature) or not (issued.isascii() and issued.isdigit()):
+        raise CSRFError("The CSRF token is invalid.")
+    if time_limit is False:
+        time_limit = _config(app, "CSRF_TIME_LIMIT")
+    if time_limit is not None and time() - int(issued) > time_limit:
+        raise CSRFError("The CSRF token has expired. Reload the page and try again.")
+
+
+class CSRFProtect:
+    """Checks the CSRF token of every state-changing request to an app.
+
+    Create it with the app, or later with :meth:`init_app`. It registers
+    ``csrf_token()`` as a template global and a ``before_request`` check,
+    and stores itself in ``app.extensions["erlen.csrf"]``.
+
+    :param app: The application to set up now, if any.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, app: Erlen | None = None) -> None:
+        self._exempt_views: set[str] = set()
+        self._exempt_blueprints: set[str] = set()
+        self._exempt_blueprint_objects: list[Blueprint] = []
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Erlen) -> None:
+        """Set up CSRF protection for ``app``.
+
+        :param app: The application.
+        """
+        app.extensions[_EXTENSION_KEY] = self
+        for name, value in _DEFAULTS.items():
+            app.config.setdefault(name, value)
+        app.add_template_global(generate_csrf, "csrf_token")
+        app.before_request(self._check_request)
+
+    def exempt(self, view: _F | Blueprint | str) -> _F | Blueprint | str:
+        """Exclude a view function, a whole blueprint (with the blueprints
+        nested in it), or a view or blueprint given by name from the check.
+
+        A view is known by its module and qualified name, so it may sit on
+        either side of other decorators that use :func:`functools.wraps`.
+        A name with a dot is a view (``"app.views.webhook"``); without one,
+        a registered blueprint name.
+
+        .. code-block:: python
+
+            @app.post("/hook")
+            @csrf.exempt
+            def hook(): ...
+
+            csrf.exempt(api_blueprint)
+
+        :return: ``view``, unchanged.
+        """
+        from .blueprints import Blueprint
+
+        if isinstance(view, Blueprint):
+            self._exempt_blueprint_objects.append(view)
+        elif isinstance(view, str):
+            (self._exempt_views if "." in view else self._exempt_blueprints).add(view)
+        else:
+            self._exempt_views.add(_view_name(view))
+        return view
+
+    def _is_exempt(self, app: Erlen, endpoint: str, blueprints: list[str]) -> bool:
+        for name in blueprints:
+            if name in self._exempt_blueprints:
+                return True
+            blueprint = app.blueprints.get(name)
+            if any(blueprint is bp for bp in self._exempt_blueprint_objects):
+                return True
+        view = app.view_functions.get(endpoint)
+        return view is not None and _view_name(view) in self._exempt_views
+
+    def _check_request(self) -> None:
+        ctx = _request_ctx()
+        request = ctx.request
+        assert request is not None
+        app = ctx.app
+        config = app.config
+        # PERF: the method test first; most requests are GETs and stop here.
+        if request.method not in config["CSRF_METHODS"]:
+            return
+        if not config["CSRF_ENABLED"] or not config["CSRF_CHECK_DEFAULT"]:
+            return
+        endpoint = request.endpoint
+        if endpoint is None:
+            # No view matched: routing's own 404/405 answers the request.
+            return
+        if self._is_exempt(app, endpoint, request.blueprints):
+            return
+        self.protect()
+
+    def protect(self) -> None:
+        """Check this request now: the token, and for HTTPS the ``Referer``.
+
+        The ``before_request`` check calls it; call it yourself in views
+        when ``CSRF_CHECK_DEFAULT`` is off.
+
+        :raises CSRFError: The check failed.
+        """
+        ctx = _request_ctx()
+        request = ctx.request
+        assert request is not None
+        if not _config(ctx.app, "CSRF_ENABLED"):
+            return
+        validate_csrf(_token_from_request(ctx))
+        if request.is_secure and _config(ctx.app, "CSRF_SSL_STRICT"):
+            referrer = request.referrer
+            if not referrer:
+                raise CSRFError("The referrer header is missing.")
+            if not _same_origin(referrer, f"https://{request.host}"):
+                raise CSRFError("The referrer does not match the host.")
+
+
+def _view_name(view: t.Callable[..., t.Any]) -> str:
+    return f"{getattr(view, '__module__', '')}.{getattr(view, '__qualname__', repr(view))}"
+
+
+def _token_from_request(ctx: AppContext) -> str | None:
+    request = ctx.request
+    assert request is not None
+    app = ctx.app
+    token = request.form.get(_config(app, "CSRF_FIELD_NAME"))
+    if token:
+        return t.cast(str, token)
+    for header in _config(app, "CSRF_HEADERS"):
+        value = request.headers.get(header)
+        if value:
+            return t.cast(str, value)
+    return None
+
+
+def _same_origin(url: str, origin: str) -> bool:
+    try:
+        a = urlsplit(url)
+        b = urlsplit(origin)
+        return a.scheme == b.scheme and a.hostname == b.hostname and a.port == b.port
+    except ValueError:  # a port that isn't a number, a broken IPv6 literal
+        return False
