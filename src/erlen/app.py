@@ -1155,7 +1155,9 @@ class Erlen(Scaffold):
 
         :param host: Interface to listen on (default ``127.0.0.1``).
         :param port: Port (default ``5000``).
-        :param debug: Turn debug mode on or off.
+        :param debug: Turn debug mode on or off. In debug mode the reloader
+            and the interactive debugger are on unless ``use_reloader`` or
+            ``use_debugger`` say otherwise.
         """
         if os.environ.get("ERLEN_RUN_FROM_CLI") == "true":
             print(
@@ -1177,6 +1179,7 @@ class Erlen(Scaffold):
             port = int(sn_port) if sn_port else 5000
         # As in Flask: debug mode turns the reloader on unless told otherwise.
         options.setdefault("use_reloader", self.debug)
+        options.setdefault("use_debugger", self.debug)
         options.setdefault("threaded", True)
         run_simple(host, port, self, **options)
 

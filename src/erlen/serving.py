@@ -124,11 +124,15 @@ def run_simple(
     :param exclude_patterns: :mod:`fnmatch` patterns of files the reloader
         ignores, matched against the full path and the file name.
     :param threaded: One thread per connection.
-    :param options: Accepted for compatibility and ignored, e.g.
-        ``use_debugger`` or ``reloader_interval`` (there is no polling
-        interval: changes come from the operating system).
+    :param options: ``use_debugger=True`` wraps the app in
+        :class:`erlen.debug.DebuggedApplication` and prints its PIN
+        (``use_evalex=False`` keeps its console off). Others are accepted
+        for compatibility and ignored, e.g. ``reloader_interval`` (there is
+        no polling interval: changes come from the operating system).
     """
     if use_reloader and is_running_from_reloader():
+        if options.get("use_debugger"):
+            application = _with_debugger(application, options.get("use_evalex", True))
         _serve_in_child(host, port, application, threaded)
         return
 
@@ -146,12 +150,23 @@ def run_simple(
             server.server_close()
         return
 
+    if options.get("use_debugger"):
+        server.set_app(_with_debugger(application, options.get("use_evalex", True)))
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         print(" * Shutting down", flush=True)
     finally:
         server.server_close()
+
+
+def _with_debugger(application: t.Any, evalex: bool) -> t.Any:
+    """Wrap the app in the interactive debugger and print its PIN (in the serving process only)."""
+    from .debug import DebuggedApplication  # only debug mode pays for it
+
+    debugged = DebuggedApplication(application, evalex=evalex)
+    debugged.announce()
+    return debugged
 
 
 def _serve_in_child(host: str, port: int, application: t.Any, threaded: bool) -> None:
