@@ -39,6 +39,7 @@ from .helpers import (
     url_for,
 )
 from .json import jsonify
+from .websockets import WebSocketDisconnect, websocket
 from .wrappers import Request, Response
 
 __version__ = "0.1.0.dev0"
@@ -69,6 +70,8 @@ __all__ = [
     "session",
     "stream_with_context",
     "url_for",
+    "websocket",
+    "WebSocketDisconnect",
     "render_template",
     "render_template_string",
     "stream_template",

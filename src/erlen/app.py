@@ -17,6 +17,7 @@ import os
 import sys
 import threading
 import typing as t
+from contextvars import copy_context
 from collections.abc import Iterator as _Iterator
 from datetime import timedelta
 from itertools import chain
@@ -42,6 +43,7 @@ from .json import DefaultJSONProvider, JSONProvider
 from .routing import Map, Rule
 from .scaffold import Scaffold, _endpoint_from_view_func, setupmethod
 from .wrappers import Request, Response
+from .asgi import _AsyncEntry
 from .wsgi import make_request, send_response
 
 if t.TYPE_CHECKING:
@@ -148,6 +150,9 @@ class Erlen(Scaffold):
         "TEMPLATES_AUTO_RELOAD": None,
         "MAX_COOKIE_SIZE": 4093,
         "PROVIDE_AUTOMATIC_OPTIONS": True,
+        # ASGI: threads for plain `def` views; the largest WebSocket message.
+        "ASGI_MAX_THREADS": 40,
+        "WEBSOCKET_MAX_MESSAGE_SIZE": 1024 * 1024,
     }
 
     def __init__(
@@ -207,6 +212,15 @@ class Erlen(Scaffold):
         )
         self._sync_cache: dict[t.Callable[..., t.Any], t.Callable[..., t.Any]] = {}
         self.session_interface = self._default_session_interface()
+        #: Functions run when an ASGI server starts and stops serving the app
+        #: (the ``lifespan`` protocol); see :meth:`before_serving`.
+        self.before_serving_funcs: list[t.Callable[[], t.Any]] = []
+        self.after_serving_funcs: list[t.Callable[[], t.Any]] = []
+        # NOTE: servers that pick ASGI by inspecting `app.__call__` (uvicorn,
+        # hypercorn) find a coroutine function here, while a WSGI server's
+        # `app(environ, start_response)` still goes straight to the class's
+        # plain __call__ (see erlen.asgi._AsyncEntry).
+        self.__dict__["__call__"] = _AsyncEntry(self)
 
         if self.has_static_folder:
             assert bool(static_host) == host_matching, "Invalid static_host/host_matching combination"
@@ -601,9 +615,58 @@ class Erlen(Scaffold):
             else:
                 ctx.pop(error)
 
-    def __call__(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
-        """Serve a WSGI request (calls :meth:`wsgi_app`, so middleware applies)."""
-        return self.wsgi_app(environ, start_response)
+    def __call__(self, environ: dict[str, t.Any], start_response: t.Any = None, send: t.Any = None) -> t.Any:
+        """Serve a WSGI request, or an ASGI connection: one object for both servers.
+
+        ``app(environ, start_response)`` is WSGI and calls :meth:`wsgi_app`;
+        ``app(scope, receive, send)`` is ASGI 3 and returns the coroutine of
+        :meth:`asgi_app`; ``app(scope)`` is ASGI 2 and returns a callable
+        taking ``(receive, send)``. Middleware applies either way.
+        """
+        if send is None:
+            if start_response is not None:
+                return self.wsgi_app(environ, start_response)
+            from functools import partial
+
+            return partial(self.asgi_app, environ)
+        return self.asgi_app(environ, start_response, send)
+
+    async def asgi_app(self, scope: dict[str, t.Any], receive: t.Any, send: t.Any) -> None:
+        """The ASGI application; wrap *this* with ASGI middleware:
+        ``app.asgi_app = Middleware(app.asgi_app)``.
+
+        Serves ``http``, ``websocket`` and ``lifespan`` scopes; see
+        :mod:`erlen.asgi`.
+
+        .. versionadded:: 0.1
+        """
+        from .asgi import asgi_app
+
+        await asgi_app(self, scope, receive, send)
+
+    @setupmethod
+    def before_serving(self, f: _F) -> _F:
+        """Run ``f()`` (or await it) in an app context when an ASGI server starts serving.
+
+        Called for the ``lifespan.startup`` message, before the first
+        request; an exception fails the startup. WSGI has no such event:
+        under a WSGI server these functions are not called.
+
+        .. versionadded:: 0.1
+        """
+        self.before_serving_funcs.append(f)
+        return f
+
+    @setupmethod
+    def after_serving(self, f: _F) -> _F:
+        """Run ``f()`` (or await it) in an app context when an ASGI server stops serving.
+
+        Called for the ``lifespan.shutdown`` message, in registration order.
+
+        .. versionadded:: 0.1
+        """
+        self.after_serving_funcs.append(f)
+        return f
 
     def should_ignore_error(self, error: BaseException | None) -> bool:
         """Whether teardown functions should see ``None`` instead of ``error``."""
@@ -866,6 +929,10 @@ class Erlen(Scaffold):
                 status = headers = None
             elif isinstance(rv, (dict, list)):
                 rv = self.json.response(rv)
+            elif hasattr(rv, "__aiter__"):
+                # An async iterator streams under ASGI (erlen.asgi sends it).
+                rv = self.response_class(rv, status=status, headers=headers)
+                status = headers = None
             elif callable(rv):
                 rv = self._response_from_wsgi_app(rv)
             else:
@@ -1205,10 +1272,22 @@ _loops = threading.local()
 
 
 def _run_coroutine(coro: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
-    """Run a coroutine on this thread's event loop, kept between requests."""
+    """Run a coroutine on this thread's event loop, kept between requests.
+
+    In a worker thread of the ASGI adapter, it runs on the server's loop.
+    """
+    from .asgi import server_loop
+
+    loop = server_loop()
+    if loop is not None:
+        import asyncio
+
+        return asyncio.run_coroutine_threadsafe(coro, loop).result()
     runner = getattr(_loops, "runner", None)
     if runner is None:
         import asyncio  # PERF: asyncio costs more to import than all of Erlen
 
         runner = _loops.runner = asyncio.Runner()
-    return runner.run(coro)
+    # NOTE: a Runner runs every coroutine in the context it captured when it
+    # was made (the first request's); give it the current one.
+    return runner.run(coro, context=copy_context())

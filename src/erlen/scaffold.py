@@ -194,6 +194,36 @@ class Scaffold:
         return decorator
 
     @setupmethod
+    def websocket(self, rule: str, **options: t.Any) -> t.Callable[[_F], _F]:
+        """Register the decorated ``async def`` function as the WebSocket handler for a URL rule.
+
+        ``@app.websocket("/ws/<room>")``. Inside it, the :data:`~erlen.websocket`
+        global is the connection (``accept``, ``receive``, ``send``, ...);
+        ``request`` describes the handshake. Served under ASGI only.
+
+        :param rule: The URL rule string.
+        :param options: Options of :meth:`add_url_rule` (``endpoint``,
+            ``defaults``, ``subdomain``, ...), except ``methods``.
+        :raises TypeError: The function is not a coroutine function.
+
+        .. versionadded:: 0.1
+        """
+
+        def decorator(f: _F) -> _F:
+            from .asgi import _is_async
+
+            if not _is_async(f):
+                raise TypeError(
+                    f"The WebSocket handler {getattr(f, '__name__', f)!r} must be an"
+                    " 'async def' function: it runs on the ASGI server's event loop."
+                )
+            endpoint = options.pop("endpoint", None)
+            self.add_url_rule(rule, endpoint, f, provide_automatic_options=False, methods=["GET"], websocket=True, **options)
+            return f
+
+        return decorator
+
+    @setupmethod
     def add_url_rule(
         self,
         rule: str,

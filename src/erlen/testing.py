@@ -388,6 +388,26 @@ class ErlenClient:
     def app(self) -> Erlen:
         return self.application
 
+    def websocket_connect(
+        self, path: str, subprotocols: t.Sequence[str] | None = None, headers: t.Any = None, timeout: float = 5.0
+    ) -> t.Any:
+        """Open a WebSocket to the app's ASGI side, in process: ``with client.websocket_connect("/ws") as ws:``.
+
+        The client's cookies go with the handshake. Returns a
+        :class:`~erlen.websockets.WebSocketTestSession`; entering it raises
+        :class:`~erlen.websockets.WebSocketRejected` if the app refuses.
+
+        .. versionadded:: 0.1
+        """
+        from .websockets import WebSocketTestSession
+
+        extra = list(headers.items() if hasattr(headers, "items") else headers or ())
+        if self._cookies:
+            pairs = [f"{c.key}={c.value}" for c in self._cookies.values() if not c._expired()]
+            if pairs:
+                extra.append(("Cookie", "; ".join(pairs)))
+        return WebSocketTestSession(self.application, path, subprotocols=subprotocols, headers=extra, timeout=timeout)
+
     # -- cookies -------------------------------------------------------------
 
     def get_cookie(self, key: str, domain: str = "localhost", path: str = "/") -> _Cookie | None:
