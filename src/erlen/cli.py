@@ -511,6 +511,26 @@ _debug_option = click.Option(
     expose_value=False,
     callback=_set_debug,
 )
+
+
+def _set_compat(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    # Before the app is imported (that happens when a command is looked up),
+    # so the app's `import flask` gets Erlen.
+    if value:
+        from .compat import install
+
+        install()
+    return value
+
+
+_compat_option = click.Option(
+    ["--compat/--no-compat"],
+    default=False,
+    help="Run a Flask app unchanged: 'flask' and 'werkzeug' imports resolve to Erlen (ERLEN_COMPAT).",
+    is_eager=True,
+    expose_value=False,
+    callback=_set_compat,
+)
 _version_option = click.Option(
     ["--version"],
     help="Show the Erlen and Python versions.",
@@ -527,12 +547,12 @@ _LISTING = "erlen.listing_commands"
 class ErlenGroup(AppGroup):
     """The ``erlen`` command: an :class:`AppGroup` that also offers the app's commands.
 
-    It adds ``--app``, ``--app-dir``, ``--env-file``, ``--debug`` and
-    ``--version``, the ``run``, ``shell`` and ``routes`` commands, commands
-    installed packages register under the ``erlen.commands`` entry point
-    group, and the commands of the loaded app's ``app.cli``. Options can
-    also be set with ``ERLEN_`` variables (``ERLEN_APP``,
-    ``ERLEN_RUN_PORT``, ...).
+    It adds ``--app``, ``--app-dir``, ``--env-file``, ``--debug``,
+    ``--compat`` (see :mod:`erlen.compat`) and ``--version``, the ``run``,
+    ``shell`` and ``routes`` commands, commands installed packages register
+    under the ``erlen.commands`` entry point group, and the commands of the
+    loaded app's ``app.cli``. Options can also be set with ``ERLEN_``
+    variables (``ERLEN_APP``, ``ERLEN_COMPAT``, ``ERLEN_RUN_PORT``, ...).
 
     :param add_default_commands: Add ``run``, ``shell`` and ``routes``.
     :param create_app: A function returning the app, instead of discovery.
@@ -554,7 +574,7 @@ class ErlenGroup(AppGroup):
     ) -> None:
         params = list(extra.pop("params", None) or ())
         # The env file goes first so that ERLEN_APP set in it is seen.
-        params.extend((_env_file_option, _app_dir_option, _app_option, _debug_option))
+        params.extend((_env_file_option, _compat_option, _app_dir_option, _app_option, _debug_option))
         if add_version_option:
             params.append(_version_option)
         settings = dict(extra.pop("context_settings", None) or {})

@@ -25,6 +25,11 @@ All three are function scoped, and a fixture of the same name defined by the
 project (for example in its ``conftest.py``) takes precedence over these.
 Disable the plugin with ``-p no:erlen``.
 
+``pytest --erlen-compat`` (or ``erlen_compat = true`` in the ini file, or
+``ERLEN_COMPAT=1``) runs a Flask project's suite on Erlen: it calls
+:func:`erlen.compat.install` before pytest imports any ``conftest.py``, so
+``import flask`` resolves to Erlen (see ``docs/compat.md``).
+
 pytest imports this module at startup in every project where Erlen is
 installed, including projects that don't use Erlen, so it imports nothing
 beyond pytest at module level; the fixtures import what they need.
@@ -184,6 +189,33 @@ class LiveServer:
     def __repr__(self) -> str:
         state = "running" if self._server is not None else "stopped"
         return f"<LiveServer {self.url} ({state})>"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--erlen-compat",
+        action="store_true",
+        default=False,
+        help="Run Flask code on Erlen: call erlen.compat.install() before conftest files are imported.",
+    )
+    parser.addini("erlen_compat", "Like --erlen-compat.", type="bool", default=False)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    # The earliest hook an installed plugin gets: the suite's conftest.py
+    # (which typically imports flask) has not been imported yet.
+    from os import environ
+
+    wanted = (
+        early_config.known_args_namespace.erlen_compat
+        or early_config.getini("erlen_compat")
+        or environ.get("ERLEN_COMPAT", "").lower() not in ("", "0", "false", "no", "off")
+    )
+    if wanted:
+        from .compat import install
+
+        install()
 
 
 @pytest.fixture

@@ -1,0 +1,78 @@
+"""Small adapters for Flask and Werkzeug names that Erlen spells differently.
+
+Only what has no direct Erlen counterpart lives here; everything else in the
+shim modules is Erlen's own object.
+"""
+
+from __future__ import annotations
+
+import os
+import typing as t
+
+from ..globals import _cv
+from ..testing import EnvironBuilder as _ErlenEnvironBuilder
+
+if t.TYPE_CHECKING:
+    from ..ctx import AppContext
+
+#: The Flask release whose API the compat layer follows; ``flask.__version__``.
+FLASK_VERSION = "3.1.3"
+
+_missing: t.Any = object()
+
+
+class _ContextView:
+    """A read-only stand-in for Flask's ``_cv_app`` / ``_cv_request`` variables.
+
+    Flask keeps the app and the request context in two context variables;
+    Erlen keeps one context (a request context is also the app context) in
+    one. Extensions only call ``.get()`` on Flask's, so this answers that.
+
+    :param request_only: Answer only when the active context carries a request.
+    """
+
+    __slots__ = ("name", "_request_only")
+
+    def __init__(self, name: str, request_only: bool) -> None:
+        self.name = name
+        self._request_only = request_only
+
+    def get(self, default: t.Any = _missing) -> AppContext | t.Any:
+        """The active context, else ``default`` (``LookupError`` without one)."""
+        ctx = _cv.get(None)
+        if ctx is not None and (not self._request_only or ctx.request is not None):
+            return ctx
+        if default is _missing:
+            raise LookupError(self)
+        return default
+
+    def __repr__(self) -> str:
+        return f"<erlen.compat view of the context variable {self.name!r}>"
+
+
+cv_app = _ContextView("flask.app_ctx", request_only=False)
+cv_request = _ContextView("flask.request_ctx", request_only=True)
+
+
+def get_load_dotenv(default: bool = True) -> bool:
+    """Whether the CLI should load ``.env`` files (``ERLEN_SKIP_DOTENV`` or ``FLASK_SKIP_DOTENV`` off)."""
+    value = os.environ.get("ERLEN_SKIP_DOTENV", os.environ.get("FLASK_SKIP_DOTENV"))
+    if not value:
+        return default
+    return value.lower() in ("0", "false", "no")
+
+
+class EnvironBuilder(_ErlenEnvironBuilder):
+    """Werkzeug's ``EnvironBuilder`` signature: the path comes first, no app.
+
+    Erlen's (like Flask's ``flask.testing.EnvironBuilder``) takes the app
+    first; code written against ``werkzeug.test`` passes the path first.
+    """
+
+    def __init__(self, path: str = "/", *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(None, path, *args, **kwargs)
+
+
+def create_environ(*args: t.Any, **kwargs: t.Any) -> dict[str, t.Any]:
+    """A WSGI environ for a made-up request; the arguments are :class:`EnvironBuilder`'s."""
+    return EnvironBuilder(*args, **kwargs).get_environ()

@@ -1,0 +1,149 @@
+"""Which ``flask`` and ``werkzeug`` module holds which Erlen object.
+
+Each entry maps a shim module name to a :class:`Shim`: the Erlen modules
+whose public names it re-exports (searched in order), and single names that
+live elsewhere or under another name (``"module:attr"``). Nothing here is
+imported until a shim module's attribute is first read.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+
+class Shim(t.NamedTuple):
+    """How one shim module finds its names.
+
+    :param sources: Erlen modules searched in order for a public name.
+    :param names: ``name -> "module:attr"`` for names found elsewhere or
+        renamed; these win over ``sources`` and may be private.
+    """
+
+    sources: tuple[str, ...] = ()
+    names: t.Mapping[str, str] = {}
+
+
+_C = "erlen.compat._glue"
+
+#: The ``flask`` names, as Flask 3.1 lays them out.
+FLASK: dict[str, Shim] = {
+    "flask": Shim(
+        ("erlen",),
+        {
+            "Flask": "erlen.app:Erlen",
+            "__version__": f"{_C}:FLASK_VERSION",
+            # Flask's top level re-exports the signals.
+            **{
+                name: f"erlen.signals:{name}"
+                for name in (
+                    "appcontext_popped",
+                    "appcontext_pushed",
+                    "appcontext_tearing_down",
+                    "before_render_template",
+                    "got_request_exception",
+                    "message_flashed",
+                    "request_finished",
+                    "request_started",
+                    "request_tearing_down",
+                    "template_rendered",
+                )
+            },
+        },
+    ),
+    "flask.app": Shim(("erlen.app",), {"Flask": "erlen.app:Erlen"}),
+    "flask.sansio": Shim(),
+    "flask.sansio.app": Shim(("erlen.app",), {"App": "erlen.app:Erlen", "Flask": "erlen.app:Erlen"}),
+    "flask.sansio.scaffold": Shim(
+        ("erlen.scaffold",), {"setupmethod": "erlen.scaffold:setupmethod", "_sentinel": "erlen.scaffold:_sentinel"}
+    ),
+    "flask.sansio.blueprints": Shim(("erlen.blueprints",)),
+    "flask.blueprints": Shim(("erlen.blueprints",)),
+    "flask.config": Shim(("erlen.config",)),
+    "flask.ctx": Shim(("erlen.ctx",), {"_AppCtxGlobals": "erlen.ctx:_AppCtxGlobals", "_sentinel": "erlen.ctx:_sentinel"}),
+    "flask.globals": Shim(
+        ("erlen.globals",),
+        {
+            "app_ctx": "erlen.globals:app_ctx",
+            "request_ctx": "erlen.globals:request_ctx",
+            "_cv_app": f"{_C}:cv_app",
+            "_cv_request": f"{_C}:cv_request",
+        },
+    ),
+    "flask.helpers": Shim(
+        ("erlen.helpers", "erlen.sessions"),
+        {
+            "get_root_path": "erlen._utils:get_root_path",
+            "get_debug_flag": "erlen.cli:get_debug_flag",
+            "get_load_dotenv": f"{_C}:get_load_dotenv",
+            "get_template_attribute": "erlen.templating:get_template_attribute",
+        },
+    ),
+    "flask.json": Shim(("erlen.json",)),
+    "flask.json.provider": Shim(("erlen.json",)),
+    "flask.json.tag": Shim(("erlen.json.tag",)),
+    "flask.logging": Shim(("erlen.logging",), {"has_level_handler": "erlen.logging:has_level_handler"}),
+    "flask.sessions": Shim(("erlen.sessions",)),
+    "flask.signals": Shim(("erlen.signals",), {"Namespace": "blinker:Namespace", "_signals": "erlen.signals:_signals"}),
+    "flask.templating": Shim(("erlen.templating",)),
+    "flask.testing": Shim(
+        ("erlen.testing",),
+        {"FlaskClient": "erlen.testing:ErlenClient", "FlaskCliRunner": "erlen.testing:ErlenCliRunner"},
+    ),
+    "flask.cli": Shim(("erlen.cli",), {"FlaskGroup": "erlen.cli:ErlenGroup"}),
+    "flask.typing": Shim(("erlen.compat.typing",)),
+    "flask.views": Shim(("erlen.views",)),
+    "flask.wrappers": Shim(("erlen.wrappers",)),
+}
+
+#: The ``werkzeug`` names that apps and extensions import in practice.
+WERKZEUG: dict[str, Shim] = {
+    "werkzeug": Shim(),
+    "werkzeug.datastructures": Shim(("erlen.datastructures",), {"FileStorage": "erlen.formparser:FileStorage"}),
+    "werkzeug.exceptions": Shim(("erlen.exceptions",), {"abort": "erlen.exceptions:abort"}),
+    "werkzeug.formparser": Shim(("erlen.formparser",)),
+    "werkzeug.http": Shim(("erlen.http",)),
+    "werkzeug.local": Shim((), {"LocalProxy": "erlen.globals:LocalProxy"}),
+    "werkzeug.middleware": Shim(),
+    "werkzeug.middleware.proxy_fix": Shim(("erlen.compat.proxy_fix",)),
+    "werkzeug.routing": Shim(
+        ("erlen.routing",),
+        {
+            "BuildError": "erlen.exceptions:BuildError",
+            "RequestRedirect": "erlen.exceptions:RequestRedirect",
+            "RoutingException": "erlen.exceptions:RoutingException",
+        },
+    ),
+    "werkzeug.security": Shim(("erlen.security",)),
+    "werkzeug.serving": Shim(("erlen.serving",)),
+    "werkzeug.test": Shim(
+        ("erlen.testing",),
+        {
+            "Client": "erlen.testing:ErlenClient",
+            "EnvironBuilder": f"{_C}:EnvironBuilder",
+            "create_environ": f"{_C}:create_environ",
+        },
+    ),
+    "werkzeug.urls": Shim(
+        (),
+        {
+            name: f"erlen.http:{name}"
+            for name in ("iri_to_uri", "url_decode", "url_encode", "url_quote", "url_unquote")
+        },
+    ),
+    "werkzeug.utils": Shim(
+        (),
+        {
+            "cached_property": "erlen._utils:cached_property",
+            "import_string": "erlen._utils:import_string",
+            "redirect": "erlen.helpers:redirect",
+            "safe_join": "erlen.helpers:safe_join",
+            "secure_filename": "erlen.helpers:secure_filename",
+            "send_file": "erlen.helpers:send_file",
+            "send_from_directory": "erlen.helpers:send_from_directory",
+        },
+    ),
+    "werkzeug.wrappers": Shim(("erlen.wrappers",)),
+    "werkzeug.wrappers.request": Shim(("erlen.wrappers",)),
+    "werkzeug.wrappers.response": Shim(("erlen.wrappers",)),
+    "werkzeug.wsgi": Shim(("erlen.wsgi",)),
+}

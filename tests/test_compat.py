@@ -1,0 +1,644 @@
+"""erlen.compat: flask and werkzeug names resolving to Erlen's objects.
+
+The root suite has the real Flask and Werkzeug installed (as peers for the
+benchmarks), and other test modules may have imported them. The ``compat``
+fixture takes every ``flask*``/``werkzeug*`` entry out of ``sys.modules``,
+installs the compat layer, and afterwards removes the shims and puts the
+real modules back, so the tests here see only Erlen and the other test
+files are unaffected. What needs a fresh interpreter runs in a subprocess.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+import textwrap
+import types
+import typing as t
+from pathlib import Path
+
+import pytest
+
+import erlen
+import erlen.compat
+from erlen import Erlen
+
+ROOTS = ("flask", "werkzeug")
+
+
+def _ours(name: str) -> bool:
+    return name.partition(".")[0] in ROOTS
+
+
+@pytest.fixture
+def clean_modules() -> t.Iterator[None]:
+    """Hide the real flask/werkzeug modules; restore them and drop any shim afterwards."""
+    saved = {name: mod for name, mod in sys.modules.items() if _ours(name)}
+    for name in saved:
+        del sys.modules[name]
+    try:
+        yield
+    finally:
+        erlen.compat.uninstall()
+        for name in [n for n in sys.modules if _ours(n)]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+
+
+@pytest.fixture
+def compat(clean_modules: None) -> None:
+    erlen.compat.install()
+
+
+def _get(dotted: str) -> t.Any:
+    module, _, attr = dotted.rpartition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+FLASK_NAMES = [
+    ("flask:Flask", "erlen.app:Erlen"),
+    ("flask:request", "erlen:request"),
+    ("flask:current_app", "erlen:current_app"),
+    ("flask:g", "erlen:g"),
+    ("flask:session", "erlen:session"),
+    ("flask:Blueprint", "erlen:Blueprint"),
+    ("flask:Response", "erlen:Response"),
+    ("flask:Request", "erlen:Request"),
+    ("flask:jsonify", "erlen:jsonify"),
+    ("flask:url_for", "erlen:url_for"),
+    ("flask:abort", "erlen:abort"),
+    ("flask:render_template", "erlen.templating:render_template"),
+    ("flask:request_started", "erlen.signals:request_started"),
+    ("flask:template_rendered", "erlen.signals:template_rendered"),
+    ("flask.app:Flask", "erlen.app:Erlen"),
+    ("flask.sansio.app:App", "erlen.app:Erlen"),
+    ("flask.sansio.scaffold:Scaffold", "erlen.scaffold:Scaffold"),
+    ("flask.sansio.scaffold:setupmethod", "erlen.scaffold:setupmethod"),
+    ("flask.sansio.blueprints:BlueprintSetupState", "erlen.blueprints:BlueprintSetupState"),
+    ("flask.blueprints:Blueprint", "erlen.blueprints:Blueprint"),
+    ("flask.config:Config", "erlen.config:Config"),
+    ("flask.config:ConfigAttribute", "erlen.config:ConfigAttribute"),
+    ("flask.ctx:AppContext", "erlen.ctx:AppContext"),
+    ("flask.ctx:RequestContext", "erlen.ctx:RequestContext"),
+    ("flask.ctx:_AppCtxGlobals", "erlen.ctx:_AppCtxGlobals"),
+    ("flask.ctx:after_this_request", "erlen.ctx:after_this_request"),
+    ("flask.globals:app_ctx", "erlen.globals:app_ctx"),
+    ("flask.globals:request_ctx", "erlen.globals:request_ctx"),
+    ("flask.helpers:get_root_path", "erlen._utils:get_root_path"),
+    ("flask.helpers:flash", "erlen.sessions:flash"),
+    ("flask.helpers:send_file", "erlen.helpers:send_file"),
+    ("flask.helpers:get_debug_flag", "erlen.cli:get_debug_flag"),
+    ("flask.json:dumps", "erlen.json:dumps"),
+    ("flask.json.provider:DefaultJSONProvider", "erlen.json:DefaultJSONProvider"),
+    ("flask.json.provider:JSONProvider", "erlen.json:JSONProvider"),
+    ("flask.json.tag:TaggedJSONSerializer", "erlen.json.tag:TaggedJSONSerializer"),
+    ("flask.logging:default_handler", "erlen.logging:default_handler"),
+    ("flask.logging:has_level_handler", "erlen.logging:has_level_handler"),
+    ("flask.sessions:SecureCookieSessionInterface", "erlen.sessions:SecureCookieSessionInterface"),
+    ("flask.sessions:SessionInterface", "erlen.sessions:SessionInterface"),
+    ("flask.signals:Namespace", "blinker:Namespace"),
+    ("flask.signals:message_flashed", "erlen.signals:message_flashed"),
+    ("flask.templating:Environment", "erlen.templating:Environment"),
+    ("flask.testing:FlaskClient", "erlen.testing:ErlenClient"),
+    ("flask.testing:FlaskCliRunner", "erlen.testing:ErlenCliRunner"),
+    ("flask.testing:EnvironBuilder", "erlen.testing:EnvironBuilder"),
+    ("flask.cli:FlaskGroup", "erlen.cli:ErlenGroup"),
+    ("flask.cli:ScriptInfo", "erlen.cli:ScriptInfo"),
+    ("flask.cli:with_appcontext", "erlen.cli:with_appcontext"),
+    ("flask.views:MethodView", "erlen.views:MethodView"),
+    ("flask.views:View", "erlen.views:View"),
+    ("flask.wrappers:Response", "erlen.wrappers:Response"),
+    ("flask.typing:ResponseReturnValue", "erlen.compat.typing:ResponseReturnValue"),
+]
+
+WERKZEUG_NAMES = [
+    ("werkzeug.exceptions:NotFound", "erlen.exceptions:NotFound"),
+    ("werkzeug.exceptions:HTTPException", "erlen.exceptions:HTTPException"),
+    ("werkzeug.exceptions:abort", "erlen.exceptions:abort"),
+    ("werkzeug.routing:Map", "erlen.routing:Map"),
+    ("werkzeug.routing:Rule", "erlen.routing:Rule"),
+    ("werkzeug.routing:BaseConverter", "erlen.routing:BaseConverter"),
+    ("werkzeug.routing:ValidationError", "erlen.routing:ValidationError"),
+    ("werkzeug.routing:BuildError", "erlen.exceptions:BuildError"),
+    ("werkzeug.routing:RequestRedirect", "erlen.exceptions:RequestRedirect"),
+    ("werkzeug.datastructures:MultiDict", "erlen.datastructures:MultiDict"),
+    ("werkzeug.datastructures:ImmutableMultiDict", "erlen.datastructures:ImmutableMultiDict"),
+    ("werkzeug.datastructures:CombinedMultiDict", "erlen.datastructures:CombinedMultiDict"),
+    ("werkzeug.datastructures:Headers", "erlen.datastructures:Headers"),
+    ("werkzeug.datastructures:CallbackDict", "erlen.datastructures:CallbackDict"),
+    ("werkzeug.datastructures:FileStorage", "erlen.formparser:FileStorage"),
+    ("werkzeug.local:LocalProxy", "erlen.globals:LocalProxy"),
+    ("werkzeug.utils:secure_filename", "erlen.helpers:secure_filename"),
+    ("werkzeug.utils:redirect", "erlen.helpers:redirect"),
+    ("werkzeug.utils:cached_property", "erlen._utils:cached_property"),
+    ("werkzeug.utils:import_string", "erlen._utils:import_string"),
+    ("werkzeug.utils:send_file", "erlen.helpers:send_file"),
+    ("werkzeug.security:generate_password_hash", "erlen.security:generate_password_hash"),
+    ("werkzeug.security:check_password_hash", "erlen.security:check_password_hash"),
+    ("werkzeug.wrappers:Request", "erlen.wrappers:Request"),
+    ("werkzeug.wrappers:Response", "erlen.wrappers:Response"),
+    ("werkzeug.wrappers.response:Response", "erlen.wrappers:Response"),
+    ("werkzeug.http:parse_options_header", "erlen.http:parse_options_header"),
+    ("werkzeug.http:dump_header", "erlen.http:dump_header"),
+    ("werkzeug.http:http_date", "erlen.http:http_date"),
+    ("werkzeug.http:HTTP_STATUS_CODES", "erlen.http:HTTP_STATUS_CODES"),
+    ("werkzeug.urls:url_quote", "erlen.http:url_quote"),
+    ("werkzeug.urls:iri_to_uri", "erlen.http:iri_to_uri"),
+    ("werkzeug.middleware.proxy_fix:ProxyFix", "erlen.compat.proxy_fix:ProxyFix"),
+    ("werkzeug.test:Client", "erlen.testing:ErlenClient"),
+    ("werkzeug.serving:run_simple", "erlen.serving:run_simple"),
+    ("werkzeug.wsgi:ClosingIterator", "erlen.wsgi:ClosingIterator"),
+]
+
+
+@pytest.mark.usefixtures("compat")
+@pytest.mark.parametrize(("shim", "real"), FLASK_NAMES + WERKZEUG_NAMES, ids=lambda v: v)
+def test_names_are_erlens_objects(shim: str, real: str) -> None:
+    assert _get(shim) is _get(real)
+
+
+@pytest.mark.usefixtures("compat")
+def test_from_import_and_attribute_access() -> None:
+    import flask
+    from flask import Flask, json, request
+    from flask.globals import app_ctx
+
+    assert Flask is Erlen
+    assert request is erlen.request
+    assert app_ctx is erlen.globals.app_ctx
+    # Submodules are attributes of their package, imported on first access.
+    assert flask.json is json
+    assert flask.json.provider.DefaultJSONProvider is erlen.json.DefaultJSONProvider
+    assert json.loads(json.dumps({"a": [1]})) == {"a": [1]}
+    assert flask.__version__ == "3.1.3"
+    # A resolved name is cached on the module.
+    assert "Flask" in vars(flask)
+
+
+@pytest.mark.usefixtures("compat")
+def test_dir_lists_provided_names() -> None:
+    import flask
+    import werkzeug.utils
+
+    assert {"Flask", "request", "jsonify", "Blueprint"} <= set(dir(flask))
+    assert "secure_filename" in dir(werkzeug.utils)
+
+
+@pytest.mark.usefixtures("compat")
+@pytest.mark.parametrize(
+    ("statement", "missing"),
+    [
+        ("from flask import no_such_name", "flask.no_such_name"),
+        ("from flask.globals import _request_ctx_stack", "flask.globals._request_ctx_stack"),
+        ("from werkzeug.utils import no_such_name", "werkzeug.utils.no_such_name"),
+        ("import werkzeug.debug", "werkzeug.debug"),
+        ("import flask.debughelpers", "flask.debughelpers"),
+        ("from werkzeug.middleware.dispatcher import DispatcherMiddleware", "werkzeug.middleware.dispatcher"),
+    ],
+)
+def test_missing_names_raise_a_clear_import_error(statement: str, missing: str) -> None:
+    with pytest.raises(ImportError) as exc_info:
+        exec(statement, {})
+    assert isinstance(exc_info.value, erlen.compat.CompatImportError)
+    message = str(exc_info.value)
+    assert "Erlen's compat layer" in message
+    assert f"'{missing}'" in message
+    # A failed import leaves no half-made module behind.
+    assert missing not in sys.modules
+
+
+@pytest.mark.usefixtures("compat")
+def test_missing_attribute_is_an_attribute_error() -> None:
+    import flask
+
+    # hasattr/getattr with a default work as on any module: extensions probe
+    # for names of older Flask versions this way.
+    assert not hasattr(flask, "_app_ctx_stack")
+    assert getattr(flask, "nope", 42) == 42
+    with pytest.raises(AttributeError, match=r"Erlen's compat layer.*'flask.nope'"):
+        flask.nope  # noqa: B018
+
+
+@pytest.mark.usefixtures("compat")
+def test_isinstance_holds_across_flask_werkzeug_and_erlen() -> None:
+    from flask import Flask, jsonify
+    from werkzeug.exceptions import HTTPException, NotFound
+    from werkzeug.wrappers import Response
+
+    app = Flask(__name__)
+
+    @app.route("/")
+    def index() -> t.Any:
+        rv = jsonify(ok=True)
+        assert isinstance(rv, Response)
+        return rv
+
+    @app.route("/missing")
+    def missing() -> t.Any:
+        raise NotFound()
+
+    @app.errorhandler(404)
+    def not_found(e: HTTPException) -> t.Any:
+        assert isinstance(e, erlen.exceptions.NotFound)
+        return "custom 404", 404
+
+    client = app.test_client()
+    rv = client.get("/")
+    assert isinstance(rv, Response) and isinstance(rv, erlen.Response)
+    assert rv.json == {"ok": True}
+    rv = client.get("/missing")
+    assert (rv.status_code, rv.data) == (404, b"custom 404")
+
+
+@pytest.mark.usefixtures("compat")
+def test_a_typical_flask_app_runs_unchanged() -> None:
+    from flask import (
+        Blueprint,
+        Flask,
+        flash,
+        get_flashed_messages,
+        redirect,
+        render_template_string,
+        session,
+        url_for,
+    )
+    from flask.views import MethodView
+
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="dev", TESTING=True)
+    bp = Blueprint("items", __name__, url_prefix="/items")
+    store: dict[int, str] = {}
+
+    class ItemAPI(MethodView):
+        def get(self, item_id: int) -> t.Any:
+            return {"id": item_id, "name": store[item_id]}
+
+        def put(self, item_id: int) -> t.Any:
+            from flask import request
+
+            store[item_id] = request.get_json()["name"]
+            flash(f"saved {item_id}")
+            return redirect(url_for("items.item", item_id=item_id))
+
+    bp.add_url_rule("/<int:item_id>", view_func=ItemAPI.as_view("item"))
+    app.register_blueprint(bp)
+
+    @app.route("/flashes")
+    def flashes() -> str:
+        session["seen"] = True
+        return render_template_string("{{ msgs|join(',') }}", msgs=get_flashed_messages())
+
+    seen: list[str] = []
+    app.extensions["demo"] = seen
+    app.before_request_funcs.setdefault(None, []).append(lambda: seen.append("before") and None)
+
+    client = app.test_client()
+    rv = client.put("/items/3", json={"name": "kettle"})
+    assert rv.status_code == 302 and rv.headers["Location"] == "/items/3"
+    assert client.get("/items/3").json == {"id": 3, "name": "kettle"}
+    assert client.get("/flashes").data == b"saved 3"
+    with client.session_transaction() as sess:
+        assert sess["seen"] is True
+    assert seen == ["before"] * 3
+
+
+@pytest.mark.usefixtures("compat")
+def test_url_build_error_handlers_run() -> None:
+    from flask import Flask, url_for
+
+    app = Flask(__name__)
+    app.url_build_error_handlers.append(lambda error, endpoint, values: f"/fallback/{endpoint}")
+    with app.test_request_context():
+        assert url_for("nowhere") == "/fallback/nowhere"
+
+
+@pytest.mark.usefixtures("compat")
+def test_context_variable_views() -> None:
+    from flask import Flask
+    from flask.globals import _cv_app, _cv_request
+
+    app = Flask(__name__)
+    assert _cv_app.get(None) is None
+    with pytest.raises(LookupError):
+        _cv_request.get()
+    with app.app_context() as ctx:
+        assert _cv_app.get() is ctx
+        assert _cv_request.get(None) is None
+    with app.test_request_context() as ctx:
+        assert _cv_app.get() is ctx
+        assert _cv_request.get() is ctx
+        assert _cv_request.get().request.path == "/"
+    assert "flask.app_ctx" in repr(_cv_app)
+
+
+@pytest.mark.usefixtures("compat")
+def test_werkzeug_test_takes_the_path_first() -> None:
+    from werkzeug.test import EnvironBuilder, create_environ
+
+    environ = EnvironBuilder("/x", query_string="a=1", method="POST").get_environ()
+    assert (environ["PATH_INFO"], environ["QUERY_STRING"], environ["REQUEST_METHOD"]) == ("/x", "a=1", "POST")
+    assert isinstance(EnvironBuilder("/"), erlen.testing.EnvironBuilder)
+    assert create_environ("/y?b=2")["QUERY_STRING"] == "b=2"
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, None),
+        ({"FLASK_SKIP_DOTENV": "1"}, False),
+        ({"ERLEN_SKIP_DOTENV": "0"}, True),
+        ({"ERLEN_SKIP_DOTENV": "yes", "FLASK_SKIP_DOTENV": "0"}, False),
+    ],
+)
+def test_get_load_dotenv(monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], expected: bool | None) -> None:
+    from erlen.compat._glue import get_load_dotenv
+
+    monkeypatch.delenv("ERLEN_SKIP_DOTENV", raising=False)
+    monkeypatch.delenv("FLASK_SKIP_DOTENV", raising=False)
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    if expected is None:
+        assert get_load_dotenv() is True and get_load_dotenv(False) is False
+    else:
+        assert get_load_dotenv() is expected
+
+
+def test_install_is_idempotent_and_uninstall_restores(clean_modules: None) -> None:
+    assert not erlen.compat.is_installed()
+    hooks = len(sys.meta_path)
+    erlen.compat.install()
+    erlen.compat.install()
+    assert erlen.compat.is_installed()
+    assert len(sys.meta_path) == hooks + 1
+    import flask
+
+    assert flask.Flask is Erlen
+    erlen.compat.uninstall()
+    erlen.compat.uninstall()
+    assert not erlen.compat.is_installed()
+    assert len(sys.meta_path) == hooks
+    assert "flask" not in sys.modules
+
+
+def test_other_top_level_imports_pass_through(compat: None) -> None:
+    # The hook answers only for flask and werkzeug.
+    import json
+
+    assert json.dumps([1]) == "[1]"
+    assert "flask_sqlalchemy_not_there" not in sys.modules
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("flaskx_not_installed")
+
+
+@pytest.mark.parametrize("root", ["flask", "werkzeug"])
+def test_install_after_the_real_one_was_imported_is_refused(clean_modules: None, root: str) -> None:
+    sys.modules[root] = types.ModuleType(root)
+    with pytest.raises(RuntimeError, match=rf"before '{root}' is imported.*--erlen-compat"):
+        erlen.compat.install()
+    assert not erlen.compat.is_installed()
+
+
+def test_werkzeug_false_leaves_werkzeug_alone(clean_modules: None) -> None:
+    sys.modules["werkzeug"] = real = types.ModuleType("werkzeug")
+    erlen.compat.install(werkzeug=False)
+    import flask
+    import werkzeug
+
+    assert werkzeug is real
+    assert flask.Flask is Erlen
+
+
+# -- ProxyFix -------------------------------------------------------------------
+
+
+def _seen_by_app(proxy_fix_kwargs: dict[str, int], headers: dict[str, str]) -> dict[str, t.Any]:
+    from erlen.compat.proxy_fix import ProxyFix
+    from erlen.testing import EnvironBuilder
+
+    seen: dict[str, t.Any] = {}
+
+    def app(environ: dict[str, t.Any], start_response: t.Callable[..., t.Any]) -> list[bytes]:
+        seen.update(environ)
+        start_response("204 No Content", [])
+        return []
+
+    environ = EnvironBuilder(path="/", headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.1"}).get_environ()
+    assert ProxyFix(app, **proxy_fix_kwargs)(environ, lambda *a: None) == []
+    return seen
+
+
+def test_proxy_fix_defaults_trust_one_for_and_proto() -> None:
+    seen = _seen_by_app({}, {"X-Forwarded-For": "1.2.3.4, 5.6.7.8", "X-Forwarded-Proto": "HTTPS",
+                             "X-Forwarded-Host": "evil.example"})
+    # Only the value the one trusted proxy appended counts.
+    assert seen["REMOTE_ADDR"] == "5.6.7.8"
+    assert seen["wsgi.url_scheme"] == "https"
+    assert seen["HTTP_HOST"] == "localhost"  # x_host=0: not trusted
+    assert seen["werkzeug.proxy_fix.orig"]["REMOTE_ADDR"] == "10.0.0.1"
+
+
+def test_proxy_fix_all_headers() -> None:
+    seen = _seen_by_app(
+        {"x_for": 2, "x_host": 1, "x_port": 1, "x_prefix": 1},
+        {"X-Forwarded-For": "1.2.3.4, 5.6.7.8", "X-Forwarded-Host": "example.com:8443",
+         "X-Forwarded-Port": "9000", "X-Forwarded-Prefix": "/app/"},
+    )
+    assert seen["REMOTE_ADDR"] == "1.2.3.4"
+    assert (seen["SERVER_NAME"], seen["HTTP_HOST"], seen["SERVER_PORT"]) == ("example.com", "example.com:9000", "9000")
+    assert seen["SCRIPT_NAME"] == "/app"
+
+
+@pytest.mark.parametrize(
+    ("headers", "host", "port"),
+    [
+        ({"X-Forwarded-Host": "[::1]"}, "[::1]", "80"),
+        ({"X-Forwarded-Host": "[::1]", "X-Forwarded-Port": "81"}, "[::1]:81", "81"),
+        ({"X-Forwarded-Host": "example.com", "X-Forwarded-Port": "x"}, "example.com", "80"),
+        ({"X-Forwarded-Port": "8080"}, "localhost:8080", "8080"),
+    ],
+)
+def test_proxy_fix_host_and_port_edges(headers: dict[str, str], host: str, port: str) -> None:
+    seen = _seen_by_app({"x_host": 1, "x_port": 1}, headers)
+    assert (seen["HTTP_HOST"], seen["SERVER_PORT"]) == (host, port)
+
+
+def test_proxy_fix_too_few_values_are_ignored() -> None:
+    seen = _seen_by_app({"x_for": 2, "x_prefix": 1}, {"X-Forwarded-For": "1.2.3.4", "X-Forwarded-Prefix": ""})
+    assert seen["REMOTE_ADDR"] == "10.0.0.1"
+    assert seen["SCRIPT_NAME"] == ""
+
+
+# -- Turning it on without code changes: CLI and pytest ---------------------------
+
+FLASK_APP = '''\
+from flask import Flask, jsonify
+from werkzeug.exceptions import NotFound
+
+app = Flask(__name__)
+
+@app.route("/hello")
+def hello():
+    return jsonify(engine=type(app).__module__)
+'''
+
+
+def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("ERLEN_", "FLASK_", "PYTEST_"))}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["--compat"], {}),
+        ([], {"ERLEN_COMPAT": "1"}),
+    ],
+    ids=["flag", "env"],
+)
+def test_cli_runs_a_flask_app(tmp_path: Path, args: list[str], env: dict[str, str]) -> None:
+    (tmp_path / "flaskapp.py").write_text(FLASK_APP)
+    rv = _run(["-m", "erlen", *args, "--app", "flaskapp", "routes"], tmp_path, env)
+    assert rv.returncode == 0, rv.stderr
+    assert "hello" in rv.stdout and "/hello" in rv.stdout
+
+
+def test_cli_without_compat_gets_the_real_flask(tmp_path: Path) -> None:
+    # Without the flag the app imports the real Flask (installed here as a
+    # peer), which is not an Erlen app, so discovery finds none.
+    (tmp_path / "flaskapp.py").write_text(FLASK_APP)
+    rv = _run(["-m", "erlen", "--app", "flaskapp", "routes"], tmp_path, {"ERLEN_COMPAT": "0"})
+    assert rv.returncode != 0
+    assert "hello" not in rv.stdout
+
+
+def test_cli_flag_in_process(clean_modules: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from erlen.cli import cli
+
+    (tmp_path / "flaskapp_inproc.py").write_text(FLASK_APP)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ERLEN_COMPAT", raising=False)
+    try:
+        result = CliRunner().invoke(cli, ["--compat", "--app", "flaskapp_inproc", "routes"], catch_exceptions=False)
+    finally:
+        sys.modules.pop("flaskapp_inproc", None)
+    assert result.exit_code == 0, result.output
+    assert "/hello" in result.output
+    assert erlen.compat.is_installed()
+
+
+CONFTEST = '''\
+import flask
+import pytest
+
+@pytest.fixture
+def app():
+    app = flask.Flask(__name__)
+
+    @app.route("/")
+    def index():
+        return flask.jsonify(module=flask.Flask.__module__)
+
+    return app
+'''
+
+SUITE = '''\
+def test_runs_on_erlen(client):
+    assert client.get("/").json == {"module": "erlen.app"}
+'''
+
+
+@pytest.mark.parametrize(
+    ("args", "ini", "env"),
+    [
+        (["--erlen-compat"], "", {}),
+        ([], "[pytest]\nerlen_compat = true\n", {}),
+        ([], "", {"ERLEN_COMPAT": "1"}),
+    ],
+    ids=["option", "ini", "env"],
+)
+def test_pytest_option_installs_before_conftest(tmp_path: Path, args: list[str], ini: str, env: dict[str, str]) -> None:
+    (tmp_path / "conftest.py").write_text(CONFTEST)
+    (tmp_path / "test_suite.py").write_text(SUITE)
+    (tmp_path / "pytest.ini").write_text(ini or "[pytest]\n")
+    rv = _run(["-m", "pytest", "-q", "-p", "no:cacheprovider", *args], tmp_path, env)
+    assert rv.returncode == 0, rv.stdout + rv.stderr
+    assert "1 passed" in rv.stdout
+
+
+def test_pytest_without_the_option_uses_the_real_flask(tmp_path: Path) -> None:
+    (tmp_path / "conftest.py").write_text(CONFTEST)
+    (tmp_path / "test_suite.py").write_text(SUITE)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    rv = _run(["-m", "pytest", "-q", "-p", "no:cacheprovider"], tmp_path)
+    assert rv.returncode == 1
+    assert "1 failed" in rv.stdout
+
+
+# -- Zero cost when not installed -------------------------------------------------
+
+
+def test_import_erlen_and_compat_leaves_flask_and_werkzeug_unimported(tmp_path: Path) -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        import erlen, erlen.compat, erlen.cli
+        import erlen.pytest_plugin
+        assert not erlen.compat.is_installed()
+        loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug'))
+        assert loaded == [], loaded
+        # install() itself imports nothing of Flask, Werkzeug or Erlen's features.
+        erlen.compat.install()
+        loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug', 'jinja2'))
+        assert loaded == [], loaded
+        print("ok")
+        """
+    )
+    rv = _run(["-c", code], tmp_path)
+    assert rv.returncode == 0, rv.stderr
+    assert rv.stdout.strip() == "ok"
+
+
+def test_runs_where_flask_and_werkzeug_are_not_installed(tmp_path: Path) -> None:
+    # A blocker on sys.meta_path plays the venv without Flask and Werkzeug.
+    code = textwrap.dedent(
+        """
+        import sys
+
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name.split('.')[0] in ('flask', 'werkzeug'):
+                    raise ModuleNotFoundError(name)
+
+        sys.meta_path.insert(0, Block())
+        try:
+            import flask
+        except ModuleNotFoundError:
+            pass
+        else:
+            raise AssertionError('flask importable before install()')
+        import erlen.compat
+        erlen.compat.install()
+        from flask import Flask, request
+        from werkzeug.wrappers import Response
+        app = Flask(__name__)
+
+        @app.post('/echo')
+        def echo():
+            return request.get_data()
+
+        rv = app.test_client().post('/echo', data=b'hi')
+        assert isinstance(rv, Response) and rv.data == b'hi'
+        print("ok")
+        """
+    )
+    rv = _run(["-c", code], tmp_path)
+    assert rv.returncode == 0, rv.stderr
+    assert rv.stdout.strip() == "ok"
