@@ -275,6 +275,30 @@ def test_error_after_the_response_started_cuts_it_short(client: ErlenClient) -> 
     assert "OSError: the stream broke" in log
 
 
+def test_plain_wsgi_iterables_are_guarded_too() -> None:
+    # An app returning an iterator without close() (not Erlen's list).
+    def app(environ: dict[str, t.Any], start_response: t.Any) -> t.Iterator[bytes]:
+        def body() -> t.Iterator[bytes]:
+            raise OSError("lazy failure")
+            yield b""
+
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return iter(body())
+
+    debugged = DebuggedApplication(app)
+    statuses: list[str] = []
+    environ = {"PATH_INFO": "/", "HTTP_HOST": "localhost", "wsgi.errors": io.StringIO()}
+    body = b"".join(debugged(environ, lambda status, headers, exc_info=None: statuses.append(status)))
+    assert statuses == ["200 OK", "500 INTERNAL SERVER ERROR"]
+    assert b"OSError: lazy failure" in body
+
+    def fine(environ: dict[str, t.Any], start_response: t.Any) -> t.Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return iter([b"a", b"b"])
+
+    assert b"".join(DebuggedApplication(fine)(environ, lambda *args: None)) == b"ab"
+
+
 def test_script_name_prefixes_the_debugger_url(client: ErlenClient) -> None:
     response = client.get("/boom", environ_overrides={"SCRIPT_NAME": "/my app"}, errors_stream=io.StringIO())
     page = response.get_data(as_text=True)
@@ -468,12 +492,15 @@ def test_lockout_after_ten_wrong_pins(client: ErlenClient, debugger: DebuggedApp
         data = response.get_json()
         assert data["exhausted"] is (attempt == MAX_FAILED_ATTEMPTS)
     assert "locked" in data["error"]
-    assert "restart the server" in errors.getvalue()
+    assert errors.getvalue().count("restart the server") == 1
     # Now even the right PIN is refused, and no cookie is set.
-    response = debugger_post(client, "pinauth", debugger.secret, {"pin": PIN})
+    response = client.post(
+        DEBUGGER_PATH, query_string={"cmd": "pinauth", "s": debugger.secret}, data={"pin": PIN}, errors_stream=errors
+    )
     assert response.status_code == 403
     assert response.get_json()["exhausted"] is True
     assert "Set-Cookie" not in response.headers
+    assert errors.getvalue().count("restart the server") == 1  # said once, not on every attempt
     frame = frame_id(error_page(client), "boom")
     assert run_code(client, debugger, frame, "1").status_code == 403
 
@@ -539,6 +566,16 @@ def test_derived_pin_is_stable_and_per_app(monkeypatch: pytest.MonkeyPatch) -> N
     assert pin.replace("-", "") not in cookie
 
 
+def test_machine_id_takes_the_first_nonempty_file(tmp_path: Path) -> None:
+    from erlen.debug.auth import _machine_id
+
+    (tmp_path / "empty").write_text("\n")
+    (tmp_path / "id").write_text("abc123\n")
+    paths = [str(tmp_path / "missing"), str(tmp_path / "empty"), str(tmp_path / "id")]
+    assert _machine_id(paths) == "abc123"
+    assert _machine_id(paths[:2]) == ""
+
+
 def test_fixed_pin_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ERLEN_DEBUG_PIN", " 4711 ")
     assert get_pin_and_cookie_name(Erlen("x"))[0] == "4711"
@@ -559,7 +596,7 @@ def test_local_hosts_are_trusted(host: str) -> None:
 
 @pytest.mark.parametrize(
     "host",
-    [None, "", "evil.com", "localhost.evil.com", "127.0.0.1.nip.io", "evillocalhost", "localhost:abc", "[::1", "[::1]x", "[::2]", ":5000", "10.0.0.1", "evil.com:80@localhost"],
+    [None, "", ".", "evil.com", "localhost.evil.com", "127.0.0.1.nip.io", "evillocalhost", "localhost:abc", "[::1", "[::1]x", "[::2]", ":5000", "10.0.0.1", "evil.com:80@localhost"],
 )
 def test_other_hosts_are_not(host: str | None) -> None:
     assert not host_is_trusted(host)
@@ -571,7 +608,7 @@ def test_configured_hosts() -> None:
     assert host_is_trusted("a.example.test", [".example.test"])
     assert host_is_trusted("example.test", [".example.test"])
     assert not host_is_trusted("badexample.test", [".example.test"])
-    assert host_is_trusted("DEV.example.test", [" Dev.Example.Test. ", ""])
+    assert host_is_trusted("DEV.example.test", ["", " Dev.Example.Test. "])
 
 
 @pytest.mark.parametrize("host", ["evil.com", "evil.com:5000", "localhost.evil.com"])
@@ -765,6 +802,8 @@ def test_console_capture_leaves_other_threads_alone() -> None:
 
 
 def test_thread_stream_forwards_attributes() -> None:
+    import threading
+
     from erlen.debug.console import _ThreadStream
 
     original = io.StringIO("line\n")
@@ -774,6 +813,11 @@ def test_thread_stream_forwards_attributes() -> None:
     stream.flush()
     assert buffer.getvalue() == "mine" and original.getvalue() == "line\n"
     assert stream.readline() == ""  # input in the console thread reads nothing
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.append(stream.readline()))
+    reader.start()
+    reader.join(5)
+    assert lines == ["line\n"]  # other threads read the real stream
     assert stream.getvalue() == "line\n"  # anything else is the original's
 
 

@@ -127,6 +127,7 @@ class DebuggedApplication:
         self._tracebacks: collections.OrderedDict[str, Traceback] = collections.OrderedDict()
         self._frames: dict[str, Frame] = {}
         self._lock = threading.Lock()
+        self._lockout_logged = False
 
     @property
     def pin(self) -> str | None:
@@ -283,7 +284,8 @@ class DebuggedApplication:
                 headers.append(("Set-Cookie", self.guard.set_cookie_header()))
             return "200 OK", headers, _json({"auth": True})
         if outcome == "exhausted":
-            if self.guard.failures == self.guard.max_failures:
+            if not self._lockout_logged:
+                self._lockout_logged = True
                 _errors_stream(environ).write(
                     " * The debugger's console is locked after too many wrong PINs; restart the server to unlock it.\n"
                 )

@@ -83,9 +83,7 @@ def _library_roots() -> tuple[str, ...]:
 
     roots = {os.path.dirname(os.path.realpath(erlen.__file__))}
     paths = sysconfig.get_paths()
-    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
-        if key in paths:
-            roots.add(os.path.realpath(paths[key]))
+    roots.update(os.path.realpath(paths[key]) for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths)
     return tuple(sorted(root.rstrip(os.sep) + os.sep for root in roots))
 
 
