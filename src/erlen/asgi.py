@@ -52,8 +52,8 @@ if t.TYPE_CHECKING:
 
 __all__ = ["make_request", "send_response", "asgi_app", "run_sync"]
 
-Scope = t.Dict[str, t.Any]
-Message = t.Dict[str, t.Any]
+Scope = dict[str, t.Any]
+Message = dict[str, t.Any]
 Receive = t.Callable[[], t.Awaitable[Message]]
 Send = t.Callable[[Message], t.Awaitable[None]]
 
@@ -132,11 +132,31 @@ async def run_sync(app: Erlen, func: t.Callable[..., t.Any], *args: t.Any, **kwa
 
     .. versionadded:: 0.1
     """
-    import asyncio
+    return await _run_in(app, _sync_context(), func, *args, **kwargs)
+
+
+def _sync_context() -> t.Any:
+    """The context that blocking code of the current request runs in.
+
+    NOTE: one per request, made on first use: the view, the steps of a
+    streamed body and its ``close`` share it, so a context pushed in one
+    (``stream_with_context`` in the view) can be popped in another.
+    """
     import contextvars
 
+    ctx = _cv.get(None)
+    if ctx is None or ctx.request is None:
+        return contextvars.copy_context()
+    context = ctx.__dict__.get("_sync_context")
+    if context is None:
+        context = ctx.__dict__["_sync_context"] = contextvars.copy_context()
+    return context
+
+
+async def _run_in(app: Erlen, context: t.Any, func: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
+    import asyncio
+
     loop = asyncio.get_running_loop()
-    context = contextvars.copy_context()
     return await loop.run_in_executor(_pool(app), _in_thread, loop, context, func, args, kwargs)
 
 
@@ -311,7 +331,7 @@ def make_request(cls: type[Request], scope: Scope, receive: Receive | None = Non
     combined = _asgi_classes.get(cls)
     if combined is None:
         combined = _asgi_classes[cls] = type(cls.__name__, (_ASGIFields, cls), {"__module__": cls.__module__})
-    req = combined.__new__(combined)
+    req = t.cast("Request", object.__new__(combined))
     req.scope = scope  # type: ignore[attr-defined]
     req.method = scope.get("method", "GET")
     path: str = scope.get("path") or "/"
@@ -331,11 +351,12 @@ def _needs_body(request: Request) -> bool:
     headers = request.headers
     length = headers.get("Content-Length")
     if length is not None:
-        return length.strip() != "0"
+        return str(length).strip() != "0"
     if "Transfer-Encoding" in headers:
         return True
     # NOTE: HTTP/2 and HTTP/3 may send a body without either header.
-    return t.cast(str, request.scope.get("http_version", "1.1")) not in ("1.0", "1.1")  # type: ignore[attr-defined]
+    version = request.scope.get("http_version", "1.1")  # type: ignore[attr-defined]
+    return version not in ("1.0", "1.1")
 
 
 async def _read_body(request: Request) -> None:
@@ -367,7 +388,7 @@ def _encode_headers(response: Response) -> list[tuple[bytes, bytes]]:
 
 def _join(body: list[t.Any], charset: str) -> bytes:
     if len(body) == 1 and type(body[0]) is bytes:
-        return t.cast(bytes, body[0])
+        return body[0]
     return b"".join(x.encode(charset) if isinstance(x, str) else bytes(x) for x in body)
 
 
@@ -407,6 +428,7 @@ async def send_response(response: Response, scope: Scope, send: Send, app: Erlen
     code = response._status_code
     body = response.response
     start = {"type": "http.response.start", "status": code, "headers": _encode_headers(response)}
+    pending: list[t.Any] = []
     try:
         if scope.get("method") == "HEAD" or code in _NO_BODY or code < 200:
             await send(start)
@@ -424,20 +446,27 @@ async def send_response(response: Response, scope: Scope, send: Send, app: Erlen
                 await send(start)
                 await send({"type": "http.response.pathsend", "path": path})
                 return
-        await _send_streamed(response, body, start, send, app, body_input)
+        await _send_streamed(response, body, start, send, app, body_input, pending)
     finally:
-        await _close_response(response, app)
+        for step in pending:
+            # A step still running in a thread (the stream was cancelled)
+            # must end before the body is closed.
+            try:
+                await step
+            except Exception:  # noqa: S110 - its error no longer matters
+                pass
+        if hasattr(body, "close") or response._on_close:
+            # NOTE: closing runs user callbacks and may close a generator
+            # that pushed a context: off the loop, in the request's context.
+            await run_sync(app, response.close)
 
 
-async def _close_response(response: Response, app: Erlen) -> None:
-    if hasattr(response.response, "close") or response._on_close:
-        # NOTE: closing runs user callbacks and may close a sync generator
-        # that uses a context (stream_with_context): do it off the loop.
-        await run_sync(app, response.close)
-
-
-async def _send_streamed(response: Response, body: t.Any, start: Message, send: Send, app: Erlen, body_input: _ASGIInput | None) -> None:
+async def _send_streamed(
+    response: Response, body: t.Any, start: Message, send: Send, app: Erlen, body_input: _ASGIInput | None, pending: list[t.Any]
+) -> None:
     import asyncio
+
+    context = _sync_context()
 
     charset = response.charset
 
@@ -456,7 +485,10 @@ async def _send_streamed(response: Response, body: t.Any, start: Message, send: 
                 it = iter(body)
                 next_chunk = lambda: next(it, None)  # noqa: E731
             while True:
-                item = await run_sync(app, next_chunk)
+                step = asyncio.ensure_future(_run_in(app, context, next_chunk))
+                pending[:] = [step]
+                item = await asyncio.shield(step)
+                pending.clear()
                 if item is None or (isinstance(item, bytes) and not item and hasattr(body, "read")):
                     break
                 if isinstance(item, str):
@@ -523,7 +555,7 @@ async def _dispatch(app: Erlen, request: Request) -> t.Any:
     assert rule is not None
     if rule.provide_automatic_options and request.method == "OPTIONS":
         return app.make_default_options_response()
-    view = app.view_functions[rule.endpoint]
+    view = app.view_functions[t.cast(str, rule.endpoint)]
     if _is_async(view):
         return await view(**request.view_args)  # type: ignore[arg-type]
     rv = await run_sync(app, view, **request.view_args)  # type: ignore[arg-type]
@@ -621,7 +653,7 @@ async def full_dispatch_request(app: Erlen, request: Request) -> Response:
         if rv is None:
             if app._plain_dispatch:
                 rule = request.url_rule
-                if rule is not None and _is_async(app.view_functions[rule.endpoint]):
+                if rule is not None and _is_async(app.view_functions[t.cast(str, rule.endpoint)]):
                     await _read_body(request)
                 rv = await _dispatch(app, request)
             else:

@@ -1,0 +1,994 @@
+"""The ASGI adapter: one app object for WSGI and ASGI servers, async dispatch,
+bodies and limits, streaming, files, lifespan, and a real uvicorn server."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import inspect
+import logging
+import os
+import socket
+import threading
+import time
+import typing as t
+
+import pytest
+
+from erlen import Erlen, Response, abort, current_app, g, request, send_file, stream_with_context, url_for
+
+Message = t.Dict[str, t.Any]
+
+
+class Result:
+    """What the app sent for one ASGI http request."""
+
+    def __init__(self, messages: list[Message], received: int) -> None:
+        self.messages = messages
+        self.received = received  # how many times the app called receive()
+        start = next(m for m in messages if m["type"] == "http.response.start")
+        self.status: int = start["status"]
+        self.headers = {k.decode(): v.decode() for k, v in start["headers"]}
+        self.body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+
+
+def run_asgi(
+    app: t.Any,
+    path: str = "/",
+    method: str = "GET",
+    body: list[bytes] | bytes | None = None,
+    headers: list[tuple[str, str]] | None = None,
+    query: bytes = b"",
+    root_path: str = "",
+    extensions: dict[str, t.Any] | None = None,
+    disconnect: bool = False,
+    send_hook: t.Callable[[Message], t.Awaitable[None]] | None = None,
+) -> Result:
+    """Drive one http scope through ``app`` in process, bounded to 10 seconds."""
+    chunks = [body] if isinstance(body, bytes) else list(body or [])
+    raw_headers = [(k.lower().encode(), v.encode()) for k, v in headers or []]
+    if isinstance(body, bytes) and not any(k == b"content-length" for k, _ in raw_headers):
+        raw_headers.append((b"content-length", str(len(body)).encode()))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "root_path": root_path,
+        "headers": [(b"host", b"testserver"), *raw_headers],
+        "client": ("127.0.0.1", 4321),
+        "server": ("testserver", 80),
+        "extensions": extensions or {},
+    }
+    messages: list[Message] = []
+    received = 0
+    gone = asyncio.Event() if False else None  # created inside the loop below
+
+    async def main() -> None:
+        nonlocal gone
+        gone = asyncio.Event()
+
+        async def receive() -> Message:
+            nonlocal received
+            received += 1
+            if chunks:
+                chunk = chunks.pop(0)
+                return {"type": "http.request", "body": chunk, "more_body": bool(chunks) or disconnect}
+            if disconnect:
+                return {"type": "http.disconnect"}
+            await gone.wait()  # the client stays until the response is complete
+            return {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            messages.append(message)
+            if send_hook is not None:
+                await send_hook(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                gone.set()
+
+        await asyncio.wait_for(app(scope, receive, send), 10)
+
+    asyncio.run(main())
+    return Result(messages, received)
+
+
+@pytest.fixture
+def app() -> Erlen:
+    app = Erlen("erlen_asgi_test", root_path=os.path.dirname(__file__))
+    app.config.update(SECRET_KEY="test key")
+    return app
+
+
+# -- one object, two interfaces ------------------------------------------------------
+
+
+def test_servers_detect_asgi_while_wsgi_calls_stay_plain(app: Erlen) -> None:
+    # uvicorn (interface="auto") and hypercorn inspect app.__call__.
+    assert asyncio.iscoroutinefunction(app.__call__)
+    assert inspect.iscoroutinefunction(app.__call__)
+    import uvicorn
+    from hypercorn.utils import is_asgi
+
+    config = uvicorn.Config(app)
+    config.load()
+    assert config.interface == "asgi3"
+    assert is_asgi(app)
+    # The class's __call__ (what app(...) runs) is a plain function: WSGI as before.
+    assert not inspect.iscoroutinefunction(type(app).__call__)
+
+    @app.route("/")
+    def index() -> str:
+        return "hi"
+
+    assert app.test_client().get("/").data == b"hi"
+    assert app.__call__.__name__ == "__call__"
+    # Calling the inspected attribute serves WSGI too.
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SERVER_NAME": "x", "SERVER_PORT": "80", "wsgi.url_scheme": "http"}
+    seen = []
+    body = app.__call__(environ, lambda status, headers: seen.append(status))
+    assert b"".join(body) == b"hi" and seen == ["200 OK"]
+
+
+def test_asgi2_call_returns_an_instance(app: Erlen) -> None:
+    @app.route("/")
+    async def index() -> str:
+        return "two"
+
+    class ASGI2:
+        def __init__(self, inner: t.Any) -> None:
+            self.inner = inner
+
+        async def __call__(self, scope: Message, receive: t.Any, send: t.Any) -> None:
+            instance = self.inner(scope)
+            await instance(receive, send)
+
+    assert run_asgi(ASGI2(app)).body == b"two"
+
+
+def test_asgi_app_is_the_middleware_seam(app: Erlen) -> None:
+    @app.route("/")
+    async def index() -> str:
+        return "inner"
+
+    inner = app.asgi_app
+
+    async def middleware(scope: Message, receive: t.Any, send: t.Any) -> None:
+        async def tagged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"].append((b"x-mw", b"1"))
+            await send(message)
+
+        await inner(scope, receive, tagged)
+
+    app.asgi_app = middleware  # type: ignore[method-assign]
+    result = run_asgi(app)
+    assert result.headers["x-mw"] == "1" and result.body == b"inner"
+
+
+def test_unknown_scope_type_is_an_error(app: Erlen) -> None:
+    async def nothing(*args: t.Any) -> None:
+        raise AssertionError("not called")
+
+    async def main() -> None:
+        await app({"type": "unknown"}, nothing, nothing)
+
+    with pytest.raises(ValueError, match="unknown"):
+        asyncio.run(main())
+
+
+# -- where code runs -------------------------------------------------------------------
+
+
+def test_async_view_runs_on_the_loop_and_sync_view_in_a_thread(app: Erlen) -> None:
+    threads: dict[str, int] = {}
+
+    @app.route("/async")
+    async def on_loop() -> str:
+        threads["async"] = threading.get_ident()
+        threads["loop"] = id(asyncio.get_running_loop())
+        return request.args["x"]
+
+    @app.route("/sync")
+    def in_thread() -> str:
+        threads["sync"] = threading.get_ident()
+        g.seen = request.args["x"]
+        return f"{request.path} {g.seen} {threading.current_thread().name.split('_')[0]}"
+
+    assert run_asgi(app, "/async", query=b"x=1").body == b"1"
+    assert run_asgi(app, "/sync", query=b"x=2").body == b"/sync 2 erlen-asgi"
+    assert threads["sync"] != threads["async"]
+
+
+def test_sync_view_runs_coroutines_on_the_server_loop(app: Erlen) -> None:
+    loops = []
+
+    async def fetch() -> str:
+        loops.append(asyncio.get_running_loop())
+        return request.args["q"]
+
+    @app.route("/")
+    def index() -> str:
+        loops.append(threading.get_ident())
+        return current_app.ensure_sync(fetch)()
+
+    result = run_asgi(app, query=b"q=found")
+    assert result.body == b"found"
+    assert loops[1] is not None and isinstance(loops[1], asyncio.AbstractEventLoop)
+
+
+def test_thread_pool_is_bounded_by_config(app: Erlen) -> None:
+    app.config["ASGI_MAX_THREADS"] = 1
+    names = set()
+
+    @app.route("/")
+    def index() -> str:
+        names.add(threading.current_thread().name)
+        return "ok"
+
+    for _ in range(3):
+        run_asgi(app)
+    assert len(names) == 1
+    assert app._asgi_pool._max_workers == 1  # type: ignore[attr-defined]
+
+
+def test_async_and_sync_hooks_and_handlers(app: Erlen) -> None:
+    calls: list[str] = []
+
+    @app.before_request
+    async def before_async() -> None:
+        calls.append("before-async")
+        g.user = "ann"
+
+    @app.before_request
+    def before_sync() -> None:
+        calls.append("before-sync")
+
+    @app.url_value_preprocessor
+    async def pre(endpoint: str | None, values: dict[str, t.Any] | None) -> None:
+        calls.append(f"pre-{endpoint}")
+
+    @app.after_request
+    async def after_async(response: Response) -> Response:
+        response.headers["X-After"] = g.user
+        return response
+
+    @app.after_request
+    def after_sync(response: Response) -> Response:
+        calls.append("after-sync")
+        return response
+
+    @app.teardown_request
+    async def teardown_async(exc: BaseException | None) -> None:
+        calls.append(f"teardown-async-{request.path}")
+
+    @app.teardown_appcontext
+    def teardown_app(exc: BaseException | None) -> None:
+        calls.append("teardown-app")
+
+    @app.errorhandler(418)
+    async def teapot(e: Exception) -> tuple[str, int]:
+        return "short and stout", 418
+
+    @app.route("/")
+    async def index() -> str:
+        from erlen import after_this_request
+
+        @after_this_request
+        async def once(response: Response) -> Response:
+            response.headers["X-Once"] = "1"
+            return response
+
+        return g.user
+
+    @app.route("/tea")
+    def tea() -> str:
+        abort(418)
+
+    result = run_asgi(app)
+    assert (result.status, result.body, result.headers["x-after"], result.headers["x-once"]) == (200, b"ann", "ann", "1")
+    assert calls == ["pre-index", "before-async", "before-sync", "after-sync", "teardown-async-/", "teardown-app"]
+    calls.clear()
+    result = run_asgi(app, "/tea")
+    assert (result.status, result.body) == (418, b"short and stout")
+    assert calls[-2:] == ["teardown-async-/tea", "teardown-app"]
+
+
+def test_before_request_response_skips_the_view(app: Erlen) -> None:
+    @app.before_request
+    async def gate() -> t.Any:
+        if request.args.get("deny"):
+            return "denied", 403
+        return None
+
+    @app.route("/")
+    async def index() -> str:
+        return "view"
+
+    assert run_asgi(app, query=b"deny=1").status == 403
+    assert run_asgi(app).body == b"view"
+
+
+def test_blueprint_handlers_and_sync_teardown(app: Erlen) -> None:
+    from erlen import Blueprint
+
+    bp = Blueprint("bp", __name__, url_prefix="/bp")
+    torn: list[str] = []
+
+    @bp.errorhandler(KeyError)
+    async def missing(e: KeyError) -> tuple[str, int]:
+        return f"bp missing {e.args[0]}", 404
+
+    @bp.route("/<name>")
+    async def show(name: str) -> str:
+        raise KeyError(name)
+
+    @app.teardown_request
+    def teardown(exc: BaseException | None) -> None:
+        torn.append(request.path)
+
+    app.register_blueprint(bp)
+    result = run_asgi(app, "/bp/x")
+    assert (result.status, result.body) == (404, b"bp missing x")
+    assert torn == ["/bp/x"]
+
+
+def test_routing_errors_and_options(app: Erlen) -> None:
+    @app.route("/items/", methods=["GET", "POST"])
+    async def items() -> str:
+        return "items"
+
+    assert run_asgi(app, "/nope").status == 404
+    assert run_asgi(app, "/items/", method="DELETE").status == 405
+    redirect = run_asgi(app, "/items", query=b"a=1")
+    assert redirect.status == 308 and redirect.headers["location"].endswith("/items/?a=1")
+    options = run_asgi(app, "/items/", method="OPTIONS")
+    assert options.status == 200 and set(options.headers["allow"].split(", ")) >= {"GET", "POST", "OPTIONS"}
+
+
+def test_subclass_overrides_still_apply(app: Erlen) -> None:
+    class Custom(Erlen):
+        def dispatch_request(self) -> t.Any:
+            return "custom dispatch " + request.path
+
+        def finalize_request(self, rv: t.Any, from_error_handler: bool = False) -> Response:
+            response = super().finalize_request(rv, from_error_handler)
+            response.headers["X-Custom"] = "yes"
+            return response
+
+        def handle_user_exception(self, e: Exception) -> t.Any:
+            return "custom handled", 409
+
+    custom = Custom("custom")
+    result = run_asgi(custom, "/anything")
+    assert (result.body, result.headers["x-custom"]) == (b"custom dispatch /anything", "yes")
+
+    class Failing(Custom):
+        def dispatch_request(self) -> t.Any:
+            raise RuntimeError("boom")
+
+        def handle_exception(self, e: Exception) -> Response:
+            return Response("custom 500", status=500)
+
+    failing = Failing("failing")
+    assert (run_asgi(failing).status, run_asgi(failing).body) == (409, b"custom handled")
+
+
+def test_wsgi_async_views_see_their_own_request(app: Erlen) -> None:
+    # The WSGI side keeps one event loop per thread; each request must still
+    # see its own context, not the one the loop was created in.
+    @app.route("/")
+    async def index() -> str:
+        await asyncio.sleep(0)
+        return request.args["n"]
+
+    client = app.test_client()
+    assert [client.get(f"/?n={n}").data for n in range(3)] == [b"0", b"1", b"2"]
+
+
+# -- request values ------------------------------------------------------------------------
+
+
+def test_request_values_from_the_scope(app: Erlen) -> None:
+    @app.route("/info")
+    async def info() -> dict[str, t.Any]:
+        return {
+            "path": request.path,
+            "root": request.script_root,
+            "url": request.url,
+            "args": request.args.to_dict(),
+            "agent": request.headers["User-Agent"],
+            "addr": request.remote_addr,
+            "scheme": request.scheme,
+            "host": request.host,
+            "environ": [request.environ["PATH_INFO"], request.environ["HTTP_USER_AGENT"], request.environ["SCRIPT_NAME"]],
+            "link": url_for("info", page=2),
+        }
+
+    result = run_asgi(app, "/mount/info", query=b"a=1", root_path="/mount", headers=[("User-Agent", "ua/1")])
+    assert result.status == 200
+    data = __import__("json").loads(result.body)
+    assert data == {
+        "path": "/info",
+        "root": "/mount",
+        "url": "http://testserver/mount/info?a=1",
+        "args": {"a": "1"},
+        "agent": "ua/1",
+        "addr": "127.0.0.1",
+        "scheme": "http",
+        "host": "testserver",
+        "environ": ["/info", "ua/1", "/mount"],
+        "link": "/mount/info?page=2",
+    }
+
+
+def test_request_without_server_or_client(app: Erlen) -> None:
+    from erlen.asgi import make_request
+
+    req = make_request(app.request_class, {"type": "http", "path": "x", "headers": [(b"x-a", b"1"), (b"x-a", b"2"), (b"content-type", b"text/plain")]})
+    assert (req.path, req.server, req.remote_addr, req.scheme, req.method) == ("/x", None, None, "http", "GET")
+    assert req.environ["HTTP_X_A"] == "1,2" and req.environ["CONTENT_TYPE"] == "text/plain"
+    ws = make_request(app.request_class, {"type": "websocket", "path": "/", "headers": []})
+    assert ws.scheme == "ws" and ws.stream.read() == b""
+
+
+# -- bodies and limits -----------------------------------------------------------------------
+
+
+def test_json_body_in_chunks_for_an_async_view(app: Erlen) -> None:
+    @app.post("/echo")
+    async def echo() -> t.Any:
+        return {"got": request.get_json()}
+
+    result = run_asgi(app, "/echo", "POST", [b'{"a": ', b"[1, 2]}"], headers=[("Content-Type", "application/json"), ("Transfer-Encoding", "chunked")])
+    assert result.status == 200 and result.body == b'{"got":{"a":[1,2]}}\n'
+
+
+def test_sync_view_streams_the_body_from_the_loop(app: Erlen) -> None:
+    sizes: list[int] = []
+
+    @app.post("/upload")
+    def upload() -> str:
+        total = 0
+        while True:
+            chunk = request.stream.read(4)
+            if not chunk:
+                break
+            sizes.append(len(chunk))
+            total += len(chunk)
+        return str(total)
+
+    result = run_asgi(app, "/upload", "POST", [b"abcdef", b"ghij", b""], headers=[("Transfer-Encoding", "chunked")])
+    assert result.body == b"10"
+    assert sizes == [4, 2, 4]
+
+
+def test_form_body(app: Erlen) -> None:
+    @app.post("/form")
+    async def form() -> str:
+        return request.form["name"]
+
+    result = run_asgi(app, "/form", "POST", b"name=ann", headers=[("Content-Type", "application/x-www-form-urlencoded")])
+    assert result.body == b"ann"
+
+
+def test_declared_length_over_limit_is_413_without_reading(app: Erlen) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 10
+
+    @app.post("/")
+    async def index() -> str:
+        return request.get_data(as_text=True)
+
+    result = run_asgi(app, "/", "POST", [b"x" * 100], headers=[("Content-Length", "100")])
+    assert result.status == 413 and result.received == 0
+
+
+def test_undeclared_length_over_limit_is_413_early(app: Erlen) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 10
+    chunks = [b"x" * 6] * 50
+
+    @app.post("/async")
+    async def on_loop() -> str:
+        return request.get_data(as_text=True)
+
+    @app.post("/sync")
+    def in_thread() -> str:
+        return request.get_data(as_text=True)
+
+    for path in ("/async", "/sync"):
+        result = run_asgi(app, path, "POST", list(chunks), headers=[("Transfer-Encoding", "chunked")])
+        assert result.status == 413
+        assert result.received < 5  # stopped reading right after the limit
+    assert run_asgi(app, "/async", "POST", b"small").body == b"small"
+
+
+def test_bad_content_length_is_400(app: Erlen) -> None:
+    @app.post("/")
+    async def index() -> str:
+        return request.get_data(as_text=True)
+
+    assert run_asgi(app, "/", "POST", [b"abc"], headers=[("Content-Length", "abc")]).status == 400
+
+
+def test_disconnect_mid_body_then_the_app_keeps_serving(app: Erlen) -> None:
+    @app.post("/async")
+    async def on_loop() -> str:
+        return request.get_data(as_text=True)
+
+    @app.post("/sync")
+    def in_thread() -> str:
+        return request.get_data(as_text=True)
+
+    for path in ("/async", "/sync"):
+        result = run_asgi(app, path, "POST", [b"part"], headers=[("Content-Length", "100")], disconnect=True)
+        assert result.status == 400
+    assert run_asgi(app, "/async", "POST", b"whole").body == b"whole"
+
+
+def test_body_read_on_the_loop_without_prefetch_is_a_clear_error(app: Erlen) -> None:
+    from erlen.asgi import _ASGIInput
+
+    async def main() -> None:
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b"x"}
+
+        body = _ASGIInput(receive, asyncio.get_running_loop())
+        with pytest.raises(RuntimeError, match="not read before"):
+            body.read(1)
+
+    asyncio.run(main())
+
+
+def test_get_without_body_never_waits_for_one(app: Erlen) -> None:
+    @app.route("/")
+    async def index() -> str:
+        return repr(request.get_data())
+
+    result = run_asgi(app)
+    assert result.body == b"b''" and result.received == 0
+
+
+def test_http2_body_without_length_is_read(app: Erlen) -> None:
+    @app.post("/")
+    async def index() -> str:
+        return request.get_data(as_text=True)
+
+    async def main() -> bytes:
+        messages: list[Message] = []
+        parts = [{"type": "http.request", "body": b"h2 ", "more_body": True}, {"type": "http.request", "body": b"body"}]
+
+        async def receive() -> Message:
+            return parts.pop(0)
+
+        async def send(message: Message) -> None:
+            messages.append(message)
+
+        scope = {"type": "http", "http_version": "2", "method": "POST", "path": "/", "headers": []}
+        await app(scope, receive, send)
+        return t.cast(bytes, messages[-1]["body"])
+
+    assert asyncio.run(main()) == b"h2 body"
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+
+def test_exception_in_async_view_is_500_and_the_app_keeps_serving(app: Erlen, caplog: pytest.LogCaptureFixture) -> None:
+    @app.route("/boom")
+    async def boom() -> str:
+        raise RuntimeError("async boom")
+
+    @app.route("/")
+    async def index() -> str:
+        return "fine"
+
+    with caplog.at_level(logging.ERROR):
+        result = run_asgi(app, "/boom")
+    assert result.status == 500
+    assert "async boom" in caplog.text and "Exception on /boom [GET]" in caplog.text
+    assert run_asgi(app).body == b"fine"
+
+
+def test_500_handler_may_be_async(app: Erlen, caplog: pytest.LogCaptureFixture) -> None:
+    @app.errorhandler(500)
+    async def oops(e: t.Any) -> tuple[str, int]:
+        return f"handled {type(e.original_exception).__name__}", 500
+
+    @app.route("/")
+    def index() -> str:
+        raise ValueError("x")
+
+    with caplog.at_level(logging.CRITICAL):
+        result = run_asgi(app)
+    assert (result.status, result.body) == (500, b"handled ValueError")
+
+
+def test_exceptions_propagate_in_testing(app: Erlen) -> None:
+    app.testing = True
+
+    @app.route("/")
+    async def index() -> str:
+        raise LookupError("propagated")
+
+    with pytest.raises(LookupError, match="propagated"):
+        run_asgi(app)
+
+
+def test_unhandled_error_without_handler_and_http_error_handler(app: Erlen) -> None:
+    @app.errorhandler(404)
+    def not_found(e: Exception) -> tuple[str, int]:
+        return "custom 404", 404
+
+    assert run_asgi(app, "/missing").body == b"custom 404"
+
+
+def test_invalid_return_value_is_500(app: Erlen, caplog: pytest.LogCaptureFixture) -> None:
+    @app.route("/")
+    async def index() -> None:
+        return None
+
+    with caplog.at_level(logging.CRITICAL):
+        assert run_asgi(app).status == 500
+
+
+# -- responses -----------------------------------------------------------------------------------
+
+
+def test_head_and_no_body_statuses(app: Erlen) -> None:
+    @app.route("/")
+    async def index() -> str:
+        return "body"
+
+    @app.route("/empty")
+    async def empty() -> tuple[str, int]:
+        return "", 204
+
+    head = run_asgi(app, method="HEAD")
+    assert head.status == 200 and head.body == b"" and head.headers["content-length"] == "4"
+    assert run_asgi(app, "/empty").body == b""
+
+
+def test_list_body_of_several_parts(app: Erlen) -> None:
+    @app.route("/")
+    async def index() -> Response:
+        return Response([b"a", "b", bytearray(b"c")])
+
+    assert run_asgi(app).body == b"abc"
+
+
+def test_streamed_sync_generator_with_context(app: Erlen) -> None:
+    @app.route("/")
+    def index() -> t.Any:
+        @stream_with_context
+        def generate() -> t.Iterator[str]:
+            yield request.args["a"]
+            yield ""
+            yield b"-".decode()
+            yield request.args["b"]
+
+        return generate()
+
+    result = run_asgi(app, query=b"a=1&b=2")
+    assert result.body == b"1-2"
+    assert [m.get("more_body", False) for m in result.messages[1:]] == [True, True, True, False]
+
+
+def test_streamed_async_generator(app: Erlen) -> None:
+    @app.route("/")
+    async def index() -> t.Any:
+        async def generate() -> t.AsyncIterator[t.Any]:
+            for part in ("a", b"b", "", "c"):
+                await asyncio.sleep(0)
+                yield part
+
+        return generate(), {"Content-Type": "text/plain"}
+
+    result = run_asgi(app)
+    assert (result.body, result.headers["content-type"]) == (b"abc", "text/plain")
+
+
+def test_disconnect_mid_stream_stops_and_closes_the_body(app: Erlen) -> None:
+    state = {"sent": 0, "closed": False}
+
+    @app.route("/")
+    def index() -> t.Any:
+        def forever() -> t.Iterator[bytes]:
+            try:
+                while True:
+                    state["sent"] += 1
+                    yield b"tick "
+            finally:
+                state["closed"] = True
+
+        return forever()
+
+    async def disconnect_after_three(message: Message) -> None:
+        if state["sent"] >= 3:
+            raise OSError("client went away")
+
+    @app.route("/async")
+    async def async_stream() -> t.Any:
+        async def forever() -> t.AsyncIterator[bytes]:
+            try:
+                while True:
+                    await asyncio.sleep(0.01)
+                    yield b"tick "
+            finally:
+                state["async_closed"] = True
+
+        return forever()
+
+    result = run_asgi(app, send_hook=disconnect_after_three)
+    assert result.status == 200 and state["closed"] and state["sent"] < 10
+    result = run_asgi(app, "/async", disconnect=True)
+    assert result.status == 200 and state.get("async_closed")
+
+
+def test_send_file_uses_pathsend_when_offered(app: Erlen, tmp_path: t.Any) -> None:
+    target = tmp_path / "data.txt"
+    target.write_bytes(b"0123456789" * 1000)
+
+    @app.route("/file")
+    def file() -> Response:
+        return send_file(str(target))
+
+    offered = run_asgi(app, "/file", extensions={"http.response.pathsend": {}})
+    assert offered.messages[-1] == {"type": "http.response.pathsend", "path": str(target)}
+    plain = run_asgi(app, "/file")
+    assert plain.body == target.read_bytes() and plain.headers["content-length"] == "10000"
+    ranged = run_asgi(app, "/file", headers=[("Range", "bytes=5-14")], extensions={"http.response.pathsend": {}})
+    assert ranged.status == 206 and ranged.body == b"5678901234"
+
+
+def test_pathsend_only_for_whole_real_files(app: Erlen, tmp_path: t.Any) -> None:
+    import io
+
+    from erlen.asgi import _pathsend_path
+
+    target = tmp_path / "f.bin"
+    target.write_bytes(b"abc")
+    with open(target, "rb") as f:
+        assert _pathsend_path(f, Response(f, headers={"Content-Length": "3"})) == str(target)
+        assert _pathsend_path(f, Response(f, headers={"Content-Length": "2"})) is None
+        f.read(1)
+        assert _pathsend_path(f, Response(f, headers={"Content-Length": "3"})) is None
+    assert _pathsend_path(f, Response(f, headers={"Content-Length": "3"})) is None  # closed
+    assert _pathsend_path(io.BytesIO(b"x"), Response()) is None
+
+
+def test_response_call_on_close_runs(app: Erlen) -> None:
+    closed: list[str] = []
+
+    @app.route("/")
+    async def index() -> Response:
+        response = Response("x")
+        response.call_on_close(lambda: closed.append(request.path if False else "closed"))
+        return response
+
+    assert run_asgi(app).body == b"x"
+    assert closed == ["closed"]
+
+
+def test_send_failure_after_the_client_left_is_quiet(app: Erlen) -> None:
+    @app.route("/")
+    async def index() -> str:
+        return "x"
+
+    async def broken(message: Message) -> None:
+        raise OSError("gone")
+
+    result = run_asgi(app, send_hook=broken)
+    assert result.status == 200  # the start was attempted; nothing raised
+
+
+# -- lifespan ------------------------------------------------------------------------------------------
+
+
+def _lifespan(app: Erlen, fail: bool = False) -> list[Message]:
+    sent: list[Message] = []
+
+    async def main() -> None:
+        incoming = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+
+        async def receive() -> Message:
+            return incoming.pop(0)
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        await asyncio.wait_for(app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send), 5)
+
+    asyncio.run(main())
+    return sent
+
+
+def test_lifespan_runs_serving_hooks_in_an_app_context(app: Erlen) -> None:
+    events: list[str] = []
+
+    @app.before_serving
+    async def open_pool() -> None:
+        events.append(f"start {current_app.name}")
+
+    @app.before_serving
+    def warm() -> None:
+        g.warm = True
+        events.append("warm")
+
+    @app.after_serving
+    async def close_pool() -> None:
+        events.append("stop")
+
+    sent = _lifespan(app)
+    assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert events == ["start erlen_asgi_test", "warm", "stop"]
+
+
+def test_lifespan_startup_failure_is_reported(app: Erlen, caplog: pytest.LogCaptureFixture) -> None:
+    @app.before_serving
+    def broken() -> None:
+        raise ConnectionError("no database")
+
+    with caplog.at_level(logging.CRITICAL):
+        sent = _lifespan(app)
+    assert sent == [{"type": "lifespan.startup.failed", "message": "ConnectionError: no database"}]
+
+
+def test_lifespan_shutdown_closes_the_pool(app: Erlen) -> None:
+    @app.route("/")
+    def index() -> str:
+        return "x"
+
+    run_asgi(app)
+    assert "_asgi_pool" in app.__dict__
+    _lifespan(app)
+    assert "_asgi_pool" not in app.__dict__
+
+
+# -- a real server ---------------------------------------------------------------------------------------
+
+
+class _Uvicorn:
+    """uvicorn serving an app on 127.0.0.1 and a free port, for at most ``lifetime`` seconds."""
+
+    def __init__(self, app: t.Any, lifetime: float = 30.0) -> None:
+        import uvicorn
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+        self.timer = threading.Timer(lifetime, self.stop)
+
+    def __enter__(self) -> _Uvicorn:
+        self.thread.start()
+        self.timer.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+
+    def __exit__(self, *exc: t.Any) -> None:
+        self.stop()
+        self.timer.cancel()
+        self.thread.join(10)
+        self.sock.close()
+        assert not self.thread.is_alive()
+
+
+def test_real_uvicorn_http_websocket_and_lifespan(app: Erlen, caplog: pytest.LogCaptureFixture) -> None:
+    from websockets.sync.client import connect
+
+    from erlen import websocket
+
+    events: list[str] = []
+
+    @app.before_serving
+    async def started() -> None:
+        events.append("started")
+
+    @app.after_serving
+    async def stopped() -> None:
+        events.append("stopped")
+
+    @app.route("/")
+    def index() -> str:
+        return f"hello {request.args.get('name', 'world')}"
+
+    @app.post("/json")
+    async def json_post() -> dict[str, t.Any]:
+        return {"sum": sum(request.get_json())}
+
+    @app.route("/boom")
+    async def boom() -> str:
+        raise RuntimeError("boom under uvicorn")
+
+    @app.route("/stream")
+    def stream() -> t.Any:
+        return (f"{i}\n" for i in range(5))
+
+    @app.websocket("/ws/<room>")
+    async def ws(room: str) -> None:
+        await websocket.accept()
+        async for message in websocket:
+            await websocket.send(f"{room}:{message}")
+
+    with caplog.at_level(logging.CRITICAL), _Uvicorn(app) as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        conn.request("GET", "/?name=uv")
+        response = conn.getresponse()
+        assert (response.status, response.read()) == (200, b"hello uv")
+        conn.request("POST", "/json", body=b"[1, 2, 3]", headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        assert response.read() == b'{"sum":6}\n'
+        conn.request("GET", "/boom")
+        response = conn.getresponse()
+        assert response.status == 500
+        response.read()
+        conn.request("GET", "/stream")
+        response = conn.getresponse()
+        assert response.read() == b"0\n1\n2\n3\n4\n"
+        conn.request("GET", "/")  # the same connection still serves after the 500
+        assert conn.getresponse().read() == b"hello world"
+        conn.close()
+        with connect(f"ws://127.0.0.1:{server.port}/ws/lobby", open_timeout=5, close_timeout=5) as client:
+            client.send("hi")
+            assert client.recv(timeout=5) == "lobby:hi"
+        from websockets.exceptions import InvalidStatus
+
+        with pytest.raises(InvalidStatus) as refused:
+            connect(f"ws://127.0.0.1:{server.port}/nowhere", open_timeout=5)
+        assert refused.value.response.status_code == 404
+    assert events == ["started", "stopped"]
+
+
+def test_real_hypercorn_detects_asgi(app: Erlen) -> None:
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    @app.route("/")
+    async def index() -> str:
+        return "hyper"
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.loglevel = "WARNING"
+    body: list[bytes] = []
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(serve(app, config, shutdown_trigger=stop.wait, mode="asgi" if False else None))  # type: ignore[arg-type]
+
+        def fetch() -> None:
+            for _ in range(100):
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                    try:
+                        conn.request("GET", "/")
+                        body.append(conn.getresponse().read())
+                        return
+                    finally:
+                        conn.close()
+                except ConnectionRefusedError:
+                    time.sleep(0.05)
+
+        try:
+            await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(None, fetch), 15)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 10)
+
+    asyncio.run(main())
+    assert body == [b"hyper"]
