@@ -1,0 +1,397 @@
+"""The documentation stays true: every sample runs, every link resolves.
+
+How a fenced code block in ``docs/**/*.md`` is treated (the rule is also
+written down for authors in ``docs/contributing.md``):
+
+* A block with a ``title="some/path"`` option is a *file*: it is written to
+  that path in the page's scratch folder before the next block runs, so
+  later samples can import it, render it as a template or serve it.
+* A ``python`` block without a title is *executed*, top to bottom, in one
+  module namespace per page (so a page reads like one script), with the
+  scratch folder as the working directory and first on ``sys.path``.
+  Samples check themselves with ``assert``.
+* A ``pycon`` block is run as a doctest in the same namespace.
+* Blocks in a language listed in :data:`SHOWN_ONLY` (shell commands,
+  configuration for other tools, output) are shown, not run. Any other
+  language fails the test, so a misspelt ``Python`` block cannot slip
+  through unexecuted.
+
+The tutorial pages share one scratch folder and namespace and run in the
+order of the site's navigation, since each builds on the one before.
+
+Links between pages, to headings and to the API reference are checked
+offline against the Markdown sources; ``mkdocs build --strict`` (run by
+``dev.py test`` and ``make docs``) checks them once more on the built site.
+"""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import os
+import re
+import sys
+import types
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import erlen
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+MKDOCS_YML = ROOT / "mkdocs.yml"
+
+#: Languages of blocks that are displayed but never run.
+SHOWN_ONLY = frozenset(
+    {
+        "sh",
+        "console",
+        "text",
+        "ini",
+        "toml",
+        "yaml",
+        "json",
+        "http",
+        "html",
+        "jinja",
+        "html+jinja",
+        "dockerfile",
+        "nginx",
+        "procfile",
+        "csv",
+    }
+)
+EXECUTED = frozenset({"python", "pycon"})
+
+_FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>.*)$")
+_TITLE = re.compile(r"""title=(?:"([^"]*)"|'([^']*)')""")
+
+
+@dataclass
+class Block:
+    """One fenced code block of a page."""
+
+    page: Path
+    line: int  # 1-based line of the first line of code
+    lang: str
+    title: str | None
+    code: str
+
+    @property
+    def where(self) -> str:
+        page = self.page.relative_to(ROOT) if ROOT in self.page.parents else self.page
+        return f"{page}:{self.line}"
+
+
+def _pages() -> list[Path]:
+    return sorted(p for p in DOCS.rglob("*.md") if "screenshots" not in p.parts)
+
+
+def parse_blocks(page: Path) -> list[Block]:
+    """Return the fenced code blocks of ``page`` with their languages and titles."""
+    lines = page.read_text(encoding="utf-8").splitlines()
+    blocks: list[Block] = []
+    i = 0
+    while i < len(lines):
+        m = _FENCE_OPEN.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        indent, fence, info = m["indent"], m["fence"], m["info"].strip()
+        lang = info.split()[0].lstrip(".").lower() if info else ""
+        title_m = _TITLE.search(info)
+        title = (title_m[1] or title_m[2]) if title_m else None
+        close = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$")
+        body: list[str] = []
+        j = i + 1
+        while j < len(lines) and not close.match(lines[j]):
+            # Blocks nested in admonitions are indented; drop that indent.
+            body.append(lines[j][len(indent) :] if lines[j].startswith(indent) else lines[j])
+            j += 1
+        assert j < len(lines), f"{page.relative_to(ROOT)}:{i + 1}: unclosed code fence"
+        blocks.append(Block(page, i + 2, lang, title, "\n".join(body) + "\n"))
+        i = j + 1
+    return blocks
+
+
+def _prose_lines(page: Path) -> list[tuple[int, str]]:
+    """The page's lines outside code blocks, with inline code removed."""
+    out: list[tuple[int, str]] = []
+    in_fence: re.Pattern[str] | None = None
+    for n, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+        if in_fence is not None:
+            if in_fence.match(line):
+                in_fence = None
+            continue
+        m = _FENCE_OPEN.match(line)
+        if m:
+            fence = m["fence"]
+            in_fence = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$")
+            continue
+        out.append((n, re.sub(r"`[^`]*`", "", line)))
+    return out
+
+
+def _nav_order(folder: str) -> list[Path]:
+    # The order of the pages of `folder` in mkdocs.yml's nav, read as text so
+    # that the samples run without the docs toolchain installed.
+    found = re.findall(rf"^\s*-\s*(?:[^:\n]+:\s*)?({re.escape(folder)}/[\w./-]+\.md)\s*$", MKDOCS_YML.read_text(), re.M)
+    return [DOCS / p for p in found]
+
+
+def _groups() -> list[tuple[str, list[Path]]]:
+    tutorial = _nav_order("tutorial")
+    groups: list[tuple[str, list[Path]]] = [("tutorial", tutorial)] if tutorial else []
+    for page in _pages():
+        if page not in tutorial:
+            groups.append((str(page.relative_to(DOCS)), [page]))
+    return groups
+
+
+def _run_block(block: Block, module: types.ModuleType, folder: Path) -> None:
+    if block.title is not None:
+        target = (folder / block.title).resolve()
+        assert folder.resolve() in target.parents, f"{block.where}: title {block.title!r} leaves the scratch folder"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(block.code, encoding="utf-8")
+        # A rewritten module must be re-imported by the next sample, not served from the import cache.
+        importlib.invalidate_caches()
+        return
+    if block.lang == "python":
+        # Leading newlines make tracebacks point at the line in the Markdown file.
+        code = compile("\n" * (block.line - 1) + block.code, str(block.page), "exec")
+        exec(code, module.__dict__)
+        return
+    if block.lang == "pycon":
+        parser = doctest.DocTestParser()
+        test = parser.get_doctest(block.code, module.__dict__, block.where, str(block.page), block.line - 1)
+        runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+        failures: list[str] = []
+        runner.run(test, out=failures.append, clear_globs=False)
+        assert runner.failures == 0, "".join(failures)
+        return
+    assert block.lang in SHOWN_ONLY, (
+        f"{block.where}: code block language {block.lang!r} is neither run ({sorted(EXECUTED)}) "
+        f"nor shown-only ({sorted(SHOWN_ONLY)}); see docs/contributing.md"
+    )
+
+
+@pytest.mark.parametrize("name, pages", _groups(), ids=[g[0] for g in _groups()])
+def test_samples_run(name: str, pages: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every sample of a page (or of the whole tutorial) runs and its asserts hold."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    # Samples that call app.run() or read ERLEN_* settings must not inherit the developer's shell.
+    for key in [k for k in os.environ if k.startswith("ERLEN_")]:
+        monkeypatch.delenv(key)
+    # The samples live in a real module so Erlen(__name__) finds its root
+    # folder (templates/, static/) in the scratch folder.
+    module = types.ModuleType("docs_sample")
+    module.__file__ = str(tmp_path / "docs_sample.py")
+    monkeypatch.setitem(sys.modules, "docs_sample", module)
+    before = set(sys.modules)
+    try:
+        for page in pages:
+            for block in parse_blocks(page):
+                _run_block(block, module, tmp_path)
+    finally:
+        # Forget the modules the samples wrote, so the next page's samples
+        # import their own files of the same name.
+        for mod_name in set(sys.modules) - before:
+            file = getattr(sys.modules[mod_name], "__file__", None) or ""
+            if file.startswith(str(tmp_path)):
+                del sys.modules[mod_name]
+
+
+def test_every_page_has_a_sample_rule() -> None:
+    """No block is skipped by accident: each is run, written, or shown-only."""
+    bad = [
+        b.where
+        for page in _pages()
+        for b in parse_blocks(page)
+        if b.title is None and b.lang not in EXECUTED | SHOWN_ONLY
+    ]
+    assert bad == []
+
+
+def test_block_parser_handles_titles_nesting_and_languages(tmp_path: Path) -> None:
+    page = tmp_path / "p.md"
+    page.write_text(
+        "Text\n\n```python\nx = 1\n```\n\n!!! note\n    ```pycon\n    >>> 1\n    1\n    ```\n\n"
+        '````html+jinja title="templates/a.html"\n```\n{{ x }}\n````\n'
+    )
+    blocks = parse_blocks(page)
+    assert [(b.lang, b.title, b.line) for b in blocks] == [
+        ("python", None, 4),
+        ("pycon", None, 9),
+        ("html+jinja", "templates/a.html", 14),
+    ]
+    assert blocks[1].code == ">>> 1\n1\n"
+    assert blocks[2].code == "```\n{{ x }}\n"
+
+
+def test_failing_sample_fails_with_its_location(tmp_path: Path) -> None:
+    page = tmp_path / "bad.md"
+    page.write_text("# Bad\n\n```python\nassert 1 == 2, 'wrong'\n```\n\n```pycon\n>>> 1 + 1\n3\n```\n")
+    module = types.ModuleType("docs_bad")
+    python_block, pycon_block = parse_blocks(page)
+    with pytest.raises(AssertionError, match="wrong") as info:
+        _run_block(python_block, module, tmp_path)
+    assert info.traceback[-1].lineno + 1 == 4  # pytest's line numbers are 0-based
+    with pytest.raises(AssertionError, match=r"Expected:\s+3\s+Got:\s+2"):
+        _run_block(pycon_block, module, tmp_path)
+    with pytest.raises(AssertionError, match="'pyhton' is neither run"):
+        _run_block(Block(page, 1, "pyhton", None, "x = 1\n"), module, tmp_path)
+    with pytest.raises(AssertionError, match="leaves the scratch folder"):
+        _run_block(Block(page, 1, "text", "../escape.txt", "x\n"), module, tmp_path)
+
+
+# -- links and anchors ------------------------------------------------------
+
+_LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
+_ATTR_ID = re.compile(r"\s*\{[^}]*#([\w.:-]+)[^}]*\}\s*$")
+_DIRECTIVE = re.compile(r"^:::\s+([\w.]+)\s*$", re.M)
+
+
+def slugify(text: str) -> str:
+    """The heading id Python-Markdown's ``toc`` extension gives ``text``."""
+    text = re.sub(r"`([^`]*)`", r"\1", text)  # inline code keeps its text
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # so do links
+    text = re.sub(r"<[^>]+>", "", text)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r"[^\w\s-]", "", text).strip().lower()
+    return re.sub(r"[-\s]+", "-", text)
+
+
+def anchors(page: Path) -> set[str]:
+    """Every id a link may target on ``page``: headings, ``{#id}``, API objects."""
+    found: set[str] = set()
+    seen: dict[str, int] = {}
+    for _, line in _prose_lines_keep_code(page):
+        m = _HEADING.match(line)
+        if m:
+            heading = m[2]
+            attr = _ATTR_ID.search(heading)
+            if attr:
+                found.add(attr[1])
+                continue
+            slug = slugify(heading)
+            # toc numbers repeated headings: x, x_1, x_2 ...
+            n = seen.get(slug, 0)
+            seen[slug] = n + 1
+            found.add(slug if n == 0 else f"{slug}_{n}")
+        for attr_id in re.findall(r"\{[^}]*#([\w.:-]+)[^}]*\}", line):
+            found.add(attr_id)
+    found.update(_DIRECTIVE.findall(page.read_text(encoding="utf-8")))
+    return found
+
+
+def _prose_lines_keep_code(page: Path) -> list[tuple[int, str]]:
+    # Headings may contain inline code; keep it so slugify sees the words.
+    text_lines = page.read_text(encoding="utf-8").splitlines()
+    return [(n, text_lines[n - 1]) for n, _ in _prose_lines(page)]
+
+
+def _api_member_exists(anchor: str, directives: set[str]) -> bool:
+    # mkdocstrings gives members ids like erlen.Erlen.route under the object's directive.
+    for directive in directives:
+        if anchor.startswith(directive + "."):
+            obj: object = importlib.import_module(directive.rsplit(".", 1)[0])
+            try:
+                for part in anchor.split(".")[1:]:
+                    obj = getattr(obj, part)
+            except AttributeError:
+                return False
+            return True
+    return False
+
+
+def _check_links(page: Path) -> list[str]:
+    errors: list[str] = []
+    for n, line in _prose_lines(page):
+        for target in _LINK.findall(line):
+            if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # http:, https:, mailto:
+                continue
+            path_part, _, anchor = target.partition("#")
+            dest = (page.parent / path_part).resolve() if path_part else page
+            where = f"{page.relative_to(ROOT)}:{n}"
+            if DOCS.resolve() not in dest.parents:
+                errors.append(f"{where}: {target} points outside docs/")
+                continue
+            if not dest.is_file():
+                errors.append(f"{where}: {target}: no file {dest.relative_to(DOCS.resolve())}")
+                continue
+            if anchor and dest.suffix == ".md":
+                ids = anchors(dest)
+                directives = set(_DIRECTIVE.findall(dest.read_text(encoding="utf-8")))
+                if anchor not in ids and not _api_member_exists(anchor, directives):
+                    errors.append(f"{where}: {target}: no anchor #{anchor} in {dest.name}")
+    return errors
+
+
+@pytest.mark.parametrize("page", _pages(), ids=[str(p.relative_to(DOCS)) for p in _pages()])
+def test_internal_links_resolve(page: Path) -> None:
+    """Every relative link names an existing page or image, and an existing anchor."""
+    assert _check_links(page) == []
+
+
+def test_link_checker_reports_missing_pages_and_anchors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    monkeypatch.setattr(sys.modules[__name__], "DOCS", docs)
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    (docs / "a.md").write_text(
+        "# A page\n\n## Second `part`\n\n## Custom {#own-id}\n\n"
+        "[ok](b.md#b-title) [ok](#second-part) [ok](#own-id) [ext](https://example.com/x)\n"
+        "[gone](c.md) [bad](b.md#nope) [out](../x.md) `[code](nowhere.md)`\n"
+    )
+    (docs / "b.md").write_text("# B title\n\n```python\n# [not a link](z.md)\n```\n")
+    assert _check_links(docs / "a.md") == [
+        "docs/a.md:8: c.md: no file c.md",
+        "docs/a.md:8: b.md#nope: no anchor #nope in b.md",
+        "docs/a.md:8: ../x.md points outside docs/",
+    ]
+    assert _check_links(docs / "b.md") == []
+
+
+def test_slugify_matches_toc() -> None:
+    assert slugify("Routing and URL building") == "routing-and-url-building"
+    assert slugify("The `erlen` command") == "the-erlen-command"
+    assert slugify("Sessions & flash: signed cookies") == "sessions-flash-signed-cookies"
+    assert slugify("[Links](x.md) in headings") == "links-in-headings"
+
+
+# -- the API reference ------------------------------------------------------
+
+
+def _api_directives() -> set[str]:
+    return set(_DIRECTIVE.findall((DOCS / "api.md").read_text(encoding="utf-8")))
+
+
+def _is_proxy(obj: object) -> bool:
+    from erlen.globals import LocalProxy
+
+    # type() is not forwarded by the proxy, unlike isinstance() and __class__.
+    return LocalProxy in type(obj).__mro__
+
+
+@pytest.mark.parametrize("name", erlen.__all__)
+def test_public_name_in_api_reference_with_docstring(name: str) -> None:
+    """Each name of ``erlen.__all__`` has an entry in docs/api.md, and a docstring to show there."""
+    directives = _api_directives()
+    assert f"erlen.{name}" in directives, f"docs/api.md has no '::: erlen.{name}' entry"
+    obj = getattr(erlen, name)
+    if _is_proxy(obj):
+        # A proxy's docstring is its class's; the reference documents what it
+        # stands for in the prose right after its entry instead.
+        text = (DOCS / "api.md").read_text(encoding="utf-8")
+        after = text.split(f"::: erlen.{name}\n", 1)[1]
+        after = re.sub(r"^(\s{4}.*\n|\s*\n)*", "", after)  # skip the entry's options
+        paragraph = after.split("\n\n", 1)[0].strip()
+        assert paragraph and not paragraph.startswith((":::", "#")), f"no description after ::: erlen.{name}"
+    else:
+        assert (obj.__doc__ or "").strip(), f"erlen.{name} has no docstring"
