@@ -283,6 +283,39 @@ def test_app_run_turns_the_debugger_on_in_debug_mode(monkeypatch: pytest.MonkeyP
     assert calls[1]["use_debugger"] is False
 
 
+@pytest.mark.parametrize(
+    ("args", "use_debugger"),
+    [
+        (["run"], False),
+        (["run", "--debug"], True),
+        (["--debug", "run"], True),
+        (["run", "--debug", "--no-debugger"], False),
+        (["run", "--debugger"], True),
+    ],
+)
+def test_erlen_run_asks_for_the_debugger(monkeypatch: pytest.MonkeyPatch, args: list[str], use_debugger: bool) -> None:
+    from click.testing import CliRunner
+
+    from erlen.cli import cli
+
+    # The --debug callback writes ERLEN_DEBUG; setting it here makes monkeypatch put it back.
+    monkeypatch.setenv("ERLEN_DEBUG", "0")
+    monkeypatch.delenv("ERLEN_APP", raising=False)
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    calls: list[dict[str, t.Any]] = []
+    monkeypatch.setattr(erlen.serving, "run_simple", lambda *a, **kwargs: calls.append(kwargs))
+    modules = set(sys.modules)
+    try:
+        result = CliRunner().invoke(cli, ["--app", "cli_apps.app_attr", *args])
+    finally:
+        for name in set(sys.modules) - modules:
+            if name.startswith("cli_apps"):
+                del sys.modules[name]
+    assert result.exit_code == 0, result.output
+    assert calls[0]["use_debugger"] is use_debugger
+    assert "not available" not in result.output
+
+
 APP_SOURCE = textwrap.dedent(
     """
     import sys
@@ -389,7 +422,8 @@ def _serves_generic_500(port: int) -> bytes:
 
 @posix_only
 def test_erlen_run_debug_prints_the_pin_and_debugs(start: t.Callable[..., tuple[_Output, int]]) -> None:
-    output, port = start("-m", "erlen", "--app", "app.py", "--debug", "run", "--port", "0", "--no-reload")
+    output, port = start("-m", "erlen", "--app", "app.py", "run", "--debug", "--port", "0", "--no-reload")
+    output.wait_for(r"^ \* Debug mode: on$")
     output.wait_for(r"^ \* Debugger is active!$")
     pin = output.wait_for(r"^ \* Debugger PIN: (\d{3}-\d{3}-\d{3})$").group(1)
     page = _serves_debugger_page(port)

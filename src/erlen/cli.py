@@ -792,6 +792,10 @@ def run_command(
     )
 
 
+# As in Flask, ``erlen run --debug`` works as well as ``erlen --debug run``.
+run_command.params.insert(0, _debug_option)
+
+
 @click.command("shell", short_help="Run a Python shell in the app context.")
 @with_appcontext
 def shell_command() -> None:
