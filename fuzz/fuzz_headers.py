@@ -50,7 +50,7 @@ def test_one_input(data: bytes) -> None:
         parse_www_authenticate_header(value)
     elif mode == 1:
         cookies = parse_cookie(fdp.ConsumeBytes(fdp.remaining_bytes()).decode("latin-1"))
-        for name, value in cookies.items(multi=True):
+        for name, _value in cookies.items(multi=True):
             assert name and name == name.strip() and ";" not in name, name
     elif mode == 2:
         name = fdp.ConsumeUnicodeNoSurrogates(12)

@@ -555,6 +555,19 @@ class Request:
         self.__dict__["stream"] = _EmptyBody()  # consumed
         return t.cast(bytes, data)
 
+    def _read_up_to(self, size: int) -> bytes:
+        """Read from :attr:`stream` until ``size`` bytes or the end of the body."""
+        read = self.stream.read
+        chunks = []
+        received = 0
+        while received < size:
+            chunk = read(min(size - received, 65536))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            received += len(chunk)
+        return b"".join(chunks)
+
     @property
     def data(self) -> bytes:
         """The body, unless it was form data (then see :attr:`form`)."""
@@ -574,7 +587,14 @@ class Request:
                 raise RequestEntityTooLarge(
                     f"The form data ({length} bytes) is larger than the limit of {limit} bytes."
                 )
-            data = self.get_data()
+            if length is None and limit is not None and self._cached_data is None:
+                # NOTE: a chunked body has no length to check up front: read
+                # one byte past the limit at most, so an endless body is cut
+                # off instead of being held in memory (CVE-2024-49767 class).
+                data = self._read_up_to(limit + 1)
+                self._cached_data = data
+            else:
+                data = self.get_data()
             if limit is not None and len(data) > limit:
                 raise RequestEntityTooLarge(
                     f"The form data is larger than the limit of {limit} bytes."
