@@ -15,9 +15,19 @@ import typing as t
 
 import pytest
 
-from erlen import Erlen, Response, abort, current_app, g, request, send_file, stream_with_context, url_for
+from erlen import (
+    Erlen,
+    Response,
+    abort,
+    current_app,
+    g,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
 
-Message = t.Dict[str, t.Any]
+Message = dict[str, t.Any]
 
 
 class Result:
@@ -66,7 +76,7 @@ def run_asgi(
     }
     messages: list[Message] = []
     received = 0
-    gone = asyncio.Event() if False else None  # created inside the loop below
+    gone: asyncio.Event | None = None  # made inside the loop below
 
     async def main() -> None:
         nonlocal gone
@@ -80,6 +90,7 @@ def run_asgi(
                 return {"type": "http.request", "body": chunk, "more_body": bool(chunks) or disconnect}
             if disconnect:
                 return {"type": "http.disconnect"}
+            assert gone is not None
             await gone.wait()  # the client stays until the response is complete
             return {"type": "http.disconnect"}
 
@@ -88,6 +99,7 @@ def run_asgi(
             if send_hook is not None:
                 await send_hook(message)
             if message["type"] == "http.response.body" and not message.get("more_body"):
+                assert gone is not None
                 gone.set()
 
         await asyncio.wait_for(app(scope, receive, send), 10)
@@ -765,7 +777,7 @@ def test_response_call_on_close_runs(app: Erlen) -> None:
     @app.route("/")
     async def index() -> Response:
         response = Response("x")
-        response.call_on_close(lambda: closed.append(request.path if False else "closed"))
+        response.call_on_close(lambda: closed.append("closed"))
         return response
 
     assert run_asgi(app).body == b"x"
@@ -969,7 +981,7 @@ def test_real_hypercorn_detects_asgi(app: Erlen) -> None:
 
     async def main() -> None:
         stop = asyncio.Event()
-        task = asyncio.ensure_future(serve(app, config, shutdown_trigger=stop.wait, mode="asgi" if False else None))  # type: ignore[arg-type]
+        task = asyncio.ensure_future(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
 
         def fetch() -> None:
             for _ in range(100):
