@@ -219,9 +219,10 @@ def _e(value: object) -> str:
 
 
 def _render_frame(frame: Frame, evalex: bool) -> str:
+    # Each line is a block; no newline between them (in a <pre> it would double the spacing).
     source = "".join(
         f'<span class="line{" current" if number == frame.lineno else ""}">'
-        f'<span class="ln">{number}</span>{_e(line) or " "}</span>\n'
+        f'<span class="ln">{number}</span>{_e(line) or " "}</span>'
         for number, line in frame.source_lines()
     )
     if not source:
