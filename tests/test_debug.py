@@ -158,6 +158,8 @@ def test_error_page_shows_exception_frames_source_and_locals(client: ErlenClient
     assert response.status_code == 500
     assert response.mimetype == "text/html"
     assert response.headers["Cache-Control"] == "no-store"
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
     page = response.get_data(as_text=True)
     assert "<h1>ValueError</h1>" in page
     assert "ValueError: bad &lt;script&gt;alert(&#x27;message&#x27;)&lt;/script&gt;" in page
