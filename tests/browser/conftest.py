@@ -1,0 +1,126 @@
+"""Browser tests: the examples served on 127.0.0.1 and driven in headless Chromium.
+
+They use Debian's Chromium (``/usr/bin/chromium``, or the path in
+``ERLEN_CHROMIUM``) through Playwright for Python. Playwright never downloads
+a browser here: it is only ever given that executable. Without Chromium or
+Playwright every test in this folder is skipped with a message saying how to
+enable it; ``.ci/run`` installs both.
+
+Each test saves screenshots to ``docs/screenshots/`` (or ``ERLEN_SCREENSHOTS``)
+so the look of the examples can be reviewed without running them.
+"""
+
+from __future__ import annotations
+
+import os
+import typing as t
+from pathlib import Path
+
+import pytest
+
+if t.TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+CHROMIUM = os.environ.get("ERLEN_CHROMIUM", "/usr/bin/chromium")
+#: Milliseconds any one browser action or wait may take before the test fails.
+TIMEOUT_MS = 15_000
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+# Switches that keep a headless Chromium quiet and self-contained: no
+# sandbox (containers run as root), no GPU, and no background traffic
+# (updates, sync, QUIC probes) to anywhere but the app under test.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+_HOW_TO_ENABLE = (
+    "run .ci/run (it installs them), or: apt-get install -y chromium &&"
+    " .venv/bin/pip install playwright (never 'playwright install')"
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    browser_items = [item for item in items if here in Path(str(item.path)).parents]
+    for item in browser_items:
+        item.add_marker(pytest.mark.browser)
+    reason = _missing()
+    if reason is None:
+        return
+    skip = pytest.mark.skip(reason=f"{reason}; to run the browser tests, {_HOW_TO_ENABLE}")
+    for item in browser_items:
+        item.add_marker(skip)
+
+
+def _missing() -> str | None:
+    """Why the browser tests can't run here, or ``None`` if they can."""
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        return f"Chromium not found at {CHROMIUM}"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright Python package is not installed"
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser() -> t.Iterator[Browser]:
+    """One Chromium for the session.
+
+    Playwright starts it with a new, empty profile in a temporary folder
+    (its own ``--user-data-dir``) and deletes that folder on close.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=60_000)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def dialogs() -> list[str]:
+    """The messages of every alert/confirm/prompt a page opened (each is dismissed)."""
+    return []
+
+
+@pytest.fixture
+def page(browser: Browser, dialogs: list[str]) -> t.Iterator[Page]:
+    """A laptop-sized page in a fresh browser context (own cookies)."""
+    context = browser.new_context(viewport=LAPTOP, locale="en-US", timezone_id="UTC")
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+
+    # A dialog can only come from a script on the page: record it for the test to check.
+    def on_dialog(dialog: t.Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def phone_page(browser: Browser) -> t.Iterator[Page]:
+    """A phone-sized page (touch, high density) in a fresh browser context."""
+    context = browser.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True, locale="en-US")
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
