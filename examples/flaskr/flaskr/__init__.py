@@ -28,6 +28,10 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, instance_path: 
     :param instance_path: The instance folder (database, secret key);
         ``instance`` beside the package by default.
     """
+    if instance_path is None:
+        # ``examples/flaskr/instance``, beside the package as in Flask's layout
+        # (named here because Erlen's default for a package is inside it).
+        instance_path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "instance")
     app = Erlen(__name__, instance_path=instance_path, instance_relative_config=True)
     app.config.from_mapping(
         DATABASE=os.path.join(app.instance_path, "flaskr.sqlite"),

@@ -7,6 +7,7 @@ import sqlite3
 import stat
 from pathlib import Path
 
+import flaskr
 import pytest
 from flaskr import create_app
 from flaskr.db import get_db
@@ -67,3 +68,12 @@ def test_unknown_page_is_a_friendly_404(app: Erlen) -> None:
     rv = app.test_client().get("/nowhere")
     assert rv.status_code == 404
     assert "There is no such page or post." in rv.get_data(as_text=True)
+
+
+def test_default_instance_folder_is_beside_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[str] = []
+    monkeypatch.setattr(os, "makedirs", lambda path, exist_ok=False: made.append(path))
+    app = create_app({"SECRET_KEY": "x"})
+    expected = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(flaskr.__file__))), "instance")
+    assert app.instance_path == expected == made[0]
+    assert os.path.basename(os.path.dirname(expected)) == "flaskr"  # examples/flaskr/instance
