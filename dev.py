@@ -2,7 +2,8 @@
 """Erlen's developer commands, runnable with nothing but ``python3``.
 
 ``python3 dev.py serve`` creates ``.venv``, installs Erlen and what it needs,
-and serves an example app at http://127.0.0.1:5000.
+and serves the flaskr example (its database created on first run) at
+http://127.0.0.1:5000.
 ``python3 dev.py test`` does the same setup, then runs the whole test suite
 under coverage and prints the coverage report.
 ``python3 dev.py bench`` runs the benchmark suite against Flask, Bottle, Falcon.
@@ -52,8 +53,16 @@ def ensure_env() -> None:
 
 
 def serve(args: list[str]) -> int:
+    """Serve examples/flaskr; extra arguments go to ``erlen run`` (e.g. ``--debug``)."""
     ensure_env()
-    return _run(PY, ROOT / "examples" / "hello" / "app.py", *args)
+    flaskr = ROOT / "examples" / "flaskr"
+    erlen = [str(PY), "-m", "erlen", "--app", "flaskr"]
+    # The database lives in examples/flaskr/instance; make it once, keep it after.
+    if not (flaskr / "instance" / "flaskr.sqlite").exists():
+        rc = subprocess.call([*erlen, "init-db"], cwd=flaskr)
+        if rc:
+            return rc
+    return subprocess.call([*erlen, "run", "--host", "127.0.0.1", "--port", "5000", *args], cwd=flaskr)
 
 
 def test(args: list[str]) -> int:
