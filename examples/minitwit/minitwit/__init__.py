@@ -74,11 +74,13 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Erlen:
         )
         return render_template("error.html", title="Form expired", message=message), 400
 
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> t.Any:
-        if error.code is None or error.code < 400:  # redirects pass through
-            return error
-        return render_template("error.html", title=error.name, message=error.description), error.code
+    def error_page(error: HTTPException) -> tuple[str, int]:
+        return render_template("error.html", title=error.name, message=error.description), t.cast(int, error.code)
+
+    # The errors a person can run into; others (405 with its Allow header)
+    # keep Erlen's own page.
+    for code in (400, 404, 413):
+        app.register_error_handler(code, error_page)
 
     @app.after_request
     def security_headers(response: t.Any) -> t.Any:

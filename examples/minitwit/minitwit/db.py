@@ -20,7 +20,7 @@ def get_db() -> sqlite3.Connection:
         db = sqlite3.connect(current_app.config["DATABASE"])
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA foreign_keys = ON")
-        g.db = db
+        g.setdefault("db", db)
     return db
 
 

@@ -6,7 +6,17 @@ import sqlite3
 import time
 import typing as t
 
-from erlen import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from erlen import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from erlen.auth import current_user, login_required
 
 from .avatars import identicon_svg
@@ -51,7 +61,7 @@ def _messages(where: str, args: t.Sequence[t.Any], page: int) -> tuple[list[sqli
 def _user_or_404(username: str) -> sqlite3.Row:
     row = query_db("SELECT * FROM user WHERE username = ?", [username], one=True)
     if row is None:
-        abort(404, description=f"There is no user called {username!r}.")
+        abort(404, description="There is no such user.")
     return t.cast(sqlite3.Row, row)
 
 
