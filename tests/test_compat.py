@@ -642,3 +642,35 @@ def test_runs_where_flask_and_werkzeug_are_not_installed(tmp_path: Path) -> None
     rv = _run(["-c", code], tmp_path)
     assert rv.returncode == 0, rv.stderr
     assert rv.stdout.strip() == "ok"
+
+
+@pytest.mark.usefixtures("compat")
+def test_immutable_dict_and_list() -> None:
+    import copy
+    import pickle
+
+    from werkzeug.datastructures import ImmutableDict, ImmutableList
+
+    d = ImmutableDict(a=1)
+    for change in (
+        lambda: d.__setitem__("b", 2),
+        lambda: d.__delitem__("a"),
+        lambda: d.update(b=2),
+        lambda: d.setdefault("b", 2),
+        lambda: d.pop("a"),
+        lambda: d.popitem(),
+        lambda: d.clear(),
+    ):
+        with pytest.raises(TypeError, match="'ImmutableDict' objects are immutable"):
+            change()
+    mutable = d.copy()
+    mutable["b"] = 2
+    assert type(mutable) is dict and d == {"a": 1}
+    assert copy.copy(d) is d
+    assert hash(d) == hash(ImmutableDict(a=1))
+    assert pickle.loads(pickle.dumps(d)) == d and type(pickle.loads(pickle.dumps(d))) is ImmutableDict
+    assert repr(d) == "ImmutableDict({'a': 1})"
+    items = ImmutableList([1, 2])
+    assert list(items) == [1, 2] and repr(items) == "ImmutableList([1, 2])"
+    with pytest.raises(AttributeError):
+        items.append(3)  # type: ignore[attr-defined]

@@ -76,3 +76,42 @@ class EnvironBuilder(_ErlenEnvironBuilder):
 def create_environ(*args: t.Any, **kwargs: t.Any) -> dict[str, t.Any]:
     """A WSGI environ for a made-up request; the arguments are :class:`EnvironBuilder`'s."""
     return EnvironBuilder(*args, **kwargs).get_environ()
+
+
+def _read_only(self: t.Any, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
+    raise TypeError(f"{type(self).__name__!r} objects are immutable")
+
+
+class ImmutableDict(dict):  # type: ignore[type-arg]
+    """A ``dict`` that refuses changes; Werkzeug's ``ImmutableDict``.
+
+    Flask-Babel and other extensions keep default options in one. It hashes
+    by its items, and :meth:`copy` returns a plain, mutable ``dict``.
+    """
+
+    __setitem__ = __delitem__ = _read_only
+    setdefault = update = pop = popitem = clear = _read_only
+    __ior__ = _read_only
+
+    def copy(self) -> dict[t.Any, t.Any]:
+        """A mutable ``dict`` with the same items."""
+        return dict(self)
+
+    def __copy__(self) -> ImmutableDict:
+        return self
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(frozenset(self.items()))
+
+    def __reduce_ex__(self, protocol: t.SupportsIndex) -> tuple[t.Any, ...]:
+        return type(self), (dict(self),)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({dict.__repr__(self)})"
+
+
+class ImmutableList(tuple):  # type: ignore[type-arg]
+    """Werkzeug's ``ImmutableList``: a read-only sequence (here a ``tuple``)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({list(self)!r})"

@@ -98,7 +98,14 @@ FLASK: dict[str, Shim] = {
 #: The ``werkzeug`` names that apps and extensions import in practice.
 WERKZEUG: dict[str, Shim] = {
     "werkzeug": Shim(),
-    "werkzeug.datastructures": Shim(("erlen.datastructures",), {"FileStorage": "erlen.formparser:FileStorage"}),
+    "werkzeug.datastructures": Shim(
+        ("erlen.datastructures",),
+        {
+            "FileStorage": "erlen.formparser:FileStorage",
+            "ImmutableDict": f"{_C}:ImmutableDict",
+            "ImmutableList": f"{_C}:ImmutableList",
+        },
+    ),
     "werkzeug.exceptions": Shim(("erlen.exceptions",), {"abort": "erlen.exceptions:abort"}),
     "werkzeug.formparser": Shim(("erlen.formparser",)),
     "werkzeug.http": Shim(("erlen.http",)),
