@@ -4,7 +4,8 @@ They use Debian's Chromium (``/usr/bin/chromium``, or the path in
 ``ERLEN_CHROMIUM``) through Playwright for Python. Playwright never downloads
 a browser here: it is only ever given that executable. Without Chromium or
 Playwright every test in this folder is skipped with a message saying how to
-enable it; ``.ci/run`` installs both.
+enable it; ``.ci/run`` installs both and sets ``ERLEN_BROWSER_TESTS=require``,
+which turns that skip into an error.
 
 Each test saves screenshots to ``docs/screenshots/`` (or ``ERLEN_SCREENSHOTS``)
 so the look of the examples can be reviewed without running them.
@@ -56,6 +57,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     reason = _missing()
     if reason is None:
         return
+    if os.environ.get("ERLEN_BROWSER_TESTS") == "require" and browser_items:
+        # .ci/run sets this: there, a missing browser is a broken setup, not a skip.
+        raise pytest.UsageError(f"ERLEN_BROWSER_TESTS=require, but {reason}; {_HOW_TO_ENABLE}")
     skip = pytest.mark.skip(reason=f"{reason}; to run the browser tests, {_HOW_TO_ENABLE}")
     for item in browser_items:
         item.add_marker(skip)
