@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import importlib.util
 import os
 import re
 import sys
@@ -157,7 +158,9 @@ def _run_block(block: Block, module: types.ModuleType, folder: Path) -> None:
         assert folder.resolve() in target.parents, f"{block.where}: title {block.title!r} leaves the scratch folder"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(block.code, encoding="utf-8")
-        # A rewritten module must be re-imported by the next sample, not served from the import cache.
+        # A rewritten module must be re-imported by the next sample, not
+        # served from the import cache: forget every module of the folder.
+        _forget_modules(folder)
         importlib.invalidate_caches()
         return
     if block.lang == "python":
@@ -179,6 +182,23 @@ def _run_block(block: Block, module: types.ModuleType, folder: Path) -> None:
     )
 
 
+def _forget_modules(folder: Path) -> None:
+    prefix = str(folder.resolve())
+    for mod_name, mod in list(sys.modules.items()):
+        if mod_name != "docs_sample" and (getattr(mod, "__file__", None) or "").startswith(prefix):
+            del sys.modules[mod_name]
+
+
+def _check_tutorial_builds_the_example(folder: Path) -> None:
+    # The tutorial's last version of each file of the flaskr package is the example's file.
+    example = ROOT / "examples" / "flaskr" / "flaskr"
+    wanted = sorted(p.relative_to(example) for p in example.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    built = sorted(p.relative_to(folder / "flaskr") for p in (folder / "flaskr").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    assert built == wanted, "the tutorial writes other files than examples/flaskr/flaskr/ holds"
+    differ = [str(p) for p in wanted if (folder / "flaskr" / p).read_bytes() != (example / p).read_bytes()]
+    assert differ == [], f"tutorial and examples/flaskr differ in {differ}: run python3 docs/sync_tutorial.py"
+
+
 @pytest.mark.parametrize("name, pages", _groups(), ids=[g[0] for g in _groups()])
 def test_samples_run(name: str, pages: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every sample of a page (or of the whole tutorial) runs and its asserts hold."""
@@ -192,18 +212,18 @@ def test_samples_run(name: str, pages: list[Path], tmp_path: Path, monkeypatch: 
     module = types.ModuleType("docs_sample")
     module.__file__ = str(tmp_path / "docs_sample.py")
     monkeypatch.setitem(sys.modules, "docs_sample", module)
-    before = set(sys.modules)
+    # Samples rewrite modules within one second; stale bytecode must not be reused.
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
     try:
         for page in pages:
             for block in parse_blocks(page):
                 _run_block(block, module, tmp_path)
+        if name == "tutorial":
+            _check_tutorial_builds_the_example(tmp_path)
     finally:
         # Forget the modules the samples wrote, so the next page's samples
         # import their own files of the same name.
-        for mod_name in set(sys.modules) - before:
-            file = getattr(sys.modules[mod_name], "__file__", None) or ""
-            if file.startswith(str(tmp_path)):
-                del sys.modules[mod_name]
+        _forget_modules(tmp_path)
 
 
 def test_every_page_has_a_sample_rule() -> None:
@@ -395,3 +415,33 @@ def test_public_name_in_api_reference_with_docstring(name: str) -> None:
         assert paragraph and not paragraph.startswith((":::", "#")), f"no description after ::: erlen.{name}"
     else:
         assert (obj.__doc__ or "").strip(), f"erlen.{name} has no docstring"
+
+
+# -- the performance page ---------------------------------------------------
+
+
+def _chart_module() -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location("docs_chart", DOCS / "performance" / "chart.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_performance_table_matches_the_benchmark_json() -> None:
+    """The page shows what the committed benchmark output says (rerun chart.py after a new run)."""
+    chart = _chart_module()
+    page = (DOCS / "performance" / "index.md").read_text(encoding="utf-8")
+    assert chart.markdown_table(chart.load()) in page
+    assert (DOCS / "performance" / "bench.png").stat().st_size > 10_000
+
+
+def test_performance_table_formats_missing_results() -> None:
+    chart = _chart_module()
+    result = {"best_us": 10.0}
+    data = {
+        "cases": {
+            "hello": {"request": "GET /", "results": {"erlen": result, "flask": {"best_us": 40.0}, "bottle": result}},
+        }
+    }
+    assert chart.markdown_table(data).splitlines()[-1] == "| `hello` | `GET /` | 10.0 | 40.0 | 10.0 | n/a | 0.25× | n/a |"

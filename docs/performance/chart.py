@@ -1,0 +1,95 @@
+"""Draw the performance page's chart and table from the benchmark's JSON.
+
+Usage, from the repository root::
+
+    python3 dev.py bench --json docs/performance/bench.json
+    .venv/bin/python docs/performance/chart.py            # writes bench.png, prints the table
+
+The table printed is the one in ``docs/performance/index.md``;
+``tests/test_docs.py`` checks that the page still shows what the committed
+JSON says, so rerun this after every new benchmark run.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import typing as t
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+JSON_PATH = HERE / "bench.json"
+PNG_PATH = HERE / "bench.png"
+FRAMEWORKS = ("erlen", "flask", "bottle", "falcon")
+LABELS = {"erlen": "Erlen", "flask": "Flask", "bottle": "Bottle", "falcon": "Falcon"}
+COLORS = {"erlen": "#00897b", "flask": "#9e9e9e", "bottle": "#ffb300", "falcon": "#5c6bc0"}
+
+
+def load(path: Path = JSON_PATH) -> dict[str, t.Any]:
+    """The benchmark's JSON output."""
+    data: dict[str, t.Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def best_us(data: dict[str, t.Any], case: str, framework: str) -> float | None:
+    """Microseconds per request of ``framework`` in ``case``, or ``None`` if it did not run."""
+    result = data["cases"][case]["results"].get(framework)
+    return None if result is None else float(result["best_us"])
+
+
+def markdown_table(data: dict[str, t.Any]) -> str:
+    """The per-case table of the performance page, as Markdown."""
+    head = "| case | request | " + " | ".join(LABELS[f] for f in FRAMEWORKS) + " | Erlen/Flask | Erlen/Falcon |"
+    rows = [head, "| --- | --- | " + " | ".join("---:" for _ in FRAMEWORKS) + " | ---: | ---: |"]
+    for case, info in data["cases"].items():
+        times = {f: best_us(data, case, f) for f in FRAMEWORKS}
+        cells = [f"{v:.1f}" if v is not None else "n/a" for v in times.values()]
+        ratios = []
+        for peer in ("flask", "falcon"):
+            erlen, other = times["erlen"], times[peer]
+            ratios.append(f"{erlen / other:.2f}×" if erlen is not None and other else "n/a")
+        rows.append(f"| `{case}` | `{info['request']}` | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+    return "\n".join(rows) + "\n"
+
+
+def draw(data: dict[str, t.Any], out: Path = PNG_PATH) -> None:
+    """Draw grouped horizontal bars of µs per request, one group per case, log scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display needed
+    import matplotlib.pyplot as plt
+
+    cases = list(data["cases"])
+    height = 0.2
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(cases) + 1.5), dpi=110)
+    for i, framework in enumerate(FRAMEWORKS):
+        ys, xs = [], []
+        for j, case in enumerate(cases):
+            value = best_us(data, case, framework)
+            if value is not None:
+                ys.append(j + (i - 1.5) * height)
+                xs.append(value)
+        ax.barh(ys, xs, height=height, label=LABELS[framework], color=COLORS[framework])
+    ax.set_yticks(range(len(cases)), cases)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("µs per request (log scale, lower is better)")
+    meta = data["meta"]
+    ax.set_title(f"One request through each framework's WSGI callable\n{meta['python']}, {meta['cpu_count']} CPUs, {meta['date'][:10]}")
+    ax.legend(loc="lower right")
+    ax.grid(axis="x", which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+
+
+def main(argv: list[str]) -> int:
+    path = Path(argv[0]) if argv else JSON_PATH
+    data = load(path)
+    draw(data)
+    print(markdown_table(data), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,53 @@
+"""Copy the files of examples/flaskr/ into the tutorial pages that show them.
+
+The tutorial builds the example step by step; for each file of
+``examples/flaskr/`` the *last* block titled with its path (in navigation
+order) shows its finished text. After changing the example, run::
+
+    python3 docs/sync_tutorial.py
+
+``tests/test_docs.py`` fails while the two differ, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "flaskr"
+TUTORIAL = ROOT / "docs" / "tutorial"
+_BLOCK = re.compile(r'^(?P<indent>[ ]*)```(?P<lang>[\w+-]+) title="(?P<title>[^"]+)"\n(?P<body>.*?)^(?P=indent)```$', re.M | re.S)
+
+
+def nav_pages() -> list[Path]:
+    """The tutorial pages in the order of mkdocs.yml's navigation."""
+    text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    return [ROOT / "docs" / p for p in re.findall(r"^\s*-\s*(tutorial/[\w-]+\.md)\s*$", text, re.M)]
+
+
+def sync() -> list[str]:
+    """Rewrite the last block of each example file; return the paths changed."""
+    last: dict[str, tuple[Path, int]] = {}
+    for page in nav_pages():
+        for m in _BLOCK.finditer(page.read_text(encoding="utf-8")):
+            # Only the package: the tutorial's own tests and .gitignore differ on purpose.
+            if m["title"].startswith("flaskr/") and (EXAMPLE / m["title"]).is_file():
+                last[m["title"]] = (page, m.start())
+    changed = []
+    for title, (page, start) in last.items():
+        text = page.read_text(encoding="utf-8")
+        m = _BLOCK.match(text, start)
+        assert m is not None
+        indent = m["indent"]
+        source = (EXAMPLE / title).read_text(encoding="utf-8")
+        body = "".join(indent + line if line.strip() else line for line in source.splitlines(True))
+        if body != m["body"]:
+            page.write_text(text[: m.start("body")] + body + text[m.end("body") :], encoding="utf-8")
+            changed.append(title)
+    return changed
+
+
+if __name__ == "__main__":
+    for path in sync():
+        print(f"updated {path}")
