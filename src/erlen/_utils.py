@@ -79,12 +79,13 @@ def get_root_path(import_name: str) -> str:
     import os
 
     module = sys.modules.get(import_name)
-    if module is not None and getattr(module, "__file__", None):
-        return os.path.dirname(os.path.abspath(module.__file__))  # type: ignore[arg-type]
+    filename: str | None = getattr(module, "__file__", None) if module is not None else None
+    if filename:
+        return os.path.dirname(os.path.abspath(filename))
     try:
         spec = importlib.util.find_spec(import_name)
     except (ImportError, ValueError):
         spec = None
-    if spec is None or spec.origin in (None, "namespace"):
+    if spec is None or spec.origin is None or spec.origin == "namespace":
         return os.getcwd()
-    return os.path.dirname(os.path.abspath(spec.origin))  # type: ignore[arg-type]
+    return os.path.dirname(os.path.abspath(spec.origin))

@@ -403,7 +403,7 @@ class Blueprint(Scaffold):
                 # PERF: empty lists are not copied; the app's dispatch skips
                 # its hook loops while these dicts are empty.
                 if funcs:
-                    app_dict.setdefault(scoped(key), []).extend(funcs)  # type: ignore[attr-defined]
+                    app_dict.setdefault(scoped(key), []).extend(funcs)  # type: ignore[arg-type]
 
     def _register_cli(self, app: Erlen, name: str, options: dict[str, t.Any]) -> None:
         """Add the blueprint's CLI commands (if it has any) to the app's CLI."""
@@ -413,7 +413,7 @@ class Blueprint(Scaffold):
         cli = self.__dict__.get("cli")
         if cli is None or not getattr(cli, "commands", None):
             return
-        app_cli = app.cli  # type: ignore[attr-defined]
+        app_cli = app.cli
         group = options.get("cli_group", self.cli_group)
         if group is None:
             app_cli.commands.update(cli.commands)

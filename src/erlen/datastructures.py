@@ -1035,7 +1035,7 @@ class Headers:
         lowered = key.lower()
 
         # PERF: same search as __getitem__, inlined.
-        for name, value in self._list:
+        for name, value in self._list:  # noqa: B007 - the match is used after the loop
             if name == key or name.lower() == lowered:
                 break
         else:
@@ -2108,9 +2108,9 @@ class _AuthParams:
             return NotImplemented
 
         return (self.type, self.token, self.parameters) == (
-            other.type,  # type: ignore[attr-defined]
-            other.token,  # type: ignore[attr-defined]
-            other.parameters,  # type: ignore[attr-defined]
+            other.type,
+            other.token,
+            other.parameters,
         )
 
     __hash__ = None  # type: ignore[assignment]

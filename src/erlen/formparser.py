@@ -95,7 +95,7 @@ class FileStorage:
             filename = os.fsdecode(filename)
         #: The file name the client sent (may be empty, and is not safe to
         #: use as a path; see :func:`erlen.helpers.secure_filename`).
-        self.filename: str | None = filename  # type: ignore[assignment]
+        self.filename: str | None = filename
         if headers is None:
             headers = Headers()
         self.headers = headers
@@ -601,7 +601,7 @@ def parse_multipart(request: Request) -> tuple[MultiDict[str, t.Any], MultiDict[
             return _storage(cls, fields), _storage(cls, files)
     collector = _Collector(max_parts, max_field_size)
     try:
-        parser = MultipartParser(boundary, collector.callbacks())
+        parser = MultipartParser(boundary, t.cast(t.Any, collector.callbacks()))
         write = parser.write
         while chunk:
             write(chunk)

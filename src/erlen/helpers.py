@@ -14,7 +14,12 @@ from html import escape
 from time import time
 from urllib.parse import quote
 
-from .ctx import after_this_request, copy_current_request_context, has_app_context, has_request_context
+from .ctx import (
+    after_this_request,
+    copy_current_request_context,
+    has_app_context,
+    has_request_context,
+)
 from .exceptions import NotFound, RequestedRangeNotSatisfiable, abort
 from .globals import _cv
 from .http import http_date, iri_to_uri, parse_date, parse_etags, quote_header_value
@@ -82,7 +87,9 @@ def url_for(
 
 def _redirect(location: str, code: int, response_class: type[Response] | None) -> Response:
     if response_class is None:
-        from .wrappers import Response as response_class
+        from .wrappers import Response as _Response
+
+        response_class = _Response
     html_location = escape(location)
     response = response_class(
         "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n"
@@ -283,7 +290,8 @@ def _remaining_size(f: t.Any) -> int | None:
         st = os.fstat(fileno())
         if not stat.S_ISREG(st.st_mode):
             return None
-        return max(st.st_size - f.tell(), 0)
+        position: int = f.tell()
+        return max(st.st_size - position, 0)
     except (OSError, ValueError, AttributeError):
         return None
 

@@ -39,7 +39,7 @@ class _WSGIErrorsStream:
 wsgi_errors_stream = _WSGIErrorsStream()
 
 #: The handler Erlen adds to an app's logger when logging is not configured.
-default_handler = logging.StreamHandler(wsgi_errors_stream)  # type: ignore[arg-type]
+default_handler = logging.StreamHandler(wsgi_errors_stream)
 default_handler.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s in %(module)s: %(message)s"))
 
 

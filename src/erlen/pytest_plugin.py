@@ -64,7 +64,7 @@ def _get_app(request: pytest.FixtureRequest) -> Erlen:
     :raises pytest.fail.Exception: If the project defines no ``app`` fixture.
     """
     try:
-        return request.getfixturevalue("app")
+        return t.cast("Erlen", request.getfixturevalue("app"))
     except pytest.FixtureLookupError as e:
         # Only a missing `app` itself gets the friendly message: when the
         # project's `app` fixture exists but asks for a missing fixture,
@@ -227,7 +227,7 @@ def client(request: pytest.FixtureRequest) -> ErlenClient:
 @pytest.fixture
 def runner(request: pytest.FixtureRequest) -> ErlenCliRunner:
     """A CLI runner for the ``app`` fixture's commands (``app.test_cli_runner()``)."""
-    return _get_app(request).test_cli_runner()
+    return t.cast("ErlenCliRunner", _get_app(request).test_cli_runner())
 
 
 @pytest.fixture

@@ -20,13 +20,9 @@ from __future__ import annotations
 import re
 import threading
 import typing as t
-from urllib.parse import quote
-from urllib.parse import urljoin
+from urllib.parse import quote, urljoin
 
-from .exceptions import BuildError
-from .exceptions import MethodNotAllowed
-from .exceptions import NotFound
-from .exceptions import RequestRedirect
+from .exceptions import BuildError, MethodNotAllowed, NotFound, RequestRedirect
 from .http import url_encode
 
 if t.TYPE_CHECKING:
@@ -1056,9 +1052,9 @@ class Map:
                 if node is not None and path[:1] == "/":
                     parts = path.split("/")
                     values: list[t.Any] = []
-                    rule = _walk(node, parts, 1, len(parts), values, method, websocket, None)
-                    if rule is not None:
-                        found = rule, values
+                    walked = _walk(node, parts, 1, len(parts), values, method, websocket, None)
+                    if walked is not None:
+                        found = walked, values
                 elif node is not None:
                     found = self._find(path, method, domain, websocket, None)
         except _SlashRequired:
@@ -1068,7 +1064,7 @@ class Map:
         rule, values = found
         names = rule._names
         # PERF: most rules have one variable; skip zip() for them.
-        args = {names[0]: values[0]} if len(names) == 1 else dict(zip(names, values))
+        args = {names[0]: values[0]} if len(names) == 1 else dict(zip(names, values, strict=False))
         if rule.defaults:
             args = {**rule.defaults, **args}
         if rule._special:

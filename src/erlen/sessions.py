@@ -110,7 +110,7 @@ class SecureCookieSession(CallbackDict[str, t.Any], SessionMixin):
             dict.__init__(self)
         else:
             dict.__init__(self, initial)
-        self.on_update = _on_update
+        self.on_update = _on_update  # type: ignore[assignment]  # it takes this class, a CallbackDict
 
     # NOTE: Flask marks only item reads, get() and setdefault() as accesses.
     # Erlen also counts membership tests, iteration and len(): the response
@@ -177,7 +177,7 @@ class NullSession(SecureCookieSession):
         )
 
     # `|=` goes through update(), so it fails too.
-    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail  # type: ignore[assignment]
+    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail
 
 
 class SessionInterface:
@@ -585,7 +585,8 @@ class _CookieSerializer:
             except UnicodeError:
                 raise _Invalid("BadSignature", "The value is not valid UTF-8") from None
         elif type(token) is not bytes:
-            token = bytes(token)
+            # A bytearray or memoryview from a caller, despite the annotation.
+            token = bytes(t.cast(t.Any, token))
         value, sep, sig = token.rpartition(b".")
         if not sep:
             raise _Invalid("BadSignature", "No b'.' found in value")
@@ -1163,7 +1164,7 @@ def get_flashed_messages(
     if flashes is None:
         session = ctx.session
         flashes = session.pop("_flashes") if "_flashes" in session else []
-        ctx.flashes = flashes  # type: ignore[attr-defined]
+        ctx.flashes = flashes
     if category_filter:
         flashes = [f for f in flashes if f[0] in category_filter]
     if with_categories:

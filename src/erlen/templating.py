@@ -27,6 +27,7 @@ from jinja2.utils import LRUCache
 from markupsafe import Markup
 
 from . import signals as _signals
+
 # NOTE: erlen.app imports this module only lazily, so importing it here is safe.
 from .app import Erlen
 from .globals import _cv, _no_app_msg, g, request, session
@@ -141,7 +142,8 @@ class _EnvironmentGlobals(dict):  # type: ignore[type-arg]
         super().__delitem__(key)
         self._changed()
 
-    def __ior__(self, other: t.Any) -> _EnvironmentGlobals:
+    # dict's __or__ returns a plain dict; `|=` keeps this class, as dict's does.
+    def __ior__(self, other: t.Any) -> _EnvironmentGlobals:  # type: ignore[misc]
         super().update(other)
         self._changed()
         return self
@@ -215,7 +217,7 @@ class _TemplateGlobals(dict):  # type: ignore[type-arg]
             raise self._not_own(key) from None
         self._merge()
 
-    def __ior__(self, other: t.Any) -> _TemplateGlobals:
+    def __ior__(self, other: t.Any) -> _TemplateGlobals:  # type: ignore[misc]  # see above
         self._own.update(other)
         self._merge()
         return self
@@ -565,7 +567,7 @@ def _from_string(env: _JinjaEnvironment, source: str) -> Template:
     return t.cast(Template, template)
 
 
-_TemplateNames = t.Union[str, Template, t.Iterable[t.Union[str, Template]]]
+_TemplateNames = str | Template | t.Iterable[str | Template]
 
 
 def render_template(template_name_or_list: _TemplateNames, **context: t.Any) -> str:

@@ -112,7 +112,7 @@ class _Body:
 
     def _read_all(self) -> bytes:
         # PEP 3333 servers need not support read() without a size: read in blocks.
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             chunk = self.read(65536)
             if not chunk:
@@ -558,7 +558,7 @@ class Request:
     def _read_up_to(self, size: int) -> bytes:
         """Read from :attr:`stream` until ``size`` bytes or the end of the body."""
         read = self.stream.read
-        chunks = []
+        chunks: list[bytes] = []
         received = 0
         while received < size:
             chunk = read(min(size - received, 65536))
@@ -861,7 +861,7 @@ class Response:
             else:
                 self.response = response
         if status is not None:
-            self.status = status  # type: ignore[assignment]
+            self.status = status
         if direct_passthrough:
             self.direct_passthrough = True
 

@@ -66,7 +66,7 @@ class _WSGIFields:
 
     @cached_property
     def root_path(self) -> str:
-        root = self.environ.get("SCRIPT_NAME", "")
+        root: str = self.environ.get("SCRIPT_NAME", "")
         if not root:
             return ""
         decoded = _decode_wsgi_str(root)
@@ -87,14 +87,16 @@ class _WSGIFields:
         return bool(self.environ.get("wsgi.input_terminated"))
 
 
-_wsgi_classes: dict[type, type] = {}
+_wsgi_classes: dict[type[Request], type[Request]] = {}
 
 
 def _wsgi_class(cls: type[Request]) -> type[Request]:
     # PERF: one combined class per request class, made on first use.
     combined = _wsgi_classes.get(cls)
     if combined is None:
-        combined = _wsgi_classes[cls] = type(cls.__name__, (_WSGIFields, cls), {"__module__": cls.__module__})
+        combined = _wsgi_classes[cls] = t.cast(
+            "type[Request]", type(cls.__name__, (_WSGIFields, cls), {"__module__": cls.__module__})
+        )
     return combined
 
 

@@ -70,7 +70,7 @@ class JSONProvider:
         keyword arguments become an object.
         """
         obj = self._prepare_response_obj(args, kwargs)
-        return self._app.response_class(self.dumps(obj) + "\n", mimetype="application/json")
+        return t.cast("Response", self._app.response_class(self.dumps(obj) + "\n", mimetype="application/json"))
 
 
 def _default(o: t.Any) -> t.Any:
@@ -146,7 +146,7 @@ class DefaultJSONProvider(JSONProvider):
         if compact is None:
             compact = not self._app.debug
         body = self._encoder(None if compact else 2).encode(obj) + "\n"
-        return self._app.response_class(body, mimetype=self.mimetype)
+        return t.cast("Response", self._app.response_class(body, mimetype=self.mimetype))
 
 
 def dumps(obj: t.Any, **kwargs: t.Any) -> str:

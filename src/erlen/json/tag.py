@@ -315,7 +315,7 @@ _plain_encoder = (
 
 # PERF: the C scanner of a decoder without hooks, for JSON that can hold no
 # tagged object (see TaggedJSONSerializer.loads).
-_plain_scan = _json.JSONDecoder().scan_once
+_plain_scan = _json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # set in __init__, not in the stubs
 
 #: How deep _needs_no_tags looks into nested dicts and lists before giving up
 #: (deeper data, or a cycle, takes the general path).
@@ -381,8 +381,8 @@ class TaggedJSONSerializer:
         # innermost first: the order _untag_scan visits them in, without a
         # second walk over the data.
         self._decoder = _json.JSONDecoder(object_hook=self.untag)
-        for cls in self.default_tags:
-            self.register(cls)
+        for tag_class in self.default_tags:
+            self.register(tag_class)
 
     def register(self, tag_class: type[JSONTag], force: bool = False, index: int | None = None) -> None:
         """Add a tag.
@@ -473,7 +473,9 @@ class TaggedJSONSerializer:
             if ctx is None:
                 return "".join(_plain_encoder(value, 0))
             provider = ctx.app.json
-            if provider.ensure_ascii and provider.sort_keys and self._is_plain_provider(type(provider)):
+            # Both attributes are DefaultJSONProvider's; the app's provider is
+            # one unless replaced, and a replacement would have to mimic them.
+            if provider.ensure_ascii and provider.sort_keys and self._is_plain_provider(type(provider)):  # type: ignore[attr-defined]
                 return "".join(_plain_encoder(value, 0))
         tagged = self.tag(value)
         if ctx is None:
