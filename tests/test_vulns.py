@@ -111,7 +111,7 @@ def make_environ(
     return environ
 
 
-def run(app: Erlen, environ: dict[str, t.Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+def run(app: t.Any, environ: dict[str, t.Any]) -> tuple[int, list[tuple[str, str]], bytes]:
     """Call the app as a WSGI server would; return status code, headers and body."""
     captured: list[t.Any] = []
 
@@ -437,7 +437,8 @@ def test_debugger_unreachable_with_debug_off() -> None:
     # Naive: the debugger middleware is wrapped around the app whenever it is
     # installed, or the traceback page is shown for any error; then anyone
     # can read the source and reach the console. With debug off (the
-    # default) an error is a bare 500, and debugger URLs are ordinary URLs.
+    # default) an error is a bare 500, and the debugger's URL is an
+    # ordinary (missing) page.
     app = Erlen("vulns_debug", static_folder=None)
     assert app.debug is False
 
@@ -446,28 +447,72 @@ def test_debugger_unreachable_with_debug_off() -> None:
         secret = "do-not-show-this-local"  # noqa: F841 - a local the debugger would show
         raise RuntimeError("internal detail")
 
-    status, _, body = run(app, make_environ("GET", "/boom", query="__debugger__=yes&cmd=printpin"))
+    status, _, body = run(app, make_environ("GET", "/boom"))
     assert status == 500
     for leak in (b"Traceback", b"RuntimeError", b"internal detail", b"do-not-show", b"console", b"PIN"):
         assert leak not in body
-    for query in ("__debugger__=yes&cmd=resource&f=style.css", "__debugger__=yes&cmd=pinauth&pin=1&s=x"):
-        status, _, body = run(app, make_environ("GET", "/", query=query))
-        assert status == 404, query
-        assert b"PIN" not in body and b"debugger" not in body.lower()
+    for query in ("cmd=resource&f=style.css", "cmd=pinauth&s=x", "cmd=exec&s=x&frm=1"):
+        for method in ("GET", "POST"):
+            status, _, body = run(app, make_environ(method, "/__debugger__", query=query, body=b"pin=1&code=1"))
+            assert status == 404, (method, query)
+            assert b"PIN" not in body and b"debugger" not in body.lower()
 
 
-def test_debugger_guards() -> None:
-    # Naive: the console trusts any Host (DNS rebinding lets a web page
-    # drive it) or needs no PIN. The PIN gate and the host check must hold.
-    auth = pytest.importorskip("erlen.debug.auth")
-    host_is_trusted = getattr(auth, "host_is_trusted", None)
-    if host_is_trusted is None:  # pragma: no cover - the debugger's API is not final
-        pytest.skip("erlen.debug.auth has no host_is_trusted")
-    assert host_is_trusted("127.0.0.1:5000", ())
-    assert host_is_trusted("localhost", ())
-    assert not host_is_trusted("attacker.example", ())
-    assert not host_is_trusted("localhost.attacker.example", ())
-    assert not host_is_trusted(None, ())
+def test_debugger_console_is_host_checked_and_pin_protected(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Naive: the console runs code for any request that names a frame, or it
+    # trusts any Host header (DNS rebinding lets a web page drive a console
+    # on localhost), or it lets a PIN be guessed without limit. Each gate is
+    # checked here: host, per-process secret, PIN, and the lockout.
+    from erlen.debug import DebuggedApplication
+    from erlen.debug.auth import MAX_FAILED_ATTEMPTS
+
+    monkeypatch.setenv("ERLEN_DEBUG_PIN", "111-222-333")
+    app = Erlen("vulns_debug_on", static_folder=None)
+    app.debug = True
+
+    @app.route("/boom")
+    def boom() -> str:
+        raise RuntimeError("boom")
+
+    debugged = DebuggedApplication(app.wsgi_app, pin_failure_delay=0)
+    local = {"HTTP_HOST": "localhost:5000"}
+    status, _, page = run(debugged, make_environ("GET", "/boom", headers=local))
+    assert status == 500 and b"RuntimeError" in page
+    assert b"111-222-333" not in page
+    frame = next(iter(debugged._frames))
+
+    def console(cmd: str, form: bytes, *, host: str = "localhost", secret: str | None = None, cookie: str = "") -> tuple[int, dict[str, str], bytes]:
+        query = f"cmd={cmd}&s={debugged.secret if secret is None else secret}&frm={frame}"
+        headers = {"HTTP_HOST": host, "HTTP_COOKIE": cookie}
+        environ = make_environ(
+            "POST", "/__debugger__", query=query, body=form, content_type="application/x-www-form-urlencoded", headers=headers
+        )
+        code, response_headers, body = run(debugged, environ)
+        return code, dict(response_headers), body
+
+    # No PIN yet: no code runs.
+    code, _, body = console("exec", b"code=6*7")
+    assert code == 403 and b"42" not in body
+    # DNS rebinding: a foreign Host is refused even with the right PIN.
+    assert console("pinauth", b"pin=111-222-333", host="attacker.example")[0] == 400
+    assert console("pinauth", b"pin=111-222-333", host="localhost.attacker.example")[0] == 400
+    # The per-process secret from the error page is required.
+    assert console("pinauth", b"pin=111-222-333", secret="guess")[0] == 403
+    # The right PIN logs in, and only the cookie it sets lets code run.
+    code, headers, _ = console("pinauth", b"pin=111-222-333")
+    assert code == 200
+    cookie = headers["Set-Cookie"].split(";", 1)[0]
+    assert "HttpOnly" in headers["Set-Cookie"]
+    code, _, body = console("exec", b"code=6*7", cookie=cookie)
+    assert code == 200 and b"42" in body
+    name = cookie.split("=", 1)[0]
+    forged = f"{name}=9999999999|{'0' * 64}"
+    assert console("exec", b"code=6*7", cookie=forged)[0] == 403
+    # Guessing is bounded: after the limit even the right PIN is refused.
+    for _ in range(MAX_FAILED_ATTEMPTS):
+        console("pinauth", b"pin=000-000-000")
+    code, _, body = console("pinauth", b"pin=111-222-333")
+    assert code == 403 and b"exhausted" in body
 
 
 # -- redirects and header injection -----------------------------------------
