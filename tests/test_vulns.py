@@ -532,6 +532,51 @@ def test_redirect_location_cannot_split_the_response(target: str) -> None:
     assert "Set-Cookie" not in [k for k, _ in response.headers.items()]
 
 
+OPEN_REDIRECTS = [
+    "//evil.example/",
+    "///evil.example",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "/\t/evil.example",
+    " //evil.example",
+    "https://evil.example/",
+    "http:evil.example",
+    "https://localhost@evil.example/",
+    "javascript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "\x00//evil.example",
+    "/\u202e//evil.example",
+]
+
+
+@pytest.mark.parametrize("target", OPEN_REDIRECTS)
+def test_login_next_is_not_an_open_redirect(app: Erlen, target: str) -> None:
+    # Naive: redirect(request.args["next"]) after a login, or a check that
+    # only looks for "http", so "//evil.example" or "/\evil.example"
+    # (which browsers read as another host) sends the user off the site.
+    from erlen.auth import safe_next_url
+
+    @app.route("/login")
+    def login() -> Response:
+        return redirect(safe_next_url())
+
+    response = app.test_client().get("/login", query_string={"next": target})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("target", ["/account?tab=1", "/a/b#c", "http://localhost/x"])
+def test_login_next_keeps_local_urls(app: Erlen, target: str) -> None:
+    from erlen.auth import safe_next_url
+
+    @app.route("/login")
+    def login() -> Response:
+        return redirect(safe_next_url())
+
+    response = app.test_client().get("/login", query_string={"next": target})
+    assert response.headers["Location"] == target
+
+
 def test_slash_redirect_is_not_an_open_redirect() -> None:
     # Naive: a request for "//evil.example" that matches a rule only with a
     # trailing slash is redirected to "//evil.example/", which browsers read
