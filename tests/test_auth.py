@@ -475,6 +475,18 @@ def test_remember_cookie_restores_login_and_is_rotated(client: ErlenClient, mana
     assert rv.text == "True:ann" and _set_cookie_headers(rv) == []
 
 
+def test_remember_cookie_login_starts_a_fresh_session(app: Erlen, client: ErlenClient, manager: LoginManager) -> None:
+    @app.route("/keys")
+    def keys() -> str:
+        return f"{current_user.name} {sorted(session.keys())}"
+
+    login(client, remember=True)
+    with client.session_transaction() as sess:
+        sess.clear()
+        sess["planted"] = "by attacker"
+    assert client.get("/keys").text == "ann ['_user_id']"
+
+
 def test_remember_cookie_duration_config_and_expiry(app: Erlen, client: ErlenClient, manager: LoginManager, monkeypatch: pytest.MonkeyPatch) -> None:
     import erlen.auth
 

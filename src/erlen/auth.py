@@ -438,7 +438,9 @@ def _load_user(ctx: AppContext) -> t.Any:
         remembered_id = _read_remember_token(app, token)
         user = manager.load_user(remembered_id) if remembered_id is not None else None
         if user is not None and user.is_active:
-            session["_user_id"] = remembered_id
+            # A login like login_user's: whatever the session held before
+            # (it could have been planted) does not carry over.
+            _reset_session(ctx)["_user_id"] = remembered_id
             # Re-issued with a new time, so an active user stays remembered.
             _schedule_remember_cookie(ctx, remembered_id)
             return user
