@@ -10,10 +10,21 @@ from erlen import Erlen
 from erlen.pytest_plugin import LiveServer
 
 if t.TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Browser, BrowserContext, Page
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(os.environ.get("ERLEN_SCREENSHOTS", ROOT / "docs" / "screenshots"))
+#: Milliseconds any one browser action or wait may take before the test fails.
+TIMEOUT_MS = 15_000
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+def new_phone_context(browser: Browser) -> BrowserContext:
+    """A phone-sized browser context (touch, mobile viewport); close it when done."""
+    context = browser.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True, locale="en-US")
+    context.set_default_timeout(TIMEOUT_MS)
+    return context
 
 
 def serve(app: Erlen) -> LiveServer:

@@ -18,15 +18,12 @@ import typing as t
 from pathlib import Path
 
 import pytest
+from browser_support import LAPTOP, TIMEOUT_MS, new_phone_context
 
 if t.TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 CHROMIUM = os.environ.get("ERLEN_CHROMIUM", "/usr/bin/chromium")
-#: Milliseconds any one browser action or wait may take before the test fails.
-TIMEOUT_MS = 15_000
-LAPTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
 
 # Switches that keep a headless Chromium quiet and self-contained: no
 # sandbox (containers run as root), no GPU, and no background traffic
@@ -121,8 +118,7 @@ def page(browser: Browser, dialogs: list[str]) -> t.Iterator[Page]:
 @pytest.fixture
 def phone_page(browser: Browser) -> t.Iterator[Page]:
     """A phone-sized page (touch, high density) in a fresh browser context."""
-    context = browser.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True, locale="en-US")
-    context.set_default_timeout(TIMEOUT_MS)
+    context = new_phone_context(browser)
     try:
         yield context.new_page()
     finally:
