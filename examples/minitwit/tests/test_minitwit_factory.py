@@ -72,9 +72,12 @@ def test_erlen_command_line(tmp_path: Path) -> None:
     import shutil
 
     shutil.copytree(EXAMPLE / "minitwit", tmp_path / "minitwit", ignore=shutil.ignore_patterns("__pycache__"))
-    erlen = Path(sys.executable).with_name("erlen")
     result = subprocess.run(
-        [str(erlen), "--app", "minitwit", "init-db"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "erlen", "--app", "minitwit", "init-db"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     match = re.fullmatch(r"Initialized the database in (.+)\.\n", result.stdout)
