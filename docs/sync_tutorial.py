@@ -26,26 +26,34 @@ def nav_pages() -> list[Path]:
     return [ROOT / "docs" / p for p in re.findall(r"^\s*-\s*(tutorial/[\w-]+\.md)\s*$", text, re.M)]
 
 
-def sync() -> list[str]:
-    """Rewrite the last block of each example file; return the paths changed."""
+def _last_blocks() -> dict[str, tuple[Path, int]]:
+    """For each example file the tutorial shows: the page and offset of its last block."""
     last: dict[str, tuple[Path, int]] = {}
     for page in nav_pages():
         for m in _BLOCK.finditer(page.read_text(encoding="utf-8")):
             # Only the package: the tutorial's own tests and .gitignore differ on purpose.
             if m["title"].startswith("flaskr/") and (EXAMPLE / m["title"]).is_file():
                 last[m["title"]] = (page, m.start())
-    changed = []
-    for title, (page, start) in last.items():
-        text = page.read_text(encoding="utf-8")
-        m = _BLOCK.match(text, start)
-        assert m is not None
-        indent = m["indent"]
-        source = (EXAMPLE / title).read_text(encoding="utf-8")
-        body = "".join(indent + line if line.strip() else line for line in source.splitlines(True))
-        if body != m["body"]:
-            page.write_text(text[: m.start("body")] + body + text[m.end("body") :], encoding="utf-8")
-            changed.append(title)
-    return changed
+    return last
+
+
+def sync() -> list[str]:
+    """Rewrite the last block of each example file; return the paths changed."""
+    changed: list[str] = []
+    while True:
+        # One block at a time: a rewrite moves the offsets of the blocks after it.
+        for title, (page, start) in _last_blocks().items():
+            text = page.read_text(encoding="utf-8")
+            m = _BLOCK.match(text, start)
+            assert m is not None
+            source = (EXAMPLE / title).read_text(encoding="utf-8")
+            body = "".join(m["indent"] + line if line.strip() else line for line in source.splitlines(True))
+            if body != m["body"]:
+                page.write_text(text[: m.start("body")] + body + text[m.end("body") :], encoding="utf-8")
+                changed.append(title)
+                break
+        else:
+            return changed
 
 
 if __name__ == "__main__":

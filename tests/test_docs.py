@@ -192,8 +192,16 @@ def _forget_modules(folder: Path) -> None:
 def _check_tutorial_builds_the_example(folder: Path) -> None:
     # The tutorial's last version of each file of the flaskr package is the example's file.
     example = ROOT / "examples" / "flaskr" / "flaskr"
-    wanted = sorted(p.relative_to(example) for p in example.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    built = sorted(p.relative_to(folder / "flaskr") for p in (folder / "flaskr").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+    def sources(package: Path) -> list[Path]:
+        # Not what running the app leaves behind (an instance folder, bytecode).
+        return sorted(
+            p.relative_to(package)
+            for p in package.rglob("*")
+            if p.is_file() and not {"__pycache__", "instance"} & set(p.relative_to(package).parts)
+        )
+
+    wanted, built = sources(example), sources(folder / "flaskr")
     assert built == wanted, "the tutorial writes other files than examples/flaskr/flaskr/ holds"
     differ = [str(p) for p in wanted if (folder / "flaskr" / p).read_bytes() != (example / p).read_bytes()]
     assert differ == [], f"tutorial and examples/flaskr differ in {differ}: run python3 docs/sync_tutorial.py"
