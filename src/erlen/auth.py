@@ -137,12 +137,6 @@ class UserMixin:
             return self.get_id() == other.get_id()
         return NotImplemented
 
-    def __ne__(self, other: object) -> bool:
-        equal = self.__eq__(other)
-        if equal is NotImplemented:
-            return NotImplemented
-        return not equal
-
     def __hash__(self) -> int:
         # Consistent with __eq__: the same user loaded twice is one set member.
         return hash(self.get_id())

@@ -116,35 +116,37 @@ def user(username: str) -> t.Any:
     )
 
 
-def _follow_target(username: str) -> sqlite3.Row:
+_FOLLOW_SQL = "INSERT OR IGNORE INTO follower (who_id, whom_id) VALUES (?, ?)"
+_UNFOLLOW_SQL = "DELETE FROM follower WHERE who_id = ? AND whom_id = ?"
+
+
+def _change_following(username: str, sql: str, message: str) -> t.Any:
+    """Run ``sql`` for (me, them), flash ``message`` and go to their page.
+
+    Both statements are idempotent: following twice changes nothing.
+    """
     profile = _user_or_404(username)
     if profile["user_id"] == current_user.id:
         abort(400, description="You can't follow or unfollow yourself.")
-    return profile
+    db = get_db()
+    db.execute(sql, [current_user.id, profile["user_id"]])
+    db.commit()
+    flash(message.format(profile["username"]))
+    return redirect(url_for("timeline.user", username=profile["username"]))
 
 
 @bp.post("/<username>/follow")
 @login_required
 def follow(username: str) -> t.Any:
     """Follow a user: their messages join your timeline."""
-    profile = _follow_target(username)
-    db = get_db()
-    db.execute("INSERT OR IGNORE INTO follower (who_id, whom_id) VALUES (?, ?)", [current_user.id, profile["user_id"]])
-    db.commit()
-    flash(f"You are now following {profile['username']}.")
-    return redirect(url_for("timeline.user", username=profile["username"]))
+    return _change_following(username, _FOLLOW_SQL, "You are now following {}.")
 
 
 @bp.post("/<username>/unfollow")
 @login_required
 def unfollow(username: str) -> t.Any:
     """Stop following a user."""
-    profile = _follow_target(username)
-    db = get_db()
-    db.execute("DELETE FROM follower WHERE who_id = ? AND whom_id = ?", [current_user.id, profile["user_id"]])
-    db.commit()
-    flash(f"You are no longer following {profile['username']}.")
-    return redirect(url_for("timeline.user", username=profile["username"]))
+    return _change_following(username, _UNFOLLOW_SQL, "You are no longer following {}.")
 
 
 @bp.post("/add_message")
