@@ -40,10 +40,15 @@ def app(tmp_path: Path) -> Erlen:
     return app
 
 
-@pytest.fixture
-def client(app: Erlen, monkeypatch: pytest.MonkeyPatch) -> ErlenClient:
-    # Every exchange goes through wsgiref.validate, as in Erlen's own tests.
+@pytest.fixture(autouse=True)
+def _validate_wsgi(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every exchange of every test client goes through wsgiref.validate, as
+    # in Erlen's own tests.
     monkeypatch.setattr(ErlenClient, "validate", True)
+
+
+@pytest.fixture
+def client(app: Erlen) -> ErlenClient:
     return app.test_client()
 
 
