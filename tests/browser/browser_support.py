@@ -10,14 +10,14 @@ from erlen import Erlen
 from erlen.pytest_plugin import LiveServer
 
 if t.TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page
+    from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(os.environ.get("ERLEN_SCREENSHOTS", ROOT / "docs" / "screenshots"))
 #: Milliseconds any one browser action or wait may take before the test fails.
 TIMEOUT_MS = 15_000
-LAPTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
+LAPTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 def new_phone_context(browser: Browser) -> BrowserContext:

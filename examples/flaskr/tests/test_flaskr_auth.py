@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typing as t
+
 import pytest
 from flaskr_helpers import PASSWORD, AuthActions, csrf_token, query
 
@@ -10,7 +12,7 @@ from erlen.security import check_password_hash
 from erlen.testing import ErlenClient
 
 
-def register(client: ErlenClient, username: str, password: str) -> object:
+def register(client: ErlenClient, username: str, password: str) -> t.Any:
     data = {"username": username, "password": password, "csrf_token": csrf_token(client, "/auth/register")}
     return client.post("/auth/register", data=data)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typing as t
+
 import pytest
 from flaskr_helpers import AuthActions, csrf_token, query
 
@@ -15,7 +17,7 @@ def posts(app: Erlen) -> list[tuple[object, ...]]:
     return query(app, "SELECT id, title, body FROM post ORDER BY id")
 
 
-def post_form(client: ErlenClient, path: str, **fields: str) -> object:
+def post_form(client: ErlenClient, path: str, **fields: str) -> t.Any:
     return client.post(path, data={"csrf_token": csrf_token(client, "/create"), **fields})
 
 
