@@ -8,6 +8,7 @@ time, and every server is stopped by the test.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import threading
 import typing as t
@@ -16,10 +17,15 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 
-SOAK = Path(__file__).resolve().parent.parent / "soak"
-sys.path.insert(0, str(SOAK))
-
-import run as soak_run  # noqa: E402
+# Loaded by path under its own name: "run" and "main" are too generic to
+# put the soak folder on sys.path.
+_spec = importlib.util.spec_from_file_location(
+    "erlen_soak_run", Path(__file__).resolve().parent.parent / "soak" / "run.py"
+)
+assert _spec is not None and _spec.loader is not None
+soak_run = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = soak_run  # dataclasses look their module up
+_spec.loader.exec_module(soak_run)
 
 
 @pytest.fixture(scope="module")
