@@ -547,7 +547,7 @@ def test_body_read_on_the_loop_without_prefetch_is_a_clear_error(app: Erlen) -> 
         async def receive() -> Message:
             return {"type": "http.request", "body": b"x"}
 
-        body = _ASGIInput(receive, asyncio.get_running_loop())
+        body = _ASGIInput(receive)
         with pytest.raises(RuntimeError, match="not read before"):
             body.read(1)
 

@@ -43,7 +43,8 @@ from .json import DefaultJSONProvider, JSONProvider
 from .routing import Map, Rule
 from .scaffold import Scaffold, _endpoint_from_view_func, setupmethod
 from .wrappers import Request, Response
-from .asgi import _AsyncEntry
+from .asgi import _AsyncEntry, handle_http
+from .asgi import asgi_app as _asgi_app
 from .wsgi import make_request, send_response
 
 if t.TYPE_CHECKING:
@@ -211,6 +212,7 @@ class Erlen(Scaffold):
             and cls.process_response is Erlen.process_response
         )
         self._sync_cache: dict[t.Callable[..., t.Any], t.Callable[..., t.Any]] = {}
+        self._plain_asgi = cls.asgi_app is Erlen.asgi_app
         self.session_interface = self._default_session_interface()
         #: Functions run when an ASGI server starts and stops serving the app
         #: (the ``lifespan`` protocol); see :meth:`before_serving`.
@@ -629,6 +631,9 @@ class Erlen(Scaffold):
             from functools import partial
 
             return partial(self.asgi_app, environ)
+        # PERF: http straight to the adapter unless asgi_app was replaced.
+        if environ["type"] == "http" and "asgi_app" not in self.__dict__ and self._plain_asgi:
+            return handle_http(self, environ, start_response, send)
         return self.asgi_app(environ, start_response, send)
 
     async def asgi_app(self, scope: dict[str, t.Any], receive: t.Any, send: t.Any) -> None:
@@ -640,9 +645,11 @@ class Erlen(Scaffold):
 
         .. versionadded:: 0.1
         """
-        from .asgi import asgi_app
-
-        await asgi_app(self, scope, receive, send)
+        # PERF: http, the common scope, without a further hop.
+        if scope["type"] == "http":
+            await handle_http(self, scope, receive, send)
+        else:
+            await _asgi_app(self, scope, receive, send)
 
     @setupmethod
     def before_serving(self, f: _F) -> _F:

@@ -31,6 +31,7 @@ from types import CoroutineType, FunctionType
 
 from . import signals as _signals
 from ._utils import cached_property
+from .ctx import RequestContext as _RequestContext
 from .datastructures import Headers
 from .exceptions import (
     BadRequestKeyError,
@@ -41,6 +42,9 @@ from .exceptions import (
     RoutingException,
 )
 from .globals import _cv
+from .wrappers import Response as _Response
+
+_RESPONSE_INIT = _Response.__init__
 
 if t.TYPE_CHECKING:
     import asyncio
@@ -48,6 +52,7 @@ if t.TYPE_CHECKING:
 
     from .app import Erlen
     from .ctx import RequestContext
+    from .routing import Rule
     from .wrappers import Request, Response
 
 __all__ = ["make_request", "send_response", "asgi_app", "run_sync"]
@@ -172,12 +177,10 @@ class _ASGIInput:
     plain view can stream a large upload without holding it in memory.
     """
 
-    __slots__ = ("_receive", "_loop", "_thread", "_buffer", "more", "disconnected")
+    __slots__ = ("_receive", "_buffer", "more", "disconnected")
 
-    def __init__(self, receive: Receive, loop: asyncio.AbstractEventLoop | None) -> None:
+    def __init__(self, receive: Receive) -> None:
         self._receive = receive
-        self._loop = loop
-        self._thread = threading.get_ident()
         self._buffer = b""
         #: Whether more ``http.request`` messages are to come.
         self.more = True
@@ -202,6 +205,14 @@ class _ASGIInput:
         :raises RequestEntityTooLarge: More than ``limit`` bytes arrived
             (stops reading at once, whatever the declared length).
         """
+        if not self._buffer:
+            # PERF: most bodies come in one message.
+            chunk = await self.next_chunk()
+            if limit is not None and len(chunk) > limit:
+                raise RequestEntityTooLarge(f"The request body is larger than the limit of {limit} bytes.")
+            self._buffer = chunk
+            if not self.more:
+                return
         parts = [self._buffer]
         size = len(self._buffer)
         while self.more:
@@ -213,8 +224,10 @@ class _ASGIInput:
         self._buffer = b"".join(parts)
 
     def _pull(self) -> bytes:
-        if threading.get_ident() == self._thread or self._loop is None:
-            # NOTE: blocking the loop thread on the loop would deadlock.
+        loop = server_loop()
+        if loop is None:
+            # NOTE: only a worker thread may wait for the loop; the loop's
+            # own thread would deadlock.
             raise RuntimeError(
                 "The request body was not read before code on the event loop asked for it."
                 " Read it in the view (Erlen reads it before async views and hooks run),"
@@ -222,7 +235,7 @@ class _ASGIInput:
             )
         import asyncio
 
-        return asyncio.run_coroutine_threadsafe(self.next_chunk(), self._loop).result()
+        return asyncio.run_coroutine_threadsafe(self.next_chunk(), loop).result()
 
     def read(self, size: int = -1) -> bytes:
         """Read up to ``size`` bytes (all when negative); ``b""`` at the end."""
@@ -242,6 +255,9 @@ class _ASGIInput:
         return data[:size]
 
 
+_TITLES: dict[bytes, str] = {}
+
+
 class _ASGIFields:
     """The request's raw values, read from the ASGI scope on first use.
 
@@ -255,7 +271,16 @@ class _ASGIFields:
         h = Headers()
         # NOTE: ASGI gives lower-case names; title case matches what the
         # WSGI side shows (``Content-Type``). Lookups ignore case anyway.
-        h._list = [(k.decode("latin-1").title(), v.decode("latin-1")) for k, v in self.scope["headers"]]
+        titles = _TITLES
+        items = []
+        for k, v in self.scope["headers"]:
+            name = titles.get(k)
+            if name is None:
+                name = k.decode("latin-1").title()
+                if len(titles) < 512:  # PERF: bounded, as clients choose names
+                    titles[k] = name
+            items.append((name, v.decode("latin-1")))
+        h._list = items
         return h
 
     @cached_property
@@ -314,7 +339,7 @@ class _ASGIFields:
 _asgi_classes: dict[type, type] = {}
 
 
-def make_request(cls: type[Request], scope: Scope, receive: Receive | None = None, loop: asyncio.AbstractEventLoop | None = None) -> Request:
+def make_request(cls: type[Request], scope: Scope, receive: Receive | None = None) -> Request:
     """Build a request of class ``cls`` (a subclass of it) from an ASGI scope.
 
     The path is the scope's ``path`` with ``root_path`` taken off the front
@@ -324,7 +349,6 @@ def make_request(cls: type[Request], scope: Scope, receive: Receive | None = Non
     :param cls: The app's request class.
     :param scope: An ``http`` or ``websocket`` scope.
     :param receive: The ASGI ``receive`` callable, for the body.
-    :param loop: The server's event loop, so a worker thread can read the body.
 
     .. versionadded:: 0.1
     """
@@ -342,21 +366,23 @@ def make_request(cls: type[Request], scope: Scope, receive: Receive | None = Non
         path = "/" + path
     req.path = path
     req.root_path = root.rstrip("/")
-    req._input = _ASGIInput(receive, loop) if receive is not None else None
+    req._input = _ASGIInput(receive) if receive is not None else None
     return req
 
 
-def _needs_body(request: Request) -> bool:
+def _needs_body(scope: Scope) -> bool:
     """Whether a request may carry a body that has to be read before async code runs."""
-    headers = request.headers
-    length = headers.get("Content-Length")
-    if length is not None:
-        return str(length).strip() != "0"
-    if "Transfer-Encoding" in headers:
+    # PERF: a scan of the raw headers; the Headers object may never be needed.
+    chunked = False
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return bool(value.strip() != b"0")
+        if name == b"transfer-encoding":
+            chunked = True
+    if chunked:
         return True
     # NOTE: HTTP/2 and HTTP/3 may send a body without either header.
-    version = request.scope.get("http_version", "1.1")  # type: ignore[attr-defined]
-    return version not in ("1.0", "1.1")
+    return scope.get("http_version", "1.1") not in ("1.0", "1.1")
 
 
 async def _read_body(request: Request) -> None:
@@ -368,22 +394,39 @@ async def _read_body(request: Request) -> None:
     body = request._input
     if not isinstance(body, _ASGIInput) or not body.more or "stream" in request.__dict__:
         return
-    if not _needs_body(request):
+    if not _needs_body(request.scope):  # type: ignore[attr-defined]
         body.more = False
         return
+    await _fill_body(request, body)
+
+
+async def _fill_body(request: Request, body: _ASGIInput) -> None:
     limit = request.max_content_length
-    length = request.content_length  # a bad Content-Length raises 400 here
-    if length is not None and limit is not None and length > limit:
-        raise RequestEntityTooLarge(f"The request body ({length} bytes) is larger than the limit of {limit} bytes.")
+    if limit is not None:
+        length = request.content_length  # a bad Content-Length raises 400 here
+        if length is not None and length > limit:
+            raise RequestEntityTooLarge(f"The request body ({length} bytes) is larger than the limit of {limit} bytes.")
     await body.fill(limit)
 
 
 # -- the response ----------------------------------------------------------------
 
 
+_NAMES: dict[str, bytes] = {}
+
+
 def _encode_headers(response: Response) -> list[tuple[bytes, bytes]]:
     # ASGI wants lower-case names (HTTP/2 requires them).
-    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response._hlist]
+    names = _NAMES
+    out = []
+    for k, v in response._hlist:
+        name = names.get(k)
+        if name is None:
+            name = k.lower().encode("latin-1")
+            if len(names) < 512:  # PERF: names repeat; bounded, as clients never choose them
+                names[k] = name
+        out.append((name, v.encode("latin-1")))
+    return out
 
 
 def _join(body: list[t.Any], charset: str) -> bytes:
@@ -428,6 +471,12 @@ async def send_response(response: Response, scope: Scope, send: Send, app: Erlen
     code = response._status_code
     body = response.response
     start = {"type": "http.response.start", "status": code, "headers": _encode_headers(response)}
+    # PERF: a list body with nothing to close, the common case, first.
+    if type(body) is list and not response._on_close and code >= 200 and code not in _NO_BODY and scope.get("method") != "HEAD":
+        data = _join(body, response.charset)
+        await send(start)
+        await send({"type": "http.response.body", "body": data})
+        return
     pending: list[t.Any] = []
     try:
         if scope.get("method") == "HEAD" or code in _NO_BODY or code < 200:
@@ -455,7 +504,7 @@ async def send_response(response: Response, scope: Scope, send: Send, app: Erlen
                 await step
             except Exception:  # noqa: S110 - its error no longer matters
                 pass
-        if hasattr(body, "close") or response._on_close:
+        if (type(body) is not list and hasattr(body, "close")) or response._on_close:
             # NOTE: closing runs user callbacks and may close a generator
             # that pushed a context: off the loop, in the request's context.
             await run_sync(app, response.close)
@@ -640,28 +689,70 @@ async def full_dispatch_request(app: Erlen, request: Request) -> Response:
 
     .. versionadded:: 0.1
     """
+    return await _full_dispatch(app, request, t.cast("RequestContext", _cv.get()))
+
+
+async def _full_dispatch(app: Erlen, request: Request, ctx: RequestContext) -> Response:
     if not app._got_first_request:
         app._got_first_request = True
     try:
         if _signals.request_started.receivers:
             _signals.request_started.send(app, _async_wrapper=app.ensure_sync)
-        app._match_request(request)
+        # PERF: the common case of _match_request, inlined (as on the WSGI side).
+        if request.routing_exception is None:
+            url_map = app.url_map
+            if url_map.host_matching or app.subdomain_matching:
+                app._match_request(request)
+            else:
+                try:
+                    request.url_rule, request.view_args = url_map.match(request.path, request.method, url_map.default_subdomain)
+                except HTTPException as e:
+                    request.routing_exception = e
         rv = None
         if app.before_request_funcs or app.url_value_preprocessors:
             await _read_body(request)
             rv = await _preprocess(app, request)
         if rv is None:
-            if app._plain_dispatch:
-                rule = request.url_rule
-                if rule is not None and _is_async(app.view_functions[t.cast(str, rule.endpoint)]):
-                    await _read_body(request)
-                rv = await _dispatch(app, request)
-            else:
+            if not app._plain_dispatch:
                 rv = await run_sync(app, app.dispatch_request)
                 if rv.__class__ is CoroutineType:
                     rv = await rv
+            elif request.routing_exception is None:
+                rule = t.cast("Rule", request.url_rule)
+                view = app.view_functions[t.cast(str, rule.endpoint)]
+                if rule.provide_automatic_options and request.method == "OPTIONS":
+                    rv = app.make_default_options_response()
+                elif type(view) is FunctionType and view.__code__.co_flags & _CO_COROUTINE or _is_async(view):
+                    body = t.cast(_ASGIInput, request._input)
+                    if body.more:
+                        if "stream" in request.__dict__:
+                            pass  # a hook read it as a stream already
+                        elif _needs_body(request.scope):  # type: ignore[attr-defined]
+                            await _fill_body(request, body)
+                        else:
+                            body.more = False
+                    rv = await view(**request.view_args)  # type: ignore[arg-type]
+                else:
+                    rv = await run_sync(app, view, **request.view_args)  # type: ignore[arg-type]
+                    if rv.__class__ is CoroutineType:
+                        rv = await rv
+            else:
+                app.raise_routing_exception(request)
     except Exception as e:
         rv = await _handle_user_exception(app, e)
+    # PERF: a str with nothing to run after it becomes the response directly.
+    if (
+        rv.__class__ is str
+        and app._plain_finalize
+        and ctx._session is None
+        and ctx._after_request_functions is None
+        and not app.after_request_funcs
+        and not _signals.request_finished.receivers
+    ):
+        cls = app.response_class
+        if cls.__init__ is _RESPONSE_INIT:
+            return cls._from_text(rv)
+        return cls(rv)
     return await _finalize(app, rv)
 
 
@@ -676,36 +767,58 @@ def _has_async_teardown(app: Erlen) -> bool:
 async def _pop(app: Erlen, ctx: RequestContext, error: BaseException | None) -> None:
     if error is not None and app.should_ignore_error(error):
         error = None
-    if len(ctx._tokens) == 1 and _cv.get(None) is ctx and _has_async_teardown(app):
-        # NOTE: run the teardown (through ensure_sync) in a worker thread,
-        # which runs the coroutine functions on this loop; the context
-        # variable is reset here, where it was set.
-        try:
-            await run_sync(app, ctx._teardown, error)
-        finally:
+    if len(ctx._tokens) == 1 and _cv.get(None) is ctx:
+        # PERF: with no teardown work, popping is resetting the variable.
+        if (
+            not app.teardown_request_funcs
+            and not app.teardown_appcontext_funcs
+            and not ctx.request._files  # type: ignore[union-attr]
+            and not _signals.request_tearing_down.receivers
+            and not _signals.appcontext_tearing_down.receivers
+            and not _signals.appcontext_popped.receivers
+        ):
             _cv.reset(ctx._tokens.pop())
-        return
+            return
+        if _has_async_teardown(app):
+            # NOTE: run the teardown (through ensure_sync) in a worker thread,
+            # which runs the coroutine functions on this loop; the context
+            # variable is reset here, where it was set.
+            try:
+                await run_sync(app, ctx._teardown, error)
+            finally:
+                _cv.reset(ctx._tokens.pop())
+            return
     ctx.pop(error)
 
 
-async def _handle_http(app: Erlen, scope: Scope, receive: Receive, send: Send) -> None:
-    import asyncio
+async def handle_http(app: Erlen, scope: Scope, receive: Receive, send: Send) -> None:
+    """Serve one ASGI ``http`` request with ``app``.
 
-    request = make_request(app.request_class, scope, receive, asyncio.get_running_loop())
-    from .ctx import RequestContext
-
-    ctx = RequestContext(app, None, request)
-    ctx.push()
+    .. versionadded:: 0.1
+    """
+    request = make_request(app.request_class, scope, receive)
+    ctx = _RequestContext(app, None, request)
+    # PERF: a fresh context with nothing outside it is one ContextVar.set.
+    if _cv.get(None) is None and not _signals.appcontext_pushed.receivers:
+        ctx._tokens.append(_cv.set(ctx))
+    else:
+        ctx.push()
     error: BaseException | None = None
     try:
         try:
-            response = await full_dispatch_request(app, request)
+            response = await _full_dispatch(app, request, ctx)
         except Exception as e:
             error = e
             response = await handle_exception(app, e)
-        body_input = request._input if isinstance(request._input, _ASGIInput) else None
         try:
-            await send_response(response, scope, send, app, body_input)
+            body = response.response
+            code = response._status_code
+            # PERF: send_response's common case, inlined.
+            if type(body) is list and not response._on_close and code >= 200 and code not in _NO_BODY and scope["method"] != "HEAD":
+                await send({"type": "http.response.start", "status": code, "headers": _encode_headers(response)})
+                await send({"type": "http.response.body", "body": _join(body, response.charset)})
+            else:
+                await send_response(response, scope, send, app, t.cast(_ASGIInput, request._input))
         except OSError:
             # NOTE: the client went away while we answered; nothing to tell it.
             pass
@@ -713,7 +826,20 @@ async def _handle_http(app: Erlen, scope: Scope, receive: Receive, send: Send) -
         error = sys.exc_info()[1]
         raise
     finally:
-        await _pop(app, ctx, error)
+        # PERF: with no teardown work, popping is resetting the variable.
+        if (
+            len(ctx._tokens) == 1
+            and not app.teardown_request_funcs
+            and not app.teardown_appcontext_funcs
+            and not request._files
+            and not _signals.request_tearing_down.receivers
+            and not _signals.appcontext_tearing_down.receivers
+            and not _signals.appcontext_popped.receivers
+            and _cv.get(None) is ctx
+        ):
+            _cv.reset(ctx._tokens.pop())
+        else:
+            await _pop(app, ctx, error)
 
 
 async def _lifespan(app: Erlen, scope: Scope, receive: Receive, send: Send) -> None:
@@ -756,7 +882,7 @@ async def asgi_app(app: Erlen, scope: Scope, receive: Receive, send: Send) -> No
     """
     kind = scope["type"]
     if kind == "http":
-        await _handle_http(app, scope, receive, send)
+        await handle_http(app, scope, receive, send)
     elif kind == "websocket":
         from .websockets import handle_websocket
 

@@ -25,7 +25,18 @@ from __future__ import annotations
 import sys
 import typing as t
 
-from .asgi import Receive, Scope, Send, _finalize, _handle_user_exception, _pop, _preprocess, handle_exception, make_request, run_sync
+from .asgi import (
+    Receive,
+    Scope,
+    Send,
+    _finalize,
+    _handle_user_exception,
+    _pop,
+    _preprocess,
+    handle_exception,
+    make_request,
+    run_sync,
+)
 from .exceptions import HTTPException
 from .globals import LocalProxy, _cv
 
@@ -282,7 +293,7 @@ async def _dispatch(app: Erlen, request: Request) -> t.Any:
         app.raise_routing_exception(request)
     rule = request.url_rule
     assert rule is not None
-    return await app.view_functions[rule.endpoint](**(request.view_args or {}))
+    return await app.view_functions[t.cast(str, rule.endpoint)](**(request.view_args or {}))
 
 
 async def handle_websocket(app: Erlen, scope: Scope, receive: Receive, send: Send) -> None:
@@ -290,12 +301,11 @@ async def handle_websocket(app: Erlen, scope: Scope, receive: Receive, send: Sen
 
     .. versionadded:: 0.1
     """
-    import asyncio
 
     first = await receive()
     if first["type"] != "websocket.connect":
         return  # the client left before the handshake
-    request = make_request(app.request_class, scope, None, asyncio.get_running_loop())
+    request = make_request(app.request_class, scope, None)
     ws = WebSocket(scope, receive, send, app.config.get("WEBSOCKET_MAX_MESSAGE_SIZE"))
     from .ctx import RequestContext
 

@@ -1,0 +1,198 @@
+"""ASGI benchmarks: Erlen, Starlette and Quart through their ASGI callables, in one run.
+
+Usage (from the repository root)::
+
+    .venv/bin/python benchmarks/asgi_run.py            # in-process cases, then uvicorn end to end
+    .venv/bin/python benchmarks/asgi_run.py --quick    # shorter repeats, fewer requests
+    .venv/bin/python benchmarks/asgi_run.py --no-e2e   # in-process only
+
+In process: every case is checked on every framework, then timed with
+repeats interleaved across frameworks; the best repeat gives microseconds
+per request and the ratio to Starlette (Erlen's target: at most 0.8x).
+End to end: each app is served by uvicorn (one worker, in a subprocess) on
+127.0.0.1 and a free port; a small asyncio load generator keeps a fixed
+number of keep-alive connections busy for a bounded number of requests
+(and at most a bounded time) and reports requests per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from asgi_cases import CASES, FRAMEWORKS, Lifespan, make_caller  # noqa: E402
+
+
+def in_process(frameworks: list[str], repeats: int, target_s: float, clock: Any = time.thread_time) -> dict[str, dict[str, float]]:
+    """Microseconds per request, per case and framework (best of ``repeats``)."""
+    results: dict[str, dict[str, float]] = {case.name: {} for case in CASES}
+
+    async def main() -> None:
+        apps = {name: importlib.import_module(FRAMEWORKS[name]).create_app() for name in frameworks}
+        spans = [Lifespan(app) for app in apps.values()]
+        for span in spans:
+            await span.__aenter__()
+        try:
+            for case in CASES:
+                callers = {}
+                for name, app in apps.items():
+                    caller = make_caller(app, case)
+                    status, body = await caller(1)
+                    case.check(status, body)
+                    # Calibrate: enough calls for one repeat to last target_s.
+                    n = 10
+                    while True:
+                        start = clock()
+                        await caller(n)
+                        took = max(clock() - start, 1e-6)
+                        if took > target_s / 4:
+                            break
+                        n *= 4
+                    callers[name] = (caller, max(10, int(n * target_s / took)))
+                for _ in range(repeats):
+                    for name, (caller, n) in callers.items():
+                        start = clock()
+                        await caller(n)
+                        usec = (clock() - start) / n * 1e6
+                        best = results[case.name].get(name)
+                        results[case.name][name] = usec if best is None else min(best, usec)
+        finally:
+            for span in spans:
+                await span.__aexit__()
+
+    asyncio.run(main())
+    return results
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _load(port: int, path: str, total: int, connections: int, deadline: float) -> tuple[int, float]:
+    """Send ``total`` GET requests over ``connections`` keep-alive connections; (done, seconds)."""
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+    done = 0
+
+    async def worker(count: int) -> None:
+        nonlocal done
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for _ in range(count):
+                if time.monotonic() > deadline:
+                    return
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                await reader.readexactly(length)
+                assert head.startswith(b"HTTP/1.1 200"), head[:40]
+                done += 1
+        finally:
+            writer.close()
+
+    start = time.perf_counter()
+    per = total // connections
+    await asyncio.wait_for(asyncio.gather(*(worker(per) for _ in range(connections))), max(1.0, deadline - time.monotonic() + 5))
+    return done, time.perf_counter() - start
+
+
+def end_to_end(frameworks: list[str], total: int, connections: int, max_seconds: float) -> dict[str, dict[str, float]]:
+    """Requests per second under uvicorn for ``/`` (hello) and ``/json``."""
+    out: dict[str, dict[str, float]] = {}
+    for name in frameworks:
+        port = _free_port()
+        cmd = [
+            sys.executable, "-m", "uvicorn", f"{FRAMEWORKS[name]}:app", "--host", "127.0.0.1", "--port", str(port),
+            "--log-level", "warning", "--no-access-log", "--lifespan", "on",
+        ]
+        proc = subprocess.Popen(cmd, cwd=HERE, env={**os.environ, "PYTHONPATH": str(HERE)})
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        raise RuntimeError(f"uvicorn did not start for {name}") from None
+                    time.sleep(0.1)
+            out[name] = {}
+            for label, path in (("hello", "/"), ("json", "/json")):
+                asyncio.run(_load(port, path, connections * 20, connections, time.monotonic() + 10))  # warm-up
+                done, took = asyncio.run(_load(port, path, total, connections, time.monotonic() + max_seconds))
+                out[name][label] = done / took
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="shorter repeats and fewer requests")
+    parser.add_argument("--frameworks", default=",".join(FRAMEWORKS), help="comma-separated subset")
+    parser.add_argument("--no-e2e", action="store_true", help="skip the uvicorn run")
+    parser.add_argument("--requests", type=int, default=None, help="requests per end-to-end case (default 20000, quick 5000)")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--clock", choices=("thread", "wall"), default="thread",
+        help="in process: this thread's CPU time (default; steady on a shared machine) or wall time",
+    )
+    args = parser.parse_args(argv)
+    frameworks = [f for f in args.frameworks.split(",") if f]
+    versions = {}
+    for name in frameworks:
+        dist = name
+        try:
+            versions[name] = importlib.metadata.version(dist) if name != "erlen" else importlib.metadata.version("erlen")
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "?"
+    print(f"Python {sys.version.split()[0]}; " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    repeats, target = (3, 0.1) if args.quick else (7, 0.25)
+    clock = time.thread_time if args.clock == "thread" else time.perf_counter
+    results = in_process(frameworks, repeats, target, clock)
+    print(f"\nIn process, through each ASGI callable (µs per request, {args.clock} clock, best of {repeats}; ratio to Starlette):")
+    print(f"{'case':<10}" + "".join(f"{name:>12}" for name in frameworks) + f"{'erlen/star':>12}")
+    worst = 0.0
+    for case, row in results.items():
+        line = f"{case:<10}" + "".join(f"{row[name]:>12.2f}" for name in frameworks)
+        if "erlen" in row and "starlette" in row:
+            ratio = row["erlen"] / row["starlette"]
+            worst = max(worst, ratio)
+            line += f"{ratio:>11.2f}x"
+        print(line)
+    if worst:
+        print(f"target <= 0.80x Starlette: {'met' if worst <= 0.8 else 'MISSED'} (worst {worst:.2f}x)")
+    if not args.no_e2e:
+        total = args.requests or (5000 if args.quick else 20000)
+        rps = end_to_end(frameworks, total, args.connections, 30.0)
+        print(f"\nEnd to end under uvicorn (1 worker, {args.connections} keep-alive connections, {total} requests; requests/second):")
+        print(f"{'case':<10}" + "".join(f"{name:>12}" for name in frameworks))
+        for label in ("hello", "json"):
+            print(f"{label:<10}" + "".join(f"{rps[name][label]:>12.0f}" for name in frameworks))
+    return 0
+
+
+if __name__ == "__main__":
+    import importlib.metadata
+
+    raise SystemExit(main())
