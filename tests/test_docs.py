@@ -175,11 +175,26 @@ def _run_block(block: Block, module: types.ModuleType, folder: Path) -> None:
         failures: list[str] = []
         runner.run(test, out=failures.append, clear_globs=False)
         assert runner.failures == 0, "".join(failures)
+        # doctest ran on a copy of the namespace; later blocks see what it defined.
+        module.__dict__.update(test.globs)
         return
     assert block.lang in SHOWN_ONLY, (
         f"{block.where}: code block language {block.lang!r} is neither run ({sorted(EXECUTED)}) "
         f"nor shown-only ({sorted(SHOWN_ONLY)}); see docs/contributing.md"
     )
+
+
+def _scrub_erlen_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Samples that call app.run() or read ERLEN_* settings must not inherit the developer's shell.
+    for key in [k for k in os.environ if k.startswith("ERLEN_")]:
+        monkeypatch.delenv(key)
+
+
+def test_samples_do_not_see_the_shells_erlen_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ERLEN_APP", "somewhere")
+    monkeypatch.setenv("ERLENX", "kept")
+    _scrub_erlen_env(monkeypatch)
+    assert "ERLEN_APP" not in os.environ and os.environ["ERLENX"] == "kept"
 
 
 def _forget_modules(folder: Path) -> None:
@@ -212,9 +227,7 @@ def test_samples_run(name: str, pages: list[Path], tmp_path: Path, monkeypatch: 
     """Every sample of a page (or of the whole tutorial) runs and its asserts hold."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
-    # Samples that call app.run() or read ERLEN_* settings must not inherit the developer's shell.
-    for key in [k for k in os.environ if k.startswith("ERLEN_")]:
-        monkeypatch.delenv(key)
+    _scrub_erlen_env(monkeypatch)
     # The samples live in a real module so Erlen(__name__) finds its root
     # folder (templates/, static/) in the scratch folder.
     module = types.ModuleType("docs_sample")
@@ -263,9 +276,14 @@ def test_block_parser_handles_titles_nesting_and_languages(tmp_path: Path) -> No
 
 def test_failing_sample_fails_with_its_location(tmp_path: Path) -> None:
     page = tmp_path / "bad.md"
-    page.write_text("# Bad\n\n```python\nassert 1 == 2, 'wrong'\n```\n\n```pycon\n>>> 1 + 1\n3\n```\n")
+    page.write_text(
+        "# Bad\n\n```python\nassert 1 == 2, 'wrong'\n```\n\n```pycon\n>>> 1 + 1\n3\n```\n\n"
+        "```pycon\n>>> x = 40\n>>> x + 2\n42\n```\n"
+    )
     module = types.ModuleType("docs_bad")
-    python_block, pycon_block = parse_blocks(page)
+    python_block, pycon_block, good_pycon = parse_blocks(page)
+    _run_block(good_pycon, module, tmp_path)
+    assert module.x == 40  # doctests share the page's namespace
     with pytest.raises(AssertionError, match="wrong") as info:
         _run_block(python_block, module, tmp_path)
     assert info.traceback[-1].lineno + 1 == 4  # pytest's line numbers are 0-based
@@ -373,15 +391,18 @@ def test_link_checker_reports_missing_pages_and_anchors(tmp_path: Path, monkeypa
     monkeypatch.setattr(sys.modules[__name__], "DOCS", docs)
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     (docs / "a.md").write_text(
-        "# A page\n\n## Second `part`\n\n## Custom {#own-id}\n\n"
+        "# A page\n\n## Second `part`\n\n## Custom {#own-id}\n\n## Again\n\n## Again\n\n"
         "[ok](b.md#b-title) [ok](#second-part) [ok](#own-id) [ext](https://example.com/x)\n"
         "[gone](c.md) [bad](b.md#nope) [out](../x.md) `[code](nowhere.md)`\n"
+        "[ok](#again_1) [ok](api.md#erlen.Erlen) [ok](api.md#erlen.Erlen.route) [bad](api.md#erlen.Erlen.nope)\n"
     )
+    (docs / "api.md").write_text("# API\n\n::: erlen.Erlen\n")
     (docs / "b.md").write_text("# B title\n\n```python\n# [not a link](z.md)\n```\n")
     assert _check_links(docs / "a.md") == [
-        "docs/a.md:8: c.md: no file c.md",
-        "docs/a.md:8: b.md#nope: no anchor #nope in b.md",
-        "docs/a.md:8: ../x.md points outside docs/",
+        "docs/a.md:12: c.md: no file c.md",
+        "docs/a.md:12: b.md#nope: no anchor #nope in b.md",
+        "docs/a.md:12: ../x.md points outside docs/",
+        "docs/a.md:13: api.md#erlen.Erlen.nope: no anchor #erlen.Erlen.nope in api.md",
     ]
     assert _check_links(docs / "b.md") == []
 
@@ -453,3 +474,51 @@ def test_performance_table_formats_missing_results() -> None:
         }
     }
     assert chart.markdown_table(data).splitlines()[-1] == "| `hello` | `GET /` | 10.0 | 40.0 | 10.0 | n/a | 0.25× | n/a |"
+
+
+def test_performance_chart_is_drawn(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    chart = _chart_module()
+    out = tmp_path / "chart.png"
+    chart.draw(chart.load(), out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert out.stat().st_size > 10_000
+
+
+# -- keeping the tutorial in step with examples/flaskr ----------------------
+
+
+def _sync_module(root: Path) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location("docs_sync_tutorial", DOCS / "sync_tutorial.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.ROOT, module.EXAMPLE = root, root / "examples" / "flaskr"  # type: ignore[attr-defined]
+    return module
+
+
+def test_sync_tutorial_rewrites_only_the_last_block_of_each_package_file(tmp_path: Path) -> None:
+    (tmp_path / "examples" / "flaskr" / "flaskr").mkdir(parents=True)
+    (tmp_path / "examples" / "flaskr" / "tests").mkdir()
+    (tmp_path / "examples" / "flaskr" / "flaskr" / "a.py").write_text("A = 1\n\n\nB = 2\n")
+    (tmp_path / "examples" / "flaskr" / "flaskr" / "b.css").write_text("p {}\n")
+    (tmp_path / "examples" / "flaskr" / "tests" / "t.py").write_text("real tests\n")
+    (tmp_path / "docs" / "tutorial").mkdir(parents=True)
+    (tmp_path / "mkdocs.yml").write_text("nav:\n  - tutorial/one.md\n  - tutorial/two.md\n")
+    one = '```python title="flaskr/a.py"\nA = 0\n```\n'
+    two = (
+        '```python title="flaskr/a.py"\nA = 0\n```\n\n'
+        '??? example\n\n    ```css title="flaskr/b.css"\n    old\n    ```\n\n'
+        '```python title="tests/t.py"\nthe tutorial\'s own\n```\n'
+    )
+    (tmp_path / "docs" / "tutorial" / "one.md").write_text(one)
+    (tmp_path / "docs" / "tutorial" / "two.md").write_text(two)
+    sync = _sync_module(tmp_path)
+    assert sorted(sync.sync()) == ["flaskr/a.py", "flaskr/b.css"]
+    assert (tmp_path / "docs" / "tutorial" / "one.md").read_text() == one  # an earlier step stays
+    assert (tmp_path / "docs" / "tutorial" / "two.md").read_text() == (
+        '```python title="flaskr/a.py"\nA = 1\n\n\nB = 2\n```\n\n'
+        '??? example\n\n    ```css title="flaskr/b.css"\n    p {}\n    ```\n\n'
+        '```python title="tests/t.py"\nthe tutorial\'s own\n```\n'
+    )
+    assert sync.sync() == []
