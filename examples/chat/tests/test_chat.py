@@ -1,0 +1,99 @@
+"""The chat example: pages, joining, talking, limits, leaving."""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+
+from erlen import Erlen, WebSocketDisconnect
+from erlen.testing import ErlenClient
+from erlen.websockets import WebSocketRejected
+
+
+def test_front_page_and_join_form(client: ErlenClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and b"Join a room" in page.data
+    joined = client.post("/join", data={"name": "ada", "room": "lobby"})
+    assert joined.status_code == 302 and joined.headers["Location"] == "/room/lobby?name=ada"
+    bad = client.post("/join", data={"name": "<script>", "room": "lobby"})
+    assert bad.status_code == 400 and b"1 to 32 letters" in bad.data and b"<script>" not in bad.data
+
+
+def test_room_page(client: ErlenClient) -> None:
+    page = client.get("/room/lobby?name=ada")
+    assert page.status_code == 200
+    assert b'data-socket="/ws/lobby?name=ada"' in page.data and b"chat.js" in page.data
+    assert client.get("/room/lobby").status_code == 302  # no name: back to the front page
+    assert client.get("/room/%20bad!?name=ada").status_code == 404
+
+
+def test_two_people_talk(client: ErlenClient, app: Erlen) -> None:
+    with client.websocket_connect("/ws/lobby?name=ada") as ada:
+        assert ada.receive_json() == {"type": "history", "messages": [], "people": ["ada"]}
+        assert ada.receive_json()["type"] == "joined"
+        with client.websocket_connect("/ws/lobby?name=bob") as bob:
+            assert bob.receive_json()["people"] == ["ada", "bob"]
+            assert bob.receive_json() == {"type": "joined", "name": "bob", "people": ["ada", "bob"]}
+            assert ada.receive_json() == {"type": "joined", "name": "bob", "people": ["ada", "bob"]}
+            ada.send_json({"text": "  hello bob  "})
+            for ws in (ada, bob):
+                event = ws.receive_json()
+                assert (event["type"], event["name"], event["text"]) == ("message", "ada", "hello bob")
+            assert client.get("/").data.count(b"lobby") >= 1
+        left = ada.receive_json()
+        assert left == {"type": "left", "name": "bob", "people": ["ada"]}
+    assert app.extensions["chat"].rooms == {}
+
+
+def test_history_keeps_the_last_messages(client: ErlenClient) -> None:
+    with client.websocket_connect("/ws/r1?name=ada") as ada:
+        ada.receive_json(), ada.receive_json()
+        for i in range(5):
+            ada.send_json({"text": f"m{i}"})
+            ada.receive_json()
+        with client.websocket_connect("/ws/r1?name=bob") as bob:
+            history = bob.receive_json()
+            assert [m["text"] for m in history["messages"]] == ["m2", "m3", "m4"]
+
+
+def test_rooms_are_separate(client: ErlenClient) -> None:
+    with client.websocket_connect("/ws/a?name=ada") as ada, client.websocket_connect("/ws/b?name=bob") as bob:
+        ada.receive_json(), ada.receive_json(), bob.receive_json(), bob.receive_json()
+        bob.send_json({"text": "only b"})
+        assert bob.receive_json()["text"] == "only b"
+        ada.send_json({"text": "only a"})
+        assert ada.receive_json()["text"] == "only a"  # not bob's message first
+
+
+@pytest.mark.parametrize("payload", [{"text": ""}, {"nope": 1}, [1, 2], {"text": "x" * 21}])
+def test_bad_messages_get_an_error_event(client: ErlenClient, payload: t.Any) -> None:
+    with client.websocket_connect("/ws/lobby?name=ada") as ada:
+        ada.receive_json(), ada.receive_json()
+        ada.send_json(payload)
+        assert ada.receive_json()["type"] == "error"
+        ada.send_json({"text": "still here"})
+        assert ada.receive_json()["text"] == "still here"
+
+
+def test_not_json_and_too_big_close_the_socket(client: ErlenClient, app: Erlen) -> None:
+    with client.websocket_connect("/ws/lobby?name=ada") as ada:
+        ada.receive_json(), ada.receive_json()
+        ada.send_text("not json")
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ada.receive()
+        assert closed.value.code == 1007
+    with client.websocket_connect("/ws/lobby?name=ada") as ada:
+        ada.receive_json(), ada.receive_json()
+        ada.send_text("x" * 5000)
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ada.receive()
+        assert closed.value.code == 1009
+    assert app.extensions["chat"].rooms == {}
+
+
+@pytest.mark.parametrize("path", ["/ws/lobby", "/ws/lobby?name=", "/ws/bad%21room?name=ada"])
+def test_bad_handshake_is_refused(client: ErlenClient, path: str) -> None:
+    with pytest.raises(WebSocketRejected) as refused:
+        client.websocket_connect(path).__enter__()
+    assert refused.value.status_code == 400

@@ -1,0 +1,99 @@
+"""The chat example in Chromium: two pages in one room exchange messages over WebSockets.
+
+The app is served by uvicorn (its ASGI side) on 127.0.0.1 and a free port,
+in a thread stopped by the test.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import threading
+import time
+import typing as t
+from pathlib import Path
+
+import pytest
+from browser_support import screenshot
+
+if t.TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+_CHAT = str(Path(__file__).resolve().parents[2] / "examples" / "chat")
+if _CHAT not in sys.path:
+    sys.path.insert(0, _CHAT)
+
+chat = pytest.importorskip("chat", reason="the chat example (examples/chat) is not there")
+uvicorn = pytest.importorskip("uvicorn", reason="uvicorn (a dev dependency) serves the chat's WebSockets")
+
+
+@pytest.fixture
+def chat_url() -> t.Iterator[str]:
+    app = chat.create_app({"SECRET_KEY": "browser test"})
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    # At most a minute of serving, whatever happens to the test.
+    timer = threading.Timer(60, lambda: setattr(server, "should_exit", True))
+    timer.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        timer.cancel()
+        thread.join(10)
+        sock.close()
+
+
+def join(page: Page, url: str, name: str, room: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(url + "/")
+    page.locator("#name").fill(name)
+    page.locator("#room").fill(room)
+    page.locator("form.card button[type=submit]").click()
+    expect(page.locator("#status")).to_have_text("connected")
+
+
+def say(page: Page, text: str) -> None:
+    page.locator("#text").fill(text)
+    page.locator("#say button[type=submit]").click()
+
+
+def test_two_pages_talk_in_a_room(browser: Browser, page: Page, chat_url: str, dialogs: list[str]) -> None:
+    from playwright.sync_api import expect
+
+    other = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+    other.set_default_timeout(15_000)
+    try:
+        bob = other.new_page()
+        join(page, chat_url, "ada", "lobby")
+        join(bob, chat_url, "bob", "lobby")
+        expect(page.locator("#people")).to_have_text("ada, bob")
+        expect(page.locator(".notice").last).to_have_text("bob joined the room")
+
+        say(page, "Hello, Bob! <b>not bold</b>")
+        for p in (page, bob):
+            expect(p.locator(".message").last).to_contain_text("Hello, Bob! <b>not bold</b>")
+        assert bob.locator(".message b").last.inner_text() == "ada"
+        expect(page.locator(".message.mine")).to_have_count(1)
+
+        say(bob, "Hi Ada, I see you.")
+        expect(page.locator(".message").last).to_contain_text("Hi Ada, I see you.")
+        say(page, "Shall we ship it?")
+        expect(bob.locator(".message").last).to_contain_text("Shall we ship it?")
+        screenshot(page, "chat")
+
+        bob.close()
+        expect(page.locator(".notice").last).to_have_text("bob left the room")
+        expect(page.locator("#people")).to_have_text("ada")
+        assert dialogs == []
+    finally:
+        other.close()
