@@ -36,8 +36,8 @@ class Result:
     def __init__(self, messages: list[Message], received: int) -> None:
         self.messages = messages
         self.received = received  # how many times the app called receive()
-        start = next(m for m in messages if m["type"] == "http.response.start")
-        self.status: int = start["status"]
+        start = next((m for m in messages if m["type"] == "http.response.start"), {"status": 0, "headers": []})
+        self.status: int = start["status"]  # 0: nothing was sent
         self.headers = {k.decode(): v.decode() for k, v in start["headers"]}
         self.body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
 
@@ -55,7 +55,8 @@ def run_asgi(
     send_hook: t.Callable[[Message], t.Awaitable[None]] | None = None,
 ) -> Result:
     """Drive one http scope through ``app`` in process, bounded to 10 seconds."""
-    chunks = [body] if isinstance(body, bytes) else list(body or [])
+    # As a server does: at least one http.request message, empty without a body.
+    chunks = [body] if isinstance(body, bytes) else list(body or [b""])
     raw_headers = [(k.lower().encode(), v.encode()) for k, v in headers or []]
     if isinstance(body, bytes) and not any(k == b"content-length" for k, _ in raw_headers):
         raw_headers.append((b"content-length", str(len(body)).encode()))
@@ -1004,3 +1005,120 @@ def test_real_hypercorn_detects_asgi(app: Erlen) -> None:
 
     asyncio.run(main())
     assert body == [b"hyper"]
+
+
+# -- the development server ------------------------------------------------------------------
+
+
+def test_dev_app_without_debugger_is_the_app(app: Erlen) -> None:
+    from erlen.asgi import dev_app
+
+    assert dev_app(app) is app
+
+
+def test_dev_app_sends_http_through_the_debugger_and_websockets_to_the_app(app: Erlen) -> None:
+    from erlen import websocket
+    from erlen.asgi import dev_app
+
+    seen: list[dict[str, t.Any]] = []
+
+    def debugged(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+        seen.append(environ)
+        start_response("500 INTERNAL SERVER ERROR", [("Content-Type", "text/html"), ("X-Debugger", "yes")])
+        return [b"debugger page for ", environ["wsgi.input"].read()]
+
+    @app.websocket("/ws")
+    async def ws() -> None:
+        await websocket.send("from the app")
+
+    served = dev_app(app, debugged)
+    result = run_asgi(served, "/mount/boom", "POST", [b"bo", b"dy"], headers=[("X-A", "1"), ("X-A", "2"), ("Content-Type", "text/plain")], query=b"q=1", root_path="/mount")
+    assert (result.status, result.headers["x-debugger"], result.body) == (500, "yes", b"debugger page for body")
+    environ = seen[0]
+    assert (environ["PATH_INFO"], environ["SCRIPT_NAME"], environ["QUERY_STRING"]) == ("/boom", "/mount", "q=1")
+    assert environ["HTTP_X_A"] == "1,2" and environ["CONTENT_TYPE"] == "text/plain"
+    assert run_asgi(served, "/x", "HEAD").body == b""
+    assert run_asgi(served, "/x", "POST", [b"part"], disconnect=True).messages == []
+
+    out: list[dict[str, t.Any]] = []
+
+    async def main() -> None:
+        incoming = [{"type": "websocket.connect"}, {"type": "websocket.disconnect", "code": 1000}]
+
+        async def receive() -> dict[str, t.Any]:
+            return incoming.pop(0)
+
+        async def send(message: dict[str, t.Any]) -> None:
+            out.append(message)
+
+        await served({"type": "websocket", "path": "/ws", "headers": []}, receive, send)
+
+    asyncio.run(main())
+    assert out[1] == {"type": "websocket.send", "text": "from the app"}
+
+
+def test_run_simple_chooses_the_asgi_side(app: Erlen, monkeypatch: pytest.MonkeyPatch) -> None:
+    import erlen.serving as serving
+
+    assert serving._use_asgi(app, None) is True
+    assert serving._use_asgi(app, False) is False
+    assert serving._use_asgi(lambda e, s: [], None) is False
+    served: list[t.Any] = []
+    monkeypatch.setattr(serving, "_serve_uvicorn", lambda server, application, debugged, *a: served.append((application, debugged)))
+    serving.run_simple("127.0.0.1", 0, app, asgi=None)
+    assert served == [(app, None)]
+    monkeypatch.setitem(__import__("sys").modules, "uvicorn", None)
+    assert serving._use_asgi(app, None) is False
+    with pytest.raises(RuntimeError, match="uvicorn"):
+        serving._use_asgi(app, True)
+
+
+def test_erlen_run_serves_websockets_with_the_debugger_on(tmp_path: t.Any) -> None:
+    import subprocess
+    import sys
+
+    from websockets.sync.client import connect
+
+    (tmp_path / "devapp.py").write_text(
+        "from erlen import Erlen, websocket\n"
+        "app = Erlen(__name__)\n"
+        "@app.route('/boom')\n"
+        "def boom():\n"
+        "    raise RuntimeError('dev boom')\n"
+        "@app.websocket('/ws')\n"
+        "async def ws():\n"
+        "    await websocket.send('dev ws')\n"
+    )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    erlen_cmd = os.path.join(os.path.dirname(sys.executable), "erlen")
+    proc = subprocess.Popen(
+        [erlen_cmd, "--app", "devapp", "run", "--debug", "--no-reload", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "erlen run did not start"
+                time.sleep(0.1)
+        with connect(f"ws://127.0.0.1:{port}/ws", open_timeout=5) as ws:
+            assert ws.recv(timeout=5) == "dev ws"
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/boom")
+        response = conn.getresponse()
+        assert response.status == 500 and b"Erlen debugger" in response.read()
+        conn.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)

@@ -1255,6 +1255,7 @@ class Erlen(Scaffold):
         options.setdefault("use_reloader", self.debug)
         options.setdefault("use_debugger", self.debug)
         options.setdefault("threaded", True)
+        options.setdefault("asgi", None)  # the ASGI side (WebSockets) when uvicorn is installed
         run_simple(host, port, self, **options)
 
 

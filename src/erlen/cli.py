@@ -789,6 +789,7 @@ def run_command(
         use_debugger=debugger,
         extra_files=_split_paths(extra_files),
         exclude_patterns=_split_paths(exclude_patterns),
+        asgi=None,  # the ASGI side (WebSockets) when uvicorn is installed
     )
 
 

@@ -110,6 +110,7 @@ def run_simple(
     extra_files: t.Iterable[str] | None = None,
     exclude_patterns: t.Iterable[str] | None = None,
     threaded: bool = True,
+    asgi: bool | None = False,
     **options: t.Any,
 ) -> None:
     """Serve ``application`` until interrupted.
@@ -124,16 +125,24 @@ def run_simple(
     :param exclude_patterns: :mod:`fnmatch` patterns of files the reloader
         ignores, matched against the full path and the file name.
     :param threaded: One thread per connection.
+    :param asgi: Serve the app's ASGI side (WebSockets too) with uvicorn on
+        the same socket; ``None`` does when the app has one and uvicorn is
+        installed (``erlen run`` and ``app.run`` ask for that).
     :param options: ``use_debugger=True`` wraps the app in
         :class:`erlen.debug.DebuggedApplication` and prints its PIN
         (``use_evalex=False`` keeps its console off). Others are accepted
         for compatibility and ignored, e.g. ``reloader_interval`` (there is
         no polling interval: changes come from the operating system).
     """
+    asgi = _use_asgi(application, asgi)
     if use_reloader and is_running_from_reloader():
+        debugged = None
         if options.get("use_debugger"):
-            application = _with_debugger(application, options.get("use_evalex", True))
-        _serve_in_child(host, port, application, threaded)
+            debugged = _with_debugger(application, options.get("use_evalex", True))
+        if asgi:
+            _serve_in_child(host, port, application, threaded, asgi_debugged=debugged)
+        else:
+            _serve_in_child(host, port, debugged or application, threaded)
         return
 
     server = make_server(host, port, application, threaded=threaded)
@@ -150,14 +159,56 @@ def run_simple(
             server.server_close()
         return
 
-    if options.get("use_debugger"):
-        server.set_app(_with_debugger(application, options.get("use_evalex", True)))
+    debugged = _with_debugger(application, options.get("use_evalex", True)) if options.get("use_debugger") else None
+    if asgi:
+        try:
+            _serve_uvicorn(server, application, debugged)
+        finally:
+            server.server_close()
+        return
+    if debugged is not None:
+        server.set_app(debugged)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         print(" * Shutting down", flush=True)
     finally:
         server.server_close()
+
+
+def _use_asgi(application: t.Any, asgi: bool | None) -> bool:
+    if asgi is False:
+        return False
+    try:
+        import uvicorn  # noqa: F401
+    except ImportError:
+        if asgi:
+            raise RuntimeError("Serving the ASGI side needs uvicorn: pip install uvicorn") from None
+        return False
+    return asgi is True or hasattr(application, "asgi_app")
+
+
+def _serve_uvicorn(server: WSGIServer, application: t.Any, debugged: t.Any, watcher_pid: int | None = None) -> None:
+    """Serve the app's ASGI side with uvicorn on the socket ``server`` bound.
+
+    WebSockets work; with the debugger, HTTP errors still show its page
+    (see :func:`erlen.asgi.dev_app`).
+    """
+    import uvicorn
+
+    from .asgi import dev_app
+
+    config = uvicorn.Config(dev_app(application, debugged), lifespan="auto", log_level="info")
+    uv = uvicorn.Server(config)
+
+    class _Stopper:
+        def shutdown(self) -> None:
+            uv.should_exit = True
+
+    if watcher_pid is not None and os.name == "posix":
+        _stop_when_orphaned(watcher_pid, _Stopper())  # type: ignore[arg-type]
+    print(" * Serving the ASGI side with uvicorn (WebSockets included)", flush=True)
+    uv.run(sockets=[server.socket])
 
 
 def _with_debugger(application: t.Any, evalex: bool) -> t.Any:
@@ -169,8 +220,12 @@ def _with_debugger(application: t.Any, evalex: bool) -> t.Any:
     return debugged
 
 
-def _serve_in_child(host: str, port: int, application: t.Any, threaded: bool) -> None:
-    """Serve as the reloader's child: on the inherited socket, until told to stop."""
+def _serve_in_child(host: str, port: int, application: t.Any, threaded: bool, asgi_debugged: t.Any = False) -> None:
+    """Serve as the reloader's child: on the inherited socket, until told to stop.
+
+    :param asgi_debugged: Not ``False``: serve with uvicorn, with this
+        debugger-wrapped app for HTTP (or ``None``, no debugger).
+    """
     fd = os.environ.get(SERVER_FD_ENV)
     if fd is not None:
         server = make_server(host, port, application, threaded=threaded, fd=int(fd))
@@ -180,6 +235,12 @@ def _serve_in_child(host: str, port: int, application: t.Any, threaded: bool) ->
         port = int(os.environ.get(SERVER_PORT_ENV, port))
         server = make_server(host, port, application, threaded=threaded)
     watcher_pid = os.environ.get(WATCHER_PID_ENV)
+    if asgi_debugged is not False:
+        try:
+            _serve_uvicorn(server, application, asgi_debugged, int(watcher_pid) if watcher_pid else None)
+        finally:
+            server.server_close()
+        return
     if watcher_pid is not None and os.name == "posix":
         _stop_when_orphaned(int(watcher_pid), server)
     try:

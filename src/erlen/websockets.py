@@ -506,7 +506,12 @@ class WebSocketTestSession:
 
     def _put(self, message: dict[str, t.Any]) -> None:
         assert self._loop is not None and self._to_app is not None
-        self._loop.call_soon_threadsafe(self._to_app.put_nowait, message)
+        try:
+            self._loop.call_soon_threadsafe(self._to_app.put_nowait, message)
+        except RuntimeError:
+            # The handler has finished and its loop is closed: nobody is
+            # listening; the close it sent is next in line for receive().
+            pass
 
     def _get(self) -> dict[str, t.Any]:
         import queue
