@@ -73,9 +73,13 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> t.Iterator[Browser]:
-    """One Chromium for the session.
+    """One Chromium per test module.
+
+    NOTE: not per session. Playwright's sync API keeps an asyncio loop
+    running in this thread while it is open, so ``asyncio.run`` (the ASGI
+    tests, async views) would fail in every test that ran after it.
 
     Playwright starts it with a new, empty profile in a temporary folder
     (its own ``--user-data-dir``) and deletes that folder on close.
