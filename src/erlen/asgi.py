@@ -401,6 +401,17 @@ async def _read_body(request: Request) -> None:
 
 
 async def _fill_body(request: Request, body: _ASGIInput) -> None:
+    cache = request.__dict__
+    if "headers" not in cache:
+        # PERF: the two values a JSON or form body needs, from the raw
+        # headers, so reading the body may never build the Headers object.
+        # They are what `content_length` and `mimetype` would compute.
+        for name, value in request.scope["headers"]:  # type: ignore[attr-defined]
+            if name == b"content-length":
+                if "content_length" not in cache and value.isdigit():
+                    cache["content_length"] = int(value)
+            elif name == b"content-type" and "mimetype" not in cache:
+                cache["mimetype"] = value.partition(b";")[0].strip().lower().decode("latin-1")
     limit = request.max_content_length
     if limit is not None:
         length = request.content_length  # a bad Content-Length raises 400 here
