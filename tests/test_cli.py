@@ -795,15 +795,13 @@ def test_run_port_from_environment(runner: CliRunner, served: list[t.Any]) -> No
     assert served[0][0][:2] == ("127.0.0.1", 7000)
 
 
-def test_run_debug_mentions_missing_debugger(runner: CliRunner, served: list[t.Any]) -> None:
+def test_run_debug_turns_on_debugger_and_reloader(runner: CliRunner, served: list[t.Any]) -> None:
     result = runner.invoke(cli, ["--app", "cli_apps.app_attr", "--debug", "run"])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == [
-        " * Debug mode: on",
-        " * The interactive debugger is not available yet; serving without.",
-    ]
+    assert result.output.splitlines() == [" * Debug mode: on"]
     assert served[0][0][2].debug is True
     assert served[0][1]["use_reloader"] is True
+    assert served[0][1]["use_debugger"] is True
 
 
 def test_run_reload_flag(runner: CliRunner, served: list[t.Any]) -> None:
