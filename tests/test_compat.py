@@ -674,3 +674,20 @@ def test_immutable_dict_and_list() -> None:
     assert list(items) == [1, 2] and repr(items) == "ImmutableList([1, 2])"
     with pytest.raises(AttributeError):
         items.append(3)  # type: ignore[attr-defined]
+
+
+@pytest.mark.usefixtures("compat")
+def test_package_metadata_answers_for_the_provided_packages() -> None:
+    import importlib.metadata
+
+    # Code checks importlib.metadata.version("flask") where Flask may not be installed.
+    assert importlib.metadata.version("flask") == "3.1.3"
+    assert importlib.metadata.version("Werkzeug") == "3.1.3"
+    dist = importlib.metadata.distribution("flask")
+    assert "Erlen's compat layer" in dist.metadata["Summary"]
+    assert dist.read_text("RECORD") is None
+    assert dist.locate_file("x").parent.name == "compat"
+    listed = {d.metadata["Name"] for d in importlib.metadata.distributions()}
+    assert {"Flask", "Werkzeug"} <= listed
+    # Other packages are answered as before.
+    assert importlib.metadata.version("click")

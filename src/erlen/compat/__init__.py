@@ -29,9 +29,12 @@ from __future__ import annotations
 import importlib
 import importlib.abc
 import importlib.machinery
+import importlib.metadata
+import os
 import sys
 import types
 import typing as t
+from pathlib import Path
 
 from ._table import FLASK, WERKZEUG, Shim
 
@@ -144,6 +147,40 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def exec_module(self, module: types.ModuleType) -> None:
         """Nothing to run: names resolve on first access."""
+
+    def find_distributions(self, context: t.Any = None) -> t.Iterator[importlib.metadata.Distribution]:
+        """Answer ``importlib.metadata`` for the provided packages.
+
+        Code checks ``importlib.metadata.version("flask")`` the way it reads
+        ``flask.__version__``; where Flask is not installed that would raise
+        :class:`~importlib.metadata.PackageNotFoundError`. The answer is the
+        version of the API the layer follows.
+        """
+        name = getattr(context, "name", None)
+        for root in sorted(self.roots):
+            if name is None or name.lower().replace("_", "-") == root:
+                yield _ShimDistribution(root)
+
+
+class _ShimDistribution(importlib.metadata.Distribution):
+    """The metadata of a package the compat layer provides: its name and API version."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def read_text(self, filename: str) -> str | None:
+        if filename in ("METADATA", "PKG-INFO"):
+            from ._glue import FLASK_VERSION, WERKZEUG_VERSION
+
+            version = FLASK_VERSION if self._name == "flask" else WERKZEUG_VERSION
+            return (
+                f"Metadata-Version: 2.1\nName: {self._name.capitalize()}\nVersion: {version}\n"
+                "Summary: Provided by Erlen's compat layer (erlen.compat)\n"
+            )
+        return None
+
+    def locate_file(self, path: str | os.PathLike[str]) -> Path:
+        return Path(__file__).parent / path
 
 
 _finder: _Finder | None = None

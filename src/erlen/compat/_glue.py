@@ -17,6 +17,8 @@ if t.TYPE_CHECKING:
 
 #: The Flask release whose API the compat layer follows; ``flask.__version__``.
 FLASK_VERSION = "3.1.3"
+#: The Werkzeug release whose names the compat layer follows.
+WERKZEUG_VERSION = "3.1.3"
 
 _missing: t.Any = object()
 
