@@ -1122,3 +1122,355 @@ def test_erlen_run_serves_websockets_with_the_debugger_on(tmp_path: t.Any) -> No
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+
+
+def test_the_same_module_app_under_gunicorn_and_uvicorn(tmp_path: t.Any) -> None:
+    # `gunicorn module:app` and `uvicorn module:app`: one object, no wrapper.
+    import subprocess
+    import sys
+
+    (tmp_path / "both.py").write_text(
+        "from erlen import Erlen, request\n"
+        "app = Erlen(__name__)\n"
+        "@app.route('/')\n"
+        "async def index():\n"
+        "    return 'served by ' + request.environ.get('SERVER_SOFTWARE', 'an ASGI server').split('/')[0]\n"
+    )
+    bindir = os.path.dirname(sys.executable)
+    for command, expected in (
+        ([os.path.join(bindir, "gunicorn"), "--bind", "127.0.0.1:{port}", "--workers", "1", "both:app"], b"served by gunicorn"),
+        ([os.path.join(bindir, "uvicorn"), "--host", "127.0.0.1", "--port", "{port}", "both:app"], b"served by an ASGI server"),
+    ):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        proc = subprocess.Popen(
+            [part.format(port=port) for part in command], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                    conn.request("GET", "/")
+                    break
+                except OSError:
+                    conn.close()
+                    assert time.monotonic() < deadline and proc.poll() is None, f"{command[0]} did not start"
+                    time.sleep(0.1)
+            response = conn.getresponse()
+            assert (response.status, response.read()) == (200, expected)
+            conn.close()
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+# -- corners ----------------------------------------------------------------------------------
+
+
+def test_partial_and_class_based_views(app: Erlen) -> None:
+    import functools
+
+    from erlen.views import View
+
+    async def greet(greeting: str) -> str:
+        return f"{greeting} {request.path}"
+
+    app.add_url_rule("/partial", "partial", functools.partial(greet, "hi"))
+
+    class Hello(View):
+        async def dispatch_request(self) -> str:
+            return "class " + request.method
+
+    app.add_url_rule("/class", view_func=Hello.as_view("hello"))
+
+    @app.route("/coro")
+    def returns_a_coroutine() -> t.Any:
+        return greet("late")
+
+    assert run_asgi(app, "/partial").body == b"hi /partial"
+    assert run_asgi(app, "/class").body == b"class GET"
+    assert run_asgi(app, "/coro").body == b"late /coro"
+
+
+def test_run_sync_outside_a_request(app: Erlen) -> None:
+    from erlen.asgi import run_sync
+
+    async def main() -> t.Any:
+        return await run_sync(app, lambda x: x * 2, 21)
+
+    assert asyncio.run(main()) == 42
+
+
+def test_body_input_reads() -> None:
+    from erlen.asgi import _ASGIInput
+    from erlen.exceptions import ClientDisconnected
+
+    parts = [
+        {"type": "http.request", "body": b"ab", "more_body": True},
+        {"type": "http.request", "body": b"cd", "more_body": True},
+        {"type": "http.request", "body": b"ef"},
+    ]
+
+    async def receive() -> Message:
+        return parts.pop(0)
+
+    async def main() -> None:
+        body = _ASGIInput(receive)
+        await body.fill(None)
+        assert body.read(3) == b"abc" and body.read() == b"def" and body.read(1) == b""
+        assert await body.next_chunk() == b""
+        parts[:] = [{"type": "http.request", "body": b"12345"}]
+        small = _ASGIInput(receive)
+        with pytest.raises(RequestEntityTooLargeError):
+            await small.fill(4)
+        parts[:] = [{"type": "http.disconnect"}]
+        gone = _ASGIInput(receive)
+        with pytest.raises(ClientDisconnected):
+            await gone.fill(None)
+        assert gone.disconnected
+
+    from erlen.exceptions import RequestEntityTooLarge as RequestEntityTooLargeError
+
+    asyncio.run(main())
+
+
+def test_sync_view_reads_the_rest_of_the_body(app: Erlen) -> None:
+    @app.post("/")
+    def index() -> str:
+        first = request.stream.read(2)
+        return first.decode() + "|" + request._input.read().decode()  # type: ignore[attr-defined]
+
+    result = run_asgi(app, "/", "POST", [b"abc", b"def"], headers=[("Transfer-Encoding", "chunked")])
+    assert result.body == b"ab|cdef"
+
+
+def test_hooks_and_stream_reading_before_async_views(app: Erlen) -> None:
+    @app.before_request
+    def peek() -> None:
+        if request.args.get("stream"):
+            g.first = request.stream.read(3)
+
+    @app.route("/", methods=["GET", "POST"])
+    async def index() -> str:
+        return repr(g.get("first")) + " " + request.method
+
+    assert run_asgi(app).body == b"None GET"
+    assert run_asgi(app, "/", "POST", b"abcdef", query=b"stream=1").body == b"b'abc' POST"
+
+
+def test_async_view_after_a_stream_read_in_a_hook_keeps_the_stream(app: Erlen) -> None:
+    seen = []
+
+    @app.before_request
+    def open_stream() -> None:
+        seen.append(request.stream)
+
+    @app.post("/")
+    async def index() -> str:
+        return request.get_data(as_text=True)
+
+    assert run_asgi(app, "/", "POST", b"kept").body == b"kept"
+
+
+def test_host_matching_and_custom_response_class(app: Erlen) -> None:
+    class Custom(Response):
+        def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.headers["X-Custom"] = "1"
+
+    hosted = Erlen("hosted", host_matching=True, static_folder=None)
+    hosted.response_class = Custom
+
+    @hosted.route("/", host="testserver")
+    async def index() -> str:
+        return "on the host"
+
+    result = run_asgi(hosted)
+    assert (result.body, result.headers["x-custom"]) == (b"on the host", "1")
+
+
+def test_signals_session_and_nested_context(app: Erlen) -> None:
+    from erlen import session, signals
+
+    events: list[str] = []
+
+    def started(sender: t.Any, **extra: t.Any) -> None:
+        events.append("started")
+
+    def finished(sender: t.Any, response: Response, **extra: t.Any) -> None:
+        events.append(f"finished {response.status_code}")
+
+    def got(sender: t.Any, exception: Exception, **extra: t.Any) -> None:
+        events.append(f"exception {exception}")
+
+    @app.route("/")
+    async def index() -> str:
+        session["n"] = session.get("n", 0) + 1
+        return str(session["n"])
+
+    @app.route("/fail")
+    async def fail() -> str:
+        raise ValueError("signalled")
+
+    with signals.request_started.connected_to(started), signals.request_finished.connected_to(finished), signals.got_request_exception.connected_to(got):
+        result = run_asgi(app)
+        with app.app_context():  # an outer context of the same app
+            assert run_asgi(app, "/fail").status == 500
+    assert result.body == b"1" and "session=" in result.headers["set-cookie"]
+    assert events[:2] == ["started", "finished 200"] and "exception signalled" in events
+
+
+def test_debug_mode_bad_key_and_failing_after_request_in_error_path(app: Erlen, caplog: pytest.LogCaptureFixture) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    app.debug = True
+
+    @app.route("/")
+    async def index() -> str:
+        return request.args["missing"]
+
+    @app.route("/fail")
+    async def fail() -> str:
+        raise RuntimeError("first")
+
+    @app.after_request
+    def broken(response: Response) -> Response:
+        if response.status_code == 500:
+            raise RuntimeError("second")
+        return response
+
+    with caplog.at_level(logging.CRITICAL):
+        # Debug mode traps a missing key (Flask's rule): an error, not a 400.
+        assert run_asgi(app).status == 500
+        assert run_asgi(app, "/fail").status == 500
+    app.config["TRAP_BAD_REQUEST_ERRORS"] = False
+    result = run_asgi(app)
+    assert result.status == 400 and b"missing" in result.body
+
+
+def test_after_request_error_propagates_in_testing(app: Erlen) -> None:
+    app.testing = True
+
+    @app.route("/")
+    async def index() -> str:
+        return "x"
+
+    @app.after_request
+    async def broken(response: Response) -> Response:
+        raise KeyError("after")
+
+    with pytest.raises(KeyError):
+        run_asgi(app)
+
+
+def test_send_response_directly_and_without_a_body_input(app: Erlen) -> None:
+    from erlen.asgi import send_response
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def main() -> None:
+        await send_response(Response(iter([b"a", "b"])), {"type": "http", "method": "GET"}, send, app)
+        await send_response(Response(["list"], headers={"X": "1"}), {"type": "http", "method": "GET"}, send, app)
+
+    asyncio.run(main())
+    assert b"".join(m.get("body", b"") for m in sent) == b"ablist"
+
+
+def test_slow_sync_stream_stops_at_disconnect(app: Erlen) -> None:
+    state: dict[str, t.Any] = {"steps": 0}
+
+    @app.route("/")
+    def index() -> t.Any:
+        def slow() -> t.Iterator[bytes]:
+            try:
+                while True:
+                    state["steps"] += 1
+                    time.sleep(0.05)
+                    yield b"."
+            finally:
+                state["closed"] = True
+
+        return slow()
+
+    result = run_asgi(app, disconnect=True)
+    assert result.status == 200 and state.get("closed") and state["steps"] < 50
+
+
+def test_disconnect_watcher_drops_unread_body(app: Erlen) -> None:
+    @app.post("/")
+    def index() -> t.Any:
+        return (str(i) for i in range(3))  # never reads the body
+
+    result = run_asgi(app, "/", "POST", [b"unread", b"body"], headers=[("Transfer-Encoding", "chunked")])
+    assert result.body == b"012"
+
+    from erlen.asgi import _ASGIInput, _wait_disconnect
+
+    async def main() -> None:
+        async def receive() -> Message:
+            return {"type": "http.disconnect"}
+
+        body = _ASGIInput(receive)
+        body.disconnected = True
+        await _wait_disconnect(body)  # returns at once
+        fresh = _ASGIInput(receive)
+        await _wait_disconnect(fresh)
+        assert fresh.disconnected
+
+    asyncio.run(main())
+
+
+def test_asgi_app_function_serves_http(app: Erlen) -> None:
+    from erlen.asgi import asgi_app, full_dispatch_request
+
+    @app.route("/")
+    async def index() -> str:
+        return "via asgi_app"
+
+    async def wrapped(scope: Message, receive: t.Any, send: t.Any) -> None:
+        await asgi_app(app, scope, receive, send)
+
+    assert run_asgi(wrapped).body == b"via asgi_app"
+    assert callable(full_dispatch_request)
+
+
+def test_full_dispatch_request_in_a_context(app: Erlen) -> None:
+    from erlen.asgi import full_dispatch_request, make_request
+    from erlen.ctx import RequestContext
+
+    @app.route("/")
+    async def index() -> str:
+        return "direct"
+
+    async def main() -> bytes:
+        req = make_request(app.request_class, {"type": "http", "method": "GET", "path": "/", "headers": []})
+        with RequestContext(app, None, req):
+            response = await full_dispatch_request(app, req)
+        return t.cast(bytes, response.get_data())
+
+    assert asyncio.run(main()) == b"direct"
+
+
+def test_dev_bridge_closes_the_wsgi_result(app: Erlen) -> None:
+    from erlen.asgi import dev_app
+
+    closed = []
+
+    class Body(list[bytes]):
+        def close(self) -> None:
+            closed.append(True)
+
+    def debugged(environ: dict[str, t.Any], start_response: t.Any) -> Body:
+        start_response("200 OK", [])
+        return Body([b"closed body"])
+
+    assert run_asgi(dev_app(app, debugged)).body == b"closed body"
+    assert closed == [True]

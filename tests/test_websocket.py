@@ -456,3 +456,49 @@ def test_streamed_rejection_body(app: Erlen) -> None:
     with pytest.raises(WebSocketRejected) as refused:
         app.test_client().websocket_connect("/ws").__enter__()
     assert (refused.value.status_code, refused.value.body) == (409, b"streamed refusal")
+
+
+def test_close_after_the_client_left_is_quiet() -> None:
+    async def receive() -> dict[str, t.Any]:
+        raise AssertionError("not called")
+
+    async def send(message: dict[str, t.Any]) -> None:
+        if message["type"] == "websocket.close":
+            raise OSError("gone")
+
+    async def main() -> None:
+        ws = WebSocket({"type": "websocket"}, receive, send)
+        await ws.accept()
+        await ws.close(1001)
+        assert ws.closed and ws.close_code == 1001
+
+    asyncio.run(main())
+
+
+def test_subdomain_outside_server_name_is_not_found() -> None:
+    app = Erlen("subs", subdomain_matching=True, static_folder=None)
+    app.config["SERVER_NAME"] = "example.test"
+
+    @app.websocket("/ws", subdomain="chat")
+    async def handler() -> None:
+        await websocket.accept()
+
+    session_ = WebSocketTestSession(app, "/ws", headers={"Host": "elsewhere.test"})
+    with pytest.raises(WebSocketRejected) as refused:
+        session_.__enter__()
+    assert refused.value.status_code == 404
+
+
+def test_handler_finishing_without_close_is_reported(app: Erlen) -> None:
+    @app.websocket("/ws")
+    async def handler() -> None:
+        await websocket.accept()
+
+    with app.test_client().websocket_connect("/ws") as ws:
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive()
+        assert closed.value.code == 1000
+        # After the end, further reads report it too instead of waiting.
+        with pytest.raises(WebSocketDisconnect):
+            ws.receive()
+        ws.send_text("nobody listens")  # dropped quietly

@@ -482,12 +482,6 @@ async def send_response(response: Response, scope: Scope, send: Send, app: Erlen
     code = response._status_code
     body = response.response
     start = {"type": "http.response.start", "status": code, "headers": _encode_headers(response)}
-    # PERF: a list body with nothing to close, the common case, first.
-    if type(body) is list and not response._on_close and code >= 200 and code not in _NO_BODY and scope.get("method") != "HEAD":
-        data = _join(body, response.charset)
-        await send(start)
-        await send({"type": "http.response.body", "body": data})
-        return
     pending: list[t.Any] = []
     try:
         if scope.get("method") == "HEAD" or code in _NO_BODY or code < 200:
@@ -608,22 +602,6 @@ async def _preprocess(app: Erlen, request: Request) -> t.Any:
     return None
 
 
-async def _dispatch(app: Erlen, request: Request) -> t.Any:
-    if request.routing_exception is not None:
-        app.raise_routing_exception(request)
-    rule = request.url_rule
-    assert rule is not None
-    if rule.provide_automatic_options and request.method == "OPTIONS":
-        return app.make_default_options_response()
-    view = app.view_functions[t.cast(str, rule.endpoint)]
-    if _is_async(view):
-        return await view(**request.view_args)  # type: ignore[arg-type]
-    rv = await run_sync(app, view, **request.view_args)  # type: ignore[arg-type]
-    if rv.__class__ is CoroutineType:
-        rv = await rv
-    return rv
-
-
 async def _handle_user_exception(app: Erlen, e: Exception) -> t.Any:
     if type(app).handle_user_exception is not _ERLEN.handle_user_exception:
         return await run_sync(app, app.handle_user_exception, e)
@@ -709,16 +687,16 @@ async def _full_dispatch(app: Erlen, request: Request, ctx: RequestContext) -> R
     try:
         if _signals.request_started.receivers:
             _signals.request_started.send(app, _async_wrapper=app.ensure_sync)
-        # PERF: the common case of _match_request, inlined (as on the WSGI side).
-        if request.routing_exception is None:
-            url_map = app.url_map
-            if url_map.host_matching or app.subdomain_matching:
-                app._match_request(request)
-            else:
-                try:
-                    request.url_rule, request.view_args = url_map.match(request.path, request.method, url_map.default_subdomain)
-                except HTTPException as e:
-                    request.routing_exception = e
+        # PERF: the common case of _match_request, inlined (as on the WSGI
+        # side; an ASGI path is text already, so nothing failed before).
+        url_map = app.url_map
+        if url_map.host_matching or app.subdomain_matching:
+            app._match_request(request)
+        else:
+            try:
+                request.url_rule, request.view_args = url_map.match(request.path, request.method, url_map.default_subdomain)
+            except HTTPException as e:
+                request.routing_exception = e
         rv = None
         if app.before_request_funcs or app.url_value_preprocessors:
             await _read_body(request)
@@ -734,8 +712,8 @@ async def _full_dispatch(app: Erlen, request: Request, ctx: RequestContext) -> R
                 if rule.provide_automatic_options and request.method == "OPTIONS":
                     rv = app.make_default_options_response()
                 elif type(view) is FunctionType and view.__code__.co_flags & _CO_COROUTINE or _is_async(view):
-                    body = t.cast(_ASGIInput, request._input)
-                    if body.more:
+                    body = t.cast("_ASGIInput | None", request._input)
+                    if body is not None and body.more:
                         if "stream" in request.__dict__:
                             pass  # a hook read it as a stream already
                         elif _needs_body(request.scope):  # type: ignore[attr-defined]
