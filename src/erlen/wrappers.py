@@ -322,10 +322,16 @@ class Request:
 
     # -- headers -------------------------------------------------------------
 
+    @property
+    def _cookie_header(self) -> str | None:
+        # The raw Cookie header; an adapter overrides this to read it without
+        # building the headers view (the session reads it on every request).
+        return t.cast("str | None", self.headers.get("Cookie"))
+
     @cached_property
     def cookies(self) -> MultiDict[str, str]:
         """The cookies the client sent."""
-        header = self.headers.get("Cookie")
+        header = self._cookie_header
         if not header:
             return _EMPTY_MULTIDICT
         return parse_cookie(header, self.parameter_storage_class)

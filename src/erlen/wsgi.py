@@ -48,6 +48,10 @@ class _WSGIFields:
     def headers(self) -> EnvironHeaders:
         return EnvironHeaders(self.environ)
 
+    @property
+    def _cookie_header(self) -> str | None:
+        return t.cast("str | None", self.environ.get("HTTP_COOKIE"))
+
     @cached_property
     def query_string(self) -> bytes:
         return t.cast(str, self.environ.get("QUERY_STRING", "")).encode("latin-1", "replace")
