@@ -72,6 +72,17 @@ def test_one_token_per_request_and_stable_session_value(app: Erlen, csrf: CSRFPr
         assert session["csrf_token"] == value
 
 
+def test_new_token_after_the_session_is_cleared_in_the_same_request(app: Erlen, csrf: CSRFProtect) -> None:
+    with app.test_request_context():
+        first = generate_csrf()
+        session.clear()  # e.g. login_user() rotating the session
+        second = generate_csrf()
+        assert second != first
+        validate_csrf(second)
+        with pytest.raises(CSRFError):
+            validate_csrf(first)
+
+
 def test_token_from_other_session_is_invalid(app: Erlen, csrf: CSRFProtect) -> None:
     other = app.test_client()
     token = get_token(other)

@@ -65,9 +65,11 @@ __all__ = ["CSRFError", "CSRFProtect", "generate_csrf", "validate_csrf"]
 _F = t.TypeVar("_F", bound=t.Callable[..., t.Any])
 
 _EXTENSION_KEY = "erlen.csrf"
-#: The purpose the signing key is derived for (see erlen.security).
-_PURPOSE = "erlen.csrf token"
-#: Where this request's token is kept on ``g``, so all forms of a page share it.
+#: The purpose the signing key is derived for (see erlen.security); also
+#: what the error for a missing secret key names.
+_PURPOSE = "CSRF protection"
+#: Where this request's session value and token are kept on ``g``, so all
+#: forms of a page share one token.
 _G_TOKEN = "_erlen_csrf_token"
 #: The session key of the random per-session value.
 SESSION_KEY = "csrf_token"
@@ -108,7 +110,7 @@ def _config(app: Erlen, name: str) -> t.Any:
 
 
 def _keys(app: Erlen) -> list[bytes]:
-    return _derive_keys(app.secret_key, app.config.get("SECRET_KEY_FALLBACKS"), "CSRF protection")
+    return _derive_keys(app.secret_key, app.config.get("SECRET_KEY_FALLBACKS"), _PURPOSE)
 
 
 def _is_session_value(value: object) -> bool:
@@ -127,18 +129,20 @@ def generate_csrf() -> str:
     """
     ctx = _request_ctx()
     g = ctx.g
-    token: str | None = g.get(_G_TOKEN)
-    if token is None:
-        app = ctx.app
-        keys = _keys(app)
-        session = ctx.session
-        value = session.get(SESSION_KEY)
-        if not _is_session_value(value):
-            value = secrets.token_hex(20)
-            session[SESSION_KEY] = value
-        issued = str(int(time()))
-        token = f"{issued}.{_sign(keys[0], f'{value}.{issued}')}"
-        setattr(g, _G_TOKEN, token)
+    keys = _keys(ctx.app)
+    session = ctx.session
+    value = session.get(SESSION_KEY)
+    cached: tuple[str, str] | None = g.get(_G_TOKEN)
+    # NOTE: the cache is keyed by the session value, so a session cleared in
+    # this request (login_user() does that) gets a token for its new value.
+    if cached is not None and cached[0] == value:
+        return cached[1]
+    if not _is_session_value(value):
+        value = secrets.token_hex(20)
+        session[SESSION_KEY] = value
+    issued = str(int(time()))
+    token = f"{issued}.{_sign(keys[0], f'{value}.{issued}')}"
+    setattr(g, _G_TOKEN, (value, token))
     return token
 
 
