@@ -233,6 +233,12 @@ def test_samples_run(name: str, pages: list[Path], tmp_path: Path, monkeypatch: 
     module = types.ModuleType("docs_sample")
     module.__file__ = str(tmp_path / "docs_sample.py")
     monkeypatch.setitem(sys.modules, "docs_sample", module)
+    # The examples' packages (flaskr, ...) are on pytest's pythonpath and already
+    # imported by their tests; hide them so the samples import what they wrote.
+    examples = str((ROOT / "examples").resolve())
+    for mod_name, mod in list(sys.modules.items()):
+        if (getattr(mod, "__file__", None) or "").startswith(examples):
+            monkeypatch.delitem(sys.modules, mod_name)
     # Samples rewrite modules within one second; stale bytecode must not be reused.
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
     try:
