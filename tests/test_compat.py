@@ -691,3 +691,71 @@ def test_package_metadata_answers_for_the_provided_packages() -> None:
     assert {"Flask", "Werkzeug"} <= listed
     # Other packages are answered as before.
     assert importlib.metadata.version("click")
+
+
+@pytest.mark.usefixtures("compat")
+def test_flask_subclass_hooks_and_classes_are_honored() -> None:
+    # What extensions and apps override on Flask, through the flask names.
+    from flask import Flask, Request, Response, render_template_string, request, session
+    from flask.globals import request_ctx
+    from flask.sessions import SecureCookieSessionInterface
+    from flask.testing import FlaskClient, FlaskCliRunner
+
+    class MyResponse(Response):
+        pass
+
+    class MyRequest(Request):
+        pass
+
+    class MyFlask(Flask):
+        response_class = MyResponse
+        request_class = MyRequest
+
+        def handle_user_exception(self, e: Exception) -> t.Any:
+            if isinstance(e, KeyError):
+                return "handled KeyError", 418
+            return super().handle_user_exception(e)
+
+        def handle_exception(self, e: Exception) -> t.Any:
+            return self.response_class(f"handled {type(e).__name__}", 503)
+
+        def create_jinja_environment(self) -> t.Any:
+            env = super().create_jinja_environment()
+            env.globals["answer"] = 42
+            return env
+
+    class MyInterface(SecureCookieSessionInterface):
+        salt = "another-salt"
+
+    app = MyFlask(__name__)
+    app.config["SECRET_KEY"] = "k"
+    app.session_interface = MyInterface()
+    seen: dict[str, t.Any] = {}
+
+    @app.route("/")
+    def index() -> str:
+        ctx = request_ctx._get_current_object()  # type: ignore[attr-defined]
+        current = request._get_current_object()  # type: ignore[attr-defined]
+        seen.update(request=isinstance(current, MyRequest), app=ctx.app, same=ctx.request is current)
+        session["x"] = 1
+        return render_template_string("{{ answer }}")
+
+    @app.route("/key")
+    def key() -> str:
+        raise KeyError("x")
+
+    @app.route("/boom")
+    def boom() -> str:
+        raise ValueError("x")
+
+    client = app.test_client()
+    assert isinstance(client, FlaskClient) and isinstance(app.test_cli_runner(), FlaskCliRunner)
+    rv = client.get("/")
+    assert isinstance(rv, MyResponse) and rv.data == b"42"
+    assert seen == {"request": True, "app": app, "same": True}
+    with client.session_transaction() as sess:
+        assert dict(sess) == {"x": 1}
+    rv = client.get("/key")
+    assert (rv.status_code, rv.data) == (418, b"handled KeyError")
+    rv = client.get("/boom")
+    assert (rv.status_code, rv.data) == (503, b"handled ValueError")
