@@ -134,6 +134,33 @@ def test_messages_with_missing_headers_still_load(tmp_path: Path) -> None:
     assert binary.body == "" and binary.attachments == ["blob.bin"] and binary.html_source is None
 
 
+def test_first_text_parts_win_and_inline_parts_are_skipped(tmp_path: Path) -> None:
+    msg = EmailMessage()
+    msg["Message-ID"] = "<parts@x>"
+    msg.set_content("first plain")
+    msg.add_alternative("<p>first html</p>", subtype="html")
+    msg.make_mixed()
+    for part in (
+        EmailMessage(), EmailMessage(), EmailMessage()
+    ):
+        msg.attach(part)
+    parts = msg.get_payload()
+    assert isinstance(parts, list)
+    parts[1].set_content("second plain")
+    parts[2].set_content("<p>second html</p>", subtype="html")
+    parts[3].set_content(b"\x89PNG", maintype="image", subtype="png", disposition="inline")
+    archive = Archive(make_mbox(tmp_path / "list.mbox", msg))
+    parsed = archive.messages[message_key("parts@x")]
+    assert parsed.body == "first plain"
+    assert parsed.html_source == "<p>first html</p>\n"
+    assert parsed.attachments == []
+
+
+def test_search_without_words_finds_nothing(sample: Archive) -> None:
+    assert sample.search("  \t ") == []
+    assert len(sample.search("erlen", limit=2)) == 2
+
+
 def test_undecodable_headers_and_charsets_fall_back(tmp_path: Path) -> None:
     raw = (
         b"From x Mon Mar  2 10:00:00 2026\n"

@@ -45,3 +45,11 @@ def test_unknown_page_is_a_friendly_404(client: ErlenClient) -> None:
     rv = client.get("/no-such-page")
     assert rv.status_code == 404
     assert "There is nothing at this address" in rv.get_data(as_text=True)
+
+
+def test_factory_defaults_to_the_sample_archive() -> None:
+    from website import DEFAULT_MBOX, create_app
+
+    app = create_app()
+    assert app.config["ARCHIVE_MBOX"] == DEFAULT_MBOX
+    assert len(app.extensions["archive"].get().messages) == 16

@@ -142,11 +142,6 @@ class Thread:
         return self.root.subject
 
     @property
-    def last_date(self) -> datetime:
-        """When the newest message of the thread was sent."""
-        return max(m.date for m in self.messages)
-
-    @property
     def participants(self) -> list[str]:
         """The authors of the thread, in order of first message."""
         return list(dict.fromkeys(m.author for m in sorted(self.messages, key=lambda m: m.date)))
