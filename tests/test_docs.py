@@ -239,6 +239,11 @@ def test_samples_run(name: str, pages: list[Path], tmp_path: Path, monkeypatch: 
     for mod_name, mod in list(sys.modules.items()):
         if (getattr(mod, "__file__", None) or "").startswith(examples):
             monkeypatch.delitem(sys.modules, mod_name)
+    # Modules of the same names imported by other tests (examples/flaskr is
+    # on the path of its own tests) must not stand in for the samples' files.
+    written = {Path(b.title).parts[0].removesuffix(".py") for p in pages for b in parse_blocks(p) if b.title}
+    for mod_name in [m for m in sys.modules if m.partition(".")[0] in written]:
+        monkeypatch.delitem(sys.modules, mod_name)
     # Samples rewrite modules within one second; stale bytecode must not be reused.
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
     try:
