@@ -140,15 +140,12 @@ def test_first_text_parts_win_and_inline_parts_are_skipped(tmp_path: Path) -> No
     msg.set_content("first plain")
     msg.add_alternative("<p>first html</p>", subtype="html")
     msg.make_mixed()
-    for part in (
-        EmailMessage(), EmailMessage(), EmailMessage()
-    ):
+    second_plain, second_html, image = EmailMessage(), EmailMessage(), EmailMessage()
+    second_plain.set_content("second plain")
+    second_html.set_content("<p>second html</p>", subtype="html")
+    image.set_content(b"\x89PNG", maintype="image", subtype="png", disposition="inline")
+    for part in (second_plain, second_html, image):
         msg.attach(part)
-    parts = msg.get_payload()
-    assert isinstance(parts, list)
-    parts[1].set_content("second plain")
-    parts[2].set_content("<p>second html</p>", subtype="html")
-    parts[3].set_content(b"\x89PNG", maintype="image", subtype="png", disposition="inline")
     archive = Archive(make_mbox(tmp_path / "list.mbox", msg))
     parsed = archive.messages[message_key("parts@x")]
     assert parsed.body == "first plain"
