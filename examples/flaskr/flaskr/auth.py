@@ -115,8 +115,6 @@ def login() -> t.Any:
             row = get_db().execute("SELECT * FROM user WHERE username = ?", (username,)).fetchone()
         # One message for an unknown user and a wrong password: the form
         # shouldn't tell a stranger which user names exist.
-        # Registration caps passwords at PASSWORD_MAX_LENGTH, so a longer one is wrong
-        # anyway; cutting it keeps a huge post from buying extra hashing work.
         password_ok = check_password_hash(row["password"] if row else _DUMMY_HASH, password[:1024])
         if row is not None and password_ok:
             login_user(User(row["id"], row["username"]), remember=request.form.get("remember") == "on")
