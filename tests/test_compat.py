@@ -759,3 +759,11 @@ def test_flask_subclass_hooks_and_classes_are_honored() -> None:
     assert (rv.status_code, rv.data) == (418, b"handled KeyError")
     rv = client.get("/boom")
     assert (rv.status_code, rv.data) == (503, b"handled ValueError")
+
+
+@pytest.mark.usefixtures("compat")
+def test_star_import() -> None:
+    namespace: dict[str, t.Any] = {}
+    exec("from flask import *", namespace)
+    assert namespace["Flask"] is Erlen and namespace["request"] is erlen.request
+    assert not any(name.startswith("_") for name in namespace if name != "__builtins__")

@@ -73,7 +73,11 @@ class ShimModule(types.ModuleType):
     __shim__: Shim
 
     def __getattr__(self, name: str) -> t.Any:
-        value = _resolve(self, name)
+        if name == "__all__":
+            # For `from flask import *`: every public name, resolved on use.
+            value: t.Any = [n for n in self.__dir__() if not n.startswith("_")]
+        else:
+            value = _resolve(self, name)
         setattr(self, name, value)
         return value
 
