@@ -533,3 +533,11 @@ def test_sync_tutorial_rewrites_only_the_last_block_of_each_package_file(tmp_pat
         '```python title="tests/t.py"\nthe tutorial\'s own\n```\n'
     )
     assert sync.sync() == []
+
+
+def test_contributing_page_lists_the_shown_only_languages() -> None:
+    """The rule written for authors is the rule the tests apply."""
+    page = (DOCS / "contributing.md").read_text(encoding="utf-8")
+    row = next(line for line in page.splitlines() if line.startswith("| `sh`"))
+    listed = set(re.findall(r"`([\w+]+)`", row.split("|")[1]))
+    assert listed == SHOWN_ONLY
