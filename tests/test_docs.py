@@ -487,13 +487,14 @@ def test_performance_table_formats_missing_results() -> None:
     assert chart.markdown_table(data).splitlines()[-1] == "| `hello` | `GET /` | 10.0 | 40.0 | 10.0 | n/a | 0.25× | n/a |"
 
 
-def test_performance_chart_is_drawn(tmp_path: Path) -> None:
+def test_performance_chart_is_drawn(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("matplotlib")
     chart = _chart_module()
     out = tmp_path / "chart.png"
-    chart.draw(chart.load(), out)
+    assert chart.main([str(DOCS / "performance" / "bench.json"), str(out)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert out.stat().st_size > 10_000
+    assert capsys.readouterr().out == chart.markdown_table(chart.load())
 
 
 # -- keeping the tutorial in step with examples/flaskr ----------------------
@@ -525,6 +526,8 @@ def test_sync_tutorial_rewrites_only_the_last_block_of_each_package_file(tmp_pat
     (tmp_path / "docs" / "tutorial" / "one.md").write_text(one)
     (tmp_path / "docs" / "tutorial" / "two.md").write_text(two)
     sync = _sync_module(tmp_path)
+    assert sorted(sync.sync(write=False)) == ["flaskr/a.py", "flaskr/b.css"]
+    assert (tmp_path / "docs" / "tutorial" / "two.md").read_text() == two  # a check writes nothing
     assert sorted(sync.sync()) == ["flaskr/a.py", "flaskr/b.css"]
     assert (tmp_path / "docs" / "tutorial" / "one.md").read_text() == one  # an earlier step stays
     assert (tmp_path / "docs" / "tutorial" / "two.md").read_text() == (
@@ -532,7 +535,7 @@ def test_sync_tutorial_rewrites_only_the_last_block_of_each_package_file(tmp_pat
         '??? example\n\n    ```css title="flaskr/b.css"\n    p {}\n    ```\n\n'
         '```python title="tests/t.py"\nthe tutorial\'s own\n```\n'
     )
-    assert sync.sync() == []
+    assert sync.sync() == [] and sync.sync(write=False) == []
 
 
 def test_contributing_page_lists_the_shown_only_languages() -> None:
@@ -541,3 +544,13 @@ def test_contributing_page_lists_the_shown_only_languages() -> None:
     row = next(line for line in page.splitlines() if line.startswith("| `sh`"))
     listed = set(re.findall(r"`([\w+]+)`", row.split("|")[1]))
     assert listed == SHOWN_ONLY
+
+
+def test_sync_tutorial_script_finds_nothing_to_do() -> None:
+    """Run as a script on the real tree, it changes nothing: tutorial and example agree."""
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, str(DOCS / "sync_tutorial.py"), "--check"], capture_output=True, text=True, timeout=60
+    )
+    assert (out.returncode, out.stdout) == (0, "")

@@ -4,6 +4,7 @@ Usage, from the repository root::
 
     python3 dev.py bench --json docs/performance/bench.json
     .venv/bin/python docs/performance/chart.py            # writes bench.png, prints the table
+    .venv/bin/python docs/performance/chart.py other.json other.png
 
 The table printed is the one in ``docs/performance/index.md``;
 ``tests/test_docs.py`` checks that the page still shows what the committed
@@ -84,9 +85,9 @@ def draw(data: dict[str, t.Any], out: Path = PNG_PATH) -> None:
 
 
 def main(argv: list[str]) -> int:
-    path = Path(argv[0]) if argv else JSON_PATH
-    data = load(path)
-    draw(data)
+    """``chart.py [bench.json [bench.png]]``: draw the chart, print the table."""
+    data = load(Path(argv[0]) if argv else JSON_PATH)
+    draw(data, Path(argv[1]) if len(argv) > 1 else PNG_PATH)
     print(markdown_table(data), end="")
     return 0
 
