@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import secrets
 import time
 import typing as t
 import uuid
@@ -1399,3 +1400,75 @@ def test_overridden_expiry_and_should_set_cookie(app: Erlen) -> None:
         # Not modified, yet saved: should_set_cookie() says so.
         app.session_interface.save_session(app, SecureCookieSession({"n": 1}), response)
         assert _attrs(response.headers["Set-Cookie"])["expires"] == "Wed, 02 Jan 2030 03:04:05 GMT"
+
+
+@_settings
+@given(
+    data=_sessions,
+    signed_at=st.integers(0, 2**33),
+    age=st.integers(-(2**20), 2**20),
+    max_age=st.none() | st.integers(-5, 2**20),
+)
+def test_expiry_like_itsdangerous_once_verified(
+    data: dict[str, t.Any], signed_at: int, age: int, max_age: int | None
+) -> None:
+    """A token verified once (and so remembered) still expires on time."""
+    ours, theirs = _ours(["k"]), _serializer("k")
+    with _clock(signed_at) as move:
+        token = ours.dumps(data)
+        assert ours.loads(token) == data
+        assert token in ours._verified
+        move(signed_at + age)
+        expected = _outcome(theirs.loads, token, max_age=max_age)
+        assert _outcome(ours.loads, token, max_age=max_age) == expected
+        assert _outcome(ours.loads, token, max_age=max_age) == expected
+
+
+def test_remembered_token_gives_a_fresh_object_each_time() -> None:
+    ours = _ours(["k"])
+    token = ours.dumps({"items": [1, 2], "user": {"id": 7}})
+    first = ours.loads(token)
+    first["items"].append(3)
+    first["user"]["id"] = 8
+    assert ours.loads(token) == {"items": [1, 2], "user": {"id": 7}}
+    assert ours.loads(token) is not ours.loads(token)
+
+
+def test_remembered_tokens_are_bounded() -> None:
+    from erlen.sessions import _VERIFIED_CACHE_SIZE
+
+    ours = _ours(["k"])
+    tokens = [ours.dumps({"n": n}) for n in range(_VERIFIED_CACHE_SIZE + 50)]
+    for n, token in enumerate(tokens):
+        assert ours.loads(token) == {"n": n}
+    assert len(ours._verified) == _VERIFIED_CACHE_SIZE
+    # The oldest were forgotten, the newest kept; all still verify.
+    assert tokens[0] not in ours._verified and tokens[-1] in ours._verified
+    assert ours.loads(tokens[0]) == {"n": 0}
+
+
+def test_bad_tokens_are_never_remembered() -> None:
+    ours = _ours(["k"])
+    token = ours.dumps({"n": 1})
+    tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    stranger = _ours(["other"]).dumps({"admin": True})
+    for bad in (tampered, stranger, "garbage", token + "x"):
+        with pytest.raises(itsdangerous.BadSignature):
+            ours.loads(bad)
+    assert set(ours._verified) == set()
+    blob = secrets.token_urlsafe(6000)  # random: compression can't shrink it
+    huge = ours.dumps({"blob": blob})
+    assert ours.loads(huge)["blob"] == blob
+    assert huge not in ours._verified  # longer than any browser keeps
+
+
+def test_resigning_same_payload_in_same_second_reuses_token() -> None:
+    ours, theirs = _ours(["k"]), _serializer("k")
+    with _clock(_NOW) as move:
+        token = ours.dumps({"n": 1})
+        assert ours.dumps({"n": 1}) is token
+        assert ours.dumps({"n": 2}) == theirs.dumps({"n": 2}) != token
+        move(_NOW + 1)
+        later = ours.dumps({"n": 2})
+        assert later == theirs.dumps({"n": 2})
+        assert ours.loads(later) == {"n": 2}

@@ -368,6 +368,11 @@ _URLSAFE_TO_STD = bytes.maketrans(b"-_", b"+/")
 #: tens of microseconds, mostly in the allocator).
 _NEVER_COMPRESSIBLE = 10
 
+#: How many verified tokens a serializer remembers, and the longest one it
+#: remembers (a browser keeps cookies up to 4 kB), so the memory is bounded.
+_VERIFIED_CACHE_SIZE = 256
+_VERIFIED_MAX_TOKEN = 4096
+
 
 #: The last second a :class:`~datetime.datetime` can hold (9999-12-31 23:59:59
 #: UTC); a later timestamp is malformed.
@@ -503,6 +508,18 @@ class _CookieSerializer:
         # replaced whole, so threads never see half an update.
         self._ts_cache: tuple[int, bytes] = (-1, b"")
         self._ts_read: tuple[bytes | None, int] = (None, 0)
+        # PERF: tokens this serializer verified lately, mapped to their
+        # timestamp and serialized payload. A browser sends the same cookie
+        # on every request until the session changes, so most requests skip
+        # the HMAC and base64 work; the age is still checked and the payload
+        # still deserialized (a fresh object) every time. Bounded, and
+        # dropped with the serializer when a key changes.
+        self._verified: dict[str | bytes, tuple[int, t.Any]] = {}
+        # PERF: the last token signed, with the serialized payload and the
+        # second it was signed in: signing the same session again in the
+        # same second (a refreshed permanent session, a burst of requests)
+        # gives the same token.
+        self._last_signed: tuple[t.Any, int, t.Any] = (None, -1, None)
 
     @property
     def secret_key(self) -> bytes:
@@ -545,7 +562,11 @@ class _CookieSerializer:
     def dumps(self, obj: t.Any) -> t.Any:
         """The signed token for ``obj``: a ``str`` when the serializer makes
         text, else ``bytes``."""
-        data = self.serializer.dumps(obj)
+        text = data = self.serializer.dumps(obj)
+        ts = self.get_timestamp()
+        last = self._last_signed
+        if last[1] == ts and last[0] == text:
+            return last[2]
         if type(data) is not bytes:
             data = data.encode("utf-8")
         if len(data) > _NEVER_COMPRESSIBLE:
@@ -556,7 +577,6 @@ class _CookieSerializer:
                 data = _b64encode(data)
         else:
             data = _b64encode(data)
-        ts = self.get_timestamp()
         cache = self._ts_cache
         if cache[0] != ts:
             cache = self._ts_cache = (ts, _b64encode(ts.to_bytes(8, "big").lstrip(b"\x00")))
@@ -571,7 +591,9 @@ class _CookieSerializer:
             o.update(h.digest())
             digest = o.digest()
         token = value + b"." + _b64encode(digest)
-        return token.decode("ascii") if self.is_text_serializer else token
+        result = token.decode("ascii") if self.is_text_serializer else token
+        self._last_signed = (text, ts, result)
+        return result
 
     def _loads(self, token: str | bytes, max_age: int | None = None) -> tuple[t.Any, int]:
         """The object in ``token`` and its timestamp.
@@ -579,6 +601,20 @@ class _CookieSerializer:
         :raises _Invalid: The token does not verify, is older than
             ``max_age`` seconds (or from the future), or does not decode.
         """
+        known = self._verified.get(token) if type(token) is str or type(token) is bytes else None
+        if known is not None:
+            ts, text = known
+            if max_age is not None:
+                age = self.get_timestamp() - ts
+                if age > max_age or age < 0:
+                    # Expired now: forget it and let the full check say so.
+                    self._verified.pop(token, None)
+                    return self._loads(token, max_age)
+            try:
+                return self.serializer.loads(text), ts
+            except Exception:
+                raise _Invalid("BadPayload", "Could not load the payload") from None
+        original = token
         if type(token) is str:
             try:
                 token = token.encode("utf-8")
@@ -657,10 +693,24 @@ class _CookieSerializer:
                 data = self._decompress(data)
             except Exception:
                 raise _Invalid("BadPayload", "Could not zlib decompress the payload") from None
+        if self.is_text_serializer:
+            try:
+                data = data.decode("utf-8")
+            except UnicodeError:
+                raise _Invalid("BadPayload", "Could not load the payload") from None
         try:
-            obj = self.serializer.loads(data.decode("utf-8") if self.is_text_serializer else data)
+            obj = self.serializer.loads(data)
         except Exception:
             raise _Invalid("BadPayload", "Could not load the payload") from None
+        verified_cache = self._verified
+        if len(verified_cache) >= _VERIFIED_CACHE_SIZE:
+            # Forget the oldest; another thread may have done it already.
+            try:
+                del verified_cache[next(iter(verified_cache))]
+            except (KeyError, StopIteration, RuntimeError):
+                pass
+        if type(original) in (str, bytes) and len(original) <= _VERIFIED_MAX_TOKEN:
+            verified_cache[original] = (ts, data)
         return obj, ts
 
     def loads(
