@@ -1474,3 +1474,13 @@ def test_dev_bridge_closes_the_wsgi_result(app: Erlen) -> None:
 
     assert run_asgi(dev_app(app, debugged)).body == b"closed body"
     assert closed == [True]
+
+
+def test_async_view_may_read_the_prefetched_body_as_a_stream(app: Erlen) -> None:
+    @app.post("/")
+    async def index() -> str:
+        streamed = request.stream.read()
+        return f"{streamed.decode()}|{request.get_data(as_text=True)}|{request.content_length}"
+
+    result = run_asgi(app, "/", "POST", [b"one ", b"two"], headers=[("Content-Length", "7")])
+    assert result.body == b"one two|one two|7"
