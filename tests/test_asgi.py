@@ -1484,3 +1484,34 @@ def test_async_view_may_read_the_prefetched_body_as_a_stream(app: Erlen) -> None
 
     result = run_asgi(app, "/", "POST", [b"one ", b"two"], headers=[("Content-Length", "7")])
     assert result.body == b"one two|one two|7"
+
+
+def test_async_view_renders_with_an_async_context_processor(app: Erlen) -> None:
+    from erlen import render_template_string
+
+    @app.context_processor
+    async def user() -> dict[str, str]:
+        await asyncio.sleep(0)
+        return {"user": request.args.get("u", "nobody")}
+
+    @app.route("/async")
+    async def on_loop() -> str:
+        return render_template_string("hi {{ user }}")
+
+    @app.route("/sync")
+    def in_thread() -> str:
+        return render_template_string("hi {{ user }}")
+
+    assert run_asgi(app, "/async", query=b"u=ann").body == b"hi ann"
+    assert run_asgi(app, "/sync", query=b"u=bob").body == b"hi bob"
+    assert app.test_client().get("/async?u=cy").data == b"hi cy"
+
+
+def test_run_beside_loop_reraises() -> None:
+    from erlen.asgi import run_beside_loop
+
+    async def fails() -> None:
+        raise ValueError("beside")
+
+    with pytest.raises(ValueError, match="beside"):
+        run_beside_loop(fails())

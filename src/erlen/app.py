@@ -17,8 +17,8 @@ import os
 import sys
 import threading
 import typing as t
-from contextvars import copy_context
 from collections.abc import Iterator as _Iterator
+from contextvars import copy_context
 from datetime import timedelta
 from itertools import chain
 
@@ -1284,13 +1284,17 @@ def _run_coroutine(coro: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
 
     In a worker thread of the ASGI adapter, it runs on the server's loop.
     """
-    from .asgi import server_loop
+    from .asgi import run_beside_loop, server_loop
 
     loop = server_loop()
     if loop is not None:
         import asyncio
 
         return asyncio.run_coroutine_threadsafe(coro, loop).result()
+    if _loop_running():
+        # NOTE: sync code on an event loop's thread (an async view rendering
+        # with an async context processor) cannot wait on that loop.
+        return run_beside_loop(coro)
     runner = getattr(_loops, "runner", None)
     if runner is None:
         import asyncio  # PERF: asyncio costs more to import than all of Erlen
@@ -1299,3 +1303,13 @@ def _run_coroutine(coro: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
     # NOTE: a Runner runs every coroutine in the context it captured when it
     # was made (the first request's); give it the current one.
     return runner.run(coro, context=copy_context())
+
+
+def _loop_running() -> bool:
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

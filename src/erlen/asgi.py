@@ -1,7 +1,7 @@
 """The ASGI adapter (ASGI 3.0): scope in, messages out.
 
 This is the only module that knows the ASGI ``http`` and ``lifespan``
-scopes (:mod:`erlen.websocket` handles ``websocket``). :func:`make_request`
+scopes (:mod:`erlen.websockets` handles ``websocket``). :func:`make_request`
 maps a scope onto the sans-I/O :class:`~erlen.wrappers.Request`, with a body
 stream fed by ``receive``; :func:`send_response` turns a
 :class:`~erlen.wrappers.Response` into ``http.response.*`` messages. Between
@@ -18,6 +18,17 @@ Where code runs:
   ``ensure_sync`` runs on the server's loop, not a loop of its own.
 - Plain ``def`` hooks and error handlers are called on the loop: keep them
   short, or make them ``async``.
+
+The body: before async code that may read it runs, a body the request
+declares is read into memory, with ``MAX_CONTENT_LENGTH`` checked as it
+arrives (413 as soon as it is passed, with or without Content-Length); a
+plain view that runs alone streams it from its thread instead.
+
+One exception: sync code on the loop that calls a coroutine function
+through ``ensure_sync`` (an ``async def`` view rendering a template with an
+async context processor) cannot wait on the loop it blocks; the coroutine
+runs on a helper thread's loop (:func:`run_beside_loop`) and the server's
+loop waits for it.
 
 ``asyncio`` is imported only when the first ASGI call arrives.
 """
@@ -122,6 +133,37 @@ def _pool(app: Erlen) -> ThreadPoolExecutor:
 
 
 _pool_lock = threading.Lock()
+
+
+def run_beside_loop(coro: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
+    """Run a coroutine to its end on a helper thread's event loop, and wait.
+
+    For sync code that runs on an event loop's own thread and must call a
+    coroutine function (``ensure_sync``): that loop cannot run it while
+    waiting, so a helper thread does, in a copy of the current context.
+    The loop is blocked meanwhile; making the caller ``async`` avoids that.
+
+    .. versionadded:: 0.1
+    """
+    import asyncio
+    import contextvars
+
+    context = contextvars.copy_context()
+    result: list[t.Any] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(context.run(asyncio.run, coro))
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller
+            failure.append(e)
+
+    thread = threading.Thread(target=run, name="erlen-beside-loop")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return result[0]
 
 
 async def run_sync(app: Erlen, func: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
@@ -608,7 +650,7 @@ async def _preprocess(app: Erlen, request: Request) -> t.Any:
 
 
 async def _handle_user_exception(app: Erlen, e: Exception) -> t.Any:
-    if type(app).handle_user_exception is not _ERLEN.handle_user_exception:
+    if type(app).handle_user_exception is not _erlen_class().handle_user_exception:
         return await run_sync(app, app.handle_user_exception, e)
     if isinstance(e, BadRequestKeyError) and (app.debug or app.config["TRAP_BAD_REQUEST_ERRORS"]):
         e.show_exception = True
@@ -627,7 +669,7 @@ async def _handle_user_exception(app: Erlen, e: Exception) -> t.Any:
 
 async def handle_exception(app: Erlen, e: Exception) -> Response:
     """The ASGI side of :meth:`Erlen.handle_exception`: log, then 500 (or propagate)."""
-    if type(app).handle_exception is not _ERLEN.handle_exception:
+    if type(app).handle_exception is not _erlen_class().handle_exception:
         return t.cast("Response", await run_sync(app, app.handle_exception, e))
     if _signals.got_request_exception.receivers:
         _signals.got_request_exception.send(app, _async_wrapper=app.ensure_sync, exception=e)
@@ -918,19 +960,10 @@ async def _async_signature(scope: Scope, receive: Receive, send: Send) -> None: 
 
 
 def _erlen_class() -> type[Erlen]:
+    # app.py imports this module, so Erlen is looked up when first needed.
     from .app import Erlen
 
     return Erlen
-
-
-class _ErlenRef:
-    """``Erlen`` itself, looked up on first use (app.py imports this module)."""
-
-    def __getattr__(self, name: str) -> t.Any:
-        return getattr(_erlen_class(), name)
-
-
-_ERLEN: t.Any = _ErlenRef()
 
 
 # -- the development server --------------------------------------------------------
