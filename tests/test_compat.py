@@ -767,3 +767,32 @@ def test_star_import() -> None:
     exec("from flask import *", namespace)
     assert namespace["Flask"] is Erlen and namespace["request"] is erlen.request
     assert not any(name.startswith("_") for name in namespace if name != "__builtins__")
+
+
+def test_request_from_values() -> None:
+    # Werkzeug's Request.from_values, used by extensions' test suites.
+    request = erlen.Request.from_values("/x?a=1", method="POST", data={"f": "v"})
+    assert isinstance(request, erlen.Request)
+    assert (request.path, request.method) == ("/x", "POST")
+    assert request.args["a"] == "1" and request.form["f"] == "v"
+
+
+def test_test_request_context_matches_the_url(app: Erlen) -> None:
+    # As in Flask, the endpoint is known inside test_request_context().
+    @app.route("/items/<int:item_id>", methods=["GET"])
+    def item(item_id: int) -> str:
+        return str(item_id)
+
+    with app.test_request_context("/items/3"):
+        assert erlen.request.endpoint == "item"
+        assert erlen.request.view_args == {"item_id": 3}
+    with app.test_request_context("/nowhere"):
+        assert erlen.request.endpoint is None
+        assert erlen.request.routing_exception is not None
+        assert erlen.request.routing_exception.code == 404
+    # The URL adapter knows the request's method, as Werkzeug's bind_to_environ does.
+    with app.test_request_context("/items/3", method="POST"):
+        adapter = app.create_url_adapter(erlen.request._get_current_object())  # type: ignore[attr-defined]
+        with pytest.raises(erlen.exceptions.MethodNotAllowed) as exc_info:
+            adapter.match()
+        assert "GET" in exc_info.value.valid_methods

@@ -505,8 +505,16 @@ class Erlen(Scaffold):
         return AppContext(self)
 
     def request_context(self, environ: dict[str, t.Any]) -> RequestContext:
-        """A request context for a WSGI environ."""
-        return RequestContext(self, request=make_request(self.request_class, environ))
+        """A request context for a WSGI environ, its URL already matched.
+
+        As in Flask, ``request.endpoint``, ``url_rule`` and ``view_args`` are
+        set inside ``with app.test_request_context("/path"):`` (extensions
+        such as Flask-RESTful read them there). Serving a request does not
+        come through here: it matches in :meth:`full_dispatch_request`.
+        """
+        ctx = RequestContext(self, request=make_request(self.request_class, environ))
+        ctx.match_request()
+        return ctx
 
     def test_request_context(self, *args: t.Any, **kwargs: t.Any) -> RequestContext:
         """A request context for a made-up request; arguments as for the test client's ``open``."""
@@ -775,6 +783,7 @@ class Erlen(Scaffold):
                 script_name=request.root_path or "/",
                 subdomain=self._domain_for(request) if self.subdomain_matching else None,
                 url_scheme=request.scheme,
+                default_method=request.method,
                 path_info=request.path,
                 query_args=request.query_string.decode("latin-1"),
             )

@@ -253,6 +253,22 @@ class Request:
             url = self.path
         return f"<{type(self).__name__} {url!r} [{self.method}]>"
 
+    @classmethod
+    def from_values(cls, *args: t.Any, **kwargs: t.Any) -> Request:
+        """A request for a made-up WSGI environ, as Werkzeug's ``Request.from_values`` builds.
+
+        The arguments are those of :class:`erlen.testing.EnvironBuilder`
+        without the app (the path comes first). Meant for tests; Flask
+        extensions' test suites use it.
+
+        .. versionadded:: 0.1
+        """
+        from .testing import EnvironBuilder
+        from .wsgi import make_request
+
+        environ = EnvironBuilder(None, *args, **kwargs).get_environ()
+        return make_request(cls, environ)
+
     # -- URL parts -----------------------------------------------------------
 
     @property

@@ -106,7 +106,9 @@ WERKZEUG: dict[str, Shim] = {
             "ImmutableList": f"{_C}:ImmutableList",
         },
     ),
-    "werkzeug.exceptions": Shim(("erlen.exceptions",), {"abort": "erlen.exceptions:abort"}),
+    "werkzeug.exceptions": Shim(
+        ("erlen.exceptions",), {"abort": "erlen.exceptions:abort", "_aborter": "erlen.exceptions:_aborter"}
+    ),
     "werkzeug.formparser": Shim(("erlen.formparser",)),
     "werkzeug.http": Shim(("erlen.http",)),
     "werkzeug.local": Shim((), {"LocalProxy": "erlen.globals:LocalProxy"}),
