@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import typing as t
 import uuid
 
 import pytest
@@ -807,3 +809,39 @@ def test_root_path_of_unimported_module():
     import os
 
     assert Erlen("json").root_path == os.path.dirname(stdlib_json.__file__)
+
+
+@pytest.mark.parametrize(
+    ("files", "import_name", "expected"),
+    [
+        # A module: beside it. A package: beside the package, not inside it
+        # (Flask's rule); a module inside a package: beside the top package.
+        ({"solo_mod_ix.py": ""}, "solo_mod_ix", "instance"),
+        ({"pkg_ix/__init__.py": ""}, "pkg_ix", "instance"),
+        ({"pkg_ix2/__init__.py": "", "pkg_ix2/views.py": ""}, "pkg_ix2.views", "instance"),
+        ({"site-packages/inst_pkg_ix/__init__.py": ""}, "inst_pkg_ix", None),
+    ],
+)
+def test_default_instance_path_like_flask(
+    tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch, files: dict[str, str], import_name: str, expected: str | None
+) -> None:
+    import sys
+
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path / "site-packages") if expected is None else str(tmp_path))
+    top = import_name.partition(".")[0]
+    for imported in (False, True):
+        if imported:
+            __import__(import_name)
+        try:
+            found = Erlen(import_name).instance_path
+        finally:
+            if imported:
+                for mod in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
+                    del sys.modules[mod]
+        if expected is None:
+            assert found == os.path.join(sys.prefix, "var", f"{import_name}-instance")
+        else:
+            assert found == str(tmp_path / expected)

@@ -281,8 +281,36 @@ class Erlen(Scaffold):
         return self.aborter_class()
 
     def auto_find_instance_path(self) -> str:
-        """The default instance folder: ``instance`` beside the app's module or package."""
-        return os.path.join(self.root_path, "instance") if not self.root_path.endswith("site-packages") else os.path.join(sys.prefix, "var", f"{self.name}-instance")
+        """The default instance folder, found as Flask finds it.
+
+        ``instance`` beside the app's top-level module, or beside (not inside)
+        its top-level package; for an installed package,
+        ``<sys.prefix>/var/<name>-instance``. When the import name can't be
+        found (an app made in a shell), ``instance`` under :attr:`root_path`.
+        """
+        top = self.import_name.partition(".")[0]
+        module = sys.modules.get(top)
+        filename: str | None
+        if module is not None:
+            filename = getattr(module, "__file__", None)
+            is_package = hasattr(module, "__path__")
+        else:
+            import importlib.util
+
+            try:
+                spec = importlib.util.find_spec(top)
+            except (ImportError, ValueError):
+                spec = None
+            filename = spec.origin if spec is not None else None
+            is_package = spec is not None and spec.submodule_search_locations is not None
+        if not filename or filename == "namespace":
+            return os.path.join(self.root_path, "instance")
+        folder = os.path.dirname(os.path.abspath(filename))
+        if is_package:
+            folder = os.path.dirname(folder)
+        if os.path.basename(folder) in ("site-packages", "dist-packages"):
+            return os.path.join(sys.prefix, "var", f"{self.name}-instance")
+        return os.path.join(folder, "instance")
 
     def open_instance_resource(self, resource: str, mode: str = "rb", encoding: str | None = "utf-8") -> t.IO[t.Any]:
         """Open a file in the instance folder."""
