@@ -1472,3 +1472,116 @@ def test_resigning_same_payload_in_same_second_reuses_token() -> None:
         later = ours.dumps({"n": 2})
         assert later == theirs.dumps({"n": 2})
         assert ours.loads(later) == {"n": 2}
+
+
+# -- the shortcut that writes the Set-Cookie header: every shape of response ----
+
+
+def test_cookie_header_with_vary_from_the_view(app: Erlen, client: t.Any) -> None:
+    @app.route("/vary")
+    def vary() -> t.Any:
+        session["n"] = 1
+        return "x", {"Vary": "Accept"}
+
+    rv = client.get("/vary")
+    assert rv.headers.getlist("Vary") == ["Accept, Cookie"]
+    assert len(_cookie_headers(rv)) == 1
+
+
+def test_cookie_header_after_hook_touched_headers(app: Erlen, client: t.Any) -> None:
+    @app.route("/hooked")
+    def hooked() -> str:
+        session["n"] = 1
+        return "x"
+
+    @app.after_request
+    def touch(response: Response) -> Response:
+        response.headers["X-Seen"] = "1"
+        return response
+
+    rv = client.get("/hooked")
+    assert rv.headers["X-Seen"] == "1"
+    assert rv.headers.getlist("Vary") == ["Cookie"]
+    assert _attrs(_session_cookie(rv)) == {"httponly": "", "path": "/"}
+
+
+def test_response_class_with_plain_max_cookie_size(app: Erlen, client: t.Any) -> None:
+    class Tiny(Response):
+        max_cookie_size = 20
+
+    app.response_class = Tiny
+
+    @app.route("/big")
+    def big() -> str:
+        session["n"] = "x" * 40
+        return "x"
+
+    with pytest.warns(UserWarning, match="over the limit"):
+        rv = client.get("/big")
+    assert _session_cookie(rv).startswith("session=")
+
+
+def test_max_cookie_size_from_config(app: Erlen, client: t.Any) -> None:
+    app.config["MAX_COOKIE_SIZE"] = 30
+
+    @app.route("/big")
+    def big() -> str:
+        session["n"] = "x" * 40
+        return "x"
+
+    with pytest.warns(UserWarning, match="over the limit"):
+        rv = client.get("/big")
+    assert _session_cookie(rv).startswith("session=")
+    app.config["MAX_COOKIE_SIZE"] = 0  # no limit: no warning
+    assert _session_cookie(client.get("/big")).startswith("session=")
+
+
+def test_expiry_that_is_not_a_datetime(app: Erlen, client: t.Any) -> None:
+    class EpochExpiry(SecureCookieSessionInterface):
+        def get_expiration_time(self, app: Erlen, session: t.Any) -> t.Any:
+            return 2_000_000_000  # set_cookie takes seconds since the epoch too
+
+    app.session_interface = EpochExpiry()
+
+    @app.route("/set")
+    def set_() -> str:
+        session["n"] = 1
+        return "x"
+
+    attrs = _attrs(_session_cookie(client.get("/set")))
+    assert attrs["expires"] == "Wed, 18 May 2033 03:33:20 GMT"
+
+
+def test_remembered_payload_that_no_longer_loads_is_an_empty_session(app: Erlen, client: t.Any) -> None:
+    """A serializer whose loads() fails the second time: a fresh session, not a 500."""
+
+    class Flaky:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def dumps(self, obj: t.Any) -> str:
+            return session_json_serializer.dumps(obj)
+
+        def loads(self, text: t.Any) -> t.Any:
+            self.calls += 1
+            if self.calls > 1:
+                raise ValueError("changed its mind")
+            return session_json_serializer.loads(text)
+
+    class FlakyInterface(SecureCookieSessionInterface):
+        serializer = Flaky()
+
+    app.session_interface = FlakyInterface()
+
+    @app.route("/set")
+    def set_() -> str:
+        session["n"] = 1
+        return "x"
+
+    @app.route("/get")
+    def get() -> str:
+        return repr(session.get("n"))
+
+    client.get("/set")
+    assert client.get("/get").text == "1"
+    assert client.get("/get").text == "None"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import typing as t
 
 import pytest
 
@@ -12,6 +13,7 @@ from erlen import Response, request
 from erlen.datastructures import Headers
 from erlen.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
 from erlen.wrappers import Request
+from erlen.wsgi import make_request
 
 
 def make(app, *args, **kwargs):
@@ -519,3 +521,49 @@ def test_get_data_with_short_reads(app):
 
         with pytest.raises(ClientDisconnected):
             request.get_data()
+
+
+def test_parsed_cookies_shared_between_requests_with_same_header() -> None:
+    from erlen import wrappers
+    from erlen.testing import EnvironBuilder
+
+    def cookies(header: str) -> t.Any:
+        environ = EnvironBuilder(headers={"Cookie": header}).get_environ()
+        return make_request(Request, environ).cookies
+
+    first = cookies("a=1; b=2; a=3")
+    again = cookies("a=1; b=2; a=3")
+    assert again is first  # parsed once
+    assert first.getlist("a") == ["1", "3"]
+    # The shared dict can't be changed through what it hands out.
+    first.getlist("a").append("x")
+    for lst in first.lists():
+        lst[1].append("y")
+    with pytest.raises(TypeError):
+        first["c"] = "1"  # type: ignore[index]
+    assert cookies("a=1; b=2; a=3").getlist("a") == ["1", "3"]
+    assert cookies("a=9").getlist("a") == ["9"]
+    # Bounded: old headers are forgotten.
+    for n in range(wrappers._COOKIE_CACHE_SIZE + 10):
+        cookies(f"n={n}")
+    assert len(wrappers._cookie_cache) == wrappers._COOKIE_CACHE_SIZE
+    assert "a=1; b=2; a=3" not in wrappers._cookie_cache
+    # Long headers are parsed every time, not kept.
+    long_header = "big=" + "x" * wrappers._COOKIE_CACHE_MAX_HEADER
+    assert cookies(long_header)["big"] == "x" * wrappers._COOKIE_CACHE_MAX_HEADER
+    assert long_header not in wrappers._cookie_cache
+
+
+def test_mutable_cookie_storage_is_never_shared() -> None:
+    from erlen.datastructures import MultiDict
+    from erlen.testing import EnvironBuilder
+
+    class MutableRequest(Request):
+        parameter_storage_class = MultiDict
+
+    environ = EnvironBuilder(headers={"Cookie": "a=1"}).get_environ()
+    one = make_request(MutableRequest, environ).cookies
+    two = make_request(MutableRequest, environ).cookies
+    assert one == two and one is not two
+    one["a"] = "changed"
+    assert two["a"] == "1"

@@ -805,6 +805,8 @@ _stock_expiry: dict[type, bool] = {}
 #: :meth:`Response.set_cookie <erlen.wrappers.Response.set_cookie>`, once
 #: imported (a response class overriding it gets the general path).
 _stock_set_cookie: t.Any = None
+_stock_max_cookie_size: t.Any = None
+_stock_headers: t.Any = None
 
 #: Stands for the ``Expires`` date when a cookie template is made (a
 #: template is only kept when it occurs exactly once in the header).
@@ -1075,7 +1077,12 @@ class SecureCookieSessionInterface(SessionInterface):
                 and cls.get_expiration_time is SessionInterface.get_expiration_time
             )
         if stock_expiry:
-            permanent = session.permanent
+            # PERF: the flag straight from the dict for the stock class.
+            permanent = (
+                dict.get(session, "_permanent", False)  # type: ignore[call-overload]
+                if type(session) is SecureCookieSession
+                else session.permanent
+            )
             if not (session.modified or (permanent and app.config["SESSION_REFRESH_EACH_REQUEST"])):
                 if accessed:
                     _vary_on_cookie(response)
@@ -1090,10 +1097,12 @@ class SecureCookieSessionInterface(SessionInterface):
         # PERF: a plain copy through dict's own items view; copying the
         # session itself would go through the overridden __iter__/__getitem__.
         data = dict(dict.items(session)) if isinstance(session, dict) else dict(session)
-        global _stock_set_cookie
+        global _stock_set_cookie, _stock_max_cookie_size, _stock_headers
         if _stock_set_cookie is None:
             from .wrappers import Response as _Response
 
+            _stock_max_cookie_size = _Response.__dict__["max_cookie_size"]
+            _stock_headers = _Response.__dict__["headers"]
             _stock_set_cookie = _Response.set_cookie
         template = self._cookie_settings(app)
         if (
@@ -1120,12 +1129,28 @@ class SecureCookieSessionInterface(SessionInterface):
 
                 header = template.prefix + token + template.expires_head + http_date(expires) + template.expires_tail
             if header is not None:
-                max_size = response.max_cookie_size
+                response_cls = type(response)
+                if response_cls.max_cookie_size is _stock_max_cookie_size:
+                    # PERF: what the stock property reads, without finding the context.
+                    max_size = app.config["MAX_COOKIE_SIZE"]
+                else:
+                    max_size = response.max_cookie_size
                 if not max_size or len(header) <= max_size:
+                    if response_cls.headers is _stock_headers and response._headers is None and header.isascii():
+                        # PERF: no headers view yet: append to the pairs it
+                        # would wrap, what add() appends after its checks
+                        # (the token is base64, the rest came from dump_cookie).
+                        pairs = response._hlist
+                        pairs.append(("Set-Cookie", header))
+                        for name, _ in pairs:
+                            if name.lower() == "vary":
+                                _vary_on_cookie(response)
+                                break
+                        else:
+                            pairs.append(("Vary", "Cookie"))
+                        return
                     headers = response.headers
                     if type(headers) is Headers and header.isascii():
-                        # PERF: what add() appends after its checks; the
-                        # token is base64 and the rest came from dump_cookie.
                         headers._list.append(("Set-Cookie", header))
                     else:
                         headers.add("Set-Cookie", header)

@@ -50,6 +50,12 @@ if t.TYPE_CHECKING:
 __all__ = ["Request", "Response"]
 
 _EMPTY_MULTIDICT: ImmutableMultiDict[str, t.Any] = ImmutableMultiDict()
+
+#: Parsed Cookie headers by their text (see Request.cookies): how many are
+#: kept, and the longest header kept (browsers send up to a few kB).
+_COOKIE_CACHE_SIZE = 512
+_COOKIE_CACHE_MAX_HEADER = 8192
+_cookie_cache: dict[str, MultiDict[str, str]] = {}
 _multipart_parser: t.Callable[[t.Any], t.Any] | None = None
 
 
@@ -350,7 +356,22 @@ class Request:
         header = self._cookie_header
         if not header:
             return _EMPTY_MULTIDICT
-        return parse_cookie(header, self.parameter_storage_class)
+        cls = self.parameter_storage_class
+        if cls is not ImmutableMultiDict or len(header) > _COOKIE_CACHE_MAX_HEADER:
+            return parse_cookie(header, cls)
+        # PERF: a browser sends the same Cookie header on request after
+        # request, so the parsed cookies of recent headers are kept. Sharing
+        # them is safe: the dict is immutable and hands out copies of its lists.
+        cookies = _cookie_cache.get(header)
+        if cookies is None:
+            cookies = parse_cookie(header, cls)
+            if len(_cookie_cache) >= _COOKIE_CACHE_SIZE:
+                try:  # forget the oldest; another thread may have done it
+                    del _cookie_cache[next(iter(_cookie_cache))]
+                except (KeyError, StopIteration, RuntimeError):
+                    pass
+            _cookie_cache[header] = cookies
+        return cookies
 
     @property
     def content_type(self) -> str | None:
