@@ -13,7 +13,14 @@ if t.TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = Path(os.environ.get("ERLEN_SCREENSHOTS", ROOT / "docs" / "screenshots"))
+#: Where screenshots go: ``ERLEN_SCREENSHOTS`` if set; with
+#: ``ERLEN_UPDATE_SCREENSHOTS=1`` the committed ones in ``docs/screenshots/``;
+#: else ``build/screenshots/`` (ignored by git), so that a test run never
+#: leaves the committed images modified (the pages show the time).
+SCREENSHOTS = Path(
+    os.environ.get("ERLEN_SCREENSHOTS")
+    or (ROOT / "docs" / "screenshots" if os.environ.get("ERLEN_UPDATE_SCREENSHOTS") == "1" else ROOT / "build" / "screenshots")
+)
 #: Milliseconds any one browser action or wait may take before the test fails.
 TIMEOUT_MS = 15_000
 LAPTOP: ViewportSize = {"width": 1280, "height": 800}

@@ -7,8 +7,10 @@ Playwright every test in this folder is skipped with a message saying how to
 enable it; ``.ci/run`` installs both and sets ``ERLEN_BROWSER_TESTS=require``,
 which turns that skip into an error.
 
-Each test saves screenshots to ``docs/screenshots/`` (or ``ERLEN_SCREENSHOTS``)
-so the look of the examples can be reviewed without running them.
+Each test saves screenshots of the pages it visits to ``build/screenshots/``.
+``ERLEN_UPDATE_SCREENSHOTS=1 python3 dev.py test`` writes them to
+``docs/screenshots/`` instead, the committed images that show the look of the
+examples without running them (``ERLEN_SCREENSHOTS`` names any other folder).
 """
 
 from __future__ import annotations
