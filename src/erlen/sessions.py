@@ -693,13 +693,14 @@ class _CookieSerializer:
                 data = self._decompress(data)
             except Exception:
                 raise _Invalid("BadPayload", "Could not zlib decompress the payload") from None
+        payload_data: str | bytes = data
         if self.is_text_serializer:
             try:
-                data = data.decode("utf-8")
+                payload_data = data.decode("utf-8")
             except UnicodeError:
                 raise _Invalid("BadPayload", "Could not load the payload") from None
         try:
-            obj = self.serializer.loads(data)
+            obj = self.serializer.loads(payload_data)
         except Exception:
             raise _Invalid("BadPayload", "Could not load the payload") from None
         verified_cache = self._verified
@@ -710,7 +711,7 @@ class _CookieSerializer:
             except (KeyError, StopIteration, RuntimeError):
                 pass
         if type(original) in (str, bytes) and len(original) <= _VERIFIED_MAX_TOKEN:
-            verified_cache[original] = (ts, data)
+            verified_cache[original] = (ts, payload_data)
         return obj, ts
 
     def loads(
@@ -1079,7 +1080,7 @@ class SecureCookieSessionInterface(SessionInterface):
         if stock_expiry:
             # PERF: the flag straight from the dict for the stock class.
             permanent = (
-                dict.get(session, "_permanent", False)  # type: ignore[call-overload]
+                dict.get(session, "_permanent", False)
                 if type(session) is SecureCookieSession
                 else session.permanent
             )

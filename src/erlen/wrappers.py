@@ -359,6 +359,7 @@ class Request:
         cls = self.parameter_storage_class
         if cls is not ImmutableMultiDict or len(header) > _COOKIE_CACHE_MAX_HEADER:
             return parse_cookie(header, cls)
+        cls = t.cast("type[MultiDict[str, str]]", cls)
         # PERF: a browser sends the same Cookie header on request after
         # request, so the parsed cookies of recent headers are kept. Sharing
         # them is safe: the dict is immutable and hands out copies of its lists.

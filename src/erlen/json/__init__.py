@@ -18,6 +18,12 @@ from datetime import date
 from ..globals import _cv
 from ..http import http_date
 
+# The C encoder behind json.JSONEncoder (see DefaultJSONProvider._encode_compact).
+_c_make_encoder = getattr(_json.encoder, "c_make_encoder", None)
+# The scanner behind json.loads() without hooks (see DefaultJSONProvider.loads).
+_scan_once = _json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # set in __init__
+_JSON_OPENERS = (b"{", b"[")
+
 if t.TYPE_CHECKING:
     from ..app import Erlen
     from ..wrappers import Response
@@ -110,6 +116,30 @@ class DefaultJSONProvider(JSONProvider):
     def __init__(self, app: Erlen) -> None:
         super().__init__(app)
         self._encoders: dict[tuple[t.Any, ...], _json.JSONEncoder] = {}
+        self._compact_encoders: dict[tuple[t.Any, ...], t.Any] = {}
+
+    def _encode_compact(self, obj: t.Any) -> str:
+        """``obj`` as compact JSON, what ``self._encoder(None).encode(obj)`` gives.
+
+        PERF: JSONEncoder.encode() builds the C encoder anew on every call;
+        here it is built once per settings. It is built without the circular
+        reference check (whose memo could not be shared between threads), so
+        a cycle ends in RecursionError, and then the full encoder runs to
+        raise the usual ValueError.
+        """
+        key = (self.ensure_ascii, self.sort_keys, self.default)
+        enc = self._compact_encoders.get(key)
+        if enc is None:
+            if _c_make_encoder is None:  # pragma: no cover - CPython always has it
+                return self._encoder(None).encode(obj)
+            escape = _json.encoder.encode_basestring_ascii if self.ensure_ascii else _json.encoder.encode_basestring
+            enc = self._compact_encoders[key] = _c_make_encoder(
+                None, self.default, escape, None, ":", ",", self.sort_keys, False, True
+            )
+        try:
+            return "".join(enc(obj, 0))
+        except RecursionError:
+            return self._encoder(None).encode(obj)
 
     def _encoder(self, indent: int | None) -> _json.JSONEncoder:
         # PERF: one encoder per settings, built once; json.dumps with keyword
@@ -133,11 +163,35 @@ class DefaultJSONProvider(JSONProvider):
             kwargs.setdefault("ensure_ascii", self.ensure_ascii)
             kwargs.setdefault("sort_keys", self.sort_keys)
             return _json.dumps(obj, **kwargs)
-        return self._encoder(None).encode(obj)
+        return self._encode_compact(obj)
 
     def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
         """Parse JSON from ``str`` or bytes."""
-        return _json.loads(s, **kwargs)
+        if kwargs:
+            return _json.loads(s, **kwargs)
+        text: t.Any = s
+        if s.__class__ is bytes:
+            # PERF: a body that starts an object or array, not followed by
+            # a NUL, is UTF-8 by json's own detection (no BOM, not UTF-16/32).
+            if s[:1] not in _JSON_OPENERS or s[1:2] == b"\x00":
+                return _json.loads(s)
+            try:
+                text = s.decode("utf-8", "surrogatepass")  # what json.loads decodes with
+            except UnicodeDecodeError:
+                return _json.loads(s)  # raises the same error
+        elif s.__class__ is not str:
+            return _json.loads(s)
+        # PERF: the C scanner alone, as JSONDecoder.decode() runs it after
+        # skipping whitespace; anything else (leading or trailing whitespace,
+        # extra data, a syntax error) takes the full path for its result or
+        # its error message.
+        try:
+            obj, end = _scan_once(text, 0)
+        except (StopIteration, ValueError):
+            return _json.loads(text)
+        if end != len(text):
+            return _json.loads(text)
+        return obj
 
     def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
         """Serialize to a response: indented in debug mode, compact otherwise."""
@@ -145,7 +199,7 @@ class DefaultJSONProvider(JSONProvider):
         compact = self.compact
         if compact is None:
             compact = not self._app.debug
-        body = self._encoder(None if compact else 2).encode(obj) + "\n"
+        body = (self._encode_compact(obj) if compact else self._encoder(2).encode(obj)) + "\n"
         return t.cast("Response", self._app.response_class(body, mimetype=self.mimetype))
 
 
