@@ -233,17 +233,15 @@ def test_samples_run(name: str, pages: list[Path], tmp_path: Path, monkeypatch: 
     module = types.ModuleType("docs_sample")
     module.__file__ = str(tmp_path / "docs_sample.py")
     monkeypatch.setitem(sys.modules, "docs_sample", module)
-    # The examples' packages (flaskr, ...) are on pytest's pythonpath and already
-    # imported by their tests; hide them so the samples import what they wrote.
+    # Modules that other tests imported must not stand in for the files the
+    # samples write: hide the examples' packages (flaskr, ... are on pytest's
+    # pythonpath for their own tests) and any module named like a written file.
     examples = str((ROOT / "examples").resolve())
-    for mod_name, mod in list(sys.modules.items()):
-        if (getattr(mod, "__file__", None) or "").startswith(examples):
-            monkeypatch.delitem(sys.modules, mod_name)
-    # Modules of the same names imported by other tests (examples/flaskr is
-    # on the path of its own tests) must not stand in for the samples' files.
     written = {Path(b.title).parts[0].removesuffix(".py") for p in pages for b in parse_blocks(p) if b.title}
-    for mod_name in [m for m in sys.modules if m.partition(".")[0] in written]:
-        monkeypatch.delitem(sys.modules, mod_name)
+    for mod_name, mod in list(sys.modules.items()):
+        from_examples = (getattr(mod, "__file__", None) or "").startswith(examples)
+        if from_examples or mod_name.partition(".")[0] in written:
+            monkeypatch.delitem(sys.modules, mod_name)
     # Samples rewrite modules within one second; stale bytecode must not be reused.
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
     try:
