@@ -1515,3 +1515,17 @@ def test_run_beside_loop_reraises() -> None:
 
     with pytest.raises(ValueError, match="beside"):
         run_beside_loop(fails())
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_bodiless_status_sends_no_content_headers(app: Erlen, status: int) -> None:
+    # Regression: `return "", 204` sent Content-Type and Content-Length: 0.
+    @app.route(f"/s{status}")
+    async def bodiless() -> t.Any:
+        return "", status, {"ETag": '"x"'}
+
+    result = run_asgi(app, f"/s{status}")
+    assert result.status == status
+    assert "content-type" not in result.headers and "content-length" not in result.headers
+    assert result.headers["etag"] == '"x"'
+    assert result.body == b""

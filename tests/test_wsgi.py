@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import io
+import typing as t
 from wsgiref.validate import validator
 
 import pytest
@@ -228,3 +228,18 @@ def test_unicode_everywhere(app, client):
 
     rv = client.post("/ünï/日本?q=€", data={"f": "ÿ"})
     assert rv.json == {"word": "日本", "q": "€", "form": "ÿ"}
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_bodiless_status_sends_no_content_headers(app: t.Any, client: t.Any, status: int) -> None:
+    # Regression: `return "", 204` sent Content-Type and Content-Length: 0,
+    # which wsgiref.validate (around the test client) rejects.
+    @app.route("/bodiless")
+    def bodiless() -> t.Any:
+        return "", status, {"ETag": '"x"'}
+
+    rv = client.get("/bodiless")
+    assert rv.status_code == status
+    assert "Content-Type" not in rv.headers and "Content-Length" not in rv.headers
+    assert rv.headers["ETag"] == '"x"'
+    assert rv.data == b""

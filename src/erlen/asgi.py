@@ -528,7 +528,11 @@ async def send_response(response: Response, scope: Scope, send: Send, app: Erlen
     """
     code = response._status_code
     body = response.response
-    start = {"type": "http.response.start", "status": code, "headers": _encode_headers(response)}
+    headers = _encode_headers(response)
+    if code in _NO_BODY or code < 200:
+        # No content, so no Content-Type or Length (as wsgi._bodiless_headers).
+        headers = [(k, v) for k, v in headers if k not in (b"content-type", b"content-length")]
+    start = {"type": "http.response.start", "status": code, "headers": headers}
     pending: list[t.Any] = []
     try:
         if scope.get("method") == "HEAD" or code in _NO_BODY or code < 200:

@@ -22,6 +22,20 @@ __all__ = ["make_request", "send_response", "ClosingIterator"]
 # Status codes whose responses never have a body (RFC 9110 section 6.4.1).
 _NO_BODY = frozenset((204, 304))
 
+#: Headers a response without content must not carry (see _bodiless_headers).
+_CONTENT_HEADERS = frozenset(("content-type", "content-length"))
+
+
+def _bodiless_headers(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The header pairs to send for a 1xx, 204 or 304 response.
+
+    Without ``Content-Type`` and ``Content-Length``: such a response has no
+    content (RFC 9110 8.6 and 15.4.5; a 304's length would have to be the
+    full representation's, not the empty body's), and ``wsgiref.validate``
+    rejects them. ``Response.headers`` keeps them; the ASGI adapter drops the same two.
+    """
+    return [(k, v) for k, v in pairs if k.lower() not in _CONTENT_HEADERS]
+
 
 def _decode_wsgi_str(value: str) -> str | None:
     """Undo PEP 3333's latin-1 wrapping of a byte string; ``None`` if not UTF-8."""
@@ -227,7 +241,10 @@ def send_response(
     """
     code = response._status_code
     body = response.response
-    start_response(response._status, response._hlist)
+    if code in _NO_BODY or code < 200:
+        start_response(response._status, _bodiless_headers(response._hlist))
+    else:
+        start_response(response._status, response._hlist)
     if environ.get("REQUEST_METHOD") == "HEAD" or code in _NO_BODY or code < 200:
         if hasattr(body, "close") or response._on_close:
             response.close()
