@@ -313,7 +313,8 @@ def test_reloader_end_to_end(reloading_app: tuple[subprocess.Popen[str], _Output
 
     # Ctrl+C reaches the whole process group: both stop, cleanly.
     os.killpg(proc.pid, signal.SIGINT)
-    assert proc.wait(10) == 0
+    # Generous: a CI machine under load once needed more than 10 s here.
+    assert proc.wait(30) == 0
     deadline = time.monotonic() + 5
     while _group_alive(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
