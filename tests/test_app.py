@@ -845,3 +845,21 @@ def test_default_instance_path_like_flask(
             assert found == os.path.join(sys.prefix, "var", f"{import_name}-instance")
         else:
             assert found == str(tmp_path / expected)
+
+
+def test_trusted_hosts(app: Erlen, client: t.Any) -> None:
+    @app.route("/")
+    def index() -> str:
+        return request.host
+
+    assert client.get("/", headers={"Host": "anything.test"}).text == "anything.test"
+    app.config["TRUSTED_HOSTS"] = ["example.com", ".example.org"]
+    for good in ("example.com", "example.com:8080", "www.example.org", "example.org"):
+        assert client.get("/", headers={"Host": good}).status_code == 200, good
+    rv = client.get("/", headers={"Host": "evil.test"})
+    assert rv.status_code == 400
+    assert "not trusted" in rv.text
+    # The app keeps serving trusted hosts, and a 404 stays a 404 for them.
+    assert client.get("/", headers={"Host": "example.com"}).text == "example.com"
+    assert client.get("/missing", headers={"Host": "example.com"}).status_code == 404
+    assert client.get("/missing", headers={"Host": "evil.test"}).status_code == 400

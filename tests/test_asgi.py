@@ -1529,3 +1529,12 @@ def test_bodiless_status_sends_no_content_headers(app: Erlen, status: int) -> No
     assert "content-type" not in result.headers and "content-length" not in result.headers
     assert result.headers["etag"] == '"x"'
     assert result.body == b""
+
+
+def test_trusted_hosts_under_asgi(app: Erlen) -> None:
+    # run_asgi's requests name the host "testserver".
+    app.config["TRUSTED_HOSTS"] = ["example.com"]
+    rv = run_asgi(app, "/")
+    assert rv.status == 400 and b"not trusted" in rv.body
+    app.config["TRUSTED_HOSTS"] = [".testserver"]
+    assert run_asgi(app, "/").status != 400

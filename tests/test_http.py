@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import http as stdlib_http
 import time
+import typing as t
 import urllib.parse
 
 import pytest
@@ -991,3 +992,29 @@ def test_iri_to_uri_always_ascii(value: str) -> None:
     else:
         assert uri.isascii()
         assert "\n" not in uri and "\r" not in uri
+
+
+@pytest.mark.parametrize(
+    ("host", "trusted", "expected"),
+    [
+        ("example.com", ["example.com"], True),
+        ("EXAMPLE.com:8080", ["example.com"], True),
+        ("example.com.", ["example.com"], True),
+        ("api.example.com", ["example.com"], False),
+        ("api.example.com", [".example.com"], True),
+        ("example.com", [".example.com"], True),
+        ("evilexample.com", [".example.com"], False),
+        ("example.com.evil.org", [".example.com"], False),
+        ("[::1]:5000", ["[::1]"], True),
+        ("[::1]", ["[::2]"], False),
+        ("localhost", "localhost", True),
+        ("localhost:abc", ["localhost"], False),
+        ("", ["example.com"], False),
+        (None, ["example.com"], False),
+        ("example.com", [], False),
+    ],
+)
+def test_host_is_trusted(host: t.Any, trusted: t.Any, expected: bool) -> None:
+    from erlen.http import host_is_trusted
+
+    assert host_is_trusted(host, trusted) is expected

@@ -37,8 +37,10 @@ from .exceptions import (
     MethodNotAllowed,
     NotFound,
     RoutingException,
+    SecurityError,
 )
 from .globals import _cv
+from .http import host_is_trusted
 from .json import DefaultJSONProvider, JSONProvider
 from .routing import Map, Rule
 from .scaffold import Scaffold, _endpoint_from_view_func, setupmethod
@@ -127,6 +129,8 @@ class Erlen(Scaffold):
         "SECRET_KEY_FALLBACKS": None,
         "PERMANENT_SESSION_LIFETIME": timedelta(days=31),
         "USE_X_SENDFILE": False,
+        # Host names requests may name (entries with a leading dot cover
+        # subdomains); another Host is a 400. None: any host.
         "TRUSTED_HOSTS": None,
         "SERVER_NAME": None,
         "APPLICATION_ROOT": "/",
@@ -727,7 +731,7 @@ class Erlen(Scaffold):
             # PERF: the common case of _match_request, inlined.
             if request.routing_exception is None:
                 url_map = self.url_map
-                if url_map.host_matching or self.subdomain_matching:
+                if url_map.host_matching or self.subdomain_matching or self.config["TRUSTED_HOSTS"] is not None:
                     self._match_request(request)
                 else:
                     try:
@@ -793,6 +797,10 @@ class Erlen(Scaffold):
     def _match_request(self, request: Request) -> None:
         """Match the request (any domain mode), storing the outcome on it."""
         if request.routing_exception is not None:
+            return
+        trusted = self.config["TRUSTED_HOSTS"]
+        if trusted is not None and not host_is_trusted(request.host, trusted):
+            request.routing_exception = SecurityError(f"The host {request.host!r} is not trusted.")
             return
         try:
             domain = self._domain_for(request)

@@ -741,7 +741,7 @@ async def _full_dispatch(app: Erlen, request: Request, ctx: RequestContext) -> R
         # PERF: the common case of _match_request, inlined (as on the WSGI
         # side; an ASGI path is text already, so nothing failed before).
         url_map = app.url_map
-        if url_map.host_matching or app.subdomain_matching:
+        if url_map.host_matching or app.subdomain_matching or app.config["TRUSTED_HOSTS"] is not None:
             app._match_request(request)
         else:
             try:

@@ -111,6 +111,7 @@ __all__ = [
     "dump_header",
     "dump_options_header",
     "generate_etag",
+    "host_is_trusted",
     "http_date",
     "iri_to_uri",
     "parse_accept_header",
@@ -1341,3 +1342,34 @@ def iri_to_uri(iri: str) -> str:
             _quote_uri_part(parts.fragment, "!#$&'()*+,/:;=?@"),
         )
     )
+
+
+def _strip_port(host: str) -> str:
+    if host.startswith("["):  # an IPv6 literal, maybe with a port after "]"
+        end = host.find("]")
+        return host[: end + 1] if end != -1 else host
+    name, colon, port = host.rpartition(":")
+    return name if colon and port.isdigit() else host
+
+
+def host_is_trusted(hostname: str | None, trusted_list: str | t.Iterable[str]) -> bool:
+    """Whether ``hostname`` (a ``Host`` value, port allowed) is in ``trusted_list``.
+
+    Ports are ignored and case doesn't matter. An entry starting with a dot
+    trusts that domain and every subdomain of it: ``".example.com"`` matches
+    ``example.com`` and ``api.example.com``.
+
+    :param hostname: The host to check; empty or ``None`` is never trusted.
+    :param trusted_list: Host names, or one host name.
+    """
+    if not hostname:
+        return False
+    if isinstance(trusted_list, str):
+        trusted_list = [trusted_list]
+    host = _strip_port(hostname).lower().rstrip(".")
+    for entry in trusted_list:
+        suffix = entry.startswith(".")
+        ref = _strip_port(entry[1:] if suffix else entry).lower().rstrip(".")
+        if host == ref or (suffix and host.endswith("." + ref)):
+            return True
+    return False
