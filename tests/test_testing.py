@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import typing as t
 
 import pytest
 
@@ -184,3 +185,14 @@ def test_open_with_builder_and_environ(app, client):
     assert client.open(EnvironBuilder(app, method="PUT")).data == b"PUT"
     assert client.open(EnvironBuilder(app, method="PATCH").get_environ()).data == b"PATCH"
     assert client.trace("/").status_code == 405
+
+
+def test_header_replaces_the_clients_default(app: t.Any, client: t.Any) -> None:
+    # Regression: headers={"User-Agent": ...} was appended to the default one.
+    @app.route("/ua")
+    def ua() -> str:
+        return request.headers.get("User-Agent", "")
+
+    assert client.get("/ua").text.startswith("Erlen-test-client")
+    assert client.get("/ua", headers={"User-Agent": "curl/8"}).text == "curl/8"
+    assert client.get("/ua", headers=[("User-Agent", "a"), ("User-Agent", "b")]).text == "a, b"

@@ -174,16 +174,22 @@ class EnvironBuilder:
                 environ["CONTENT_LENGTH"] = str(self.content_length if self.content_length is not None else len(body))
         if self.content_type is not None:
             environ["CONTENT_TYPE"] = self.content_type
+        # A header given here replaces the one environ_base has (the client's
+        # default User-Agent, say); a header given twice here is joined, as
+        # a server joins repeated headers. Cookies are joined with what the
+        # base already carries (the client's cookie jar).
+        seen: set[str] = set()
         for key, value in self.headers.items():
             name = key.upper().replace("-", "_")
             if name in ("CONTENT_TYPE", "CONTENT_LENGTH"):
                 environ[name] = value
                 continue
             name = "HTTP_" + name
-            if name in environ and name != "HTTP_HOST":
+            if name in environ and name != "HTTP_HOST" and (name in seen or name == "HTTP_COOKIE"):
                 environ[name] = f"{environ[name]}, {value}" if name != "HTTP_COOKIE" else f"{environ[name]}; {value}"
             else:
                 environ[name] = value
+            seen.add(name)
         environ.update(self.environ_overrides)
         return environ
 
