@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from bottle import Bottle, jinja2_template, request, response
-
 from cases import TEMPLATE_ITEMS
 
 #: Where ``jinja2_template`` finds ``bench.html``.  Bottle caches a template

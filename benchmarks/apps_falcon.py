@@ -7,7 +7,6 @@ from pathlib import Path
 
 import falcon
 import jinja2
-
 from cases import TEMPLATE_ITEMS
 
 TEMPLATE_FOLDER = Path(__file__).resolve().parent / "templates"

@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request, session
-
 from cases import TEMPLATE_ITEMS
+from flask import Flask, jsonify, render_template, request, session
 
 #: Signs the session cookie of the ``session`` app.
 SECRET_KEY = "benchmark secret key, not a real one"

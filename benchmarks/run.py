@@ -653,7 +653,7 @@ def to_json(results: Results, targets: list[Target]) -> dict[str, Any]:
     peers = [p for p in PEERS if p in fws] if "erlen" in fws else []
     return {
         "meta": {
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "python": f"{platform.python_implementation()} {platform.python_version()}",
             "platform": platform.platform(),
             "machine": platform.machine(),

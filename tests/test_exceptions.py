@@ -47,7 +47,7 @@ def test_retry_after_and_range():
     import datetime as dt
 
     assert exc.TooManyRequests(retry_after=30).get_response().headers["Retry-After"] == "30"
-    when = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
     assert "2030" in exc.ServiceUnavailable(retry_after=when).get_response().headers["Retry-After"]
     r = exc.RequestedRangeNotSatisfiable(length=100).get_response()
     assert r.headers["Content-Range"] == "bytes */100"

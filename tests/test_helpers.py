@@ -204,7 +204,7 @@ import io  # noqa: E402
 import os  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
-from datetime import datetime, timedelta, timezone  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
 from zlib import adler32  # noqa: E402
 
 from erlen import Response, send_file, send_from_directory  # noqa: E402
@@ -338,7 +338,7 @@ def test_send_file_max_age_callable_and_timedelta(app):
 
 
 def test_send_file_last_modified_argument(app, files):
-    when = datetime(2020, 5, 17, 12, 0, tzinfo=timezone.utc)
+    when = datetime(2020, 5, 17, 12, 0, tzinfo=UTC)
     with app.test_request_context():
         rv = send_file(str(files / "data.txt"), last_modified=when)
         assert rv.last_modified == when
@@ -627,7 +627,7 @@ def test_response_etag_and_date_helpers():
     assert rv.headers["ETag"] == f'W/"{tag}"'
     rv.set_etag("x")
     assert rv.headers["ETag"] == '"x"'
-    when = datetime(2021, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+    when = datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC)
     for attr, header in (("last_modified", "Last-Modified"), ("expires", "Expires"), ("date", "Date")):
         assert getattr(rv, attr) is None
         setattr(rv, attr, when)
@@ -635,7 +635,7 @@ def test_response_etag_and_date_helpers():
         setattr(rv, attr, 0)
         assert rv.headers[header] == "Thu, 01 Jan 1970 00:00:00 GMT"
         setattr(rv, attr, "Fri, 05 Mar 2021 00:00:00 GMT")
-        assert getattr(rv, attr) == datetime(2021, 3, 5, tzinfo=timezone.utc)
+        assert getattr(rv, attr) == datetime(2021, 3, 5, tzinfo=UTC)
         setattr(rv, attr, None)
         assert header not in rv.headers
     assert rv.accept_ranges is None

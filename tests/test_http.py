@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from erlen import datastructures as ds
 from erlen import http as eh
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 # --------------------------------------------------------------------------
 # Status codes

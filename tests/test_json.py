@@ -25,7 +25,7 @@ def test_default_types(app):
     with app.app_context():
         out = ejson.loads(ejson.dumps({
             "date": dt.date(2020, 1, 2),
-            "dt": dt.datetime(2020, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc),
+            "dt": dt.datetime(2020, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
             "uuid": u,
             "dec": decimal.Decimal("1.50"),
             "point": Point(1, 2),

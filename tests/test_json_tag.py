@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import typing as t
 from collections import OrderedDict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 import pytest
@@ -28,7 +28,7 @@ from erlen.json.tag import JSONTag, PassDict, TagDict, TaggedJSONSerializer
         b"\xff",
         Markup("<p>"),
         uuid4(),
-        datetime.now(tz=timezone.utc).replace(microsecond=0),
+        datetime.now(tz=UTC).replace(microsecond=0),
         {"nested": {"deeper": [(b"\x00", Markup("<a>")), {" m": "not markup"}]}},
         "plain",
         12,
@@ -57,7 +57,7 @@ def test_round_trip_keeps_types() -> None:
 def test_datetime_naive_is_utc_and_drops_microseconds() -> None:
     s = TaggedJSONSerializer()
     out = s.loads(s.dumps(datetime(2024, 5, 6, 7, 8, 9, 123456)))
-    assert out == datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc)
+    assert out == datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
 
 
 def test_wire_format_is_flasks() -> None:
@@ -67,7 +67,7 @@ def test_wire_format_is_flasks() -> None:
         "a": (1, b"\x00\xff"),
         "m": Markup("<i>x</i>"),
         "u": UUID("12345678123456781234567812345678"),
-        "d": datetime(2020, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+        "d": datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC),
         "k": {" t": "x"},
         "ü": "é",
     }
@@ -87,7 +87,7 @@ def test_matches_flask_serializer() -> None:
         "bytes": b"\x01\x02",
         "markup": Markup("<em>hi</em>"),
         "uuid": UUID("0" * 32),
-        "dt": datetime(2021, 3, 4, 5, 6, 7, tzinfo=timezone.utc),
+        "dt": datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC),
         "tag_like": {" u": [1]},
         "list": [{"x": b"y"}],
     }

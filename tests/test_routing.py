@@ -9,18 +9,17 @@ import uuid
 import pytest
 
 from erlen import routing
-from erlen.exceptions import BuildError
-from erlen.exceptions import MethodNotAllowed
-from erlen.exceptions import NotFound
-from erlen.exceptions import RequestRedirect
-from erlen.routing import AnyConverter
-from erlen.routing import BaseConverter
-from erlen.routing import DEFAULT_CONVERTERS
-from erlen.routing import Map
-from erlen.routing import PathConverter
-from erlen.routing import Rule
-from erlen.routing import UnicodeConverter
-from erlen.routing import ValidationError
+from erlen.exceptions import BuildError, MethodNotAllowed, NotFound, RequestRedirect
+from erlen.routing import (
+    DEFAULT_CONVERTERS,
+    AnyConverter,
+    BaseConverter,
+    Map,
+    PathConverter,
+    Rule,
+    UnicodeConverter,
+    ValidationError,
+)
 
 
 def make(*rules: Rule, **kwargs: t.Any) -> Map:

@@ -9,7 +9,7 @@ import typing as t
 import uuid
 import zlib
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import itsdangerous
@@ -192,7 +192,7 @@ def test_custom_cookie_settings(views: Erlen, client: t.Any) -> None:
     rv = client.get("/clear", base_url="https://www.example.com/")
     attrs = _attrs(_session_cookie(rv, "sid"))
     assert attrs["max-age"] == "0"
-    assert parse_date(attrs["expires"]) < datetime.now(timezone.utc)  # type: ignore[operator]
+    assert parse_date(attrs["expires"]) < datetime.now(UTC)  # type: ignore[operator]
     assert attrs["domain"] == "example.com" and attrs["path"] == "/app"
     assert attrs["samesite"] == "Lax" and "secure" in attrs and "partitioned" in attrs
 
@@ -294,7 +294,7 @@ def test_permanent_session_expires(app: Erlen, client: t.Any) -> None:
     rv = client.get("/login")
     expires = parse_date(_attrs(_session_cookie(rv))["expires"])
     assert expires is not None
-    expected = datetime.now(timezone.utc) + timedelta(days=2)
+    expected = datetime.now(UTC) + timedelta(days=2)
     assert abs((expires - expected).total_seconds()) < 5
 
 
@@ -308,7 +308,7 @@ def test_lifetime_as_seconds(app: Erlen, client: t.Any) -> None:
 
     expires = parse_date(_attrs(_session_cookie(client.get("/")))["expires"])
     assert expires is not None
-    expected = datetime.now(timezone.utc) + timedelta(hours=1)
+    expected = datetime.now(UTC) + timedelta(hours=1)
     assert abs((expires - expected).total_seconds()) < 5
 
 
@@ -857,7 +857,7 @@ RICH: dict[str, t.Any] = {
     "bytes": b"\x00\x01binary\xff",
     "markup": Markup("<strong>safe</strong>"),
     "uuid": uuid.UUID("6ba7b810-9dad-11d1-80b4-00c04fd430c8"),
-    "datetime": datetime(2024, 2, 29, 23, 59, 58, tzinfo=timezone.utc),
+    "datetime": datetime(2024, 2, 29, 23, 59, 58, tzinfo=UTC),
     "nested": {"list": [1, {"deep": (b"x",)}], " t": "tag-like key", "ü": "é"},
     "tag_like": {" m": "not markup"},
     "number": 42,
@@ -1041,7 +1041,7 @@ def test_same_tokens_as_itsdangerous(data: dict[str, t.Any], ts: int) -> None:
         assert token == theirs.dumps(data)
         assert theirs.loads(token) == data
         assert ours.loads(token) == data
-        assert ours.loads(token, max_age=0, return_timestamp=True) == (data, datetime.fromtimestamp(ts, timezone.utc))
+        assert ours.loads(token, max_age=0, return_timestamp=True) == (data, datetime.fromtimestamp(ts, UTC))
 
 
 @pytest.mark.parametrize("size", range(0, 60))
@@ -1187,7 +1187,7 @@ def test_loads_raises_itsdangerous_errors() -> None:
         move(_NOW + 100)
         with pytest.raises(itsdangerous.SignatureExpired) as info:
             ours.loads(token, max_age=10)
-        assert info.value.date_signed == datetime.fromtimestamp(_NOW, timezone.utc)
+        assert info.value.date_signed == datetime.fromtimestamp(_NOW, UTC)
         with pytest.raises(itsdangerous.BadPayload):
             ours.loads(_sign_raw(b"!!!." + token.split(".")[1].encode()))
         with pytest.raises(itsdangerous.BadSignature):
@@ -1385,7 +1385,7 @@ def test_lifetime_setting_changes_are_seen(app: Erlen) -> None:
 
 
 def test_overridden_expiry_and_should_set_cookie(app: Erlen) -> None:
-    when = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    when = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 
     class Interface(SecureCookieSessionInterface):
         def get_expiration_time(self, app: Erlen, session: SessionMixin) -> datetime | None:

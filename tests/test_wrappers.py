@@ -11,7 +11,7 @@ import pytest
 
 from erlen import Response, request
 from erlen.datastructures import Headers
-from erlen.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
+from erlen.exceptions import BadRequest, UnsupportedMediaType
 from erlen.wrappers import Request
 from erlen.wsgi import make_request
 
@@ -150,7 +150,7 @@ def test_conditional_headers(app):
         "If-None-Match": '"abc", W/"weak"',
     }
     with app.test_request_context(headers=headers):
-        assert request.if_modified_since == dt.datetime(1994, 11, 6, 8, 49, 37, tzinfo=dt.timezone.utc)
+        assert request.if_modified_since == dt.datetime(1994, 11, 6, 8, 49, 37, tzinfo=dt.UTC)
         assert "abc" in request.if_none_match
         assert request.if_none_match.contains_weak("weak")
         assert request.if_unmodified_since is None

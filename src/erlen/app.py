@@ -21,11 +21,12 @@ from collections.abc import Iterator as _Iterator
 from contextvars import copy_context
 from datetime import timedelta
 from itertools import chain
-
 from types import CoroutineType, FunctionType
 
 from . import signals as _signals
 from ._utils import cached_property
+from .asgi import _AsyncEntry, handle_http
+from .asgi import asgi_app as _asgi_app
 from .config import Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
 from .exceptions import (
@@ -34,7 +35,6 @@ from .exceptions import (
     BuildError,
     HTTPException,
     InternalServerError,
-    MethodNotAllowed,
     NotFound,
     RoutingException,
     SecurityError,
@@ -45,8 +45,6 @@ from .json import DefaultJSONProvider, JSONProvider
 from .routing import Map, Rule
 from .scaffold import Scaffold, _endpoint_from_view_func, setupmethod
 from .wrappers import Request, Response
-from .asgi import _AsyncEntry, handle_http
-from .asgi import asgi_app as _asgi_app
 from .wsgi import make_request, send_response
 
 if t.TYPE_CHECKING:
@@ -116,7 +114,7 @@ class Erlen(Scaffold):
     test_cli_runner_class: type[t.Any] | None = None
 
     testing = ConfigAttribute[bool]("TESTING")
-    secret_key = ConfigAttribute[t.Union[str, bytes, None]]("SECRET_KEY")
+    secret_key = ConfigAttribute[str | bytes | None]("SECRET_KEY")
     permanent_session_lifetime = ConfigAttribute[timedelta](
         "PERMANENT_SESSION_LIFETIME", get_converter=_make_timedelta  # type: ignore[arg-type]
     )
@@ -246,13 +244,13 @@ class Erlen(Scaffold):
     # -- names and setup -----------------------------------------------------
 
     @cached_property
-    def name(self) -> str:  # type: ignore[override]
+    def name(self) -> str:
         """The app's name: the import name, or the script's name for ``__main__``."""
         if self.import_name == "__main__":
             fn = getattr(sys.modules["__main__"], "__file__", None)
             if fn is None:
                 return "__main__"
-            return os.path.splitext(os.path.basename(fn))[0]
+            return str(os.path.splitext(os.path.basename(fn))[0])
         return self.import_name
 
     @property
@@ -560,10 +558,12 @@ class Erlen(Scaffold):
 
     def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> ErlenClient:
         """A test client that sends requests to this app without a server."""
-        cls = self.test_client_class
+        cls: t.Any = self.test_client_class
         if cls is None:
-            from .testing import ErlenClient as cls
-        return cls(self, self.response_class, use_cookies=use_cookies, **kwargs)
+            from .testing import ErlenClient
+
+            cls = ErlenClient
+        return cls(self, self.response_class, use_cookies=use_cookies, **kwargs)  # type: ignore[no-any-return]
 
     @cached_property
     def cli(self) -> AppGroup:
@@ -577,9 +577,11 @@ class Erlen(Scaffold):
 
     def test_cli_runner(self, **kwargs: t.Any) -> t.Any:
         """A click runner for the app's CLI commands."""
-        cls = self.test_cli_runner_class
+        cls: t.Any = self.test_cli_runner_class
         if cls is None:
-            from .testing import ErlenCliRunner as cls
+            from .testing import ErlenCliRunner
+
+            cls = ErlenCliRunner
         return cls(self, **kwargs)
 
     # -- async ---------------------------------------------------------------
@@ -751,7 +753,7 @@ class Erlen(Scaffold):
                     if rule.provide_automatic_options and request.method == "OPTIONS":
                         rv = self.make_default_options_response()
                     else:
-                        rv = self.view_functions[rule.endpoint](**request.view_args)  # type: ignore[arg-type]
+                        rv = self.view_functions[rule.endpoint](**request.view_args)  # type: ignore[arg-type,index]
                         if rv.__class__ is CoroutineType:
                             rv = _run_coroutine(rv)
                 else:
@@ -881,7 +883,7 @@ class Erlen(Scaffold):
         assert rule is not None
         if rule.provide_automatic_options and request.method == "OPTIONS":
             return self.make_default_options_response()
-        rv = self.view_functions[rule.endpoint](**request.view_args)  # type: ignore[arg-type]
+        rv = self.view_functions[rule.endpoint](**request.view_args)  # type: ignore[arg-type,index]
         # PERF: one type check instead of inspecting the view on every call.
         if type(rv) is CoroutineType:
             rv = _run_coroutine(rv)
@@ -996,12 +998,12 @@ class Erlen(Scaffold):
                     " status, Response instance, iterator, or WSGI callable, but it was a"
                     f" {type(rv).__name__}."
                 )
-        rv = t.cast(Response, rv)
+        response: Response = rv
         if status is not None:
-            rv.status = status
+            response.status = status
         if headers:
-            rv.headers.update(headers)
-        return rv
+            response.headers.update(headers)
+        return response
 
     def _response_from_wsgi_app(self, wsgi_app: t.Callable[..., t.Any]) -> Response:
         request = _cv.get().request

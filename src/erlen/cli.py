@@ -398,7 +398,7 @@ class AppGroup(click.Group):
     .. versionadded:: 0.1
     """
 
-    def command(self, *args: t.Any, **kwargs: t.Any) -> t.Any:  # type: ignore[override]
+    def command(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
         """Register a command, wrapped in :func:`with_appcontext` unless told not to."""
         wrap = kwargs.pop("with_appcontext", True)
         func: t.Callable[..., t.Any] | None = None
@@ -409,13 +409,14 @@ class AppGroup(click.Group):
         def decorator(f: t.Callable[..., t.Any]) -> click.Command:
             if wrap:
                 f = with_appcontext(f)
-            return click.Group.command(self, *args, **kwargs)(f)
+            command: click.Command = click.Group.command(self, *args, **kwargs)(f)
+            return command
 
         if func is not None:
             return decorator(func)
         return decorator
 
-    def group(self, *args: t.Any, **kwargs: t.Any) -> t.Any:  # type: ignore[override]
+    def group(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
         """Register a sub-group, an :class:`AppGroup` unless ``cls`` is given."""
         kwargs.setdefault("cls", AppGroup)
         return super().group(*args, **kwargs)
@@ -444,7 +445,7 @@ def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> bool 
     # Only an explicit flag or ERLEN_DEBUG counts; the default must not
     # override what the environment says. The value goes into the
     # environment so the app (and make_config) see it wherever they look.
-    source = ctx.get_parameter_source(param.name)  # type: ignore[arg-type]
+    source = ctx.get_parameter_source(param.name)
     if source is None or source in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
         return None
     os.environ["ERLEN_DEBUG"] = "1" if value else "0"
@@ -873,7 +874,7 @@ def routes_command(sort: str, all_methods: bool) -> None:
 
     rows: list[list[str]] = []
     for rule in rules:
-        row = [rule.endpoint, ", ".join(sorted((rule.methods or set()) - hidden))]
+        row: list[str] = [str(rule.endpoint), ", ".join(sorted((rule.methods or set()) - hidden))]
         if has_domain:
             row.append(domain(rule))
         row.append(rule.rule)
@@ -888,7 +889,7 @@ def routes_command(sort: str, all_methods: bool) -> None:
 
     widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
     for row in [headers, ["-" * w for w in widths], *rows]:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        click.echo("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
 #: The ``erlen`` command.

@@ -35,7 +35,7 @@ from .http import (
 )
 
 if t.TYPE_CHECKING:  # pragma: no cover
-    from typing_extensions import Self
+    from typing import Self
 
 __all__ = [
     "Accept",

@@ -14,7 +14,7 @@ import typing as t
 import warnings
 from calendar import timegm
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from time import gmtime, struct_time
 from time import time as _now
 from urllib.parse import (
@@ -833,9 +833,9 @@ def parse_date(value: str | None) -> datetime | None:
         return None
 
     if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
+        return parsed.replace(tzinfo=UTC)
 
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 # --------------------------------------------------------------------------

@@ -90,7 +90,7 @@ def make_server(host: str, port: int, app: t.Any, threaded: bool = True, fd: int
         # What WSGIServer.server_bind does after binding: the names the
         # WSGI environ reports.
         bound_host, bound_port = server.server_address[:2]
-        server.server_name = socket.getfqdn(bound_host)
+        server.server_name = socket.getfqdn(str(bound_host))
         server.server_port = bound_port
         server.setup_environ()
     server.set_app(app)

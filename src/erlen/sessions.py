@@ -20,7 +20,7 @@ from __future__ import annotations
 import typing as t
 from binascii import a2b_base64, b2a_base64
 from collections.abc import MutableMapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from time import time
 
 from . import signals as _signals
@@ -271,7 +271,7 @@ class SessionInterface:
         :param session: The session being saved.
         """
         if session.permanent:
-            return datetime.now(timezone.utc) + app.permanent_session_lifetime
+            return datetime.now(UTC) + app.permanent_session_lifetime
         return None
 
     def should_set_cookie(self, app: Erlen, session: SessionMixin) -> bool:
@@ -750,14 +750,14 @@ class _CookieSerializer:
             date_signed = None
             if e.ts is not None:
                 try:
-                    date_signed = datetime.fromtimestamp(e.ts, tz=timezone.utc)
+                    date_signed = datetime.fromtimestamp(e.ts, tz=UTC)
                 except (ValueError, OSError, OverflowError):
                     pass
             cls = itsdangerous.SignatureExpired if e.kind == "SignatureExpired" else itsdangerous.BadTimeSignature
             raise cls(e.message, payload=e.payload, date_signed=date_signed) from None
         if return_timestamp:
             try:
-                return obj, datetime.fromtimestamp(ts, tz=timezone.utc)
+                return obj, datetime.fromtimestamp(ts, tz=UTC)
             except (ValueError, OSError, OverflowError):
                 import itsdangerous
 
@@ -1119,7 +1119,7 @@ class SecureCookieSessionInterface(SessionInterface):
             if not stock_expiry:
                 expires = self.get_expiration_time(app, session)
             elif permanent:
-                expires = datetime.now(timezone.utc) + app.permanent_session_lifetime
+                expires = datetime.now(UTC) + app.permanent_session_lifetime
             else:
                 expires = None
             header = None

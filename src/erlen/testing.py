@@ -14,7 +14,7 @@ import mimetypes
 import sys
 import typing as t
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote, unquote_to_bytes, urljoin, urlsplit
 
 from .datastructures import Headers, MultiDict
@@ -218,7 +218,7 @@ def _form_fields(data: t.Any) -> MultiDict[str, t.Any]:
 
 
 def _is_file_value(value: t.Any) -> bool:
-    return hasattr(value, "read") or (isinstance(value, tuple) and value and hasattr(value[0], "read"))
+    return hasattr(value, "read") or (isinstance(value, tuple) and bool(value) and hasattr(value[0], "read"))
 
 
 def _encode_multipart(fields: MultiDict[str, t.Any]) -> tuple[bytes, str]:
@@ -295,7 +295,7 @@ class _Cookie:
         return path == cpath or path.startswith(cpath.rstrip("/") + "/") or cpath == "/"
 
     def _expired(self) -> bool:
-        return self.expires is not None and self.expires <= datetime.now(timezone.utc)
+        return self.expires is not None and self.expires <= datetime.now(UTC)
 
     def __repr__(self) -> str:
         return f"<Cookie {self.key}={self.value!r} domain={self.domain} path={self.path}>"
@@ -338,9 +338,9 @@ def _parse_set_cookie(header: str, default_domain: str, default_path: str) -> _C
         else:
             from datetime import timedelta
 
-            cookie.expires = datetime.now(timezone.utc) + timedelta(seconds=seconds)
+            cookie.expires = datetime.now(UTC) + timedelta(seconds=seconds)
             if seconds <= 0:
-                cookie.expires = datetime(1970, 1, 1, tzinfo=timezone.utc)
+                cookie.expires = datetime(1970, 1, 1, tzinfo=UTC)
     return cookie
 
 
@@ -487,7 +487,8 @@ class ErlenClient:
             return dict(args[0])
         base = dict(self.environ_base)
         base.update(kwargs.pop("environ_base", None) or {})
-        builder = EnvironBuilder(self.application, *args, environ_base=base, **kwargs)
+        kwargs["environ_base"] = base
+        builder = EnvironBuilder(self.application, *args, **kwargs)
         return builder.get_environ()
 
     def _pop_preserved(self) -> None:
@@ -581,7 +582,8 @@ class ErlenClient:
                 self._preserved.append(ctx)
             self._new_contexts.clear()
         self._store_cookies(environ, headers)
-        rv = self.response_wrapper.__new__(self.response_wrapper)
+        wrapper: t.Any = self.response_wrapper
+        rv = wrapper.__new__(wrapper)
         rv.headers = headers
         rv.status = status
         rv.response = [body]

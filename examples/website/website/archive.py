@@ -18,13 +18,13 @@ import mailbox
 import os
 import threading
 import typing as t
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 __all__ = ["Archive", "ArchiveCache", "Message", "Thread", "html_to_text", "message_key"]
 
 #: Messages without a usable ``Date`` header sort (and are filed) here.
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def message_key(message_id: str) -> str:
@@ -209,7 +209,7 @@ def _parse(msg: email.message.Message, index: int) -> Message:
     except (TypeError, ValueError):
         date = _EPOCH
     if date.tzinfo is None:
-        date = date.replace(tzinfo=timezone.utc)
+        date = date.replace(tzinfo=UTC)
     body, html_source, attachments, has_plain = _decode(msg)
     in_reply_to = _ids(msg["In-Reply-To"])
     subject = " ".join(_header(msg["Subject"]).split())
