@@ -70,9 +70,12 @@ def serve(args: list[str]) -> int:
 def test(args: list[str]) -> int:
     ensure_env()
     docs_rc = _build_docs(check_only=True)
+    # The checks first: they take seconds, the suite minutes.
+    print("ruff check . && mypy --strict (src/erlen) ...", flush=True)
+    lint_rc = _run(PY, "-m", "ruff", "check", ".") or _run(PY, "-m", "mypy")
     rc = _run(PY, "-m", "coverage", "run", "-m", "pytest", *args)
-    _run(PY, "-m", "coverage", "report")
-    return rc or docs_rc
+    report_rc = _run(PY, "-m", "coverage", "report")
+    return rc or docs_rc or lint_rc or report_rc
 
 
 def _build_docs(check_only: bool = False) -> int:
