@@ -312,19 +312,25 @@ class SessionInterface:
 session_json_serializer = TaggedJSONSerializer()
 
 
+def _append_vary_cookie(pairs: list[tuple[str, str]]) -> bool:
+    """Append ``Vary: Cookie`` to header pairs that have no ``Vary`` yet.
+
+    PERF: the usual case, found by one pass over the pairs, and the pair
+    appended as is (it needs no checks). ``False`` when a ``Vary`` header
+    exists: :func:`_vary_on_cookie` then merges.
+    """
+    for name, _ in pairs:
+        if name.lower() == "vary":
+            return False
+    pairs.append(("Vary", "Cookie"))
+    return True
+
+
 def _vary_on_cookie(response: Response) -> None:
     """Add ``Cookie`` to the response's ``Vary`` header, once."""
     headers = response.headers
-    if type(headers) is Headers:
-        # PERF: the usual case, no Vary header yet: found by one pass over
-        # the pairs, and the pair appended as is (it needs no checks).
-        pairs = headers._list
-        for name, _ in pairs:
-            if name.lower() == "vary":
-                break
-        else:
-            pairs.append(("Vary", "Cookie"))
-            return
+    if type(headers) is Headers and _append_vary_cookie(headers._list):
+        return
     current = headers.getlist("Vary")
     if not current:
         # PERF: nothing to merge with or replace; appending is enough.
@@ -1143,12 +1149,8 @@ class SecureCookieSessionInterface(SessionInterface):
                         # (the token is base64, the rest came from dump_cookie).
                         pairs = response._hlist
                         pairs.append(("Set-Cookie", header))
-                        for name, _ in pairs:
-                            if name.lower() == "vary":
-                                _vary_on_cookie(response)
-                                break
-                        else:
-                            pairs.append(("Vary", "Cookie"))
+                        if not _append_vary_cookie(pairs):
+                            _vary_on_cookie(response)
                         return
                     headers = response.headers
                     if type(headers) is Headers and header.isascii():
