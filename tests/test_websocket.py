@@ -489,6 +489,26 @@ def test_subdomain_outside_server_name_is_not_found() -> None:
     assert refused.value.status_code == 404
 
 
+def test_untrusted_host_is_refused_with_400(app: Erlen) -> None:
+    # Regression: TRUSTED_HOSTS was enforced for HTTP requests only.
+    app.config["TRUSTED_HOSTS"] = ["good.test"]
+    ran: list[str] = []
+
+    @app.websocket("/ws")
+    async def handler() -> None:
+        ran.append(request.host)
+        await websocket.accept()
+        await websocket.send("hi")
+
+    with pytest.raises(WebSocketRejected) as refused:
+        WebSocketTestSession(app, "/ws", headers={"Host": "evil.test"}).__enter__()
+    assert refused.value.status_code == 400 and b"not trusted" in refused.value.body
+    assert ran == []
+    with WebSocketTestSession(app, "/ws", headers={"Host": "good.test"}) as ws:
+        assert ws.receive_text() == "hi"
+    assert ran == ["good.test"]
+
+
 def test_handler_finishing_without_close_is_reported(app: Erlen) -> None:
     @app.websocket("/ws")
     async def handler() -> None:

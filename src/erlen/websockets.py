@@ -37,8 +37,9 @@ from .asgi import (
     make_request,
     run_sync,
 )
-from .exceptions import HTTPException
+from .exceptions import HTTPException, SecurityError
 from .globals import LocalProxy, _cv
+from .http import host_is_trusted
 
 if t.TYPE_CHECKING:
     import asyncio
@@ -277,6 +278,11 @@ async def _dispatch(app: Erlen, request: Request) -> t.Any:
         app._got_first_request = True
     if request.routing_exception is None:
         try:
+            # A handshake is a request like any other: an untrusted Host is
+            # refused with 400 (as over HTTP, the hooks still run first).
+            trusted = app.config["TRUSTED_HOSTS"]
+            if trusted is not None and not host_is_trusted(request.host, trusted):
+                raise SecurityError(f"The host {request.host!r} is not trusted.")
             domain = app._domain_for(request)
             if domain is None:
                 from .exceptions import NotFound
@@ -393,7 +399,11 @@ class WebSocketTestSession:
         raw = [(b"host", b"localhost"), (b"connection", b"upgrade"), (b"upgrade", b"websocket"), (b"sec-websocket-version", b"13")]
         if headers:
             items = headers.items() if hasattr(headers, "items") else headers
-            raw += [(str(k).lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in items]
+            extra = [(str(k).lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in items]
+            # A header the caller gives (a Host, say) replaces the default one
+            # rather than arriving twice.
+            given = {k for k, _ in extra}
+            raw = [(k, v) for k, v in raw if k not in given] + extra
         self.app = app
         self.timeout = timeout
         self.scope: Scope = {
