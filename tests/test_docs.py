@@ -552,3 +552,24 @@ def test_sync_tutorial_script_finds_nothing_to_do() -> None:
         [sys.executable, str(DOCS / "sync_tutorial.py"), "--check"], capture_output=True, text=True, timeout=60
     )
     assert (out.returncode, out.stdout) == (0, "")
+
+
+def _project_markdown() -> list[Path]:
+    skip = {".venv", "node_modules", "site", "build", ".git"}
+    return sorted(p for p in ROOT.rglob("*.md") if not skip.intersection(p.relative_to(ROOT).parts))
+
+
+@pytest.mark.parametrize("page", _project_markdown(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_markdown_files_are_not_garbled(page: Path) -> None:
+    # Regression: a scripted edit once repeated a table between every
+    # character of fuzz/README.md (3.6 kB became 904 kB); it still rendered,
+    # so nothing else noticed. No page of ours is near this size, and no
+    # long line appears in one file more than a handful of times.
+    text = page.read_text(encoding="utf-8")
+    assert len(text) < 100_000, f"{page} is {len(text):,} characters"
+    lines = [line for line in text.splitlines() if len(line) > 40]
+    counts: dict[str, int] = {}
+    for line in lines:
+        counts[line] = counts.get(line, 0) + 1
+    worst = max(counts.items(), key=lambda kv: kv[1], default=("", 0))
+    assert worst[1] <= 20, f"{page} repeats {worst[0]!r} {worst[1]} times"
