@@ -796,8 +796,12 @@ class Erlen(Scaffold):
             return None
         return url_map.default_subdomain or ""
 
-    def _match_request(self, request: Request) -> None:
-        """Match the request (any domain mode), storing the outcome on it."""
+    def _match_request(self, request: Request, websocket: bool = False) -> None:
+        """Match the request (any domain mode), storing the outcome on it.
+
+        ``websocket`` matches a WebSocket handshake against the WebSocket
+        rules (always as ``GET``), with the same host checks.
+        """
         if request.routing_exception is not None:
             return
         trusted = self.config["TRUSTED_HOSTS"]
@@ -809,7 +813,10 @@ class Erlen(Scaffold):
             if domain is None:
                 # NOTE: a host outside SERVER_NAME matches no rule at all.
                 raise NotFound()
-            request.url_rule, request.view_args = self.url_map.match(request.path, request.method, domain)
+            if websocket:
+                request.url_rule, request.view_args = self.url_map.match(request.path, "GET", domain, websocket=True)
+            else:
+                request.url_rule, request.view_args = self.url_map.match(request.path, request.method, domain)
         except HTTPException as e:
             request.routing_exception = e
 

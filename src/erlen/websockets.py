@@ -37,9 +37,7 @@ from .asgi import (
     make_request,
     run_sync,
 )
-from .exceptions import HTTPException, SecurityError
 from .globals import LocalProxy, _cv
-from .http import host_is_trusted
 
 if t.TYPE_CHECKING:
     import asyncio
@@ -276,21 +274,9 @@ websocket: WebSocket = _WebSocketProxy(_websocket)  # type: ignore[assignment]
 async def _dispatch(app: Erlen, request: Request) -> t.Any:
     if not app._got_first_request:
         app._got_first_request = True
-    if request.routing_exception is None:
-        try:
-            # A handshake is a request like any other: an untrusted Host is
-            # refused with 400 (as over HTTP, the hooks still run first).
-            trusted = app.config["TRUSTED_HOSTS"]
-            if trusted is not None and not host_is_trusted(request.host, trusted):
-                raise SecurityError(f"The host {request.host!r} is not trusted.")
-            domain = app._domain_for(request)
-            if domain is None:
-                from .exceptions import NotFound
-
-                raise NotFound()
-            request.url_rule, request.view_args = app.url_map.match(request.path, "GET", domain, websocket=True)
-        except HTTPException as e:
-            request.routing_exception = e
+    # The app's own matching: the same TRUSTED_HOSTS and SERVER_NAME checks
+    # as over HTTP (the hooks still run before a refusal is raised).
+    app._match_request(request, websocket=True)
     if app.before_request_funcs or app.url_value_preprocessors:
         rv = await _preprocess(app, request)
         if rv is not None:
