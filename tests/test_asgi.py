@@ -8,12 +8,12 @@ import http.client
 import inspect
 import logging
 import os
-import socket
 import threading
 import time
 import typing as t
 
 import pytest
+from live_servers import ServerProcess, UvicornLiveServer, free_port
 
 from erlen import (
     Erlen,
@@ -863,40 +863,6 @@ def test_lifespan_shutdown_closes_the_pool(app: Erlen) -> None:
 # -- a real server ---------------------------------------------------------------------------------------
 
 
-class _Uvicorn:
-    """uvicorn serving an app on 127.0.0.1 and a free port, for at most ``lifetime`` seconds."""
-
-    def __init__(self, app: t.Any, lifetime: float = 30.0) -> None:
-        import uvicorn
-
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-        self.timer = threading.Timer(lifetime, self.stop)
-
-    def __enter__(self) -> _Uvicorn:
-        self.thread.start()
-        self.timer.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-
-    def __exit__(self, *exc: t.Any) -> None:
-        self.stop()
-        self.timer.cancel()
-        self.thread.join(10)
-        self.sock.close()
-        assert not self.thread.is_alive()
-
-
 def test_real_uvicorn_http_websocket_and_lifespan(app: Erlen, caplog: pytest.LogCaptureFixture) -> None:
     from websockets.sync.client import connect
 
@@ -934,7 +900,7 @@ def test_real_uvicorn_http_websocket_and_lifespan(app: Erlen, caplog: pytest.Log
         async for message in websocket:
             await websocket.send(f"{room}:{message}")
 
-    with caplog.at_level(logging.CRITICAL), _Uvicorn(app) as server:
+    with caplog.at_level(logging.CRITICAL), UvicornLiveServer(app, lifetime=30) as server:
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
         conn.request("GET", "/?name=uv")
         response = conn.getresponse()
@@ -971,10 +937,7 @@ def test_real_hypercorn_detects_asgi(app: Erlen) -> None:
     async def index() -> str:
         return "hyper"
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
+    port = free_port()
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
     config.loglevel = "WARNING"
@@ -1074,7 +1037,6 @@ def test_run_simple_chooses_the_asgi_side(app: Erlen, monkeypatch: pytest.Monkey
 
 
 def test_erlen_run_serves_websockets_with_the_debugger_on(tmp_path: t.Any) -> None:
-    import subprocess
     import sys
 
     from websockets.sync.client import connect
@@ -1089,25 +1051,9 @@ def test_erlen_run_serves_websockets_with_the_debugger_on(tmp_path: t.Any) -> No
         "async def ws():\n"
         "    await websocket.send('dev ws')\n"
     )
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     erlen_cmd = os.path.join(os.path.dirname(sys.executable), "erlen")
-    proc = subprocess.Popen(
-        [erlen_cmd, "--app", "devapp", "run", "--debug", "--no-reload", "--port", str(port)],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline and proc.poll() is None, "erlen run did not start"
-                time.sleep(0.1)
+    with ServerProcess([erlen_cmd, "--app", "devapp", "run", "--debug", "--no-reload", "--port", "{port}"], tmp_path) as server:
+        port = server.port
         with connect(f"ws://127.0.0.1:{port}/ws", open_timeout=5) as ws:
             assert ws.recv(timeout=5) == "dev ws"
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -1115,18 +1061,10 @@ def test_erlen_run_serves_websockets_with_the_debugger_on(tmp_path: t.Any) -> No
         response = conn.getresponse()
         assert response.status == 500 and b"Erlen debugger" in response.read()
         conn.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 def test_the_same_module_app_under_gunicorn_and_uvicorn(tmp_path: t.Any) -> None:
     # `gunicorn module:app` and `uvicorn module:app`: one object, no wrapper.
-    import subprocess
     import sys
 
     (tmp_path / "both.py").write_text(
@@ -1141,33 +1079,12 @@ def test_the_same_module_app_under_gunicorn_and_uvicorn(tmp_path: t.Any) -> None
         ([os.path.join(bindir, "gunicorn"), "--bind", "127.0.0.1:{port}", "--workers", "1", "both:app"], b"served by gunicorn"),
         ([os.path.join(bindir, "uvicorn"), "--host", "127.0.0.1", "--port", "{port}", "both:app"], b"served by an ASGI server"),
     ):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        proc = subprocess.Popen(
-            [part.format(port=port) for part in command], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                    conn.request("GET", "/")
-                    break
-                except OSError:
-                    conn.close()
-                    assert time.monotonic() < deadline and proc.poll() is None, f"{command[0]} did not start"
-                    time.sleep(0.1)
+        with ServerProcess(command, tmp_path) as server:
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+            conn.request("GET", "/")
             response = conn.getresponse()
-            assert (response.status, response.read()) == (200, expected)
+            assert (response.status, response.read()) == (200, expected), server.output()
             conn.close()
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
 
 
 # -- corners ----------------------------------------------------------------------------------
