@@ -1,4 +1,13 @@
-"""Shared fixtures: an app, its test client, and a WSGI-validating client by default."""
+"""Shared fixtures: an app, its test client, both server interfaces, validated exchanges.
+
+Every test in the app-level modules (:data:`BOTH_INTERFACES`) runs twice,
+once with the test client going through the app's WSGI callable and once
+through its ASGI callable (ids end in ``[wsgi]`` and ``[asgi]``). A test
+that inspects something only WSGI has (``wsgi.errors``, environ keys an
+ASGI scope has no counterpart for) is marked
+``@pytest.mark.wsgi_only(reason="...")``: its ASGI run is skipped with that
+reason. The marker is not for hiding a difference in how the app behaves.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +16,73 @@ import pytest
 from erlen import Erlen
 from erlen.testing import ErlenClient
 
+#: Modules whose tests talk to an app through the test client: each of
+#: their tests runs over WSGI and over ASGI. The others test one interface
+#: (test_wsgi, test_asgi, test_websocket, test_debug's WSGI middleware, the
+#: real servers), pure units, or the tooling.
+BOTH_INTERFACES = frozenset(
+    {
+        "test_app",
+        "test_auth",
+        "test_blueprints",
+        "test_compat",
+        "test_core_edges",
+        "test_csrf",
+        "test_ctx",
+        "test_formparser",
+        "test_helpers",
+        "test_json",
+        "test_sessions",
+        "test_templating",
+        "test_testing",
+        "test_views",
+        "test_vulns",
+        "test_wrappers",
+    }
+)
+
+INTERFACES = ("wsgi", "asgi")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "wsgi_only(reason): the test inspects something only WSGI has; its [asgi] run is skipped with the reason",
+    )
+
+
+@pytest.hookimpl(trylast=True)  # after @parametrize, so the interface ends the id
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.module.__name__.rpartition(".")[2] in BOTH_INTERFACES:
+        metafunc.parametrize("client_interface", INTERFACES, indirect=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        marker = item.get_closest_marker("wsgi_only")
+        if marker is None:
+            continue
+        reason = marker.kwargs.get("reason", marker.args[0] if marker.args else None)
+        if not isinstance(reason, str) or not reason.strip():
+            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.wsgi_only needs a reason")
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("client_interface") == "asgi":
+            item.add_marker(pytest.mark.skip(reason=f"WSGI only: {reason}"))
+
 
 @pytest.fixture(autouse=True)
-def _validate_wsgi(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Every exchange of every test client goes through wsgiref.validate, so a
-    # PEP 3333 slip fails whichever test triggers it.
+def client_interface(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The interface the test's clients use (``ErlenClient.interface``); ``"wsgi"`` outside :data:`BOTH_INTERFACES`."""
+    interface: str = getattr(request, "param", "wsgi")
+    monkeypatch.setattr(ErlenClient, "interface", interface)
+    return interface
+
+
+@pytest.fixture(autouse=True)
+def _validate_exchanges(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every exchange of every test client is checked: by wsgiref.validate over
+    # WSGI, by the ASGI message rules over ASGI. A protocol slip fails
+    # whichever test triggers it.
     monkeypatch.setattr(ErlenClient, "validate", True)
 
 
