@@ -262,7 +262,7 @@ def test_host_matching():
 # -- return values ---------------------------------------------------------
 
 
-def test_return_types(app, client):
+def test_return_types(app, client, client_interface):
     @app.route("/bytes")
     def b():
         return b"raw"
@@ -319,7 +319,9 @@ def test_return_types(app, client):
     assert rv.status_code == 201 and rv.data == b"created"
     assert client.get("/tuple-headers").headers["X-A"] == "1"
     rv = client.get("/tuple-3")
-    assert rv.status == "418 Teapot Time" and rv.headers["X-B"] == "2"
+    assert rv.status_code == 418 and rv.headers["X-B"] == "2"
+    if client_interface == "wsgi":  # an ASGI response carries no reason phrase
+        assert rv.status == "418 Teapot Time"
     rv = client.get("/gen")
     assert rv.data == b"ab"
     assert "Content-Length" not in rv.headers
@@ -737,6 +739,7 @@ def test_no_hook_structures_touched_on_plain_request(app, client):
     assert not app.teardown_request_funcs
 
 
+@pytest.mark.wsgi_only(reason="middleware wrapping app.wsgi_app is on the WSGI path only (ASGI middleware wraps app.asgi_app)")
 def test_wsgi_app_middleware(app, client):
     @app.route("/")
     def index():

@@ -473,6 +473,7 @@ def test_file_body_with_callback_and_no_wrapper(app, tmp_path):
     assert called == [True]
 
 
+@pytest.mark.wsgi_only(reason="wsgi.errors is a WSGI environ stream; an ASGI scope has none (the handler writes to stderr)")
 def test_logger_default_handler_writes_to_wsgi_errors(monkeypatch):
     import erlen.logging as elog
 
