@@ -195,3 +195,134 @@ def client():
         """
     )
     _run(pytester).assert_outcomes(passed=1)
+
+
+# -- --erlen-interface ------------------------------------------------------------
+
+# A user's app whose ASGI side notes every request, so a test can tell which
+# interface its client used.
+INTERFACE_CONFTEST = """
+import pytest
+
+from erlen import Erlen, request
+
+asgi_calls = []
+
+
+@pytest.fixture
+def app():
+    app = Erlen("userapp", root_path=__file__.rsplit("/", 1)[0])
+    app.config.update(TESTING=True)
+
+    @app.get("/")
+    def index():
+        return request.path
+
+    inner = app.asgi_app
+
+    async def noting(scope, receive, send):
+        asgi_calls.append(scope["type"])
+        await inner(scope, receive, send)
+
+    app.asgi_app = noting
+    return app
+"""
+
+INTERFACE_TESTS = """
+import os
+
+from conftest import asgi_calls
+
+
+def test_interface(client):
+    assert client.get("/").text == "/"
+    used = "asgi" if asgi_calls == ["http"] else "wsgi" if not asgi_calls else asgi_calls
+    assert used == os.environ["EXPECTED_INTERFACE"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "ini", "env", "expected"),
+    [
+        ([], "", {}, "wsgi"),
+        (["--erlen-interface=asgi"], "", {}, "asgi"),
+        ([], "erlen_interface = asgi", {}, "asgi"),
+        ([], "", {"ERLEN_INTERFACE": "asgi"}, "asgi"),
+        (["--erlen-interface=wsgi"], "", {"ERLEN_INTERFACE": "asgi"}, "wsgi"),
+        ([], "erlen_interface = asgi", {"ERLEN_INTERFACE": "WSGI"}, "wsgi"),
+    ],
+    ids=["default", "option", "ini", "env", "option-beats-env", "env-beats-ini"],
+)
+def test_interface_switch(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, args: list[str], ini: str, env: dict[str, str], expected: str
+) -> None:
+    from erlen.testing import ErlenClient
+
+    monkeypatch.delenv("ERLEN_INTERFACE", raising=False)
+    for key, value in {**env, "EXPECTED_INTERFACE": expected}.items():
+        monkeypatch.setenv(key, value)
+    pytester.makeini(f"[pytest]\n{ini}\n")
+    pytester.makeconftest(INTERFACE_CONFTEST)
+    pytester.makepyfile(test_user=INTERFACE_TESTS)
+    outer = ErlenClient.interface
+    result = _run(pytester, *STRICT, *args)
+    result.assert_outcomes(passed=1)
+    if expected == "asgi":
+        result.stdout.fnmatch_lines(["erlen: test clients send requests over ASGI"])
+    # The inner run gave the outer one its setting back.
+    assert ErlenClient.interface == outer
+
+
+def test_interface_unknown_is_a_usage_error(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ERLEN_INTERFACE", "cgi")
+    pytester.makepyfile("def test_nothing(): pass")
+    result = _run(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*ERLEN_INTERFACE must be one of wsgi, asgi, not 'cgi'*"])
+
+
+def test_interface_with_compat_sends_flask_clients_over_asgi(pytester: pytest.Pytester) -> None:
+    # A Flask project's own conftest and FlaskClient subclass, run on Erlen.
+    pytester.makeconftest(
+        """
+        import flask
+        import pytest
+        from flask.testing import FlaskClient
+
+        calls = []
+
+
+        class ProjectClient(FlaskClient):
+            pass
+
+
+        @pytest.fixture
+        def app():
+            app = flask.Flask(__name__)
+            app.test_client_class = ProjectClient
+
+            @app.route("/")
+            def index():
+                return flask.jsonify(path=flask.request.path)
+
+            inner = app.asgi_app
+
+            async def noting(scope, receive, send):
+                calls.append(scope["type"])
+                await inner(scope, receive, send)
+
+            app.asgi_app = noting
+            return app
+        """
+    )
+    pytester.makepyfile(
+        test_flask="""
+        from conftest import calls
+
+        def test_over_asgi(client):
+            assert client.get("/").json == {"path": "/"}
+            assert calls == ["http"]
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--erlen-compat", "--erlen-interface=asgi")
+    result.assert_outcomes(passed=1)

@@ -30,6 +30,13 @@ Disable the plugin with ``-p no:erlen``.
 :func:`erlen.compat.install` before pytest imports any ``conftest.py``, so
 ``import flask`` resolves to Erlen (see ``docs/compat.md``).
 
+``pytest --erlen-interface=asgi`` (or ``erlen_interface = asgi`` in the ini
+file, or ``ERLEN_INTERFACE=asgi``; the option wins over the variable, the
+variable over the ini file) sends every test client's requests through the
+app's ASGI side instead of its WSGI side: it sets
+:attr:`erlen.testing.ErlenClient.interface` for the run, which Flask's
+``FlaskClient`` is under ``--erlen-compat``. ``wsgi`` is the default.
+
 pytest imports this module at startup in every project where Erlen is
 installed, including projects that don't use Erlen, so it imports nothing
 beyond pytest at module level; the fixtures import what they need.
@@ -199,6 +206,59 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Run Flask code on Erlen: call erlen.compat.install() before conftest files are imported.",
     )
     parser.addini("erlen_compat", "Like --erlen-compat.", type="bool", default=False)
+    parser.addoption(
+        "--erlen-interface",
+        choices=_INTERFACES,
+        default=None,
+        help="The server interface test clients send requests through: wsgi (the default) or asgi.",
+    )
+    parser.addini("erlen_interface", "Like --erlen-interface.", default="")
+
+
+_INTERFACES = ("wsgi", "asgi")
+#: The test client's interface before this run changed it, restored at the end.
+_saved_interface = pytest.StashKey[str]()
+
+
+def _wanted_interface(config: pytest.Config) -> str | None:
+    """The interface the run asked for: the option, else ERLEN_INTERFACE, else the ini value."""
+    from os import environ
+
+    for source, value in (
+        ("--erlen-interface", config.getoption("erlen_interface")),
+        ("ERLEN_INTERFACE", environ.get("ERLEN_INTERFACE")),
+        ("erlen_interface (ini)", config.getini("erlen_interface")),
+    ):
+        if value:
+            value = value.strip().lower()
+            if value not in _INTERFACES:
+                raise pytest.UsageError(f"{source} must be one of {', '.join(_INTERFACES)}, not {value!r}")
+            return t.cast(str, value)
+    return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    interface = _wanted_interface(config)
+    if interface is None:
+        return
+    from .testing import ErlenClient
+
+    config.stash[_saved_interface] = ErlenClient.interface
+    ErlenClient.interface = interface
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # Only matters when pytest runs inside another run (pytester).
+    saved = config.stash.get(_saved_interface, None)
+    if saved is not None:
+        from .testing import ErlenClient
+
+        ErlenClient.interface = saved
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    interface = _wanted_interface(config)
+    return None if interface is None else f"erlen: test clients send requests over {interface.upper()}"
 
 
 @pytest.hookimpl(tryfirst=True)
