@@ -1019,6 +1019,12 @@ def _run_coroutine(coro: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        in_loop = False
+    else:
+        in_loop = True
+    # NOTE: outside the except block, so the app's exceptions don't come
+    # chained to "no running event loop".
+    if not in_loop:
         runner = getattr(_loops, "runner", None)
         if runner is None:
             runner = _loops.runner = asyncio.Runner()

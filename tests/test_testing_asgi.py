@@ -1,0 +1,293 @@
+"""The test client's ASGI transport: environ → scope, body messages, validation, contexts.
+
+The rest of the suite runs every app-level test over both interfaces (see
+``conftest.py``); this module tests the transport itself, so it picks the
+interface explicitly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from erlen import Erlen, g, request, send_file, stream_with_context
+from erlen.testing import ASGIValidationError, EnvironBuilder, ErlenClient, environ_to_scope
+
+
+@pytest.fixture
+def app() -> Erlen:
+    app = Erlen("asgi_transport_app", root_path="/nonexistent-erlen-root")
+    app.config.update(TESTING=True, SECRET_KEY="test key")
+    return app
+
+
+def _record(app: Erlen) -> list[t.Any]:
+    """Wrap the app's ASGI side; return the list it fills with scopes and messages."""
+    events: list[t.Any] = []
+    inner = app.asgi_app
+
+    async def recording(scope: dict[str, t.Any], receive: t.Any, send: t.Any) -> None:
+        events.append(scope)
+
+        async def noting_receive() -> dict[str, t.Any]:
+            message = await receive()
+            events.append(("receive", message))
+            return t.cast(dict[str, t.Any], message)
+
+        async def noting_send(message: dict[str, t.Any]) -> None:
+            events.append(("send", message))
+            await send(message)
+
+        await inner(scope, noting_receive, noting_send)
+
+    app.asgi_app = recording  # type: ignore[method-assign]
+    return events
+
+
+# -- choosing the interface ------------------------------------------------------------
+
+
+def test_interface_kwarg_and_class_default(app: Erlen) -> None:
+    assert ErlenClient.interface in ("wsgi", "asgi")
+    assert app.test_client(interface="asgi").interface == "asgi"
+    assert app.test_client(interface="wsgi").interface == "wsgi"
+    with pytest.raises(ValueError, match="interface must be one of"):
+        app.test_client(interface="cgi")
+
+
+def test_each_interface_uses_its_own_side(app: Erlen) -> None:
+    events = _record(app)
+
+    @app.route("/")
+    def index() -> str:
+        return "ok"
+
+    assert app.test_client(interface="wsgi").get("/").text == "ok"
+    assert events == []
+    assert app.test_client(interface="asgi").get("/").text == "ok"
+    assert events[0]["type"] == "http"
+
+
+# -- the scope ---------------------------------------------------------------------------
+
+
+def test_environ_to_scope() -> None:
+    environ = EnvironBuilder(
+        path="/caf%C3%A9/a%2Fb",
+        base_url="https://example.com:8443/root",
+        query_string="q=1&r=%C3%A9",
+        method="post",
+        headers={"X-Thing": "1", "X-Thing-Two": "2"},
+        data=b"body",
+        content_type="text/plain",
+        environ_base={"REMOTE_ADDR": "10.0.0.1", "REMOTE_PORT": "5555"},
+    ).get_environ()
+    environ["erlen._preserve_context"] = hook = lambda ctx: None
+    scope = environ_to_scope(environ)
+    assert scope["type"] == "http"
+    assert scope["asgi"] == {"version": "3.0", "spec_version": "2.3"}
+    assert scope["http_version"] == "1.1"
+    assert scope["method"] == "POST"
+    assert scope["scheme"] == "https"
+    # The full path (root included), decoded; raw_path keeps the escapes.
+    assert scope["path"] == "/root/café/a/b"
+    assert scope["raw_path"] == b"/root/caf%C3%A9/a/b"
+    assert scope["root_path"] == "/root"
+    assert scope["query_string"] == b"q=1&r=%C3%A9"
+    headers = dict(scope["headers"])
+    assert headers[b"host"] == b"example.com:8443"
+    assert headers[b"content-type"] == b"text/plain"
+    assert headers[b"content-length"] == b"4"
+    assert headers[b"x-thing"] == b"1" and headers[b"x-thing-two"] == b"2"
+    assert all(name == name.lower() for name, _ in scope["headers"])
+    assert scope["client"] == ("10.0.0.1", 5555)
+    assert scope["server"] == ("example.com", 8443)
+    assert scope["extensions"]["http.response.pathsend"] == {}
+    assert scope["extensions"]["erlen.preserve_context"] is hook
+
+
+def test_request_values_match_over_both_interfaces(app: Erlen) -> None:
+    @app.route("/<path:rest>", methods=["GET", "POST"])
+    def echo(rest: str) -> dict[str, t.Any]:
+        return {
+            "rest": rest,
+            "path": request.path,
+            "script_root": request.script_root,
+            "url": request.url,
+            "args": request.args.to_dict(flat=False),
+            "host": request.host,
+            "scheme": request.scheme,
+            "remote_addr": request.remote_addr,
+            "headers": sorted((k.lower(), v) for k, v in request.headers.items()),
+            "data": request.get_data(as_text=True),
+        }
+
+    kwargs: dict[str, t.Any] = {
+        "base_url": "http://example.com/mount",
+        "query_string": {"a": ["1", "2"], "é": "ü"},
+        "headers": [("X-Twice", "1"), ("X-Twice", "2")],
+        "data": "é" * 3000,
+        "content_type": "text/plain; charset=utf-8",
+    }
+    over_wsgi = app.test_client(interface="wsgi").post("/caf%C3%A9/x", **kwargs).json
+    over_asgi = app.test_client(interface="asgi").post("/caf%C3%A9/x", **kwargs).json
+    assert over_asgi == over_wsgi
+    assert over_asgi["rest"] == "café/x" and over_asgi["script_root"] == "/mount"
+
+
+def test_path_that_is_not_utf8_is_replaced_as_servers_do() -> None:
+    scope = environ_to_scope(EnvironBuilder(path="/a%FFb").get_environ())
+    assert scope["path"] == "/a\ufffdb"
+    assert scope["raw_path"] == b"/a%FFb"
+
+
+# -- the body ------------------------------------------------------------------------------
+
+
+def test_large_body_comes_in_several_messages_then_disconnect_after_the_response(app: Erlen) -> None:
+    events = _record(app)
+
+    @app.post("/")
+    def upload() -> str:
+        return str(len(request.get_data()))
+
+    body = b"x" * 10_000
+    assert app.test_client(interface="asgi").post("/", data=body).text == "10000"
+    received = [m for kind, m in events[1:] if kind == "receive"]
+    chunks = [m for m in received if m["type"] == "http.request"]
+    assert len(chunks) > 1
+    assert b"".join(m["body"] for m in chunks) == body
+    assert [m["more_body"] for m in chunks] == [True] * (len(chunks) - 1) + [False]
+    # Anything the app receives after the body is a disconnect, and only
+    # once the response is complete.
+    for i, (kind, message) in enumerate(events[1:]):
+        if kind == "receive" and message["type"] == "http.disconnect":
+            sent = [m for k, m in events[1 : i + 1] if k == "send"]
+            assert sent and sent[-1]["type"] == "http.response.body" and not sent[-1].get("more_body")
+
+
+def test_small_body_is_one_message(app: Erlen) -> None:
+    events = _record(app)
+
+    @app.post("/")
+    async def upload() -> str:
+        return request.get_data(as_text=True)
+
+    assert app.test_client(interface="asgi").post("/", data="small").text == "small"
+    assert [m for kind, m in events[1:] if kind == "receive"][0] == {"type": "http.request", "body": b"small", "more_body": False}
+
+
+def test_streamed_response_and_pathsend(app: Erlen, tmp_path: Path) -> None:
+    target = tmp_path / "file.txt"
+    target.write_bytes(b"file contents")
+    events = _record(app)
+
+    @app.route("/stream")
+    def stream() -> t.Any:
+        @stream_with_context
+        def generate() -> t.Iterator[str]:
+            yield "a"
+            yield request.args["x"]
+
+        return generate()
+
+    @app.route("/file")
+    def file() -> t.Any:
+        return send_file(target)
+
+    client = app.test_client(interface="asgi")
+    assert client.get("/stream?x=b").data == b"ab"
+    rv = client.get("/file")
+    assert rv.data == b"file contents" and rv.content_length == 13
+    assert ("send", {"type": "http.response.pathsend", "path": str(target)}) in events
+
+
+# -- exceptions and contexts -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("interface", ["wsgi", "asgi"])
+def test_exception_reaches_the_test(app: Erlen, interface: str) -> None:
+    @app.route("/")
+    def boom() -> str:
+        raise LookupError("from the view")
+
+    with pytest.raises(LookupError, match="from the view"):
+        app.test_client(interface=interface).get("/")
+
+
+@pytest.mark.parametrize("interface", ["wsgi", "asgi"])
+def test_outer_app_context_is_the_requests(app: Erlen, interface: str) -> None:
+    @app.route("/")
+    def index() -> str:
+        return str(g.get("outer"))
+
+    with app.app_context():
+        g.outer = "set by the test"
+        assert app.test_client(interface=interface).get("/").text == "set by the test"
+
+
+def test_client_works_inside_a_running_loop(app: Erlen) -> None:
+    @app.route("/")
+    async def index() -> str:
+        return "from an async test"
+
+    async def an_async_test() -> str:
+        return t.cast(str, app.test_client(interface="asgi").get("/").text)
+
+    assert asyncio.run(an_async_test()) == "from an async test"
+
+
+# -- validation ---------------------------------------------------------------------------------
+
+
+async def _start(send: t.Any, **extra: t.Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")], **extra})
+
+
+@pytest.mark.parametrize(
+    ("messages", "problem"),
+    [
+        ([{"type": "http.response.body", "body": b"x"}], "before http.response.start"),
+        ([{"type": "http.response.start", "status": "200", "headers": []}], "status must be an int"),
+        ([{"type": "http.response.start", "status": 200, "headers": [(b"Content-Type", b"x")]}], "lower case"),
+        ([{"type": "http.response.start", "status": 200, "headers": [("content-type", "x")]}], "must be bytes"),
+        ([{"type": "http.response.start", "status": 200, "headers": [(b"x",)]}], "pair"),
+        ([{"type": "http.response.start", "status": 200, "headers": [(b"x", b"a\r\nb")]}], "line break"),
+        (["start", {"type": "http.response.start", "status": 200}], "sent twice"),
+        (["start", {"type": "http.response.body", "body": "text"}], "must be bytes"),
+        (["start", {"type": "http.response.body", "body": b"", "more_body": 1}], "more_body must be a bool"),
+        (["start", {"type": "http.response.body"}, {"type": "http.response.body"}], "after the response was complete"),
+        (["start", {"type": "http.response.pathsend", "path": "relative.txt"}], "absolute path"),
+        (["start", {"type": "http.response.trailers"}], "unknown message type"),
+        (["start", {"type": "http.response.body", "body": b"x", "more_body": True}], "before completing the response"),
+        ([], "no http.response.start"),
+    ],
+)
+def test_validation_catches_protocol_slips(app: Erlen, messages: list[t.Any], problem: str) -> None:
+    async def broken(scope: dict[str, t.Any], receive: t.Any, send: t.Any) -> None:
+        for message in messages:
+            if message == "start":
+                await _start(send)
+            else:
+                await send(message)
+
+    app.asgi_app = broken  # type: ignore[method-assign]
+    client = app.test_client(interface="asgi")
+    client.validate = True
+    with pytest.raises(ASGIValidationError, match=problem):
+        client.get("/")
+
+
+def test_without_validation_a_sloppy_app_still_answers(app: Erlen) -> None:
+    async def sloppy(scope: dict[str, t.Any], receive: t.Any, send: t.Any) -> None:
+        await send({"type": "http.response.start", "status": 201, "headers": [(b"X-Upper", b"1")]})
+        await send({"type": "http.response.body", "body": b"made"})
+
+    app.asgi_app = sloppy  # type: ignore[method-assign]
+    client = app.test_client(interface="asgi")
+    client.validate = False
+    rv = client.get("/")
+    assert rv.status == "201 Created" and rv.headers["X-Upper"] == "1" and rv.data == b"made"
