@@ -61,7 +61,8 @@ def _import_in_fresh_interpreter(code: str) -> None:
     import sys
     from pathlib import Path
 
-    package_dir = str(Path(eh.__file__).parent)
+    # erlen.http is a package: the erlen package is its parent's parent.
+    package_dir = str(Path(eh.__file__).parent.parent)
     prelude = (
         "import sys, types; "
         f"pkg = types.ModuleType('erlen'); pkg.__path__ = [{package_dir!r}]; "
@@ -77,6 +78,15 @@ def test_importing_http_alone_does_not_load_datastructures() -> None:
         "import erlen.http; "
         "assert 'erlen.datastructures' not in sys.modules; "
         "assert 'erlen.exceptions' not in sys.modules"
+    )
+
+
+def test_conditional_imports_after_http_in_any_order() -> None:
+    # erlen.http.conditional needs erlen.exceptions, which needs erlen.http:
+    # the package must not import it, and importing it first must work.
+    _import_in_fresh_interpreter(
+        "import erlen.http.conditional as c, erlen.http as h; "
+        "assert h.parse_date is c.parse_date"
     )
 
 

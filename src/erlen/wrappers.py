@@ -21,6 +21,7 @@ from .datastructures import (
     Accept,
     Authorization,
     CombinedMultiDict,
+    EnvironHeaders,
     ETags,
     Headers,
     ImmutableMultiDict,
@@ -34,13 +35,18 @@ from .globals import _cv
 from .http import (
     HTTP_STATUS_CODES,
     dump_cookie,
+    generate_etag,
+    http_date,
     parse_accept_header,
     parse_cookie,
     parse_date,
     parse_etags,
     parse_options_header,
+    quote_etag,
+    unquote_etag,
     url_decode,
 )
+from .http.conditional import _apply_range, _evaluate_preconditions, _parse_byte_range
 
 if t.TYPE_CHECKING:
     from datetime import datetime
@@ -767,8 +773,6 @@ class _DateHeader:
         elif isinstance(value, str):
             obj.headers.set(self.name, value)
         else:
-            from .http import http_date
-
             obj.headers.set(self.name, http_date(value))
 
 
@@ -1198,7 +1202,7 @@ class Response:
     # -- conditional responses -----------------------------------------------
     # ETags, dates and byte ranges: what make_conditional() needs, and what
     # send_file() uses. The request-side evaluation lives in
-    # erlen.helpers (_evaluate_preconditions, _parse_byte_range).
+    # erlen.http.conditional (_evaluate_preconditions, _parse_byte_range).
 
     last_modified = _DateHeader(
         "Last-Modified",
@@ -1236,8 +1240,6 @@ class Response:
 
         .. versionadded:: 0.1
         """
-        from .http import unquote_etag
-
         return unquote_etag(self.headers.get("ETag"))
 
     def set_etag(self, etag: str, weak: bool = False) -> None:
@@ -1248,8 +1250,6 @@ class Response:
 
         .. versionadded:: 0.1
         """
-        from .http import quote_etag
-
         self.headers.set("ETag", quote_etag(etag, weak))
 
     def add_etag(self, overwrite: bool = False, weak: bool = False) -> None:
@@ -1263,8 +1263,6 @@ class Response:
         .. versionadded:: 0.1
         """
         if overwrite or "ETag" not in self.headers:
-            from .http import generate_etag
-
             self.set_etag(generate_etag(self.get_data()), weak)
 
     def make_conditional(
@@ -1305,11 +1303,7 @@ class Response:
 
         .. versionadded:: 0.1
         """
-        from .helpers import _apply_range, _evaluate_preconditions, _parse_byte_range
-
         if isinstance(request_or_environ, dict):
-            from .datastructures import EnvironHeaders
-
             method = request_or_environ.get("REQUEST_METHOD", "GET")
             req_headers: t.Any = EnvironHeaders(request_or_environ)
         else:
@@ -1319,8 +1313,6 @@ class Response:
             return self
         headers = self.headers
         if "Date" not in headers:
-            from .http import http_date
-
             self._hlist.append(("Date", http_date()))
         if accept_ranges:
             headers.set("Accept-Ranges", "bytes" if accept_ranges is True else accept_ranges)
