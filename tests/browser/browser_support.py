@@ -34,11 +34,28 @@ def new_phone_context(browser: Browser) -> BrowserContext:
     return context
 
 
-def serve(app: Erlen) -> LiveServer:
-    """Start ``app`` on 127.0.0.1 and a free port (stop it when done)."""
-    server = LiveServer(app)
-    server.start()
-    return server
+#: The servers each example is driven under: Erlen's WSGI live server, and
+#: uvicorn on the app's ASGI side (where plain ``def`` views run in a thread pool).
+SERVERS = ("wsgi", "uvicorn")
+
+
+def serve(app: Erlen, server: str = "wsgi") -> LiveServer:
+    """Start ``app`` on 127.0.0.1 and a free port (stop it when done).
+
+    :param server: ``"wsgi"`` for :class:`~erlen.pytest_plugin.LiveServer`,
+        ``"uvicorn"`` for uvicorn in a thread (same interface, at most two
+        minutes of serving).
+    """
+    if server == "uvicorn":
+        from live_servers import UvicornLiveServer
+
+        live: LiveServer = UvicornLiveServer(app, lifetime=120)
+    elif server == "wsgi":
+        live = LiveServer(app)
+    else:
+        raise ValueError(f"unknown server {server!r}")
+    live.start()
+    return live
 
 
 def screenshot(page: Page, name: str) -> Path:

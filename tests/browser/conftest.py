@@ -7,6 +7,12 @@ Playwright every test in this folder is skipped with a message saying how to
 enable it; ``.ci/run`` installs both and sets ``ERLEN_BROWSER_TESTS=require``,
 which turns that skip into an error.
 
+Every example is served twice, through the ``serve_app`` fixture: by
+Erlen's WSGI live server and by uvicorn on the app's ASGI side (where plain
+``def`` views run in a thread pool), so each test runs once per server
+(``[wsgi]``, ``[uvicorn]``); an error the app logs meanwhile fails the test.
+The chat example is ASGI only (WebSockets) and has its own uvicorn fixture.
+
 Each test saves screenshots of the pages it visits to ``build/screenshots/``.
 ``ERLEN_UPDATE_SCREENSHOTS=1 python3 dev.py test`` writes them to
 ``docs/screenshots/`` instead, the committed images that show the look of the
@@ -15,15 +21,19 @@ examples without running them (``ERLEN_SCREENSHOTS`` names any other folder).
 
 from __future__ import annotations
 
+import logging
 import os
 import typing as t
 from pathlib import Path
 
 import pytest
-from browser_support import LAPTOP, TIMEOUT_MS, new_phone_context
+from browser_support import LAPTOP, SERVERS, TIMEOUT_MS, new_phone_context, serve
 
 if t.TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
+
+    from erlen import Erlen
+    from erlen.pytest_plugin import LiveServer
 
 CHROMIUM = os.environ.get("ERLEN_CHROMIUM", "/usr/bin/chromium")
 
@@ -94,6 +104,61 @@ def browser() -> t.Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+class _ErrorRecords(logging.Handler):
+    """Keeps every record of level ERROR or above that reaches it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(params=SERVERS)
+def serve_app(request: pytest.FixtureRequest) -> t.Iterator[t.Callable[[Erlen], LiveServer]]:
+    """Serve an app on 127.0.0.1 for this test, once per server in ``SERVERS``.
+
+    ``serve_app(app)`` starts it and returns the live server (``url``,
+    ``url_for``); it is stopped when the test ends. So every test that uses
+    this fixture runs under the WSGI live server and under uvicorn. An error
+    the app or uvicorn logged meanwhile (an exception in a view, a hook or a
+    teardown function) fails the test, even if the pages looked right.
+    """
+    servers: list[LiveServer] = []
+    errors = _ErrorRecords()
+    # Root: the app's logger propagates there. "uvicorn": its loggers don't.
+    # Added after each start, as uvicorn's logging setup replaces its loggers' handlers.
+    loggers = [logging.getLogger(), logging.getLogger("uvicorn")]
+
+    def start(app: Erlen) -> LiveServer:
+        server = serve(app, request.param)
+        servers.append(server)
+        for logger in loggers:
+            logger.addHandler(errors)
+        return server
+
+    try:
+        yield start
+    finally:
+        try:
+            for server in servers:
+                server.stop()
+        finally:
+            for logger in loggers:
+                logger.removeHandler(errors)
+    if errors.records:
+        # The first few in full (with their tracebacks): one request's error is usually every request's.
+        formatter = logging.Formatter("%(name)s %(levelname)s: %(message)s")
+        shown = "\n".join(formatter.format(record) for record in errors.records[:3])
+        more = len(errors.records) - 3
+        pytest.fail(
+            f"the app logged {len(errors.records)} errors under {request.param}:\n{shown}"
+            + (f"\n... and {more} more" if more > 0 else ""),
+            pytrace=False,
+        )
 
 
 @pytest.fixture

@@ -6,15 +6,13 @@ in a thread stopped by the test.
 
 from __future__ import annotations
 
-import socket
 import sys
-import threading
-import time
 import typing as t
 from pathlib import Path
 
 import pytest
 from browser_support import screenshot
+from live_servers import UvicornLiveServer
 
 if t.TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -24,32 +22,19 @@ if _CHAT not in sys.path:
     sys.path.insert(0, _CHAT)
 
 chat = pytest.importorskip("chat", reason="the chat example (examples/chat) is not there")
-uvicorn = pytest.importorskip("uvicorn", reason="uvicorn (a dev dependency) serves the chat's WebSockets")
+pytest.importorskip("uvicorn", reason="uvicorn (a dev dependency) serves the chat's WebSockets")
 
 
 @pytest.fixture
 def chat_url() -> t.Iterator[str]:
     app = chat.create_app({"SECRET_KEY": "browser test"})
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
     # At most a minute of serving, whatever happens to the test.
-    timer = threading.Timer(60, lambda: setattr(server, "should_exit", True))
-    timer.start()
+    server = UvicornLiveServer(app, lifetime=60, lifespan="off")
+    server.start()
     try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
+        yield server.url
     finally:
-        server.should_exit = True
-        timer.cancel()
-        thread.join(10)
-        sock.close()
+        server.stop()
 
 
 def join(page: Page, url: str, name: str, room: str) -> None:

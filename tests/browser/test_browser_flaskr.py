@@ -6,26 +6,24 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from browser_support import screenshot, serve
+from browser_support import screenshot
 from flaskr import create_app
 from flaskr.db import init_db
 
 if t.TYPE_CHECKING:
     from playwright.sync_api import Page
 
+    from erlen import Erlen
     from erlen.pytest_plugin import LiveServer
 
 
 @pytest.fixture
-def blog(tmp_path: Path) -> t.Iterator[LiveServer]:
+def blog(tmp_path: Path, serve_app: t.Callable[[Erlen], LiveServer]) -> LiveServer:
+    """flaskr on a fresh database, under each server (see ``serve_app``)."""
     app = create_app({"SECRET_KEY": "browser test", "DATABASE": str(tmp_path / "flaskr.sqlite")}, instance_path=str(tmp_path))
     with app.app_context():
         init_db()
-    server = serve(app)
-    try:
-        yield server
-    finally:
-        server.stop()
+    return serve_app(app)
 
 
 def register_and_log_in(page: Page, url: str, username: str, password: str) -> None:

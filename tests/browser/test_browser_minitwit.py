@@ -6,28 +6,26 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from browser_support import PHONE, new_phone_context, screenshot, serve
+from browser_support import PHONE, new_phone_context, screenshot
 
 if t.TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
+    from erlen import Erlen
     from erlen.pytest_plugin import LiveServer
 
 minitwit = pytest.importorskip("minitwit", reason="the minitwit example (examples/minitwit) is not there yet")
 
 
 @pytest.fixture
-def twit(tmp_path: Path) -> t.Iterator[LiveServer]:
+def twit(tmp_path: Path, serve_app: t.Callable[[Erlen], LiveServer]) -> LiveServer:
+    """minitwit on a fresh database, under each server (see ``serve_app``)."""
     from minitwit.db import init_db
 
     app = minitwit.create_app({"SECRET_KEY": "browser test", "INSTANCE_PATH": str(tmp_path)})
     with app.app_context():
         init_db()
-    server = serve(app)
-    try:
-        yield server
-    finally:
-        server.stop()
+    return serve_app(app)
 
 
 def sign_up_and_in(page: Page, live: LiveServer, username: str, password: str) -> None:

@@ -5,22 +5,20 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from browser_support import screenshot, serve
+from browser_support import screenshot
 from website import create_app
 
 if t.TYPE_CHECKING:
     from playwright.sync_api import Page
 
+    from erlen import Erlen
     from erlen.pytest_plugin import LiveServer
 
 
 @pytest.fixture
-def site() -> t.Iterator[LiveServer]:
-    server = serve(create_app({"TESTING": True}))
-    try:
-        yield server
-    finally:
-        server.stop()
+def site(serve_app: t.Callable[[Erlen], LiveServer]) -> LiveServer:
+    """The website, under each server (see ``serve_app``)."""
+    return serve_app(create_app({"TESTING": True}))
 
 
 def test_browse_a_thread_and_search(page: Page, site: LiveServer, dialogs: list[str]) -> None:
