@@ -974,14 +974,14 @@ def test_real_hypercorn_detects_asgi(app: Erlen) -> None:
 
 
 def test_dev_app_without_debugger_is_the_app(app: Erlen) -> None:
-    from erlen.asgi import dev_app
+    from erlen.serving import dev_app
 
     assert dev_app(app) is app
 
 
 def test_dev_app_sends_http_through_the_debugger_and_websockets_to_the_app(app: Erlen) -> None:
     from erlen import websocket
-    from erlen.asgi import dev_app
+    from erlen.serving import dev_app
 
     seen: list[dict[str, t.Any]] = []
 
@@ -1346,7 +1346,7 @@ def test_disconnect_watcher_drops_unread_body(app: Erlen) -> None:
 
 
 def test_asgi_app_function_serves_http(app: Erlen) -> None:
-    from erlen.asgi import asgi_app, full_dispatch_request
+    from erlen.asgi import asgi_app
 
     @app.route("/")
     async def index() -> str:
@@ -1356,12 +1356,12 @@ def test_asgi_app_function_serves_http(app: Erlen) -> None:
         await asgi_app(app, scope, receive, send)
 
     assert run_asgi(wrapped).body == b"via asgi_app"
-    assert callable(full_dispatch_request)
 
 
 def test_full_dispatch_request_in_a_context(app: Erlen) -> None:
-    from erlen.asgi import full_dispatch_request, make_request
+    from erlen.asgi import make_request
     from erlen.ctx import RequestContext
+    from erlen.dispatch import afull_dispatch_request
 
     @app.route("/")
     async def index() -> str:
@@ -1369,15 +1369,15 @@ def test_full_dispatch_request_in_a_context(app: Erlen) -> None:
 
     async def main() -> bytes:
         req = make_request(app.request_class, {"type": "http", "method": "GET", "path": "/", "headers": []})
-        with RequestContext(app, None, req):
-            response = await full_dispatch_request(app, req)
+        with RequestContext(app, None, req) as ctx:
+            response = await afull_dispatch_request(app, ctx)
         return t.cast(bytes, response.get_data())
 
     assert asyncio.run(main()) == b"direct"
 
 
 def test_dev_bridge_closes_the_wsgi_result(app: Erlen) -> None:
-    from erlen.asgi import dev_app
+    from erlen.serving import dev_app
 
     closed = []
 

@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import typing as t
 from collections.abc import Iterator as _Iterator
-from contextvars import copy_context
 from datetime import timedelta
 from itertools import chain
-from types import CoroutineType, FunctionType
+from types import FunctionType
 
-from . import signals as _signals
+from . import dispatch as _dispatch
 from ._utils import cached_property
 from .asgi import _AsyncEntry, handle_http
 from .asgi import asgi_app as _asgi_app
+from .concurrency import CO_COROUTINE, is_async, run_coroutine
 from .config import Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
 from .exceptions import (
@@ -34,7 +33,6 @@ from .exceptions import (
     BadRequestKeyError,
     BuildError,
     HTTPException,
-    InternalServerError,
     NotFound,
     RoutingException,
     SecurityError,
@@ -57,11 +55,6 @@ if t.TYPE_CHECKING:
 __all__ = ["Erlen"]
 
 _F = t.TypeVar("_F", bound=t.Callable[..., t.Any])
-
-_RESPONSE_INIT = Response.__init__
-
-# inspect.CO_COROUTINE, without importing inspect (it is slow to import).
-CO_COROUTINE = 0x80
 
 
 def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
@@ -204,17 +197,19 @@ class Erlen(Scaffold):
         self.template_globals: dict[str, t.Any] = {}
         self.template_tests: dict[str, t.Callable[..., bool]] = {}
         self._got_first_request = False
-        cls = type(self)
-        # Whether the response steps are Erlen's own (not overridden), so the
-        # dispatch may take its shortcut for plain str returns.
-        self._plain_dispatch = cls.dispatch_request is Erlen.dispatch_request
-        self._plain_finalize = (
-            cls.finalize_request is Erlen.finalize_request
-            and cls.make_response is Erlen.make_response
-            and cls.process_response is Erlen.process_response
-        )
+        # Which dispatch methods this class overrides (worked out once per
+        # class): each shortcut of erlen.dispatch is taken only where the
+        # method it stands for is Erlen's own.
+        overridden = _dispatch.overridden(type(self), Erlen)
+        self._plain_full_dispatch = "full_dispatch_request" not in overridden
+        self._plain_preprocess = "preprocess_request" not in overridden
+        self._plain_dispatch = "dispatch_request" not in overridden
+        self._plain_finalize = not overridden & {"finalize_request", "make_response", "process_response"}
+        self._plain_asgi = "asgi_app" not in overridden
+        #: Whether the ASGI adapter may serve async views on the event loop
+        #: (no method that runs user code is overridden).
+        self._async_driver = not overridden & _dispatch.DRIVER_METHODS
         self._sync_cache: dict[t.Callable[..., t.Any], t.Callable[..., t.Any]] = {}
-        self._plain_asgi = cls.asgi_app is Erlen.asgi_app
         self.session_interface = self._default_session_interface()
         #: Functions run when an ASGI server starts and stops serving the app
         #: (the ``lifespan`` protocol); see :meth:`before_serving`.
@@ -588,16 +583,12 @@ class Erlen(Scaffold):
 
     def ensure_sync(self, func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
         """Return ``func``, or a blocking wrapper when it is a coroutine function."""
-        # PERF: for plain functions the code flags answer directly; inspect
-        # handles the rest (partials, marked callables).
+        # PERF: for plain functions the code flags answer without a call.
         if type(func) is FunctionType:
             if not func.__code__.co_flags & CO_COROUTINE:
                 return func
-        else:
-            import inspect
-
-            if not inspect.iscoroutinefunction(func):
-                return func
+        elif not is_async(func):
+            return func
         wrapped = self._sync_cache.get(func)
         if wrapped is None:
             wrapped = self.async_to_sync(func)
@@ -606,10 +597,10 @@ class Erlen(Scaffold):
         return wrapped
 
     def async_to_sync(self, func: t.Callable[..., t.Coroutine[t.Any, t.Any, t.Any]]) -> t.Callable[..., t.Any]:
-        """Wrap a coroutine function to run on this thread's event loop."""
+        """Wrap a coroutine function to block until it ran (see :func:`erlen.concurrency.run_coroutine`)."""
 
         def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
-            return _run_coroutine(func(*args, **kwargs))
+            return run_coroutine(func(*args, **kwargs))
 
         wrapper.__name__ = getattr(func, "__name__", "wrapper")
         wrapper.__wrapped__ = func  # type: ignore[attr-defined]
@@ -619,45 +610,15 @@ class Erlen(Scaffold):
 
     def wsgi_app(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
         """The WSGI application; wrap *this* with middleware, not ``app`` itself:
-        ``app.wsgi_app = Middleware(app.wsgi_app)``."""
+        ``app.wsgi_app = Middleware(app.wsgi_app)``.
+
+        The request is served by :func:`erlen.dispatch.run` (push the
+        context, :meth:`full_dispatch_request`, :meth:`handle_exception` on
+        an error, pop the context); then the response is sent.
+        """
         ctx = RequestContext(self, None, make_request(self.request_class, environ))
-        error: BaseException | None = None
-        try:
-            try:
-                # PERF: a fresh context with nothing outside it and no signal
-                # receivers is pushed with one ContextVar.set.
-                if _cv.get(None) is None and not _signals.appcontext_pushed.receivers:
-                    ctx._tokens.append(_cv.set(ctx))
-                else:
-                    ctx.push()
-                response = self.full_dispatch_request()
-            except Exception as e:
-                error = e
-                response = self.handle_exception(e)
-            except BaseException:
-                error = sys.exc_info()[1]
-                raise
-            return send_response(response, environ, start_response)
-        finally:
-            if "erlen._preserve_context" in environ:
-                environ["erlen._preserve_context"](ctx)
-            if error is not None and self.should_ignore_error(error):
-                error = None
-            # PERF: with no teardown work and nothing pushed on top, popping is
-            # resetting the variable; ctx.pop() covers every other case.
-            if (
-                len(ctx._tokens) == 1
-                and not self.teardown_request_funcs
-                and not self.teardown_appcontext_funcs
-                and not ctx.request._files  # type: ignore[union-attr]
-                and not _signals.request_tearing_down.receivers
-                and not _signals.appcontext_tearing_down.receivers
-                and not _signals.appcontext_popped.receivers
-                and _cv.get(None) is ctx
-            ):
-                _cv.reset(ctx._tokens.pop())
-            else:
-                ctx.pop(error)
+        response = _dispatch.run(self, ctx, environ.get("erlen._preserve_context"))
+        return send_response(response, environ, start_response)
 
     def __call__(self, environ: dict[str, t.Any], start_response: t.Any = None, send: t.Any = None) -> t.Any:
         """Serve a WSGI request, or an ASGI connection: one object for both servers.
@@ -722,59 +683,14 @@ class Erlen(Scaffold):
         return False
 
     def full_dispatch_request(self) -> Response:
-        """Match, run hooks and the view, handle errors, build the response."""
-        if not self._got_first_request:
-            self._got_first_request = True
-        ctx = _cv.get()
-        request = t.cast(Request, ctx.request)
-        try:
-            if _signals.request_started.receivers:
-                _signals.request_started.send(self, _async_wrapper=self.ensure_sync)
-            # PERF: the common case of _match_request, inlined.
-            if request.routing_exception is None:
-                url_map = self.url_map
-                if url_map.host_matching or self.subdomain_matching or self.config["TRUSTED_HOSTS"] is not None:
-                    self._match_request(request)
-                else:
-                    try:
-                        request.url_rule, request.view_args = url_map.match(
-                            request.path, request.method, url_map.default_subdomain
-                        )
-                    except HTTPException as e:
-                        request.routing_exception = e
-            rv = None
-            # PERF: the hook machinery runs only when some hook is registered.
-            if self.before_request_funcs or self.url_value_preprocessors:
-                rv = self.preprocess_request()
-            if rv is None:
-                if self._plain_dispatch and request.routing_exception is None:
-                    # PERF: dispatch_request() inlined for the common case.
-                    rule = t.cast(Rule, request.url_rule)
-                    if rule.provide_automatic_options and request.method == "OPTIONS":
-                        rv = self.make_default_options_response()
-                    else:
-                        rv = self.view_functions[rule.endpoint](**request.view_args)  # type: ignore[arg-type,index]
-                        if rv.__class__ is CoroutineType:
-                            rv = _run_coroutine(rv)
-                else:
-                    rv = self.dispatch_request()
-        except Exception as e:
-            rv = self.handle_user_exception(e)
-        # PERF: a str from the view with nothing to run after it becomes the
-        # response directly; finalize_request would do the same in four calls.
-        if (
-            rv.__class__ is str
-            and self._plain_finalize
-            and ctx._session is None
-            and ctx._after_request_functions is None
-            and not self.after_request_funcs
-            and not _signals.request_finished.receivers
-        ):
-            cls = self.response_class
-            if cls.__init__ is _RESPONSE_INIT:
-                return cls._from_text(rv)
-            return cls(rv)
-        return self.finalize_request(rv)
+        """Match, run hooks and the view, handle errors, build the response.
+
+        Calls :meth:`preprocess_request` (when a hook is registered or the
+        method is overridden), :meth:`dispatch_request`,
+        :meth:`handle_user_exception` on an error and
+        :meth:`finalize_request`, under WSGI and ASGI alike.
+        """
+        return _dispatch.full_dispatch_request(self)
 
     def _domain_for(self, request: Request) -> str | None:
         """The domain part routing matches on: host, subdomain or the default.
@@ -867,34 +783,11 @@ class Erlen(Scaffold):
         :return: The first non-``None`` value a ``before_request`` function
             returned (it becomes the response), else ``None``.
         """
-        request = _cv.get().request
-        assert request is not None
-        names = (None, *reversed(request.blueprints))
-        for name in names:
-            for url_func in self.url_value_preprocessors.get(name, ()):
-                url_func(request.endpoint, request.view_args)
-        for name in names:
-            for before_func in self.before_request_funcs.get(name, ()):
-                rv = self.ensure_sync(before_func)()
-                if rv is not None:
-                    return rv  # type: ignore[no-any-return]
-        return None
+        return _dispatch.preprocess_request(self)  # type: ignore[no-any-return]
 
     def dispatch_request(self) -> t.Any:
         """Call the matched view and return its value (not yet a response)."""
-        request = _cv.get().request
-        assert request is not None
-        if request.routing_exception is not None:
-            self.raise_routing_exception(request)
-        rule = request.url_rule
-        assert rule is not None
-        if rule.provide_automatic_options and request.method == "OPTIONS":
-            return self.make_default_options_response()
-        rv = self.view_functions[rule.endpoint](**request.view_args)  # type: ignore[arg-type,index]
-        # PERF: one type check instead of inspecting the view on every call.
-        if type(rv) is CoroutineType:
-            rv = _run_coroutine(rv)
-        return rv
+        return _dispatch.dispatch_request(self)
 
     def make_default_options_response(self) -> Response:
         """The automatic ``OPTIONS`` response: empty, with ``Allow``."""
@@ -911,36 +804,11 @@ class Erlen(Scaffold):
         :param from_error_handler: Errors in the after-request steps are
             logged and ignored (the 500 path must not fail again).
         """
-        response = self.make_response(rv)
-        try:
-            response = self.process_response(response)
-            if _signals.request_finished.receivers:
-                _signals.request_finished.send(self, _async_wrapper=self.ensure_sync, response=response)
-        except Exception:
-            if not from_error_handler:
-                raise
-            self.logger.exception("Request finalizing failed with an error while handling an error")
-        return response
+        return _dispatch.finalize_request(self, rv, from_error_handler)
 
     def process_response(self, response: Response) -> Response:
         """Run ``after_this_request`` and ``after_request`` functions, save the session."""
-        ctx = _cv.get()
-        if ctx._after_request_functions:
-            for func in ctx._after_request_functions:
-                response = self.ensure_sync(func)(response)
-        if self.after_request_funcs:
-            request = ctx.request
-            assert request is not None
-            for name in chain(request.blueprints, (None,)):
-                for func in reversed(self.after_request_funcs.get(name, ())):
-                    response = self.ensure_sync(func)(response)
-        # PERF: the session is saved only if something opened it.
-        session = ctx._session
-        if session is not None:
-            si = self.session_interface
-            if not si.is_null_session(session):
-                si.save_session(self, session, response)
-        return response
+        return _dispatch.process_response(self, response)
 
     def make_response(self, rv: t.Any) -> Response:
         """Convert a view's return value into a :attr:`response_class` instance.
@@ -1063,27 +931,11 @@ class Erlen(Scaffold):
 
     def handle_http_exception(self, e: HTTPException) -> t.Any:
         """Give an HTTP error to its registered handler, else return it as the response."""
-        if e.code is None:
-            return e
-        if isinstance(e, RoutingException) or not self.error_handler_spec:
-            return e
-        request = _cv.get().request
-        handler = self._find_error_handler(e, request.blueprints if request is not None else [])
-        if handler is None:
-            return e
-        return self.ensure_sync(handler)(e)
+        return _dispatch.handle_http_exception(self, e)
 
     def handle_user_exception(self, e: Exception) -> t.Any:
         """Handle an exception raised while dispatching; re-raise it when no handler fits."""
-        if isinstance(e, BadRequestKeyError) and (self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]):
-            e.show_exception = True
-        if isinstance(e, HTTPException) and not self.trap_http_exception(e):
-            return self.handle_http_exception(e)
-        request = _cv.get().request
-        handler = self._find_error_handler(e, request.blueprints if request is not None else [])
-        if handler is None:
-            raise e
-        return self.ensure_sync(handler)(e)
+        return _dispatch.handle_user_exception(self, e)
 
     def handle_exception(self, e: Exception) -> Response:
         """Handle an exception no handler took: log it and answer 500.
@@ -1093,23 +945,7 @@ class Erlen(Scaffold):
         ``InternalServerError`` receives an :class:`InternalServerError` whose
         ``original_exception`` is ``e``.
         """
-        exc_info = sys.exc_info()
-        if _signals.got_request_exception.receivers:
-            _signals.got_request_exception.send(self, _async_wrapper=self.ensure_sync, exception=e)
-        propagate = self.config["PROPAGATE_EXCEPTIONS"]
-        if propagate is None:
-            propagate = self.testing or self.debug
-        if propagate:
-            if exc_info[1] is e:
-                raise
-            raise e
-        self.log_exception(exc_info)
-        server_error: t.Any = InternalServerError(original_exception=e)
-        request = _cv.get().request
-        handler = self._find_error_handler(server_error, request.blueprints if request is not None else [])
-        if handler is not None:
-            server_error = self.ensure_sync(handler)(server_error)
-        return self.finalize_request(server_error, from_error_handler=True)
+        return _dispatch.handle_exception(self, e)
 
     def log_exception(self, exc_info: t.Any) -> None:
         """Log an unhandled exception with the request's method and path."""
@@ -1121,23 +957,11 @@ class Erlen(Scaffold):
 
     def do_teardown_request(self, exc: BaseException | None = None) -> None:
         """Run ``teardown_request`` functions (blueprints first, reverse order)."""
-        if self.teardown_request_funcs:
-            request = _cv.get().request
-            names = chain(request.blueprints if request is not None else (), (None,))
-            _run_all(
-                self.ensure_sync(func)
-                for name in names
-                for func in reversed(self.teardown_request_funcs.get(name, ()))
-            )(exc)
-        if _signals.request_tearing_down.receivers:
-            _signals.request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
+        _dispatch.do_teardown_request(self, exc)
 
     def do_teardown_appcontext(self, exc: BaseException | None = None) -> None:
         """Run ``teardown_appcontext`` functions (reverse order)."""
-        if self.teardown_appcontext_funcs:
-            _run_all(self.ensure_sync(func) for func in reversed(self.teardown_appcontext_funcs))(exc)
-        if _signals.appcontext_tearing_down.receivers:
-            _signals.appcontext_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
+        _dispatch.do_teardown_appcontext(self, exc)
 
     # -- sessions ------------------------------------------------------------
 
@@ -1312,58 +1136,3 @@ class Erlen(Scaffold):
         options.setdefault("asgi", None)  # the ASGI side (WebSockets) when uvicorn is installed
         run_simple(host, port, self, **options)
 
-
-def _run_all(funcs: t.Iterable[t.Callable[[t.Any], t.Any]]) -> t.Callable[[t.Any], None]:
-    """Call every function with one argument; re-raise the first error after all ran."""
-
-    def call(arg: t.Any) -> None:
-        first: BaseException | None = None
-        for func in funcs:
-            try:
-                func(arg)
-            except Exception as e:
-                if first is None:
-                    first = e
-        if first is not None:
-            raise first
-
-    return call
-
-
-_loops = threading.local()
-
-
-def _run_coroutine(coro: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
-    """Run a coroutine on this thread's event loop, kept between requests.
-
-    In a worker thread of the ASGI adapter, it runs on the server's loop.
-    """
-    from .asgi import run_beside_loop, server_loop
-
-    loop = server_loop()
-    if loop is not None:
-        import asyncio
-
-        return asyncio.run_coroutine_threadsafe(coro, loop).result()
-    if _loop_running():
-        # NOTE: sync code on an event loop's thread (an async view rendering
-        # with an async context processor) cannot wait on that loop.
-        return run_beside_loop(coro)
-    runner = getattr(_loops, "runner", None)
-    if runner is None:
-        import asyncio  # PERF: asyncio costs more to import than all of Erlen
-
-        runner = _loops.runner = asyncio.Runner()
-    # NOTE: a Runner runs every coroutine in the context it captured when it
-    # was made (the first request's); give it the current one.
-    return runner.run(coro, context=copy_context())
-
-
-def _loop_running() -> bool:
-    import asyncio
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True

@@ -5,68 +5,48 @@ scopes (:mod:`erlen.websockets` handles ``websocket``). :func:`make_request`
 maps a scope onto the sans-I/O :class:`~erlen.wrappers.Request`, with a body
 stream fed by ``receive``; :func:`send_response` turns a
 :class:`~erlen.wrappers.Response` into ``http.response.*`` messages. Between
-the two run the app's own dispatch steps: routing, the view's return value
-and error-handler lookup are the same functions the WSGI path uses.
+the two, :func:`handle_http` runs the one dispatch path of
+:mod:`erlen.dispatch`, choosing its driver per request:
 
-Where code runs:
-
-- ``async def`` views, hooks and error handlers are awaited on the server's
-  event loop.
-- A plain ``def`` view runs in a bounded thread pool (``ASGI_MAX_THREADS``,
-  40 by default), in a copy of the request's context, so ``request``, ``g``
-  and ``session`` work inside it. A coroutine it calls through
-  ``ensure_sync`` runs on the server's loop, not a loop of its own.
-- Plain ``def`` hooks and error handlers are called on the loop: keep them
-  short, or make them ``async``.
-
-The body: before async code that may read it runs, a body the request
-declares is read into memory, with ``MAX_CONTENT_LENGTH`` checked as it
-arrives (413 as soon as it is passed, with or without Content-Length); a
-plain view that runs alone streams it from its thread instead.
-
-One exception: sync code on the loop that calls a coroutine function
-through ``ensure_sync`` (an ``async def`` view rendering a template with an
-async context processor) cannot wait on the loop it blocks; the coroutine
-runs on a helper thread's loop (:func:`run_beside_loop`) and the server's
-loop waits for it.
+- A request whose view is a plain ``def`` is served by the sync driver on
+  one worker thread of the app's pool (``ASGI_MAX_THREADS``, 40 by
+  default): URL value preprocessors, ``before_request``, the view,
+  ``after_request``, error handlers, templates, the session, teardown
+  functions, the steps of a streamed body and its ``close`` all run on that
+  thread, as under a threaded WSGI server. ``async def`` hooks it meets run
+  on the server's loop while the thread waits.
+- A request whose view is an ``async def`` is served by the async driver on
+  the event loop: async hooks are awaited and plain ``def`` hooks are called
+  there too (keep them short, or make them ``async``). Its body is read into
+  memory first, with ``MAX_CONTENT_LENGTH`` checked as it arrives (413 as
+  soon as it is passed, with or without Content-Length); a sync view streams
+  it from its thread instead.
+- A request no view answers (404, 405, redirects, automatic OPTIONS) runs
+  on the loop when the app has no request hooks, else on a thread.
+- An app whose class overrides a dispatch method (``full_dispatch_request``,
+  ``handle_exception``, ...) has every request served by the sync driver,
+  so the override runs under ASGI exactly as under WSGI.
 
 ``asyncio`` is imported only when the first ASGI call arrives.
 """
 
 from __future__ import annotations
 
-import sys
-import threading
 import typing as t
-from types import CoroutineType, FunctionType
 
-from . import signals as _signals
+from . import dispatch as _dispatch
 from ._utils import cached_property
+from .concurrency import RequestThread, acall, run_beside_loop, run_sync, server_loop, shutdown_pool
 from .ctx import RequestContext as _RequestContext
 from .datastructures import Headers
-from .exceptions import (
-    BadRequestKeyError,
-    ClientDisconnected,
-    HTTPException,
-    InternalServerError,
-    RequestEntityTooLarge,
-    RoutingException,
-)
+from .exceptions import ClientDisconnected, RequestEntityTooLarge
 from .globals import _cv
-from .wrappers import Response as _Response
-
-_RESPONSE_INIT = _Response.__init__
 
 if t.TYPE_CHECKING:
-    import asyncio
-    from concurrent.futures import ThreadPoolExecutor
-
     from .app import Erlen
-    from .ctx import RequestContext
-    from .routing import Rule
     from .wrappers import Request, Response
 
-__all__ = ["make_request", "send_response", "asgi_app", "run_sync"]
+__all__ = ["make_request", "send_response", "handle_http", "asgi_app", "run_sync", "run_beside_loop", "server_loop"]
 
 Scope = dict[str, t.Any]
 Message = dict[str, t.Any]
@@ -75,137 +55,7 @@ Send = t.Callable[[Message], t.Awaitable[None]]
 
 # Status codes whose responses never have a body (RFC 9110 section 6.4.1).
 _NO_BODY = frozenset((204, 304))
-# inspect.CO_COROUTINE, without importing inspect.
-_CO_COROUTINE = 0x80
 _CHUNK = 65536
-
-
-def _is_async(func: t.Callable[..., t.Any]) -> bool:
-    """Whether calling ``func`` returns a coroutine (cheap for plain functions)."""
-    if type(func) is FunctionType:
-        return bool(func.__code__.co_flags & _CO_COROUTINE)
-    import inspect
-
-    return inspect.iscoroutinefunction(func)
-
-
-async def _call(func: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
-    """Call a hook or handler; await it when it is a coroutine function."""
-    rv = func(*args)
-    if rv.__class__ is CoroutineType:
-        rv = await rv
-    return rv
-
-
-# -- threads -----------------------------------------------------------------
-
-_thread_state = threading.local()
-
-
-def server_loop() -> asyncio.AbstractEventLoop | None:
-    """The server's event loop when called from an ASGI worker thread, else ``None``.
-
-    ``Erlen``'s ``_run_coroutine`` uses it to run a coroutine on the
-    server's loop instead of a loop of the worker thread's own.
-    """
-    return getattr(_thread_state, "loop", None)
-
-
-def _in_thread(loop: asyncio.AbstractEventLoop, context: t.Any, func: t.Callable[..., t.Any], args: tuple[t.Any, ...], kwargs: dict[str, t.Any]) -> t.Any:
-    _thread_state.loop = loop
-    try:
-        return context.run(func, *args, **kwargs)
-    finally:
-        _thread_state.loop = None
-
-
-def _pool(app: Erlen) -> ThreadPoolExecutor:
-    pool = app.__dict__.get("_asgi_pool")
-    if pool is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with _pool_lock:
-            pool = app.__dict__.get("_asgi_pool")
-            if pool is None:
-                size = int(app.config.get("ASGI_MAX_THREADS") or 40)
-                pool = app.__dict__["_asgi_pool"] = ThreadPoolExecutor(size, thread_name_prefix="erlen-asgi")
-    return t.cast("ThreadPoolExecutor", pool)
-
-
-_pool_lock = threading.Lock()
-
-
-def run_beside_loop(coro: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
-    """Run a coroutine to its end on a helper thread's event loop, and wait.
-
-    For sync code that runs on an event loop's own thread and must call a
-    coroutine function (``ensure_sync``): that loop cannot run it while
-    waiting, so a helper thread does, in a copy of the current context.
-    The loop is blocked meanwhile; making the caller ``async`` avoids that.
-
-    .. versionadded:: 0.1
-    """
-    import asyncio
-    import contextvars
-
-    context = contextvars.copy_context()
-    result: list[t.Any] = []
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            result.append(context.run(asyncio.run, coro))
-        except BaseException as e:  # noqa: BLE001 - re-raised in the caller
-            failure.append(e)
-
-    thread = threading.Thread(target=run, name="erlen-beside-loop")
-    thread.start()
-    thread.join()
-    if failure:
-        raise failure[0]
-    return result[0]
-
-
-async def run_sync(app: Erlen, func: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
-    """Run a blocking function in the app's thread pool, in a copy of the current context.
-
-    The copy carries the active request context, so ``request``, ``g``
-    and ``session`` work in ``func``; a coroutine it runs through
-    :meth:`~erlen.Erlen.ensure_sync` is run on this event loop.
-
-    :param app: The application whose pool (``ASGI_MAX_THREADS`` threads) to use.
-    :param func: The function to call.
-    :return: What ``func`` returned.
-
-    .. versionadded:: 0.1
-    """
-    return await _run_in(app, _sync_context(), func, *args, **kwargs)
-
-
-def _sync_context() -> t.Any:
-    """The context that blocking code of the current request runs in.
-
-    NOTE: one per request, made on first use: the view, the steps of a
-    streamed body and its ``close`` share it, so a context pushed in one
-    (``stream_with_context`` in the view) can be popped in another.
-    """
-    import contextvars
-
-    ctx = _cv.get(None)
-    if ctx is None or ctx.request is None:
-        return contextvars.copy_context()
-    context = ctx.__dict__.get("_sync_context")
-    if context is None:
-        context = ctx.__dict__["_sync_context"] = contextvars.copy_context()
-    return context
-
-
-async def _run_in(app: Erlen, context: t.Any, func: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
-    import asyncio
-
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_pool(app), _in_thread, loop, context, func, args, kwargs)
-
 
 # -- the request ---------------------------------------------------------------
 
@@ -266,6 +116,23 @@ class _ASGIInput:
             parts.append(chunk)
         self._buffer = b"".join(parts)
 
+    async def preload(self, request: Request) -> None:
+        """Read the body into memory, with the size limit, before code on the loop runs.
+
+        Code on the event loop must not block on the body, so the async
+        driver calls this before any hook or view. Nothing is read for a
+        request that declares no body, or whose body is being streamed.
+
+        :raises RequestEntityTooLarge: Early, from the declared length, or as
+            soon as the bytes received pass the limit.
+        """
+        if not self.more or "stream" in request.__dict__:
+            return
+        if not _needs_body(request.scope):  # type: ignore[attr-defined]
+            self.more = False
+            return
+        await _fill_body(request, self)
+
     def _pull(self) -> bytes:
         loop = server_loop()
         if loop is None:
@@ -273,8 +140,8 @@ class _ASGIInput:
             # own thread would deadlock.
             raise RuntimeError(
                 "The request body was not read before code on the event loop asked for it."
-                " Read it in the view (Erlen reads it before async views and hooks run),"
-                " or use a plain 'def' view, which may stream it."
+                " Erlen reads it before async views and hooks run; a plain 'def' view"
+                " may stream it."
             )
         import asyncio
 
@@ -429,21 +296,6 @@ def _needs_body(scope: Scope) -> bool:
     return scope.get("http_version", "1.1") not in ("1.0", "1.1")
 
 
-async def _read_body(request: Request) -> None:
-    """Read the body into memory before async code runs, with the size limit.
-
-    :raises RequestEntityTooLarge: Early, from the declared length, or as
-        soon as the bytes received pass the limit.
-    """
-    body = request._input
-    if not isinstance(body, _ASGIInput) or not body.more or "stream" in request.__dict__:
-        return
-    if not _needs_body(request.scope):  # type: ignore[attr-defined]
-        body.more = False
-        return
-    await _fill_body(request, body)
-
-
 async def _fill_body(request: Request, body: _ASGIInput) -> None:
     cache = request.__dict__
     if "headers" not in cache:
@@ -508,12 +360,14 @@ def _pathsend_path(body: t.Any, response: Response) -> str | None:
     return os.path.abspath(body.name)
 
 
-async def send_response(response: Response, scope: Scope, send: Send, app: Erlen, body_input: _ASGIInput | None = None) -> None:
+async def send_response(
+    response: Response, scope: Scope, send: Send, app: Erlen, body_input: _ASGIInput | None = None, thread: RequestThread | None = None
+) -> None:
     """Send a response as ``http.response.start`` and ``http.response.body`` messages.
 
     A list body goes in one message. A file goes with
     ``http.response.pathsend`` when the server offers it, else in blocks
-    read in the thread pool; a sync iterator is advanced in the thread pool,
+    read on a worker thread; a sync iterator is advanced on a worker thread,
     an async iterator on the loop. While a streamed body is sent, a
     disconnect from the client stops it (and closes it). HEAD requests and
     1xx/204/304 statuses get no body.
@@ -523,6 +377,8 @@ async def send_response(response: Response, scope: Scope, send: Send, app: Erlen
     :param send: The ASGI ``send`` callable.
     :param app: The app (its thread pool reads files and sync iterators).
     :param body_input: The request body, watched for a disconnect while streaming.
+    :param thread: The request's worker thread, which then runs the body's
+        blocking steps (one is taken from the pool when needed otherwise).
 
     .. versionadded:: 0.1
     """
@@ -533,7 +389,8 @@ async def send_response(response: Response, scope: Scope, send: Send, app: Erlen
         # No content, so no Content-Type or Length (as wsgi._bodiless_headers).
         headers = [(k, v) for k, v in headers if k not in (b"content-type", b"content-length")]
     start = {"type": "http.response.start", "status": code, "headers": headers}
-    pending: list[t.Any] = []
+    own_thread = thread is None
+    worker = RequestThread(app) if thread is None else thread
     try:
         if scope.get("method") == "HEAD" or code in _NO_BODY or code < 200:
             await send(start)
@@ -551,27 +408,21 @@ async def send_response(response: Response, scope: Scope, send: Send, app: Erlen
                 await send(start)
                 await send({"type": "http.response.pathsend", "path": path})
                 return
-        await _send_streamed(response, body, start, send, app, body_input, pending)
+        await _send_streamed(response, body, start, send, worker, body_input)
     finally:
-        for step in pending:
-            # A step still running in a thread (the stream was cancelled)
-            # must end before the body is closed.
-            try:
-                await step
-            except Exception:  # noqa: S110 - its error no longer matters
-                pass
-        if (type(body) is not list and hasattr(body, "close")) or response._on_close:
-            # NOTE: closing runs user callbacks and may close a generator
-            # that pushed a context: off the loop, in the request's context.
-            await run_sync(app, response.close)
+        try:
+            if (type(body) is not list and hasattr(body, "close")) or response._on_close:
+                # NOTE: closing runs user callbacks and may close a generator
+                # that pushed a context: on the request's thread, after any
+                # step still running there.
+                await worker.call(response.close)
+        finally:
+            if own_thread:
+                worker.release()
 
 
-async def _send_streamed(
-    response: Response, body: t.Any, start: Message, send: Send, app: Erlen, body_input: _ASGIInput | None, pending: list[t.Any]
-) -> None:
+async def _send_streamed(response: Response, body: t.Any, start: Message, send: Send, worker: RequestThread, body_input: _ASGIInput | None) -> None:
     import asyncio
-
-    context = _sync_context()
 
     charset = response.charset
 
@@ -590,10 +441,7 @@ async def _send_streamed(
                 it = iter(body)
                 next_chunk = lambda: next(it, None)  # noqa: E731
             while True:
-                step = asyncio.ensure_future(_run_in(app, context, next_chunk))
-                pending[:] = [step]
-                item = await asyncio.shield(step)
-                pending.clear()
+                item = await worker.call(next_chunk)
                 if item is None or (isinstance(item, bytes) and not item and hasattr(body, "read")):
                     break
                 if isinstance(item, str):
@@ -636,220 +484,40 @@ async def _wait_disconnect(body_input: _ASGIInput) -> None:
             body_input.disconnected = True
             return
 
-
 # -- dispatch ----------------------------------------------------------------------
 
 
-async def _preprocess(app: Erlen, request: Request) -> t.Any:
-    names = (None, *reversed(request.blueprints))
-    for name in names:
-        for url_func in app.url_value_preprocessors.get(name, ()):
-            await _call(url_func, request.endpoint, request.view_args)
-    for name in names:
-        for before_func in app.before_request_funcs.get(name, ()):
-            rv = await _call(before_func)
-            if rv is not None:
-                return rv
-    return None
-
-
-async def _handle_user_exception(app: Erlen, e: Exception) -> t.Any:
-    if type(app).handle_user_exception is not _erlen_class().handle_user_exception:
-        return await run_sync(app, app.handle_user_exception, e)
-    if isinstance(e, BadRequestKeyError) and (app.debug or app.config["TRAP_BAD_REQUEST_ERRORS"]):
-        e.show_exception = True
-    request = _cv.get().request
-    blueprints = request.blueprints if request is not None else []
-    if isinstance(e, HTTPException) and not app.trap_http_exception(e):
-        if e.code is None or isinstance(e, RoutingException) or not app.error_handler_spec:
-            return e
-        handler = app._find_error_handler(e, blueprints)
-        return e if handler is None else await _call(handler, e)
-    handler = app._find_error_handler(e, blueprints)
-    if handler is None:
-        raise e
-    return await _call(handler, e)
-
-
-async def handle_exception(app: Erlen, e: Exception) -> Response:
-    """The ASGI side of :meth:`Erlen.handle_exception`: log, then 500 (or propagate)."""
-    if type(app).handle_exception is not _erlen_class().handle_exception:
-        return t.cast("Response", await run_sync(app, app.handle_exception, e))
-    if _signals.got_request_exception.receivers:
-        _signals.got_request_exception.send(app, _async_wrapper=app.ensure_sync, exception=e)
-    propagate = app.config["PROPAGATE_EXCEPTIONS"]
-    if propagate is None:
-        propagate = app.testing or app.debug
-    if propagate:
-        raise e
-    app.log_exception((type(e), e, e.__traceback__))
-    server_error: t.Any = InternalServerError(original_exception=e)
-    request = _cv.get().request
-    handler = app._find_error_handler(server_error, request.blueprints if request is not None else [])
-    if handler is not None:
-        server_error = await _call(handler, server_error)
-    return await _finalize(app, server_error, from_error_handler=True)
-
-
-async def _finalize(app: Erlen, rv: t.Any, from_error_handler: bool = False) -> Response:
-    if not app._plain_finalize:
-        return t.cast("Response", await run_sync(app, app.finalize_request, rv, from_error_handler))
-    response = app.make_response(rv)
-    try:
-        ctx = _cv.get()
-        if ctx._after_request_functions:
-            for func in ctx._after_request_functions:
-                response = await _call(func, response)
-        if app.after_request_funcs:
-            request = t.cast("Request", ctx.request)
-            for name in (*request.blueprints, None):
-                for func in reversed(app.after_request_funcs.get(name, ())):
-                    response = await _call(func, response)
-        session = ctx._session
-        if session is not None:
-            si = app.session_interface
-            if not si.is_null_session(session):
-                si.save_session(app, session, response)
-        if _signals.request_finished.receivers:
-            _signals.request_finished.send(app, _async_wrapper=app.ensure_sync, response=response)
-    except Exception:
-        if not from_error_handler:
-            raise
-        app.logger.exception("Request finalizing failed with an error while handling an error")
-    return response
-
-
-async def full_dispatch_request(app: Erlen, request: Request) -> Response:
-    """The ASGI side of :meth:`Erlen.full_dispatch_request`.
-
-    Matching, the return-value conversion and handler lookup are the app's
-    own; hooks, the view and handlers are awaited when they are coroutine
-    functions, and a plain view runs in the thread pool. The body is read
-    (with the size limit) before any async code that might read it.
-
-    .. versionadded:: 0.1
-    """
-    return await _full_dispatch(app, request, t.cast("RequestContext", _cv.get()))
-
-
-async def _full_dispatch(app: Erlen, request: Request, ctx: RequestContext) -> Response:
-    if not app._got_first_request:
-        app._got_first_request = True
-    try:
-        if _signals.request_started.receivers:
-            _signals.request_started.send(app, _async_wrapper=app.ensure_sync)
-        # PERF: the common case of _match_request, inlined (as on the WSGI
-        # side; an ASGI path is text already, so nothing failed before).
-        url_map = app.url_map
-        if url_map.host_matching or app.subdomain_matching or app.config["TRUSTED_HOSTS"] is not None:
-            app._match_request(request)
-        else:
-            try:
-                request.url_rule, request.view_args = url_map.match(request.path, request.method, url_map.default_subdomain)
-            except HTTPException as e:
-                request.routing_exception = e
-        rv = None
-        if app.before_request_funcs or app.url_value_preprocessors:
-            await _read_body(request)
-            rv = await _preprocess(app, request)
-        if rv is None:
-            if not app._plain_dispatch:
-                rv = await run_sync(app, app.dispatch_request)
-                if rv.__class__ is CoroutineType:
-                    rv = await rv
-            elif request.routing_exception is None:
-                rule: Rule = request.url_rule  # type: ignore[assignment]
-                view = app.view_functions[rule.endpoint]  # type: ignore[index]
-                if rule.provide_automatic_options and request.method == "OPTIONS":
-                    rv = app.make_default_options_response()
-                elif type(view) is FunctionType and view.__code__.co_flags & _CO_COROUTINE or _is_async(view):
-                    body: _ASGIInput | None = request._input
-                    if body is not None and body.more:
-                        if "stream" in request.__dict__:
-                            pass  # a hook read it as a stream already
-                        elif _needs_body(request.scope):  # type: ignore[attr-defined]
-                            await _fill_body(request, body)
-                        else:
-                            body.more = False
-                    rv = await view(**request.view_args)  # type: ignore[arg-type]
-                else:
-                    rv = await run_sync(app, view, **request.view_args)  # type: ignore[arg-type]
-                    if rv.__class__ is CoroutineType:
-                        rv = await rv
-            else:
-                app.raise_routing_exception(request)
-    except Exception as e:
-        rv = await _handle_user_exception(app, e)
-    # PERF: a str with nothing to run after it becomes the response directly.
-    if (
-        rv.__class__ is str
-        and app._plain_finalize
-        and ctx._session is None
-        and ctx._after_request_functions is None
-        and not app.after_request_funcs
-        and not _signals.request_finished.receivers
-    ):
-        cls = app.response_class
-        if cls.__init__ is _RESPONSE_INIT:
-            return cls._from_text(rv)
-        return cls(rv)
-    return await _finalize(app, rv)
-
-
-def _has_async_teardown(app: Erlen) -> bool:
-    for funcs in app.teardown_request_funcs.values():
-        for func in funcs:
-            if _is_async(func):
-                return True
-    return any(_is_async(func) for func in app.teardown_appcontext_funcs)
-
-
-async def _pop(app: Erlen, ctx: RequestContext, error: BaseException | None) -> None:
-    if error is not None and app.should_ignore_error(error):
-        error = None
-    if len(ctx._tokens) == 1 and _cv.get(None) is ctx:
-        # PERF: with no teardown work, popping is resetting the variable.
-        if (
-            not app.teardown_request_funcs
-            and not app.teardown_appcontext_funcs
-            and not ctx.request._files  # type: ignore[union-attr]
-            and not _signals.request_tearing_down.receivers
-            and not _signals.appcontext_tearing_down.receivers
-            and not _signals.appcontext_popped.receivers
-        ):
-            _cv.reset(ctx._tokens.pop())
-            return
-        if _has_async_teardown(app):
-            # NOTE: run the teardown (through ensure_sync) in a worker thread,
-            # which runs the coroutine functions on this loop; the context
-            # variable is reset here, where it was set.
-            try:
-                await run_sync(app, ctx._teardown, error)
-            finally:
-                _cv.reset(ctx._tokens.pop())
-            return
-    ctx.pop(error)
+def _preserver(scope: Scope) -> t.Callable[[_RequestContext], None] | None:
+    """The test client's hook that keeps the request context (``with client:``)."""
+    extensions = scope.get("extensions")
+    return extensions.get("erlen.preserve_context") if extensions else None
 
 
 async def handle_http(app: Erlen, scope: Scope, receive: Receive, send: Send) -> None:
     """Serve one ASGI ``http`` request with ``app``.
 
+    The request is matched on the loop, then served by the async driver
+    there or by the sync driver on a worker thread kept for the request
+    (see :func:`erlen.dispatch.runs_on_loop`); the response is sent from
+    the loop.
+
     .. versionadded:: 0.1
     """
     request = make_request(app.request_class, scope, receive)
     ctx = _RequestContext(app, None, request)
-    # PERF: a fresh context with nothing outside it is one ContextVar.set.
-    if _cv.get(None) is None and not _signals.appcontext_pushed.receivers:
-        ctx._tokens.append(_cv.set(ctx))
-    else:
-        ctx.push()
-    error: BaseException | None = None
+    # Match first, to choose the driver; converters see the app as usual.
+    token = _cv.set(ctx)
     try:
-        try:
-            response = await _full_dispatch(app, request, ctx)
-        except Exception as e:
-            error = e
-            response = await handle_exception(app, e)
+        _dispatch.match(app, request)
+    finally:
+        _cv.reset(token)
+    thread: RequestThread | None = None
+    try:
+        if _dispatch.runs_on_loop(app, request):
+            response = await _dispatch.arun(app, ctx, _preserver(scope))
+        else:
+            thread = RequestThread(app)
+            response = await thread.start(_dispatch.run, app, ctx, _preserver(scope))
         try:
             body = response.response
             code = response._status_code
@@ -858,28 +526,13 @@ async def handle_http(app: Erlen, scope: Scope, receive: Receive, send: Send) ->
                 await send({"type": "http.response.start", "status": code, "headers": _encode_headers(response)})
                 await send({"type": "http.response.body", "body": _join(body, response.charset)})
             else:
-                await send_response(response, scope, send, app, t.cast(_ASGIInput, request._input))
+                await send_response(response, scope, send, app, t.cast(_ASGIInput, request._input), thread)
         except OSError:
             # NOTE: the client went away while we answered; nothing to tell it.
             pass
-    except BaseException:
-        error = sys.exc_info()[1]
-        raise
     finally:
-        # PERF: with no teardown work, popping is resetting the variable.
-        if (
-            len(ctx._tokens) == 1
-            and not app.teardown_request_funcs
-            and not app.teardown_appcontext_funcs
-            and not request._files
-            and not _signals.request_tearing_down.receivers
-            and not _signals.appcontext_tearing_down.receivers
-            and not _signals.appcontext_popped.receivers
-            and _cv.get(None) is ctx
-        ):
-            _cv.reset(ctx._tokens.pop())
-        else:
-            await _pop(app, ctx, error)
+        if thread is not None:
+            thread.release()
 
 
 async def _lifespan(app: Erlen, scope: Scope, receive: Receive, send: Send) -> None:
@@ -897,16 +550,14 @@ async def _lifespan(app: Erlen, scope: Scope, receive: Receive, send: Send) -> N
         try:
             for func in funcs:
                 with AppContext(app):
-                    await _call(func)
+                    await acall(func)
         except Exception as e:
             app.logger.exception(f"An error stopped the {done[9:]} of the app")
             await send({"type": f"{done}.failed", "message": f"{type(e).__name__}: {e}"})
             return
         await send({"type": f"{done}.complete"})
         if kind == "lifespan.shutdown":
-            pool = app.__dict__.pop("_asgi_pool", None)
-            if pool is not None:
-                pool.shutdown(wait=False)
+            shutdown_pool(app)
             return
 
 
@@ -961,104 +612,3 @@ class _AsyncEntry:
 
 async def _async_signature(scope: Scope, receive: Receive, send: Send) -> None:  # pragma: no cover
     """Only its code object is used (see :class:`_AsyncEntry`)."""
-
-
-def _erlen_class() -> type[Erlen]:
-    # app.py imports this module, so Erlen is looked up when first needed.
-    from .app import Erlen
-
-    return Erlen
-
-
-# -- the development server --------------------------------------------------------
-
-
-def dev_app(app: Erlen, debugged: t.Callable[..., t.Any] | None = None) -> t.Callable[..., t.Any]:
-    """The ASGI app the development server gives uvicorn.
-
-    Without a debugger this is ``app`` itself. With one (``debugged``, the
-    app wrapped in :class:`erlen.debug.DebuggedApplication`, a WSGI
-    middleware), ``http`` requests go through it, run in a thread with the
-    body read first and the response buffered, so an error page with its
-    console still appears; WebSockets and ``lifespan`` go to the app's ASGI
-    side as usual.
-
-    .. versionadded:: 0.1
-    """
-    if debugged is None:
-        return app
-
-    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app.asgi_app(scope, receive, send)
-            return
-        await _serve_wsgi(app, debugged, scope, receive, send)
-
-    return serve
-
-
-async def _serve_wsgi(app: Erlen, wsgi_app: t.Callable[..., t.Any], scope: Scope, receive: Receive, send: Send) -> None:
-    import asyncio
-    import io
-
-    limit = app.config.get("MAX_CONTENT_LENGTH")
-    body = _ASGIInput(receive)
-    parts = []
-    size = 0
-    try:
-        while body.more and (limit is None or size <= limit):
-            chunk = await body.next_chunk()
-            parts.append(chunk)
-            size += len(chunk)
-    except ClientDisconnected:
-        return
-    server = scope.get("server") or ("127.0.0.1", 80)
-    environ: dict[str, t.Any] = {
-        "REQUEST_METHOD": scope["method"],
-        "SCRIPT_NAME": scope.get("root_path", "").encode("utf-8").decode("latin-1"),
-        "PATH_INFO": scope["path"][len(scope.get("root_path", "")) :].encode("utf-8").decode("latin-1"),
-        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
-        "SERVER_NAME": server[0],
-        "SERVER_PORT": str(server[1]),
-        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
-        "REMOTE_ADDR": (scope.get("client") or ("127.0.0.1", 0))[0],
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": scope.get("scheme", "http"),
-        "wsgi.input": io.BytesIO(b"".join(parts)),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-        "wsgi.input_terminated": True,
-    }
-    for raw_name, raw_value in scope["headers"]:
-        name = raw_name.decode("latin-1").upper().replace("-", "_")
-        value = raw_value.decode("latin-1")
-        if name not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            name = "HTTP_" + name
-        environ[name] = f"{environ[name]},{value}" if name in environ else value
-    started: list[t.Any] = []
-
-    def run() -> bytes:
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: t.Any = None) -> t.Callable[[bytes], None]:
-            started[:] = [status, headers]
-            return lambda data: None
-
-        result = wsgi_app(environ, start_response)
-        try:
-            return b"".join(result)
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-
-    data = await asyncio.get_running_loop().run_in_executor(_pool(app), run)
-    status, headers = started
-    await send(
-        {
-            "type": "http.response.start",
-            "status": int(status.split(" ", 1)[0]),
-            "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
-        }
-    )
-    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else data})

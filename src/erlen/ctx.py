@@ -154,9 +154,14 @@ class AppContext:
             if len(tokens) == 1:
                 self._teardown(exc)
         finally:
-            _cv.reset(tokens.pop())
-            if not tokens and self._outer is None and _signals.appcontext_popped.receivers:
-                _signals.appcontext_popped.send(self.app, _async_wrapper=self.app.ensure_sync)
+            self._finish_pop()
+
+    def _finish_pop(self) -> None:
+        """Reset the context variable (after any teardown) and signal the last pop."""
+        tokens = self._tokens
+        _cv.reset(tokens.pop())
+        if not tokens and self._outer is None and _signals.appcontext_popped.receivers:
+            _signals.appcontext_popped.send(self.app, _async_wrapper=self.app.ensure_sync)
 
     def _teardown(self, exc: BaseException | None) -> None:
         app = self.app

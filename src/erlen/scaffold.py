@@ -14,6 +14,7 @@ from collections import defaultdict
 from functools import update_wrapper
 
 from ._utils import cached_property, get_root_path
+from .concurrency import is_async
 from .exceptions import HTTPException, default_exceptions
 
 if t.TYPE_CHECKING:
@@ -210,9 +211,7 @@ class Scaffold:
         """
 
         def decorator(f: _F) -> _F:
-            from .asgi import _is_async
-
-            if not _is_async(f):
+            if not is_async(f):
                 raise TypeError(
                     f"The WebSocket handler {getattr(f, '__name__', f)!r} must be an"
                     " 'async def' function: it runs on the ASGI server's event loop."

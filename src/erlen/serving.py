@@ -38,6 +38,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 if t.TYPE_CHECKING:
     from types import ModuleType
 
+    from .app import Erlen
+
 __all__ = ["run_simple", "make_server", "is_running_from_reloader"]
 
 #: Set to ``"true"`` in the environment of the child process the reloader
@@ -192,11 +194,9 @@ def _serve_uvicorn(server: WSGIServer, application: t.Any, debugged: t.Any, watc
     """Serve the app's ASGI side with uvicorn on the socket ``server`` bound.
 
     WebSockets work; with the debugger, HTTP errors still show its page
-    (see :func:`erlen.asgi.dev_app`).
+    (see :func:`dev_app`).
     """
     import uvicorn
-
-    from .asgi import dev_app
 
     config = uvicorn.Config(dev_app(application, debugged), lifespan="auto", log_level="info")
     uv = uvicorn.Server(config)
@@ -570,3 +570,101 @@ def _drop_bytecode(path: str) -> None:
         os.remove(importlib.util.cache_from_source(path))
     except (OSError, ValueError, NotImplementedError):
         pass
+
+
+# -- the ASGI side of the development server -------------------------------------------
+
+
+def dev_app(app: Erlen, debugged: t.Callable[..., t.Any] | None = None) -> t.Callable[..., t.Any]:
+    """The ASGI app the development server gives uvicorn.
+
+    Without a debugger this is ``app`` itself. With one (``debugged``, the
+    app wrapped in :class:`erlen.debug.DebuggedApplication`, a WSGI
+    middleware), ``http`` requests go through it, run in a thread with the
+    body read first and the response buffered, so an error page with its
+    console still appears; WebSockets and ``lifespan`` go to the app's ASGI
+    side as usual.
+
+    .. versionadded:: 0.1
+    """
+    if debugged is None:
+        return app
+
+    async def serve(scope: dict[str, t.Any], receive: t.Any, send: t.Any) -> None:
+        if scope["type"] != "http":
+            await app.asgi_app(scope, receive, send)
+            return
+        await _serve_wsgi(app, debugged, scope, receive, send)
+
+    return serve
+
+
+async def _serve_wsgi(app: Erlen, wsgi_app: t.Callable[..., t.Any], scope: dict[str, t.Any], receive: t.Any, send: t.Any) -> None:
+    import asyncio
+    import io
+
+    from .asgi import _ASGIInput
+    from .concurrency import pool
+    from .exceptions import ClientDisconnected
+
+    limit = app.config.get("MAX_CONTENT_LENGTH")
+    body = _ASGIInput(receive)
+    parts = []
+    size = 0
+    try:
+        while body.more and (limit is None or size <= limit):
+            chunk = await body.next_chunk()
+            parts.append(chunk)
+            size += len(chunk)
+    except ClientDisconnected:
+        return
+    server = scope.get("server") or ("127.0.0.1", 80)
+    environ: dict[str, t.Any] = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": scope.get("root_path", "").encode("utf-8").decode("latin-1"),
+        "PATH_INFO": scope["path"][len(scope.get("root_path", "")) :].encode("utf-8").decode("latin-1"),
+        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
+        "SERVER_NAME": server[0],
+        "SERVER_PORT": str(server[1]),
+        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+        "REMOTE_ADDR": (scope.get("client") or ("127.0.0.1", 0))[0],
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.input": io.BytesIO(b"".join(parts)),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "wsgi.input_terminated": True,
+    }
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1").upper().replace("-", "_")
+        value = raw_value.decode("latin-1")
+        if name not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            name = "HTTP_" + name
+        environ[name] = f"{environ[name]},{value}" if name in environ else value
+    started: list[t.Any] = []
+
+    def run() -> bytes:
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: t.Any = None) -> t.Callable[[bytes], None]:
+            started[:] = [status, headers]
+            return lambda data: None
+
+        result = wsgi_app(environ, start_response)
+        try:
+            return b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+
+    data = await asyncio.get_running_loop().run_in_executor(pool(app), run)
+    status, headers = started
+    await send(
+        {
+            "type": "http.response.start",
+            "status": int(status.split(" ", 1)[0]),
+            "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else data})

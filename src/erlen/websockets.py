@@ -25,18 +25,9 @@ from __future__ import annotations
 import sys
 import typing as t
 
-from .asgi import (
-    Receive,
-    Scope,
-    Send,
-    _finalize,
-    _handle_user_exception,
-    _pop,
-    _preprocess,
-    handle_exception,
-    make_request,
-    run_sync,
-)
+from . import dispatch as _dispatch
+from .asgi import Receive, Scope, Send, make_request
+from .concurrency import run_sync
 from .globals import LocalProxy, _cv
 
 if t.TYPE_CHECKING:
@@ -271,14 +262,14 @@ class _WebSocketProxy(LocalProxy):
 websocket: WebSocket = _WebSocketProxy(_websocket)  # type: ignore[assignment]
 
 
-async def _dispatch(app: Erlen, request: Request) -> t.Any:
+async def _dispatch_websocket(app: Erlen, request: Request) -> t.Any:
     if not app._got_first_request:
         app._got_first_request = True
     # The app's own matching: the same TRUSTED_HOSTS and SERVER_NAME checks
     # as over HTTP (the hooks still run before a refusal is raised).
     app._match_request(request, websocket=True)
     if app.before_request_funcs or app.url_value_preprocessors:
-        rv = await _preprocess(app, request)
+        rv = await _dispatch.apreprocess_request(app, request)
         if rv is not None:
             return rv
     if request.routing_exception is not None:
@@ -308,19 +299,19 @@ async def handle_websocket(app: Erlen, scope: Scope, receive: Receive, send: Sen
     try:
         try:
             try:
-                rv = await _dispatch(app, request)
+                rv = await _dispatch_websocket(app, request)
             except WebSocketDisconnect:
                 rv = None
             except Exception as e:
                 if ws._state != _CONNECTING:
                     raise
-                rv = await _handle_user_exception(app, e)
+                rv = await _dispatch.ahandle_user_exception(app, e)
             if rv is not None and ws._state == _CONNECTING:
-                await ws._reject(await _finalize(app, rv), app)
+                await ws._reject(await _dispatch.afinalize_request(app, rv), app)
         except Exception as e:
             error = e
             if ws._state == _CONNECTING:
-                await ws._reject(await handle_exception(app, e), app)
+                await ws._reject(await _dispatch.ahandle_exception(app, e), app)
             else:
                 app.log_exception((type(e), e, e.__traceback__))
                 await ws.close(1011, "internal error")
@@ -335,7 +326,7 @@ async def handle_websocket(app: Erlen, scope: Scope, receive: Receive, send: Sen
             await ws.close()  # the handler never accepted: refuse (403)
         elif ws._state == _OPEN:
             await ws.close(1000)
-        await _pop(app, ctx, error)
+        await _dispatch.apop(app, ctx, error)
 
 
 class WebSocketRejected(Exception):

@@ -1,0 +1,276 @@
+"""Where code runs: coroutines from sync code, sync code from the event loop.
+
+Every bridge between blocking code and ``asyncio`` lives here, so the rules
+are in one place:
+
+- Under WSGI, a coroutine function reached through ``ensure_sync`` (an
+  ``async def`` view or hook) runs on an event loop kept per thread
+  (:func:`run_coroutine`).
+- Under ASGI, the sync part of a request runs on one worker thread of the
+  app's bounded pool (``ASGI_MAX_THREADS``). A coroutine function it calls
+  through ``ensure_sync`` runs on the server's own loop, which the thread
+  waits for (:func:`server_loop`). That thread also advances the request's
+  streamed body and closes it (:class:`RequestThread`), so thread-bound
+  objects (sqlite3 connections, thread-local sessions) made by the view or
+  its hooks are used on the thread that made them, as under a threaded WSGI
+  server.
+- Sync code that runs on the loop's own thread and must wait for a
+  coroutine cannot wait on that loop; :func:`run_beside_loop` runs it on a
+  helper thread's loop instead.
+
+``asyncio`` is imported on first use: a WSGI app that never awaits never
+pays for it.
+"""
+
+from __future__ import annotations
+
+import threading
+import typing as t
+from contextvars import copy_context
+from types import CoroutineType, FunctionType
+
+if t.TYPE_CHECKING:
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .app import Erlen
+
+__all__ = ["acall", "is_async", "run_coroutine", "run_beside_loop", "run_sync", "server_loop", "RequestThread"]
+
+# inspect.CO_COROUTINE, without importing inspect (slow to import).
+CO_COROUTINE = 0x80
+
+
+def is_async(func: t.Callable[..., t.Any]) -> bool:
+    """Whether calling ``func`` returns a coroutine (cheap for plain functions).
+
+    .. versionadded:: 0.1
+    """
+    if type(func) is FunctionType:
+        return bool(func.__code__.co_flags & CO_COROUTINE)
+    import inspect
+
+    return inspect.iscoroutinefunction(func)
+
+
+async def acall(func: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
+    """Call ``func``; await its result when it is a coroutine (an ``async def``'s)."""
+    rv = func(*args, **kwargs)
+    if rv.__class__ is CoroutineType:
+        rv = await rv
+    return rv
+
+
+# -- coroutines from sync code -----------------------------------------------
+
+_thread_state = threading.local()
+
+
+def server_loop() -> asyncio.AbstractEventLoop | None:
+    """The server's event loop when called from an ASGI worker thread, else ``None``.
+
+    .. versionadded:: 0.1
+    """
+    return getattr(_thread_state, "loop", None)
+
+
+def run_coroutine(coro: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
+    """Run a coroutine to its end from sync code and return its result.
+
+    In an ASGI worker thread it runs on the server's loop; on a thread with
+    no running loop, on a loop kept for that thread between calls; on a
+    loop's own thread (sync code called from async code), beside that loop.
+
+    .. versionadded:: 0.1
+    """
+    loop = server_loop()
+    if loop is not None:
+        import asyncio
+
+        return asyncio.run_coroutine_threadsafe(coro, loop).result()
+    if _loop_running():
+        # NOTE: sync code on an event loop's thread (an async view rendering
+        # with an async context processor) cannot wait on that loop.
+        return run_beside_loop(coro)
+    runner = getattr(_thread_state, "runner", None)
+    if runner is None:
+        import asyncio  # PERF: asyncio costs more to import than all of Erlen
+
+        runner = _thread_state.runner = asyncio.Runner()
+    # NOTE: a Runner runs every coroutine in the context it captured when it
+    # was made (the first request's); give it the current one.
+    return runner.run(coro, context=copy_context())
+
+
+def _loop_running() -> bool:
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def run_beside_loop(coro: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
+    """Run a coroutine to its end on a helper thread's event loop, and wait.
+
+    For sync code that runs on an event loop's own thread and must call a
+    coroutine function (``ensure_sync``): that loop cannot run it while
+    waiting, so a helper thread does, in a copy of the current context.
+    The loop is blocked meanwhile; making the caller ``async`` avoids that.
+
+    .. versionadded:: 0.1
+    """
+    import asyncio
+
+    context = copy_context()
+    result: list[t.Any] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(context.run(asyncio.run, coro))
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller
+            failure.append(e)
+
+    thread = threading.Thread(target=run, name="erlen-beside-loop")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return result[0]
+
+
+# -- sync code from the event loop ----------------------------------------------
+
+_pool_lock = threading.Lock()
+
+
+def pool(app: Erlen) -> ThreadPoolExecutor:
+    """The app's worker threads for blocking code under ASGI (``ASGI_MAX_THREADS``)."""
+    executor = app.__dict__.get("_asgi_pool")
+    if executor is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with _pool_lock:
+            executor = app.__dict__.get("_asgi_pool")
+            if executor is None:
+                size = int(app.config.get("ASGI_MAX_THREADS") or 40)
+                executor = app.__dict__["_asgi_pool"] = ThreadPoolExecutor(size, thread_name_prefix="erlen-asgi")
+    return t.cast("ThreadPoolExecutor", executor)
+
+
+def shutdown_pool(app: Erlen) -> None:
+    """Let the app's worker threads end (the server stops serving)."""
+    executor = app.__dict__.pop("_asgi_pool", None)
+    if executor is not None:
+        executor.shutdown(wait=False)
+
+
+async def run_sync(app: Erlen, func: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
+    """Run a blocking function in the app's thread pool, in a copy of the current context.
+
+    The copy carries the active request context, so ``request``, ``g``
+    and ``session`` work in ``func``; a coroutine it runs through
+    :meth:`~erlen.Erlen.ensure_sync` is run on this event loop.
+
+    :param app: The application whose pool (``ASGI_MAX_THREADS`` threads) to use.
+    :param func: The function to call.
+    :return: What ``func`` returned.
+
+    .. versionadded:: 0.1
+    """
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(pool(app), _in_thread, loop, copy_context(), func, args, kwargs)
+
+
+def _in_thread(loop: asyncio.AbstractEventLoop, context: t.Any, func: t.Callable[..., t.Any], args: tuple[t.Any, ...], kwargs: dict[str, t.Any]) -> t.Any:
+    _thread_state.loop = loop
+    try:
+        return context.run(func, *args, **kwargs)
+    finally:
+        _thread_state.loop = None
+
+
+class RequestThread:
+    """One worker thread that runs every blocking step of one request.
+
+    :meth:`start` takes a thread from the app's pool and runs the first
+    function there (for a sync request: the whole dispatch); the thread then
+    stays with the request, running what :meth:`call` sends it (the steps of
+    a streamed body, its ``close``), in the same context, until
+    :meth:`release`. So code that keeps thread-bound objects (a sqlite3
+    connection on ``g``, a thread-scoped database session) sees one thread
+    from the first hook to the last teardown, as under a WSGI server.
+
+    A request whose response is a plain list never calls :meth:`call` and
+    releases the thread at once.
+
+    .. versionadded:: 0.1
+    """
+
+    __slots__ = ("_app", "_loop", "_queue", "_context", "_started")
+
+    def __init__(self, app: Erlen) -> None:
+        self._app = app
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: t.Any = None
+        self._context = copy_context()
+        self._started = False
+
+    async def start(self, func: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
+        """Run ``func(*args)`` on a pool thread kept for this request; return its result."""
+        import asyncio
+        import queue
+
+        loop = self._loop = asyncio.get_running_loop()
+        self._queue = queue.SimpleQueue()
+        future = loop.create_future()
+        self._started = True
+        pool(self._app).submit(self._serve, future, func, args)
+        return await future
+
+    async def call(self, func: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
+        """Run ``func(*args)`` on this request's thread (starting it if needed) and wait."""
+        if not self._started:
+            return await self.start(func, *args)
+        future = t.cast("asyncio.AbstractEventLoop", self._loop).create_future()
+        self._queue.put((future, func, args))
+        return await future
+
+    def release(self) -> None:
+        """Give the thread back to the pool once the steps sent so far have run."""
+        if self._started:
+            self._started = False
+            self._queue.put(None)
+
+    def _serve(self, future: asyncio.Future[t.Any], func: t.Callable[..., t.Any], args: tuple[t.Any, ...]) -> None:
+        loop = t.cast("asyncio.AbstractEventLoop", self._loop)
+        _thread_state.loop = loop
+        try:
+            while True:
+                try:
+                    rv = self._context.run(func, *args)
+                except BaseException as e:  # noqa: BLE001 - handed to the awaiting task
+                    loop.call_soon_threadsafe(_set_exception, future, e)
+                else:
+                    loop.call_soon_threadsafe(_set_result, future, rv)
+                item = self._queue.get()
+                if item is None:
+                    return
+                future, func, args = item
+        finally:
+            _thread_state.loop = None
+
+
+def _set_result(future: asyncio.Future[t.Any], value: t.Any) -> None:
+    if not future.done():  # the awaiting task may have been cancelled
+        future.set_result(value)
+
+
+def _set_exception(future: asyncio.Future[t.Any], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)

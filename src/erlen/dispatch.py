@@ -1,0 +1,569 @@
+"""The one request path: the steps of a request, and the two drivers that run them.
+
+Both server interfaces serve a request with the code in this module:
+
+- The **steps** call no user code: matching, the shortcut for a plain
+  ``str`` return, error-handler lookup, the decision to propagate an
+  unhandled error, the lists of hooks to run, the session save, and the
+  context push/pop checks. Each is written once.
+- The **sync driver** (:func:`run`, :func:`full_dispatch_request`,
+  :func:`preprocess_request`, ...) is what Flask's overridable methods on
+  :class:`~erlen.Erlen` do; ``app.wsgi_app`` runs it, and the ASGI adapter
+  runs it on one worker thread for a request whose view is a plain ``def``
+  (see :mod:`erlen.concurrency`). It calls every step through the app's
+  methods, so a subclass that overrides one is honoured.
+- The **async driver** (:func:`arun` and the ``a``-prefixed functions)
+  serves, on the event loop, a request whose view is an ``async def``. It
+  awaits coroutine functions and calls plain ones, so every piece of the
+  request's user code runs on the loop's thread. It is used only when the
+  app's class overrides none of the methods in :data:`DRIVER_METHODS`
+  (worked out once per class); otherwise the sync driver serves such a
+  request too, and the view's coroutine runs on the server's loop.
+
+Which driver serves a request is :func:`runs_on_loop`.
+"""
+
+from __future__ import annotations
+
+import sys
+import typing as t
+from itertools import chain
+from types import CoroutineType, FunctionType
+
+from . import signals as _signals
+from .concurrency import CO_COROUTINE, acall, is_async, run_coroutine
+from .exceptions import BadRequestKeyError, HTTPException, InternalServerError, RoutingException
+from .globals import _cv
+from .wrappers import Response
+
+if t.TYPE_CHECKING:
+    from .app import Erlen
+    from .ctx import AppContext, RequestContext
+    from .routing import Rule
+    from .wrappers import Request
+
+_RESPONSE_INIT = Response.__init__
+
+#: The methods of :class:`~erlen.Erlen` that run user code (hooks, views,
+#: handlers, teardown). A class that overrides any of them has every
+#: request served by the sync driver, which calls them.
+DRIVER_METHODS = frozenset(
+    (
+        "full_dispatch_request",
+        "preprocess_request",
+        "dispatch_request",
+        "handle_http_exception",
+        "handle_user_exception",
+        "handle_exception",
+        "finalize_request",
+        "process_response",
+        "do_teardown_request",
+        "do_teardown_appcontext",
+    )
+)
+
+_overrides: dict[type, frozenset[str]] = {}
+
+
+def overridden(cls: type[Erlen], base: type[Erlen]) -> frozenset[str]:
+    """The names of ``base``'s dispatch methods that ``cls`` overrides (cached per class)."""
+    names = _overrides.get(cls)
+    if names is None:
+        candidates = DRIVER_METHODS | {"make_response", "asgi_app"}
+        names = _overrides[cls] = frozenset(n for n in candidates if getattr(cls, n) is not getattr(base, n))
+    return names
+
+
+# -- steps: no user code ----------------------------------------------------------
+
+
+def match(app: Erlen, request: Request) -> None:
+    """Match the request once, storing the rule and arguments (or the error) on it."""
+    if request.url_rule is not None or request.routing_exception is not None:
+        return  # matched already (the ASGI adapter matches first), or failed early
+    url_map = app.url_map
+    if url_map.host_matching or app.subdomain_matching or app.config["TRUSTED_HOSTS"] is not None:
+        app._match_request(request)
+        return
+    # PERF: the common case of _match_request, inlined.
+    try:
+        request.url_rule, request.view_args = url_map.match(request.path, request.method, url_map.default_subdomain)
+    except HTTPException as e:
+        request.routing_exception = e
+
+
+def view_for(app: Erlen, request: Request) -> t.Callable[..., t.Any] | None:
+    """The view function the matched request calls; ``None`` for a routing error or automatic OPTIONS."""
+    rule = request.url_rule
+    if rule is None or request.routing_exception is not None:
+        return None
+    if rule.provide_automatic_options and request.method == "OPTIONS":
+        return None
+    return app.view_functions[t.cast(str, rule.endpoint)]
+
+
+def runs_on_loop(app: Erlen, request: Request) -> bool:
+    """Whether the async driver serves this (matched) request on the event loop.
+
+    True for an ``async def`` view, and for a request no view answers
+    (404, 405, a redirect, automatic OPTIONS) in an app without request
+    hooks; false for a plain ``def`` view, and whenever the app's class
+    overrides a method of :data:`DRIVER_METHODS`.
+    """
+    if not app._async_driver:
+        return False
+    view = view_for(app, request)
+    if view is None:
+        return not (
+            app.before_request_funcs
+            or app.url_value_preprocessors
+            or app.after_request_funcs
+            or app.teardown_request_funcs
+            or app.teardown_appcontext_funcs
+        )
+    # PERF: the code flags answer for plain functions without a call.
+    if type(view) is FunctionType:
+        return bool(view.__code__.co_flags & CO_COROUTINE)
+    return is_async(view)
+
+
+def _started(app: Erlen) -> None:
+    if not app._got_first_request:
+        app._got_first_request = True
+    if _signals.request_started.receivers:
+        _signals.request_started.send(app, _async_wrapper=app.ensure_sync)
+
+
+def quick_response(app: Erlen, ctx: AppContext, rv: t.Any) -> Response | None:
+    """The response for a view's ``str`` when nothing is to run after the view, else ``None``.
+
+    PERF: the same response ``finalize_request`` would build, in one call.
+    """
+    if (
+        rv.__class__ is str
+        and app._plain_finalize
+        and ctx._session is None
+        and ctx._after_request_functions is None
+        and not app.after_request_funcs
+        and not _signals.request_finished.receivers
+    ):
+        cls = app.response_class
+        if cls.__init__ is _RESPONSE_INIT:
+            return cls._from_text(rv)
+        return cls(rv)
+    return None
+
+
+def _blueprints(ctx: AppContext) -> list[str]:
+    request = ctx.request
+    return request.blueprints if request is not None else []
+
+
+def _before_hooks(app: Erlen, request: Request) -> tuple[list[t.Callable[..., t.Any]], list[t.Callable[..., t.Any]]]:
+    """URL value preprocessors and ``before_request`` functions, app first."""
+    names = (None, *reversed(request.blueprints))
+    preprocessors = [f for name in names for f in app.url_value_preprocessors.get(name, ())]
+    before = [f for name in names for f in app.before_request_funcs.get(name, ())]
+    return preprocessors, before
+
+
+def _after_hooks(app: Erlen, ctx: AppContext) -> t.Iterator[t.Callable[[Response], t.Any]]:
+    """``after_this_request`` functions, then ``after_request`` ones (blueprints first, reversed)."""
+    if ctx._after_request_functions:
+        yield from ctx._after_request_functions
+    if app.after_request_funcs:
+        for name in chain(_blueprints(ctx), (None,)):
+            yield from reversed(app.after_request_funcs.get(name, ()))
+
+
+def _save_session(app: Erlen, ctx: AppContext, response: Response) -> None:
+    # PERF: the session is saved only if something opened it.
+    session = ctx._session
+    if session is not None:
+        si = app.session_interface
+        if not si.is_null_session(session):
+            si.save_session(app, session, response)
+
+
+def _finished(app: Erlen, response: Response) -> None:
+    if _signals.request_finished.receivers:
+        _signals.request_finished.send(app, _async_wrapper=app.ensure_sync, response=response)
+
+
+def _finalize_failed(app: Erlen, from_error_handler: bool) -> None:
+    """An after-request step raised: re-raise it, or log it while answering an error."""
+    if not from_error_handler:
+        raise  # the after-request step's error
+    app.logger.exception("Request finalizing failed with an error while handling an error")
+
+
+def _is_http_error(app: Erlen, e: Exception) -> bool:
+    """Whether ``e`` goes to ``handle_http_exception`` (an HTTP error not trapped)."""
+    if isinstance(e, BadRequestKeyError) and (app.debug or app.config["TRAP_BAD_REQUEST_ERRORS"]):
+        e.show_exception = True
+    return isinstance(e, HTTPException) and not app.trap_http_exception(e)
+
+
+def _http_error_handler(app: Erlen, e: HTTPException) -> t.Callable[..., t.Any] | None:
+    """The handler registered for an HTTP error; ``None``: the error is its own response."""
+    if e.code is None or isinstance(e, RoutingException) or not app.error_handler_spec:
+        return None
+    return app._find_error_handler(e, _blueprints(_cv.get()))
+
+
+def _error_handler(app: Erlen, e: Exception) -> t.Callable[..., t.Any]:
+    """The handler registered for any other exception; re-raises ``e`` when there is none."""
+    handler = app._find_error_handler(e, _blueprints(_cv.get()))
+    if handler is None:
+        raise e
+    return handler
+
+
+def _server_error(app: Erlen, e: Exception) -> tuple[t.Any, t.Callable[..., t.Any] | None]:
+    """Signal, then propagate ``e`` or log it: the 500 error and its handler.
+
+    :raises Exception: ``e`` itself, in testing or debug mode or with
+        ``PROPAGATE_EXCEPTIONS``.
+    """
+    if _signals.got_request_exception.receivers:
+        _signals.got_request_exception.send(app, _async_wrapper=app.ensure_sync, exception=e)
+    propagate = app.config["PROPAGATE_EXCEPTIONS"]
+    if propagate is None:
+        propagate = app.testing or app.debug
+    if propagate:
+        if sys.exc_info()[1] is e:
+            raise  # as it is, traceback and all
+        raise e
+    app.log_exception((type(e), e, e.__traceback__))
+    server_error = InternalServerError(original_exception=e)
+    return server_error, app._find_error_handler(server_error, _blueprints(_cv.get()))
+
+
+def _teardown_request_funcs(app: Erlen, ctx: AppContext) -> list[t.Callable[..., t.Any]]:
+    names = chain(_blueprints(ctx), (None,))
+    return [f for name in names for f in reversed(app.teardown_request_funcs.get(name, ()))]
+
+
+def push(ctx: RequestContext) -> None:
+    """Push a request context; PERF: one ``ContextVar.set`` when nothing is outside it."""
+    if _cv.get(None) is None and not _signals.appcontext_pushed.receivers:
+        ctx._tokens.append(_cv.set(ctx))
+    else:
+        ctx.push()
+
+
+def _pop_quickly(app: Erlen, ctx: RequestContext) -> bool:
+    """Pop by resetting the variable when no teardown work is due; whether it did."""
+    if (
+        len(ctx._tokens) == 1
+        and not app.teardown_request_funcs
+        and not app.teardown_appcontext_funcs
+        and not ctx.request._files  # type: ignore[union-attr]
+        and not _signals.request_tearing_down.receivers
+        and not _signals.appcontext_tearing_down.receivers
+        and not _signals.appcontext_popped.receivers
+        and _cv.get(None) is ctx
+    ):
+        _cv.reset(ctx._tokens.pop())
+        return True
+    return False
+
+
+# -- the sync driver ------------------------------------------------------------------
+
+
+def run(app: Erlen, ctx: RequestContext, preserve: t.Callable[[RequestContext], None] | None = None) -> Response:
+    """Serve one request in the current thread: push, dispatch, handle errors, pop.
+
+    The whole of a sync request: ``wsgi_app`` calls it, and the ASGI adapter
+    calls it on the request's worker thread. The context is popped (teardown
+    functions run) before the response is sent, as in Flask.
+
+    :param preserve: Called with the context before it is popped (the test
+        client keeps it for ``with client:`` blocks).
+    """
+    error: BaseException | None = None
+    try:
+        try:
+            push(ctx)
+            if app._plain_full_dispatch:
+                return full_dispatch_request(app, ctx)
+            return app.full_dispatch_request()
+        except Exception as e:
+            error = e
+            return app.handle_exception(e)
+        except BaseException:
+            error = sys.exc_info()[1]
+            raise
+    finally:
+        if preserve is not None:
+            preserve(ctx)
+        if error is not None and app.should_ignore_error(error):
+            error = None
+        if not _pop_quickly(app, ctx):
+            ctx.pop(error)
+
+
+def full_dispatch_request(app: Erlen, ctx: AppContext | None = None) -> Response:
+    """:meth:`Erlen.full_dispatch_request <erlen.Erlen.full_dispatch_request>`."""
+    if ctx is None:
+        ctx = _cv.get()
+    request = t.cast("Request", ctx.request)
+    try:
+        _started(app)
+        match(app, request)
+        rv = None
+        # PERF: the hook machinery runs only when some hook is registered.
+        if app.before_request_funcs or app.url_value_preprocessors or not app._plain_preprocess:
+            rv = app.preprocess_request()
+        if rv is None:
+            if app._plain_dispatch and request.routing_exception is None:
+                rv = _call_view(app, request)
+            else:
+                rv = app.dispatch_request()
+    except Exception as e:
+        rv = app.handle_user_exception(e)
+    response = quick_response(app, ctx, rv)
+    if response is not None:
+        return response
+    return app.finalize_request(rv)
+
+
+def _call_view(app: Erlen, request: Request) -> t.Any:
+    rule = t.cast("Rule", request.url_rule)
+    if rule.provide_automatic_options and request.method == "OPTIONS":
+        return app.make_default_options_response()
+    rv = app.view_functions[t.cast(str, rule.endpoint)](**t.cast(dict[str, t.Any], request.view_args))
+    # PERF: one type check instead of inspecting the view on every call.
+    if rv.__class__ is CoroutineType:
+        rv = run_coroutine(rv)
+    return rv
+
+
+def preprocess_request(app: Erlen) -> t.Any:
+    """:meth:`Erlen.preprocess_request <erlen.Erlen.preprocess_request>`."""
+    request = t.cast("Request", _cv.get().request)
+    preprocessors, before = _before_hooks(app, request)
+    for url_func in preprocessors:
+        app.ensure_sync(url_func)(request.endpoint, request.view_args)
+    for before_func in before:
+        rv = app.ensure_sync(before_func)()
+        if rv is not None:
+            return rv
+    return None
+
+
+def dispatch_request(app: Erlen) -> t.Any:
+    """:meth:`Erlen.dispatch_request <erlen.Erlen.dispatch_request>`."""
+    request = t.cast("Request", _cv.get().request)
+    if request.routing_exception is not None:
+        app.raise_routing_exception(request)
+    return _call_view(app, request)
+
+
+def finalize_request(app: Erlen, rv: t.Any, from_error_handler: bool) -> Response:
+    """:meth:`Erlen.finalize_request <erlen.Erlen.finalize_request>`."""
+    response = app.make_response(rv)
+    try:
+        response = app.process_response(response)
+        _finished(app, response)
+    except Exception:
+        _finalize_failed(app, from_error_handler)
+    return response
+
+
+def process_response(app: Erlen, response: Response) -> Response:
+    """:meth:`Erlen.process_response <erlen.Erlen.process_response>`."""
+    ctx = _cv.get()
+    if ctx._after_request_functions or app.after_request_funcs:
+        for func in _after_hooks(app, ctx):
+            response = app.ensure_sync(func)(response)
+    _save_session(app, ctx, response)
+    return response
+
+
+def handle_user_exception(app: Erlen, e: Exception) -> t.Any:
+    """:meth:`Erlen.handle_user_exception <erlen.Erlen.handle_user_exception>`."""
+    if _is_http_error(app, e):
+        return app.handle_http_exception(t.cast(HTTPException, e))
+    return app.ensure_sync(_error_handler(app, e))(e)
+
+
+def handle_http_exception(app: Erlen, e: HTTPException) -> t.Any:
+    """:meth:`Erlen.handle_http_exception <erlen.Erlen.handle_http_exception>`."""
+    handler = _http_error_handler(app, e)
+    if handler is None:
+        return e
+    return app.ensure_sync(handler)(e)
+
+
+def handle_exception(app: Erlen, e: Exception) -> Response:
+    """:meth:`Erlen.handle_exception <erlen.Erlen.handle_exception>`."""
+    server_error, handler = _server_error(app, e)
+    if handler is not None:
+        server_error = app.ensure_sync(handler)(server_error)
+    return app.finalize_request(server_error, from_error_handler=True)
+
+
+def do_teardown_request(app: Erlen, exc: BaseException | None) -> None:
+    """:meth:`Erlen.do_teardown_request <erlen.Erlen.do_teardown_request>`."""
+    if app.teardown_request_funcs:
+        _run_all([app.ensure_sync(f) for f in _teardown_request_funcs(app, _cv.get())], exc)
+    if _signals.request_tearing_down.receivers:
+        _signals.request_tearing_down.send(app, _async_wrapper=app.ensure_sync, exc=exc)
+
+
+def do_teardown_appcontext(app: Erlen, exc: BaseException | None) -> None:
+    """:meth:`Erlen.do_teardown_appcontext <erlen.Erlen.do_teardown_appcontext>`."""
+    if app.teardown_appcontext_funcs:
+        _run_all([app.ensure_sync(f) for f in reversed(app.teardown_appcontext_funcs)], exc)
+    if _signals.appcontext_tearing_down.receivers:
+        _signals.appcontext_tearing_down.send(app, _async_wrapper=app.ensure_sync, exc=exc)
+
+
+def _run_all(funcs: list[t.Callable[[t.Any], t.Any]], arg: t.Any) -> None:
+    """Call every function with ``arg``; re-raise the first error after all ran."""
+    first: Exception | None = None
+    for func in funcs:
+        try:
+            func(arg)
+        except Exception as e:
+            if first is None:
+                first = e
+    if first is not None:
+        raise first
+
+
+# -- the async driver -----------------------------------------------------------------
+
+
+async def arun(app: Erlen, ctx: RequestContext, preserve: t.Callable[[RequestContext], None] | None = None) -> Response:
+    """Serve one request on the event loop: the async twin of :func:`run`."""
+    error: BaseException | None = None
+    try:
+        try:
+            push(ctx)
+            return await afull_dispatch_request(app, ctx)
+        except Exception as e:
+            error = e
+            return await ahandle_exception(app, e)
+        except BaseException:
+            error = sys.exc_info()[1]
+            raise
+    finally:
+        if preserve is not None:
+            preserve(ctx)
+        await apop(app, ctx, error)
+
+
+async def afull_dispatch_request(app: Erlen, ctx: AppContext) -> Response:
+    """Match, run hooks and the view on the loop, handle errors, build the response."""
+    request = t.cast("Request", ctx.request)
+    try:
+        _started(app)
+        match(app, request)
+        # NOTE: code on the loop must not block on the body: read it first
+        # (an error such as 413 goes to the handlers like any other).
+        body = request._input
+        if body is not None:
+            await body.preload(request)
+        rv = None
+        if app.before_request_funcs or app.url_value_preprocessors:
+            rv = await apreprocess_request(app, request)
+        if rv is None:
+            view = view_for(app, request)
+            if view is not None:
+                rv = await acall(view, **t.cast(dict[str, t.Any], request.view_args))
+            elif request.routing_exception is None:
+                rv = app.make_default_options_response()
+            else:
+                app.raise_routing_exception(request)
+    except Exception as e:
+        rv = await ahandle_user_exception(app, e)
+    response = quick_response(app, ctx, rv)
+    if response is not None:
+        return response
+    return await afinalize_request(app, rv)
+
+
+async def apreprocess_request(app: Erlen, request: Request) -> t.Any:
+    """URL value preprocessors and ``before_request`` functions, on the loop."""
+    preprocessors, before = _before_hooks(app, request)
+    for url_func in preprocessors:
+        await acall(url_func, request.endpoint, request.view_args)
+    for before_func in before:
+        rv = await acall(before_func)
+        if rv is not None:
+            return rv
+    return None
+
+
+async def afinalize_request(app: Erlen, rv: t.Any, from_error_handler: bool = False) -> Response:
+    """The response for ``rv`` after the after-request steps, on the loop."""
+    response = app.make_response(rv)
+    try:
+        ctx = _cv.get()
+        if ctx._after_request_functions or app.after_request_funcs:
+            for func in _after_hooks(app, ctx):
+                response = await acall(func, response)
+        _save_session(app, ctx, response)
+        _finished(app, response)
+    except Exception:
+        _finalize_failed(app, from_error_handler)
+    return response
+
+
+async def ahandle_user_exception(app: Erlen, e: Exception) -> t.Any:
+    """Give ``e`` to its handler (awaited when async); re-raise it when none fits."""
+    if _is_http_error(app, e):
+        handler = _http_error_handler(app, t.cast(HTTPException, e))
+        return e if handler is None else await acall(handler, e)
+    return await acall(_error_handler(app, e), e)
+
+
+async def ahandle_exception(app: Erlen, e: Exception) -> Response:
+    """Log an unhandled error and answer 500 (or propagate it), on the loop."""
+    server_error, handler = _server_error(app, e)
+    if handler is not None:
+        server_error = await acall(handler, server_error)
+    return await afinalize_request(app, server_error, from_error_handler=True)
+
+
+async def apop(app: Erlen, ctx: RequestContext, error: BaseException | None) -> None:
+    """Pop the context, awaiting async teardown functions on the loop."""
+    if error is not None and app.should_ignore_error(error):
+        error = None
+    if _pop_quickly(app, ctx):
+        return
+    if len(ctx._tokens) != 1 or _cv.get(None) is not ctx:
+        ctx.pop(error)  # nested or out of order: the context's own checks answer
+        return
+    try:
+        try:
+            if app.teardown_request_funcs:
+                await _arun_all(_teardown_request_funcs(app, ctx), error)
+            if _signals.request_tearing_down.receivers:
+                _signals.request_tearing_down.send(app, _async_wrapper=app.ensure_sync, exc=error)
+        finally:
+            request = t.cast("Request", ctx.request)
+            if request._files:
+                request.close()
+            if ctx._outer is None:
+                if app.teardown_appcontext_funcs:
+                    await _arun_all(list(reversed(app.teardown_appcontext_funcs)), error)
+                if _signals.appcontext_tearing_down.receivers:
+                    _signals.appcontext_tearing_down.send(app, _async_wrapper=app.ensure_sync, exc=error)
+    finally:
+        ctx._finish_pop()
+
+
+async def _arun_all(funcs: list[t.Callable[[t.Any], t.Any]], arg: t.Any) -> None:
+    first: Exception | None = None
+    for func in funcs:
+        try:
+            await acall(func, arg)
+        except Exception as e:
+            if first is None:
+                first = e
+    if first is not None:
+        raise first
