@@ -32,6 +32,7 @@ BOTH_INTERFACES = frozenset(
         "test_formparser",
         "test_helpers",
         "test_json",
+        "test_overrides",
         "test_sessions",
         "test_templating",
         "test_testing",
