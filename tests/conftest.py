@@ -31,6 +31,7 @@ BOTH_INTERFACES = frozenset(
         "test_ctx",
         "test_formparser",
         "test_helpers",
+        "test_interface_parity",
         "test_json",
         "test_overrides",
         "test_sessions",
