@@ -87,7 +87,7 @@ FLASK_NAMES = [
     ("flask.globals:app_ctx", "erlen.globals:app_ctx"),
     ("flask.globals:request_ctx", "erlen.globals:request_ctx"),
     ("flask.helpers:get_root_path", "erlen._utils:get_root_path"),
-    ("flask.helpers:flash", "erlen.sessions:flash"),
+    ("flask.helpers:flash", "erlen.helpers:flash"),
     ("flask.helpers:send_file", "erlen.helpers:send_file"),
     ("flask.helpers:get_debug_flag", "erlen.cli:get_debug_flag"),
     ("flask.json:dumps", "erlen.json:dumps"),

@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from erlen import Erlen, Response, redirect, request, session
 from erlen.globals import _cv
+from erlen.helpers import flash, get_flashed_messages
 from erlen.http import parse_date
 from erlen.sessions import (
     NullSession,
@@ -27,13 +28,10 @@ from erlen.sessions import (
     SecureCookieSessionInterface,
     SessionInterface,
     SessionMixin,
-    _CookieSerializer,
-    _Invalid,
-    flash,
-    get_flashed_messages,
     session_json_serializer,
 )
 from erlen.signals import message_flashed
+from erlen.signing import _CookieSerializer, _Invalid
 
 
 def _cookie_headers(rv: t.Any) -> list[str]:
@@ -1435,7 +1433,7 @@ def test_remembered_token_gives_a_fresh_object_each_time() -> None:
 
 
 def test_remembered_tokens_are_bounded() -> None:
-    from erlen.sessions import _VERIFIED_CACHE_SIZE
+    from erlen.signing import _VERIFIED_CACHE_SIZE
 
     ours = _ours(["k"])
     tokens = [ours.dumps({"n": n}) for n in range(_VERIFIED_CACHE_SIZE + 50)]

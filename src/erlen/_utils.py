@@ -89,3 +89,18 @@ def get_root_path(import_name: str) -> str:
     if spec is None or spec.origin is None or spec.origin == "namespace":
         return os.getcwd()
     return os.path.dirname(os.path.abspath(spec.origin))
+
+
+def defined_once(cls: type, name: str) -> bool:
+    """Whether exactly one class in ``cls``'s MRO defines ``name``: the class
+    that introduced it, with no subclass or mixin redefining it.
+
+    PERF: features take a fast path when an app method or attribute is
+    Erlen's own (``permanent_session_lifetime``, ``update_template_context``)
+    and check that with this once per app class, instead of importing the
+    app class to compare with (the app imports them, not the reverse).
+
+    :param cls: The class to look at.
+    :param name: The attribute name.
+    """
+    return sum(name in klass.__dict__ for klass in cls.__mro__) == 1

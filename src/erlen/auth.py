@@ -271,8 +271,7 @@ class LoginManager:
         assert request is not None
         if self.login_view is None or _prefers_json(request.accept_mimetypes):
             abort(401)
-        from .helpers import redirect
-        from .sessions import flash
+        from .helpers import flash, redirect
 
         if self.login_message:
             flash(self.login_message, self.login_message_category)

@@ -1,4 +1,6 @@
-"""Helpers used from views: URLs, redirects, responses, streaming."""
+"""Helpers used from views: URLs, redirects, responses, streaming, message
+flashing and files (with :mod:`erlen.http.conditional` for conditional and
+range requests)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from html import escape
 from time import time
 from urllib.parse import quote
 
+from . import signals as _signals
 from .ctx import (
     after_this_request,
     copy_current_request_context,
@@ -21,9 +24,8 @@ from .ctx import (
     has_request_context,
 )
 from .exceptions import NotFound, RequestedRangeNotSatisfiable, abort
-from .globals import _cv
+from .globals import _cv, _no_req_msg
 from .http import http_date, iri_to_uri, quote_header_value
-from .sessions import flash, get_flashed_messages
 
 if t.TYPE_CHECKING:
     from datetime import datetime
@@ -173,6 +175,68 @@ def stream_with_context(generator_or_function: t.Any) -> t.Any:
     wrapped = generator()
     next(wrapped)  # push now, while the view's context is still active
     return wrapped
+
+
+# -- message flashing -------------------------------------------------------
+
+
+def flash(message: str, category: str = "message") -> None:
+    """Store a message for the next request to show (e.g. after a redirect).
+
+    Messages are kept in the session under ``"_flashes"`` as
+    ``(category, message)`` pairs until :func:`get_flashed_messages` reads
+    them. Sends :data:`~erlen.signals.message_flashed` when it has receivers.
+
+    :param message: The message.
+    :param category: A free-form category; ``"message"``, ``"error"``,
+        ``"info"`` and ``"warning"`` are the usual ones.
+    :raises RuntimeError: Outside a request, or the session is unavailable
+        (no ``SECRET_KEY``).
+
+    .. versionadded:: 0.1
+    """
+    ctx = _cv.get(None)
+    if ctx is None or ctx.request is None:
+        raise RuntimeError(_no_req_msg)
+    session = ctx.session
+    # Reassigned rather than appended in place, so the session sees a change.
+    flashes = session.get("_flashes", [])
+    flashes.append((category, message))
+    session["_flashes"] = flashes
+    if _signals.message_flashed.receivers:
+        app = ctx.app
+        _signals.message_flashed.send(app, _async_wrapper=app.ensure_sync, message=message, category=category)
+
+
+def get_flashed_messages(
+    with_categories: bool = False, category_filter: t.Iterable[str] = ()
+) -> list[str] | list[tuple[str, str]]:
+    """Return the flashed messages and remove them from the session.
+
+    The first call in a request takes them out of the session; later calls
+    in the same request return the same messages again.
+
+    :param with_categories: Return ``(category, message)`` pairs instead of
+        messages alone.
+    :param category_filter: Return only messages of these categories.
+    :raises RuntimeError: Outside a request.
+
+    .. versionadded:: 0.1
+    """
+    ctx = _cv.get(None)
+    if ctx is None or ctx.request is None:
+        raise RuntimeError(_no_req_msg)
+    # Cached on the request context, since the first read empties the session.
+    flashes: list[tuple[str, str]] | None = getattr(ctx, "flashes", None)
+    if flashes is None:
+        session = ctx.session
+        flashes = session.pop("_flashes") if "_flashes" in session else []
+        ctx.flashes = flashes
+    if category_filter:
+        flashes = [f for f in flashes if f[0] in category_filter]
+    if with_categories:
+        return flashes
+    return [f[1] for f in flashes]
 
 
 _WINDOWS_DEVICE_NAMES = frozenset(

@@ -27,12 +27,11 @@ from jinja2.utils import LRUCache
 from markupsafe import Markup
 
 from . import signals as _signals
-
-# NOTE: erlen.app imports this module only lazily, so importing it here is safe.
-from .app import Erlen
+from ._utils import defined_once
 from .globals import _cv, _no_app_msg, g, request, session
 
 if t.TYPE_CHECKING:
+    from .app import Erlen
     from .scaffold import Scaffold
 
 __all__ = [
@@ -50,9 +49,10 @@ __all__ = [
 #: How many compiled :func:`render_template_string` sources an environment keeps.
 _STRING_CACHE_SIZE = 64
 
-# PERF: compared by identity on each render, to skip the method call when the
-# app does not override it.
-_plain_update_template_context = Erlen.update_template_context
+#: Per app class: whether ``update_template_context`` is Erlen's own (no
+#: subclass redefines it). PERF: then a render builds the context directly
+#: instead of calling the method.
+_plain_update_template_context: dict[type, bool] = {}
 
 
 class Environment(_JinjaEnvironment):
@@ -508,7 +508,11 @@ def _current() -> t.Any:
 
 
 def _prepare(app: Erlen, ctx: t.Any, context: dict[str, t.Any]) -> dict[str, t.Any]:
-    if type(app).update_template_context is _plain_update_template_context:
+    cls = type(app)
+    plain = _plain_update_template_context.get(cls)
+    if plain is None:
+        plain = _plain_update_template_context[cls] = defined_once(cls, "update_template_context")
+    if plain:
         return _build_context(app, ctx, context)
     app.update_template_context(context)
     return context

@@ -30,6 +30,7 @@ from .datastructures import (
     MultiDict,
     UserAgent,
 )
+from .datastructures.headers import _plain_header
 from .exceptions import BadRequest, ClientDisconnected, RequestEntityTooLarge, UnsupportedMediaType
 from .globals import _cv
 from .http import (
@@ -835,6 +836,57 @@ class Response:
         self._headers = value
         self._hlist = value._list
 
+    def _header_pairs(self) -> list[tuple[str, str]] | None:
+        # The pairs to append checked headers to without making the view:
+        # None when a subclass's ``headers`` or Headers class decides.
+        if type(self).headers is not _HEADERS_PROPERTY:
+            return None
+        headers = self._headers
+        if headers is None:
+            return self._hlist
+        return headers._list if type(headers) is Headers else None
+
+    def _append_header(self, name: str, value: str) -> None:
+        """Append a header, as ``headers.add(name, value)`` does.
+
+        PERF: for features that add headers to responses they did not make
+        (the session cookie): a printable ASCII name and value are appended
+        without making the :attr:`headers` view; anything else, or a class
+        with its own ``headers``, goes through :meth:`Headers.add`.
+        """
+        pairs = self._header_pairs()
+        if pairs is not None and _plain_header(name, value):
+            pairs.append((name, value))
+        else:
+            self.headers.add(name, value)
+
+    def _add_vary(self, token: str) -> None:
+        """Add ``token`` to the ``Vary`` header, unless it or ``*`` is there.
+
+        PERF: the usual case (no ``Vary`` yet) is one pass over the header
+        pairs and an append, without making the :attr:`headers` view.
+        """
+        pairs = self._header_pairs()
+        if pairs is not None:
+            for name, _ in pairs:
+                if name.lower() == "vary":
+                    break
+            else:
+                pairs.append(("Vary", token))
+                return
+        headers = self.headers
+        current = headers.getlist("Vary")
+        if not current:
+            headers.add("Vary", token)
+            return
+        tokens = [item.strip() for value in current for item in value.split(",") if item.strip()]
+        lowered = token.lower()
+        for item in tokens:
+            if item == "*" or item.lower() == lowered:
+                return
+        tokens.append(token)
+        headers.set("Vary", ", ".join(tokens))
+
     @classmethod
     def _from_text(cls, text: str) -> Response:
         # PERF: Response(text) without the argument handling of __init__,
@@ -1349,6 +1401,10 @@ class Response:
                 headers.remove(name)
         else:
             headers.set("Content-Length", "0")
+
+
+#: The stock ``Response.headers`` property (a subclass may define its own).
+_HEADERS_PROPERTY = Response.__dict__["headers"]
 
 
 def _content_type(mimetype: str) -> str:

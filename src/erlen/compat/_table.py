@@ -70,7 +70,7 @@ FLASK: dict[str, Shim] = {
         },
     ),
     "flask.helpers": Shim(
-        ("erlen.helpers", "erlen.sessions"),
+        ("erlen.helpers",),
         {
             "get_root_path": "erlen._utils:get_root_path",
             "get_debug_flag": "erlen.cli:get_debug_flag",
