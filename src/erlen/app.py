@@ -541,6 +541,10 @@ class Erlen(Scaffold):
         ctx.match_request()
         return ctx
 
+    def _environ_request(self, environ: dict[str, t.Any]) -> Request:
+        """A request of :attr:`request_class` for a WSGI environ (``RequestContext(app, environ)``)."""
+        return make_request(self.request_class, environ)
+
     def test_request_context(self, *args: t.Any, **kwargs: t.Any) -> RequestContext:
         """A request context for a made-up request; arguments as for the test client's ``open``."""
         from .testing import EnvironBuilder

@@ -200,9 +200,8 @@ class RequestContext(AppContext):
         self.app = app
         self._tokens = []
         if request is None:
-            from .wsgi import make_request
-
-            request = make_request(app.request_class, environ or {})
+            # NOTE: the app builds it: only the adapters know an environ.
+            request = app._environ_request(environ or {})
         self.request = request
         if session is not None:
             self._session = session
