@@ -252,6 +252,15 @@ def push(ctx: RequestContext) -> None:
         ctx.push()
 
 
+def before_pop(app: Erlen, ctx: RequestContext, preserve: t.Callable[[RequestContext], None] | None, error: BaseException | None) -> BaseException | None:
+    """Hand the context to the test client's hook; the error teardown functions see."""
+    if preserve is not None:
+        preserve(ctx)
+    if error is not None and app.should_ignore_error(error):
+        return None
+    return error
+
+
 def _pop_quickly(app: Erlen, ctx: RequestContext) -> bool:
     """Pop by resetting the variable when no teardown work is due; whether it did."""
     if (
@@ -296,10 +305,7 @@ def run(app: Erlen, ctx: RequestContext, preserve: t.Callable[[RequestContext], 
             error = sys.exc_info()[1]
             raise
     finally:
-        if preserve is not None:
-            preserve(ctx)
-        if error is not None and app.should_ignore_error(error):
-            error = None
+        error = before_pop(app, ctx, preserve, error)
         if not _pop_quickly(app, ctx):
             ctx.pop(error)
 
@@ -439,21 +445,18 @@ def _run_all(funcs: list[t.Callable[[t.Any], t.Any]], arg: t.Any) -> None:
 
 async def arun(app: Erlen, ctx: RequestContext, preserve: t.Callable[[RequestContext], None] | None = None) -> Response:
     """Serve one request on the event loop: the async twin of :func:`run`."""
+    push(ctx)
     error: BaseException | None = None
     try:
-        try:
-            push(ctx)
-            return await afull_dispatch_request(app, ctx)
-        except Exception as e:
-            error = e
-            return await ahandle_exception(app, e)
-        except BaseException:
-            error = sys.exc_info()[1]
-            raise
+        return await afull_dispatch_request(app, ctx)
+    except Exception as e:
+        error = e
+        return await ahandle_exception(app, e)
+    except BaseException as e:
+        error = e
+        raise
     finally:
-        if preserve is not None:
-            preserve(ctx)
-        await apop(app, ctx, error)
+        await apop(app, ctx, before_pop(app, ctx, preserve, error))
 
 
 async def afull_dispatch_request(app: Erlen, ctx: AppContext) -> Response:
@@ -531,8 +534,6 @@ async def ahandle_exception(app: Erlen, e: Exception) -> Response:
 
 async def apop(app: Erlen, ctx: RequestContext, error: BaseException | None) -> None:
     """Pop the context, awaiting async teardown functions on the loop."""
-    if error is not None and app.should_ignore_error(error):
-        error = None
     if _pop_quickly(app, ctx):
         return
     if len(ctx._tokens) != 1 or _cv.get(None) is not ctx:

@@ -326,7 +326,7 @@ async def handle_websocket(app: Erlen, scope: Scope, receive: Receive, send: Sen
             await ws.close()  # the handler never accepted: refuse (403)
         elif ws._state == _OPEN:
             await ws.close(1000)
-        await _dispatch.apop(app, ctx, error)
+        await _dispatch.apop(app, ctx, _dispatch.before_pop(app, ctx, None, error))
 
 
 class WebSocketRejected(Exception):
