@@ -32,6 +32,13 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from asgi_cases import CASES, FRAMEWORKS, Lifespan, make_caller  # noqa: E402
+from baseline import import_apps  # noqa: E402
+
+
+def create_app(name: str) -> Any:
+    """The app of framework ``name``; ``erlen@REV``: the Erlen app on Erlen at git revision REV."""
+    name, _, rev = name.partition("@")
+    return import_apps(FRAMEWORKS[name], rev).create_app()
 
 
 def in_process(frameworks: list[str], repeats: int, target_s: float, clock: Any = time.thread_time) -> dict[str, dict[str, float]]:
@@ -39,7 +46,7 @@ def in_process(frameworks: list[str], repeats: int, target_s: float, clock: Any 
     results: dict[str, dict[str, float]] = {case.name: {} for case in CASES}
 
     async def main() -> None:
-        apps = {name: importlib.import_module(FRAMEWORKS[name]).create_app() for name in frameworks}
+        apps = {name: create_app(name) for name in frameworks}
         spans = [Lifespan(app) for app in apps.values()]
         for span in spans:
             await span.__aenter__()
@@ -151,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="shorter repeats and fewer requests")
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS), help="comma-separated subset")
     parser.add_argument("--no-e2e", action="store_true", help="skip the uvicorn run")
+    parser.add_argument("--baseline", metavar="REV", help="in process, also time Erlen as of git revision REV (erlen@REV)")
     parser.add_argument("--requests", type=int, default=None, help="requests per end-to-end case (default 20000, quick 5000)")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument(
@@ -161,29 +169,36 @@ def main(argv: list[str] | None = None) -> int:
     frameworks = [f for f in args.frameworks.split(",") if f]
     versions = {}
     for name in frameworks:
-        dist = name
         try:
-            versions[name] = importlib.metadata.version(dist) if name != "erlen" else importlib.metadata.version("erlen")
+            versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             versions[name] = "?"
+    baseline = f"erlen@{args.baseline}" if args.baseline else None
+    if baseline:
+        frameworks.insert(frameworks.index("erlen") + 1 if "erlen" in frameworks else 0, baseline)
     print(f"Python {sys.version.split()[0]}; " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     repeats, target = (3, 0.1) if args.quick else (7, 0.25)
     clock = time.thread_time if args.clock == "thread" else time.perf_counter
     results = in_process(frameworks, repeats, target, clock)
-    print(f"\nIn process, through each ASGI callable (µs per request, {args.clock} clock, best of {repeats}; ratio to Starlette):")
-    print(f"{'case':<10}" + "".join(f"{name:>12}" for name in frameworks) + f"{'erlen/star':>12}")
+    print(f"\nIn process, through each ASGI callable (µs per request, {args.clock} clock, best of {repeats}; ratio of erlen to Starlette" + (f" and to {baseline}" if baseline else "") + "):")
+    width = max(12, *(len(name) + 2 for name in frameworks))
+    ratios = [("starlette", "erlen/star"), *([(baseline, "erlen/old")] if baseline else [])]
+    print(f"{'case':<10}" + "".join(f"{name:>{width}}" for name in frameworks) + "".join(f"{label:>12}" for _, label in ratios))
     worst = 0.0
     for case, row in results.items():
-        line = f"{case:<10}" + "".join(f"{row[name]:>12.2f}" for name in frameworks)
-        if "erlen" in row and "starlette" in row:
-            ratio = row["erlen"] / row["starlette"]
-            worst = max(worst, ratio)
-            line += f"{ratio:>11.2f}x"
+        line = f"{case:<10}" + "".join(f"{row[name]:>{width}.2f}" for name in frameworks)
+        for other, _ in ratios:
+            if "erlen" in row and other in row:
+                ratio = row["erlen"] / row[other]
+                line += f"{ratio:>11.3f}x"
+                if other == "starlette":
+                    worst = max(worst, ratio)
         print(line)
     if worst:
         print(f"target <= 0.80x Starlette: {'met' if worst <= 0.8 else 'MISSED'} (worst {worst:.2f}x)")
     if not args.no_e2e:
         total = args.requests or (5000 if args.quick else 20000)
+        frameworks = [name for name in frameworks if name != baseline]  # under uvicorn: the installed ones
         rps = end_to_end(frameworks, total, args.connections, 30.0)
         print(f"\nEnd to end under uvicorn (1 worker, {args.connections} keep-alive connections, {total} requests; requests/second):")
         print(f"{'case':<10}" + "".join(f"{name:>12}" for name in frameworks))

@@ -112,8 +112,8 @@ class Case:
         return f"{self.method} {target}"
 
     def applies_to(self, framework: str) -> bool:
-        """Whether ``framework`` has this case."""
-        return self.frameworks is None or framework in self.frameworks
+        """Whether ``framework`` has this case (``erlen@REV`` whenever ``erlen`` has it)."""
+        return self.frameworks is None or framework.partition("@")[0] in self.frameworks
 
 
 CASES: tuple[Case, ...] = (

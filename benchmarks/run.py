@@ -36,6 +36,7 @@ from typing import Any
 # The app modules and the harness live beside this file.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from baseline import import_apps  # noqa: E402
 from cases import (  # noqa: E402
     CASES,
     CASES_BY_NAME,
@@ -73,7 +74,7 @@ DISTRIBUTIONS: dict[str, str] = {
     "bottle": "bottle",
     "falcon": "falcon",
 }
-#: Erlen is compared with these, in this order.
+#: Erlen is compared with these, in this order (after ``erlen@REV``, if any).
 PEERS: tuple[str, ...] = ("falcon", "flask", "bottle")
 
 #: The targets Erlen is held to (ratios, lower is better).
@@ -189,9 +190,22 @@ def _excerpt(body: bytes, limit: int = 400) -> str:
     return text + (" ..." if len(body) > limit else "")
 
 
+def _peers(frameworks: Sequence[str]) -> list[str]:
+    """Erlen's peers in ``frameworks``: Erlen at another revision first, then PEERS."""
+    if "erlen" not in frameworks:
+        return []
+    return [fw for fw in frameworks if "@" in fw] + [p for p in PEERS if p in frameworks]
+
+
+def _released(frameworks: Sequence[str]) -> list[str]:
+    """The installed frameworks among ``frameworks`` (not ``erlen@REV``)."""
+    return [fw for fw in frameworks if "@" not in fw]
+
+
 def build_apps(framework: str, kinds: set[AppKind]) -> dict[AppKind, WSGIApp]:
-    """Import ``apps_<framework>`` and build the apps the selected cases need."""
-    module = importlib.import_module(f"apps_{framework}")
+    """Import ``apps_<framework>`` (``erlen@REV``: on Erlen at REV) and build the apps needed."""
+    name, _, rev = framework.partition("@")
+    module = import_apps(f"apps_{name}", rev)
     apps: dict[AppKind, WSGIApp] = {}
     if "main" in kinds:
         apps["main"] = module.create_app()
@@ -395,7 +409,7 @@ def _time_cases(
 
 def measure_imports(results: Results) -> None:
     """Time ``import <framework>`` in fresh interpreters, best of N."""
-    for fw in results.frameworks:
+    for fw in _released(results.frameworks):
         _log(f"import {fw} ...", end="")
         try:
             results.imports[fw] = times = import_times(fw, results.settings.import_runs)
@@ -524,11 +538,11 @@ def render(results: Results, targets: list[Target]) -> str:
         f"repeats of {batch} each; {'wall-clock' if s.clock == 'wall' else 'CPU'} time; "
         f"GC {'enabled' if s.gc_enabled else 'disabled'} in timed loops"
     )
-    versions = ", ".join(f"{DISPLAY[fw]} {_version(fw)}" for fw in fws)
+    versions = ", ".join(f"{DISPLAY[fw]} {_version(fw)}" for fw in _released(fws))
     out.append(f"Versions: {versions}")
     out.append("")
 
-    peers = [p for p in PEERS if p in fws] if "erlen" in fws else []
+    peers = _peers(fws)
     failed = {(f.framework, f.case) for f in results.failures}
     header = ["case", *(DISPLAY[fw] for fw in fws), *(f"Erlen/{DISPLAY[p]}" for p in peers)]
     rows = []
@@ -589,7 +603,7 @@ def render(results: Results, targets: list[Target]) -> str:
         )
         header = ["framework", "best ms", "median ms", "best CPU ms", "Erlen/this"]
         rows = []
-        for fw in fws:
+        for fw in _released(fws):
             times = results.imports.get(fw)
             if times is None:
                 rows.append([DISPLAY[fw], "FAIL", "", "", ""])
@@ -641,6 +655,8 @@ def render(results: Results, targets: list[Target]) -> str:
 
 
 def _version(framework: str) -> str:
+    if "@" in framework:
+        return framework.partition("@")[2]
     try:
         return importlib.metadata.version(DISTRIBUTIONS[framework])
     except importlib.metadata.PackageNotFoundError:
@@ -650,7 +666,7 @@ def _version(framework: str) -> str:
 def to_json(results: Results, targets: list[Target]) -> dict[str, Any]:
     """Every figure of the run, for docs and charts."""
     fws = results.frameworks
-    peers = [p for p in PEERS if p in fws] if "erlen" in fws else []
+    peers = _peers(fws)
     return {
         "meta": {
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -698,7 +714,7 @@ def to_json(results: Results, targets: list[Target]) -> dict[str, Any]:
             "runs_ms": {fw: t.wall_ms for fw, t in results.imports.items()},
             "cpu_runs_ms": {fw: t.cpu_ms for fw, t in results.imports.items()},
             "best_ms": {fw: min(t.wall_ms) for fw, t in results.imports.items()},
-            "ratios": {f"erlen/{p}": results.import_ratio("erlen", p) for p in peers},
+            "ratios": {f"erlen/{p}": results.import_ratio("erlen", p) for p in _released(peers)},
             "errors": results.import_errors,
         },
         "targets": [
@@ -756,6 +772,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "which leaves out waiting for a CPU on a busy machine",
     )
     parser.add_argument("--no-imports", action="store_true", help="skip import timing")
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also time Erlen as of git revision REV, as the column Erlen@REV",
+    )
     parser.add_argument("--json", metavar="PATH", type=Path, help="also write all figures as JSON")
     args = parser.parse_args(argv)
     for name in ("repeat", "target_ms", "number"):
@@ -782,6 +803,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         selected.add("route1")
     cases = [c for c in CASES if c.name in selected]
     frameworks = [fw for fw in FRAMEWORKS if fw in (args.frameworks or FRAMEWORKS)]
+    if args.baseline:
+        baseline = f"erlen@{args.baseline}"
+        DISPLAY[baseline] = f"Erlen@{args.baseline}"
+        frameworks.insert(1 if "erlen" in frameworks else 0, baseline)
 
     results = run_benchmarks(settings, frameworks, cases)
     if not args.no_imports:
