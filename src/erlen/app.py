@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import sys
 import typing as t
-from collections.abc import Iterator as _Iterator
 from datetime import timedelta
 from itertools import chain
 from types import FunctionType
@@ -33,12 +32,9 @@ from .exceptions import (
     BadRequestKeyError,
     BuildError,
     HTTPException,
-    NotFound,
     RoutingException,
-    SecurityError,
 )
 from .globals import _cv
-from .http import host_is_trusted
 from .json import DefaultJSONProvider, JSONProvider
 from .routing import Map, Rule
 from .scaffold import Scaffold, _endpoint_from_view_func, setupmethod
@@ -697,48 +693,10 @@ class Erlen(Scaffold):
         return _dispatch.full_dispatch_request(self)
 
     def _domain_for(self, request: Request) -> str | None:
-        """The domain part routing matches on: host, subdomain or the default.
-
-        ``None`` when subdomain matching is on and the host is outside
-        ``SERVER_NAME``: no rule can match such a request.
-        """
-        url_map = self.url_map
-        if url_map.host_matching:
-            return request.host.lower()
-        server_name = self.config["SERVER_NAME"]
-        if self.subdomain_matching and server_name:
-            host = request.host.lower()
-            server_name = server_name.lower()
-            if host == server_name:
-                return ""
-            if host.endswith("." + server_name):
-                return host[: -len(server_name) - 1]
-            return None
-        return url_map.default_subdomain or ""
+        return _dispatch.domain_for(self, request)
 
     def _match_request(self, request: Request, websocket: bool = False) -> None:
-        """Match the request (any domain mode), storing the outcome on it.
-
-        ``websocket`` matches a WebSocket handshake against the WebSocket
-        rules (always as ``GET``), with the same host checks.
-        """
-        if request.routing_exception is not None:
-            return
-        trusted = self.config["TRUSTED_HOSTS"]
-        if trusted is not None and not host_is_trusted(request.host, trusted):
-            request.routing_exception = SecurityError(f"The host {request.host!r} is not trusted.")
-            return
-        try:
-            domain = self._domain_for(request)
-            if domain is None:
-                # NOTE: a host outside SERVER_NAME matches no rule at all.
-                raise NotFound()
-            if websocket:
-                request.url_rule, request.view_args = self.url_map.match(request.path, "GET", domain, websocket=True)
-            else:
-                request.url_rule, request.view_args = self.url_map.match(request.path, request.method, domain)
-        except HTTPException as e:
-            request.routing_exception = e
+        _dispatch.match_request(self, request, websocket)
 
     def create_url_adapter(self, request: Request | None) -> t.Any:
         """A Werkzeug-style ``MapAdapter`` bound to the request (or to ``SERVER_NAME``)."""
@@ -825,100 +783,12 @@ class Erlen(Scaffold):
         :raises TypeError: The value is none of those (``None`` included);
             the message names the view.
         """
-        rv_type = type(rv)
-        # PERF: the most common returns first, with exact type checks.
-        if rv_type is str or rv_type is bytes:
-            return self.response_class(rv)
-        if rv_type is dict or rv_type is list:
-            return self.json.response(rv)
-        status = headers = None
-        if rv_type is tuple:
-            len_rv = len(rv)
-            if len_rv == 3:
-                rv, status, headers = rv
-            elif len_rv == 2:
-                if isinstance(rv[1], (dict, tuple, list)) or hasattr(rv[1], "to_wsgi_list"):
-                    rv, headers = rv
-                else:
-                    rv, status = rv
-            else:
-                raise TypeError(
-                    "The view function did not return a valid response tuple. The tuple"
-                    " must have the form (body, status, headers), (body, status), or"
-                    " (body, headers)."
-                )
-        if rv is None:
-            request = _cv.get().request
-            endpoint = request.endpoint if request is not None else None
-            raise TypeError(
-                f"The view function for {endpoint!r} did not return a valid response."
-                " The function either returned None or ended without a return statement."
-            )
-        if not isinstance(rv, Response):
-            if isinstance(rv, HTTPException):  # first: every default error page comes here
-                rv = rv.get_response()
-            elif isinstance(rv, (str, bytes, bytearray)) or isinstance(rv, _Iterator):
-                rv = self.response_class(rv, status=status, headers=headers)
-                status = headers = None
-            elif isinstance(rv, (dict, list)):
-                rv = self.json.response(rv)
-            elif hasattr(rv, "__aiter__"):
-                # An async iterator streams under ASGI (erlen.asgi sends it).
-                rv = self.response_class(rv, status=status, headers=headers)
-                status = headers = None
-            elif callable(rv):
-                rv = self._response_from_wsgi_app(rv)
-            else:
-                request = _cv.get().request
-                endpoint = request.endpoint if request is not None else None
-                raise TypeError(
-                    f"The view function for {endpoint!r} did not return a valid response."
-                    " The return type must be a string, dict, list, tuple with headers or"
-                    " status, Response instance, iterator, or WSGI callable, but it was a"
-                    f" {type(rv).__name__}."
-                )
-        response: Response = rv
-        if status is not None:
-            response.status = status
-        if headers:
-            response.headers.update(headers)
-        return response
-
-    def _response_from_wsgi_app(self, wsgi_app: t.Callable[..., t.Any]) -> Response:
-        request = _cv.get().request
-        assert request is not None
-        captured: list[t.Any] = []
-
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: t.Any = None) -> t.Callable[[bytes], None]:
-            captured[:] = [status, headers]
-            return lambda data: None
-
-        body = wsgi_app(request.environ, start_response)
-        try:
-            data = b"".join(body)
-        finally:
-            close = getattr(body, "close", None)
-            if close is not None:
-                close()
-        return self.response_class(data, status=captured[0], headers=captured[1])
+        return _dispatch.make_response(self, rv)
 
     # -- errors --------------------------------------------------------------
 
     def _find_error_handler(self, e: Exception, blueprints: list[str]) -> t.Callable[..., t.Any] | None:
-        """The handler for ``e``: by code before class, blueprint before app, closest class first."""
-        exc_class, code = self._get_exc_class_and_code(type(e))
-        names = (*blueprints, None)
-        spec = self.error_handler_spec
-        for c in (code, None) if code is not None else (None,):
-            for name in names:
-                handler_map = spec.get(name, {}).get(c)
-                if not handler_map:
-                    continue
-                for cls in exc_class.__mro__:
-                    handler = handler_map.get(cls)
-                    if handler is not None:
-                        return handler
-        return None
+        return _dispatch.find_error_handler(self, e, blueprints)
 
     def trap_http_exception(self, e: Exception) -> bool:
         """Whether an HTTP error should propagate like any exception (for debugging)."""

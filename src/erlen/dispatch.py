@@ -27,13 +27,22 @@ from __future__ import annotations
 
 import sys
 import typing as t
+from collections.abc import Iterator as _Iterator
 from itertools import chain
 from types import CoroutineType, FunctionType
 
 from . import signals as _signals
 from .concurrency import CO_COROUTINE, acall, is_async, run_coroutine
-from .exceptions import BadRequestKeyError, HTTPException, InternalServerError, RoutingException
+from .exceptions import (
+    BadRequestKeyError,
+    HTTPException,
+    InternalServerError,
+    NotFound,
+    RoutingException,
+    SecurityError,
+)
 from .globals import _cv
+from .http import host_is_trusted
 from .wrappers import Response
 
 if t.TYPE_CHECKING:
@@ -83,11 +92,57 @@ def match(app: Erlen, request: Request) -> None:
         return  # matched already (the ASGI adapter matches first), or failed early
     url_map = app.url_map
     if url_map.host_matching or app.subdomain_matching or app.config["TRUSTED_HOSTS"] is not None:
-        app._match_request(request)
+        match_request(app, request)
         return
     # PERF: the common case of _match_request, inlined.
     try:
         request.url_rule, request.view_args = url_map.match(request.path, request.method, url_map.default_subdomain)
+    except HTTPException as e:
+        request.routing_exception = e
+
+
+def domain_for(app: Erlen, request: Request) -> str | None:
+    """The domain part routing matches on: host, subdomain or the default.
+
+    ``None`` when subdomain matching is on and the host is outside
+    ``SERVER_NAME``: no rule can match such a request.
+    """
+    url_map = app.url_map
+    if url_map.host_matching:
+        return request.host.lower()
+    server_name = app.config["SERVER_NAME"]
+    if app.subdomain_matching and server_name:
+        host = request.host.lower()
+        server_name = server_name.lower()
+        if host == server_name:
+            return ""
+        if host.endswith("." + server_name):
+            return host[: -len(server_name) - 1]
+        return None
+    return url_map.default_subdomain or ""
+
+
+def match_request(app: Erlen, request: Request, websocket: bool = False) -> None:
+    """Match the request (any domain mode), storing the outcome on it.
+
+    ``websocket`` matches a WebSocket handshake against the WebSocket
+    rules (always as ``GET``), with the same host checks.
+    """
+    if request.routing_exception is not None:
+        return
+    trusted = app.config["TRUSTED_HOSTS"]
+    if trusted is not None and not host_is_trusted(request.host, trusted):
+        request.routing_exception = SecurityError(f"The host {request.host!r} is not trusted.")
+        return
+    try:
+        domain = domain_for(app, request)
+        if domain is None:
+            # NOTE: a host outside SERVER_NAME matches no rule at all.
+            raise NotFound()
+        if websocket:
+            request.url_rule, request.view_args = app.url_map.match(request.path, "GET", domain, websocket=True)
+        else:
+            request.url_rule, request.view_args = app.url_map.match(request.path, request.method, domain)
     except HTTPException as e:
         request.routing_exception = e
 
@@ -154,6 +209,113 @@ def quick_response(app: Erlen, ctx: AppContext, rv: t.Any) -> Response | None:
     return None
 
 
+def make_response(app: Erlen, rv: t.Any) -> Response:
+    """:meth:`Erlen.make_response <erlen.Erlen.make_response>`: convert a view's return value into a :attr:`response_class` instance.
+
+    Accepted: ``str``/``bytes`` (the body), ``dict``/``list`` (JSON), a
+    response, an iterator (streamed), an ``HTTPException``, a WSGI
+    callable, or a tuple ``(body, status)``, ``(body, headers)``,
+    ``(body, status, headers)``.
+
+    :raises TypeError: The value is none of those (``None`` included);
+        the message names the view.
+    """
+    rv_type = type(rv)
+    # PERF: the most common returns first, with exact type checks.
+    if rv_type is str or rv_type is bytes:
+        return app.response_class(rv)
+    if rv_type is dict or rv_type is list:
+        return app.json.response(rv)
+    status = headers = None
+    if rv_type is tuple:
+        len_rv = len(rv)
+        if len_rv == 3:
+            rv, status, headers = rv
+        elif len_rv == 2:
+            if isinstance(rv[1], (dict, tuple, list)) or hasattr(rv[1], "to_wsgi_list"):
+                rv, headers = rv
+            else:
+                rv, status = rv
+        else:
+            raise TypeError(
+                "The view function did not return a valid response tuple. The tuple"
+                " must have the form (body, status, headers), (body, status), or"
+                " (body, headers)."
+            )
+    if rv is None:
+        request = _cv.get().request
+        endpoint = request.endpoint if request is not None else None
+        raise TypeError(
+            f"The view function for {endpoint!r} did not return a valid response."
+            " The function either returned None or ended without a return statement."
+        )
+    if not isinstance(rv, Response):
+        if isinstance(rv, HTTPException):  # first: every default error page comes here
+            rv = rv.get_response()
+        elif isinstance(rv, (str, bytes, bytearray)) or isinstance(rv, _Iterator):
+            rv = app.response_class(rv, status=status, headers=headers)
+            status = headers = None
+        elif isinstance(rv, (dict, list)):
+            rv = app.json.response(rv)
+        elif hasattr(rv, "__aiter__"):
+            # An async iterator streams under ASGI (erlen.asgi sends it).
+            rv = app.response_class(rv, status=status, headers=headers)
+            status = headers = None
+        elif callable(rv):
+            rv = _response_from_wsgi_app(app, rv)
+        else:
+            request = _cv.get().request
+            endpoint = request.endpoint if request is not None else None
+            raise TypeError(
+                f"The view function for {endpoint!r} did not return a valid response."
+                " The return type must be a string, dict, list, tuple with headers or"
+                " status, Response instance, iterator, or WSGI callable, but it was a"
+                f" {type(rv).__name__}."
+            )
+    response: Response = rv
+    if status is not None:
+        response.status = status
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def _response_from_wsgi_app(app: Erlen, wsgi_app: t.Callable[..., t.Any]) -> Response:
+    request = _cv.get().request
+    assert request is not None
+    captured: list[t.Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: t.Any = None) -> t.Callable[[bytes], None]:
+        captured[:] = [status, headers]
+        return lambda data: None
+
+    body = wsgi_app(request.environ, start_response)
+    try:
+        data = b"".join(body)
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+    return app.response_class(data, status=captured[0], headers=captured[1])
+
+
+def find_error_handler(app: Erlen, e: Exception, blueprints: list[str]) -> t.Callable[..., t.Any] | None:
+    """The handler for ``e``: by code before class, blueprint before app, closest class first."""
+    exc_class, code = app._get_exc_class_and_code(type(e))
+    names = (*blueprints, None)
+    spec = app.error_handler_spec
+    for c in (code, None) if code is not None else (None,):
+        for name in names:
+            handler_map = spec.get(name, {}).get(c)
+            if not handler_map:
+                continue
+            for cls in exc_class.__mro__:
+                handler = handler_map.get(cls)
+                if handler is not None:
+                    return handler
+    return None
+
+
 def _blueprints(ctx: AppContext) -> list[str]:
     request = ctx.request
     return request.blueprints if request is not None else []
@@ -208,12 +370,12 @@ def _http_error_handler(app: Erlen, e: HTTPException) -> t.Callable[..., t.Any] 
     """The handler registered for an HTTP error; ``None``: the error is its own response."""
     if e.code is None or isinstance(e, RoutingException) or not app.error_handler_spec:
         return None
-    return app._find_error_handler(e, _blueprints(_cv.get()))
+    return find_error_handler(app, e, _blueprints(_cv.get()))
 
 
 def _error_handler(app: Erlen, e: Exception) -> t.Callable[..., t.Any]:
     """The handler registered for any other exception; re-raises ``e`` when there is none."""
-    handler = app._find_error_handler(e, _blueprints(_cv.get()))
+    handler = find_error_handler(app, e, _blueprints(_cv.get()))
     if handler is None:
         raise e
     return handler
@@ -236,7 +398,7 @@ def _server_error(app: Erlen, e: Exception) -> tuple[t.Any, t.Callable[..., t.An
         raise e
     app.log_exception((type(e), e, e.__traceback__))
     server_error = InternalServerError(original_exception=e)
-    return server_error, app._find_error_handler(server_error, _blueprints(_cv.get()))
+    return server_error, find_error_handler(app, server_error, _blueprints(_cv.get()))
 
 
 def _teardown_request_funcs(app: Erlen, ctx: AppContext) -> list[t.Callable[..., t.Any]]:
