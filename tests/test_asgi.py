@@ -1455,3 +1455,91 @@ def test_trusted_hosts_under_asgi(app: Erlen) -> None:
     assert rv.status == 400 and b"not trusted" in rv.body
     app.config["TRUSTED_HOSTS"] = [".testserver"]
     assert run_asgi(app, "/").status != 400
+
+
+# -- one thread per sync request -------------------------------------------------------
+
+
+def test_streamed_body_of_a_sync_view_runs_on_the_request_thread(app: Erlen) -> None:
+    # The view, the body's steps and the close callback share one thread, so a
+    # thread-bound object made in the view can be used while streaming.
+    seen: dict[str, t.Any] = {}
+
+    @app.route("/")
+    def index() -> Response:
+        seen["view"] = threading.get_ident()
+
+        def body() -> t.Iterator[str]:
+            for _ in range(3):
+                yield f"{threading.get_ident()},"
+
+        response = Response(body())
+        response.call_on_close(lambda: seen.setdefault("close", threading.get_ident()))
+        return response
+
+    result = run_asgi(app)
+    steps = {int(x) for x in result.body.decode().rstrip(",").split(",")}
+    assert steps == {seen["view"]} and seen["close"] == seen["view"]
+    assert seen["view"] != threading.get_ident()  # not the loop's thread
+
+
+def test_the_request_thread_is_free_while_a_list_response_is_sent(app: Erlen) -> None:
+    # With one worker thread, a second request is served while the first one's
+    # response waits on a slow client: the thread is not held for sending.
+    app.config["ASGI_MAX_THREADS"] = 1
+
+    @app.route("/<name>")
+    def index(name: str) -> str:
+        return name
+
+    async def main() -> list[bytes]:
+        second_done = asyncio.Event()
+        bodies: list[bytes] = []
+
+        async def call(path: str, slow: bool) -> None:
+            async def receive() -> Message:
+                return {"type": "http.request", "body": b"", "more_body": False}
+
+            async def send(message: Message) -> None:
+                if message["type"] == "http.response.body":
+                    if slow:
+                        await second_done.wait()  # a client that reads late
+                    bodies.append(message["body"])
+
+            scope = {"type": "http", "method": "GET", "path": path, "headers": [(b"host", b"x")], "query_string": b""}
+            await app(scope, receive, send)
+            if not slow:
+                second_done.set()
+
+        first = asyncio.ensure_future(call("/first", True))
+        await asyncio.sleep(0.05)
+        await asyncio.wait_for(asyncio.gather(first, call("/second", False)), 5)
+        return bodies
+
+    assert asyncio.run(main()) == [b"second", b"first"]
+
+
+def test_a_hook_error_handler_and_teardown_share_the_view_thread(app: Erlen) -> None:
+    idents: dict[str, int] = {}
+
+    @app.before_request
+    def before() -> None:
+        idents["before"] = threading.get_ident()
+
+    @app.errorhandler(ValueError)
+    def handler(e: ValueError) -> tuple[str, int]:
+        idents["handler"] = threading.get_ident()
+        return "handled", 400
+
+    @app.teardown_appcontext
+    def teardown(exc: BaseException | None) -> None:
+        idents["teardown"] = threading.get_ident()
+
+    @app.route("/")
+    def index() -> str:
+        idents["view"] = threading.get_ident()
+        raise ValueError()
+
+    result = run_asgi(app)
+    assert (result.status, result.body) == (400, b"handled")
+    assert len(set(idents.values())) == 1 and len(idents) == 4

@@ -487,6 +487,11 @@ async def _wait_disconnect(body_input: _ASGIInput) -> None:
 # -- dispatch ----------------------------------------------------------------------
 
 
+def _has_more_steps(response: Response) -> bool:
+    """Whether sending ``response`` runs blocking code (a streamed body, ``close`` callbacks)."""
+    return type(response.response) is not list or bool(response._on_close)
+
+
 def _preserver(scope: Scope) -> t.Callable[[_RequestContext], None] | None:
     """The test client's hook that keeps the request context (``with client:``)."""
     extensions = scope.get("extensions")
@@ -517,7 +522,7 @@ async def handle_http(app: Erlen, scope: Scope, receive: Receive, send: Send) ->
             response = await _dispatch.arun(app, ctx, _preserver(scope))
         else:
             thread = RequestThread(app)
-            response = await thread.start(_dispatch.run, app, ctx, _preserver(scope))
+            response = await thread.start(_dispatch.run, app, ctx, _preserver(scope), stay=_has_more_steps)
         try:
             body = response.response
             code = response._status_code

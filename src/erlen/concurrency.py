@@ -212,7 +212,7 @@ class RequestThread:
     .. versionadded:: 0.1
     """
 
-    __slots__ = ("_app", "_loop", "_queue", "_context", "_started")
+    __slots__ = ("_app", "_loop", "_queue", "_context", "_started", "_stay")
 
     def __init__(self, app: Erlen) -> None:
         self._app = app
@@ -220,9 +220,16 @@ class RequestThread:
         self._queue: t.Any = None
         self._context = copy_context()
         self._started = False
+        self._stay: t.Callable[[t.Any], bool] | None = None
 
-    async def start(self, func: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
-        """Run ``func(*args)`` on a pool thread kept for this request; return its result."""
+    async def start(self, func: t.Callable[..., t.Any], *args: t.Any, stay: t.Callable[[t.Any], bool] | None = None) -> t.Any:
+        """Run ``func(*args)`` on a pool thread kept for this request; return its result.
+
+        :param stay: Called on the thread with the result: whether the thread
+            is to stay for more steps. ``False`` gives it back to the pool at
+            once (a response with nothing left to run), so it is never held
+            while a slow client reads.
+        """
         import asyncio
         import queue
 
@@ -230,6 +237,7 @@ class RequestThread:
         self._queue = queue.SimpleQueue()
         future = loop.create_future()
         self._started = True
+        self._stay = stay
         pool(self._app).submit(self._serve, future, func, args)
         return await future
 
@@ -257,6 +265,13 @@ class RequestThread:
                 except BaseException as e:  # noqa: BLE001 - handed to the awaiting task
                     loop.call_soon_threadsafe(_set_exception, future, e)
                 else:
+                    stay = self._stay
+                    if stay is not None:
+                        self._stay = None
+                        if not stay(rv):
+                            self._started = False  # the next call() takes a new thread
+                            loop.call_soon_threadsafe(_set_result, future, rv)
+                            return
                     loop.call_soon_threadsafe(_set_result, future, rv)
                 item = self._queue.get()
                 if item is None:
