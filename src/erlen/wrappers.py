@@ -30,7 +30,6 @@ from .datastructures import (
     MultiDict,
     UserAgent,
 )
-from .datastructures.headers import _plain_header
 from .exceptions import BadRequest, ClientDisconnected, RequestEntityTooLarge, UnsupportedMediaType
 from .globals import _cv
 from .http import (
@@ -836,29 +835,24 @@ class Response:
         self._headers = value
         self._hlist = value._list
 
-    def _header_pairs(self) -> list[tuple[str, str]] | None:
-        # The pairs to append checked headers to without making the view:
-        # None when a subclass's ``headers`` or Headers class decides.
-        if type(self).headers is not _HEADERS_PROPERTY:
-            return None
-        headers = self._headers
-        if headers is None:
-            return self._hlist
-        return headers._list if type(headers) is Headers else None
-
     def _append_header(self, name: str, value: str) -> None:
         """Append a header, as ``headers.add(name, value)`` does.
 
         PERF: for features that add headers to responses they did not make
-        (the session cookie): a printable ASCII name and value are appended
-        without making the :attr:`headers` view; anything else, or a class
-        with its own ``headers``, goes through :meth:`Headers.add`.
+        (the session cookie): printable ASCII is appended to the header
+        pairs without making the :attr:`headers` view; anything else, or a
+        class with its own ``headers`` or Headers class, goes through
+        :meth:`Headers.add`, which converts and checks.
         """
-        pairs = self._header_pairs()
-        if pairs is not None and _plain_header(name, value):
-            pairs.append((name, value))
-        else:
-            self.headers.add(name, value)
+        if type(self).headers is _HEADERS_PROPERTY and value.isascii() and value.isprintable() and name.isprintable():
+            headers = self._headers
+            if headers is None:
+                self._hlist.append((name, value))
+                return
+            if type(headers) is Headers:
+                headers._list.append((name, value))
+                return
+        self.headers.add(name, value)
 
     def _add_vary(self, token: str) -> None:
         """Add ``token`` to the ``Vary`` header, unless it or ``*`` is there.
@@ -866,14 +860,16 @@ class Response:
         PERF: the usual case (no ``Vary`` yet) is one pass over the header
         pairs and an append, without making the :attr:`headers` view.
         """
-        pairs = self._header_pairs()
-        if pairs is not None:
-            for name, _ in pairs:
-                if name.lower() == "vary":
-                    break
-            else:
-                pairs.append(("Vary", token))
-                return
+        if type(self).headers is _HEADERS_PROPERTY:
+            headers = self._headers
+            pairs = self._hlist if headers is None else headers._list if type(headers) is Headers else None
+            if pairs is not None:
+                for name, _ in pairs:
+                    if name.lower() == "vary":
+                        break
+                else:
+                    pairs.append(("Vary", token))
+                    return
         headers = self.headers
         current = headers.getlist("Vary")
         if not current:
