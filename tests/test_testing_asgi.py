@@ -214,8 +214,10 @@ def test_exception_reaches_the_test(app: Erlen, interface: str) -> None:
     def boom() -> str:
         raise LookupError("from the view")
 
-    with pytest.raises(LookupError, match="from the view"):
+    with pytest.raises(LookupError, match="from the view") as raised:
         app.test_client(interface=interface).get("/")
+    # Not chained to the client's own plumbing (a "no running event loop", say).
+    assert raised.value.__context__ is None
 
 
 @pytest.mark.parametrize("interface", ["wsgi", "asgi"])
@@ -238,6 +240,19 @@ def test_client_works_inside_a_running_loop(app: Erlen) -> None:
         return t.cast(str, app.test_client(interface="asgi").get("/").text)
 
     assert asyncio.run(an_async_test()) == "from an async test"
+
+
+def test_exception_inside_a_running_loop_reaches_the_test_unchained(app: Erlen) -> None:
+    @app.route("/")
+    def boom() -> str:
+        raise LookupError("from the view")
+
+    async def an_async_test() -> None:
+        app.test_client(interface="asgi").get("/")
+
+    with pytest.raises(LookupError, match="from the view") as raised:
+        asyncio.run(an_async_test())
+    assert raised.value.__context__ is None
 
 
 # -- validation ---------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ from erlen import (
     session,
     websocket,
 )
-from erlen.websockets import WebSocket, WebSocketRejected, WebSocketTestSession
+from erlen.testing import WebSocketRejected, WebSocketTestSession
+from erlen.websockets import WebSocket
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ import typing as t
 import pytest
 
 from erlen import Erlen, WebSocketDisconnect
-from erlen.testing import ErlenClient
-from erlen.websockets import WebSocketRejected
+from erlen.testing import ErlenClient, WebSocketRejected
 
 
 def test_front_page_and_join_form(client: ErlenClient) -> None:
