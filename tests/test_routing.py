@@ -983,8 +983,9 @@ def test_rules_added_after_first_match_recompile() -> None:
 
 def _count_compiles(monkeypatch: pytest.MonkeyPatch, delay: float = 0.0) -> list[int]:
     # Each compile walks every rule through _insert once; count the first rule.
+    # NOTE: patched where Map.update looks it up (erlen.routing.map).
     compiles: list[int] = []
-    original = routing._insert
+    original = routing.map._insert
 
     def counting_insert(node: t.Any, steps: t.Any, rule: Rule, *args: t.Any) -> None:
         if rule is rule.map._rules[0]:  # type: ignore[union-attr]
@@ -993,7 +994,7 @@ def _count_compiles(monkeypatch: pytest.MonkeyPatch, delay: float = 0.0) -> list
                 threading.Event().wait(delay)  # widen the race window
         original(node, steps, rule, *args)
 
-    monkeypatch.setattr(routing, "_insert", counting_insert)
+    monkeypatch.setattr(routing.map, "_insert", counting_insert)
     return compiles
 
 
