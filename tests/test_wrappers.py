@@ -569,29 +569,29 @@ def test_mutable_cookie_storage_is_never_shared() -> None:
     assert two["a"] == "1"
 
 
-def test_append_header_and_add_vary_without_a_headers_view() -> None:
+def test_add_cookie_header_and_add_vary_without_a_headers_view() -> None:
     # What the session cookie uses: no Headers view is made for plain values.
     rv = Response("x")
-    rv._append_header("Set-Cookie", "a=b; Path=/")
-    rv._add_vary("Cookie")
+    rv._add_cookie_header("a=b; Path=/")
     assert rv._headers is None
     rv._add_vary("Cookie")
     assert rv.headers.getlist("Set-Cookie") == ["a=b; Path=/"]
     assert rv.headers.getlist("Vary") == ["Cookie"]
     # An existing Vary is merged, once; "*" already covers everything.
     rv.headers.set("Vary", "Accept-Encoding")
-    rv._add_vary("Cookie")
+    rv._add_cookie_header("c=d")
     rv._add_vary("cookie")
     assert rv.headers.getlist("Vary") == ["Accept-Encoding, Cookie"]
+    assert rv.headers.getlist("Set-Cookie") == ["a=b; Path=/", "c=d"]
     star = Response("x", headers={"Vary": "*"})
     star._add_vary("Cookie")
     assert star.headers.getlist("Vary") == ["*"]
-    # Anything that is not printable ASCII goes through Headers.add's checks.
+    # A value that is not ASCII goes through Headers.add's checks.
     with pytest.raises(ValueError):
-        rv._append_header("Set-Cookie", "a=b\r\nX-Evil: 1")
+        rv._add_cookie_header("a=\u20ac\r\nX-Evil: 1")
 
 
-def test_append_header_respects_a_subclass_headers_property() -> None:
+def test_add_cookie_header_respects_a_subclass_headers_property() -> None:
     class Custom(Response):
         seen: list[tuple[str, str]] = []
 
@@ -602,6 +602,5 @@ def test_append_header_respects_a_subclass_headers_property() -> None:
             return h
 
     rv = Custom("x")
-    rv._append_header("Set-Cookie", "a=b")
-    rv._add_vary("Cookie")
+    rv._add_cookie_header("a=b")
     assert Custom.seen  # went through the subclass's property

@@ -655,11 +655,9 @@ class SecureCookieSessionInterface(SessionInterface):
                 else:
                     max_size = response.max_cookie_size
                 if not max_size or len(header) <= max_size:
-                    # PERF: what set_cookie() adds, without making the
-                    # headers view (the token is base64, the rest came from
-                    # dump_cookie).
-                    response._append_header("Set-Cookie", header)
-                    response._add_vary("Cookie")
+                    # PERF: what set_cookie() adds, and Vary, in one call
+                    # (the token is base64, the rest came from dump_cookie).
+                    response._add_cookie_header(header)
                     return
             # Anything else (an expiry that isn't a datetime, a cookie over
             # the size limit, which warns) goes through set_cookie.

@@ -835,24 +835,32 @@ class Response:
         self._headers = value
         self._hlist = value._list
 
-    def _append_header(self, name: str, value: str) -> None:
-        """Append a header, as ``headers.add(name, value)`` does.
+    def _add_cookie_header(self, header: str) -> None:
+        """Add a ``Set-Cookie`` header with a value made by
+        :func:`~erlen.http.dump_cookie` (or in its format), and ``Cookie``
+        to ``Vary``: what :meth:`set_cookie` and :meth:`_add_vary` do.
 
-        PERF: for features that add headers to responses they did not make
-        (the session cookie): printable ASCII is appended to the header
-        pairs without making the :attr:`headers` view; anything else, or a
-        class with its own ``headers`` or Headers class, goes through
-        :meth:`Headers.add`, which converts and checks.
+        PERF: one call for the session cookie, which adds both on every
+        save: an ASCII value (dump_cookie lets no CR, LF or NUL through)
+        is appended to the header pairs without making the :attr:`headers`
+        view; anything else, or a class with its own ``headers`` or
+        Headers class, goes through :meth:`Headers.add`, which checks.
         """
-        if type(self).headers is _HEADERS_PROPERTY and value.isascii() and value.isprintable() and name.isprintable():
+        if type(self).headers is _HEADERS_PROPERTY and header.isascii():
             headers = self._headers
-            if headers is None:
-                self._hlist.append((name, value))
+            pairs = self._hlist if headers is None else headers._list if type(headers) is Headers else None
+            if pairs is not None:
+                pairs.append(("Set-Cookie", header))
+                for name, _ in pairs:
+                    if name.lower() == "vary":
+                        break
+                else:
+                    pairs.append(("Vary", "Cookie"))
+                    return
+                self._add_vary("Cookie")
                 return
-            if type(headers) is Headers:
-                headers._list.append((name, value))
-                return
-        self.headers.add(name, value)
+        self.headers.add("Set-Cookie", header)
+        self._add_vary("Cookie")
 
     def _add_vary(self, token: str) -> None:
         """Add ``token`` to the ``Vary`` header, unless it or ``*`` is there.
