@@ -15,7 +15,7 @@ from __future__ import annotations
 import typing as t
 from html import escape
 
-from .http import HTTP_STATUS_CODES
+from .http import HTTP_STATUS_CODES, iri_to_uri
 
 if t.TYPE_CHECKING:
     from .wrappers import Response
@@ -530,10 +530,22 @@ class RequestRedirect(HTTPException, RoutingException):
         super().__init__(new_url)
         self.new_url = new_url
 
-    def get_response(self, environ: t.Any = None, scope: t.Any = None) -> Response:
-        from .helpers import redirect
+    def get_body(self, environ: t.Any = None, scope: t.Any = None) -> str:
+        return redirect_page(self.new_url)
 
-        return redirect(self.new_url, self.code)
+    def get_headers(self, environ: t.Any = None, scope: t.Any = None) -> list[tuple[str, str]]:
+        return [*super().get_headers(environ, scope), ("Location", iri_to_uri(self.new_url))]
+
+
+def redirect_page(location: str) -> str:
+    """The small HTML page of a redirect response, linking to ``location``."""
+    html_location = escape(location)
+    return (
+        "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n"
+        "<h1>Redirecting...</h1>\n"
+        f'<p>You should be redirected to <a href="{html_location}">{html_location}</a>.'
+        " If not, follow the link.\n"
+    )
 
 
 class BuildError(RoutingException, LookupError):

@@ -12,7 +12,6 @@ import stat
 import typing as t
 from datetime import timedelta
 from functools import lru_cache, update_wrapper
-from html import escape
 from time import time
 from urllib.parse import quote
 
@@ -23,7 +22,7 @@ from .ctx import (
     has_app_context,
     has_request_context,
 )
-from .exceptions import NotFound, RequestedRangeNotSatisfiable, abort
+from .exceptions import NotFound, RequestedRangeNotSatisfiable, abort, redirect_page
 from .globals import _cv, _no_req_msg
 from .http import http_date, iri_to_uri, quote_header_value
 
@@ -92,15 +91,7 @@ def _redirect(location: str, code: int, response_class: type[Response] | None) -
         from .wrappers import Response as _Response
 
         response_class = _Response
-    html_location = escape(location)
-    response = response_class(
-        "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n"
-        "<h1>Redirecting...</h1>\n"
-        f'<p>You should be redirected to <a href="{html_location}">{html_location}</a>.'
-        " If not, follow the link.\n",
-        code,
-        mimetype="text/html",
-    )
+    response = response_class(redirect_page(location), code, mimetype="text/html")
     response.headers.set("Location", iri_to_uri(location))
     return response
 
