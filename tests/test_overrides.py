@@ -268,3 +268,23 @@ def test_overrides_are_worked_out_once_per_class() -> None:
     # Any override of a method that runs user code moves async views off the loop.
     assert not first._async_driver and not second._async_driver
     assert Erlen("plain")._async_driver
+
+
+@KINDS
+def test_ensure_sync(kind: str) -> None:
+    # Flask calls views and hooks through ensure_sync; an override sees them all.
+    wrapped: list[str] = []
+
+    class App(Erlen):
+        def ensure_sync(self, func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+            wrapped.append(getattr(func, "__name__", "?"))
+            return super().ensure_sync(func)
+
+    app = _make(App, kind)
+
+    @app.before_request
+    def before() -> None:
+        return None
+
+    assert app.test_client().get("/").data == b"view"
+    assert wrapped[:2] == ["before", "index"]

@@ -199,7 +199,7 @@ class Erlen(Scaffold):
         overridden = _dispatch.overridden(type(self), Erlen)
         self._plain_full_dispatch = "full_dispatch_request" not in overridden
         self._plain_preprocess = "preprocess_request" not in overridden
-        self._plain_dispatch = "dispatch_request" not in overridden
+        self._plain_dispatch = not overridden & {"dispatch_request", "ensure_sync", "async_to_sync"}
         self._plain_finalize = not overridden & {"finalize_request", "make_response", "process_response"}
         self._plain_asgi = "asgi_app" not in overridden
         #: Whether the ASGI adapter may serve async views on the event loop

@@ -68,6 +68,8 @@ DRIVER_METHODS = frozenset(
         "process_response",
         "do_teardown_request",
         "do_teardown_appcontext",
+        "ensure_sync",
+        "async_to_sync",
     )
 )
 
@@ -526,7 +528,15 @@ def dispatch_request(app: Erlen) -> t.Any:
     request = t.cast("Request", _cv.get().request)
     if request.routing_exception is not None:
         app.raise_routing_exception(request)
-    return _call_view(app, request)
+    rule = t.cast("Rule", request.url_rule)
+    if rule.provide_automatic_options and request.method == "OPTIONS":
+        return app.make_default_options_response()
+    # As Flask: the view goes through ensure_sync (which an app may override).
+    view = app.ensure_sync(app.view_functions[t.cast(str, rule.endpoint)])
+    rv = view(**t.cast(dict[str, t.Any], request.view_args))
+    if rv.__class__ is CoroutineType:  # a plain function that returned a coroutine
+        rv = run_coroutine(rv)
+    return rv
 
 
 def finalize_request(app: Erlen, rv: t.Any, from_error_handler: bool) -> Response:
