@@ -24,6 +24,9 @@ class Shim(t.NamedTuple):
 
 
 _C = "erlen.compat._glue"
+#: ``erlen.wrappers`` and its modules: every name the one module had (its
+#: imports too) is still found after the package split.
+_WRAPPERS = ("erlen.wrappers", "erlen.wrappers.request", "erlen.wrappers.response")
 
 #: The ``flask`` names, as Flask 3.1 lays them out.
 FLASK: dict[str, Shim] = {
@@ -92,7 +95,7 @@ FLASK: dict[str, Shim] = {
     "flask.cli": Shim(("erlen.cli",), {"FlaskGroup": "erlen.cli:ErlenGroup"}),
     "flask.typing": Shim(("erlen.compat.typing",)),
     "flask.views": Shim(("erlen.views",)),
-    "flask.wrappers": Shim(("erlen.wrappers",)),
+    "flask.wrappers": Shim(_WRAPPERS),
 }
 
 #: The ``werkzeug`` names that apps and extensions import in practice.
@@ -151,8 +154,8 @@ WERKZEUG: dict[str, Shim] = {
             "send_from_directory": "erlen.helpers:send_from_directory",
         },
     ),
-    "werkzeug.wrappers": Shim(("erlen.wrappers",)),
-    "werkzeug.wrappers.request": Shim(("erlen.wrappers",)),
-    "werkzeug.wrappers.response": Shim(("erlen.wrappers",)),
+    "werkzeug.wrappers": Shim(_WRAPPERS),
+    "werkzeug.wrappers.request": Shim(("erlen.wrappers.request", "erlen.wrappers.response")),
+    "werkzeug.wrappers.response": Shim(("erlen.wrappers.response", "erlen.wrappers.request")),
     "werkzeug.wsgi": Shim(("erlen.wsgi",)),
 }
