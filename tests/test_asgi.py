@@ -1361,7 +1361,7 @@ def test_asgi_app_function_serves_http(app: Erlen) -> None:
 def test_full_dispatch_request_in_a_context(app: Erlen) -> None:
     from erlen.asgi import make_request
     from erlen.ctx import RequestContext
-    from erlen.dispatch import afull_dispatch_request
+    from erlen.dispatch import arun, match, view_for
 
     @app.route("/")
     async def index() -> str:
@@ -1369,8 +1369,9 @@ def test_full_dispatch_request_in_a_context(app: Erlen) -> None:
 
     async def main() -> bytes:
         req = make_request(app.request_class, {"type": "http", "method": "GET", "path": "/", "headers": []})
-        with RequestContext(app, None, req) as ctx:
-            response = await afull_dispatch_request(app, ctx)
+        ctx = RequestContext(app, None, req)
+        match(app, req)
+        response = await arun(app, ctx, view_for(app, req))
         return t.cast(bytes, response.get_data())
 
     assert asyncio.run(main()) == b"direct"

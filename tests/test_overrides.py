@@ -266,8 +266,8 @@ def test_overrides_are_worked_out_once_per_class() -> None:
     assert dispatch.overridden(App, Erlen) == {"handle_http_exception"}
     assert dispatch.overridden(App, Erlen) is dispatch.overridden(App, Erlen)
     # Any override of a method that runs user code moves async views off the loop.
-    assert not first._async_driver and not second._async_driver
-    assert Erlen("plain")._async_driver
+    assert not first._plain_methods and not second._plain_methods
+    assert Erlen("plain")._plain_methods
 
 
 @KINDS

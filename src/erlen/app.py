@@ -202,9 +202,10 @@ class Erlen(Scaffold):
         self._plain_dispatch = not overridden & {"dispatch_request", "ensure_sync", "async_to_sync"}
         self._plain_finalize = not overridden & {"finalize_request", "make_response", "process_response"}
         self._plain_asgi = "asgi_app" not in overridden
-        #: Whether the ASGI adapter may serve async views on the event loop
-        #: (no method that runs user code is overridden).
-        self._async_driver = not overridden & _dispatch.DRIVER_METHODS
+        #: No method that runs user code is overridden: the sync driver may
+        #: call erlen.dispatch's functions directly, and the ASGI adapter may
+        #: serve async views on the event loop.
+        self._plain_methods = not overridden & _dispatch.DRIVER_METHODS
         self._sync_cache: dict[t.Callable[..., t.Any], t.Callable[..., t.Any]] = {}
         self.session_interface = self._default_session_interface()
         #: Functions run when an ASGI server starts and stops serving the app
@@ -617,7 +618,9 @@ class Erlen(Scaffold):
         an error, pop the context); then the response is sent.
         """
         ctx = RequestContext(self, None, make_request(self.request_class, environ))
-        response = _dispatch.run(self, ctx, environ.get("erlen._preserve_context"))
+        # PERF: `in` first: the key is there only under the test client.
+        preserve = environ["erlen._preserve_context"] if "erlen._preserve_context" in environ else None
+        response = _dispatch.run(self, ctx, preserve)
         return send_response(response, environ, start_response)
 
     def __call__(self, environ: dict[str, t.Any], start_response: t.Any = None, send: t.Any = None) -> t.Any:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import typing as t
 
 from . import dispatch as _dispatch
+from . import signals as _signals
 from ._utils import cached_property
 from .concurrency import RequestThread, acall, run_beside_loop, run_sync, server_loop, shutdown_pool
 from .ctx import RequestContext as _RequestContext
@@ -116,22 +117,24 @@ class _ASGIInput:
             parts.append(chunk)
         self._buffer = b"".join(parts)
 
-    async def preload(self, request: Request) -> None:
+    def preload(self, request: Request) -> t.Awaitable[None] | None:
         """Read the body into memory, with the size limit, before code on the loop runs.
 
         Code on the event loop must not block on the body, so the async
         driver calls this before any hook or view. Nothing is read for a
         request that declares no body, or whose body is being streamed.
 
+        :return: ``None`` when there is nothing to read, else the awaitable
+            that reads it (PERF: no coroutine for a request without a body).
         :raises RequestEntityTooLarge: Early, from the declared length, or as
             soon as the bytes received pass the limit.
         """
         if not self.more or "stream" in request.__dict__:
-            return
+            return None
         if not _needs_body(request.scope):  # type: ignore[attr-defined]
             self.more = False
-            return
-        await _fill_body(request, self)
+            return None
+        return _fill_body(request, self)
 
     def _pull(self) -> bytes:
         loop = server_loop()
@@ -195,11 +198,13 @@ class _ASGIFields:
 
     @cached_property
     def query_string(self) -> bytes:
-        return t.cast(bytes, self.scope.get("query_string", b""))
+        rv: bytes = self.scope.get("query_string", b"")
+        return rv
 
     @cached_property
     def scheme(self) -> str:
-        return t.cast(str, self.scope.get("scheme") or ("ws" if self.scope["type"] == "websocket" else "http"))
+        rv: str = self.scope.get("scheme") or ("ws" if self.scope["type"] == "websocket" else "http")
+        return rv
 
     @cached_property
     def server(self) -> tuple[str, int | None] | None:
@@ -510,16 +515,26 @@ async def handle_http(app: Erlen, scope: Scope, receive: Receive, send: Send) ->
     """
     request = make_request(app.request_class, scope, receive)
     ctx = _RequestContext(app, None, request)
-    # Match first, to choose the driver; converters see the app as usual.
+    # Match first, to choose the driver, with the context set so converters
+    # see the app as usual.
+    outer = _cv.get(None)
     token = _cv.set(ctx)
     try:
         _dispatch.match(app, request)
-    finally:
+        view = _dispatch.view_for(app, request)
+        on_loop = _dispatch.runs_on_loop(app, view)
+    except BaseException:
+        _cv.reset(token)
+        raise
+    if on_loop and outer is None and not _signals.appcontext_pushed.receivers:
+        # PERF: what push() would do here; the context stays set for arun.
+        ctx._tokens.append(token)
+    else:
         _cv.reset(token)
     thread: RequestThread | None = None
     try:
-        if _dispatch.runs_on_loop(app, request):
-            response = await _dispatch.arun(app, ctx, _preserver(scope))
+        if on_loop:
+            response = await _dispatch.arun(app, ctx, view, _preserver(scope))
         else:
             thread = RequestThread(app)
             response = await thread.start(_dispatch.run, app, ctx, _preserver(scope), stay=_has_more_steps)
@@ -531,7 +546,7 @@ async def handle_http(app: Erlen, scope: Scope, receive: Receive, send: Send) ->
                 await send({"type": "http.response.start", "status": code, "headers": _encode_headers(response)})
                 await send({"type": "http.response.body", "body": _join(body, response.charset)})
             else:
-                await send_response(response, scope, send, app, t.cast(_ASGIInput, request._input), thread)
+                await send_response(response, scope, send, app, request._input, thread)
         except OSError:
             # NOTE: the client went away while we answered; nothing to tell it.
             pass

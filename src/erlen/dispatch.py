@@ -156,20 +156,19 @@ def view_for(app: Erlen, request: Request) -> t.Callable[..., t.Any] | None:
         return None
     if rule.provide_automatic_options and request.method == "OPTIONS":
         return None
-    return app.view_functions[t.cast(str, rule.endpoint)]
+    return app.view_functions[rule.endpoint]  # type: ignore[index]
 
 
-def runs_on_loop(app: Erlen, request: Request) -> bool:
+def runs_on_loop(app: Erlen, view: t.Callable[..., t.Any] | None) -> bool:
     """Whether the async driver serves this (matched) request on the event loop.
 
     True for an ``async def`` view, and for a request no view answers
-    (404, 405, a redirect, automatic OPTIONS) in an app without request
-    hooks; false for a plain ``def`` view, and whenever the app's class
-    overrides a method of :data:`DRIVER_METHODS`.
+    (``view`` is ``None``: 404, 405, a redirect, automatic OPTIONS) in an
+    app without request hooks; false for a plain ``def`` view, and whenever
+    the app's class overrides a method of :data:`DRIVER_METHODS`.
     """
-    if not app._async_driver:
+    if not app._plain_methods:
         return False
-    view = view_for(app, request)
     if view is None:
         return not (
             app.before_request_funcs
@@ -408,13 +407,6 @@ def _teardown_request_funcs(app: Erlen, ctx: AppContext) -> list[t.Callable[...,
     return [f for name in names for f in reversed(app.teardown_request_funcs.get(name, ()))]
 
 
-def push(ctx: RequestContext) -> None:
-    """Push a request context; PERF: one ``ContextVar.set`` when nothing is outside it."""
-    if _cv.get(None) is None and not _signals.appcontext_pushed.receivers:
-        ctx._tokens.append(_cv.set(ctx))
-    else:
-        ctx.push()
-
 
 def before_pop(app: Erlen, ctx: RequestContext, preserve: t.Callable[[RequestContext], None] | None, error: BaseException | None) -> BaseException | None:
     """Hand the context to the test client's hook; the error teardown functions see."""
@@ -423,23 +415,6 @@ def before_pop(app: Erlen, ctx: RequestContext, preserve: t.Callable[[RequestCon
     if error is not None and app.should_ignore_error(error):
         return None
     return error
-
-
-def _pop_quickly(app: Erlen, ctx: RequestContext) -> bool:
-    """Pop by resetting the variable when no teardown work is due; whether it did."""
-    if (
-        len(ctx._tokens) == 1
-        and not app.teardown_request_funcs
-        and not app.teardown_appcontext_funcs
-        and not ctx.request._files  # type: ignore[union-attr]
-        and not _signals.request_tearing_down.receivers
-        and not _signals.appcontext_tearing_down.receivers
-        and not _signals.appcontext_popped.receivers
-        and _cv.get(None) is ctx
-    ):
-        _cv.reset(ctx._tokens.pop())
-        return True
-    return False
 
 
 # -- the sync driver ------------------------------------------------------------------
@@ -458,19 +433,37 @@ def run(app: Erlen, ctx: RequestContext, preserve: t.Callable[[RequestContext], 
     error: BaseException | None = None
     try:
         try:
-            push(ctx)
+            # PERF: push()'s common case (nothing outside, no receivers) inlined.
+            if _cv.get(None) is None and not _signals.appcontext_pushed.receivers:
+                ctx._tokens.append(_cv.set(ctx))
+            else:
+                ctx.push()
             if app._plain_full_dispatch:
                 return full_dispatch_request(app, ctx)
             return app.full_dispatch_request()
         except Exception as e:
             error = e
-            return app.handle_exception(e)
+            return handle_exception(app, e) if app._plain_methods else app.handle_exception(e)
         except BaseException:
             error = sys.exc_info()[1]
             raise
     finally:
-        error = before_pop(app, ctx, preserve, error)
-        if not _pop_quickly(app, ctx):
+        if preserve is not None or error is not None:
+            error = before_pop(app, ctx, preserve, error)
+        # PERF: with no teardown work and nothing pushed on top, popping is
+        # resetting the variable; ctx.pop() covers every other case.
+        if (
+            len(ctx._tokens) == 1
+            and not app.teardown_request_funcs
+            and not app.teardown_appcontext_funcs
+            and not ctx.request._files  # type: ignore[union-attr]
+            and not _signals.request_tearing_down.receivers
+            and not _signals.appcontext_tearing_down.receivers
+            and not _signals.appcontext_popped.receivers
+            and _cv.get(None) is ctx
+        ):
+            _cv.reset(ctx._tokens.pop())
+        else:
             ctx.pop(error)
 
 
@@ -478,9 +471,12 @@ def full_dispatch_request(app: Erlen, ctx: AppContext | None = None) -> Response
     """:meth:`Erlen.full_dispatch_request <erlen.Erlen.full_dispatch_request>`."""
     if ctx is None:
         ctx = _cv.get()
-    request = t.cast("Request", ctx.request)
+    # PERF: annotations, not t.cast (a call), on the request path.
+    request: Request = ctx.request  # type: ignore[assignment]
+    plain = app._plain_methods
     try:
-        _started(app)
+        if not app._got_first_request or _signals.request_started.receivers:
+            _started(app)
         match(app, request)
         rv = None
         # PERF: the hook machinery runs only when some hook is registered.
@@ -488,31 +484,27 @@ def full_dispatch_request(app: Erlen, ctx: AppContext | None = None) -> Response
             rv = app.preprocess_request()
         if rv is None:
             if app._plain_dispatch and request.routing_exception is None:
-                rv = _call_view(app, request)
+                # PERF: dispatch_request's common case, inlined.
+                rule: Rule = request.url_rule  # type: ignore[assignment]
+                if rule.provide_automatic_options and request.method == "OPTIONS":
+                    rv = app.make_default_options_response()
+                else:
+                    rv = app.view_functions[rule.endpoint](**request.view_args)  # type: ignore[arg-type,index]
+                    if rv.__class__ is CoroutineType:
+                        rv = run_coroutine(rv)
             else:
-                rv = app.dispatch_request()
+                rv = dispatch_request(app) if plain else app.dispatch_request()
     except Exception as e:
-        rv = app.handle_user_exception(e)
+        rv = handle_user_exception(app, e) if plain else app.handle_user_exception(e)
     response = quick_response(app, ctx, rv)
     if response is not None:
         return response
-    return app.finalize_request(rv)
-
-
-def _call_view(app: Erlen, request: Request) -> t.Any:
-    rule = t.cast("Rule", request.url_rule)
-    if rule.provide_automatic_options and request.method == "OPTIONS":
-        return app.make_default_options_response()
-    rv = app.view_functions[t.cast(str, rule.endpoint)](**t.cast(dict[str, t.Any], request.view_args))
-    # PERF: one type check instead of inspecting the view on every call.
-    if rv.__class__ is CoroutineType:
-        rv = run_coroutine(rv)
-    return rv
+    return finalize_request(app, rv, False) if plain else app.finalize_request(rv)
 
 
 def preprocess_request(app: Erlen) -> t.Any:
     """:meth:`Erlen.preprocess_request <erlen.Erlen.preprocess_request>`."""
-    request = t.cast("Request", _cv.get().request)
+    request: Request = _cv.get().request  # type: ignore[assignment]
     preprocessors, before = _before_hooks(app, request)
     for url_func in preprocessors:
         app.ensure_sync(url_func)(request.endpoint, request.view_args)
@@ -525,15 +517,15 @@ def preprocess_request(app: Erlen) -> t.Any:
 
 def dispatch_request(app: Erlen) -> t.Any:
     """:meth:`Erlen.dispatch_request <erlen.Erlen.dispatch_request>`."""
-    request = t.cast("Request", _cv.get().request)
+    request: Request = _cv.get().request  # type: ignore[assignment]
     if request.routing_exception is not None:
         app.raise_routing_exception(request)
-    rule = t.cast("Rule", request.url_rule)
+    rule: Rule = request.url_rule  # type: ignore[assignment]
     if rule.provide_automatic_options and request.method == "OPTIONS":
         return app.make_default_options_response()
     # As Flask: the view goes through ensure_sync (which an app may override).
-    view = app.ensure_sync(app.view_functions[t.cast(str, rule.endpoint)])
-    rv = view(**t.cast(dict[str, t.Any], request.view_args))
+    view = app.ensure_sync(app.view_functions[rule.endpoint])  # type: ignore[index]
+    rv = view(**request.view_args)  # type: ignore[arg-type]
     if rv.__class__ is CoroutineType:  # a plain function that returned a coroutine
         rv = run_coroutine(rv)
     return rv
@@ -541,10 +533,12 @@ def dispatch_request(app: Erlen) -> t.Any:
 
 def finalize_request(app: Erlen, rv: t.Any, from_error_handler: bool) -> Response:
     """:meth:`Erlen.finalize_request <erlen.Erlen.finalize_request>`."""
-    response = app.make_response(rv)
+    plain = app._plain_finalize
+    response = make_response(app, rv) if plain else app.make_response(rv)
     try:
-        response = app.process_response(response)
-        _finished(app, response)
+        response = process_response(app, response) if plain else app.process_response(response)
+        if _signals.request_finished.receivers:
+            _finished(app, response)
     except Exception:
         _finalize_failed(app, from_error_handler)
     return response
@@ -563,7 +557,9 @@ def process_response(app: Erlen, response: Response) -> Response:
 def handle_user_exception(app: Erlen, e: Exception) -> t.Any:
     """:meth:`Erlen.handle_user_exception <erlen.Erlen.handle_user_exception>`."""
     if _is_http_error(app, e):
-        return app.handle_http_exception(t.cast(HTTPException, e))
+        if app._plain_methods:
+            return handle_http_exception(app, e)  # type: ignore[arg-type]
+        return app.handle_http_exception(e)  # type: ignore[arg-type]
     return app.ensure_sync(_error_handler(app, e))(e)
 
 
@@ -580,6 +576,8 @@ def handle_exception(app: Erlen, e: Exception) -> Response:
     server_error, handler = _server_error(app, e)
     if handler is not None:
         server_error = app.ensure_sync(handler)(server_error)
+    if app._plain_finalize:
+        return finalize_request(app, server_error, True)
     return app.finalize_request(server_error, from_error_handler=True)
 
 
@@ -615,12 +613,47 @@ def _run_all(funcs: list[t.Callable[[t.Any], t.Any]], arg: t.Any) -> None:
 # -- the async driver -----------------------------------------------------------------
 
 
-async def arun(app: Erlen, ctx: RequestContext, preserve: t.Callable[[RequestContext], None] | None = None) -> Response:
-    """Serve one request on the event loop: the async twin of :func:`run`."""
-    push(ctx)
+async def arun(
+    app: Erlen, ctx: RequestContext, view: t.Callable[..., t.Any] | None, preserve: t.Callable[[RequestContext], None] | None = None
+) -> Response:
+    """Serve one matched request on the event loop: the async twin of :func:`run`.
+
+    :param view: The view to call (``None`` when no view answers); see
+        :func:`view_for`. The context is pushed here unless the caller
+        pushed it already.
+    """
+    if not ctx._tokens:
+        ctx.push()
+    request: Request = ctx.request  # type: ignore[assignment]
     error: BaseException | None = None
     try:
-        return await afull_dispatch_request(app, ctx)
+        try:
+            if not app._got_first_request or _signals.request_started.receivers:
+                _started(app)
+            # NOTE: code on the loop must not block on the body: read it first
+            # (an error such as 413 goes to the handlers like any other).
+            body = request._input
+            filling = None if body is None else body.preload(request)
+            if filling is not None:
+                await filling
+            rv = None
+            if app.before_request_funcs or app.url_value_preprocessors:
+                rv = await apreprocess_request(app, request)
+            if rv is None:
+                if view is not None:
+                    rv = view(**request.view_args)  # type: ignore[arg-type]
+                    if rv.__class__ is CoroutineType:
+                        rv = await rv
+                elif request.routing_exception is None:
+                    rv = app.make_default_options_response()
+                else:
+                    app.raise_routing_exception(request)
+        except Exception as e:
+            rv = await ahandle_user_exception(app, e)
+        response = quick_response(app, ctx, rv)
+        if response is not None:
+            return response
+        return await afinalize_request(app, rv)
     except Exception as e:
         error = e
         return await ahandle_exception(app, e)
@@ -628,37 +661,12 @@ async def arun(app: Erlen, ctx: RequestContext, preserve: t.Callable[[RequestCon
         error = e
         raise
     finally:
-        await apop(app, ctx, before_pop(app, ctx, preserve, error))
-
-
-async def afull_dispatch_request(app: Erlen, ctx: AppContext) -> Response:
-    """Match, run hooks and the view on the loop, handle errors, build the response."""
-    request = t.cast("Request", ctx.request)
-    try:
-        _started(app)
-        match(app, request)
-        # NOTE: code on the loop must not block on the body: read it first
-        # (an error such as 413 goes to the handlers like any other).
-        body = request._input
-        if body is not None:
-            await body.preload(request)
-        rv = None
-        if app.before_request_funcs or app.url_value_preprocessors:
-            rv = await apreprocess_request(app, request)
-        if rv is None:
-            view = view_for(app, request)
-            if view is not None:
-                rv = await acall(view, **t.cast(dict[str, t.Any], request.view_args))
-            elif request.routing_exception is None:
-                rv = app.make_default_options_response()
-            else:
-                app.raise_routing_exception(request)
-    except Exception as e:
-        rv = await ahandle_user_exception(app, e)
-    response = quick_response(app, ctx, rv)
-    if response is not None:
-        return response
-    return await afinalize_request(app, rv)
+        if preserve is not None or error is not None:
+            error = before_pop(app, ctx, preserve, error)
+        if app.teardown_request_funcs or app.teardown_appcontext_funcs:
+            await apop(app, ctx, error)  # some may be async: awaited here
+        else:
+            ctx.pop(error)
 
 
 async def apreprocess_request(app: Erlen, request: Request) -> t.Any:
@@ -682,7 +690,8 @@ async def afinalize_request(app: Erlen, rv: t.Any, from_error_handler: bool = Fa
             for func in _after_hooks(app, ctx):
                 response = await acall(func, response)
         _save_session(app, ctx, response)
-        _finished(app, response)
+        if _signals.request_finished.receivers:
+            _finished(app, response)
     except Exception:
         _finalize_failed(app, from_error_handler)
     return response
@@ -691,7 +700,7 @@ async def afinalize_request(app: Erlen, rv: t.Any, from_error_handler: bool = Fa
 async def ahandle_user_exception(app: Erlen, e: Exception) -> t.Any:
     """Give ``e`` to its handler (awaited when async); re-raise it when none fits."""
     if _is_http_error(app, e):
-        handler = _http_error_handler(app, t.cast(HTTPException, e))
+        handler = _http_error_handler(app, e)  # type: ignore[arg-type]
         return e if handler is None else await acall(handler, e)
     return await acall(_error_handler(app, e), e)
 
@@ -706,8 +715,6 @@ async def ahandle_exception(app: Erlen, e: Exception) -> Response:
 
 async def apop(app: Erlen, ctx: RequestContext, error: BaseException | None) -> None:
     """Pop the context, awaiting async teardown functions on the loop."""
-    if _pop_quickly(app, ctx):
-        return
     if len(ctx._tokens) != 1 or _cv.get(None) is not ctx:
         ctx.pop(error)  # nested or out of order: the context's own checks answer
         return
@@ -718,7 +725,7 @@ async def apop(app: Erlen, ctx: RequestContext, error: BaseException | None) -> 
             if _signals.request_tearing_down.receivers:
                 _signals.request_tearing_down.send(app, _async_wrapper=app.ensure_sync, exc=error)
         finally:
-            request = t.cast("Request", ctx.request)
+            request: Request = ctx.request  # type: ignore[assignment]
             if request._files:
                 request.close()
             if ctx._outer is None:
