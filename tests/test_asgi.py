@@ -1361,7 +1361,7 @@ def test_asgi_app_function_serves_http(app: Erlen) -> None:
 def test_full_dispatch_request_in_a_context(app: Erlen) -> None:
     from erlen.asgi import make_request
     from erlen.ctx import RequestContext
-    from erlen.dispatch import arun, match, view_for
+    from erlen.dispatch import arun, choose_driver, match
 
     @app.route("/")
     async def index() -> str:
@@ -1371,7 +1371,7 @@ def test_full_dispatch_request_in_a_context(app: Erlen) -> None:
         req = make_request(app.request_class, {"type": "http", "method": "GET", "path": "/", "headers": []})
         ctx = RequestContext(app, None, req)
         match(app, req)
-        response = await arun(app, ctx, view_for(app, req))
+        response = await arun(app, ctx, choose_driver(app, req)[0])
         return t.cast(bytes, response.get_data())
 
     assert asyncio.run(main()) == b"direct"

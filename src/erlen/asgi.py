@@ -497,18 +497,12 @@ def _has_more_steps(response: Response) -> bool:
     return type(response.response) is not list or bool(response._on_close)
 
 
-def _preserver(scope: Scope) -> t.Callable[[_RequestContext], None] | None:
-    """The test client's hook that keeps the request context (``with client:``)."""
-    extensions = scope.get("extensions")
-    return extensions.get("erlen.preserve_context") if extensions else None
-
-
 async def handle_http(app: Erlen, scope: Scope, receive: Receive, send: Send) -> None:
     """Serve one ASGI ``http`` request with ``app``.
 
     The request is matched on the loop, then served by the async driver
     there or by the sync driver on a worker thread kept for the request
-    (see :func:`erlen.dispatch.runs_on_loop`); the response is sent from
+    (see :func:`erlen.dispatch.choose_driver`); the response is sent from
     the loop.
 
     .. versionadded:: 0.1
@@ -521,8 +515,7 @@ async def handle_http(app: Erlen, scope: Scope, receive: Receive, send: Send) ->
     token = _cv.set(ctx)
     try:
         _dispatch.match(app, request)
-        view = _dispatch.view_for(app, request)
-        on_loop = _dispatch.runs_on_loop(app, view)
+        view, on_loop = _dispatch.choose_driver(app, request)
     except BaseException:
         _cv.reset(token)
         raise
@@ -531,13 +524,16 @@ async def handle_http(app: Erlen, scope: Scope, receive: Receive, send: Send) ->
         ctx._tokens.append(token)
     else:
         _cv.reset(token)
+    extensions = scope.get("extensions")
+    # The test client's hook that keeps the context (``with client:``).
+    preserve = extensions.get("erlen.preserve_context") if extensions else None
     thread: RequestThread | None = None
     try:
         if on_loop:
-            response = await _dispatch.arun(app, ctx, view, _preserver(scope))
+            response = await _dispatch.arun(app, ctx, view, preserve)
         else:
             thread = RequestThread(app)
-            response = await thread.start(_dispatch.run, app, ctx, _preserver(scope), stay=_has_more_steps)
+            response = await thread.start(_dispatch.run, app, ctx, preserve, stay=_has_more_steps)
         try:
             body = response.response
             code = response._status_code

@@ -20,7 +20,7 @@ Both server interfaces serve a request with the code in this module:
   (worked out once per class); otherwise the sync driver serves such a
   request too, and the view's coroutine runs on the server's loop.
 
-Which driver serves a request is :func:`runs_on_loop`.
+Which driver serves a request is :func:`choose_driver`.
 """
 
 from __future__ import annotations
@@ -149,28 +149,26 @@ def match_request(app: Erlen, request: Request, websocket: bool = False) -> None
         request.routing_exception = e
 
 
-def view_for(app: Erlen, request: Request) -> t.Callable[..., t.Any] | None:
-    """The view function the matched request calls; ``None`` for a routing error or automatic OPTIONS."""
+def choose_driver(app: Erlen, request: Request) -> tuple[t.Callable[..., t.Any] | None, bool]:
+    """The matched request's view, and whether the async driver serves it on the event loop.
+
+    The view is ``None`` when no view answers: a routing error (404, 405, a
+    redirect) or an automatic OPTIONS response. The loop serves an ``async
+    def`` view, and a request no view answers in an app without request
+    hooks; a worker thread serves a plain ``def`` view, and every request
+    when the app's class overrides a method of :data:`DRIVER_METHODS`.
+    """
     rule = request.url_rule
     if rule is None or request.routing_exception is not None:
-        return None
-    if rule.provide_automatic_options and request.method == "OPTIONS":
-        return None
-    return app.view_functions[rule.endpoint]  # type: ignore[index]
-
-
-def runs_on_loop(app: Erlen, view: t.Callable[..., t.Any] | None) -> bool:
-    """Whether the async driver serves this (matched) request on the event loop.
-
-    True for an ``async def`` view, and for a request no view answers
-    (``view`` is ``None``: 404, 405, a redirect, automatic OPTIONS) in an
-    app without request hooks; false for a plain ``def`` view, and whenever
-    the app's class overrides a method of :data:`DRIVER_METHODS`.
-    """
+        view = None
+    elif rule.provide_automatic_options and request.method == "OPTIONS":
+        view = None
+    else:
+        view = app.view_functions[rule.endpoint]  # type: ignore[index]
     if not app._plain_methods:
-        return False
+        return view, False
     if view is None:
-        return not (
+        return view, not (
             app.before_request_funcs
             or app.url_value_preprocessors
             or app.after_request_funcs
@@ -179,8 +177,8 @@ def runs_on_loop(app: Erlen, view: t.Callable[..., t.Any] | None) -> bool:
         )
     # PERF: the code flags answer for plain functions without a call.
     if type(view) is FunctionType:
-        return bool(view.__code__.co_flags & CO_COROUTINE)
-    return is_async(view)
+        return view, bool(view.__code__.co_flags & CO_COROUTINE)
+    return view, is_async(view)
 
 
 def _started(app: Erlen) -> None:
@@ -450,20 +448,7 @@ def run(app: Erlen, ctx: RequestContext, preserve: t.Callable[[RequestContext], 
     finally:
         if preserve is not None or error is not None:
             error = before_pop(app, ctx, preserve, error)
-        # PERF: with no teardown work and nothing pushed on top, popping is
-        # resetting the variable; ctx.pop() covers every other case.
-        if (
-            len(ctx._tokens) == 1
-            and not app.teardown_request_funcs
-            and not app.teardown_appcontext_funcs
-            and not ctx.request._files  # type: ignore[union-attr]
-            and not _signals.request_tearing_down.receivers
-            and not _signals.appcontext_tearing_down.receivers
-            and not _signals.appcontext_popped.receivers
-            and _cv.get(None) is ctx
-        ):
-            _cv.reset(ctx._tokens.pop())
-        else:
+        if not ctx._pop_quickly():
             ctx.pop(error)
 
 
@@ -619,7 +604,7 @@ async def arun(
     """Serve one matched request on the event loop: the async twin of :func:`run`.
 
     :param view: The view to call (``None`` when no view answers); see
-        :func:`view_for`. The context is pushed here unless the caller
+        :func:`choose_driver`. The context is pushed here unless the caller
         pushed it already.
     """
     if not ctx._tokens:
@@ -663,10 +648,8 @@ async def arun(
     finally:
         if preserve is not None or error is not None:
             error = before_pop(app, ctx, preserve, error)
-        if app.teardown_request_funcs or app.teardown_appcontext_funcs:
-            await apop(app, ctx, error)  # some may be async: awaited here
-        else:
-            ctx.pop(error)
+        if not ctx._pop_quickly():
+            await apop(app, ctx, error)
 
 
 async def apreprocess_request(app: Erlen, request: Request) -> t.Any:
@@ -715,8 +698,8 @@ async def ahandle_exception(app: Erlen, e: Exception) -> Response:
 
 async def apop(app: Erlen, ctx: RequestContext, error: BaseException | None) -> None:
     """Pop the context, awaiting async teardown functions on the loop."""
-    if len(ctx._tokens) != 1 or _cv.get(None) is not ctx:
-        ctx.pop(error)  # nested or out of order: the context's own checks answer
+    if not (app.teardown_request_funcs or app.teardown_appcontext_funcs) or len(ctx._tokens) != 1 or _cv.get(None) is not ctx:
+        ctx.pop(error)  # no function to await, nested, or out of order: pop() answers
         return
     try:
         try:
