@@ -120,6 +120,21 @@ def test_wsgi_app_return_is_closed(app, client):
     assert closed == [True]
 
 
+def test_wsgi_app_returned_by_a_view_may_not_write(app, client):
+    # write() bytes used to be dropped without a word: now it is a clear error.
+    @app.route("/")
+    def index():
+        def inner(environ, start_response):
+            write = start_response("200 OK", [("Content-Type", "text/plain")])
+            write(b"would be lost")
+            return []
+
+        return inner
+
+    with pytest.raises(RuntimeError, match="write"):
+        client.get("/")
+
+
 def test_bad_request_key_error_trapped_in_debug(app, client):
     app.testing = False
     app.debug = True

@@ -32,6 +32,7 @@ from itertools import chain
 from types import CoroutineType, FunctionType
 
 from . import signals as _signals
+from ._utils import call_wsgi_app
 from .concurrency import CO_COROUTINE, acall, is_async, run_coroutine
 from .exceptions import (
     BadRequestKeyError,
@@ -209,16 +210,7 @@ def quick_response(app: Erlen, ctx: AppContext, rv: t.Any) -> Response | None:
 
 
 def make_response(app: Erlen, rv: t.Any) -> Response:
-    """:meth:`Erlen.make_response <erlen.Erlen.make_response>`: convert a view's return value into a :attr:`response_class` instance.
-
-    Accepted: ``str``/``bytes`` (the body), ``dict``/``list`` (JSON), a
-    response, an iterator (streamed), an ``HTTPException``, a WSGI
-    callable, or a tuple ``(body, status)``, ``(body, headers)``,
-    ``(body, status, headers)``.
-
-    :raises TypeError: The value is none of those (``None`` included);
-        the message names the view.
-    """
+    """:meth:`Erlen.make_response <erlen.Erlen.make_response>`."""
     rv_type = type(rv)
     # PERF: the most common returns first, with exact type checks.
     if rv_type is str or rv_type is bytes:
@@ -282,20 +274,8 @@ def make_response(app: Erlen, rv: t.Any) -> Response:
 def _response_from_wsgi_app(app: Erlen, wsgi_app: t.Callable[..., t.Any]) -> Response:
     request = _cv.get().request
     assert request is not None
-    captured: list[t.Any] = []
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: t.Any = None) -> t.Callable[[bytes], None]:
-        captured[:] = [status, headers]
-        return lambda data: None
-
-    body = wsgi_app(request.environ, start_response)
-    try:
-        data = b"".join(body)
-    finally:
-        close = getattr(body, "close", None)
-        if close is not None:
-            close()
-    return app.response_class(data, status=captured[0], headers=captured[1])
+    status, headers, data = call_wsgi_app(wsgi_app, request.environ)
+    return app.response_class(data, status=status, headers=headers)
 
 
 def find_error_handler(app: Erlen, e: Exception, blueprints: list[str]) -> t.Callable[..., t.Any] | None:

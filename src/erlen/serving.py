@@ -603,6 +603,7 @@ async def _serve_wsgi(app: Erlen, wsgi_app: t.Callable[..., t.Any], scope: dict[
     import asyncio
     import io
 
+    from ._utils import call_wsgi_app
     from .asgi import _ASGIInput
     from .concurrency import pool
     from .exceptions import ClientDisconnected
@@ -643,23 +644,7 @@ async def _serve_wsgi(app: Erlen, wsgi_app: t.Callable[..., t.Any], scope: dict[
         if name not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             name = "HTTP_" + name
         environ[name] = f"{environ[name]},{value}" if name in environ else value
-    started: list[t.Any] = []
-
-    def run() -> bytes:
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: t.Any = None) -> t.Callable[[bytes], None]:
-            started[:] = [status, headers]
-            return lambda data: None
-
-        result = wsgi_app(environ, start_response)
-        try:
-            return b"".join(result)
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-
-    data = await asyncio.get_running_loop().run_in_executor(pool(app), run)
-    status, headers = started
+    status, headers, data = await asyncio.get_running_loop().run_in_executor(pool(app), call_wsgi_app, wsgi_app, environ)
     await send(
         {
             "type": "http.response.start",

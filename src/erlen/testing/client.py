@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from urllib.parse import quote, unquote_to_bytes, urljoin, urlsplit
 
+from .._utils import call_wsgi_app
 from ..concurrency import run_coroutine
 from ..datastructures import Headers
 from ..http import dump_cookie, parse_date
@@ -299,27 +300,13 @@ class ErlenClient:
 
     def run_wsgi_app(self, environ: dict[str, t.Any]) -> tuple[str, Headers, bytes]:
         """Call the app and collect status, headers and the whole body."""
-        captured: list[t.Any] = []
-
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: t.Any = None) -> t.Callable[[bytes], None]:
-            if exc_info is not None and captured:
-                raise exc_info[1].with_traceback(exc_info[2])
-            captured[:] = [status, headers]
-            return _no_write
-
         app: t.Any = self.application
         if self.validate:
             from wsgiref.validate import validator
 
             app = validator(app)
-        app_iter = app(environ, start_response)
-        try:
-            body = b"".join(app_iter)
-        finally:
-            close = getattr(app_iter, "close", None)
-            if close is not None:
-                close()
-        return captured[0], Headers(captured[1]), body
+        status, headers, body = call_wsgi_app(app, environ)
+        return status, Headers(headers), body
 
     def run_asgi_app(self, environ: dict[str, t.Any]) -> tuple[str, Headers, bytes]:
         """Call the app's ASGI side with the environ as an ``http`` scope; collect the response.
@@ -501,10 +488,6 @@ class ErlenClient:
 #: Werkzeug's name for the client.
 Client = ErlenClient
 FlaskClient = ErlenClient
-
-
-def _no_write(data: bytes) -> None:
-    raise RuntimeError("The test client does not support the WSGI write() callable.")
 
 
 def _quote_cookie_value(value: str) -> str:
