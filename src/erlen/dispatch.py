@@ -3,15 +3,17 @@
 Both server interfaces serve a request with the code in this module:
 
 - The **steps** call no user code: matching, the shortcut for a plain
-  ``str`` return, error-handler lookup, the decision to propagate an
-  unhandled error, the lists of hooks to run, the session save, and the
-  context push/pop checks. Each is written once.
+  ``str`` return, response conversion, error-handler lookup, the decision
+  to propagate an unhandled error, the lists of hooks to run and the
+  session save. Each is written once (the context's push and quick pop are
+  :class:`~erlen.ctx.RequestContext`'s).
 - The **sync driver** (:func:`run`, :func:`full_dispatch_request`,
   :func:`preprocess_request`, ...) is what Flask's overridable methods on
   :class:`~erlen.Erlen` do; ``app.wsgi_app`` runs it, and the ASGI adapter
   runs it on one worker thread for a request whose view is a plain ``def``
-  (see :mod:`erlen.concurrency`). It calls every step through the app's
-  methods, so a subclass that overrides one is honoured.
+  (see :mod:`erlen.concurrency`). Where the app's class overrides one of
+  those methods, the driver calls the app's method, so the override is
+  honoured; where it does not, the function here, one call less.
 - The **async driver** (:func:`arun` and the ``a``-prefixed functions)
   serves, on the event loop, a request whose view is an ``async def``. It
   awaits coroutine functions and calls plain ones, so every piece of the
