@@ -256,6 +256,104 @@ def test_exempt_blueprint_by_name(app: Erlen, csrf: CSRFProtect) -> None:
     assert app.test_client().post("/in").text == "in"
 
 
+# issue 15, finding 1: exempting one class-based view exempted every class-based
+# view of its module, because all as_view() functions shared one module and
+# qualified name, which was what csrf.exempt matched on.
+def test_exempting_one_class_based_view_leaves_the_others_protected(app: Erlen, csrf: CSRFProtect) -> None:
+    from erlen.views import MethodView
+
+    class Webhook(MethodView):
+        def post(self) -> str:
+            return "hooked"
+
+    class ChangeEmail(MethodView):
+        def post(self) -> str:
+            return "email changed"
+
+    app.add_url_rule("/hook", view_func=csrf.exempt(Webhook.as_view("hook")))
+    app.add_url_rule("/change-email", view_func=ChangeEmail.as_view("change_email"))
+    # The same class registered twice: exempting one registration only.
+    app.add_url_rule("/hook-guarded", view_func=Webhook.as_view("hook_guarded"))
+    client = app.test_client()
+    assert client.post("/hook").text == "hooked"
+    rv = client.post("/change-email")
+    assert rv.status_code == 400 and "The CSRF token is missing." in rv.text
+    assert client.post("/hook-guarded").status_code == 400
+    assert client.post("/change-email", data={"csrf_token": get_token(client)}).text == "email changed"
+
+
+# issue 15, finding 1: views made by one factory function share their module
+# and qualified name too; exempting one must not exempt its siblings.
+def test_exempting_one_view_of_a_factory_leaves_the_others_protected(app: Erlen, csrf: CSRFProtect) -> None:
+    def make_view(text: str) -> t.Callable[[], str]:
+        def view() -> str:
+            return text
+
+        return view
+
+    app.add_url_rule("/open", "open", csrf.exempt(make_view("open")), methods=["POST"])
+    app.add_url_rule("/closed", "closed", make_view("closed"), methods=["POST"])
+    client = app.test_client()
+    assert client.post("/open").text == "open"
+    assert client.post("/closed").status_code == 400
+
+
+# issue 15, finding 1: exemption is carried by the function, so it survives a
+# functools.wraps decorator on either side, and a bound method can be exempted.
+def test_exempt_marks_survive_wrapping_after_the_fact(app: Erlen, csrf: CSRFProtect) -> None:
+    def inner() -> str:
+        return "inner"
+
+    @wraps(inner)
+    def outer() -> str:
+        return inner()
+
+    csrf.exempt(inner)  # after outer copied inner's attributes
+
+    class Handlers:
+        def hook(self) -> str:
+            return "method"
+
+    handlers = Handlers()
+    csrf.exempt(handlers.hook)
+    app.add_url_rule("/wrapped", "wrapped", outer, methods=["POST"])
+    app.add_url_rule("/method", "method", handlers.hook, methods=["POST"])
+    client = app.test_client()
+    assert client.post("/wrapped").text == "inner"
+    assert client.post("/method").text == "method"
+
+
+def test_exempt_as_view_by_name_and_unmarkable_views(app: Erlen, csrf: CSRFProtect) -> None:
+    from erlen.views import View
+
+    class Hook(View):
+        methods = ["POST"]
+
+        def dispatch_request(self) -> str:
+            return "hooked"
+
+    app.add_url_rule("/hook", view_func=Hook.as_view("hook"))
+    app.add_url_rule("/other", view_func=Hook.as_view("other"))
+    csrf.exempt(f"{Hook.__module__}.{Hook.__qualname__}.hook")
+    client = app.test_client()
+    assert client.post("/hook").text == "hooked"
+    assert client.post("/other").status_code == 400
+    with pytest.raises(TypeError, match="cannot mark"):
+        csrf.exempt(len)
+
+
+def test_exemption_belongs_to_one_csrf_protect(csrf: CSRFProtect) -> None:
+    def hook() -> str:
+        return "hooked"
+
+    other_app = Erlen(__name__)
+    other_app.secret_key = "test key"
+    CSRFProtect(other_app)
+    csrf.exempt(hook)
+    other_app.add_url_rule("/hook", "hook", hook, methods=["POST"])
+    assert other_app.test_client().post("/hook").status_code == 400
+
+
 def test_unmatched_routes_keep_their_status(client: ErlenClient, csrf: CSRFProtect) -> None:
     assert client.post("/nowhere").status_code == 404
 

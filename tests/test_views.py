@@ -22,6 +22,10 @@ def test_view_basics(app: Erlen, client: t.Any) -> None:
 
     view = Index.as_view("index")
     assert view.__name__ == "index"
+    # issue 15, finding 1: each as_view() function has its own qualified name
+    # (it was "View.as_view.<locals>.view" for all of them).
+    assert view.__qualname__.endswith("Index.index")
+    assert Index.as_view("other").__qualname__.endswith("Index.other")
     assert view.__doc__ == "The index view."
     assert view.__module__ == __name__
     assert view.view_class is Index  # type: ignore[attr-defined]
@@ -133,6 +137,7 @@ def test_decorators(app: Erlen, client: t.Any) -> None:
     # Decorators see the view's name; attributes end up on the outermost function.
     assert seen_names == ["index"]
     assert view.__name__ == "index"
+    assert view.__qualname__.endswith("Index.index")
     assert view.view_class is Index  # type: ignore[attr-defined]
     app.add_url_rule("/", view_func=view)
     assert client.get("/").text == "view decorated!"

@@ -73,6 +73,11 @@ _PURPOSE = "CSRF protection"
 _G_TOKEN = "_erlen_csrf_token"
 #: The session key of the random per-session value.
 SESSION_KEY = "csrf_token"
+#: The attribute :meth:`CSRFProtect.exempt` puts on a view function: a tuple
+#: of the marks of the ``CSRFProtect`` objects that exempt it.
+_EXEMPT_ATTR = "_erlen_csrf_exempt"
+#: How deep the ``__wrapped__`` chain of a view is searched for that mark.
+_MAX_WRAPPED_DEPTH = 100
 
 _DEFAULTS: dict[str, t.Any] = {
     "CSRF_ENABLED": True,
@@ -191,6 +196,12 @@ class CSRFProtect:
     """
 
     def __init__(self, app: Erlen | None = None) -> None:
+        # NOTE: views are exempted by a mark they carry, unique to this
+        # object, not by name: view functions made by one factory (all of
+        # View.as_view's, before they got their own __qualname__) share a
+        # module and qualified name, and exempting one by name exempted all
+        # of them (issue 15, finding 1). Names given as strings stay names.
+        self._mark = object()
         self._exempt_views: set[str] = set()
         self._exempt_blueprints: set[str] = set()
         self._exempt_blueprint_objects: list[Blueprint] = []
@@ -212,10 +223,18 @@ class CSRFProtect:
         """Exclude a view function, a whole blueprint (with the blueprints
         nested in it), or a view or blueprint given by name from the check.
 
-        A view is known by its module and qualified name, so it may sit on
-        either side of other decorators that use :func:`functools.wraps`.
-        A name with a dot is a view (``"app.views.webhook"``); without one,
-        a registered blueprint name.
+        A view function is marked: only that function is exempt, not
+        others of the same name (two ``as_view`` functions of one class, or
+        two functions made by one factory, are two views). The mark may sit
+        on either side of other decorators that use
+        :func:`functools.wraps` (the registered function and the functions
+        it wraps, through ``__wrapped__``, are looked at). A bound method's
+        mark goes on its function, so it holds for every instance.
+
+        A string with a dot is a view's module and qualified name
+        (``"app.views.webhook"``; ``"app.views.Webhook.hook"`` for
+        ``Webhook.as_view("hook")``) and exempts every view of that name;
+        without a dot, a registered blueprint's name.
 
         .. code-block:: python
 
@@ -225,7 +244,9 @@ class CSRFProtect:
 
             csrf.exempt(api_blueprint)
 
-        :return: ``view``, unchanged.
+        :return: ``view`` (a function carries the mark as an attribute).
+        :raises TypeError: ``view`` cannot carry the mark (it takes no
+            attributes); exempt it by name.
         """
         from .blueprints import Blueprint
 
@@ -234,7 +255,7 @@ class CSRFProtect:
         elif isinstance(view, str):
             (self._exempt_views if "." in view else self._exempt_blueprints).add(view)
         else:
-            self._exempt_views.add(_view_name(view))
+            _add_mark(view, self._mark)
         return view
 
     def _is_exempt(self, app: Erlen, endpoint: str, blueprints: list[str]) -> bool:
@@ -245,7 +266,11 @@ class CSRFProtect:
             if any(blueprint is bp for bp in self._exempt_blueprint_objects):
                 return True
         view = app.view_functions.get(endpoint)
-        return view is not None and _view_name(view) in self._exempt_views
+        if view is None:
+            return False
+        if self._exempt_views and _view_name(view) in self._exempt_views:
+            return True
+        return _has_mark(view, self._mark)
 
     def _check_request(self) -> None:
         ctx = _request_ctx()
@@ -290,6 +315,36 @@ class CSRFProtect:
 
 def _view_name(view: t.Callable[..., t.Any]) -> str:
     return f"{getattr(view, '__module__', '')}.{getattr(view, '__qualname__', repr(view))}"
+
+
+def _add_mark(view: t.Callable[..., t.Any], mark: object) -> None:
+    # A bound method is made anew on each attribute access; its function is
+    # what stays the same.
+    target = getattr(view, "__func__", view)
+    marks = getattr(target, _EXEMPT_ATTR, ())
+    if mark in marks:
+        return
+    try:
+        # A new tuple, not an update in place: a wrapper made earlier by
+        # functools.wraps holds a copy of this attribute and keeps its own.
+        setattr(target, _EXEMPT_ATTR, (*marks, mark))
+    except (AttributeError, TypeError):
+        raise TypeError(
+            f"csrf.exempt() cannot mark {view!r}: it takes no attributes. Exempt it by its"
+            " module and qualified name (a string), or register a function that calls it."
+        ) from None
+
+
+def _has_mark(view: t.Callable[..., t.Any], mark: object) -> bool:
+    """Whether ``view``, or a function it wraps (``__wrapped__``), carries ``mark``."""
+    func: t.Any = view
+    for _ in range(_MAX_WRAPPED_DEPTH):
+        if mark in getattr(func, _EXEMPT_ATTR, ()):
+            return True
+        func = getattr(func, "__wrapped__", None)
+        if func is None:
+            return False
+    return False
 
 
 def _token_from_request(ctx: AppContext) -> str | None:

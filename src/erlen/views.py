@@ -99,8 +99,9 @@ class View:
         The function has the attributes ``add_url_rule`` reads:
         ``methods``, ``provide_automatic_options``, plus ``view_class``
         (this class), and takes its ``__name__`` from ``name``, its
-        ``__doc__`` and ``__module__`` from the class. :attr:`decorators`
-        are applied to it.
+        ``__qualname__`` from both (``"ClassName.name"``), its ``__doc__``
+        and ``__module__`` from the class. :attr:`decorators` are applied
+        to it.
 
         :param name: The view's name, the default endpoint.
         :param class_args: Positional arguments for the class's constructor.
@@ -120,10 +121,17 @@ class View:
             def view(**kwargs: t.Any) -> t.Any:
                 return _call(instance.dispatch_request, kwargs)
 
+        # NOTE: each view function gets its own qualified name: without it,
+        # every as_view() function would be "View.as_view.<locals>.view",
+        # and anything that tells views apart by module and qualified name
+        # (logging, profilers, csrf.exempt("module.Class.name")) would see
+        # one view (issue 15, finding 1).
+        qualname = f"{cls.__qualname__}.{name}"
         if cls.decorators:
             # Set before decorating, so decorators that copy these (with
             # functools.wraps) see the view's real name.
             view.__name__ = name
+            view.__qualname__ = qualname
             view.__module__ = cls.__module__
             for decorator in cls.decorators:
                 view = decorator(view)
@@ -132,6 +140,7 @@ class View:
         # gets registered and what view.view_class is looked up on.
         view.view_class = cls  # type: ignore[attr-defined]
         view.__name__ = name
+        view.__qualname__ = qualname
         view.__doc__ = cls.__doc__
         view.__module__ = cls.__module__
         view.methods = cls.methods  # type: ignore[attr-defined]
