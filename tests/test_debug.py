@@ -613,6 +613,43 @@ def test_configured_hosts() -> None:
     assert host_is_trusted("DEV.example.test", ["", " Dev.Example.Test. "])
 
 
+# issue 15, finding 11: the host check parsed the Host header by splitting at
+# ":" and compared suffixes, so "evil.example#.localhost" counted as a name
+# under .localhost. A Host header must be a host name (letters, digits, "-",
+# "_", dots) or an IP literal, with an optional port of ASCII digits.
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.example#.localhost",
+        "evil.example/.localhost",
+        "evil.example?.localhost",
+        "evil.example\\.localhost",
+        "user@evil.localhost",
+        "evil example.localhost",
+        "evil.example%23.localhost",
+        "a..localhost",
+        ".localhost",
+        "localhost:\uff15\uff10",
+        "localhost:123456",
+        "[::1]:",
+        "[::1]:x",
+        "[localhost]",
+        "[::1%eth0]",
+        "évil.localhost",
+        "x" * 64 + ".localhost",
+    ],
+)
+def test_malformed_hosts_are_refused(host: str) -> None:
+    assert not host_is_trusted(host)
+    assert not host_is_trusted(host, [".localhost", ".example.test", "localhost"])
+
+
+def test_malformed_hosts_are_refused_for_configured_names() -> None:
+    assert not host_is_trusted("evil.example#.example.test", [".example.test"])
+    assert not host_is_trusted("evil/.example.test", [".example.test"])
+    assert host_is_trusted("dev_box.example.test:5000", [".example.test"])
+
+
 @pytest.mark.parametrize("host", ["evil.com", "evil.com:5000", "localhost.evil.com"])
 def test_untrusted_host_is_refused_over_http(client: ErlenClient, debugger: DebuggedApplication, host: str) -> None:
     page = error_page(client, headers={"Host": host})

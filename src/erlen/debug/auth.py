@@ -18,7 +18,9 @@ from __future__ import annotations
 import getpass
 import hashlib
 import hmac
+import ipaddress
 import os
+import re
 import sys
 import threading
 import time
@@ -49,6 +51,15 @@ TRUSTED_HOSTS_ENV = "ERLEN_DEBUGGER_TRUSTED_HOSTS"
 # Hosts that always resolve to this machine (RFC 6761 reserves ``localhost``
 # and every name under it).
 _LOCAL_HOSTS = frozenset(("localhost", "127.0.0.1", "[::1]"))
+# What a Host header may hold (RFC 9110, 7.2): a name of dot-separated labels
+# (ASCII letters, digits, "-", and "_", which some local setups use) with an
+# optional final dot, or an IPv6 literal in brackets; then an optional port
+# of ASCII digits. Anything else ("#", "/", "@", spaces, non-ASCII) would make
+# a suffix comparison lie, so it is refused outright.
+_HOST_RE = re.compile(
+    r"(?:(?P<name>[a-z0-9_-]{1,63}(?:\.[a-z0-9_-]{1,63})*\.?)|\[(?P<ip6>[0-9a-f:.]{2,45})\])(?::[0-9]{1,5})?",
+    re.ASCII,
+)
 
 
 _MACHINE_ID_FILES = ("/etc/machine-id", "/var/lib/dbus/machine-id", "/proc/sys/kernel/random/boot_id")
@@ -128,7 +139,9 @@ def host_is_trusted(host_header: str | None, trusted_hosts: t.Iterable[str] = ()
     ``[::1]`` and anything ending in ``.localhost``. An entry of
     ``trusted_hosts`` matches that exact host; an entry starting with a dot
     (``.example.test``) also matches every name under it. The port is
-    ignored; case and a final dot are too.
+    ignored; case and a final dot are too. A header that is not a host
+    name (letters, digits, ``-``, ``_``, dots) or a bracketed IPv6 address,
+    with an optional port of digits, is never trusted.
 
     :param host_header: The request's ``Host`` header (``None`` if missing).
     :param trusted_hosts: Extra host names to trust.
@@ -137,19 +150,20 @@ def host_is_trusted(host_header: str | None, trusted_hosts: t.Iterable[str] = ()
     """
     if not host_header:
         return False
-    host = host_header.strip().lower()
-    if host.startswith("["):
-        end = host.find("]")
-        hostname, port = host[: end + 1], host[end + 2 :]
-        if end < 0 or host[end + 1 : end + 2] not in ("", ":"):
+    m = _HOST_RE.fullmatch(host_header.strip().lower())
+    if m is None:
+        return False
+    hostname = m["name"]
+    if hostname is None:
+        # An IP literal: "[::1]" and the like, compared in its written form.
+        try:
+            ipaddress.IPv6Address(m["ip6"])
+        except ValueError:
             return False
-    else:
-        hostname, _, port = host.partition(":")
-    if port and not port.isdigit():
+        hostname = f"[{m['ip6']}]"
+    elif len(hostname.rstrip(".")) > 253:
         return False
     hostname = hostname.rstrip(".")
-    if not hostname:
-        return False
     if hostname in _LOCAL_HOSTS or hostname.endswith(".localhost"):
         return True
     for entry in trusted_hosts:
