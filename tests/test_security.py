@@ -116,11 +116,9 @@ def test_generate_rejects_bad_methods(method: str) -> None:
         "md5$salt$abc",
         "scrypt:16384$salt$abc",
         "scrypt:999999999999999999999999:8:1$salt$abc",
-        "scrypt:1073741824:8:1$salt$abc",
         "scrypt:16384:8:1$salt$",
         "scrypt:16384:8:1$salt$not-hex-at-all",
         "scrypt:16384:8:1$salt$ÄÖÜ",
-        "pbkdf2:sha256:99999999999$salt$abc",
         "pbkdf2:sha256:１０$salt$abc",  # full-width digits: int() would take them
         "pbkdf2:unknown:1000$salt$abc",
         "pbkdf2:sha256:1000$sa\udcfflt$abc",  # lone surrogate in the salt
@@ -131,6 +129,56 @@ def test_generate_rejects_bad_methods(method: str) -> None:
 )
 def test_unreadable_hash_is_false_never_an_exception(pwhash: object) -> None:
     assert check_password_hash(pwhash, "pw") is False  # type: ignore[arg-type]
+
+
+# issue 15, finding 7: PBKDF2's default was 600,000 iterations, Werkzeug 3.1's
+# is 1,000,000.
+def test_pbkdf2_default_iterations_match_werkzeug() -> None:
+    assert DEFAULT_PBKDF2_ITERATIONS == wz.DEFAULT_PBKDF2_ITERATIONS == 1_000_000
+    assert generate_password_hash("pw", method="pbkdf2").startswith("pbkdf2:sha256:1000000$")
+
+
+# issue 15, finding 7: a valid scrypt hash with n = 2**20 (made by Werkzeug, which
+# checks it) was refused at once (False) by a 1 GiB memory cap. It takes ~1 GiB
+# and a few seconds, so the hash is stored here rather than made by the test.
+WERKZEUG_SCRYPT_2_20 = (
+    "scrypt:1048576:8:1$yTNPoqoS$4e07d3c17cf04189781359cefd2c345d4bdd95d32183582fb40e9d5fe8ad87e5"
+    "78b5fd2555723f34e8dc82441efb1f037dbbaf36a00e1fb0cf6bff760ef8793f"
+)
+
+
+def test_werkzeug_scrypt_hash_with_n_2_20_verifies() -> None:
+    assert check_password_hash(WERKZEUG_SCRYPT_2_20, "correct horse")
+
+
+# issue 15, finding 7: a well-formed hash beyond the limits is a clear error
+# naming the limit, not a silent False that locks the user out.
+@pytest.mark.parametrize(
+    ("pwhash", "limit"),
+    [
+        ("scrypt:2097152:8:1$salt$abc", "MAX_SCRYPT_MEMORY"),  # Werkzeug can't check it either
+        ("scrypt:1073741824:8:1$salt$abc", "MAX_SCRYPT_MEMORY"),
+        ("scrypt:1024:8:2000000$salt$abc", "MAX_SCRYPT_MEMORY"),
+        ("pbkdf2:sha256:99999999999$salt$abc", "MAX_PBKDF2_ITERATIONS"),
+        ("pbkdf2:sha256:50000001$salt$abc", "MAX_PBKDF2_ITERATIONS"),
+    ],
+)
+def test_hash_beyond_the_limits_is_a_clear_error(pwhash: str, limit: str) -> None:
+    with pytest.raises(ValueError, match=limit):
+        check_password_hash(pwhash, "pw")
+
+
+def test_limits_can_be_lowered(monkeypatch: pytest.MonkeyPatch) -> None:
+    from erlen import security
+
+    pwhash = generate_password_hash("pw", method="scrypt:1024:8:1")
+    monkeypatch.setattr(security, "MAX_SCRYPT_MEMORY", 132 * 512 * 8)
+    with pytest.raises(ValueError, match="MAX_SCRYPT_MEMORY"):
+        check_password_hash(pwhash, "pw")
+    monkeypatch.setattr(security, "MAX_PBKDF2_ITERATIONS", 10)
+    assert generate_password_hash("pw", method="pbkdf2:sha256:10")
+    with pytest.raises(ValueError, match="MAX_PBKDF2_ITERATIONS"):
+        generate_password_hash("pw", method="pbkdf2:sha256:11")
 
 
 def test_non_string_or_unencodable_password_is_false() -> None:

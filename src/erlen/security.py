@@ -5,7 +5,7 @@ strings of the form ``method$salt$hash``:
 
 * ``scrypt:32768:8:1$<salt>$<hex>``: scrypt with cost ``n``, block size ``r``
   and parallelism ``p``, a 64-byte key as hex (the default method);
-* ``pbkdf2:sha256:600000$<salt>$<hex>``: PBKDF2-HMAC with the named hash and
+* ``pbkdf2:sha256:1000000$<salt>$<hex>``: PBKDF2-HMAC with the named hash and
   iteration count, a key as long as the hash's digest, as hex.
 
 The salt is the text between the dollar signs, used as its UTF-8 bytes. These
@@ -13,6 +13,13 @@ are the strings Werkzeug's ``werkzeug.security`` makes and reads, so password
 hashes stored by a Flask application keep working after a move to Erlen, and
 the other way round. Only the standard library (``hashlib``, ``hmac``,
 ``secrets``) does the work.
+
+A stored hash is data and can be damaged or hostile, so its parameters are
+bounded before any work: scrypt's memory (Werkzeug's ``132 * n * r * p``
+bytes) by :data:`MAX_SCRYPT_MEMORY`, PBKDF2's iterations by
+:data:`MAX_PBKDF2_ITERATIONS`. A hash beyond them is a :class:`ValueError`
+naming the limit, from :func:`check_password_hash` too: a silent ``False``
+would lock its user out with nothing in the logs.
 
 .. versionadded:: 0.1
 """
@@ -31,19 +38,31 @@ __all__ = ["gen_salt", "generate_password_hash", "check_password_hash"]
 #: The characters a salt is drawn from (Werkzeug's alphabet).
 SALT_CHARS = string.ascii_letters + string.digits
 
-#: PBKDF2 iterations when the method string names none. OWASP's 2023 advice
-#: for PBKDF2-HMAC-SHA256; Werkzeug 3.0 used the same number.
-DEFAULT_PBKDF2_ITERATIONS = 600_000
+#: PBKDF2 iterations when the method string names none: Werkzeug 3.1's
+#: default (issue 15, finding 7: it was 600,000, Werkzeug 3.0's).
+DEFAULT_PBKDF2_ITERATIONS = 1_000_000
 
 #: scrypt's parameters when the method string names none: n = 2**15, r = 8,
 #: p = 1 (about 32 MiB and some 50 ms per hash, like Werkzeug).
 _SCRYPT_DEFAULTS = (2**15, 8, 1)
 
-# NOTE: a stored hash is data, and data can be corrupt. These bounds keep a
-# damaged or hostile hash string from making check_password_hash() allocate
-# gigabytes or spin for minutes; they sit far above any sensible setting.
-_MAX_SCRYPT_MEMORY = 1 << 30  # bytes, ~ 128 * n * r * p
-_MAX_PBKDF2_ITERATIONS = 50_000_000
+#: The most memory, in bytes, a scrypt hash may ask for, counted as Werkzeug
+#: does (``132 * n * r * p``): 2 GiB - 1, the most :func:`hashlib.scrypt`
+#: accepts, so every scrypt hash Werkzeug can check is checked here, e.g.
+#: ``scrypt:1048576:8:1`` (n = 2**20, about 1 GiB and some seconds). Lower it
+#: to bound what one check of a stored hash may cost; it can't be raised past
+#: hashlib's ceiling. (It was 1 GiB, which refused n = 2**20, silently, with
+#: ``False``: issue 15, finding 7.)
+MAX_SCRYPT_MEMORY = 2**31 - 1
+#: The most PBKDF2 iterations a hash may ask for (about a minute of work).
+MAX_PBKDF2_ITERATIONS = 50_000_000
+
+# hashlib.scrypt refuses a larger maxmem (C's INT_MAX).
+_HASHLIB_MAX_MEMORY = 2**31 - 1
+
+
+class _BeyondLimit(ValueError):
+    """A well-formed hash whose parameters exceed a limit: raised, never ``False``."""
 
 
 def gen_salt(length: int) -> str:
@@ -91,8 +110,12 @@ def _hash_internal(method: str, salt: str, password: str) -> tuple[str, str]:
         # scrypt needs 128 * n * r bytes plus 128 * r * p; Werkzeug allows
         # 132 * n * r * p, which covers both, so the same hashes verify here.
         maxmem = 132 * n * r * p
-        if maxmem > _MAX_SCRYPT_MEMORY:
-            raise ValueError("scrypt parameters need more memory than allowed.")
+        limit = min(MAX_SCRYPT_MEMORY, _HASHLIB_MAX_MEMORY)
+        if maxmem > limit:
+            raise _BeyondLimit(
+                f"scrypt:{n}:{r}:{p} needs {maxmem} bytes of memory (132 * n * r * p), more than"
+                f" the limit of {limit} (erlen.security.MAX_SCRYPT_MEMORY, at most hashlib's {_HASHLIB_MAX_MEMORY})."
+            )
         digest = hashlib.scrypt(password_bytes, salt=salt_bytes, n=n, r=r, p=p, maxmem=maxmem)
         return digest.hex(), f"scrypt:{n}:{r}:{p}"
 
@@ -101,8 +124,13 @@ def _hash_internal(method: str, salt: str, password: str) -> tuple[str, str]:
             raise ValueError("'pbkdf2' takes at most a hash name and an iteration count.")
         hash_name = args[0] if args else "sha256"
         iterations = _parse_int(args[1]) if len(args) == 2 else DEFAULT_PBKDF2_ITERATIONS
-        if not 1 <= iterations <= _MAX_PBKDF2_ITERATIONS:
-            raise ValueError("PBKDF2 iterations out of range.")
+        if iterations < 1:
+            raise ValueError("PBKDF2 needs at least 1 iteration.")
+        if iterations > MAX_PBKDF2_ITERATIONS:
+            raise _BeyondLimit(
+                f"pbkdf2 with {iterations} iterations is more than the limit of"
+                f" {MAX_PBKDF2_ITERATIONS} (erlen.security.MAX_PBKDF2_ITERATIONS)."
+            )
         # Raises ValueError for a hash name hashlib does not know.
         digest = hashlib.pbkdf2_hmac(hash_name, password_bytes, salt_bytes, iterations)
         return digest.hex(), f"pbkdf2:{hash_name}:{iterations}"
@@ -122,8 +150,9 @@ def generate_password_hash(password: str, method: str = "scrypt", salt_length: i
         (``sha256`` and :data:`DEFAULT_PBKDF2_ITERATIONS` by default).
     :param salt_length: How many random characters of salt.
     :return: The string to store.
-    :raises ValueError: An unknown method, invalid parameters, or a
-        ``salt_length`` below 1.
+    :raises ValueError: An unknown method, invalid parameters, parameters
+        beyond :data:`MAX_SCRYPT_MEMORY` or :data:`MAX_PBKDF2_ITERATIONS`,
+        or a ``salt_length`` below 1.
 
     .. versionadded:: 0.1
     """
@@ -142,6 +171,10 @@ def check_password_hash(pwhash: str, password: str) -> bool:
 
     :param pwhash: The stored hash.
     :param password: The plain-text password to check.
+    :raises ValueError: The hash is well-formed but asks for more than
+        :data:`MAX_SCRYPT_MEMORY` or :data:`MAX_PBKDF2_ITERATIONS`: it could
+        match, but checking it is refused. (Werkzeug raises ``ValueError``
+        too for scrypt hashes beyond hashlib's memory ceiling.)
 
     .. versionadded:: 0.1
     """
@@ -153,6 +186,8 @@ def check_password_hash(pwhash: str, password: str) -> bool:
         return False
     try:
         actual, _ = _hash_internal(method, salt, password)
+    except _BeyondLimit:
+        raise
     except (ValueError, OverflowError, MemoryError, UnicodeError):
         # Every way a damaged hash string (or a password with lone
         # surrogates, which UTF-8 cannot encode) can fail to hash.
