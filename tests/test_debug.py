@@ -153,6 +153,7 @@ def test_normal_requests_pass_through_untouched(app: Erlen, client: ErlenClient)
 
 
 def test_error_page_shows_exception_frames_source_and_locals(client: ErlenClient, debugger: DebuggedApplication) -> None:
+    login(client, debugger)  # the locals are shown past the PIN only
     errors = io.StringIO()
     response = client.get("/boom", errors_stream=errors)
     assert response.status_code == 500
@@ -185,10 +186,11 @@ def test_error_page_shows_exception_frames_source_and_locals(client: ErlenClient
     assert f'href="{DEBUGGER_PATH}?cmd=resource&amp;f=style.css"' in page
     assert f'src="{DEBUGGER_PATH}?cmd=resource&amp;f=debugger.js"' in page
     assert f'data-secret="{debugger.secret}"' in page
-    assert 'data-console="on" data-pin="required"' in page
+    assert 'data-console="on" data-pin="no"' in page  # logged in
 
 
-def test_error_page_escapes_everything_from_the_app(client: ErlenClient) -> None:
+def test_error_page_escapes_everything_from_the_app(client: ErlenClient, debugger: DebuggedApplication) -> None:
+    login(client, debugger)
     page = error_page(client)
     assert "<script>alert" not in page
     assert "&lt;script&gt;alert(&#x27;local&#x27;)&lt;/script&gt;" in page  # the local
@@ -197,7 +199,8 @@ def test_error_page_escapes_everything_from_the_app(client: ErlenClient) -> None
     assert re.findall(r"<script[^>]*>", page) == [f'<script src="{DEBUGGER_PATH}?cmd=resource&amp;f=debugger.js">']
 
 
-def test_local_reprs_are_bounded_and_never_fail(client: ErlenClient) -> None:
+def test_local_reprs_are_bounded_and_never_fail(client: ErlenClient, debugger: DebuggedApplication) -> None:
+    login(client, debugger)
     page = error_page(client)
     big = re.search(r"<tr><th>big</th><td><code>([^<]*)</code>", page)
     assert big is not None
@@ -206,12 +209,76 @@ def test_local_reprs_are_bounded_and_never_fail(client: ErlenClient) -> None:
     assert "<tr><th>unreprable</th><td><code>&lt;repr of BadRepr object failed: RuntimeError&gt;</code>" in page
 
 
-def test_many_locals_are_capped(client: ErlenClient) -> None:
+def test_many_locals_are_capped(client: ErlenClient, debugger: DebuggedApplication) -> None:
+    login(client, debugger)
     page = error_page(client, "/many-locals")
     frame = page[page.index('<span class="function">f</span>') :]
     frame = frame[: frame.index("</details>")]
     assert frame.count("<tr>") == MAX_LOCALS
     assert "5 more (use the console)" in frame
+
+
+# issue 15, finding 2: the page listed every frame's locals before any PIN
+# (a view holding app.secret_key put the key in the page). They are shown
+# once the PIN unlocks the console: in the page for a logged-in browser, or
+# fetched over the authenticated "locals" command.
+def test_locals_are_hidden_until_the_pin_is_entered(client: ErlenClient, debugger: DebuggedApplication, app: Erlen) -> None:
+    app.secret_key = "s3cr3t-" + "signing-key"  # not in the source lines the page shows
+
+    @app.route("/keyed")
+    def keyed() -> str:
+        key = app.secret_key  # noqa: F841 - a local the page must not show
+        raise RuntimeError("keyed")
+
+    page = error_page(client, "/keyed")
+    assert "&#x27;s3cr3t-signing-key&#x27;" not in page  # its repr (the source lines show the test code)
+    assert "<tr><th>key</th>" not in page and "<tr>" not in page
+    assert 'class="locals-hidden"' in page and "shown once the PIN unlocks the console" in page
+    page = error_page(client)
+    assert "<tr>" not in page and "<td><code>42</code>" not in page
+    tb_id = re.search(r'data-traceback="([0-9a-f]+)"', page)
+    assert tb_id is not None
+    # The locals command needs the PIN like exec.
+    response = debugger_post(client, "locals", debugger.secret, tb=tb_id.group(1))
+    assert response.status_code == 403 and response.get_json()["auth_required"] is True
+    login(client, debugger)
+    response = debugger_post(client, "locals", debugger.secret, tb=tb_id.group(1))
+    assert response.status_code == 200
+    frames = response.get_json()["frames"]
+    boom = frames[frame_id(page, "boom")]
+    # Plain text in JSON (the page inserts it as text, never as HTML).
+    assert ["number", "42"] in boom["locals"] and ["payload", "\"<script>alert('local')</script>\""] in boom["locals"]
+    assert boom["more"] == 0
+    assert debugger_post(client, "locals", debugger.secret, tb="0" * 16).status_code == 404
+    # The page of a logged-in browser has them.
+    page = error_page(client, "/keyed")
+    assert "<tr><th>key</th><td><code>&#x27;s3cr3t-signing-key&#x27;</code></td></tr>" in page
+
+
+def test_locals_command_is_gated_like_the_console(client: ErlenClient, debugger: DebuggedApplication) -> None:
+    page = error_page(client)
+    tb_id = re.search(r'data-traceback="([0-9a-f]+)"', page)
+    assert tb_id is not None
+    login(client, debugger)
+    query = {"cmd": "locals", "s": debugger.secret, "tb": tb_id.group(1)}
+    assert client.post(DEBUGGER_PATH, query_string=query, headers={"Host": "evil.com"}).status_code == 400
+    assert client.post(DEBUGGER_PATH, query_string={**query, "s": "guess"}).status_code == 403
+    assert client.get(DEBUGGER_PATH, query_string=query).status_code == 405
+
+
+def test_locals_in_the_page_with_the_pin_off_on_a_trusted_host(monkeypatch: pytest.MonkeyPatch, app: Erlen) -> None:
+    monkeypatch.setenv("ERLEN_DEBUG_PIN", "off")
+    app.wsgi_app = DebuggedApplication(app.wsgi_app)  # type: ignore[method-assign]
+    client = app.test_client()
+    assert "<tr><th>number</th><td><code>42</code></td></tr>" in error_page(client)
+    response = client.get("/boom", headers={"Host": "evil.com"}, errors_stream=io.StringIO())
+    assert response.status_code == 500 and "42" not in response.get_data(as_text=True)
+
+
+def test_evalex_off_shows_no_locals_behind_a_pin(app: Erlen) -> None:
+    app.wsgi_app = DebuggedApplication(app.wsgi_app, evalex=False)  # type: ignore[method-assign]
+    page = error_page(app.test_client())
+    assert "<td><code>42</code>" not in page and "data-frame=" not in page
 
 
 def test_chained_exceptions_are_all_shown_oldest_first(client: ErlenClient, app: Erlen) -> None:
@@ -652,10 +719,17 @@ def test_malformed_hosts_are_refused_for_configured_names() -> None:
 
 @pytest.mark.parametrize("host", ["evil.com", "evil.com:5000", "localhost.evil.com"])
 def test_untrusted_host_is_refused_over_http(client: ErlenClient, debugger: DebuggedApplication, host: str) -> None:
-    page = error_page(client, headers={"Host": host})
-    # The page still shows the traceback, without a console, saying why.
-    assert "data-frame=" not in page and 'data-console="off"' in page
+    errors = io.StringIO()
+    response = client.get("/boom", headers={"Host": host}, errors_stream=errors)
+    # issue 15, finding 2: no traceback page for a foreign host (DNS
+    # rebinding would let a web page read it); a bare 500 saying why, and
+    # the traceback in the log.
+    assert response.status_code == 500 and response.mimetype == "text/plain"
+    page = response.get_data(as_text=True)
+    assert "Traceback" not in page and "ValueError" not in page and "boom" not in page
     assert "DEBUGGER_TRUSTED_HOSTS" in page
+    assert "ValueError: bad <script>" in errors.getvalue()
+    assert not debugger._tracebacks  # nothing kept for a console it can't use
     for cmd in ("pinauth", "exec"):
         response = client.post(
             DEBUGGER_PATH, query_string={"cmd": cmd, "s": debugger.secret}, data={"pin": PIN}, headers={"Host": host}

@@ -126,8 +126,25 @@ def test_error_page_over_a_socket(served: Served) -> None:
     assert int(reply.headers["Content-Length"]) == len(reply.body)
     assert "<h1>KeyError</h1>" in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page and "<img" not in page
-    assert "&lt;script&gt;steal()&lt;/script&gt;" in page and "<script>steal" not in page
+    # issue 15, finding 2: no locals before the PIN; with the auth cookie they
+    # are in the page, escaped.
+    assert "<tr><th>secret_value</th>" not in page and "&#x27;&lt;script&gt;steal()" not in page
+    assert 'class="locals-hidden"' in page
+    guard = served.debugger.guard
+    cookie = f"{guard.cookie_name}={guard.make_cookie_value()}"
+    reply = fetch(served.port, "/boom", headers={"Accept": "text/html", "Cookie": cookie})
+    page = reply.body.decode()
+    assert "&#x27;&lt;script&gt;steal()&lt;/script&gt;&#x27;" in page and "<script>steal" not in page
     assert "<tr><th>secret_value</th>" in page
+
+
+def test_untrusted_host_gets_no_traceback_over_a_socket(served: Served) -> None:
+    # issue 15, finding 2: a DNS-rebinding page (Host: its own name) reads no
+    # traceback, in HTML or text; the log still has it.
+    for accept in ("text/html", "text/plain"):
+        reply = fetch(served.port, "/boom", headers={"Accept": accept, "Host": "rebind.example"})
+        assert reply.status == 500
+        assert b"KeyError" not in reply.body and b"Traceback" not in reply.body and b"steal" not in reply.body
 
 
 def test_plain_text_for_curl_like_clients(served: Served) -> None:

@@ -11,9 +11,17 @@ The reserved URL serves the page's JavaScript and CSS and the console:
 - ``GET  /__debugger__?cmd=resource&f=debugger.js`` (or ``style.css``);
 - ``POST /__debugger__?cmd=pinauth&s=SECRET`` with form field ``pin``;
 - ``POST /__debugger__?cmd=exec&frm=FRAME&s=SECRET`` with form field
-  ``code``, one line of Python run in that frame's namespace.
+  ``code``, one line of Python run in that frame's namespace;
+- ``POST /__debugger__?cmd=locals&tb=TRACEBACK&s=SECRET``: the local
+  variables of every frame of a traceback, as JSON.
 
-The console commands need a trusted ``Host`` (see :func:`.host_is_trusted`),
+The error page holds no local variable unless the browser entered the PIN
+(or PIN security is off): a view's locals may hold secrets (the app's secret
+key, a user's data), and they reach the page after unlock through ``locals``.
+The page itself is served only to a trusted ``Host``; any other gets a bare
+500 and the traceback goes to the log.
+
+The console commands (``pinauth``, ``exec``, ``locals``) need a trusted ``Host`` (see :func:`.host_is_trusted`),
 the per-process secret ``s`` from the page, and, unless PIN security is
 off, the auth cookie a correct PIN sets. Both commands are POST: the PIN
 and the code then stay out of URLs and access logs.
@@ -36,7 +44,7 @@ from urllib.parse import quote
 
 from ..http import parse_cookie, url_decode
 from .auth import TRUSTED_HOSTS_ENV, PinGuard, get_pin_and_cookie_name, host_is_trusted
-from .tbtools import Frame, Traceback, render_html
+from .tbtools import MAX_LOCALS, Frame, Traceback, render_html
 
 __all__ = ["DEBUGGER_PATH", "DebuggedApplication"]
 
@@ -58,6 +66,11 @@ _PAGE_CSP = (
     " img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 _TEXT = "text/plain; charset=utf-8"
+_UNTRUSTED_BODY = (
+    b"Internal Server Error\n\nThe debugger shows tracebacks only to localhost, 127.0.0.1, [::1],"
+    b" *.localhost and the hosts in DEBUGGER_TRUSTED_HOSTS or ERLEN_DEBUGGER_TRUSTED_HOSTS;"
+    b" the traceback is in the server's log.\n"
+)
 
 StartResponse = t.Callable[..., t.Any]
 
@@ -187,20 +200,31 @@ class DebuggedApplication:
         exc = sys.exc_info()[1]
         assert exc is not None
         tb = Traceback(exc, skip_modules=(__name__,))
-        if self.evalex:
-            self._remember(tb)
-        if _wants_text(environ):
+        if not host_is_trusted(environ.get("HTTP_HOST"), self.trusted_hosts):
+            # NOTE: a page a DNS-rebinding site loads under its own name
+            # must not read the traceback (source, paths, messages), so a
+            # foreign Host gets a bare 500; the traceback goes to the log.
+            body, content_type = _UNTRUSTED_BODY, _TEXT
+        elif _wants_text(environ):
+            if self.evalex:
+                self._remember(tb)
             body, content_type = tb.text.encode("utf-8", "replace"), _TEXT
         else:
+            if self.evalex:
+                self._remember(tb)
             script_name = environ.get("SCRIPT_NAME", "").encode("latin-1", "replace")
+            authenticated = self._authenticated(environ)
             page = render_html(
                 tb,
                 debugger_url=quote(script_name) + DEBUGGER_PATH,
                 secret=self.secret,
                 evalex=self.evalex,
                 pin_required=self.guard.pin is not None,
-                authenticated=self._authenticated(environ),
-                host_trusted=host_is_trusted(environ.get("HTTP_HOST"), self.trusted_hosts),
+                authenticated=authenticated,
+                host_trusted=True,
+                # The locals (a view's secret key, a user's data) only for a
+                # browser past the PIN, or when the PIN is off by choice.
+                show_locals=authenticated,
             )
             body, content_type = page.encode("utf-8"), "text/html; charset=utf-8"
         headers = [
@@ -254,8 +278,10 @@ class DebuggedApplication:
         cmd = params.get("cmd", "")
         if cmd == "resource":
             return self._resource(params.get("f", ""))
-        if cmd not in ("pinauth", "exec"):
-            raise _Refused("400 BAD REQUEST", f"Unknown debugger command {cmd!r}: expected resource, pinauth or exec.")
+        if cmd not in ("pinauth", "exec", "locals"):
+            raise _Refused(
+                "400 BAD REQUEST", f"Unknown debugger command {cmd!r}: expected resource, pinauth, exec or locals."
+            )
         if not self.evalex:
             raise _Refused("404 NOT FOUND", "The debugger's console is disabled (evalex=False).")
         host = environ.get("HTTP_HOST")
@@ -275,6 +301,8 @@ class DebuggedApplication:
         form = _read_form(environ)
         if cmd == "pinauth":
             return self._pin_auth(form.get("pin", ""), environ)
+        if cmd == "locals":
+            return self._locals(params.get("tb", ""), environ)
         return self._exec(params.get("frm", ""), form.get("code", ""), environ)
 
     def _resource(self, name: str) -> tuple[str, list[tuple[str, str]], bytes]:
@@ -306,6 +334,22 @@ class DebuggedApplication:
             remaining = self.guard.remaining
             data = {"auth": False, "exhausted": False, "error": f"Wrong PIN ({remaining} more tries).", "remaining": remaining}
         return "403 FORBIDDEN", [("Content-Type", _JSON)], _json(data)
+
+    def _locals(self, tb_id: str, environ: dict[str, t.Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        """Every frame's locals of a remembered traceback, for the page after unlock."""
+        if not self._authenticated(environ):
+            data = {"error": "Enter the debugger PIN first (it is printed in the server's terminal).", "auth_required": True}
+            return "403 FORBIDDEN", [("Content-Type", _JSON)], _json(data)
+        with self._lock:
+            tb = self._tracebacks.get(tb_id)
+        if tb is None:
+            data = {"error": "This traceback is gone (the server restarted or forgot old errors): reload the page."}
+            return "404 NOT FOUND", [("Content-Type", _JSON)], _json(data)
+        # Plain text: the page puts it in with textContent, never as HTML.
+        frames = {
+            frame.id: {"locals": frame.local_reprs(), "more": max(len(frame.locals) - MAX_LOCALS, 0)} for frame in tb.frames
+        }
+        return "200 OK", [("Content-Type", _JSON)], _json({"frames": frames})
 
     def _exec(self, frame_id: str, code: str, environ: dict[str, t.Any]) -> tuple[str, list[tuple[str, str]], bytes]:
         if not self._authenticated(environ):

@@ -5,7 +5,9 @@ the frames still exist: the chain of exceptions (``__cause__`` and
 ``__context__``, oldest first, as Python prints them), and per frame its
 file, line, function, source around the line, and a copy of its locals.
 :func:`render_html` turns one into the debugger's page; every value that
-comes from the app (messages, source, reprs, paths) is HTML-escaped.
+comes from the app (messages, source, reprs, paths) is HTML-escaped. The
+locals are in the page only when the caller says the browser may see them
+(the PIN was entered, or is off); else the page fetches them after unlock.
 """
 
 from __future__ import annotations
@@ -218,7 +220,7 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _render_frame(frame: Frame, evalex: bool) -> str:
+def _render_frame(frame: Frame, evalex: bool, show_locals: bool) -> str:
     # Each line is a block; no newline between them (in a <pre> it would double the spacing).
     source = "".join(
         f'<span class="line{" current" if number == frame.lineno else ""}">'
@@ -227,10 +229,20 @@ def _render_frame(frame: Frame, evalex: bool) -> str:
     )
     if not source:
         source = '<span class="line">(source not available)</span>'
-    rows = "".join(f"<tr><th>{_e(name)}</th><td><code>{_e(value)}</code></td></tr>" for name, value in frame.local_reprs())
-    locals_html = f'<table class="locals">{rows}</table>' if rows else '<p class="nolocals">No local variables.</p>'
-    if len(frame.locals) > MAX_LOCALS:
-        locals_html += f'<p class="nolocals">{len(frame.locals) - MAX_LOCALS} more (use the console).</p>'
+    if show_locals:
+        rows = "".join(f"<tr><th>{_e(name)}</th><td><code>{_e(value)}</code></td></tr>" for name, value in frame.local_reprs())
+        locals_html = f'<table class="locals">{rows}</table>' if rows else '<p class="nolocals">No local variables.</p>'
+        if len(frame.locals) > MAX_LOCALS:
+            locals_html += f'<p class="nolocals">{len(frame.locals) - MAX_LOCALS} more (use the console).</p>'
+    elif evalex:
+        # NOTE: the values reach the page only through the console's
+        # authenticated "locals" command (debugger.js asks for the PIN).
+        locals_html = (
+            f'<div class="locals-hidden" data-frame="{_e(frame.id)}"><p class="nolocals">'
+            "Local variables are shown once the PIN unlocks the console.</p></div>"
+        )
+    else:
+        locals_html = '<p class="nolocals">Local variables are shown only with the console on and unlocked.</p>'
     console = f'<div class="console" data-frame="{_e(frame.id)}"></div>' if evalex else ""
     return (
         f'<details class="frame{" library" if frame.is_library else ""}"{"" if frame.is_library else " open"}>'
@@ -249,6 +261,7 @@ def render_html(
     pin_required: bool,
     authenticated: bool,
     host_trusted: bool,
+    show_locals: bool = False,
 ) -> str:
     """The debugger's error page for a traceback.
 
@@ -259,6 +272,9 @@ def render_html(
     :param authenticated: This browser already entered the PIN.
     :param host_trusted: The request's host may use the console (if not,
         the page says how to allow it instead of offering a console).
+    :param show_locals: Put the frames' local variables in the page; only
+        for a trusted host with the PIN entered (or off). Otherwise the page
+        offers to show them once the PIN unlocks the console.
 
     .. versionadded:: 0.1
     """
@@ -267,7 +283,7 @@ def render_html(
     for part in tb.parts:
         if part.relation:
             sections.append(f'<p class="relation">{_e(part.relation)}</p>\n')
-        frames = "".join(_render_frame(frame, console_on) for frame in part.frames)
+        frames = "".join(_render_frame(frame, console_on, show_locals) for frame in part.frames)
         sections.append(
             f'<section class="exception"><h2>Traceback <small>(most recent call last)</small></h2>\n'
             f'{frames}<pre class="message">{_e(part.message)}</pre></section>\n'
@@ -290,7 +306,7 @@ def render_html(
         f"<title>{_e(tb.type_name)} // Erlen debugger</title>\n"
         f'<link rel="stylesheet" href="{url}?cmd=resource&amp;f=style.css">\n'
         "</head>\n"
-        f'<body data-url="{url}" data-secret="{_e(secret)}" data-console="{"on" if console_on else "off"}"'
+        f'<body data-url="{url}" data-secret="{_e(secret)}" data-traceback="{_e(tb.id)}" data-console="{"on" if console_on else "off"}"'
         f' data-pin="{"required" if pin_required and not authenticated else "no"}">\n'
         '<main class="debugger">\n'
         f'<header><h1>{_e(tb.type_name)}</h1><pre class="errormsg">{_e(tb.message)}</pre></header>\n'

@@ -1,7 +1,9 @@
 // Erlen debugger: a Python console per traceback frame.
 //
-// The page's <body> carries the debugger's URL, the per-process secret, and
-// whether the console is on and needs the PIN. Every console request is a
+// The page's <body> carries the debugger's URL, the per-process secret, the
+// traceback's id, and whether the console is on and needs the PIN. Until the
+// PIN is entered the page has no local variables; "Show local variables"
+// (or any unlock) fetches them. Every console request is a
 // same-origin POST; the auth cookie is HttpOnly, so the script learns that it
 // expired only from a 403 with "auth_required", and then asks for the PIN.
 (() => {
@@ -10,6 +12,7 @@
   const body = document.body;
   const baseUrl = body.dataset.url;
   const secret = body.dataset.secret;
+  const tracebackId = body.dataset.traceback;
   let pinRequired = body.dataset.pin === "required";
   let pinPrompt = null; // the pending PIN dialog's promise, shared by consoles
 
@@ -73,6 +76,7 @@
           pinRequired = false;
           pinPrompt = null;
           resolve();
+          fetchLocals(); // unlocked: the frames' locals may be shown now
           return;
         }
         message.textContent = data.error || "The PIN was refused.";
@@ -96,6 +100,47 @@
       result = await post("exec", { code: line }, { frm: frameId });
     }
     return result;
+  }
+
+  // The page holds no local variable until the PIN is entered; then they
+  // come from the "locals" command as plain text, put in with textContent.
+  async function fetchLocals() {
+    const boxes = document.querySelectorAll(".locals-hidden[data-frame]");
+    if (!boxes.length) return;
+    const { ok, data } = await post("locals", {}, { tb: tracebackId });
+    if (data.auth_required) {
+      pinRequired = true;
+      askPin(); // fetches again once unlocked
+      return;
+    }
+    for (const box of boxes) {
+      const frame = ok ? data.frames[box.dataset.frame] : undefined;
+      if (!frame) {
+        box.replaceChildren(el("p", "nolocals", data.error || "The local variables are not available."));
+        continue;
+      }
+      const shown = [];
+      if (frame.locals.length) {
+        const table = el("table", "locals");
+        for (const [name, value] of frame.locals) {
+          const row = el("tr");
+          const cell = el("td");
+          cell.append(el("code", "", value));
+          row.append(el("th", "", name), cell);
+          table.append(row);
+        }
+        shown.push(table);
+      } else {
+        shown.push(el("p", "nolocals", "No local variables."));
+      }
+      if (frame.more) shown.push(el("p", "nolocals", `${frame.more} more (use the console).`));
+      box.replaceWith(...shown);
+    }
+  }
+
+  async function showLocals() {
+    if (pinRequired) await askPin(); // fetches them once unlocked
+    else await fetchLocals();
   }
 
   function openConsole(box) {
@@ -140,6 +185,13 @@
       input.focus();
       output.scrollTop = output.scrollHeight;
     });
+  }
+
+  for (const box of document.querySelectorAll(".locals-hidden[data-frame]")) {
+    const button = el("button", "show-locals", "Show local variables");
+    button.type = "button";
+    button.addEventListener("click", showLocals);
+    box.append(button);
   }
 
   for (const box of document.querySelectorAll(".console[data-frame]")) {
