@@ -518,6 +518,61 @@ def test_undeclared_length_over_limit_is_413_early(app: Erlen) -> None:
     assert run_asgi(app, "/async", "POST", b"small").body == b"small"
 
 
+# issue 15, finding 9: with both Transfer-Encoding and Content-Length, the
+# transfer coding wins (RFC 9112 section 6.3). The server de-chunks the body
+# and marks its end (more_body), so the app reads what the server delivers:
+# neither a cut at the declared length nor a wait for bytes that never come.
+@pytest.mark.parametrize("declared", ["3", "100", "0"], ids=["declared-shorter", "declared-longer", "declared-zero"])
+@pytest.mark.parametrize("path", ["/sync", "/async", "/sync-stream", "/async-stream"])
+@pytest.mark.parametrize("te_first", [False, True], ids=["cl-first", "te-first"])
+def test_transfer_encoding_wins_over_content_length(app: Erlen, declared: str, path: str, te_first: bool) -> None:
+    # issue 15, finding 9
+    @app.post("/sync")
+    def in_thread() -> t.Any:
+        return {"length": request.content_length, "body": request.get_data(as_text=True)}
+
+    @app.post("/async")
+    async def on_loop() -> t.Any:
+        return {"length": request.content_length, "body": request.get_data(as_text=True)}
+
+    @app.post("/sync-stream")
+    def stream_in_thread() -> t.Any:
+        return {"length": request.content_length, "body": request.stream.read().decode()}
+
+    @app.post("/async-stream")
+    async def stream_on_loop() -> t.Any:
+        return {"length": request.content_length, "body": request.stream.read().decode()}
+
+    headers = [("Content-Length", declared), ("Transfer-Encoding", "chunked")]
+    if te_first:
+        headers.reverse()
+    result = run_asgi(app, path, "POST", [b"abcdef", b"ghij"], headers=headers)
+    assert (result.status, result.body) == (200, b'{"body":"abcdefghij","length":null}\n')
+
+
+@pytest.mark.parametrize("path", ["/sync", "/async"])
+def test_transfer_encoding_with_content_length_keeps_the_size_limit(app: Erlen, path: str) -> None:
+    # issue 15, finding 9: the declared length neither lifts MAX_CONTENT_LENGTH
+    # (a small Content-Length before a large chunked body) nor trips it early
+    # (a large Content-Length before a small one).
+    app.config["MAX_CONTENT_LENGTH"] = 10
+
+    @app.post("/sync")
+    def in_thread() -> str:
+        return request.get_data(as_text=True)
+
+    @app.post("/async")
+    async def on_loop() -> str:
+        return request.get_data(as_text=True)
+
+    chunked = ("Transfer-Encoding", "chunked")
+    result = run_asgi(app, path, "POST", [b"x" * 6] * 50, headers=[("Content-Length", "3"), chunked])
+    assert result.status == 413
+    assert result.received < 5  # stopped reading right after the limit
+    result = run_asgi(app, path, "POST", [b"small"], headers=[("Content-Length", "1000"), chunked])
+    assert (result.status, result.body) == (200, b"small")
+
+
 def test_bad_content_length_is_400(app: Erlen) -> None:
     @app.post("/")
     async def index() -> str:

@@ -722,3 +722,29 @@ def test_short_body_is_a_client_error_not_a_hang() -> None:
 
     status, _, _ = run(app, make_environ("POST", body=b"abc", content_length="10"))
     assert status == 400
+
+
+def test_transfer_encoding_wins_over_content_length_when_the_server_dechunks() -> None:
+    # issue 15, finding 9 (the WSGI side; tests/test_asgi.py has the ASGI
+    # one). Naive: read Content-Length bytes of a body the server already
+    # de-chunked (wsgi.input_terminated), cutting it short or waiting for
+    # bytes that never come. Transfer-Encoding wins (RFC 9112 section 6.3):
+    # the body is read to its end, MAX_CONTENT_LENGTH still applies.
+    app = Erlen("vulns_te_and_cl", static_folder=None)
+    app.config.update(MAX_CONTENT_LENGTH=1000)
+
+    @app.post("/")
+    def index() -> str:
+        return f"{request.content_length} {request.get_data().decode()}"
+
+    chunked = {"HTTP_TRANSFER_ENCODING": "chunked"}
+    for declared in ("3", "100", "0"):
+        environ = make_environ("POST", body=b"abcdefghij", content_length=declared, terminated=True, headers=chunked)
+        assert run(app, environ)[::2] == (200, b"None abcdefghij"), declared
+    stream = CountingInput(b"", b"x", 100 * MB)
+    status, _, _ = run(app, make_environ("POST", stream=stream, content_length="3", terminated=True, headers=chunked))
+    assert status == 413
+    assert stream.served <= 1001
+    # An input the server does not terminate keeps the declared length.
+    environ = make_environ("POST", body=b"abcdefghij", content_length="3", headers=chunked)
+    assert run(app, environ)[::2] == (200, b"3 abc")

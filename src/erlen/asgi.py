@@ -224,6 +224,14 @@ class _ASGIFields:
         # without Content-Length can be read safely.
         return True
 
+    def _transfer_coded(self) -> bool:
+        # PERF: the raw header names, without building Headers (the input is
+        # always terminated under ASGI).
+        for name, _ in self.scope["headers"]:
+            if name == b"transfer-encoding":
+                return True
+        return False
+
     @cached_property
     def environ(self) -> dict[str, t.Any]:
         # A WSGI-like view for extensions that read ``request.environ``;
@@ -289,14 +297,18 @@ def make_request(cls: type[Request], scope: Scope, receive: Receive | None = Non
 def _needs_body(scope: Scope) -> bool:
     """Whether a request may carry a body that has to be read before async code runs."""
     # PERF: a scan of the raw headers; the Headers object may never be needed.
-    chunked = False
+    empty = False
     for name, value in scope["headers"]:
         if name == b"content-length":
-            return bool(value.strip() != b"0")
-        if name == b"transfer-encoding":
-            chunked = True
-    if chunked:
-        return True
+            if value.strip() != b"0":
+                return True
+            # NOTE: a Transfer-Encoding after it still means a body (it
+            # wins over the length, RFC 9112 section 6.3): look on.
+            empty = True
+        elif name == b"transfer-encoding":
+            return True
+    if empty:
+        return False
     # NOTE: HTTP/2 and HTTP/3 may send a body without either header.
     return scope.get("http_version", "1.1") not in ("1.0", "1.1")
 
@@ -307,12 +319,22 @@ async def _fill_body(request: Request, body: _ASGIInput) -> None:
         # PERF: the two values a JSON or form body needs, from the raw
         # headers, so reading the body may never build the Headers object.
         # They are what `content_length` and `mimetype` would compute.
+        declared: int | None = None
         for name, value in request.scope["headers"]:  # type: ignore[attr-defined]
             if name == b"content-length":
-                if "content_length" not in cache and value.isdigit():
-                    cache["content_length"] = int(value)
-            elif name == b"content-type" and "mimetype" not in cache:
-                cache["mimetype"] = value.partition(b";")[0].strip().lower().decode("latin-1")
+                if declared is None and value.isdigit():
+                    declared = int(value)
+            elif name == b"content-type":
+                if "mimetype" not in cache:
+                    cache["mimetype"] = value.partition(b";")[0].strip().lower().decode("latin-1")
+            elif name == b"transfer-encoding":
+                # The server de-chunked the body: the transfer coding wins
+                # over a Content-Length (RFC 9112 section 6.3).
+                declared = None
+                cache.setdefault("content_length", None)
+                break
+        if declared is not None:
+            cache.setdefault("content_length", declared)
     limit = request.max_content_length
     if limit is not None:
         length = request.content_length  # a bad Content-Length raises 400 here

@@ -398,10 +398,18 @@ class Request:
     def content_length(self) -> int | None:
         """The declared body length, or ``None``.
 
+        ``None`` too when the request also has ``Transfer-Encoding`` and the
+        server marks the end of the body (:attr:`input_terminated`, always
+        under ASGI): the transfer coding wins (RFC 9112 section 6.3), so the
+        body is read to the end the server delivers, within
+        :attr:`max_content_length`.
+
         :raises BadRequest: The header is not a non-negative integer.
         """
         value = self.headers.get("Content-Length")
         if value is None or value == "":
+            return None
+        if self._transfer_coded():
             return None
         value = value.strip()
         # NOTE: int() would accept "+5", " 5" and other scripts' digits;
@@ -409,6 +417,10 @@ class Request:
         if not (value.isascii() and value.isdigit()):
             raise BadRequest("The Content-Length header is not a valid non-negative integer.")
         return int(value)
+
+    def _transfer_coded(self) -> bool:
+        """Whether the server de-chunked the body: ``Transfer-Encoding`` with a terminated input."""
+        return self.input_terminated and "Transfer-Encoding" in self.headers
 
     @property
     def content_encoding(self) -> str | None:
