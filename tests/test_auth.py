@@ -449,12 +449,12 @@ def test_remember_cookie_attributes(client: ErlenClient, manager: LoginManager) 
     assert "Secure" not in header
 
 
-def test_remember_cookie_only_holds_id_and_time(app: Erlen, client: ErlenClient, manager: LoginManager) -> None:
+def test_remember_cookie_only_holds_id_time_and_binding(app: Erlen, client: ErlenClient, manager: LoginManager) -> None:
     login(client, remember=True)
     value = client.get_cookie("remember_token").value
-    encoded_id, issued, signature = value.split(".")
+    encoded_id, issued, binding, signature = value.split(".")
     assert encoded_id == "MQ"  # base64 of "1"
-    assert issued.isdigit() and len(signature) == 43
+    assert issued.isdigit() and len(binding) == 43 and len(signature) == 43
 
 
 def test_remember_cookie_restores_login_and_is_rotated(client: ErlenClient, manager: LoginManager, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -528,9 +528,9 @@ def test_garbage_remember_cookie_is_anonymous_and_deleted(client: ErlenClient, m
 def test_tampered_remember_cookie_is_rejected(client: ErlenClient, manager: LoginManager) -> None:
     login(client, remember=True)
     value = client.get_cookie("remember_token").value
-    _, issued, signature = value.split(".")
+    _, issued, binding, signature = value.split(".")
     client.delete_cookie("session")
-    client.set_cookie("remember_token", f"Mg.{issued}.{signature}")  # claims user 2
+    client.set_cookie("remember_token", f"Mg.{issued}.{binding}.{signature}")  # claims user 2
     assert client.get("/me").text == "False:-"
 
 
@@ -551,13 +551,16 @@ def test_remember_cookie_accepted_with_fallback_key(app: Erlen, client: ErlenCli
 
 
 def test_remember_cookie_with_bad_signed_content(app: Erlen, client: ErlenClient, manager: LoginManager) -> None:
-    # Well signed but not what erlen writes: a non-numeric time or an id
-    # that is not base64 of UTF-8. Only a leaked key could make these.
+    # Well signed but not what erlen writes: a non-numeric time, an id that
+    # is not base64 of UTF-8, a binding to no version of the user. Only a
+    # leaked key could make these.
+    import time
+
     from erlen.auth import _remember_keys
     from erlen.security import _sign
 
     key = _remember_keys(app)[0]
-    for message in ("MQ.soon", "_w.1700000000", "M.9999999999"):
+    for message in ("MQ.soon.b", "_w.1700000000.b", "M.9999999999.b", f"MQ.{int(time.time())}.b", "MQ.1"):
         client.set_cookie("remember_token", f"{message}.{_sign(key, message)}")
         assert client.get("/me").text == "False:-"
 
@@ -691,3 +694,122 @@ def test_safe_next_url(app: Erlen) -> None:
         assert safe_next_url() == "/"
     with app.test_request_context("/login", environ_base={"SCRIPT_NAME": "/mnt"}):
         assert safe_next_url() == "/mnt/"
+
+
+# -- revoking remember-me tokens (issue 15, finding 10) ----------------------------
+
+
+class Account(UserMixin):
+    """A user with what UserMixin binds remember-me tokens to by default."""
+
+    def __init__(self, id: int, password_hash: str) -> None:
+        self.id = id
+        self.password_hash = password_hash
+        self.remember_token_version = 0
+
+
+@pytest.fixture
+def accounts(app: Erlen) -> dict[str, Account]:
+    accounts = {"1": Account(1, "scrypt:1$a$b")}
+    manager = LoginManager(app)
+    manager.user_loader(accounts.get)
+
+    @app.post("/login")
+    def login() -> str:
+        login_user(accounts[request.form["id"]], remember=True)
+        return "in"
+
+    @app.post("/logout")
+    def logout() -> str:
+        logout_user()
+        return "out"
+
+    @app.route("/me")
+    def me() -> str:
+        return f"{current_user.is_authenticated}:{current_user.get_id()}"
+
+    return accounts
+
+
+def _stolen_remember_cookie(app: Erlen) -> str:
+    client = app.test_client()
+    assert client.post("/login", data={"id": "1"}).text == "in"
+    return client.get_cookie("remember_token").value
+
+
+def _replay(app: Erlen, token: str) -> str:
+    client = app.test_client()  # another browser: no session, only the copied cookie
+    client.set_cookie("remember_token", token)
+    return client.get("/me").text
+
+
+# issue 15, finding 10: logging out only asked the browser to delete the cookie;
+# a copy of it kept logging its holder in for a year.
+def test_remember_token_is_revoked_by_logout(app: Erlen, accounts: dict[str, Account]) -> None:
+    client = app.test_client()
+    assert client.post("/login", data={"id": "1"}).text == "in"
+    stolen = client.get_cookie("remember_token").value
+    assert _replay(app, stolen) == "True:1"
+    assert client.post("/logout").text == "out"
+    assert _replay(app, stolen) == "False:None"
+    # Logging in again works, with a new token.
+    assert _replay(app, _stolen_remember_cookie(app)) == "True:1"
+
+
+# issue 15, finding 10: a password change did not end outstanding remember-me
+# tokens either; the default binding includes the user's password hash.
+def test_remember_token_is_revoked_by_a_password_change(app: Erlen, accounts: dict[str, Account]) -> None:
+    stolen = _stolen_remember_cookie(app)
+    assert "scrypt" not in stolen  # bound to the hash, not carrying it
+    assert _replay(app, stolen) == "True:1"
+    accounts["1"].password_hash = "scrypt:1$c$d"
+    client = app.test_client()
+    client.set_cookie("remember_token", stolen)
+    rv = client.get("/me")
+    assert rv.text == "False:None"
+    assert client.get_cookie("remember_token") is None  # told to drop it
+
+
+def test_remember_token_bound_to_a_custom_version(app: Erlen) -> None:
+    class SessionTokenUser(UserMixin):
+        id = 7
+        session_token = "a"
+
+        def get_remember_token_version(self) -> str:
+            return self.session_token
+
+        def revoke_remember_tokens(self) -> None:
+            pass  # revoked elsewhere in this test
+
+    user = SessionTokenUser()
+    LoginManager(app).user_loader(lambda user_id: user)
+
+    @app.post("/login")
+    def login() -> str:
+        login_user(user, remember=True)
+        return "in"
+
+    @app.route("/me")
+    def me() -> str:
+        return str(current_user.is_authenticated)
+
+    stolen = _stolen_remember_cookie(app)
+    assert _replay(app, stolen) == "True"
+    user.session_token = "b"
+    assert _replay(app, stolen) == "False"
+
+
+def test_user_mixin_remember_token_version_defaults() -> None:
+    class Plain(UserMixin):
+        id = 1
+
+    # Nothing to bind to: tokens work as before, and logout can't revoke them.
+    assert Plain().get_remember_token_version() is None
+    Plain().revoke_remember_tokens()
+    account = Account(1, "hash")
+    before = account.get_remember_token_version()
+    account.revoke_remember_tokens()
+    assert account.remember_token_version == 1
+    assert account.get_remember_token_version() != before
+    account.password_hash = "other"
+    assert account.get_remember_token_version() not in (before, None)

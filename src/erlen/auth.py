@@ -29,11 +29,16 @@ login (a CSRF token, a cart, an attacker's values) reaches the logged-in one.
 Logging out clears the session the same way.
 
 ``login_user(user, remember=True)`` also sets a *remember-me* cookie
-(``remember_token``): the user id and the time it was issued, signed with
+(``remember_token``): the user id, the time it was issued and a binding to
+the user's :meth:`~UserMixin.get_remember_token_version`, signed with
 HMAC-SHA256 under a key derived from ``SECRET_KEY``, ``HttpOnly`` and
 ``SameSite=Lax``. When a later request has no login in its session, a valid
-cookie younger than ``REMEMBER_COOKIE_DURATION`` logs the user back in and
-is re-issued with a new time; logging out deletes it.
+cookie younger than ``REMEMBER_COOKIE_DURATION``, whose user's version is
+still the one it was made for, logs the user back in and is re-issued with
+a new time. Logging out deletes it and calls the user's
+:meth:`~UserMixin.revoke_remember_tokens`; a password change changes
+:class:`UserMixin`'s default version: either way, copies of the cookie stop
+working (issue 15, finding 10; Flask-Login's cookie outlives both).
 
 Settings (``app.config``), with their defaults:
 
@@ -51,6 +56,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import typing as t
 from datetime import timedelta
 from functools import wraps
@@ -91,6 +97,8 @@ EXEMPT_METHODS = frozenset(("OPTIONS",))
 _EXTENSION_KEY = "erlen.auth"
 #: The purpose the remember-me key is derived for (see erlen.security).
 _REMEMBER_PURPOSE = "erlen.auth remember-me cookie"
+#: The purpose of the key that binds a token to the user's version.
+_VERSION_PURPOSE = "erlen.auth remember-me version"
 #: Where the loaded user and pending cookie work live on ``g``.
 _G_USER = "_erlen_login_user"
 _G_REMEMBER = "_erlen_remember"
@@ -131,6 +139,41 @@ class UserMixin:
             return str(self.id)  # type: ignore[attr-defined]
         except AttributeError:
             raise NotImplementedError("No 'id' attribute on the user: override 'get_id()' to return its id.") from None
+
+    def get_remember_token_version(self) -> str | None:
+        """The value this user's remember-me tokens are bound to: when it
+        changes, every token made before stops working.
+
+        Override it to return something your app changes to end them all,
+        e.g. a per-user "session token" column. The default is a digest of
+        the user's ``remember_token_version`` attribute (bumped by
+        :meth:`revoke_remember_tokens`) and ``password_hash`` attribute (so
+        a password change revokes them), those of the two the user has;
+        ``None`` when it has neither: its tokens can't be revoked, only
+        expire.
+
+        The value is never put in the cookie, only an HMAC of it.
+        """
+        version = getattr(self, "remember_token_version", None)
+        password_hash = getattr(self, "password_hash", None)
+        if version is None and password_hash is None:
+            return None
+        material = f"{version!r}\x00{password_hash!r}".encode("utf-8", "surrogatepass")
+        return hashlib.sha256(material).hexdigest()
+
+    def revoke_remember_tokens(self) -> None:
+        """End this user's outstanding remember-me tokens; :func:`logout_user`
+        calls it.
+
+        The default adds 1 to the user's ``remember_token_version``
+        attribute when it has an integer one (save the user afterwards as
+        your storage needs, e.g. commit an ORM session), and does nothing
+        otherwise. Override it to change whatever your
+        :meth:`get_remember_token_version` returns.
+        """
+        version = getattr(self, "remember_token_version", None)
+        if isinstance(version, int) and not isinstance(version, bool):
+            self.remember_token_version = version + 1
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, UserMixin):
@@ -332,10 +375,14 @@ def _manager(app: Erlen) -> LoginManager:
 
 # -- the remember-me cookie ------------------------------------------------------
 #
-#     base64url(user id) "." issue time (decimal seconds) "." base64url(HMAC-SHA256)
+#     base64url(user id) "." issue time "." binding "." base64url(HMAC-SHA256)
 #
-# signed under a key derived from SECRET_KEY for this purpose only. Nothing else
-# is inside: no password hash, no session data.
+# The binding is the HMAC of the user's get_remember_token_version() under a key
+# of its own: it shows nothing of the version (which may be derived from the
+# password hash), and a token stops working once the version changes. The last
+# HMAC covers the other three parts, so a forged cookie is refused before the
+# user_loader is asked for anyone. Nothing else is inside: no password hash, no
+# session data.
 
 
 def _duration_seconds(app: Erlen) -> int:
@@ -349,19 +396,41 @@ def _remember_keys(app: Erlen) -> list[bytes]:
     return _derive_keys(app.secret_key, app.config.get("SECRET_KEY_FALLBACKS"), _REMEMBER_PURPOSE)
 
 
-def _make_remember_token(app: Erlen, user_id: str) -> str:
+def _version_keys(app: Erlen) -> list[bytes]:
+    return _derive_keys(app.secret_key, app.config.get("SECRET_KEY_FALLBACKS"), _VERSION_PURPOSE)
+
+
+def _version_message(user_id: str, user: t.Any) -> str:
+    # No get_remember_token_version (a user class not built on UserMixin), or
+    # None: a binding to "no version", which a later version does not match.
+    get_version = getattr(user, "get_remember_token_version", None)
+    version = get_version() if get_version is not None else None
+    return f"{user_id}\x00" + ("-" if version is None else f"={version}")
+
+
+def _make_remember_token(app: Erlen, user_id: str, user: t.Any = None) -> str:
     encoded_id = base64.urlsafe_b64encode(user_id.encode()).rstrip(b"=").decode("ascii")
-    message = f"{encoded_id}.{int(time())}"
+    binding = _sign(_version_keys(app)[0], _version_message(user_id, user))
+    message = f"{encoded_id}.{int(time())}.{binding}"
     return f"{message}.{_sign(_remember_keys(app)[0], message)}"
 
 
+def _binding_matches(app: Erlen, token: str, user_id: str, user: t.Any) -> bool:
+    """Whether ``token`` (valid, as :func:`_read_remember_token` found) was
+    made for ``user``'s current remember-token version."""
+    binding = token.split(".")[2]
+    return _verify(_version_keys(app), _version_message(user_id, user), binding)
+
+
 def _read_remember_token(app: Erlen, token: str) -> str | None:
-    """The user id in a valid, unexpired token; ``None`` for anything else."""
+    """The user id in a valid, unexpired token; ``None`` for anything else.
+    (Whether it is still bound to the user's version is checked once the
+    user is loaded: :func:`_binding_matches`.)"""
     parts = token.split(".")
-    if len(parts) != 3:
+    if len(parts) != 4:
         return None
-    encoded_id, issued, signature = parts
-    message = f"{encoded_id}.{issued}"
+    encoded_id, issued, binding, signature = parts
+    message = f"{encoded_id}.{issued}.{binding}"
     if not _verify(_remember_keys(app), message, signature):
         return None
     # Signed by us, so well-formed; the checks below guard against a leaked
@@ -376,12 +445,14 @@ def _read_remember_token(app: Erlen, token: str) -> str | None:
         return None
 
 
-def _schedule_remember_cookie(ctx: AppContext, user_id: str | None) -> None:
-    """Set (``user_id`` given) or delete (``None``) the cookie on this request's
-    response. The last call in a request wins; one after-request step applies it."""
+def _schedule_remember_cookie(ctx: AppContext, user_id: str | None, user: t.Any = None) -> None:
+    """Set (``user_id`` and ``user`` given) or delete (``None``) the cookie on
+    this request's response. The last call in a request wins; one
+    after-request step applies it (reading the user's version then, so a
+    revocation later in the request is seen)."""
     g = ctx.g
     first = _G_REMEMBER not in g
-    setattr(g, _G_REMEMBER, user_id)
+    setattr(g, _G_REMEMBER, None if user_id is None else (user_id, user))
     if first:
         from .ctx import after_this_request
 
@@ -392,7 +463,7 @@ def _apply_remember_cookie(response: Response) -> Response:
     ctx = _cv.get()
     app = ctx.app
     config = app.config
-    user_id = getattr(ctx.g, _G_REMEMBER)
+    scheduled: tuple[str, t.Any] | None = getattr(ctx.g, _G_REMEMBER)
     options = {
         "path": config["REMEMBER_COOKIE_PATH"],
         "domain": config["REMEMBER_COOKIE_DOMAIN"],
@@ -401,10 +472,11 @@ def _apply_remember_cookie(response: Response) -> Response:
         "samesite": config["REMEMBER_COOKIE_SAMESITE"],
     }
     name = config["REMEMBER_COOKIE_NAME"]
-    if user_id is None:
+    if scheduled is None:
         response.delete_cookie(name, **options)
     else:
-        response.set_cookie(name, _make_remember_token(app, user_id), max_age=_duration_seconds(app), **options)
+        token = _make_remember_token(app, *scheduled)
+        response.set_cookie(name, token, max_age=_duration_seconds(app), **options)
     return response
 
 
@@ -430,14 +502,22 @@ def _load_user(ctx: AppContext) -> t.Any:
     if token is not None and app.secret_key:
         remembered_id = _read_remember_token(app, token)
         user = manager.load_user(remembered_id) if remembered_id is not None else None
-        if user is not None and user.is_active:
+        # NOTE: a token made before the user's version changed (a logout, a
+        # password change) is revoked, though its signature is good.
+        if (
+            remembered_id is not None
+            and user is not None
+            and user.is_active
+            and _binding_matches(app, token, remembered_id, user)
+        ):
             # A login like login_user's: whatever the session held before
             # (it could have been planted) does not carry over.
             _reset_session(ctx)["_user_id"] = remembered_id
             # Re-issued with a new time, so an active user stays remembered.
-            _schedule_remember_cookie(ctx, remembered_id)
+            _schedule_remember_cookie(ctx, remembered_id, user)
             return user
-        # Forged, expired, or for a user that is gone: tell the client to drop it.
+        # Forged, expired, revoked, or for a user that is gone: tell the
+        # client to drop it.
         _schedule_remember_cookie(ctx, None)
     return manager.anonymous_user()
 
@@ -512,15 +592,17 @@ def login_user(user: t.Any, remember: bool = False) -> bool:
     request = ctx.request
     assert request is not None
     if remember:
-        _schedule_remember_cookie(ctx, user_id)
+        _schedule_remember_cookie(ctx, user_id, user)
     elif app.config["REMEMBER_COOKIE_NAME"] in request.cookies:
         _schedule_remember_cookie(ctx, None)
     return True
 
 
 def logout_user() -> bool:
-    """Log the current user out: clear the session (see the module's notes)
-    and delete the remember-me cookie.
+    """Log the current user out: clear the session (see the module's notes),
+    delete the remember-me cookie, and revoke the user's remember-me tokens
+    (copies of the cookie elsewhere) with its ``revoke_remember_tokens()``
+    (see :meth:`UserMixin.revoke_remember_tokens`), if it has one.
 
     :return: ``True``.
     :raises RuntimeError: Outside a request or without a ``LoginManager``.
@@ -530,6 +612,11 @@ def logout_user() -> bool:
     ctx = _request_ctx()
     app = ctx.app
     manager = _manager(app)
+    user = _get_user()
+    if user.is_authenticated:
+        revoke = getattr(user, "revoke_remember_tokens", None)
+        if revoke is not None:
+            revoke()
     _reset_session(ctx)
     setattr(ctx.g, _G_USER, manager.anonymous_user())
     request = ctx.request
