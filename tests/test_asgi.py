@@ -981,6 +981,14 @@ def test_real_uvicorn_http_websocket_and_lifespan(app: Erlen, caplog: pytest.Log
         with pytest.raises(InvalidStatus) as refused:
             connect(f"ws://127.0.0.1:{server.port}/nowhere", open_timeout=5)
         assert refused.value.response.status_code == 404
+        # issue 15, finding 3: another site's page is refused (403) before
+        # the handler runs; a page of the app's own origin is served.
+        with pytest.raises(InvalidStatus) as refused:
+            connect(f"ws://127.0.0.1:{server.port}/ws/lobby", origin="http://evil.test", open_timeout=5)  # type: ignore[arg-type]
+        assert refused.value.response.status_code == 403
+        with connect(f"ws://127.0.0.1:{server.port}/ws/own", origin=f"http://127.0.0.1:{server.port}", open_timeout=5, close_timeout=5) as client:  # type: ignore[arg-type]
+            client.send("hi")
+            assert client.recv(timeout=5) == "own:hi"
     assert events == ["started", "stopped"]
 
 

@@ -523,3 +523,127 @@ def test_handler_finishing_without_close_is_reported(app: Erlen) -> None:
         with pytest.raises(WebSocketDisconnect):
             ws.receive()
         ws.send_text("nobody listens")  # dropped quietly
+
+
+# -- the Origin check (issue 15, finding 3) -------------------------------------------------------
+#
+# Cross-site WebSocket hijacking: a page on another site opens a socket to
+# the app and the browser sends the user's cookies with the handshake. The
+# Origin header says which site's page asks; by default only the app's own
+# origin (the Host) and the TRUSTED_HOSTS may open one.
+
+
+def _origin_app(app: Erlen) -> list[str]:
+    ran: list[str] = []
+
+    @app.before_request
+    def hook() -> None:
+        ran.append("before_request")
+
+    @app.websocket("/ws")
+    async def handler() -> None:
+        ran.append("handler")
+        await websocket.accept()
+        await websocket.send(session.get("user", "anonymous"))
+
+    return ran
+
+
+def _connect(app: Erlen, origin: str | None, host: str = "localhost", extension: bool = True) -> str:
+    headers = {"Host": host}
+    if origin is not None:
+        headers["Origin"] = origin
+    with WebSocketTestSession(app, "/ws", headers=headers, http_response_extension=extension) as ws:
+        return ws.receive_text()
+
+
+def _refused(app: Erlen, origin: str | None, host: str = "localhost", extension: bool = True) -> WebSocketRejected:
+    with pytest.raises(WebSocketRejected) as refused:
+        _connect(app, origin, host, extension)
+    return refused.value
+
+
+@pytest.mark.parametrize("extension", [True, False], ids=["http-response", "close"])
+@pytest.mark.parametrize("origin", ["https://evil.test", "http://localhost.evil.test", "http://localhost:8000", "null", "evil", ""])
+def test_cross_origin_handshake_is_refused_before_any_code_runs(app: Erlen, origin: str, extension: bool) -> None:
+    # issue 15, finding 3: another site's page (or a sandboxed one: "null")
+    # gets a 403, and neither the hooks nor the handler run.
+    ran = _origin_app(app)
+    refused = _refused(app, origin, extension=extension)
+    assert refused.status_code == 403
+    if extension:
+        assert b"origin" in refused.body
+    assert ran == []
+
+
+@pytest.mark.parametrize(
+    ("origin", "host"),
+    [
+        ("http://localhost", "localhost"),
+        ("https://LocalHost", "localhost"),  # the scheme is not compared (a TLS proxy in front)
+        ("http://example.test:8000", "example.test:8000"),
+        ("https://example.test", "example.test:443"),
+        ("http://[::1]:8000", "[::1]:8000"),
+    ],
+)
+def test_same_origin_handshake_is_allowed(app: Erlen, origin: str, host: str) -> None:
+    # issue 15, finding 3
+    ran = _origin_app(app)
+    assert _connect(app, origin, host) == "anonymous"
+    assert ran == ["before_request", "handler"]
+
+
+def test_handshake_without_origin_is_allowed(app: Erlen) -> None:
+    # issue 15, finding 3: browsers always send Origin with a WebSocket
+    # handshake; a client without one (a script, a server) is no browser,
+    # so no user's cookies ride along uninvited.
+    _origin_app(app)
+    assert _connect(app, None) == "anonymous"
+    assert app.test_client().websocket_connect("/ws").__enter__().receive_text() == "anonymous"
+
+
+def test_trusted_hosts_are_allowed_origins(app: Erlen) -> None:
+    # issue 15, finding 3
+    app.config["TRUSTED_HOSTS"] = [".example.test", "localhost"]
+    _origin_app(app)
+    assert _connect(app, "https://www.example.test", host="api.example.test") == "anonymous"
+    assert _connect(app, "http://example.test:3000") == "anonymous"
+    assert _refused(app, "https://example.test.evil").status_code == 403
+
+
+def test_allowed_origins_setting(app: Erlen) -> None:
+    # issue 15, finding 3: listed origins match exactly (scheme, host, port),
+    # besides the app's own origin.
+    app.config["WEBSOCKET_ALLOWED_ORIGINS"] = ["https://app.example.test", "http://localhost:3000", "https://other.test:443/"]
+    ran = _origin_app(app)
+    assert _connect(app, "https://app.example.test") == "anonymous"
+    assert _connect(app, "http://localhost:3000") == "anonymous"
+    assert _connect(app, "https://other.test") == "anonymous"  # a default port is the same origin
+    assert _connect(app, "http://localhost") == "anonymous"  # same origin
+    assert _connect(app, None) == "anonymous"
+    ran.clear()
+    for origin in ("http://app.example.test", "https://app.example.test:8443", "https://sub.app.example.test", "null"):
+        assert _refused(app, origin).status_code == 403, origin
+    assert ran == []
+
+
+def test_allowed_origins_star_allows_any(app: Erlen) -> None:
+    # issue 15, finding 3
+    app.config["WEBSOCKET_ALLOWED_ORIGINS"] = "*"
+    _origin_app(app)
+    for origin in ("https://evil.test", "null", "evil"):
+        assert _connect(app, origin) == "anonymous"
+    app.config["WEBSOCKET_ALLOWED_ORIGINS"] = ["*"]
+    assert _connect(app, "https://evil.test") == "anonymous"
+
+
+def test_cross_origin_refusal_uses_the_apps_403_handler(app: Erlen) -> None:
+    # issue 15, finding 3: the refusal is an ordinary 403 (Forbidden).
+    _origin_app(app)
+
+    @app.errorhandler(403)
+    def forbidden(e: Exception) -> t.Any:
+        return "go away", 403
+
+    refused = _refused(app, "https://evil.test")
+    assert (refused.status_code, refused.body) == (403, b"go away")

@@ -145,6 +145,8 @@ class Erlen(Scaffold):
         # ASGI: threads for plain `def` views; the largest WebSocket message.
         "ASGI_MAX_THREADS": 40,
         "WEBSOCKET_MAX_MESSAGE_SIZE": 1024 * 1024,
+        # Origins (scheme://host[:port]) whose pages may open WebSockets besides the app's own and TRUSTED_HOSTS; "*": any.
+        "WEBSOCKET_ALLOWED_ORIGINS": None,
     }
 
     def __init__(

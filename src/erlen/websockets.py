@@ -11,6 +11,11 @@ handshake (path, args, headers, cookies, session) and whose
         async for message in websocket:
             await websocket.send(f"{room}: {message}")
 
+A handshake from another site's page is refused (403) before any hook or
+handler runs: its ``Origin`` must be the app's own (the ``Host``), a host
+in ``TRUSTED_HOSTS`` or one listed in ``WEBSOCKET_ALLOWED_ORIGINS``
+(``"*"``: any); a handshake without ``Origin`` (not a browser) is allowed.
+
 Before ``accept()`` the handshake can still be refused with an HTTP answer:
 an :class:`~erlen.exceptions.HTTPException` (``abort(403)``), a response
 returned by the handler or by a ``before_request`` function. The server
@@ -31,7 +36,9 @@ import typing as t
 from . import dispatch as _dispatch
 from .asgi import Receive, Scope, Send, make_request
 from .concurrency import run_sync
+from .exceptions import Forbidden
 from .globals import LocalProxy, _cv
+from .http.urls import host_is_trusted
 
 if t.TYPE_CHECKING:
     from .app import Erlen
@@ -261,9 +268,75 @@ class _WebSocketProxy(LocalProxy):
 websocket: WebSocket = _WebSocketProxy(_websocket)  # type: ignore[assignment]
 
 
+_DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
+
+
+def _host_port(netloc: str, scheme: str) -> tuple[str, int] | None:
+    """``(host, port)`` of ``host[:port]``, the port defaulting by ``scheme``; ``None`` if malformed."""
+    if netloc.startswith("["):  # an IPv6 literal
+        end = netloc.find("]")
+        host, rest = netloc[: end + 1], netloc[end + 1 :]
+        if end == -1 or (rest and rest[0] != ":"):
+            return None
+        port = rest[1:]
+    else:
+        host, _, port = netloc.partition(":")
+    if not host:
+        return None
+    if not port:
+        default = _DEFAULT_PORTS.get(scheme)
+        return (host.lower(), default) if default is not None else None
+    if not (port.isascii() and port.isdigit()):
+        return None
+    return host.lower(), int(port)
+
+
+def _parse_origin(value: str) -> tuple[str, str, int] | None:
+    """``(scheme, host, port)`` of an origin ``scheme://host[:port]``; ``None`` for ``null`` or a malformed one."""
+    scheme, sep, netloc = value.strip().rstrip("/").partition("://")
+    if not sep or "/" in netloc or "@" in netloc:
+        return None
+    scheme = scheme.lower()
+    hostport = _host_port(netloc, scheme)
+    return None if hostport is None else (scheme, *hostport)
+
+
+def _origin_allowed(app: Erlen, request: Request) -> bool:
+    """Whether the handshake's ``Origin`` may open a socket (``WEBSOCKET_ALLOWED_ORIGINS``).
+
+    Allowed: no ``Origin`` (not a browser: browsers always send one), the
+    app's own origin (host and port of the ``Host``; the scheme is not
+    compared, as a TLS proxy in front makes it ``ws``), a host in
+    ``TRUSTED_HOSTS``, an origin listed exactly, anything with ``"*"``.
+    """
+    value = request.headers.get("Origin")
+    if value is None:
+        return True
+    allowed = app.config.get("WEBSOCKET_ALLOWED_ORIGINS")
+    if isinstance(allowed, str):
+        allowed = [allowed]
+    allowed = allowed or ()
+    if "*" in allowed:
+        return True
+    origin = _parse_origin(value)
+    if origin is None:
+        return False  # "null" (sandboxed frames, file: pages) or not an origin
+    scheme, host, port = origin
+    if (host, port) == _host_port(request.host, scheme):
+        return True
+    trusted = app.config["TRUSTED_HOSTS"]
+    if trusted is not None and host_is_trusted(host, trusted):
+        return True
+    return any(origin == _parse_origin(entry) for entry in allowed)
+
+
 async def _dispatch_websocket(app: Erlen, request: Request) -> t.Any:
     if not app._got_first_request:
         app._got_first_request = True
+    # Cross-site WebSocket hijacking: refuse another site's page before any
+    # hook or handler runs (the error handlers may answer the 403).
+    if not _origin_allowed(app, request):
+        raise Forbidden("The origin of this WebSocket handshake is not allowed (see WEBSOCKET_ALLOWED_ORIGINS).")
     # The app's own matching: the same TRUSTED_HOSTS and SERVER_NAME checks
     # as over HTTP (the hooks still run before a refusal is raised).
     app._match_request(request, websocket=True)
