@@ -12,11 +12,12 @@ not on the number of rules. Everything here is private to the package.
 
 from __future__ import annotations
 
+import bisect
 import re
 import typing as t
 
 from .converters import BaseConverter, NumberConverter
-from .rules import _MIXED, _WHOLE, _Step
+from .rules import _MIXED, _TAIL, _WHOLE, _Step
 
 if t.TYPE_CHECKING:
     from .rules import Rule
@@ -49,7 +50,14 @@ class _Edge:
         self.order = order
         self.node = _Node()
         # NOTE: DOTALL, so a decoded "%0A" in a path value still matches.
-        self.fullmatch = re.compile(step.pattern, re.DOTALL).fullmatch
+        self.fullmatch: t.Callable[[str], t.Any] = re.compile(step.pattern, re.DOTALL).fullmatch
+        if step.kind == _TAIL and len(step.converters) > 1:
+            # NOTE: a regex with several converters that may span "/" (or a
+            # path converter before another converter) backtracks in
+            # polynomial time of a degree that grows with the converters
+            # (issue 15, finding 4); a tail of one converter is linear and
+            # keeps the regex.
+            self.fullmatch = _Tail(step).fullmatch
         self.groups = tuple((c.to_python, f"_{i}") for i, c in enumerate(step.converters))
         conv = step.converters[0]
         self.check = _CHECK_REGEX
@@ -70,6 +78,127 @@ class _Edge:
             if type(conv).num_convert is int and not conv.fixed_digits:
                 if conv.min is None and conv.max is None:
                     self.convert = int
+
+
+#: The most characters a tail's generic converters may examine per match
+#: (see :class:`_Tail`); past it the tail does not match (a 404).
+TAIL_BUDGET = 1_000_000
+
+_ANY, _SEGMENT, _GENERIC = 0, 1, 2  # converter classes of a tail
+
+
+class _TailMatch(dict[str, str]):
+    """The groups of a tail match, read like a regex match's."""
+
+    group = dict.__getitem__
+
+
+class _Tail:
+    """Matches a tail of several converters in time linear in the path.
+
+    It gives the regex's answer without its backtracking: ``ok[j][p]`` says
+    whether items ``j:`` match ``path[p:]``, filled from the last item back
+    (a literal by ``startswith``; the path converter's ``[^/].*?`` and the
+    default ``[^/]+`` by a running "some end further on works"; any other
+    converter by its regex over the candidate ends, within
+    :data:`TAIL_BUDGET`). Then each converter, first to last, takes the end
+    its regex would try first (shortest for a lazy one, longest for a greedy
+    one) among those after which the rest matches: the regex's own choice.
+    """
+
+    __slots__ = ("items", "suffixed")
+
+    def __init__(self, step: _Step) -> None:
+        self.suffixed = step.suffixed
+        items: list[tuple[int, t.Any, bool, bool]] = []  # (class or -1 for text, text or regex, lazy, isolating)
+        for token in step.tokens:
+            if isinstance(token, str):
+                if items and items[-1][0] == -1:
+                    items[-1] = (-1, items[-1][1] + token, False, True)
+                else:
+                    items.append((-1, token, False, True))
+                continue
+            conv = token[1]
+            regex = conv.regex
+            if regex == "[^/].*?":
+                items.append((_ANY, None, True, False))
+            elif regex in ("[^/]+", "[^/]{1,}"):
+                items.append((_SEGMENT, None, False, True))
+            else:
+                lazy = regex.endswith(("*?", "+?", "??", "}?"))
+                items.append((_GENERIC, re.compile(regex, re.DOTALL).fullmatch, lazy, conv.part_isolating))
+        self.items = items
+
+    def fullmatch(self, path: str) -> _TailMatch | None:
+        slash = ""
+        if self.suffixed and path.endswith("/"):
+            path, slash = path[:-1], "/"
+        if self.suffixed and path.endswith("/"):
+            return None  # the regex's (?<!/): a value never ends in the rule's slash
+        n = len(path)
+        items = self.items
+        # slashes[p]: where the segment at p ends (the next "/" or n).
+        slashes = [n] * (n + 1)
+        end = n
+        for p in range(n - 1, -1, -1):
+            if path[p] == "/":
+                end = p
+            slashes[p] = end
+        budget = TAIL_BUDGET
+        ok: list[list[bool]] = [[False] * (n + 1) for _ in range(len(items) + 1)]
+        ok[-1][n] = True
+        for j in range(len(items) - 1, -1, -1):
+            kind, what, _, isolating = items[j]
+            after, here = ok[j + 1], ok[j]
+            if kind == -1:
+                size = len(what)
+                for p in range(n - size + 1):
+                    if after[p + size] and path.startswith(what, p):
+                        here[p] = True
+            elif kind == _ANY:
+                later = False  # some q > p has after[q]
+                for p in range(n - 1, -1, -1):
+                    later = later or after[p + 1]
+                    here[p] = later and path[p] != "/"
+            elif kind == _SEGMENT:
+                for p in range(n - 1, -1, -1):
+                    here[p] = path[p] != "/" and (after[p + 1] or here[p + 1])
+            else:
+                candidates = [q for q in range(n + 1) if after[q]]
+                for p in range(n + 1):
+                    limit = slashes[p] if isolating else n
+                    for k in range(bisect.bisect_left(candidates, p), len(candidates)):
+                        q = candidates[k]
+                        if q > limit:
+                            break
+                        budget -= q - p + 1
+                        if budget < 0:
+                            return None
+                        if what(path, p, q) is not None:
+                            here[p] = True
+                            break
+        if not ok[0][0]:
+            return None
+        groups = _TailMatch()
+        p = 0
+        number = 0
+        for j, (kind, what, lazy, isolating) in enumerate(items):
+            if kind == -1:
+                p += len(what)
+                continue
+            after = ok[j + 1]
+            limit = slashes[p] if isolating else n
+            ends = range(p + 1, limit + 1) if lazy else range(limit, p, -1)
+            if kind == _GENERIC:
+                ends = range(p, limit + 1) if lazy else range(limit, p - 1, -1)
+                found = next(q for q in ends if after[q] and what(path, p, q) is not None)
+            else:
+                found = next(q for q in ends if after[q])
+            groups[f"_{number}"] = path[p:found]
+            number += 1
+            p = found
+        groups["_slash"] = slash
+        return groups
 
 
 class _SlashRequired(Exception):

@@ -86,11 +86,13 @@ class _Step:
     Steps with equal ``key`` (same regex and converters) share a trie edge.
     """
 
-    __slots__ = ("kind", "pattern", "converters", "key", "order", "suffixed")
+    __slots__ = ("kind", "pattern", "converters", "key", "order", "suffixed", "tokens")
 
     def __init__(self, kind: int, tokens: list[_Token], suffixed: bool = False) -> None:
         self.kind = kind
         self.suffixed = suffixed
+        #: The static text and converters, for the tail matcher.
+        self.tokens = tokens
         pattern: list[str] = []
         converters: list[BaseConverter] = []
         ids: list[t.Any] = []
