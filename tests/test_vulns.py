@@ -748,3 +748,50 @@ def test_transfer_encoding_wins_over_content_length_when_the_server_dechunks() -
     # An input the server does not terminate keeps the declared length.
     environ = make_environ("POST", body=b"abcdefghij", content_length="3", headers=chunked)
     assert run(app, environ)[::2] == (200, b"3 abc")
+
+
+def test_huge_declared_length_without_a_limit_is_read_in_bounded_chunks() -> None:
+    # issue 15, finding 8. Naive: with MAX_CONTENT_LENGTH = None the body is
+    # read with one read(Content-Length); a socket file allocates that size
+    # before any byte arrives, so a huge declared length is a MemoryError
+    # (500). It is read in bounded chunks; a body that never arrives is a 400
+    # (ClientDisconnected), and a large body that does arrive is whole.
+    import socket
+    import threading
+
+    app = Erlen("vulns_huge_length", static_folder=None)
+    app.config.update(MAX_CONTENT_LENGTH=None)
+
+    @app.post("/")
+    def index() -> str:
+        return str(len(request.get_data()))
+
+    @app.post("/stream")
+    def streamed() -> str:
+        received = 0
+        while chunk := request.stream.read(10**13):
+            received += len(chunk)
+        return str(received)
+
+    for path in ("/", "/stream"):
+        reader, writer = socket.socketpair()
+        try:
+            writer.sendall(b"only a few bytes")
+            writer.close()
+            with reader.makefile("rb") as rfile:
+                status, _, _ = run(app, make_environ("POST", path, stream=rfile, content_length=str(10**13)))
+            assert status == 400, path
+        finally:
+            reader.close()
+
+    payload = bytes(range(256)) * 4000  # 1 024 000 bytes, several chunks
+    reader, writer = socket.socketpair()
+    sender = threading.Thread(target=lambda: (writer.sendall(payload), writer.close()), daemon=True)
+    sender.start()
+    try:
+        with reader.makefile("rb") as rfile:
+            status, _, body = run(app, make_environ("POST", stream=rfile, content_length=str(len(payload))))
+        assert (status, body) == (200, str(len(payload)).encode())
+    finally:
+        sender.join(5)
+        reader.close()

@@ -72,6 +72,31 @@ def _parse_multipart() -> t.Callable[[t.Any], t.Any]:
 _FORM_MIMETYPES = frozenset(("application/x-www-form-urlencoded", "multipart/form-data"))
 
 
+#: The most bytes asked of the input in one read: a socket file allocates
+#: the size it is asked for before any byte arrives. PERF: the multipart
+#: parser's read size, so an upload up to that size is still one read.
+_CHUNK = 256 * 1024
+
+
+def _read_exactly(stream: t.Any, size: int, data: bytes, strict: bool = True) -> bytes:
+    """Read until ``size`` bytes (``data`` already read), at most :data:`_CHUNK` at a time.
+
+    The buffer grows only as bytes arrive.
+
+    :param strict: The end of the input before ``size`` bytes is
+        :class:`ClientDisconnected`; else the bytes read so far are returned.
+    """
+    buffer = bytearray(data)
+    while len(buffer) < size:
+        chunk = stream.read(min(size - len(buffer), _CHUNK))
+        if not chunk:
+            if strict:
+                raise ClientDisconnected("The client closed the connection before sending the whole body.")
+            break
+        buffer += chunk
+    return bytes(buffer)
+
+
 class _Body:
     """A body stream that stops at the declared length or at a size limit.
 
@@ -101,7 +126,16 @@ class _Body:
             # NOTE: undeclared length: read at most one byte past the limit, so
             # an endless body is cut off instead of filling memory.
             size = min(size, self._limit - self._read + 1)
-        data = self._stream.read(size) if size else b""
+        data: bytes
+        if size > _CHUNK:
+            # NOTE: a socket file allocates what it is asked for: ask _CHUNK
+            # bytes at a time, and go on only while whole chunks arrive (a short
+            # read returns, as a raw stream's does).
+            data = self._stream.read(_CHUNK)
+            if len(data) == _CHUNK:
+                data = _read_exactly(self._stream, size, data, False)
+        else:
+            data = self._stream.read(size) if size else b""
         if remaining is not None:
             if size and not data:
                 raise ClientDisconnected(
@@ -113,7 +147,7 @@ class _Body:
             raise RequestEntityTooLarge(
                 f"The request body is larger than the limit of {self._limit} bytes."
             )
-        return t.cast(bytes, data)
+        return data
 
     def _read_all(self) -> bytes:
         # PEP 3333 servers need not support read() without a size: read in blocks.
@@ -595,18 +629,16 @@ class Request:
         limit = self.max_content_length
         if limit is not None and length > limit:
             return None  # `stream` raises the 413 with its message
-        data = self._input.read(length) if length else b""
-        if len(data) < length:
-            # A server may return short reads: keep reading until the end.
-            chunks = [data]
-            received = len(data)
-            while received < length:
-                chunk = self._input.read(length - received)
-                if not chunk:
-                    raise ClientDisconnected("The client closed the connection before sending the whole body.")
-                chunks.append(chunk)
-                received += len(chunk)
-            data = b"".join(chunks)
+        if length <= _CHUNK:
+            data = self._input.read(length) if length else b""
+            if len(data) < length:
+                # A server may return short reads: keep reading until the end.
+                data = _read_exactly(self._input, length, data)
+        else:
+            # NOTE: never read(length) for a large length: a socket file
+            # allocates the whole declared size up front (MemoryError, a 500,
+            # for a huge Content-Length with no limit set).
+            data = _read_exactly(self._input, length, b"")
         self.__dict__["stream"] = _EmptyBody()  # consumed
         return t.cast(bytes, data)
 
