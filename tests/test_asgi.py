@@ -1607,3 +1607,115 @@ def test_a_hook_error_handler_and_teardown_share_the_view_thread(app: Erlen) -> 
     result = run_asgi(app)
     assert (result.status, result.body) == (400, b"handled")
     assert len(set(idents.values())) == 1 and len(idents) == 4
+
+
+def _drive_dev_app(served: t.Any, path: str, leave_after: int | None = None, timeout: float = 10.0) -> list[tuple[float, Message]]:
+    """One GET through ``served`` in process: each sent message with the time it arrived.
+
+    :param leave_after: The client disconnects once this many body chunks arrived.
+    """
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"localhost")],
+        "client": ("127.0.0.1", 4321),
+        "server": ("localhost", 80),
+    }
+    received: list[tuple[float, Message]] = []
+
+    async def main() -> None:
+        left = asyncio.Event()
+        body_sent = False
+        start = time.monotonic()
+
+        async def receive() -> Message:
+            nonlocal body_sent
+            if not body_sent:
+                body_sent = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await left.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            received.append((time.monotonic() - start, message))
+            chunks = sum(1 for _, m in received if m["type"] == "http.response.body" and m.get("body"))
+            if not message.get("more_body", True) or (leave_after is not None and chunks >= leave_after):
+                left.set()
+
+        await asyncio.wait_for(served(scope, receive, send), timeout)
+
+    asyncio.run(main())
+    return received
+
+
+def test_dev_app_streams_the_debugged_response_as_it_is_produced(app: Erlen) -> None:
+    # issue 15, finding 5: under uvicorn in debug mode, a streamed response
+    # went through the debugger with its body joined first: four chunks
+    # 0.25 s apart arrived together after 1 s, and an endless stream (SSE)
+    # grew memory without end. Each chunk is now sent as it is yielded, the
+    # stream stops and is closed when the client leaves, and an error raised
+    # before the first chunk still gets the debugger's error page.
+    from erlen.debug import DebuggedApplication
+    from erlen.serving import dev_app
+
+    stop = threading.Event()
+    state = {"ticks": 0, "closed": False}
+
+    @app.route("/slow")
+    def slow() -> t.Any:
+        def generate() -> t.Iterator[bytes]:
+            for n in range(4):
+                if n:
+                    time.sleep(0.25)
+                yield f"chunk {n}\n".encode()
+
+        return generate()
+
+    @app.route("/endless")
+    def endless() -> t.Any:
+        def generate() -> t.Iterator[bytes]:
+            try:
+                while not stop.is_set():  # bounded by the test's finally, whatever happens
+                    state["ticks"] += 1
+                    yield b"data: tick\n\n"
+                    time.sleep(0.01)
+            finally:
+                state["closed"] = True
+
+        return generate()
+
+    @app.route("/early-error")
+    def early_error() -> t.Any:
+        def generate() -> t.Iterator[bytes]:
+            raise RuntimeError("before the first chunk")
+            yield b"never"  # pragma: no cover
+
+        return generate()
+
+    served = dev_app(app, DebuggedApplication(app, evalex=False))
+    try:
+        messages = _drive_dev_app(served, "/slow")
+        chunks = [(at, m["body"]) for at, m in messages if m["type"] == "http.response.body" and m["body"]]
+        assert [body for _, body in chunks] == [f"chunk {n}\n".encode() for n in range(4)]
+        assert chunks[0][0] < 0.2, chunks  # the first chunk did not wait for the last
+        assert chunks[-1][0] - chunks[0][0] > 0.6, chunks  # each arrived as it was yielded
+
+        messages = _drive_dev_app(served, "/endless", leave_after=3, timeout=5)
+        deadline = time.monotonic() + 5
+        while not state["closed"] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert state["closed"] and state["ticks"] < 50, state
+
+        messages = _drive_dev_app(served, "/early-error")
+        start = next(m for _, m in messages if m["type"] == "http.response.start")
+        body = b"".join(m.get("body", b"") for _, m in messages if m["type"] == "http.response.body")
+        assert start["status"] == 500 and b"before the first chunk" in body
+    finally:
+        stop.set()

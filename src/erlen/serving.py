@@ -580,9 +580,10 @@ def dev_app(app: Erlen, debugged: t.Callable[..., t.Any] | None = None) -> t.Cal
 
     Without a debugger this is ``app`` itself. With one (``debugged``, the
     app wrapped in :class:`erlen.debug.DebuggedApplication`, a WSGI
-    middleware), ``http`` requests go through it, run in a thread with the
-    body read first and the response buffered, so an error page with its
-    console still appears; WebSockets and ``lifespan`` go to the app's ASGI
+    middleware), ``http`` requests go through it, run in a worker thread
+    with the body read first; the response streams chunk by chunk as the app
+    yields it, and an error raised before the first chunk still shows the
+    error page with its console; WebSockets and ``lifespan`` go to the app's ASGI
     side as usual.
 
     .. versionadded:: 0.1
@@ -603,7 +604,6 @@ async def _serve_wsgi(app: Erlen, wsgi_app: t.Callable[..., t.Any], scope: dict[
     import asyncio
     import io
 
-    from ._utils import call_wsgi_app
     from .asgi import _ASGIInput
     from .concurrency import pool
     from .exceptions import ClientDisconnected
@@ -644,12 +644,97 @@ async def _serve_wsgi(app: Erlen, wsgi_app: t.Callable[..., t.Any], scope: dict[
         if name not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             name = "HTTP_" + name
         environ[name] = f"{environ[name]},{value}" if name in environ else value
-    status, headers, data = await asyncio.get_running_loop().run_in_executor(pool(app), call_wsgi_app, wsgi_app, environ)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": int(status.split(" ", 1)[0]),
-            "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
-        }
-    )
-    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else data})
+    loop = asyncio.get_running_loop()
+    gone = threading.Event()
+
+    def emit(message: dict[str, t.Any]) -> None:
+        # Backpressure: the worker thread waits until the loop has sent the
+        # message, so at most one chunk is ever held.
+        if gone.is_set():
+            raise _ClientGone
+        try:
+            asyncio.run_coroutine_threadsafe(send(message), loop).result()
+        except Exception:
+            gone.set()
+            raise _ClientGone from None
+
+    async def watch_disconnect() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        gone.set()
+
+    watcher = asyncio.ensure_future(watch_disconnect())
+    try:
+        await loop.run_in_executor(pool(app), _stream_wsgi, wsgi_app, environ, emit, gone, scope["method"] == "HEAD")
+    finally:
+        # A cancelled request (the server stopping) stops the stream too.
+        gone.set()
+        watcher.cancel()
+
+
+class _ClientGone(Exception):
+    """The client left while a WSGI response streamed to it (see :func:`_stream_wsgi`)."""
+
+
+def _stream_wsgi(
+    wsgi_app: t.Callable[..., t.Any],
+    environ: dict[str, t.Any],
+    emit: t.Callable[[dict[str, t.Any]], None],
+    gone: threading.Event,
+    head: bool,
+) -> None:
+    """Run a WSGI app on a worker thread and hand its response to ``emit`` as ASGI messages.
+
+    Each chunk is sent as the body iterable yields it. As PEP 3333 asks,
+    the headers go with the first non-empty chunk (or the end of an empty
+    body), so an error raised before it can still replace them: the
+    debugger's ``start_response`` with ``exc_info`` and its error page. The
+    iterable stops, and is closed, once the client is gone (``gone`` set;
+    ``emit`` then raises :class:`_ClientGone`).
+    """
+    started: list[t.Any] = []
+    sent = False
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: t.Any = None) -> t.Callable[[bytes], None]:
+        if exc_info is not None and sent:
+            raise exc_info[1].with_traceback(exc_info[2])
+        started[:] = [status, headers]
+        return write
+
+    def send_start() -> None:
+        nonlocal sent
+        if not started:
+            raise RuntimeError("The WSGI app did not call start_response.")
+        status, headers = started
+        emit(
+            {
+                "type": "http.response.start",
+                "status": int(status.split(" ", 1)[0]),
+                "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+            }
+        )
+        sent = True
+
+    def write(data: bytes) -> None:
+        if not data:
+            return
+        if not sent:
+            send_start()
+        if not head:
+            emit({"type": "http.response.body", "body": data, "more_body": True})
+
+    result = wsgi_app(environ, start_response)
+    try:
+        for chunk in result:
+            if gone.is_set():
+                return
+            write(chunk)
+        if not sent:
+            send_start()
+        emit({"type": "http.response.body", "body": b"", "more_body": False})
+    except _ClientGone:
+        pass
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
