@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 import erlen.serving
-from erlen import Erlen
+from erlen import Erlen, request
 from erlen.serving import WatchedPaths, make_server, module_dirs
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="process groups and descriptor passing are POSIX")
@@ -350,3 +350,182 @@ def test_watched_paths_accepts_single_strings(tmp_path: Path) -> None:
     watched = WatchedPaths(extra_files=str(extra), exclude_patterns="*.tmp", modules=[], excluded_roots=[])
     assert watched.extra_files == {str(extra)}
     assert watched.exclude_patterns == ("*.tmp",)
+
+
+# -- the fallback server's HTTP/1.1 (issue 15, finding 6) -----------------------------
+
+
+class _RawServer:
+    """``make_server`` on 127.0.0.1 and a free port, serving in a thread, for raw requests."""
+
+    def __init__(self, app: t.Any) -> None:
+        self.server = make_server("127.0.0.1", 0, app)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def __enter__(self) -> _RawServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+    def connect(self) -> tuple[socket.socket, t.BinaryIO]:
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        return sock, sock.makefile("rb")
+
+
+def _read_response(rfile: t.BinaryIO) -> tuple[str, int, dict[str, str], bytes]:
+    """One response from ``rfile``: version, status, headers (lower-case names), body."""
+    status_line = rfile.readline()
+    assert status_line, "the server closed the connection without answering"
+    version, code, _ = status_line.decode("latin-1").split(" ", 2)
+    headers: dict[str, str] = {}
+    while (line := rfile.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    if "content-length" in headers:
+        body = rfile.read(int(headers["content-length"]))
+    elif headers.get("transfer-encoding") == "chunked":
+        parts = []
+        while size := int(rfile.readline().split(b";")[0], 16):
+            parts.append(rfile.read(size))
+            assert rfile.readline() == b"\r\n"
+        assert rfile.readline() == b"\r\n"
+        body = b"".join(parts)
+    else:
+        body = rfile.read()
+    return version, int(code), headers, body
+
+
+def _echo_app() -> tuple[Erlen, list[str]]:
+    app = Erlen("raw_http")
+    seen: list[str] = []
+
+    @app.route("/", methods=["GET", "POST"])
+    def index() -> str:
+        seen.append(request.method)
+        data = request.get_data()
+        return f"{len(data)} {data.decode()}"
+
+    @app.route("/stream")
+    def stream() -> t.Any:
+        return iter([b"one ", b"two"])
+
+    @app.post("/ignore")
+    def ignore() -> str:
+        return "not read"
+
+    return app, seen
+
+
+def test_dev_server_decodes_chunked_request_bodies() -> None:
+    # issue 15, finding 6: wsgiref's server dropped a chunked body silently
+    # (len=0, 200). It is decoded; MAX_CONTENT_LENGTH applies while the app
+    # reads it; malformed chunk framing is a 400.
+    app, _ = _echo_app()
+    chunked = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5;ext=1\r\npedia\r\n0\r\nX-Trailer: t\r\n\r\n"
+    with _RawServer(app) as server:
+        sock, rfile = server.connect()
+        try:
+            sock.sendall(chunked)
+            assert _read_response(rfile)[1:4:2] == (200, b"9 Wikipedia")
+            # The connection goes on after a chunked body.
+            sock.sendall(chunked)
+            assert _read_response(rfile)[1:4:2] == (200, b"9 Wikipedia")
+        finally:
+            sock.close()
+
+        app.config["MAX_CONTENT_LENGTH"] = 5
+        sock, rfile = server.connect()
+        try:
+            sock.sendall(chunked)
+            assert _read_response(rfile)[1] == 413
+        finally:
+            sock.close()
+        app.config["MAX_CONTENT_LENGTH"] = None
+
+        sock, rfile = server.connect()
+        try:
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nWiki\r\n0\r\n\r\n")
+            assert _read_response(rfile)[1] == 400
+        finally:
+            sock.close()
+
+
+def test_dev_server_keeps_http11_connections_alive() -> None:
+    # issue 15, finding 6: serving.py said it kept connections alive, yet
+    # every response was HTTP/1.0 and the connection closed after it.
+    app, _ = _echo_app()
+    with _RawServer(app) as server:
+        sock, rfile = server.connect()
+        try:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            version, status, headers, body = _read_response(rfile)
+            assert (version, status, body) == ("HTTP/1.1", 200, b"0 ")
+            assert headers.get("connection") != "close"
+            # A streamed body of unknown length is chunked, so the connection stays usable.
+            sock.sendall(b"GET /stream HTTP/1.1\r\nHost: a\r\n\r\n")
+            _, status, headers, body = _read_response(rfile)
+            assert (status, headers["transfer-encoding"], body) == (200, "chunked", b"one two")
+            # A body the app left unread is dropped before the next request.
+            sock.sendall(b"POST /ignore HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello")
+            assert _read_response(rfile)[1:4:2] == (200, b"not read")
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc")
+            assert _read_response(rfile)[1:4:2] == (200, b"3 abc")
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            _, status, headers, _ = _read_response(rfile)
+            assert (status, headers["connection"]) == (200, "close")
+            assert rfile.read() == b""  # closed as asked
+        finally:
+            sock.close()
+
+        # HTTP/1.0 keeps the connection only when asked to.
+        sock, rfile = server.connect()
+        try:
+            sock.sendall(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            _, status, headers, _ = _read_response(rfile)
+            assert (status, headers["connection"]) == (200, "keep-alive")
+            sock.sendall(b"GET /stream HTTP/1.0\r\n\r\n")
+            _, status, headers, body = _read_response(rfile)  # no chunking for 1.0: read to the close
+            assert (status, headers["connection"], body) == (200, "close", b"one two")
+        finally:
+            sock.close()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b"GET /\x00 HTTP/1.1\r\nHost: a\r\n\r\n", id="nul-request-line"),  # NUL in the request line
+        pytest.param(b"GET / HTTP/1.1\rX\r\nHost: a\r\n\r\n", id="cr-request-line"),  # bare CR in the request line
+        pytest.param(b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\x00c\r\n\r\n", id="nul-header"),  # NUL in a header
+        pytest.param(b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\rX-B: c\r\n\r\n", id="bare-cr-header"),  # bare CR in a header
+        pytest.param(b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n folded\r\n\r\n", id="obs-fold"),  # obs-fold
+        pytest.param(b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", id="space-before-colon"),  # whitespace before the colon
+        pytest.param(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", id="two-hosts"),  # two Host headers
+        pytest.param(b"GET / HTTP/1.1\r\n\r\n", id="no-host"),  # no Host on HTTP/1.1
+        pytest.param(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", id="two-lengths"),
+        pytest.param(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 4\r\n\r\nabcd", id="length-list"),
+        pytest.param(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\nabc", id="signed-length"),
+        pytest.param(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", id="length-and-chunked"),
+        pytest.param(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n3\r\nabc\r\n0\r\n\r\n", id="chunked-not-last"),
+    ],
+)
+def test_dev_server_rejects_malformed_framing(raw: bytes) -> None:
+    # issue 15, finding 6: wsgiref's server accepted NUL and bare CR in
+    # headers, two Host headers, no Host, and ambiguous body framing (the
+    # request smuggling kinds). Each is a 400 that never reaches the app,
+    # and the connection closes.
+    app, seen = _echo_app()
+    with _RawServer(app) as server:
+        sock, rfile = server.connect()
+        try:
+            sock.sendall(raw)
+            _, status, headers, _ = _read_response(rfile)
+            assert (status, headers.get("connection")) == (400, "close")
+            assert rfile.read() == b""
+        finally:
+            sock.close()
+    assert seen == []

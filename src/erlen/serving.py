@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import signal
 import site
 import socket
@@ -32,8 +33,12 @@ import sys
 import sysconfig
 import threading
 import time
+import traceback
 import typing as t
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+import urllib.parse
+from http.server import BaseHTTPRequestHandler
+from wsgiref.simple_server import WSGIServer
+from wsgiref.util import FileWrapper
 
 if t.TYPE_CHECKING:
     from types import ModuleType
@@ -58,11 +63,448 @@ WATCHER_PID_ENV = "ERLEN_RELOADER_PID"
 _IGNORED_PREFIXES = (".",)
 
 
-class _Handler(WSGIRequestHandler):
+# -- the HTTP/1.1 request handler ------------------------------------------------------
+
+_TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+# RFC 9112 §3: method SP request-target SP HTTP-version; no control bytes.
+_REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([^\x00-\x20\x7f]+) HTTP/([0-9])\.([0-9])")
+# RFC 9112 §5: no whitespace before the colon, no obs-fold, and no control
+# byte but HTAB in the value (NUL and a bare CR are the smuggling ones).
+_HEADER_LINE = re.compile(rb"(" + _TOKEN + rb"):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*")
+_CHUNK_SIZE_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\x00-\x08\x0a-\x1f\x7f]*)?")
+#: The longest request line or header line read, in bytes.
+_MAX_LINE = 65536
+#: The most header (or trailer) lines one request may have.
+_MAX_HEADERS = 100
+#: After the response, a request body the app left unread is read and
+#: dropped up to this size so the connection can serve the next request;
+#: a larger rest closes the connection instead.
+_DRAIN_LIMIT = 1024 * 1024
+
+
+def _strip_line_end(line: bytes) -> bytes | None:
+    """The line without its CRLF (or bare LF); ``None`` if it has no line end."""
+    if line.endswith(b"\r\n"):
+        return line[:-2]
+    if line.endswith(b"\n"):
+        return line[:-1]
+    return None
+
+
+class _FramingError(Exception):
+    """The request's framing is malformed: answered with this status, then the connection closes."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _LengthInput:
+    """``wsgi.input`` for a body of a known length: never reads past it."""
+
+    def __init__(self, rfile: t.Any, length: int) -> None:
+        self._rfile = rfile
+        self.remaining = length
+
+    @property
+    def done(self) -> bool:
+        return self.remaining <= 0
+
+    def read(self, size: int = -1) -> bytes:
+        if self.remaining <= 0:
+            return b""
+        if size < 0 or size > self.remaining:
+            size = self.remaining
+        # Bounded reads: a socket file allocates what it is asked for.
+        data = self._rfile.read(min(size, 65536))
+        self.remaining -= len(data)
+        if not data:
+            self.remaining = 0  # the client went away: an early end
+        return t.cast(bytes, data)
+
+    def readline(self, size: int = -1) -> bytes:
+        if self.remaining <= 0:
+            return b""
+        if size < 0 or size > self.remaining:
+            size = self.remaining
+        data = self._rfile.readline(min(size, 65536))
+        self.remaining -= len(data)
+        if not data:
+            self.remaining = 0
+        return t.cast(bytes, data)
+
+    def __iter__(self) -> t.Iterator[bytes]:
+        while True:
+            line = self.readline()
+            if not line:
+                return
+            yield line
+
+    def drain(self) -> bool:
+        """Read and drop the rest; whether the connection may go on."""
+        if self.remaining > _DRAIN_LIMIT:
+            return False
+        while self.remaining > 0:
+            if not self.read(65536):
+                return False
+        return True
+
+
+class _ChunkedInput:
+    """``wsgi.input`` for a chunked body (RFC 9112 §7.1), decoded.
+
+    It ends after the last chunk (trailer fields are read and dropped), so
+    the app reads it to its end (``wsgi.input_terminated``) and its
+    ``MAX_CONTENT_LENGTH`` applies while it does. Malformed framing raises
+    :class:`~erlen.exceptions.BadRequest`, and the connection is closed
+    after the response.
+    """
+
+    def __init__(self, rfile: t.Any) -> None:
+        self._rfile = rfile
+        self._left = 0  # bytes left in the current chunk
+        self.done = False
+        self.broken = False
+
+    def _fail(self, message: str) -> t.NoReturn:
+        from .exceptions import BadRequest, ClientDisconnected
+
+        self.broken = self.done = True
+        if message.startswith("The client"):
+            raise ClientDisconnected(message)
+        raise BadRequest(f"The chunked request body is malformed: {message}")
+
+    def _line(self) -> bytes:
+        line = self._rfile.readline(_MAX_LINE + 1)
+        if not line:
+            self._fail("The client closed the connection before sending the whole body.")
+        stripped = _strip_line_end(line)
+        if stripped is None:
+            self._fail("a line is too long or unterminated.")
+        return stripped
+
+    def _next_chunk(self) -> bool:
+        match = _CHUNK_SIZE_LINE.fullmatch(self._line())
+        if match is None:
+            self._fail("bad chunk size line.")
+        size = int(match[1], 16)
+        if size:
+            self._left = size
+            return True
+        for _ in range(_MAX_HEADERS + 1):  # the trailer section, ignored
+            line = self._line()
+            if not line:
+                self.done = True
+                return False
+            if _HEADER_LINE.fullmatch(line) is None:
+                self._fail("bad trailer field.")
+        self._fail("too many trailer fields.")
+
+    def read(self, size: int = -1) -> bytes:
+        out = bytearray()
+        while not self.done and (size < 0 or len(out) < size):
+            if not self._left and not self._next_chunk():
+                break
+            want = self._left if size < 0 else min(self._left, size - len(out))
+            data = self._rfile.read(min(want, 65536))
+            if not data:
+                self._fail("The client closed the connection before sending the whole body.")
+            out += data
+            self._left -= len(data)
+            if not self._left and self._line():
+                self._fail("chunk data is longer than its size.")
+        return bytes(out)
+
+    def readline(self, size: int = -1) -> bytes:
+        out = bytearray()
+        while size < 0 or len(out) < size:
+            byte = self.read(1)
+            if not byte:
+                break
+            out += byte
+            if byte == b"\n":
+                break
+        return bytes(out)
+
+    def __iter__(self) -> t.Iterator[bytes]:
+        while True:
+            line = self.readline()
+            if not line:
+                return
+            yield line
+
+    def drain(self) -> bool:
+        """Read and drop the rest; whether the connection may go on."""
+        if self.broken:
+            return False
+        from .exceptions import BadRequest
+
+        dropped = 0
+        try:
+            while not self.done:
+                dropped += len(self.read(65536))
+                if dropped > _DRAIN_LIMIT:
+                    return False
+        except BadRequest:
+            return False
+        return not self.broken
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """One connection of the development server: HTTP/1.1, keep-alive when the framing allows it.
+
+    Requests with malformed framing get a 400 and the connection closes:
+    control bytes (NUL, a bare CR) in the request line or a header line,
+    folded or malformed header lines, a second ``Host`` or none on
+    HTTP/1.1, conflicting ``Content-Length`` values, both
+    ``Transfer-Encoding`` and ``Content-Length`` (RFC 9112 §6.1). A chunked
+    body is decoded.
+    """
+
     protocol_version = "HTTP/1.1"
+    # An error found before the version is parsed still gets a status line.
+    default_request_version = "HTTP/1.0"
+    server_version = "Erlen-dev"
+
+    def version_string(self) -> str:
+        return self.server_version
 
     def log_message(self, format: str, *args: t.Any) -> None:
         sys.stderr.write(f"{self.address_string()} - - [{self.log_date_time_string()}] {format % args}\n")
+
+    def handle_one_request(self) -> None:
+        self.close_connection = True
+        self.command = ""
+        self.request_version = self.default_request_version
+        self.requestline = ""
+        try:
+            line = self.rfile.readline(_MAX_LINE + 1)
+            if line in (b"\r\n", b"\n"):
+                line = self.rfile.readline(_MAX_LINE + 1)  # RFC 9112 §2.2: one empty line is ignored
+            if not line:
+                return
+            self.raw_requestline = line
+            if len(line) > _MAX_LINE:
+                self.send_error(414)
+                return
+            try:
+                environ, body = self._parse(line)
+            except _FramingError as e:
+                self.send_error(e.code, str(e))
+                return
+            keep = self._run_wsgi(environ, body)
+            self.wfile.flush()
+            self.close_connection = not (keep and body.drain())
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+
+    def _parse(self, line: bytes) -> tuple[dict[str, t.Any], _LengthInput | _ChunkedInput]:
+        stripped = _strip_line_end(line)
+        match = _REQUEST_LINE.fullmatch(stripped) if stripped is not None else None
+        self.requestline = (stripped if stripped is not None else line).decode("latin-1")
+        if match is None:
+            raise _FramingError(400, "Bad request line")
+        method, target, major, minor = match.groups()
+        self.command = method.decode("ascii")
+        self.path = target.decode("latin-1")
+        if major != b"1":
+            raise _FramingError(505, "HTTP version not supported")
+        self.request_version = "HTTP/1.0" if minor == b"0" else "HTTP/1.1"
+
+        headers: list[tuple[str, str]] = []
+        for _ in range(_MAX_HEADERS + 1):
+            raw = self.rfile.readline(_MAX_LINE + 1)
+            if len(raw) > _MAX_LINE:
+                raise _FramingError(431, "Header line too long")
+            if raw in (b"\r\n", b"\n"):
+                break
+            header = _strip_line_end(raw)
+            found = _HEADER_LINE.fullmatch(header) if header is not None else None
+            if found is None:
+                raise _FramingError(400, "Malformed header line")
+            headers.append((found[1].decode("ascii"), found[2].decode("latin-1")))
+        else:
+            raise _FramingError(431, "Too many header lines")
+
+        by_name: dict[str, list[str]] = {}
+        for name, value in headers:
+            by_name.setdefault(name.lower(), []).append(value)
+        hosts = by_name.get("host", [])
+        if len(hosts) > 1:
+            raise _FramingError(400, "More than one Host header")
+        if not hosts and self.request_version == "HTTP/1.1":
+            raise _FramingError(400, "Missing Host header")
+        lengths = {part.strip() for value in by_name.get("content-length", ()) for part in value.split(",")}
+        encodings = by_name.get("transfer-encoding")
+        body: _LengthInput | _ChunkedInput
+        length = None
+        if encodings:
+            if lengths:
+                raise _FramingError(400, "Both Transfer-Encoding and Content-Length")
+            if self.request_version == "HTTP/1.0":
+                raise _FramingError(400, "Transfer-Encoding in an HTTP/1.0 request")
+            codings = [part.strip().lower() for value in encodings for part in value.split(",")]
+            if codings[-1] != "chunked":
+                raise _FramingError(400, "The body's length can't be determined: chunked is not the final coding")
+            if codings != ["chunked"]:
+                raise _FramingError(501, "Only the chunked transfer coding is supported")
+            body = _ChunkedInput(self.rfile)
+        elif lengths:
+            value = lengths.pop()
+            if lengths or not (value.isascii() and value.isdigit()):
+                raise _FramingError(400, "Bad or conflicting Content-Length")
+            length = int(value)
+            body = _LengthInput(self.rfile, length)
+        else:
+            body = _LengthInput(self.rfile, 0)
+        connection = {part.strip().lower() for value in by_name.get("connection", ()) for part in value.split(",")}
+        if self.request_version == "HTTP/1.1":
+            self._client_keep_alive = "close" not in connection
+        else:
+            self._client_keep_alive = "keep-alive" in connection
+        expect = by_name.get("expect", [])
+        if expect and self.request_version == "HTTP/1.1" and expect[0].strip().lower() == "100-continue":
+            if encodings or length:
+                self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                self.wfile.flush()
+
+        environ = self.server.base_environ.copy()  # type: ignore[attr-defined]
+        environ.pop("CONTENT_LENGTH", None)
+        path = self.path
+        if path.startswith(("http://", "https://")):
+            # The absolute form (RFC 9112 §3.2.2): the path and query are the target.
+            path = "/" + path.split("://", 1)[1].partition("/")[2]
+        path, _, query = path.partition("?")
+        environ.update(
+            {
+                "SERVER_PROTOCOL": self.request_version,
+                "SERVER_SOFTWARE": self.server_version,
+                "REQUEST_METHOD": self.command,
+                "PATH_INFO": urllib.parse.unquote(path, "latin-1"),
+                "QUERY_STRING": query,
+                "REQUEST_URI": self.path,
+                "RAW_URI": self.path,
+                "REMOTE_ADDR": self.client_address[0],
+                "REMOTE_PORT": str(self.client_address[1]) if len(self.client_address) > 1 else "",
+                "wsgi.version": (1, 0),
+                "wsgi.url_scheme": "http",
+                "wsgi.input": body,
+                "wsgi.input_terminated": True,
+                "wsgi.errors": sys.stderr,
+                "wsgi.multithread": isinstance(self.server, socketserver.ThreadingMixIn),
+                "wsgi.multiprocess": False,
+                "wsgi.run_once": False,
+                "wsgi.file_wrapper": FileWrapper,
+            }
+        )
+        if length is not None:
+            environ["CONTENT_LENGTH"] = str(length)
+        for name, value in headers:
+            if "_" in name:
+                continue  # as Werkzeug: it would pass for a header spelled with "-"
+            key = name.upper().replace("-", "_")
+            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                key = "HTTP_" + key
+            elif key == "CONTENT_LENGTH":
+                continue
+            environ[key] = f"{environ[key]},{value}" if key in environ else value
+        return environ, body
+
+    def _run_wsgi(self, environ: dict[str, t.Any], body: _LengthInput | _ChunkedInput) -> bool:
+        """Run the app and send its response; whether the connection may serve another request."""
+        started: list[t.Any] = []
+        head = self.command == "HEAD"
+        state: dict[str, t.Any] = {"sent": False, "chunked": False, "no_body": False, "declared": None, "written": 0}
+        keep = self._client_keep_alive
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: t.Any = None) -> t.Callable[[bytes], None]:
+            if exc_info is not None and state["sent"]:
+                raise exc_info[1].with_traceback(exc_info[2])
+            started[:] = [status, headers]
+            return write
+
+        def send_headers(total: int | None) -> None:
+            nonlocal keep
+            status, headers = started
+            code = int(status[:3])
+            reason = status[4:]
+            names = {name.lower() for name, _ in headers}
+            out = []
+            for name, value in headers:
+                lower = name.lower()
+                if lower == "connection":
+                    # Hop-by-hop: the server decides; the app may ask to close.
+                    if "close" in value.lower():
+                        keep = False
+                    continue
+                if lower == "transfer-encoding":
+                    keep = False  # framing the server does not know
+                elif lower == "content-length" and value.isdigit():
+                    state["declared"] = int(value)
+                out.append((name, value))
+            state["no_body"] = no_body = head or code < 200 or code in (204, 304)
+            if "content-length" not in names and "transfer-encoding" not in names and not no_body:
+                if total is not None:
+                    out.append(("Content-Length", str(total)))
+                    state["declared"] = total
+                elif self.request_version == "HTTP/1.1":
+                    out.append(("Transfer-Encoding", "chunked"))
+                    state["chunked"] = True
+                else:
+                    keep = False  # the end of the body is the end of the connection
+            self.log_request(code)
+            self.send_response_only(code, reason)
+            if "server" not in names:
+                self.send_header("Server", self.version_string())
+            if "date" not in names:
+                self.send_header("Date", self.date_time_string())
+            for name, value in out:
+                self.send_header(name, value)
+            if not keep:
+                self.send_header("Connection", "close")
+            elif self.request_version == "HTTP/1.0":
+                self.send_header("Connection", "keep-alive")
+            self.end_headers()
+            state["sent"] = True
+
+        def write(data: bytes) -> None:
+            if not state["sent"]:
+                if not data:
+                    return
+                send_headers(None)
+            if not data or state["no_body"]:
+                return
+            state["written"] += len(data)
+            if state["chunked"]:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            else:
+                self.wfile.write(data)
+
+        try:
+            result = self.server.get_app()(environ, start_response)  # type: ignore[attr-defined]
+            try:
+                total = sum(map(len, result)) if isinstance(result, (list, tuple)) else None
+                for chunk in result:
+                    write(chunk)
+                if not state["sent"]:
+                    send_headers(total if total is not None else 0)
+                if state["chunked"]:
+                    self.wfile.write(b"0\r\n\r\n")
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        except (ConnectionError, TimeoutError):
+            return False
+        except Exception:
+            self.log_error("Error on request %r:\n%s", self.requestline, traceback.format_exc())
+            if not state["sent"]:
+                self.send_error(500)
+            return False
+        declared = state["declared"]
+        if declared is not None and not state["no_body"] and declared != state["written"]:
+            return False  # the client can't know where this response ends
+        return keep
 
 
 class ThreadedWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
