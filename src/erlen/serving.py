@@ -99,7 +99,21 @@ class _FramingError(Exception):
         self.code = code
 
 
-class _LengthInput:
+class _Input:
+    """What both kinds of ``wsgi.input`` share: iteration by lines, as PEP 3333 asks."""
+
+    def readline(self, size: int = -1) -> bytes:
+        raise NotImplementedError
+
+    def __iter__(self) -> t.Iterator[bytes]:
+        while True:
+            line = self.readline()
+            if not line:
+                return
+            yield line
+
+
+class _LengthInput(_Input):
     """``wsgi.input`` for a body of a known length: never reads past it."""
 
     def __init__(self, rfile: t.Any, length: int) -> None:
@@ -111,34 +125,22 @@ class _LengthInput:
         return self.remaining <= 0
 
     def read(self, size: int = -1) -> bytes:
+        return self._take(self._rfile.read, size)
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._take(self._rfile.readline, size)
+
+    def _take(self, read: t.Callable[[int], bytes], size: int) -> bytes:
         if self.remaining <= 0:
             return b""
         if size < 0 or size > self.remaining:
             size = self.remaining
         # Bounded reads: a socket file allocates what it is asked for.
-        data = self._rfile.read(min(size, 65536))
+        data = read(min(size, 65536))
         self.remaining -= len(data)
         if not data:
             self.remaining = 0  # the client went away: an early end
-        return t.cast(bytes, data)
-
-    def readline(self, size: int = -1) -> bytes:
-        if self.remaining <= 0:
-            return b""
-        if size < 0 or size > self.remaining:
-            size = self.remaining
-        data = self._rfile.readline(min(size, 65536))
-        self.remaining -= len(data)
-        if not data:
-            self.remaining = 0
-        return t.cast(bytes, data)
-
-    def __iter__(self) -> t.Iterator[bytes]:
-        while True:
-            line = self.readline()
-            if not line:
-                return
-            yield line
+        return data
 
     def drain(self) -> bool:
         """Read and drop the rest; whether the connection may go on."""
@@ -150,7 +152,7 @@ class _LengthInput:
         return True
 
 
-class _ChunkedInput:
+class _ChunkedInput(_Input):
     """``wsgi.input`` for a chunked body (RFC 9112 §7.1), decoded.
 
     It ends after the last chunk (trailer fields are read and dropped), so
@@ -201,12 +203,19 @@ class _ChunkedInput:
         self._fail("too many trailer fields.")
 
     def read(self, size: int = -1) -> bytes:
+        return self._take(size, False)
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._take(size, True)
+
+    def _take(self, size: int, line: bool) -> bytes:
+        read = self._rfile.readline if line else self._rfile.read
         out = bytearray()
-        while not self.done and (size < 0 or len(out) < size):
+        while not self.done and (size < 0 or len(out) < size) and not (line and out.endswith(b"\n")):
             if not self._left and not self._next_chunk():
                 break
             want = self._left if size < 0 else min(self._left, size - len(out))
-            data = self._rfile.read(min(want, 65536))
+            data = read(min(want, 65536))
             if not data:
                 self._fail("The client closed the connection before sending the whole body.")
             out += data
@@ -214,24 +223,6 @@ class _ChunkedInput:
             if not self._left and self._line():
                 self._fail("chunk data is longer than its size.")
         return bytes(out)
-
-    def readline(self, size: int = -1) -> bytes:
-        out = bytearray()
-        while size < 0 or len(out) < size:
-            byte = self.read(1)
-            if not byte:
-                break
-            out += byte
-            if byte == b"\n":
-                break
-        return bytes(out)
-
-    def __iter__(self) -> t.Iterator[bytes]:
-        while True:
-            line = self.readline()
-            if not line:
-                return
-            yield line
 
     def drain(self) -> bool:
         """Read and drop the rest; whether the connection may go on."""
