@@ -23,9 +23,11 @@ from pathlib import Path
 
 import pytest
 
+import erlen.reloader
 import erlen.serving
 from erlen import Erlen, request
-from erlen.serving import WatchedPaths, make_server, module_dirs
+from erlen.reloader import WatchedPaths, module_dirs
+from erlen.serving import make_server
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="process groups and descriptor passing are POSIX")
 
@@ -115,7 +117,7 @@ def test_watched_paths_filter(tmp_path: Path) -> None:
 
 def test_child_command_line_is_the_original_one(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "orig_argv", ["python3", "-X", "dev", "-c", "print(1)"])
-    assert erlen.serving._child_args() == [sys.executable, "-X", "dev", "-c", "print(1)"]
+    assert erlen.reloader._child_args() == [sys.executable, "-X", "dev", "-c", "print(1)"]
 
 
 def test_changed_module_bytecode_is_dropped(tmp_path: Path) -> None:
@@ -125,10 +127,10 @@ def test_changed_module_bytecode_is_dropped(tmp_path: Path) -> None:
     source.write_text("x = 1\n")
     cached = Path(importlib.util.cache_from_source(str(source)))
     _touch(cached)
-    erlen.serving._drop_bytecode(str(source))
+    erlen.reloader._drop_bytecode(str(source))
     assert not cached.exists()
-    erlen.serving._drop_bytecode(str(source))  # nothing left to drop: no error
-    erlen.serving._drop_bytecode(str(tmp_path / "data.txt"))
+    erlen.reloader._drop_bytecode(str(source))  # nothing left to drop: no error
+    erlen.reloader._drop_bytecode(str(tmp_path / "data.txt"))
 
 
 def test_make_server_on_an_inherited_socket() -> None:
