@@ -1719,3 +1719,95 @@ def test_dev_app_streams_the_debugged_response_as_it_is_produced(app: Erlen) -> 
         assert start["status"] == 500 and b"before the first chunk" in body
     finally:
         stop.set()
+
+
+# -- the async driver's less common paths ----------------------------------------------
+
+
+def test_async_view_unhandled_error_goes_to_the_500_handler(app: Erlen) -> None:
+    app.testing = False
+
+    @app.errorhandler(500)
+    async def server_error(e: Exception) -> tuple[str, int]:
+        return f"handled {type(e.original_exception).__name__}", 500  # type: ignore[attr-defined]
+
+    @app.route("/")
+    async def index() -> str:
+        raise KeyError("boom")
+
+    result = run_asgi(app)
+    assert (result.status, result.body) == (500, b"handled KeyError")
+
+
+def test_async_teardown_functions_signals_and_errors_on_the_loop(app: Erlen) -> None:
+    from erlen import signals
+
+    seen: list[str] = []
+    app.testing = False
+
+    @app.teardown_request
+    async def first(exc: BaseException | None) -> None:
+        seen.append("request-async")
+        raise RuntimeError("teardown failed")
+
+    @app.teardown_request
+    def second(exc: BaseException | None) -> None:
+        seen.append("request-sync")  # still runs after the other one failed
+
+    @app.teardown_appcontext
+    async def app_teardown(exc: BaseException | None) -> None:
+        seen.append(f"app:{type(exc).__name__ if exc else None}")
+
+    def on_request(sender: t.Any, **kw: t.Any) -> None:
+        seen.append("signal-request")
+
+    def on_app(sender: t.Any, **kw: t.Any) -> None:
+        seen.append("signal-app")
+
+    @app.route("/", methods=["POST"])
+    async def index() -> str:
+        return request.files["f"].read().decode()
+
+    body = b"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\n\r\nfile body\r\n--b--\r\n"
+    with signals.request_tearing_down.connected_to(on_request, app), signals.appcontext_tearing_down.connected_to(on_app, app):
+        with pytest.raises(RuntimeError, match="teardown failed"):
+            run_asgi(app, method="POST", body=body, headers=[("Content-Type", "multipart/form-data; boundary=b")])
+    # As under WSGI: the failed request teardown skips its signal, the app
+    # context's teardown still runs.
+    assert seen == ["request-sync", "request-async", "app:None", "signal-app"]
+
+    seen.clear()
+    app.teardown_request_funcs[None].remove(first)
+    with signals.request_tearing_down.connected_to(on_request, app):
+        assert run_asgi(app, method="POST", body=body, headers=[("Content-Type", "multipart/form-data; boundary=b")]).body == b"file body"
+    assert seen == ["request-sync", "signal-request", "app:None"]
+
+
+def test_a_base_exception_from_an_async_view_reaches_teardown_and_the_server(app: Erlen) -> None:
+    class Stop(BaseException):
+        pass
+
+    seen: list[t.Any] = []
+
+    @app.teardown_request
+    async def td(exc: BaseException | None) -> None:
+        seen.append(type(exc).__name__)
+
+    @app.route("/")
+    async def index() -> str:
+        raise Stop()
+
+    with pytest.raises(Stop):
+        run_asgi(app)
+    assert seen == ["Stop"]
+
+
+def test_routing_error_already_set_is_kept_with_trusted_hosts(app: Erlen) -> None:
+    from erlen.dispatch import match_request
+    from erlen.exceptions import BadRequest
+
+    app.config["TRUSTED_HOSTS"] = ["evil.example"]
+    req = app.test_request_context("/").request
+    req.routing_exception = BadRequest("kept")
+    match_request(app, req)
+    assert str(req.routing_exception.description) == "kept"  # type: ignore[union-attr]
