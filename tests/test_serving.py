@@ -11,6 +11,7 @@ import queue
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -360,8 +361,8 @@ def test_watched_paths_accepts_single_strings(tmp_path: Path) -> None:
 class _RawServer:
     """``make_server`` on 127.0.0.1 and a free port, serving in a thread, for raw requests."""
 
-    def __init__(self, app: t.Any) -> None:
-        self.server = make_server("127.0.0.1", 0, app)
+    def __init__(self, app: t.Any, threaded: bool = True) -> None:
+        self.server = make_server("127.0.0.1", 0, app, threaded=threaded)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
@@ -531,3 +532,827 @@ def test_dev_server_rejects_malformed_framing(raw: bytes) -> None:
         finally:
             sock.close()
     assert seen == []
+
+
+# -- the fallback server's request handler, path by path ------------------------------
+
+
+def _exchange(server: _RawServer, raw: bytes, shut: bool = False) -> tuple[tuple[str, int, dict[str, str], bytes], bytes]:
+    """Send ``raw`` on a new connection; the response and what follows it until the server closes."""
+    sock, rfile = server.connect()
+    try:
+        sock.sendall(raw)
+        if shut:
+            sock.shutdown(socket.SHUT_WR)
+        response = _read_response(rfile)
+        return response, rfile.read()
+    finally:
+        rfile.close()
+        sock.close()
+
+
+def _head_lines(rfile: t.BinaryIO) -> list[str]:
+    """The status line and header lines of one response, as sent."""
+    lines = []
+    while (line := rfile.readline()) not in (b"\r\n", b""):
+        lines.append(line.decode("latin-1").rstrip("\r\n"))
+    return lines
+
+
+def _input_app(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+    """Reads ``wsgi.input`` as the path says and answers what it got (or the error it raised)."""
+    stream = environ["wsgi.input"]
+    try:
+        if environ["PATH_INFO"] == "/lines":
+            parts = list(stream)
+        elif environ["PATH_INFO"] == "/sizes":
+            parts = [stream.readline(2), stream.readline(), stream.read(3), stream.read(), stream.read(), stream.readline()]
+        elif environ["PATH_INFO"] == "/twice":
+            parts = [stream.read(), stream.read()]
+        else:
+            parts = [b"unread"]
+        body = repr(parts).encode()
+    except Exception as e:
+        body = f"{type(e).__name__}: {getattr(e, 'description', e)}".encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+CHUNKED_LINES = b"4\r\nab\nc\r\n5;name=value\r\nde\nfg\r\n0\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("framing", "body"),
+    [
+        pytest.param(b"Content-Length: 9\r\n", b"ab\ncde\nfg", id="length"),
+        pytest.param(b"Transfer-Encoding: chunked\r\n", CHUNKED_LINES, id="chunked"),
+    ],
+)
+def test_dev_server_input_reads_lines_and_sizes(framing: bytes, body: bytes) -> None:
+    # Both kinds of wsgi.input iterate by lines and honour read/readline
+    # sizes, across chunk boundaries too, and stop at the body's end.
+    with _RawServer(_input_app) as server:
+        sock, rfile = server.connect()
+        try:
+            for path, expected in [
+                (b"/lines", [b"ab\n", b"cde\n", b"fg"]),
+                (b"/sizes", [b"ab", b"\n", b"cde", b"\nfg", b"", b""]),
+            ]:
+                sock.sendall(b"POST " + path + b" HTTP/1.1\r\nHost: a\r\n" + framing + b"\r\n" + body)
+                _, status, headers, got = _read_response(rfile)
+                assert (status, got) == (200, repr(expected).encode())
+                assert headers.get("connection") != "close"
+        finally:
+            sock.close()
+
+
+def test_dev_server_length_body_ending_early() -> None:
+    # The client stops sending before Content-Length: the app gets what came,
+    # then an end, not a hang; the connection closes after the response.
+    with _RawServer(_input_app) as server:
+        (_, status, _, body), rest = _exchange(server, b"POST /twice HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc", shut=True)
+        assert (status, body, rest) == (200, repr([b"abc", b""]).encode(), b"")
+        # Unread by the app: draining finds the early end and closes.
+        (_, status, _, body), rest = _exchange(server, b"POST /ignore HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc", shut=True)
+        assert (status, body, rest) == (200, b"[b'unread']", b"")
+
+
+@pytest.mark.parametrize(
+    ("chunks", "error"),
+    [
+        pytest.param(b"5\r\nab", "ClientDisconnected: The client closed the connection", id="ends-in-data"),
+        pytest.param(b"5\r\nabcde", "ClientDisconnected: The client closed the connection", id="ends-after-data"),
+        pytest.param(b"3;\x00ext\r\nabc\r\n0\r\n\r\n", "BadRequest: The chunked request body is malformed: bad chunk size line.", id="nul-in-extension"),
+        pytest.param(b"3;a\rb\r\nabc\r\n0\r\n\r\n", "BadRequest: The chunked request body is malformed: bad chunk size line.", id="cr-in-extension"),
+        pytest.param(b"3" + b" " * 65536, "BadRequest: The chunked request body is malformed: a line is too long", id="long-size-line"),
+        pytest.param(b"3\r\nabcd\r\n0\r\n\r\n", "BadRequest: The chunked request body is malformed: chunk data is longer than its size.", id="data-too-long"),
+        pytest.param(b"0\r\nBad Trailer: x\r\n\r\n", "BadRequest: The chunked request body is malformed: bad trailer field.", id="bad-trailer"),
+        pytest.param(b"0\r\n" + b"X-T: v\r\n" * 101 + b"\r\n", "BadRequest: The chunked request body is malformed: too many trailer fields.", id="too-many-trailers"),
+    ],
+)
+def test_dev_server_malformed_or_truncated_chunked_body(chunks: bytes, error: str) -> None:
+    # A chunked body that ends early is ClientDisconnected, malformed framing
+    # a BadRequest; either way the connection closes after the response.
+    with _RawServer(_input_app) as server:
+        raw = b"POST /lines HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks
+        (_, status, headers, body), rest = _exchange(server, raw, shut=error.startswith("ClientDisconnected"))
+        assert status == 200 and body.decode().startswith(error), body
+        assert rest == b""
+
+
+def test_dev_server_unread_bodies_too_large_to_drain_close_the_connection() -> None:
+    with _RawServer(_input_app) as server:
+        # A declared length over the drain limit: the connection closes at once.
+        (_, status, headers, body), rest = _exchange(server, b"POST /ignore HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\n\r\n")
+        assert (status, body, rest) == (200, b"[b'unread']", b"")
+        # A chunked body: dropped until past the limit (exactly all that was sent), then closed.
+        sent = 17 * 65536
+        raw = b"POST /ignore HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n" % (2 * sent) + b"x" * sent
+        (_, status, headers, body), rest = _exchange(server, raw)
+        assert (status, body, rest) == (200, b"[b'unread']", b"")
+        # A malformed chunked body the app never read: found while draining, closed.
+        raw = b"POST /ignore HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
+        (_, status, headers, body), rest = _exchange(server, raw)
+        assert (status, body, rest) == (200, b"[b'unread']", b"")
+
+
+def test_dev_server_expect_100_continue() -> None:
+    app, _ = _echo_app()
+    with _RawServer(app) as server:
+        sock, rfile = server.connect()
+        try:
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n")
+            # The interim response comes before the body is sent.
+            assert rfile.readline() == b"HTTP/1.1 100 Continue\r\n"
+            assert rfile.readline() == b"\r\n"
+            sock.sendall(b"abc")
+            assert _read_response(rfile)[1:4:2] == (200, b"3 abc")
+            # No body, no interim response.
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n")
+            assert _read_response(rfile)[1:4:2] == (200, b"0 ")
+        finally:
+            sock.close()
+
+
+def _environ_app(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+    keys = ("PATH_INFO", "QUERY_STRING", "REQUEST_URI", "HTTP_X_FORWARDED_FOR", "HTTP_X_MULTI", "SERVER_PROTOCOL")
+    body = repr({key: environ.get(key) for key in keys}).encode()
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
+
+
+def test_dev_server_environ_from_the_request() -> None:
+    with _RawServer(_environ_app) as server:
+        raw = (
+            b"\r\n"  # one empty line before the request line is ignored
+            b"GET http://example.test/a%20b?x=1 HTTP/1.1\n"  # absolute form, bare LF line ends
+            b"Host: a\n"
+            b"X_Forwarded_For: 6.6.6.6\n"  # spelled with "_": dropped, it would pass for the real one
+            b"X-Forwarded-For: 1.2.3.4\n"
+            b"X-Multi: one\n"
+            b"X-Multi: two\n"
+            b"Connection: close\n"
+            b"\n"
+        )
+        (_, status, _, body), _ = _exchange(server, raw)
+    assert status == 200
+    assert eval(body) == {  # noqa: S307 - the repr of a dict of strings
+        "PATH_INFO": "/a b",
+        "QUERY_STRING": "x=1",
+        "REQUEST_URI": "http://example.test/a%20b?x=1",
+        "HTTP_X_FORWARDED_FOR": "1.2.3.4",
+        "HTTP_X_MULTI": "one,two",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        pytest.param(b"GET /" + b"a" * (65537 - 5), 414, id="request-line-too-long"),
+        pytest.param(b"GET / HTTP/1.1\r\nHost: a\r\nX-Long: " + b"a" * (65537 - 8), 431, id="header-line-too-long"),
+        pytest.param(b"GET / HTTP/1.1\r\nHost: a\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(100)) + b"\r\n", 431, id="too-many-headers"),
+        pytest.param(b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505, id="http-2"),
+        pytest.param(b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, id="chunked-in-http-1.0"),
+        pytest.param(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501, id="unknown-coding"),
+        pytest.param(b"GET / HTTP/1.1", 400, id="unterminated-request-line"),
+    ],
+)
+def test_dev_server_rejects_oversized_or_unsupported_requests(raw: bytes, status: int) -> None:
+    app, seen = _echo_app()
+    with _RawServer(app) as server:
+        (_, got, headers, _), rest = _exchange(server, raw, shut=not raw.endswith(b"\n"))
+        assert (got, headers.get("connection"), rest) == (status, "close", b"")
+    assert seen == []
+
+
+def _app_by_path(environ: dict[str, t.Any], start_response: t.Any) -> t.Any:
+    """Raw WSGI responses the Erlen app never makes."""
+    path = environ["PATH_INFO"]
+    if path == "/write":  # the legacy write() callable, then the iterable
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"hello ")
+        return [b"world"]
+    if path == "/list":  # a list of known length, no Content-Length given
+        start_response("200 OK", [])
+        return [b"ab", b"cd"]
+    if path == "/empty-first":
+
+        def empty_first() -> t.Iterator[bytes]:
+            yield b""
+            yield b"x"
+
+        start_response("200 OK", [])
+        return empty_first()
+    if path == "/nothing":
+        start_response("204 No Content" if environ["REQUEST_METHOD"] == "DELETE" else "200 OK", [])
+        return iter([])
+    if path == "/own-headers":
+        start_response("200 OK", [("Server", "mine"), ("Date", "Thu, 01 Jan 1970 00:00:00 GMT"), ("Connection", "keep-alive"), ("Content-Length", "2")])
+        return [b"ok"]
+    if path == "/close":
+        start_response("200 OK", [("Connection", "close"), ("Content-Length", "2")])
+        return [b"ok"]
+    if path == "/own-chunking":
+        start_response("200 OK", [("Transfer-Encoding", "chunked")])
+        return [b"2\r\nok\r\n0\r\n\r\n"]
+    if path == "/short":
+        start_response("200 OK", [("Content-Length", "10")])
+        return [b"short"]
+    if path == "/error-page":  # the error replaces the headers not sent yet
+        start_response("200 OK", [("Content-Length", "2")])
+        try:
+            raise ValueError("in the view")
+        except ValueError:
+            start_response("500 Oops", [("Content-Length", "4")], sys.exc_info())
+        return [b"oops"]
+    if path == "/error-after-write":  # too late to replace them: re-raised
+        write = start_response("200 OK", [])
+        write(b"sent")
+        try:
+            raise ValueError("after the headers")
+        except ValueError:
+            start_response("500 Oops", [], sys.exc_info())
+        return [b"never"]  # pragma: no cover - start_response raised
+    if path == "/boom":
+        raise RuntimeError("before the headers")
+    if path == "/boom-late":
+
+        def late() -> t.Iterator[bytes]:
+            yield b"part"
+            raise RuntimeError("after the headers")
+
+        start_response("200 OK", [])
+        return late()
+    start_response("200 OK", [])
+    return iter([b"streamed"])
+
+
+def test_dev_server_response_framing_from_raw_wsgi_apps() -> None:
+    with _RawServer(_app_by_path) as server:
+        sock, rfile = server.connect()
+        try:
+
+            def get(path: bytes, method: bytes = b"GET") -> tuple[str, int, dict[str, str], bytes]:
+                sock.sendall(method + b" " + path + b" HTTP/1.1\r\nHost: a\r\n\r\n")
+                return _read_response(rfile)
+
+            # Bytes given to write() go out first, chunked: the length is unknown.
+            _, status, headers, body = get(b"/write")
+            assert (status, headers["transfer-encoding"], body) == (200, "chunked", b"hello world")
+            # A list's length is known: Content-Length, not chunks.
+            _, status, headers, body = get(b"/list")
+            assert (status, headers["content-length"], "transfer-encoding" in headers, body) == (200, "4", False, b"abcd")
+            # An empty first chunk doesn't send the headers early.
+            _, status, headers, body = get(b"/empty-first")
+            assert (headers["transfer-encoding"], body) == ("chunked", b"x")
+            # An empty iterable: Content-Length 0; a 204 gets none.
+            _, status, headers, body = get(b"/nothing")
+            assert (status, headers["content-length"], body) == (200, "0", b"")
+            sock.sendall(b"DELETE /nothing HTTP/1.1\r\nHost: a\r\n\r\n")
+            head = _head_lines(rfile)
+            assert head[0] == "HTTP/1.1 204 No Content" and not any(line.lower().startswith(("content-length", "transfer-encoding")) for line in head)
+            # HEAD: the headers only, and the connection goes on.
+            sock.sendall(b"HEAD /streamed HTTP/1.1\r\nHost: a\r\n\r\n")
+            head = _head_lines(rfile)
+            assert head[0] == "HTTP/1.1 200 OK" and not any(line.lower().startswith(("content-length", "transfer-encoding")) for line in head)
+            # The app's Server and Date are kept, not doubled; its Connection is the server's business.
+            sock.sendall(b"GET /own-headers HTTP/1.1\r\nHost: a\r\n\r\n")
+            head = _head_lines(rfile)
+            assert rfile.read(2) == b"ok"
+            names = [line.split(":", 1)[0].lower() for line in head[1:]]
+            assert sorted(names) == ["content-length", "date", "server"]
+            assert "Server: mine" in head and "Date: Thu, 01 Jan 1970 00:00:00 GMT" in head
+            # The app asking to close is heeded.
+            sock.sendall(b"GET /close HTTP/1.1\r\nHost: a\r\n\r\n")
+            head = _head_lines(rfile)
+            assert [line for line in head if line.lower().startswith("connection")] == ["Connection: close"]
+            assert rfile.read() == b"ok"
+        finally:
+            sock.close()
+
+        # Framing the server doesn't know (the app's own chunking): passed on, then closed.
+        sock, rfile = server.connect()
+        try:
+            sock.sendall(b"GET /own-chunking HTTP/1.1\r\nHost: a\r\n\r\n")
+            _, status, headers, body = _read_response(rfile)
+            assert (status, headers["connection"], body, rfile.read()) == (200, "close", b"ok", b"")
+        finally:
+            sock.close()
+
+        # A body shorter than its Content-Length: the client can't find the
+        # response's end, so the connection closes.
+        sock, rfile = server.connect()
+        try:
+            sock.sendall(b"GET /short HTTP/1.1\r\nHost: a\r\n\r\n")
+            head = _head_lines(rfile)
+            assert "Content-Length: 10" in head
+            assert rfile.read() == b"short"
+        finally:
+            sock.close()
+
+
+def test_dev_server_exc_info_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    with _RawServer(_app_by_path, threaded=False) as server:
+        sock, rfile = server.connect()
+        try:
+            # exc_info before anything was sent replaces the status and headers.
+            sock.sendall(b"GET /error-page HTTP/1.1\r\nHost: a\r\n\r\n")
+            _, status, headers, body = _read_response(rfile)
+            assert (status, body, headers.get("connection")) == (500, b"oops", None)
+        finally:
+            sock.close()
+
+        # exc_info after the headers went out re-raises: logged, the response cut short.
+        sock, rfile = server.connect()
+        try:
+            sock.sendall(b"GET /error-after-write HTTP/1.1\r\nHost: a\r\n\r\n")
+            head = _head_lines(rfile)
+            assert head[0] == "HTTP/1.1 200 OK" and "Transfer-Encoding: chunked" in head
+            assert rfile.read() == b"4\r\nsent\r\n"  # no last chunk: the client sees it is incomplete
+        finally:
+            sock.close()
+
+        # An error before the headers: a logged 500, and the connection closes.
+        (_, status, headers, _), rest = _exchange(server, b"GET /boom HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert (status, headers["connection"], rest) == (500, "close", b"")
+
+        # An error after them: the chunked body stops without its last chunk.
+        sock, rfile = server.connect()
+        try:
+            sock.sendall(b"GET /boom-late HTTP/1.1\r\nHost: a\r\n\r\n")
+            _head_lines(rfile)
+            assert rfile.read() == b"4\r\npart\r\n"
+        finally:
+            sock.close()
+        # One request more: the server (one thread) is done logging the last one.
+        (_, status, _, _), _ = _exchange(server, b"GET /list HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        assert status == 200
+    err = capsys.readouterr().err
+    assert "Error on request 'GET /error-after-write HTTP/1.1'" in err and "ValueError: after the headers" in err
+    assert "Error on request 'GET /boom HTTP/1.1'" in err and "RuntimeError: before the headers" in err
+    assert "Error on request 'GET /boom-late HTTP/1.1'" in err and "RuntimeError: after the headers" in err
+    assert '"GET /error-page HTTP/1.1" 500' in err
+
+
+# SO_LINGER on, zero seconds: close() resets the connection.
+_RESET = struct.pack("ii", 1, 0)
+
+
+def test_dev_server_client_leaving_is_not_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    closed = threading.Event()
+
+    def endless(environ: dict[str, t.Any], start_response: t.Any) -> t.Iterator[bytes]:
+        start_response("200 OK", [])
+        try:
+            while True:
+                yield b"x" * 65536
+        finally:
+            closed.set()
+
+    with _RawServer(endless, threaded=False) as server:
+        # Reset while the server reads the headers.
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
+        sock.close()
+        # Gone while the response streams: the app's iterable is closed.
+        sock, rfile = server.connect()
+        try:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            _head_lines(rfile)
+            assert rfile.read(100)
+        finally:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
+            rfile.close()  # the socket stays open while its file is
+            sock.close()
+        assert closed.wait(5)
+        # The server (one thread) goes on serving.
+        closed.clear()
+        sock, rfile = server.connect()
+        try:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            assert _head_lines(rfile)[0] == "HTTP/1.1 200 OK"
+        finally:
+            rfile.close()
+            sock.close()
+        assert closed.wait(5)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "Error on request" not in err
+
+
+def test_dev_server_sends_the_length_of_a_list_body() -> None:
+    # Regression: the length of a list body was summed, then never used: the
+    # first chunk sent the headers without it, so the response was chunked
+    # (HTTP/1.1) or ended by closing the connection (HTTP/1.0 keep-alive).
+    with _RawServer(_app_by_path) as server:
+        sock, rfile = server.connect()
+        try:
+            sock.sendall(b"GET /list HTTP/1.1\r\nHost: a\r\n\r\n")
+            _, status, headers, body = _read_response(rfile)
+            assert (status, headers.get("content-length"), headers.get("transfer-encoding"), body) == (200, "4", None, b"abcd")
+        finally:
+            sock.close()
+        sock, rfile = server.connect()
+        try:
+            for _ in range(2):
+                sock.sendall(b"GET /list HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+                _, status, headers, body = _read_response(rfile)
+                assert (status, headers.get("content-length"), headers["connection"], body) == (200, "4", "keep-alive", b"abcd")
+        finally:
+            sock.close()
+
+
+# -- the reloader's child, uvicorn and the ASGI side ------------------------------------
+
+
+def test_reloader_child_serves_the_asgi_side_with_the_debugger(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], app: Erlen) -> None:
+    pytest.importorskip("uvicorn")
+    from erlen.debug import DebuggedApplication
+
+    monkeypatch.setenv("ERLEN_DEBUG_PIN", "off")
+    monkeypatch.setenv("ERLEN_RUN_MAIN", "true")
+    served: list[tuple[t.Any, t.Any]] = []
+    monkeypatch.setattr(erlen.serving, "_serve_in_child", lambda host, port, application, threaded, asgi_debugged=False: served.append((application, asgi_debugged)))
+    erlen.serving.run_simple("127.0.0.1", 0, app, use_reloader=True, asgi=True, use_debugger=True)
+    erlen.serving.run_simple("127.0.0.1", 0, app, use_reloader=True, asgi=True)
+    # The app's ASGI side serves; HTTP goes through the debugger when asked for.
+    (first_app, debugged), (second_app, no_debugger) = served
+    assert first_app is app and isinstance(debugged, DebuggedApplication) and debugged.app is app
+    assert second_app is app and no_debugger is None
+
+
+def test_reloader_child_binds_the_named_port_without_a_descriptor(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], app: Erlen) -> None:
+    # Where no descriptor can be passed, the watcher names the port it got.
+    monkeypatch.delenv("ERLEN_SERVER_FD", raising=False)
+    monkeypatch.delenv("ERLEN_RELOADER_PID", raising=False)
+    monkeypatch.setenv("ERLEN_SERVER_PORT", "4321")
+    calls: list[tuple[str, int]] = []
+    closed: list[bool] = []
+
+    class FakeServer:
+        def serve_forever(self) -> None:
+            raise KeyboardInterrupt
+
+        def server_close(self) -> None:
+            closed.append(True)
+
+    def fake_make_server(host: str, port: int, application: t.Any, threaded: bool = True, fd: int | None = None) -> FakeServer:
+        assert fd is None and application is app
+        calls.append((host, port))
+        return FakeServer()
+
+    monkeypatch.setattr(erlen.serving, "make_server", fake_make_server)
+    erlen.serving._serve_in_child("127.0.0.1", 0, app, True)
+    assert calls == [("127.0.0.1", 4321)] and closed == [True]
+    assert capsys.readouterr().out == " * Shutting down\n"
+
+
+@posix_only
+def test_orphaned_reloader_child_stops_serving(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], app: Erlen) -> None:
+    # The watcher named in the environment is not this process's parent (it
+    # is gone): the child stops by itself instead of keeping the port.
+    monkeypatch.delenv("ERLEN_SERVER_FD", raising=False)
+    monkeypatch.setenv("ERLEN_SERVER_PORT", "0")
+    monkeypatch.setenv("ERLEN_RELOADER_PID", str(os.getpid()))
+    servers: list[t.Any] = []
+
+    def recording_make_server(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        servers.append(make_server(*args, **kwargs))
+        return servers[-1]
+
+    monkeypatch.setattr(erlen.serving, "make_server", recording_make_server)
+    done = threading.Event()
+
+    def serve() -> None:
+        try:
+            erlen.serving._serve_in_child("127.0.0.1", 0, app, True)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        assert done.wait(10), "the orphaned child kept serving"
+    finally:
+        if not done.is_set():  # pragma: no cover - only when the test fails
+            servers[0].shutdown()
+        thread.join(5)
+    assert servers[0].socket.fileno() == -1  # closed
+    assert " * The reloader is gone; shutting down" in capsys.readouterr().out
+
+
+@posix_only
+def test_orphaned_reloader_child_stops_uvicorn(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], app: Erlen) -> None:
+    pytest.importorskip("uvicorn")
+    monkeypatch.delenv("ERLEN_SERVER_FD", raising=False)
+    monkeypatch.setenv("ERLEN_SERVER_PORT", "0")
+    monkeypatch.setenv("ERLEN_RELOADER_PID", str(os.getpid()))
+    servers: list[t.Any] = []
+
+    def recording_make_server(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        servers.append(make_server(*args, **kwargs))
+        return servers[-1]
+
+    monkeypatch.setattr(erlen.serving, "make_server", recording_make_server)
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def serve() -> None:
+        try:
+            erlen.serving._serve_in_child("127.0.0.1", 0, app, True, asgi_debugged=None)
+        except BaseException as e:  # pragma: no cover - only when the test fails
+            errors.append(e)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert done.wait(15), "uvicorn kept serving in the orphaned child"
+    thread.join(5)
+    assert errors == []
+    assert servers[0].socket.fileno() == -1
+    out = capsys.readouterr().out
+    assert " * Serving the ASGI side with uvicorn (WebSockets included)" in out
+    assert " * The reloader is gone; shutting down" in out
+
+
+def _http_scope(path: str = "/") -> dict[str, t.Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"localhost")],
+        "client": ("127.0.0.1", 4321),
+        "server": ("localhost", 80),
+    }
+
+
+class _Body:
+    """A WSGI body iterable that records how far it got and whether it was closed."""
+
+    def __init__(self, chunks: list[bytes], wait: threading.Event | None = None) -> None:
+        self.chunks = chunks
+        self.wait = wait
+        self.closed = threading.Event()
+
+    def __iter__(self) -> t.Iterator[bytes]:
+        yield from self.chunks
+        if self.wait is not None:
+            assert self.wait.wait(5)
+
+    def close(self) -> None:
+        self.closed.set()
+
+
+def _run_dev_app(body: _Body, send_fails: bool = False, leave_after_first: bool = False, extra_message: bool = False) -> list[dict[str, t.Any]]:
+    import asyncio
+
+    from erlen.serving import dev_app
+
+    app = Erlen("dev_app_edges")
+
+    def wsgi(environ: dict[str, t.Any], start_response: t.Any) -> _Body:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return body
+
+    sent: list[dict[str, t.Any]] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        first_sent = asyncio.Event()
+        finished = asyncio.Event()
+        calls = 0
+
+        async def receive() -> dict[str, t.Any]:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                return {"type": "http.request", "body": b"", "more_body": False}
+            if calls == 2 and extra_message:
+                return {"type": "http.request", "body": b"", "more_body": False}  # not a disconnect: waited past
+            if leave_after_first:
+                await first_sent.wait()
+                # Runs after the disconnect was noticed (this task's next step).
+                loop.call_soon(t.cast("threading.Event", body.wait).set)
+                return {"type": "http.disconnect"}
+            await finished.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, t.Any]) -> None:
+            if send_fails and message["type"] == "http.response.body":
+                raise OSError("the client is gone")
+            sent.append(message)
+            if message.get("body"):
+                first_sent.set()
+            if not message.get("more_body", True):
+                finished.set()
+
+        await asyncio.wait_for(dev_app(app, wsgi)(_http_scope(), receive, send), 10)
+
+    asyncio.run(main())
+    assert body.closed.wait(5), "the body iterable was not closed"
+    return sent
+
+
+def test_dev_app_stream_edges() -> None:
+    # A message other than a disconnect while the response streams is waited past.
+    sent = _run_dev_app(_Body([b"a", b"b"]), extra_message=True)
+    assert [m.get("body") for m in sent] == [None, b"a", b"b", b""]
+    # A failing send: the stream stops, nothing more is sent, the body is closed.
+    sent = _run_dev_app(_Body([b"a", b"b"]), send_fails=True)
+    assert [m["type"] for m in sent] == ["http.response.start"]
+    # The client leaves while the app is busy: the end of the response is not sent.
+    sent = _run_dev_app(_Body([b"first"], wait=threading.Event()), leave_after_first=True)
+    assert [m.get("body") for m in sent] == [None, b"first"]
+
+
+def test_stream_wsgi_start_response_rules() -> None:
+    from erlen.serving import _ClientGone, _stream_wsgi
+
+    def run(wsgi_app: t.Any, emit: t.Any = None, head: bool = False) -> list[dict[str, t.Any]]:
+        messages: list[dict[str, t.Any]] = []
+        _stream_wsgi(wsgi_app, {}, emit or messages.append, threading.Event(), head)
+        return messages
+
+    # An empty body: the headers go with the end.
+    def empty(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+        start_response("204 No Content", [("X-A", "b")])
+        return []
+
+    assert run(empty) == [
+        {"type": "http.response.start", "status": 204, "headers": [(b"x-a", b"b")]},
+        {"type": "http.response.body", "body": b"", "more_body": False},
+    ]
+
+    # No start_response at all is the app's bug, said plainly.
+    with pytest.raises(RuntimeError, match="did not call start_response"):
+        run(lambda environ, start_response: [])
+
+    # exc_info once the headers went out re-raises the app's error.
+    def late_error(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+        write = start_response("200 OK", [])
+        write(b"sent")
+        try:
+            raise KeyError("late")
+        except KeyError:
+            start_response("500 Internal Server Error", [], sys.exc_info())
+        return []  # pragma: no cover - start_response raised
+
+    with pytest.raises(KeyError, match="late"):
+        run(late_error)
+
+    # HEAD: the headers, no body bytes.
+    def body(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+        start_response("200 OK", [])
+        return [b"data"]
+
+    assert [m.get("body") for m in run(body, head=True)] == [None, b""]
+
+    # The client gone while emitting: the stream stops quietly, the iterable is closed.
+    closing = _Body([b"a", b"b"])
+
+    def gone_app(environ: dict[str, t.Any], start_response: t.Any) -> _Body:
+        start_response("200 OK", [])
+        return closing
+
+    def emit(message: dict[str, t.Any]) -> None:
+        if message["type"] == "http.response.body":
+            raise _ClientGone
+
+    assert run(gone_app, emit=emit) == []
+    assert closing.closed.is_set()
+
+
+# -- the reloader's watcher, in process ---------------------------------------------------
+
+
+def test_excluded_roots_outside_a_virtualenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import site
+    import sysconfig
+
+    stdlib, site_dir, user_site = (tmp_path / name for name in ("stdlib", "site", "user"))
+    # A scheme without some keys, the user site on, no virtualenv.
+    monkeypatch.setattr(sysconfig, "get_paths", lambda: {"stdlib": str(stdlib), "scripts": str(tmp_path / "bin")})
+    monkeypatch.setattr(site, "getsitepackages", lambda: [str(site_dir)])
+    monkeypatch.setattr(site, "ENABLE_USER_SITE", True)
+    monkeypatch.setattr(site, "getusersitepackages", lambda: str(user_site))
+    monkeypatch.setattr(sys, "prefix", sys.base_prefix)
+    assert erlen.reloader._excluded_roots() == sorted(os.path.realpath(p) for p in (stdlib, site_dir, user_site))
+
+
+_SLEEPER = [sys.executable, "-c", "import time; time.sleep(30)"]
+
+
+def _reloader(args: list[str]) -> tuple[erlen.reloader.Reloader, socket.socket]:
+    sock = socket.create_server(("127.0.0.1", 0))
+    return erlen.reloader.Reloader(sock, args=args), sock
+
+
+@posix_only
+def test_reloader_kills_a_child_that_ignores_sigterm(capsys: pytest.CaptureFixture[str]) -> None:
+    code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); time.sleep(30)"
+    reloader, sock = _reloader([sys.executable, "-c", code])
+    reloader.stop_timeout = 0.2
+    # Started here rather than by start_child, to know when SIGTERM is ignored.
+    child = reloader.child = subprocess.Popen(reloader.args, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "ready\n"
+        reloader.stop_child()
+        assert child.returncode == -signal.SIGKILL
+        assert reloader.child is None
+    finally:
+        if child.poll() is None:  # pragma: no cover - only when the test fails
+            child.kill()
+            child.wait(5)
+        if child.stdout is not None:
+            child.stdout.close()
+        sock.close()
+
+
+@posix_only
+def test_reloader_reports_a_child_exit_once(capsys: pytest.CaptureFixture[str]) -> None:
+    reloader, sock = _reloader([sys.executable, "-c", "import sys; sys.exit(3)"])
+    try:
+        reloader._report_exit()  # no child yet: nothing to say
+        reloader.start_child()
+        assert reloader.child is not None
+        reloader.child.wait(10)
+        reloader._report_exit()
+        reloader._report_exit()
+        out = capsys.readouterr().out
+        assert out.count("The server exited with status 3") == 1
+        # A running child: nothing said.
+        reloader.args = _SLEEPER
+        reloader.start_child()
+        reloader._report_exit()
+        assert "exited" not in capsys.readouterr().out
+    finally:
+        reloader.stop_child()
+        sock.close()
+
+
+@posix_only
+def test_reloader_run_restarts_on_a_change(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # watchfiles replaced by a fixed sequence: a quiet tick, then one change,
+    # then the end of watching. Run on a thread, where no SIGTERM handler can be set.
+    import importlib.util
+
+    import watchfiles
+
+    changed = tmp_path / "app.py"
+    changed.write_text("x = 1\n")
+    cached = Path(importlib.util.cache_from_source(str(changed)))
+    _touch(cached)
+    children: list[subprocess.Popen[bytes]] = []
+
+    def fake_watch(*roots: str, **kwargs: t.Any) -> t.Iterator[set[tuple[t.Any, str]]]:
+        assert kwargs["watch_filter"] is reloader.paths and kwargs["recursive"] is False
+        yield set()
+        assert reloader.child is not None
+        children.append(reloader.child)
+        yield {(watchfiles.Change.modified, str(changed))}
+        assert reloader.child is not None
+        children.append(reloader.child)
+
+    monkeypatch.setattr(watchfiles, "watch", fake_watch)
+    reloader, sock = _reloader(_SLEEPER)
+    handler = signal.getsignal(signal.SIGTERM)
+    thread = threading.Thread(target=reloader.run, daemon=True)
+    try:
+        thread.start()
+        thread.join(20)
+        assert not thread.is_alive()
+        assert len(children) == 2 and children[0] is not children[1]
+        # Both children stopped: the first by the restart, the second when watching ended.
+        assert all(child.poll() is not None for child in children)
+        assert not cached.exists()
+        out = capsys.readouterr().out
+        assert out.count(" * Restarting with watchfiles") == 2
+        assert f" * Detected change in {str(changed)!r}, reloading" in out
+        assert signal.getsignal(signal.SIGTERM) is handler
+    finally:
+        for child in children:
+            if child.poll() is None:  # pragma: no cover - only when the test fails
+                child.kill()
+                child.wait(5)
+        sock.close()
+
+
+def test_reloader_run_when_the_child_cannot_start(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # The error reaches the caller, and the SIGTERM handler is given back.
+    reloader, sock = _reloader([str(tmp_path / "no-such-python")])
+    handler = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(FileNotFoundError):
+            reloader.run()
+        assert reloader.child is None
+        assert signal.getsignal(signal.SIGTERM) is handler
+    finally:
+        sock.close()

@@ -89,10 +89,6 @@ class _LengthInput(_Input):
         self._rfile = rfile
         self.remaining = length
 
-    @property
-    def done(self) -> bool:
-        return self.remaining <= 0
-
     def read(self, size: int = -1) -> bytes:
         return self._take(self._rfile.read, size)
 
@@ -374,7 +370,8 @@ class _Handler(BaseHTTPRequestHandler):
         """Run the app and send its response; whether the connection may serve another request."""
         started: list[t.Any] = []
         head = self.command == "HEAD"
-        state: dict[str, t.Any] = {"sent": False, "chunked": False, "no_body": False, "declared": None, "written": 0}
+        # total: the body's length when the app returned a list or tuple (known before the first write).
+        state: dict[str, t.Any] = {"sent": False, "chunked": False, "no_body": False, "declared": None, "written": 0, "total": None}
         keep = self._client_keep_alive
 
         def start_response(status: str, headers: list[tuple[str, str]], exc_info: t.Any = None) -> t.Callable[[bytes], None]:
@@ -431,7 +428,7 @@ class _Handler(BaseHTTPRequestHandler):
             if not state["sent"]:
                 if not data:
                     return
-                send_headers(None)
+                send_headers(state["total"])
             if not data or state["no_body"]:
                 return
             state["written"] += len(data)
@@ -443,11 +440,12 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             result = self.server.get_app()(environ, start_response)  # type: ignore[attr-defined]
             try:
-                total = sum(map(len, result)) if isinstance(result, (list, tuple)) else None
+                if isinstance(result, (list, tuple)):
+                    state["total"] = sum(map(len, result))
                 for chunk in result:
                     write(chunk)
                 if not state["sent"]:
-                    send_headers(total if total is not None else 0)
+                    send_headers(state["total"] or 0)
                 if state["chunked"]:
                     self.wfile.write(b"0\r\n\r\n")
             finally:
