@@ -171,3 +171,21 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if not name.startswith("ERLEN_")}
     env.update(PYTHONUNBUFFERED="1", **extra)
     return env
+
+
+def http_scope(path: str = "/", method: str = "GET") -> dict[str, t.Any]:
+    """An ASGI ``http`` scope as a server would send it, for driving an app in process."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"localhost")],
+        "client": ("127.0.0.1", 4321),
+        "server": ("localhost", 80),
+    }

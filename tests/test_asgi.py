@@ -13,7 +13,7 @@ import time
 import typing as t
 
 import pytest
-from live_servers import ServerProcess, UvicornLiveServer, free_port
+from live_servers import ServerProcess, UvicornLiveServer, free_port, http_scope
 
 from erlen import (
     Erlen,
@@ -1614,20 +1614,7 @@ def _drive_dev_app(served: t.Any, path: str, leave_after: int | None = None, tim
 
     :param leave_after: The client disconnects once this many body chunks arrived.
     """
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"localhost")],
-        "client": ("127.0.0.1", 4321),
-        "server": ("localhost", 80),
-    }
+    scope = http_scope(path)
     received: list[tuple[float, Message]] = []
 
     async def main() -> None:

@@ -23,6 +23,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from live_servers import http_scope
 
 import erlen.reloader
 import erlen.serving
@@ -1008,10 +1009,8 @@ def test_reloader_child_binds_the_named_port_without_a_descriptor(monkeypatch: p
     assert capsys.readouterr().out == " * Shutting down\n"
 
 
-@posix_only
-def test_orphaned_reloader_child_stops_serving(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], app: Erlen) -> None:
-    # The watcher named in the environment is not this process's parent (it
-    # is gone): the child stops by itself instead of keeping the port.
+def _orphaned_child(monkeypatch: pytest.MonkeyPatch) -> list[t.Any]:
+    """Make this process a reloader child whose watcher is gone; return the servers it makes."""
     monkeypatch.delenv("ERLEN_SERVER_FD", raising=False)
     monkeypatch.setenv("ERLEN_SERVER_PORT", "0")
     monkeypatch.setenv("ERLEN_RELOADER_PID", str(os.getpid()))
@@ -1022,6 +1021,14 @@ def test_orphaned_reloader_child_stops_serving(monkeypatch: pytest.MonkeyPatch, 
         return servers[-1]
 
     monkeypatch.setattr(erlen.serving, "make_server", recording_make_server)
+    return servers
+
+
+@posix_only
+def test_orphaned_reloader_child_stops_serving(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], app: Erlen) -> None:
+    # The watcher named in the environment is not this process's parent (it
+    # is gone): the child stops by itself instead of keeping the port.
+    servers = _orphaned_child(monkeypatch)
     done = threading.Event()
 
     def serve() -> None:
@@ -1045,16 +1052,7 @@ def test_orphaned_reloader_child_stops_serving(monkeypatch: pytest.MonkeyPatch, 
 @posix_only
 def test_orphaned_reloader_child_stops_uvicorn(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], app: Erlen) -> None:
     pytest.importorskip("uvicorn")
-    monkeypatch.delenv("ERLEN_SERVER_FD", raising=False)
-    monkeypatch.setenv("ERLEN_SERVER_PORT", "0")
-    monkeypatch.setenv("ERLEN_RELOADER_PID", str(os.getpid()))
-    servers: list[t.Any] = []
-
-    def recording_make_server(*args: t.Any, **kwargs: t.Any) -> t.Any:
-        servers.append(make_server(*args, **kwargs))
-        return servers[-1]
-
-    monkeypatch.setattr(erlen.serving, "make_server", recording_make_server)
+    servers = _orphaned_child(monkeypatch)
     done = threading.Event()
     errors: list[BaseException] = []
 
@@ -1075,23 +1073,6 @@ def test_orphaned_reloader_child_stops_uvicorn(monkeypatch: pytest.MonkeyPatch, 
     out = capsys.readouterr().out
     assert " * Serving the ASGI side with uvicorn (WebSockets included)" in out
     assert " * The reloader is gone; shutting down" in out
-
-
-def _http_scope(path: str = "/") -> dict[str, t.Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"localhost")],
-        "client": ("127.0.0.1", 4321),
-        "server": ("localhost", 80),
-    }
 
 
 class _Body:
@@ -1154,7 +1135,7 @@ def _run_dev_app(body: _Body, send_fails: bool = False, leave_after_first: bool 
             if not message.get("more_body", True):
                 finished.set()
 
-        await asyncio.wait_for(dev_app(app, wsgi)(_http_scope(), receive, send), 10)
+        await asyncio.wait_for(dev_app(app, wsgi)(http_scope(), receive, send), 10)
 
     asyncio.run(main())
     assert body.closed.wait(5), "the body iterable was not closed"
