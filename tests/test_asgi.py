@@ -60,21 +60,14 @@ def run_asgi(
     raw_headers = [(k.lower().encode(), v.encode()) for k, v in headers or []]
     if isinstance(body, bytes) and not any(k == b"content-length" for k, _ in raw_headers):
         raw_headers.append((b"content-length", str(len(body)).encode()))
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query,
-        "root_path": root_path,
-        "headers": [(b"host", b"testserver"), *raw_headers],
-        "client": ("127.0.0.1", 4321),
-        "server": ("testserver", 80),
-        "extensions": extensions or {},
-    }
+    scope = http_scope(path, method)
+    scope.update(
+        query_string=query,
+        root_path=root_path,
+        headers=[(b"host", b"testserver"), *raw_headers],
+        server=("testserver", 80),
+        extensions=extensions or {},
+    )
     messages: list[Message] = []
     received = 0
     gone: asyncio.Event | None = None  # made inside the loop below
