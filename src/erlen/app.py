@@ -2,9 +2,10 @@
 
 :class:`Erlen` collects setup (routes, hooks, error handlers, config) and
 runs requests: :meth:`Erlen.wsgi_app` builds the request with the WSGI
-adapter, pushes a context, calls :meth:`Erlen.full_dispatch_request` and
-hands the response back to the adapter. The dispatch methods are
-interface-free, so the ASGI adapter reuses them unchanged.
+adapter, has :func:`erlen.dispatch.run` serve it (push the context,
+:meth:`Erlen.full_dispatch_request`, pop) and hands the response back to
+the adapter. The ASGI adapter runs the same dispatch (see
+:mod:`erlen.dispatch`); the overridable methods here are thin calls into it.
 
 Per-request cost is kept to what the request uses: hook loops run only
 when hooks exist, signals are sent only with receivers, the session is opened
@@ -697,19 +698,13 @@ class Erlen(Scaffold):
         """
         return _dispatch.full_dispatch_request(self)
 
-    def _domain_for(self, request: Request) -> str | None:
-        return _dispatch.domain_for(self, request)
-
-    def _match_request(self, request: Request, websocket: bool = False) -> None:
-        _dispatch.match_request(self, request, websocket)
-
     def create_url_adapter(self, request: Request | None) -> t.Any:
         """A Werkzeug-style ``MapAdapter`` bound to the request (or to ``SERVER_NAME``)."""
         if request is not None:
             return self.url_map.bind(
                 request.host,
                 script_name=request.root_path or "/",
-                subdomain=self._domain_for(request) if self.subdomain_matching else None,
+                subdomain=_dispatch.domain_for(self, request) if self.subdomain_matching else None,
                 url_scheme=request.scheme,
                 default_method=request.method,
                 path_info=request.path,
@@ -760,7 +755,7 @@ class Erlen(Scaffold):
         """The automatic ``OPTIONS`` response: empty, with ``Allow``."""
         request = _cv.get().request
         assert request is not None
-        methods = self.url_map.allowed_methods(request.path, self._domain_for(request) or "")
+        methods = self.url_map.allowed_methods(request.path, _dispatch.domain_for(self, request) or "")
         rv = self.response_class()
         rv.headers.set("Allow", ", ".join(sorted(methods)))
         return rv
@@ -793,6 +788,7 @@ class Erlen(Scaffold):
     # -- errors --------------------------------------------------------------
 
     def _find_error_handler(self, e: Exception, blueprints: list[str]) -> t.Callable[..., t.Any] | None:
+        # Flask's private name for the lookup, which some extensions call.
         return _dispatch.find_error_handler(self, e, blueprints)
 
     def trap_http_exception(self, e: Exception) -> bool:
@@ -905,7 +901,7 @@ class Erlen(Scaffold):
             script_root = request.script_root
             host = request.host
             scheme = request.scheme
-            current_domain = self._domain_for(request) if (self.url_map.host_matching or self.subdomain_matching) else None
+            current_domain = _dispatch.domain_for(self, request) if (self.url_map.host_matching or self.subdomain_matching) else None
         else:
             server_name = self.config["SERVER_NAME"]
             if server_name is None:

@@ -18,6 +18,7 @@ import sys
 import typing as t
 from functools import update_wrapper
 
+from . import dispatch as _dispatch
 from . import signals as _signals
 from .globals import _cv
 
@@ -221,7 +222,7 @@ class RequestContext(AppContext):
 
     def match_request(self) -> None:
         """Match the request against the URL map, storing the outcome on the request."""
-        self.app._match_request(self.request)  # type: ignore[arg-type]
+        _dispatch.match_request(self.app, self.request)  # type: ignore[arg-type]
 
     def _teardown(self, exc: BaseException | None) -> None:
         app = self.app

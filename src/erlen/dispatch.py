@@ -99,7 +99,7 @@ def match(app: Erlen, request: Request) -> None:
     if url_map.host_matching or app.subdomain_matching or app.config["TRUSTED_HOSTS"] is not None:
         match_request(app, request)
         return
-    # PERF: the common case of _match_request, inlined.
+    # PERF: the common case of match_request, inlined.
     try:
         request.url_rule, request.view_args = url_map.match(request.path, request.method, url_map.default_subdomain)
     except HTTPException as e:
@@ -329,8 +329,8 @@ def _save_session(app: Erlen, ctx: AppContext, response: Response) -> None:
 
 
 def _finished(app: Erlen, response: Response) -> None:
-    if _signals.request_finished.receivers:
-        _signals.request_finished.send(app, _async_wrapper=app.ensure_sync, response=response)
+    # Callers check for receivers first (PERF: no call without them).
+    _signals.request_finished.send(app, _async_wrapper=app.ensure_sync, response=response)
 
 
 def _finalize_failed(app: Erlen, from_error_handler: bool) -> None:

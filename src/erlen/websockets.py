@@ -339,7 +339,7 @@ async def _dispatch_websocket(app: Erlen, request: Request) -> t.Any:
         raise Forbidden("The origin of this WebSocket handshake is not allowed (see WEBSOCKET_ALLOWED_ORIGINS).")
     # The app's own matching: the same TRUSTED_HOSTS and SERVER_NAME checks
     # as over HTTP (the hooks still run before a refusal is raised).
-    app._match_request(request, websocket=True)
+    _dispatch.match_request(app, request, websocket=True)
     if app.before_request_funcs or app.url_value_preprocessors:
         rv = await _dispatch.apreprocess_request(app, request)
         if rv is not None:
