@@ -64,15 +64,21 @@ def serve(args: list[str]) -> int:
         rc = subprocess.call([*erlen, "init-db"], cwd=flaskr)
         if rc:
             return rc
-    return subprocess.call([*erlen, "run", "--host", "127.0.0.1", "--port", "5000", *args], cwd=flaskr)
+    return subprocess.call(
+        [*erlen, "run", "--host", "127.0.0.1", "--port", "5000", *args], cwd=flaskr
+    )
 
 
 def test(args: list[str]) -> int:
     ensure_env()
     docs_rc = _build_docs(check_only=True)
     # The checks first: they take seconds, the suite minutes.
-    print("ruff check . && mypy --strict (src/erlen) ...", flush=True)
-    lint_rc = _run(PY, "-m", "ruff", "check", ".") or _run(PY, "-m", "mypy")
+    print("ruff check . && ruff format --check . && mypy --strict (src/erlen) ...", flush=True)
+    lint_rc = (
+        _run(PY, "-m", "ruff", "check", ".")
+        or _run(PY, "-m", "ruff", "format", "--check", ".")
+        or _run(PY, "-m", "mypy")
+    )
     rc = _run(PY, "-m", "coverage", "run", "-m", "pytest", *args)
     report_rc = _run(PY, "-m", "coverage", "report")
     return rc or docs_rc or lint_rc or report_rc
@@ -80,8 +86,13 @@ def test(args: list[str]) -> int:
 
 def _build_docs(check_only: bool = False) -> int:
     """Build the docs site with warnings as errors; skip if MkDocs is missing."""
-    if subprocess.call([str(PY), "-c", "import mkdocs, material, mkdocstrings"], stderr=subprocess.DEVNULL):
-        print("Skipping the docs build: MkDocs is not installed (pip install -e '.[docs]').", flush=True)
+    if subprocess.call(
+        [str(PY), "-c", "import mkdocs, material, mkdocstrings"], stderr=subprocess.DEVNULL
+    ):
+        print(
+            "Skipping the docs build: MkDocs is not installed (pip install -e '.[docs]').",
+            flush=True,
+        )
         return 0
     # Material prints a banner about MkDocs 2.0 on every build; it is not a warning about our docs.
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")

@@ -30,7 +30,11 @@ ECHO_DOC: dict[str, Any] = {
 ECHO_BODY = json.dumps(ECHO_DOC).encode()
 
 #: The frameworks, by name: module of the app (``create_app()`` and ``app``).
-FRAMEWORKS = {"erlen": "apps_asgi_erlen", "starlette": "apps_asgi_starlette", "quart": "apps_asgi_quart"}
+FRAMEWORKS = {
+    "erlen": "apps_asgi_erlen",
+    "starlette": "apps_asgi_starlette",
+    "quart": "apps_asgi_quart",
+}
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,10 @@ class AsgiCase:
     def scope(self) -> dict[str, Any]:
         headers = [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"bench"), (b"accept", b"*/*")]
         if self.body:
-            headers += [(b"content-length", str(len(self.body)).encode()), (b"content-type", (self.content_type or "").encode())]
+            headers += [
+                (b"content-length", str(len(self.body)).encode()),
+                (b"content-type", (self.content_type or "").encode()),
+            ]
         return {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.4"},
@@ -78,7 +85,9 @@ CASES = [
     AsgiCase("hello", "GET", "/", text="Hello, World!"),
     AsgiCase("param", "GET", "/user/ada", text="Hello, ada!"),
     AsgiCase("json", "GET", "/json", json=JSON_DOC),
-    AsgiCase("json_post", "POST", "/echo", body=ECHO_BODY, content_type="application/json", json=ECHO_DOC),
+    AsgiCase(
+        "json_post", "POST", "/echo", body=ECHO_BODY, content_type="application/json", json=ECHO_DOC
+    ),
 ]
 
 
@@ -123,7 +132,9 @@ def make_caller(app: Callable[..., Any], case: AsgiCase) -> Callable[[int], Any]
             pending = [request_message]
             finished = asyncio.Event()
 
-            async def receive(pending: list[dict[str, Any]] = pending, finished: asyncio.Event = finished) -> dict[str, Any]:
+            async def receive(
+                pending: list[dict[str, Any]] = pending, finished: asyncio.Event = finished
+            ) -> dict[str, Any]:
                 if pending:
                     return pending.pop()
                 await finished.wait()

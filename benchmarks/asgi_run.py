@@ -41,7 +41,9 @@ def create_app(name: str) -> Any:
     return import_apps(FRAMEWORKS[name], rev).create_app()
 
 
-def in_process(frameworks: list[str], repeats: int, target_s: float, clock: Any = time.thread_time) -> dict[str, dict[str, float]]:
+def in_process(
+    frameworks: list[str], repeats: int, target_s: float, clock: Any = time.thread_time
+) -> dict[str, dict[str, float]]:
     """Microseconds per request, per case and framework (best of ``repeats``)."""
     results: dict[str, dict[str, float]] = {case.name: {} for case in CASES}
 
@@ -88,7 +90,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def _load(port: int, path: str, total: int, connections: int, deadline: float) -> tuple[int, float]:
+async def _load(
+    port: int, path: str, total: int, connections: int, deadline: float
+) -> tuple[int, float]:
     """Send ``total`` GET requests over ``connections`` keep-alive connections; (done, seconds)."""
     request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
     done = 0
@@ -114,18 +118,34 @@ async def _load(port: int, path: str, total: int, connections: int, deadline: fl
 
     start = time.perf_counter()
     per = total // connections
-    await asyncio.wait_for(asyncio.gather(*(worker(per) for _ in range(connections))), max(1.0, deadline - time.monotonic() + 5))
+    await asyncio.wait_for(
+        asyncio.gather(*(worker(per) for _ in range(connections))),
+        max(1.0, deadline - time.monotonic() + 5),
+    )
     return done, time.perf_counter() - start
 
 
-def end_to_end(frameworks: list[str], total: int, connections: int, max_seconds: float) -> dict[str, dict[str, float]]:
+def end_to_end(
+    frameworks: list[str], total: int, connections: int, max_seconds: float
+) -> dict[str, dict[str, float]]:
     """Requests per second under uvicorn for ``/`` (hello) and ``/json``."""
     out: dict[str, dict[str, float]] = {}
     for name in frameworks:
         port = _free_port()
         cmd = [
-            sys.executable, "-m", "uvicorn", f"{FRAMEWORKS[name]}:app", "--host", "127.0.0.1", "--port", str(port),
-            "--log-level", "warning", "--no-access-log", "--lifespan", "on",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"{FRAMEWORKS[name]}:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--lifespan",
+            "on",
         ]
         proc = subprocess.Popen(cmd, cwd=HERE, env={**os.environ, "PYTHONPATH": str(HERE)})
         try:
@@ -140,8 +160,12 @@ def end_to_end(frameworks: list[str], total: int, connections: int, max_seconds:
                     time.sleep(0.1)
             out[name] = {}
             for label, path in (("hello", "/"), ("json", "/json")):
-                asyncio.run(_load(port, path, connections * 20, connections, time.monotonic() + 10))  # warm-up
-                done, took = asyncio.run(_load(port, path, total, connections, time.monotonic() + max_seconds))
+                asyncio.run(
+                    _load(port, path, connections * 20, connections, time.monotonic() + 10)
+                )  # warm-up
+                done, took = asyncio.run(
+                    _load(port, path, total, connections, time.monotonic() + max_seconds)
+                )
                 out[name][label] = done / took
         finally:
             proc.terminate()
@@ -154,15 +178,28 @@ def end_to_end(frameworks: list[str], total: int, connections: int, max_seconds:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="shorter repeats and fewer requests")
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS), help="comma-separated subset")
     parser.add_argument("--no-e2e", action="store_true", help="skip the uvicorn run")
-    parser.add_argument("--baseline", metavar="REV", help="in process, also time Erlen as of git revision REV (erlen@REV)")
-    parser.add_argument("--requests", type=int, default=None, help="requests per end-to-end case (default 20000, quick 5000)")
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="in process, also time Erlen as of git revision REV (erlen@REV)",
+    )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=None,
+        help="requests per end-to-end case (default 20000, quick 5000)",
+    )
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument(
-        "--clock", choices=("thread", "wall"), default="thread",
+        "--clock",
+        choices=("thread", "wall"),
+        default="thread",
         help="in process: this thread's CPU time (default; steady on a shared machine) or wall time",
     )
     args = parser.parse_args(argv)
@@ -180,10 +217,18 @@ def main(argv: list[str] | None = None) -> int:
     repeats, target = (3, 0.1) if args.quick else (7, 0.25)
     clock = time.thread_time if args.clock == "thread" else time.perf_counter
     results = in_process(frameworks, repeats, target, clock)
-    print(f"\nIn process, through each ASGI callable (µs per request, {args.clock} clock, best of {repeats}; ratio of erlen to Starlette" + (f" and to {baseline}" if baseline else "") + "):")
+    print(
+        f"\nIn process, through each ASGI callable (µs per request, {args.clock} clock, best of {repeats}; ratio of erlen to Starlette"
+        + (f" and to {baseline}" if baseline else "")
+        + "):"
+    )
     width = max(12, *(len(name) + 2 for name in frameworks))
     ratios = [("starlette", "erlen/star"), *([(baseline, "erlen/old")] if baseline else [])]
-    print(f"{'case':<10}" + "".join(f"{name:>{width}}" for name in frameworks) + "".join(f"{label:>12}" for _, label in ratios))
+    print(
+        f"{'case':<10}"
+        + "".join(f"{name:>{width}}" for name in frameworks)
+        + "".join(f"{label:>12}" for _, label in ratios)
+    )
     worst = 0.0
     for case, row in results.items():
         line = f"{case:<10}" + "".join(f"{row[name]:>{width}.2f}" for name in frameworks)
@@ -195,12 +240,18 @@ def main(argv: list[str] | None = None) -> int:
                     worst = max(worst, ratio)
         print(line)
     if worst:
-        print(f"target <= 0.80x Starlette: {'met' if worst <= 0.8 else 'MISSED'} (worst {worst:.2f}x)")
+        print(
+            f"target <= 0.80x Starlette: {'met' if worst <= 0.8 else 'MISSED'} (worst {worst:.2f}x)"
+        )
     if not args.no_e2e:
         total = args.requests or (5000 if args.quick else 20000)
-        frameworks = [name for name in frameworks if name != baseline]  # under uvicorn: the installed ones
+        frameworks = [
+            name for name in frameworks if name != baseline
+        ]  # under uvicorn: the installed ones
         rps = end_to_end(frameworks, total, args.connections, 30.0)
-        print(f"\nEnd to end under uvicorn (1 worker, {args.connections} keep-alive connections, {total} requests; requests/second):")
+        print(
+            f"\nEnd to end under uvicorn (1 worker, {args.connections} keep-alive connections, {total} requests; requests/second):"
+        )
         print(f"{'case':<10}" + "".join(f"{name:>12}" for name in frameworks))
         for label in ("hello", "json"):
             print(f"{label:<10}" + "".join(f"{rps[name][label]:>12.0f}" for name in frameworks))

@@ -389,9 +389,7 @@ def _time_cases(
         for fw, app in runnable.items():
             failure = check(fw, case, app, environs[fw])
             if failure is not None:
-                failure.problem = (
-                    f"right at first, but after the timed requests: {failure.problem}"
-                )
+                failure.problem = f"right at first, but after the timed requests: {failure.problem}"
                 _fail(results, failure)
                 del timings[fw]
         results.timings[case.name] = timings
@@ -598,8 +596,7 @@ def render(results: Results, targets: list[Target]) -> str:
     if results.imports or results.import_errors:
         out.append("")
         out.append(
-            f"Import time: `import <framework>` in a fresh interpreter, ms, "
-            f"best of {s.import_runs}"
+            f"Import time: `import <framework>` in a fresh interpreter, ms, best of {s.import_runs}"
         )
         header = ["framework", "best ms", "median ms", "best CPU ms", "Erlen/this"]
         rows = []
@@ -733,8 +730,7 @@ def _names(value: str, known: Sequence[str], what: str) -> list[str]:
     unknown = [n for n in names if n not in known]
     if unknown or not names:
         raise argparse.ArgumentTypeError(
-            f"unknown {what} {', '.join(unknown) or '(none given)'}; "
-            f"choose from {', '.join(known)}"
+            f"unknown {what} {', '.join(unknown) or '(none given)'}; choose from {', '.join(known)}"
         )
     return names
 

@@ -19,7 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "flaskr"
 TUTORIAL = ROOT / "docs" / "tutorial"
-_BLOCK = re.compile(r'^(?P<indent>[ ]*)```(?P<lang>[\w+-]+) title="(?P<title>[^"]+)"\n(?P<body>.*?)^(?P=indent)```$', re.M | re.S)
+_BLOCK = re.compile(
+    r'^(?P<indent>[ ]*)```(?P<lang>[\w+-]+) title="(?P<title>[^"]+)"\n(?P<body>.*?)^(?P=indent)```$',
+    re.M | re.S,
+)
 
 
 def nav_pages() -> list[Path]:
@@ -65,7 +68,9 @@ def sync(write: bool = True) -> list[str]:
             assert m is not None
             body = _indented((EXAMPLE / title).read_text(encoding="utf-8"), m["indent"])
             if body != m["body"]:
-                page.write_text(text[: m.start("body")] + body + text[m.end("body") :], encoding="utf-8")
+                page.write_text(
+                    text[: m.start("body")] + body + text[m.end("body") :], encoding="utf-8"
+                )
                 changed.append(title)
                 break
         else:

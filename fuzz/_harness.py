@@ -63,7 +63,9 @@ def call(app: t.Any, env: dict[str, t.Any]) -> tuple[int, list[tuple[str, str]],
     """
     seen: list[tuple[str, list[tuple[str, str]]]] = []
 
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: t.Any = None) -> t.Any:
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
+    ) -> t.Any:
         seen.append((status, headers))
         return lambda data: None
 
@@ -80,5 +82,7 @@ def call(app: t.Any, env: dict[str, t.Any]) -> tuple[int, list[tuple[str, str]],
         value.encode("latin-1")
     code = int(status.split()[0])
     if code >= 500:
-        raise AssertionError(f"{status} for {env['REQUEST_METHOD']} {env['PATH_INFO']!r}: {data[:500]!r}")
+        raise AssertionError(
+            f"{status} for {env['REQUEST_METHOD']} {env['PATH_INFO']!r}: {data[:500]!r}"
+        )
     return code, headers, data

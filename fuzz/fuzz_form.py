@@ -23,7 +23,12 @@ logging.getLogger("python_multipart").setLevel(logging.CRITICAL)
 
 app = Erlen("fuzz_form", static_folder=None)
 # Small limits, so that the fuzzer reaches them.
-app.config.update(PROPAGATE_EXCEPTIONS=True, MAX_CONTENT_LENGTH=64 * 1024, MAX_FORM_MEMORY_SIZE=512, MAX_FORM_PARTS=8)
+app.config.update(
+    PROPAGATE_EXCEPTIONS=True,
+    MAX_CONTENT_LENGTH=64 * 1024,
+    MAX_FORM_MEMORY_SIZE=512,
+    MAX_FORM_PARTS=8,
+)
 
 
 @app.post("/")
@@ -65,7 +70,14 @@ def _multipart(fdp: atheris.FuzzedDataProvider, boundary: bytes) -> bytes:
             if fdp.ConsumeBool():
                 disposition += b'; filename="' + fdp.ConsumeBytes(12) + b'"'
             headers = disposition + b"\r\n" + headers
-        out.append(b"--" + boundary + b"\r\n" + headers + b"\r\n\r\n" + fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 700)))
+        out.append(
+            b"--"
+            + boundary
+            + b"\r\n"
+            + headers
+            + b"\r\n\r\n"
+            + fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 700))
+        )
     end = b"\r\n--" + boundary + b"--\r\n" if fdp.ConsumeBool() else b""
     return b"\r\n".join(out) + end + fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 50))
 

@@ -61,7 +61,9 @@ def test_one_input(data: bytes) -> None:
             # RFC 6265 token names are promised to round-trip.
             return
         try:
-            header = dump_cookie(name, value, path=fdp.ConsumeUnicodeNoSurrogates(10) or None, max_size=0)
+            header = dump_cookie(
+                name, value, path=fdp.ConsumeUnicodeNoSurrogates(10) or None, max_size=0
+            )
         except ValueError:
             return
         # A value is always escaped to ASCII; a name is checked, not escaped.

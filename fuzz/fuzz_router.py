@@ -27,7 +27,9 @@ url_map = Map(
         Rule("/n/<int(signed=True):n>", endpoint="signed"),
         Rule("/price/<float:p>", endpoint="price"),
         Rule("/item/<uuid:id>", endpoint="item"),
-        Rule("/lang/<any(en, de, 'fr'):lang>/<string(minlength=2,maxlength=5):word>", endpoint="lang"),
+        Rule(
+            "/lang/<any(en, de, 'fr'):lang>/<string(minlength=2,maxlength=5):word>", endpoint="lang"
+        ),
         Rule("/page/", defaults={"n": 1}, endpoint="page"),
         Rule("/page/<int:n>", endpoint="page"),
         Rule("/files/<path:a>/edit/<b>", endpoint="edit", methods=["PUT"]),
@@ -58,14 +60,18 @@ def test_one_input(data: bytes) -> None:
         assert e.valid_methods and method not in e.valid_methods, (path, method, e.valid_methods)
         return
     except RequestRedirect as e:
-        assert e.new_url.startswith("/") and "\n" not in e.new_url and "\r" not in e.new_url, e.new_url
+        assert e.new_url.startswith("/") and "\n" not in e.new_url and "\r" not in e.new_url, (
+            e.new_url
+        )
         return
     if rule.redirect_to is not None:
         return
     try:
         _, built = url_map.build(rule.endpoint, args, method)
     except BuildError as e:
-        raise AssertionError(f"{path!r} matched {rule.rule!r} with {args!r} but does not build") from e
+        raise AssertionError(
+            f"{path!r} matched {rule.rule!r} with {args!r} but does not build"
+        ) from e
     from erlen.http import url_unquote
 
     again, again_args = url_map.match(url_unquote(built), method)

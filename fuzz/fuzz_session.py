@@ -23,7 +23,9 @@ with atheris.instrument_imports():
 
 app = Erlen("fuzz_session", static_folder=None)
 app.config.update(SECRET_KEY="fuzz key", PROPAGATE_EXCEPTIONS=True)
-signer = TimestampSigner("fuzz key", salt="cookie-session", key_derivation="hmac", digest_method=hashlib.sha1)
+signer = TimestampSigner(
+    "fuzz key", salt="cookie-session", key_derivation="hmac", digest_method=hashlib.sha1
+)
 
 
 @app.route("/")

@@ -26,7 +26,9 @@ def draw(reports: list[dict[str, t.Any]], path: Path) -> None:
     for i, framework in enumerate(frameworks):
         rps = []
         for server in servers:
-            match = [r["rps"] for r in reports if r["server"] == server and r["framework"] == framework]
+            match = [
+                r["rps"] for r in reports if r["server"] == server and r["framework"] == framework
+            ]
             rps.append(match[0] if match else 0)
         xs = [s + (i - (len(frameworks) - 1) / 2) * width for s in range(len(servers))]
         bars = ax.bar(xs, rps, width, label=framework.capitalize(), color=colors.get(framework))
@@ -35,7 +37,9 @@ def draw(reports: list[dict[str, t.Any]], path: Path) -> None:
     errors = sum(r["errors"] for r in reports)
     ax.set_xticks(range(len(servers)), servers)
     ax.set_ylabel("requests / second")
-    ax.set_title(f"Soak: same app, same mixed load ({total:,} requests, {errors} errors)", fontsize=10)
+    ax.set_title(
+        f"Soak: same app, same mixed load ({total:,} requests, {errors} errors)", fontsize=10
+    )
     ax.legend()
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()

@@ -51,14 +51,32 @@ def server_command(server: str, module: str, port: int) -> list[str]:
     """The command line that serves ``module:app`` on ``port`` with ``server``."""
     bind = f"{HOST}:{port}"
     if server == "gunicorn-sync":
-        return [sys.executable, "-m", "gunicorn", "-b", bind, "-w", "1", "-k", "sync", f"{module}:app"]
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-b",
+            bind,
+            "-w",
+            "1",
+            "-k",
+            "sync",
+            f"{module}:app",
+        ]
     if server == "gunicorn-gthread":
         return [
             sys.executable, "-m", "gunicorn", "-b", bind, "-w", "1", "-k", "gthread", "--threads", "4",
             f"{module}:app",
         ]  # fmt: skip
     if server == "waitress":
-        return [sys.executable, "-m", "waitress", f"--listen={bind}", "--threads=4", f"{module}:app"]
+        return [
+            sys.executable,
+            "-m",
+            "waitress",
+            f"--listen={bind}",
+            "--threads=4",
+            f"{module}:app",
+        ]
     raise ValueError(f"unknown server {server!r}")
 
 
@@ -69,13 +87,17 @@ SERVERS = ("gunicorn-sync", "gunicorn-gthread", "waitress")
 
 _BOUNDARY = "soakboundary7MA4YWxk"
 _UPLOAD = (
-    f"--{_BOUNDARY}\r\n"
-    'Content-Disposition: form-data; name="note"\r\n\r\n'
-    "a note\r\n"
-    f"--{_BOUNDARY}\r\n"
-    'Content-Disposition: form-data; name="file"; filename="data.bin"\r\n'
-    "Content-Type: application/octet-stream\r\n\r\n"
-).encode() + bytes(range(256)) * 16 + f"\r\n--{_BOUNDARY}--\r\n".encode()
+    (
+        f"--{_BOUNDARY}\r\n"
+        'Content-Disposition: form-data; name="note"\r\n\r\n'
+        "a note\r\n"
+        f"--{_BOUNDARY}\r\n"
+        'Content-Disposition: form-data; name="file"; filename="data.bin"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    + bytes(range(256)) * 16
+    + f"\r\n--{_BOUNDARY}--\r\n".encode()
+)
 
 #: (kind, weight) of each request in the mix.
 MIX = [
@@ -145,7 +167,9 @@ class _Client:
             form = b"title=Hello+soak&text=Some+text+%E2%9C%93"
             return self.request("POST", "/add", form, "application/x-www-form-urlencoded")[0] == 302
         if kind == "upload":
-            status, body = self.request("POST", "/upload", _UPLOAD, f"multipart/form-data; boundary={_BOUNDARY}")
+            status, body = self.request(
+                "POST", "/upload", _UPLOAD, f"multipart/form-data; boundary={_BOUNDARY}"
+            )
             return status == 200 and json.loads(body)["size"] == 4096
         if kind == "api_list":
             status, body = self.request("GET", "/api/items")
@@ -177,7 +201,9 @@ class LoadResult:
     error_samples: list[str] = field(default_factory=list)
 
 
-def run_load(port: int, requests: int, duration: float, threads: int = 4, seed: int = 1) -> LoadResult:
+def run_load(
+    port: int, requests: int, duration: float, threads: int = 4, seed: int = 1
+) -> LoadResult:
     """Send up to ``requests`` requests within ``duration`` seconds; bounded both ways."""
     kinds = [kind for kind, weight in MIX for _ in range(weight)]
     lock = threading.Lock()
@@ -407,9 +433,15 @@ def format_row(r: RunReport) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frameworks", default="erlen,flask", help="comma-separated: erlen, flask")
-    parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated: " + ", ".join(SERVERS))
-    parser.add_argument("--requests", type=int, default=100_000, help="request budget per framework and server")
-    parser.add_argument("--duration", type=float, default=10, help="time budget per framework and server, seconds")
+    parser.add_argument(
+        "--servers", default=",".join(SERVERS), help="comma-separated: " + ", ".join(SERVERS)
+    )
+    parser.add_argument(
+        "--requests", type=int, default=100_000, help="request budget per framework and server"
+    )
+    parser.add_argument(
+        "--duration", type=float, default=10, help="time budget per framework and server, seconds"
+    )
     parser.add_argument("--threads", type=int, default=4, help="client threads")
     parser.add_argument("--json", type=Path, help="write the reports here as JSON")
     parser.add_argument("--chart", type=Path, help="draw the req/s bar chart (PNG) here")

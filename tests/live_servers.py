@@ -28,7 +28,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(port: int, timeout: float = 20.0, alive: t.Callable[[], bool] | None = None) -> None:
+def wait_for_port(
+    port: int, timeout: float = 20.0, alive: t.Callable[[], bool] | None = None
+) -> None:
     """Return once ``port`` on 127.0.0.1 accepts a connection.
 
     :param alive: Asked between tries; a server that has exited stops the wait.
@@ -41,7 +43,9 @@ def wait_for_port(port: int, timeout: float = 20.0, alive: t.Callable[[], bool] 
             return
         except OSError:
             if alive is not None and not alive():
-                raise RuntimeError(f"the server for port {port} exited before it listened") from None
+                raise RuntimeError(
+                    f"the server for port {port} exited before it listened"
+                ) from None
             if time.monotonic() > deadline:
                 raise RuntimeError(f"nothing listened on port {port} within {timeout} s") from None
             time.sleep(0.05)
@@ -56,7 +60,9 @@ class UvicornLiveServer(LiveServer):
     It stops by itself after ``lifetime`` seconds.
     """
 
-    def __init__(self, app: t.Any, lifetime: float = 60.0, lifespan: str = "on", log_level: str = "warning") -> None:
+    def __init__(
+        self, app: t.Any, lifetime: float = 60.0, lifespan: str = "on", log_level: str = "warning"
+    ) -> None:
         import uvicorn
 
         super().__init__(app, HOST)
@@ -65,7 +71,10 @@ class UvicornLiveServer(LiveServer):
         self._bound_port = int(self.sock.getsockname()[1])
         self.server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan=lifespan))
         self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, name=f"uvicorn-{self._bound_port}", daemon=True
+            target=self.server.run,
+            kwargs={"sockets": [self.sock]},
+            name=f"uvicorn-{self._bound_port}",
+            daemon=True,
         )
         self.timer = threading.Timer(lifetime, self._exit)
         self.timer.daemon = True
@@ -112,7 +121,13 @@ class ServerProcess:
     ``lifetime`` seconds whatever the test does.
     """
 
-    def __init__(self, command: list[str], cwd: Path, env: dict[str, str] | None = None, lifetime: float = 120.0) -> None:
+    def __init__(
+        self,
+        command: list[str],
+        cwd: Path,
+        env: dict[str, str] | None = None,
+        lifetime: float = 120.0,
+    ) -> None:
         self.port = free_port()
         self.command = [part.format(port=self.port) for part in command]
         self.cwd = cwd
@@ -135,7 +150,9 @@ class ServerProcess:
 
     def __enter__(self) -> ServerProcess:
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(self.command, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                self.command, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
         self._timer = threading.Timer(self.lifetime, self.proc.kill)
         self._timer.daemon = True
         self._timer.start()

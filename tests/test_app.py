@@ -29,9 +29,18 @@ def test_hello(app, client):
 
 def test_config_defaults(app):
     for key in (
-        "DEBUG", "TESTING", "SECRET_KEY", "MAX_CONTENT_LENGTH", "PROPAGATE_EXCEPTIONS",
-        "TRAP_HTTP_EXCEPTIONS", "TRAP_BAD_REQUEST_ERRORS", "SERVER_NAME", "APPLICATION_ROOT",
-        "PREFERRED_URL_SCHEME", "MAX_FORM_MEMORY_SIZE", "MAX_FORM_PARTS",
+        "DEBUG",
+        "TESTING",
+        "SECRET_KEY",
+        "MAX_CONTENT_LENGTH",
+        "PROPAGATE_EXCEPTIONS",
+        "TRAP_HTTP_EXCEPTIONS",
+        "TRAP_BAD_REQUEST_ERRORS",
+        "SERVER_NAME",
+        "APPLICATION_ROOT",
+        "PREFERRED_URL_SCHEME",
+        "MAX_FORM_MEMORY_SIZE",
+        "MAX_FORM_PARTS",
     ):
         assert key in app.config
     assert app.config["APPLICATION_ROOT"] == "/"
@@ -348,7 +357,9 @@ def test_none_return_is_type_error(app, client):
     def nothing():
         pass
 
-    with pytest.raises(TypeError, match=r"view function for 'nothing' did not return a valid response"):
+    with pytest.raises(
+        TypeError, match=r"view function for 'nothing' did not return a valid response"
+    ):
         client.get("/")
 
 
@@ -627,7 +638,15 @@ def test_hook_order(app, client):
 
     rv = client.get("/")
     assert rv.headers["X-After"] == "yes"
-    assert calls == ["before1", "before2", "view", "after2", "after1", ("teardown", None), ("teardown_app", None)]
+    assert calls == [
+        "before1",
+        "before2",
+        "view",
+        "after2",
+        "after1",
+        ("teardown", None),
+        ("teardown_app", None),
+    ]
 
 
 def test_before_request_short_circuits(app, client):
@@ -739,7 +758,9 @@ def test_no_hook_structures_touched_on_plain_request(app, client):
     assert not app.teardown_request_funcs
 
 
-@pytest.mark.wsgi_only(reason="middleware wrapping app.wsgi_app is on the WSGI path only (ASGI middleware wraps app.asgi_app)")
+@pytest.mark.wsgi_only(
+    reason="middleware wrapping app.wsgi_app is on the WSGI path only (ASGI middleware wraps app.asgi_app)"
+)
 def test_wsgi_app_middleware(app, client):
     @app.route("/")
     def index():
@@ -826,14 +847,20 @@ def test_root_path_of_unimported_module():
     ],
 )
 def test_default_instance_path_like_flask(
-    tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch, files: dict[str, str], import_name: str, expected: str | None
+    tmp_path: t.Any,
+    monkeypatch: pytest.MonkeyPatch,
+    files: dict[str, str],
+    import_name: str,
+    expected: str | None,
 ) -> None:
     import sys
 
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
-    monkeypatch.syspath_prepend(str(tmp_path / "site-packages") if expected is None else str(tmp_path))
+    monkeypatch.syspath_prepend(
+        str(tmp_path / "site-packages") if expected is None else str(tmp_path)
+    )
     top = import_name.partition(".")[0]
     for imported in (False, True):
         if imported:

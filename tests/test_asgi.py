@@ -36,10 +36,15 @@ class Result:
     def __init__(self, messages: list[Message], received: int) -> None:
         self.messages = messages
         self.received = received  # how many times the app called receive()
-        start = next((m for m in messages if m["type"] == "http.response.start"), {"status": 0, "headers": []})
+        start = next(
+            (m for m in messages if m["type"] == "http.response.start"),
+            {"status": 0, "headers": []},
+        )
         self.status: int = start["status"]  # 0: nothing was sent
         self.headers = {k.decode(): v.decode() for k, v in start["headers"]}
-        self.body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+        self.body = b"".join(
+            m.get("body", b"") for m in messages if m["type"] == "http.response.body"
+        )
 
 
 def run_asgi(
@@ -81,7 +86,11 @@ def run_asgi(
             received += 1
             if chunks:
                 chunk = chunks.pop(0)
-                return {"type": "http.request", "body": chunk, "more_body": bool(chunks) or disconnect}
+                return {
+                    "type": "http.request",
+                    "body": chunk,
+                    "more_body": bool(chunks) or disconnect,
+                }
             if disconnect:
                 return {"type": "http.disconnect"}
             assert gone is not None
@@ -133,7 +142,13 @@ def test_servers_detect_asgi_while_wsgi_calls_stay_plain(app: Erlen) -> None:
     assert app.test_client().get("/").data == b"hi"
     assert app.__call__.__name__ == "__call__"
     # Calling the inspected attribute serves WSGI too.
-    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SERVER_NAME": "x", "SERVER_PORT": "80", "wsgi.url_scheme": "http"}
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/",
+        "SERVER_NAME": "x",
+        "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http",
+    }
     seen = []
     body = app.__call__(environ, lambda status, headers: seen.append(status))
     assert b"".join(body) == b"hi" and seen == ["200 OK"]
@@ -295,8 +310,20 @@ def test_async_and_sync_hooks_and_handlers(app: Erlen) -> None:
         abort(418)
 
     result = run_asgi(app)
-    assert (result.status, result.body, result.headers["x-after"], result.headers["x-once"]) == (200, b"ann", "ann", "1")
-    assert calls == ["pre-index", "before-async", "before-sync", "after-sync", "teardown-async-/", "teardown-app"]
+    assert (result.status, result.body, result.headers["x-after"], result.headers["x-once"]) == (
+        200,
+        b"ann",
+        "ann",
+        "1",
+    )
+    assert calls == [
+        "pre-index",
+        "before-async",
+        "before-sync",
+        "after-sync",
+        "teardown-async-/",
+        "teardown-app",
+    ]
     calls.clear()
     result = run_asgi(app, "/tea")
     assert (result.status, result.body) == (418, b"short and stout")
@@ -352,7 +379,11 @@ def test_routing_errors_and_options(app: Erlen) -> None:
     redirect = run_asgi(app, "/items", query=b"a=1")
     assert redirect.status == 308 and redirect.headers["location"].endswith("/items/?a=1")
     options = run_asgi(app, "/items/", method="OPTIONS")
-    assert options.status == 200 and set(options.headers["allow"].split(", ")) >= {"GET", "POST", "OPTIONS"}
+    assert options.status == 200 and set(options.headers["allow"].split(", ")) >= {
+        "GET",
+        "POST",
+        "OPTIONS",
+    }
 
 
 def test_subclass_overrides_still_apply(app: Erlen) -> None:
@@ -410,11 +441,17 @@ def test_request_values_from_the_scope(app: Erlen) -> None:
             "addr": request.remote_addr,
             "scheme": request.scheme,
             "host": request.host,
-            "environ": [request.environ["PATH_INFO"], request.environ["HTTP_USER_AGENT"], request.environ["SCRIPT_NAME"]],
+            "environ": [
+                request.environ["PATH_INFO"],
+                request.environ["HTTP_USER_AGENT"],
+                request.environ["SCRIPT_NAME"],
+            ],
             "link": url_for("info", page=2),
         }
 
-    result = run_asgi(app, "/mount/info", query=b"a=1", root_path="/mount", headers=[("User-Agent", "ua/1")])
+    result = run_asgi(
+        app, "/mount/info", query=b"a=1", root_path="/mount", headers=[("User-Agent", "ua/1")]
+    )
     assert result.status == 200
     data = __import__("json").loads(result.body)
     assert data == {
@@ -434,8 +471,21 @@ def test_request_values_from_the_scope(app: Erlen) -> None:
 def test_request_without_server_or_client(app: Erlen) -> None:
     from erlen.asgi import make_request
 
-    req = make_request(app.request_class, {"type": "http", "path": "x", "headers": [(b"x-a", b"1"), (b"x-a", b"2"), (b"content-type", b"text/plain")]})
-    assert (req.path, req.server, req.remote_addr, req.scheme, req.method) == ("/x", None, None, "http", "GET")
+    req = make_request(
+        app.request_class,
+        {
+            "type": "http",
+            "path": "x",
+            "headers": [(b"x-a", b"1"), (b"x-a", b"2"), (b"content-type", b"text/plain")],
+        },
+    )
+    assert (req.path, req.server, req.remote_addr, req.scheme, req.method) == (
+        "/x",
+        None,
+        None,
+        "http",
+        "GET",
+    )
     assert req.environ["HTTP_X_A"] == "1,2" and req.environ["CONTENT_TYPE"] == "text/plain"
     ws = make_request(app.request_class, {"type": "websocket", "path": "/", "headers": []})
     assert ws.scheme == "ws" and ws.stream.read() == b""
@@ -449,7 +499,13 @@ def test_json_body_in_chunks_for_an_async_view(app: Erlen) -> None:
     async def echo() -> t.Any:
         return {"got": request.get_json()}
 
-    result = run_asgi(app, "/echo", "POST", [b'{"a": ', b"[1, 2]}"], headers=[("Content-Type", "application/json"), ("Transfer-Encoding", "chunked")])
+    result = run_asgi(
+        app,
+        "/echo",
+        "POST",
+        [b'{"a": ', b"[1, 2]}"],
+        headers=[("Content-Type", "application/json"), ("Transfer-Encoding", "chunked")],
+    )
     assert result.status == 200 and result.body == b'{"got":{"a":[1,2]}}\n'
 
 
@@ -467,7 +523,13 @@ def test_sync_view_streams_the_body_from_the_loop(app: Erlen) -> None:
             total += len(chunk)
         return str(total)
 
-    result = run_asgi(app, "/upload", "POST", [b"abcdef", b"ghij", b""], headers=[("Transfer-Encoding", "chunked")])
+    result = run_asgi(
+        app,
+        "/upload",
+        "POST",
+        [b"abcdef", b"ghij", b""],
+        headers=[("Transfer-Encoding", "chunked")],
+    )
     assert result.body == b"10"
     assert sizes == [4, 2, 4]
 
@@ -477,7 +539,13 @@ def test_form_body(app: Erlen) -> None:
     async def form() -> str:
         return request.form["name"]
 
-    result = run_asgi(app, "/form", "POST", b"name=ann", headers=[("Content-Type", "application/x-www-form-urlencoded")])
+    result = run_asgi(
+        app,
+        "/form",
+        "POST",
+        b"name=ann",
+        headers=[("Content-Type", "application/x-www-form-urlencoded")],
+    )
     assert result.body == b"ann"
 
 
@@ -505,7 +573,9 @@ def test_undeclared_length_over_limit_is_413_early(app: Erlen) -> None:
         return request.get_data(as_text=True)
 
     for path in ("/async", "/sync"):
-        result = run_asgi(app, path, "POST", list(chunks), headers=[("Transfer-Encoding", "chunked")])
+        result = run_asgi(
+            app, path, "POST", list(chunks), headers=[("Transfer-Encoding", "chunked")]
+        )
         assert result.status == 413
         assert result.received < 5  # stopped reading right after the limit
     assert run_asgi(app, "/async", "POST", b"small").body == b"small"
@@ -515,10 +585,14 @@ def test_undeclared_length_over_limit_is_413_early(app: Erlen) -> None:
 # transfer coding wins (RFC 9112 section 6.3). The server de-chunks the body
 # and marks its end (more_body), so the app reads what the server delivers:
 # neither a cut at the declared length nor a wait for bytes that never come.
-@pytest.mark.parametrize("declared", ["3", "100", "0"], ids=["declared-shorter", "declared-longer", "declared-zero"])
+@pytest.mark.parametrize(
+    "declared", ["3", "100", "0"], ids=["declared-shorter", "declared-longer", "declared-zero"]
+)
 @pytest.mark.parametrize("path", ["/sync", "/async", "/sync-stream", "/async-stream"])
 @pytest.mark.parametrize("te_first", [False, True], ids=["cl-first", "te-first"])
-def test_transfer_encoding_wins_over_content_length(app: Erlen, declared: str, path: str, te_first: bool) -> None:
+def test_transfer_encoding_wins_over_content_length(
+    app: Erlen, declared: str, path: str, te_first: bool
+) -> None:
     # issue 15, finding 9
     @app.post("/sync")
     def in_thread() -> t.Any:
@@ -559,7 +633,9 @@ def test_transfer_encoding_with_content_length_keeps_the_size_limit(app: Erlen, 
         return request.get_data(as_text=True)
 
     chunked = ("Transfer-Encoding", "chunked")
-    result = run_asgi(app, path, "POST", [b"x" * 6] * 50, headers=[("Content-Length", "3"), chunked])
+    result = run_asgi(
+        app, path, "POST", [b"x" * 6] * 50, headers=[("Content-Length", "3"), chunked]
+    )
     assert result.status == 413
     assert result.received < 5  # stopped reading right after the limit
     result = run_asgi(app, path, "POST", [b"small"], headers=[("Content-Length", "1000"), chunked])
@@ -584,7 +660,9 @@ def test_disconnect_mid_body_then_the_app_keeps_serving(app: Erlen) -> None:
         return request.get_data(as_text=True)
 
     for path in ("/async", "/sync"):
-        result = run_asgi(app, path, "POST", [b"part"], headers=[("Content-Length", "100")], disconnect=True)
+        result = run_asgi(
+            app, path, "POST", [b"part"], headers=[("Content-Length", "100")], disconnect=True
+        )
         assert result.status == 400
     assert run_asgi(app, "/async", "POST", b"whole").body == b"whole"
 
@@ -619,7 +697,10 @@ def test_http2_body_without_length_is_read(app: Erlen) -> None:
 
     async def main() -> bytes:
         messages: list[Message] = []
-        parts = [{"type": "http.request", "body": b"h2 ", "more_body": True}, {"type": "http.request", "body": b"body"}]
+        parts = [
+            {"type": "http.request", "body": b"h2 ", "more_body": True},
+            {"type": "http.request", "body": b"body"},
+        ]
 
         async def receive() -> Message:
             return parts.pop(0)
@@ -637,7 +718,9 @@ def test_http2_body_without_length_is_read(app: Erlen) -> None:
 # -- errors ------------------------------------------------------------------------------------
 
 
-def test_exception_in_async_view_is_500_and_the_app_keeps_serving(app: Erlen, caplog: pytest.LogCaptureFixture) -> None:
+def test_exception_in_async_view_is_500_and_the_app_keeps_serving(
+    app: Erlen, caplog: pytest.LogCaptureFixture
+) -> None:
     @app.route("/boom")
     async def boom() -> str:
         raise RuntimeError("async boom")
@@ -800,7 +883,9 @@ def test_send_file_uses_pathsend_when_offered(app: Erlen, tmp_path: t.Any) -> No
     assert offered.messages[-1] == {"type": "http.response.pathsend", "path": str(target)}
     plain = run_asgi(app, "/file")
     assert plain.body == target.read_bytes() and plain.headers["content-length"] == "10000"
-    ranged = run_asgi(app, "/file", headers=[("Range", "bytes=5-14")], extensions={"http.response.pathsend": {}})
+    ranged = run_asgi(
+        app, "/file", headers=[("Range", "bytes=5-14")], extensions={"http.response.pathsend": {}}
+    )
     assert ranged.status == 206 and ranged.body == b"5678901234"
 
 
@@ -860,7 +945,9 @@ def _lifespan(app: Erlen, fail: bool = False) -> list[Message]:
         async def send(message: Message) -> None:
             sent.append(message)
 
-        await asyncio.wait_for(app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send), 5)
+        await asyncio.wait_for(
+            app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send), 5
+        )
 
     asyncio.run(main())
     return sent
@@ -911,7 +998,9 @@ def test_lifespan_shutdown_closes_the_pool(app: Erlen) -> None:
 # -- a real server ---------------------------------------------------------------------------------------
 
 
-def test_real_uvicorn_http_websocket_and_lifespan(app: Erlen, caplog: pytest.LogCaptureFixture) -> None:
+def test_real_uvicorn_http_websocket_and_lifespan(
+    app: Erlen, caplog: pytest.LogCaptureFixture
+) -> None:
     from websockets.sync.client import connect
 
     from erlen import websocket
@@ -953,7 +1042,9 @@ def test_real_uvicorn_http_websocket_and_lifespan(app: Erlen, caplog: pytest.Log
         conn.request("GET", "/?name=uv")
         response = conn.getresponse()
         assert (response.status, response.read()) == (200, b"hello uv")
-        conn.request("POST", "/json", body=b"[1, 2, 3]", headers={"Content-Type": "application/json"})
+        conn.request(
+            "POST", "/json", body=b"[1, 2, 3]", headers={"Content-Type": "application/json"}
+        )
         response = conn.getresponse()
         assert response.read() == b'{"sum":6}\n'
         conn.request("GET", "/boom")
@@ -966,7 +1057,9 @@ def test_real_uvicorn_http_websocket_and_lifespan(app: Erlen, caplog: pytest.Log
         conn.request("GET", "/")  # the same connection still serves after the 500
         assert conn.getresponse().read() == b"hello world"
         conn.close()
-        with connect(f"ws://127.0.0.1:{server.port}/ws/lobby", open_timeout=5, close_timeout=5) as client:
+        with connect(
+            f"ws://127.0.0.1:{server.port}/ws/lobby", open_timeout=5, close_timeout=5
+        ) as client:
             client.send("hi")
             assert client.recv(timeout=5) == "lobby:hi"
         from websockets.exceptions import InvalidStatus
@@ -977,9 +1070,16 @@ def test_real_uvicorn_http_websocket_and_lifespan(app: Erlen, caplog: pytest.Log
         # issue 15, finding 3: another site's page is refused (403) before
         # the handler runs; a page of the app's own origin is served.
         with pytest.raises(InvalidStatus) as refused:
-            connect(f"ws://127.0.0.1:{server.port}/ws/lobby", origin="http://evil.test", open_timeout=5)  # type: ignore[arg-type]
+            connect(
+                f"ws://127.0.0.1:{server.port}/ws/lobby", origin="http://evil.test", open_timeout=5
+            )  # type: ignore[arg-type]
         assert refused.value.response.status_code == 403
-        with connect(f"ws://127.0.0.1:{server.port}/ws/own", origin=f"http://127.0.0.1:{server.port}", open_timeout=5, close_timeout=5) as client:  # type: ignore[arg-type]
+        with connect(
+            f"ws://127.0.0.1:{server.port}/ws/own",
+            origin=f"http://127.0.0.1:{server.port}",
+            open_timeout=5,
+            close_timeout=5,
+        ) as client:  # type: ignore[arg-type]
             client.send("hi")
             assert client.recv(timeout=5) == "own:hi"
     assert events == ["started", "stopped"]
@@ -1043,7 +1143,9 @@ def test_dev_app_sends_http_through_the_debugger_and_websockets_to_the_app(app: 
 
     def debugged(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
         seen.append(environ)
-        start_response("500 INTERNAL SERVER ERROR", [("Content-Type", "text/html"), ("X-Debugger", "yes")])
+        start_response(
+            "500 INTERNAL SERVER ERROR", [("Content-Type", "text/html"), ("X-Debugger", "yes")]
+        )
         return [b"debugger page for ", environ["wsgi.input"].read()]
 
     @app.websocket("/ws")
@@ -1051,10 +1153,26 @@ def test_dev_app_sends_http_through_the_debugger_and_websockets_to_the_app(app: 
         await websocket.send("from the app")
 
     served = dev_app(app, debugged)
-    result = run_asgi(served, "/mount/boom", "POST", [b"bo", b"dy"], headers=[("X-A", "1"), ("X-A", "2"), ("Content-Type", "text/plain")], query=b"q=1", root_path="/mount")
-    assert (result.status, result.headers["x-debugger"], result.body) == (500, "yes", b"debugger page for body")
+    result = run_asgi(
+        served,
+        "/mount/boom",
+        "POST",
+        [b"bo", b"dy"],
+        headers=[("X-A", "1"), ("X-A", "2"), ("Content-Type", "text/plain")],
+        query=b"q=1",
+        root_path="/mount",
+    )
+    assert (result.status, result.headers["x-debugger"], result.body) == (
+        500,
+        "yes",
+        b"debugger page for body",
+    )
     environ = seen[0]
-    assert (environ["PATH_INFO"], environ["SCRIPT_NAME"], environ["QUERY_STRING"]) == ("/boom", "/mount", "q=1")
+    assert (environ["PATH_INFO"], environ["SCRIPT_NAME"], environ["QUERY_STRING"]) == (
+        "/boom",
+        "/mount",
+        "q=1",
+    )
     assert environ["HTTP_X_A"] == "1,2" and environ["CONTENT_TYPE"] == "text/plain"
     assert run_asgi(served, "/x", "HEAD").body == b""
     assert run_asgi(served, "/x", "POST", [b"part"], disconnect=True).messages == []
@@ -1083,7 +1201,11 @@ def test_run_simple_chooses_the_asgi_side(app: Erlen, monkeypatch: pytest.Monkey
     assert serving._use_asgi(app, False) is False
     assert serving._use_asgi(lambda e, s: [], None) is False
     served: list[t.Any] = []
-    monkeypatch.setattr(serving, "_serve_uvicorn", lambda server, application, debugged, *a: served.append((application, debugged)))
+    monkeypatch.setattr(
+        serving,
+        "_serve_uvicorn",
+        lambda server, application, debugged, *a: served.append((application, debugged)),
+    )
     serving.run_simple("127.0.0.1", 0, app, asgi=None)
     assert served == [(app, None)]
     monkeypatch.setitem(__import__("sys").modules, "uvicorn", None)
@@ -1108,7 +1230,10 @@ def test_erlen_run_serves_websockets_with_the_debugger_on(tmp_path: t.Any) -> No
         "    await websocket.send('dev ws')\n"
     )
     erlen_cmd = os.path.join(os.path.dirname(sys.executable), "erlen")
-    with ServerProcess([erlen_cmd, "--app", "devapp", "run", "--debug", "--no-reload", "--port", "{port}"], tmp_path) as server:
+    with ServerProcess(
+        [erlen_cmd, "--app", "devapp", "run", "--debug", "--no-reload", "--port", "{port}"],
+        tmp_path,
+    ) as server:
         port = server.port
         with connect(f"ws://127.0.0.1:{port}/ws", open_timeout=5) as ws:
             assert ws.recv(timeout=5) == "dev ws"
@@ -1132,8 +1257,28 @@ def test_the_same_module_app_under_gunicorn_and_uvicorn(tmp_path: t.Any) -> None
     )
     bindir = os.path.dirname(sys.executable)
     for command, expected in (
-        ([os.path.join(bindir, "gunicorn"), "--bind", "127.0.0.1:{port}", "--workers", "1", "both:app"], b"served by gunicorn"),
-        ([os.path.join(bindir, "uvicorn"), "--host", "127.0.0.1", "--port", "{port}", "both:app"], b"served by an ASGI server"),
+        (
+            [
+                os.path.join(bindir, "gunicorn"),
+                "--bind",
+                "127.0.0.1:{port}",
+                "--workers",
+                "1",
+                "both:app",
+            ],
+            b"served by gunicorn",
+        ),
+        (
+            [
+                os.path.join(bindir, "uvicorn"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "{port}",
+                "both:app",
+            ],
+            b"served by an ASGI server",
+        ),
     ):
         with ServerProcess(command, tmp_path) as server:
             conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
@@ -1219,7 +1364,9 @@ def test_sync_view_reads_the_rest_of_the_body(app: Erlen) -> None:
         first = request.stream.read(2)
         return first.decode() + "|" + request._input.read().decode()  # type: ignore[attr-defined]
 
-    result = run_asgi(app, "/", "POST", [b"abc", b"def"], headers=[("Transfer-Encoding", "chunked")])
+    result = run_asgi(
+        app, "/", "POST", [b"abc", b"def"], headers=[("Transfer-Encoding", "chunked")]
+    )
     assert result.body == b"ab|cdef"
 
 
@@ -1291,7 +1438,11 @@ def test_signals_session_and_nested_context(app: Erlen) -> None:
     async def fail() -> str:
         raise ValueError("signalled")
 
-    with signals.request_started.connected_to(started), signals.request_finished.connected_to(finished), signals.got_request_exception.connected_to(got):
+    with (
+        signals.request_started.connected_to(started),
+        signals.request_finished.connected_to(finished),
+        signals.got_request_exception.connected_to(got),
+    ):
         result = run_asgi(app)
         with app.app_context():  # an outer context of the same app
             assert run_asgi(app, "/fail").status == 500
@@ -1299,7 +1450,9 @@ def test_signals_session_and_nested_context(app: Erlen) -> None:
     assert events[:2] == ["started", "finished 200"] and "exception signalled" in events
 
 
-def test_debug_mode_bad_key_and_failing_after_request_in_error_path(app: Erlen, caplog: pytest.LogCaptureFixture) -> None:
+def test_debug_mode_bad_key_and_failing_after_request_in_error_path(
+    app: Erlen, caplog: pytest.LogCaptureFixture
+) -> None:
     app.config["PROPAGATE_EXCEPTIONS"] = False
     app.debug = True
 
@@ -1350,8 +1503,12 @@ def test_send_response_directly_and_without_a_body_input(app: Erlen) -> None:
         sent.append(message)
 
     async def main() -> None:
-        await send_response(Response(iter([b"a", "b"])), {"type": "http", "method": "GET"}, send, app)
-        await send_response(Response(["list"], headers={"X": "1"}), {"type": "http", "method": "GET"}, send, app)
+        await send_response(
+            Response(iter([b"a", "b"])), {"type": "http", "method": "GET"}, send, app
+        )
+        await send_response(
+            Response(["list"], headers={"X": "1"}), {"type": "http", "method": "GET"}, send, app
+        )
 
     asyncio.run(main())
     assert b"".join(m.get("body", b"") for m in sent) == b"ablist"
@@ -1382,7 +1539,9 @@ def test_disconnect_watcher_drops_unread_body(app: Erlen) -> None:
     def index() -> t.Any:
         return (str(i) for i in range(3))  # never reads the body
 
-    result = run_asgi(app, "/", "POST", [b"unread", b"body"], headers=[("Transfer-Encoding", "chunked")])
+    result = run_asgi(
+        app, "/", "POST", [b"unread", b"body"], headers=[("Transfer-Encoding", "chunked")]
+    )
     assert result.body == b"012"
 
     from erlen.asgi import _ASGIInput, _wait_disconnect
@@ -1424,7 +1583,9 @@ def test_full_dispatch_request_in_a_context(app: Erlen) -> None:
         return "direct"
 
     async def main() -> bytes:
-        req = make_request(app.request_class, {"type": "http", "method": "GET", "path": "/", "headers": []})
+        req = make_request(
+            app.request_class, {"type": "http", "method": "GET", "path": "/", "headers": []}
+        )
         ctx = RequestContext(app, None, req)
         match(app, req)
         response = await arun(app, ctx, choose_driver(app, req)[0])
@@ -1563,7 +1724,13 @@ def test_the_request_thread_is_free_while_a_list_response_is_sent(app: Erlen) ->
                         await second_done.wait()  # a client that reads late
                     bodies.append(message["body"])
 
-            scope = {"type": "http", "method": "GET", "path": path, "headers": [(b"host", b"x")], "query_string": b""}
+            scope = {
+                "type": "http",
+                "method": "GET",
+                "path": path,
+                "headers": [(b"host", b"x")],
+                "query_string": b"",
+            }
             await app(scope, receive, send)
             if not slow:
                 second_done.set()
@@ -1602,7 +1769,9 @@ def test_a_hook_error_handler_and_teardown_share_the_view_thread(app: Erlen) -> 
     assert len(set(idents.values())) == 1 and len(idents) == 4
 
 
-def _drive_dev_app(served: t.Any, path: str, leave_after: int | None = None, timeout: float = 10.0) -> list[tuple[float, Message]]:
+def _drive_dev_app(
+    served: t.Any, path: str, leave_after: int | None = None, timeout: float = 10.0
+) -> list[tuple[float, Message]]:
     """One GET through ``served`` in process: each sent message with the time it arrived.
 
     :param leave_after: The client disconnects once this many body chunks arrived.
@@ -1625,8 +1794,12 @@ def _drive_dev_app(served: t.Any, path: str, leave_after: int | None = None, tim
 
         async def send(message: Message) -> None:
             received.append((time.monotonic() - start, message))
-            chunks = sum(1 for _, m in received if m["type"] == "http.response.body" and m.get("body"))
-            if not message.get("more_body", True) or (leave_after is not None and chunks >= leave_after):
+            chunks = sum(
+                1 for _, m in received if m["type"] == "http.response.body" and m.get("body")
+            )
+            if not message.get("more_body", True) or (
+                leave_after is not None and chunks >= leave_after
+            ):
                 left.set()
 
         await asyncio.wait_for(served(scope, receive, send), timeout)
@@ -1682,7 +1855,9 @@ def test_dev_app_streams_the_debugged_response_as_it_is_produced(app: Erlen) -> 
     served = dev_app(app, DebuggedApplication(app, evalex=False))
     try:
         messages = _drive_dev_app(served, "/slow")
-        chunks = [(at, m["body"]) for at, m in messages if m["type"] == "http.response.body" and m["body"]]
+        chunks = [
+            (at, m["body"]) for at, m in messages if m["type"] == "http.response.body" and m["body"]
+        ]
         assert [body for _, body in chunks] == [f"chunk {n}\n".encode() for n in range(4)]
         assert chunks[0][0] < 0.2, chunks  # the first chunk did not wait for the last
         assert chunks[-1][0] - chunks[0][0] > 0.6, chunks  # each arrived as it was yielded
@@ -1695,7 +1870,9 @@ def test_dev_app_streams_the_debugged_response_as_it_is_produced(app: Erlen) -> 
 
         messages = _drive_dev_app(served, "/early-error")
         start = next(m for _, m in messages if m["type"] == "http.response.start")
-        body = b"".join(m.get("body", b"") for _, m in messages if m["type"] == "http.response.body")
+        body = b"".join(
+            m.get("body", b"") for _, m in messages if m["type"] == "http.response.body"
+        )
         assert start["status"] == 500 and b"before the first chunk" in body
     finally:
         stop.set()
@@ -1748,10 +1925,18 @@ def test_async_teardown_functions_signals_and_errors_on_the_loop(app: Erlen) -> 
     async def index() -> str:
         return request.files["f"].read().decode()
 
-    body = b"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\n\r\nfile body\r\n--b--\r\n"
-    with signals.request_tearing_down.connected_to(on_request, app), signals.appcontext_tearing_down.connected_to(on_app, app):
+    body = b'--b\r\nContent-Disposition: form-data; name="f"; filename="a.txt"\r\n\r\nfile body\r\n--b--\r\n'
+    with (
+        signals.request_tearing_down.connected_to(on_request, app),
+        signals.appcontext_tearing_down.connected_to(on_app, app),
+    ):
         with pytest.raises(RuntimeError, match="teardown failed"):
-            run_asgi(app, method="POST", body=body, headers=[("Content-Type", "multipart/form-data; boundary=b")])
+            run_asgi(
+                app,
+                method="POST",
+                body=body,
+                headers=[("Content-Type", "multipart/form-data; boundary=b")],
+            )
     # As under WSGI: the failed request teardown skips its signal, the app
     # context's teardown still runs.
     assert seen == ["request-sync", "request-async", "app:None", "signal-app"]
@@ -1759,7 +1944,15 @@ def test_async_teardown_functions_signals_and_errors_on_the_loop(app: Erlen) -> 
     seen.clear()
     app.teardown_request_funcs[None].remove(first)
     with signals.request_tearing_down.connected_to(on_request, app):
-        assert run_asgi(app, method="POST", body=body, headers=[("Content-Type", "multipart/form-data; boundary=b")]).body == b"file body"
+        assert (
+            run_asgi(
+                app,
+                method="POST",
+                body=body,
+                headers=[("Content-Type", "multipart/form-data; boundary=b")],
+            ).body
+            == b"file body"
+        )
     assert seen == ["request-sync", "signal-request", "app:None"]
 
 

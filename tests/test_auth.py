@@ -44,7 +44,12 @@ class User(UserMixin):
         return self.active
 
 
-USERS = {"1": User(1, "ann"), "2": User(2, "bob"), "3": User(3, "cid", active=False), "ü": User("ü", "üma")}  # type: ignore[arg-type]
+USERS = {
+    "1": User(1, "ann"),
+    "2": User(2, "bob"),
+    "3": User(3, "cid", active=False),
+    "ü": User("ü", "üma"),
+}  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -101,11 +106,21 @@ def login(client: ErlenClient, user_id: str = "1", remember: bool = False) -> No
 
 def test_user_mixin_and_anonymous() -> None:
     user = User(7, "x")
-    assert (user.is_authenticated, user.is_active, user.is_anonymous, user.get_id()) == (True, True, False, "7")
+    assert (user.is_authenticated, user.is_active, user.is_anonymous, user.get_id()) == (
+        True,
+        True,
+        False,
+        "7",
+    )
     assert user == User(7, "y") and user != User(8, "x") and user != "7"
     assert len({user, User(7, "y"), User(8, "x")}) == 2
     anon = AnonymousUser()
-    assert (anon.is_authenticated, anon.is_active, anon.is_anonymous, anon.get_id()) == (False, False, True, None)
+    assert (anon.is_authenticated, anon.is_active, anon.is_anonymous, anon.get_id()) == (
+        False,
+        False,
+        True,
+        None,
+    )
     assert repr(anon) == "<AnonymousUser>"
     assert isinstance(anon, AnonymousUserMixin)
 
@@ -189,7 +204,9 @@ def test_anonymous_by_default_and_login_logout(client: ErlenClient, manager: Log
     assert client.get("/me").text == "False:-"
 
 
-def test_user_loaded_once_per_request(app: Erlen, client: ErlenClient, manager: LoginManager, loads: list[str]) -> None:
+def test_user_loaded_once_per_request(
+    app: Erlen, client: ErlenClient, manager: LoginManager, loads: list[str]
+) -> None:
     @app.route("/many")
     def many() -> str:
         return "".join(current_user.name for _ in range(5))
@@ -200,7 +217,9 @@ def test_user_loaded_once_per_request(app: Erlen, client: ErlenClient, manager: 
     assert loads == ["1"]
 
 
-def test_requests_not_touching_current_user_do_nothing(client: ErlenClient, manager: LoginManager, loads: list[str]) -> None:
+def test_requests_not_touching_current_user_do_nothing(
+    client: ErlenClient, manager: LoginManager, loads: list[str]
+) -> None:
     login(client, remember=True)
     client.delete_cookie("session")
     loads.clear()
@@ -215,7 +234,9 @@ def test_inactive_user_is_refused(client: ErlenClient, manager: LoginManager) ->
     assert client.get("/me").text == "False:-"
 
 
-def test_user_deactivated_after_login_is_anonymous(client: ErlenClient, manager: LoginManager) -> None:
+def test_user_deactivated_after_login_is_anonymous(
+    client: ErlenClient, manager: LoginManager
+) -> None:
     login(client, "2")
     USERS["2"].active = False
     try:
@@ -230,7 +251,9 @@ def test_deleted_user_is_anonymous(client: ErlenClient, manager: LoginManager) -
     assert client.get("/me").text == "False:-"
 
 
-def test_non_string_user_id_in_session_is_anonymous(client: ErlenClient, manager: LoginManager, loads: list[str]) -> None:
+def test_non_string_user_id_in_session_is_anonymous(
+    client: ErlenClient, manager: LoginManager, loads: list[str]
+) -> None:
     with client.session_transaction() as sess:
         sess["_user_id"] = 1
     assert client.get("/me").text == "False:-"
@@ -243,7 +266,9 @@ def test_non_ascii_user_id(client: ErlenClient, manager: LoginManager) -> None:
     assert client.get("/me").text == "True:üma"
 
 
-def test_login_rotates_session_keeping_flashes_and_permanent(app: Erlen, client: ErlenClient, manager: LoginManager) -> None:
+def test_login_rotates_session_keeping_flashes_and_permanent(
+    app: Erlen, client: ErlenClient, manager: LoginManager
+) -> None:
     @app.route("/plant")
     def plant() -> str:
         session["planted"] = "by attacker"
@@ -276,7 +301,9 @@ def test_logout_clears_session(app: Erlen, client: ErlenClient, manager: LoginMa
         assert dict(sess) == {}
 
 
-def test_login_user_inside_view_sets_current_user_immediately(app: Erlen, client: ErlenClient, manager: LoginManager, loads: list[str]) -> None:
+def test_login_user_inside_view_sets_current_user_immediately(
+    app: Erlen, client: ErlenClient, manager: LoginManager, loads: list[str]
+) -> None:
     @app.route("/login-and-show")
     def login_and_show() -> str:
         before = current_user.is_authenticated
@@ -310,7 +337,9 @@ def test_login_user_with_anonymous_id_is_an_error(app: Erlen, manager: LoginMana
 # -- login_required ----------------------------------------------------------------
 
 
-def test_login_required_redirects_with_next_and_flash(app: Erlen, client: ErlenClient, manager: LoginManager) -> None:
+def test_login_required_redirects_with_next_and_flash(
+    app: Erlen, client: ErlenClient, manager: LoginManager
+) -> None:
     rv = client.get("/private?a=1&b=%C3%A4")
     assert rv.status_code == 302
     assert rv.headers["Location"] == "/login?next=/private?a%3D1%26b%3D%25C3%25A4"
@@ -322,7 +351,9 @@ def test_login_required_redirects_with_next_and_flash(app: Erlen, client: ErlenC
     assert client.get("/private").text == "secret of ann"
 
 
-def test_login_required_next_keeps_script_root_and_quotes_path(client: ErlenClient, manager: LoginManager, app: Erlen) -> None:
+def test_login_required_next_keeps_script_root_and_quotes_path(
+    client: ErlenClient, manager: LoginManager, app: Erlen
+) -> None:
     @app.route("/päth")
     @login_required
     def path() -> str:
@@ -382,7 +413,9 @@ def test_unauthorized_handler(client: ErlenClient, manager: LoginManager) -> Non
     assert (rv.status_code, rv.text) == (403, "go away")
 
 
-def test_login_required_options_and_login_disabled(app: Erlen, client: ErlenClient, manager: LoginManager) -> None:
+def test_login_required_options_and_login_disabled(
+    app: Erlen, client: ErlenClient, manager: LoginManager
+) -> None:
     @app.route("/open")
     @login_required
     def open_view() -> str:
@@ -405,7 +438,9 @@ def test_login_required_async_view(app: Erlen, client: ErlenClient, manager: Log
     assert client.get("/async").text == "async ann"
 
 
-def test_login_required_blueprint_login_view(app: Erlen, client: ErlenClient, manager: LoginManager) -> None:
+def test_login_required_blueprint_login_view(
+    app: Erlen, client: ErlenClient, manager: LoginManager
+) -> None:
     bp = Blueprint("auth", __name__)
 
     @bp.route("/signin")
@@ -417,10 +452,14 @@ def test_login_required_blueprint_login_view(app: Erlen, client: ErlenClient, ma
     assert client.get("/private").headers["Location"] == "/auth/signin?next=/private"
 
 
-def test_current_user_in_templates(app: Erlen, client: ErlenClient, manager: LoginManager, loads: list[str]) -> None:
+def test_current_user_in_templates(
+    app: Erlen, client: ErlenClient, manager: LoginManager, loads: list[str]
+) -> None:
     @app.route("/tpl")
     def tpl() -> str:
-        return render_template_string("{% if current_user.is_authenticated %}hi {{ current_user.name }}{% else %}anon{% endif %}")
+        return render_template_string(
+            "{% if current_user.is_authenticated %}hi {{ current_user.name }}{% else %}anon{% endif %}"
+        )
 
     @app.route("/tpl-lazy")
     def tpl_lazy() -> str:
@@ -449,7 +488,9 @@ def test_remember_cookie_attributes(client: ErlenClient, manager: LoginManager) 
     assert "Secure" not in header
 
 
-def test_remember_cookie_only_holds_id_time_and_binding(app: Erlen, client: ErlenClient, manager: LoginManager) -> None:
+def test_remember_cookie_only_holds_id_time_and_binding(
+    app: Erlen, client: ErlenClient, manager: LoginManager
+) -> None:
     login(client, remember=True)
     value = client.get_cookie("remember_token").value
     encoded_id, issued, binding, signature = value.split(".")
@@ -457,7 +498,9 @@ def test_remember_cookie_only_holds_id_time_and_binding(app: Erlen, client: Erle
     assert issued.isdigit() and len(binding) == 43 and len(signature) == 43
 
 
-def test_remember_cookie_restores_login_and_is_rotated(client: ErlenClient, manager: LoginManager, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_remember_cookie_restores_login_and_is_rotated(
+    client: ErlenClient, manager: LoginManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import erlen.auth
 
     monkeypatch.setattr(erlen.auth, "time", lambda: 1_700_000_000)
@@ -475,7 +518,9 @@ def test_remember_cookie_restores_login_and_is_rotated(client: ErlenClient, mana
     assert rv.text == "True:ann" and _set_cookie_headers(rv) == []
 
 
-def test_remember_cookie_login_starts_a_fresh_session(app: Erlen, client: ErlenClient, manager: LoginManager) -> None:
+def test_remember_cookie_login_starts_a_fresh_session(
+    app: Erlen, client: ErlenClient, manager: LoginManager
+) -> None:
     @app.route("/keys")
     def keys() -> str:
         return f"{current_user.name} {sorted(session.keys())}"
@@ -487,7 +532,9 @@ def test_remember_cookie_login_starts_a_fresh_session(app: Erlen, client: ErlenC
     assert client.get("/keys").text == "ann ['_user_id']"
 
 
-def test_remember_cookie_duration_config_and_expiry(app: Erlen, client: ErlenClient, manager: LoginManager, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_remember_cookie_duration_config_and_expiry(
+    app: Erlen, client: ErlenClient, manager: LoginManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import erlen.auth
 
     app.config["REMEMBER_COOKIE_DURATION"] = 100  # seconds, as an int
@@ -516,7 +563,9 @@ def test_remember_cookie_duration_config_and_expiry(app: Erlen, client: ErlenCli
         "\u00ff\u00fe.1.2",
     ],
 )
-def test_garbage_remember_cookie_is_anonymous_and_deleted(client: ErlenClient, manager: LoginManager, value: str, loads: list[str]) -> None:
+def test_garbage_remember_cookie_is_anonymous_and_deleted(
+    client: ErlenClient, manager: LoginManager, value: str, loads: list[str]
+) -> None:
     client.set_cookie("remember_token", value)
     rv = client.get("/me")
     assert rv.status_code == 200 and rv.text == "False:-"
@@ -534,7 +583,9 @@ def test_tampered_remember_cookie_is_rejected(client: ErlenClient, manager: Logi
     assert client.get("/me").text == "False:-"
 
 
-def test_remember_cookie_signed_with_other_key_is_rejected(app: Erlen, client: ErlenClient, manager: LoginManager) -> None:
+def test_remember_cookie_signed_with_other_key_is_rejected(
+    app: Erlen, client: ErlenClient, manager: LoginManager
+) -> None:
     with app.test_request_context():
         app.config["SECRET_KEY"] = "another key"
         token = _make_remember_token(app, "1")
@@ -543,14 +594,18 @@ def test_remember_cookie_signed_with_other_key_is_rejected(app: Erlen, client: E
     assert client.get("/me").text == "False:-"
 
 
-def test_remember_cookie_accepted_with_fallback_key(app: Erlen, client: ErlenClient, manager: LoginManager) -> None:
+def test_remember_cookie_accepted_with_fallback_key(
+    app: Erlen, client: ErlenClient, manager: LoginManager
+) -> None:
     login(client, remember=True)
     client.delete_cookie("session")
     app.config.update(SECRET_KEY="new key", SECRET_KEY_FALLBACKS=["test key"])
     assert client.get("/me").text == "True:ann"
 
 
-def test_remember_cookie_with_bad_signed_content(app: Erlen, client: ErlenClient, manager: LoginManager) -> None:
+def test_remember_cookie_with_bad_signed_content(
+    app: Erlen, client: ErlenClient, manager: LoginManager
+) -> None:
     # Well signed but not what erlen writes: a non-numeric time, an id that
     # is not base64 of UTF-8, a binding to no version of the user. Only a
     # leaked key could make these.
@@ -560,12 +615,20 @@ def test_remember_cookie_with_bad_signed_content(app: Erlen, client: ErlenClient
     from erlen.security import _sign
 
     key = _remember_keys(app)[0]
-    for message in ("MQ.soon.b", "_w.1700000000.b", "M.9999999999.b", f"MQ.{int(time.time())}.b", "MQ.1"):
+    for message in (
+        "MQ.soon.b",
+        "_w.1700000000.b",
+        "M.9999999999.b",
+        f"MQ.{int(time.time())}.b",
+        "MQ.1",
+    ):
         client.set_cookie("remember_token", f"{message}.{_sign(key, message)}")
         assert client.get("/me").text == "False:-"
 
 
-def test_remember_cookie_for_unknown_or_inactive_user(app: Erlen, client: ErlenClient, manager: LoginManager) -> None:
+def test_remember_cookie_for_unknown_or_inactive_user(
+    app: Erlen, client: ErlenClient, manager: LoginManager
+) -> None:
     for user_id in ("999", "3"):
         with app.test_request_context():
             token = _make_remember_token(app, user_id)
@@ -575,7 +638,9 @@ def test_remember_cookie_for_unknown_or_inactive_user(app: Erlen, client: ErlenC
         assert client.get_cookie("remember_token") is None
 
 
-def test_remember_cookie_ignored_without_secret_key(app: Erlen, client: ErlenClient, manager: LoginManager) -> None:
+def test_remember_cookie_ignored_without_secret_key(
+    app: Erlen, client: ErlenClient, manager: LoginManager
+) -> None:
     login(client, remember=True)
     client.delete_cookie("session")
     app.config["SECRET_KEY"] = None
@@ -591,13 +656,17 @@ def test_logout_deletes_remember_cookie(client: ErlenClient, manager: LoginManag
     assert client.get("/me").text == "False:-"
 
 
-def test_logout_without_remember_cookie_sets_none(client: ErlenClient, manager: LoginManager) -> None:
+def test_logout_without_remember_cookie_sets_none(
+    client: ErlenClient, manager: LoginManager
+) -> None:
     login(client)
     rv = client.get("/logout")
     assert _set_cookie_headers(rv) == []
 
 
-def test_login_without_remember_drops_old_remember_cookie(client: ErlenClient, manager: LoginManager) -> None:
+def test_login_without_remember_drops_old_remember_cookie(
+    client: ErlenClient, manager: LoginManager
+) -> None:
     login(client, "2", remember=True)
     rv = client.post("/login", data={"id": "1"})
     assert "Max-Age=0" in _set_cookie_headers(rv)[0]
@@ -605,7 +674,9 @@ def test_login_without_remember_drops_old_remember_cookie(client: ErlenClient, m
     assert client.get("/me").text == "False:-"
 
 
-def test_login_then_logout_in_one_request_deletes(app: Erlen, client: ErlenClient, manager: LoginManager) -> None:
+def test_login_then_logout_in_one_request_deletes(
+    app: Erlen, client: ErlenClient, manager: LoginManager
+) -> None:
     @app.route("/flip")
     def flip() -> str:
         login_user(USERS["1"], remember=True)
@@ -636,7 +707,16 @@ def test_remember_cookie_settings(app: Erlen, client: ErlenClient, manager: Logi
 
 @pytest.mark.parametrize(
     "url",
-    ["/", "/account", "/account?tab=1&x=%2F%2Fevil.com", "/a:b", "/%5Cevil.com", "/caf\u00e9", "http://localhost/x", "https://LOCALHOST/x"],
+    [
+        "/",
+        "/account",
+        "/account?tab=1&x=%2F%2Fevil.com",
+        "/a:b",
+        "/%5Cevil.com",
+        "/caf\u00e9",
+        "http://localhost/x",
+        "https://LOCALHOST/x",
+    ],
 )
 def test_safe_next_accepted(app: Erlen, url: str) -> None:
     with app.test_request_context():
@@ -758,7 +838,9 @@ def test_remember_token_is_revoked_by_logout(app: Erlen, accounts: dict[str, Acc
 
 # issue 15, finding 10: a password change did not end outstanding remember-me
 # tokens either; the default binding includes the user's password hash.
-def test_remember_token_is_revoked_by_a_password_change(app: Erlen, accounts: dict[str, Account]) -> None:
+def test_remember_token_is_revoked_by_a_password_change(
+    app: Erlen, accounts: dict[str, Account]
+) -> None:
     stolen = _stolen_remember_cookie(app)
     assert "scrypt" not in stolen  # bound to the hash, not carrying it
     assert _replay(app, stolen) == "True:1"

@@ -93,14 +93,26 @@ def base_environ(method, path, query, headers, body):
 latin1 = st.text(st.characters(min_codepoint=0, max_codepoint=255), max_size=60)
 header_names = st.sampled_from(
     [
-        "HTTP_COOKIE", "CONTENT_TYPE", "CONTENT_LENGTH", "HTTP_ACCEPT", "HTTP_ACCEPT_LANGUAGE",
-        "HTTP_IF_MODIFIED_SINCE", "HTTP_AUTHORIZATION", "HTTP_HOST", "HTTP_X_FORWARDED_FOR",
+        "HTTP_COOKIE",
+        "CONTENT_TYPE",
+        "CONTENT_LENGTH",
+        "HTTP_ACCEPT",
+        "HTTP_ACCEPT_LANGUAGE",
+        "HTTP_IF_MODIFIED_SINCE",
+        "HTTP_AUTHORIZATION",
+        "HTTP_HOST",
+        "HTTP_X_FORWARDED_FOR",
     ]
 )
 content_types = st.sampled_from(
     [
-        "application/json", "application/x-www-form-urlencoded", "multipart/form-data",
-        "multipart/form-data; boundary=xyz", "text/plain", "application/json; charset=latin-1", "",
+        "application/json",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+        "multipart/form-data; boundary=xyz",
+        "text/plain",
+        "application/json; charset=latin-1",
+        "",
     ]
 )
 
@@ -109,7 +121,9 @@ content_types = st.sampled_from(
 @given(
     method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "BREW", "get"]),
     path=st.one_of(
-        st.sampled_from(["/", "/user/1/a", "/user/\u0661/x", "/session", "//", "/user/9" + "9" * 5000 + "/x"]),
+        st.sampled_from(
+            ["/", "/user/1/a", "/user/\u0661/x", "/session", "//", "/user/9" + "9" * 5000 + "/x"]
+        ),
         latin1.map(lambda s: "/" + s),
     ),
     query=latin1,
@@ -176,9 +190,14 @@ def call_full(environ):
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.text(max_size=20)
     | st.floats(allow_nan=False, allow_infinity=False),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -201,7 +220,11 @@ def test_valid_json_round_trips(value, chunked):
         environ = chunked_environ("POST", "/echo-json", "application/json", body)
     else:
         environ = base_environ(
-            "POST", "/echo-json", "", {"CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body))}, body
+            "POST",
+            "/echo-json",
+            "",
+            {"CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body))},
+            body,
         )
     status, data = call_full(environ)
     assert status == 200
@@ -246,12 +269,19 @@ def test_chunked_bodies_never_500(content_type, body):
         assert status == 413
 
 
-field_names = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters='"\\\r\n%'), min_size=1, max_size=10)
+field_names = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters='"\\\r\n%'),
+    min_size=1,
+    max_size=10,
+)
 
 
 @settings(max_examples=150, deadline=None)
 @given(
-    fields=st.lists(st.tuples(field_names, st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)), max_size=5),
+    fields=st.lists(
+        st.tuples(field_names, st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)),
+        max_size=5,
+    ),
     upload=st.one_of(st.none(), st.tuples(field_names, st.binary(max_size=300))),
     chunked=st.booleans(),
 )
@@ -262,7 +292,9 @@ def test_well_formed_multipart_round_trips(fields, upload, chunked):
     parts = []
     for name, value in fields:
         parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode() + value.encode() + b"\r\n"
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+            + value.encode()
+            + b"\r\n"
         )
     if upload is not None:
         filename, data = upload
@@ -295,7 +327,10 @@ def test_well_formed_multipart_round_trips(fields, upload, chunked):
 
 
 @settings(max_examples=150, deadline=None)
-@given(pairs=st.lists(st.tuples(st.text(max_size=10), st.text(max_size=20)), max_size=6), chunked=st.booleans())
+@given(
+    pairs=st.lists(st.tuples(st.text(max_size=10), st.text(max_size=20)), max_size=6),
+    chunked=st.booleans(),
+)
 def test_urlencoded_round_trips(pairs, chunked):
     import json
     from urllib.parse import urlencode

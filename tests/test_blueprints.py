@@ -162,9 +162,19 @@ def test_setup_state(app: Erlen) -> None:
     app.register_blueprint(bp, name="two", url_prefix="/q", subdomain="t", url_defaults={"b": 2})
     first, second = states
     assert (first.app, first.blueprint, first.first_registration) == (app, bp, True)
-    assert (first.name, first.name_prefix, first.url_prefix, first.subdomain) == ("bp", "", "/p", "s")
+    assert (first.name, first.name_prefix, first.url_prefix, first.subdomain) == (
+        "bp",
+        "",
+        "/p",
+        "s",
+    )
     assert first.url_defaults == {"a": 1}
-    assert (second.name, second.url_prefix, second.subdomain, second.first_registration) == ("two", "/q", "t", False)
+    assert (second.name, second.url_prefix, second.subdomain, second.first_registration) == (
+        "two",
+        "/q",
+        "t",
+        False,
+    )
     assert second.url_defaults == {"a": 1, "b": 2}
 
 
@@ -173,7 +183,9 @@ def test_make_setup_state_override(app: Erlen) -> None:
         pass
 
     class MyBlueprint(Blueprint):
-        def make_setup_state(self, app: Erlen, options: dict[str, t.Any], first_registration: bool = False) -> BlueprintSetupState:
+        def make_setup_state(
+            self, app: Erlen, options: dict[str, t.Any], first_registration: bool = False
+        ) -> BlueprintSetupState:
             return State(self, app, options, first_registration)
 
     seen: list[object] = []
@@ -203,7 +215,9 @@ def test_record_and_record_once(app: Erlen, bp: Blueprint) -> None:
     assert once == ["bp", "bp"]
 
 
-def test_endpoint_decorator_uses_endpoint_as_written(app: Erlen, client: t.Any, bp: Blueprint) -> None:
+def test_endpoint_decorator_uses_endpoint_as_written(
+    app: Erlen, client: t.Any, bp: Blueprint
+) -> None:
     app.add_url_rule("/foo", endpoint="bar")
 
     @bp.endpoint("bar")
@@ -230,7 +244,9 @@ def test_view_class_methods_and_automatic_options(app: Erlen, client: t.Any, bp:
 
 def test_double_registration_needs_name(app: Erlen, bp: Blueprint) -> None:
     app.register_blueprint(bp)
-    with pytest.raises(ValueError, match="'bp' is already registered for this blueprint. Pass a unique 'name='"):
+    with pytest.raises(
+        ValueError, match="'bp' is already registered for this blueprint. Pass a unique 'name='"
+    ):
         app.register_blueprint(bp)
 
 
@@ -327,7 +343,12 @@ def test_nested_blueprints(app: Erlen, client: t.Any) -> None:
     ],
 )
 def test_nested_prefixes(
-    app: Erlen, client: t.Any, parent_prefix: str | None, child_prefix: str | None, child_option: str | None, url: str
+    app: Erlen,
+    client: t.Any,
+    parent_prefix: str | None,
+    child_prefix: str | None,
+    child_option: str | None,
+    url: str,
 ) -> None:
     parent = Blueprint("parent", __name__, url_prefix=parent_prefix)
     child = Blueprint("child", __name__, url_prefix=child_prefix)
@@ -751,7 +772,9 @@ def test_no_template_folder(bp: Blueprint) -> None:
 def static_bp(tmp_path: t.Any) -> Blueprint:
     (tmp_path / "files").mkdir()
     (tmp_path / "files" / "hello.txt").write_text("hello")
-    return Blueprint("admin", __name__, root_path=str(tmp_path), static_folder="files", url_prefix="/admin")
+    return Blueprint(
+        "admin", __name__, root_path=str(tmp_path), static_folder="files", url_prefix="/admin"
+    )
 
 
 def test_static_route(app: Erlen, client: t.Any, static_bp: Blueprint) -> None:
@@ -771,7 +794,9 @@ def test_static_route(app: Erlen, client: t.Any, static_bp: Blueprint) -> None:
 def test_static_url_path_and_max_age(app: Erlen, client: t.Any, tmp_path: t.Any) -> None:
     (tmp_path / "files").mkdir()
     (tmp_path / "files" / "a.css").write_text("a{}")
-    bp = Blueprint("bp", __name__, root_path=str(tmp_path), static_folder="files", static_url_path="/assets")
+    bp = Blueprint(
+        "bp", __name__, root_path=str(tmp_path), static_folder="files", static_url_path="/assets"
+    )
     app.register_blueprint(bp, url_prefix="/bp")
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = timedelta(hours=1)
     r = client.get("/bp/assets/a.css")

@@ -52,7 +52,14 @@ def _isolate(monkeypatch: pytest.MonkeyPatch) -> t.Iterator[None]:
     # (--debug and dotenv files write to os.environ, so all of it is restored,
     # not only the names a test sets.)
     environ = dict(os.environ)
-    for name in ("ERLEN_APP", "ERLEN_DEBUG", "ERLEN_RUN_PORT", "ERLEN_TEST_VALUE", "ERLEN_TEST_OVERRIDE", "PYTHONSTARTUP"):
+    for name in (
+        "ERLEN_APP",
+        "ERLEN_DEBUG",
+        "ERLEN_RUN_PORT",
+        "ERLEN_TEST_VALUE",
+        "ERLEN_TEST_OVERRIDE",
+        "PYTHONSTARTUP",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.syspath_prepend(str(HERE))
     modules = set(sys.modules)
@@ -133,8 +140,12 @@ def test_discovery_of_the_example(monkeypatch: pytest.MonkeyPatch) -> None:
     assert {rule.endpoint for rule in app.url_map.iter_rules()} >= {"index", "user", "api"}
 
 
-@pytest.mark.parametrize(("folder", "name"), [("default_wsgi", "default_wsgi"), ("default_app", "default_app")])
-def test_default_files_in_current_folder(monkeypatch: pytest.MonkeyPatch, folder: str, name: str) -> None:
+@pytest.mark.parametrize(
+    ("folder", "name"), [("default_wsgi", "default_wsgi"), ("default_app", "default_app")]
+)
+def test_default_files_in_current_folder(
+    monkeypatch: pytest.MonkeyPatch, folder: str, name: str
+) -> None:
     monkeypatch.chdir(APPS / folder)
     assert _load(None).name == name
 
@@ -164,11 +175,15 @@ def test_where_raised_without_user_frames() -> None:
 
 def test_no_app_found(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(NoAppException, match="Could not find an Erlen app.*--app.*ERLEN_APP.*wsgi.py.*app.py"):
+    with pytest.raises(
+        NoAppException, match="Could not find an Erlen app.*--app.*ERLEN_APP.*wsgi.py.*app.py"
+    ):
         _load(None)
 
 
-def test_default_file_with_import_error_is_reported(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_default_file_with_import_error_is_reported(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     # A wsgi.py that exists but fails must not be skipped as "not there".
     (tmp_path / "wsgi.py").write_text("import erlen_cli_test_missing_thing\n")
     monkeypatch.chdir(tmp_path)
@@ -179,21 +194,45 @@ def test_default_file_with_import_error_is_reported(monkeypatch: pytest.MonkeyPa
 @pytest.mark.parametrize(
     ("import_path", "message"),
     [
-        ("cli_apps.does_not_exist", "Could not import 'cli_apps.does_not_exist': no such module or file."),
+        (
+            "cli_apps.does_not_exist",
+            "Could not import 'cli_apps.does_not_exist': no such module or file.",
+        ),
         ("cli_apps.app_attr:nope", "Module 'cli_apps.app_attr' has no attribute 'nope'."),
         ("cli_apps.empty", "Found no Erlen app or factory in module 'cli_apps.empty'"),
-        ("cli_apps.multiple", "Found 2 Erlen apps in module 'cli_apps.multiple'; name the one to use with '--app cli_apps.multiple:NAME'."),
-        ("cli_apps.factory_needs_args", "The factory 'create_app' in module 'cli_apps.factory_needs_args' can't be called without arguments"),
+        (
+            "cli_apps.multiple",
+            "Found 2 Erlen apps in module 'cli_apps.multiple'; name the one to use with '--app cli_apps.multiple:NAME'.",
+        ),
+        (
+            "cli_apps.factory_needs_args",
+            "The factory 'create_app' in module 'cli_apps.factory_needs_args' can't be called without arguments",
+        ),
         ("cli_apps.factory_not_app", "Found no Erlen app or factory"),
-        ("cli_apps.factory:needs_two('a')", "The factory 'needs_two' in module 'cli_apps.factory' can't be called with the given arguments"),
+        (
+            "cli_apps.factory:needs_two('a')",
+            "The factory 'needs_two' in module 'cli_apps.factory' can't be called with the given arguments",
+        ),
         ("cli_apps.factory:create_app(os.getcwd())", "must be Python literals"),
         ("cli_apps.factory:create_app(x=[1 for _ in ()])", "must be Python literals"),
         ("cli_apps.factory:a.b()", "must be a plain name"),
-        ("cli_apps.factory:create_app(", "Can't read 'create_app(' as an attribute name or a function call."),
+        (
+            "cli_apps.factory:create_app(",
+            "Can't read 'create_app(' as an attribute name or a function call.",
+        ),
         ("cli_apps.factory:1 + 2", "Can't read '1 + 2' as an attribute name or a function call."),
-        ("cli_apps.factory:not_an_app", "'cli_apps.factory:not_an_app' gave a int, not an Erlen app."),
-        ("cli_apps.factory:not_an_app()", "'not_an_app' in module 'cli_apps.factory' is not a function"),
-        ("cli_apps.factory:gives_none", "'cli_apps.factory:gives_none' gave a NoneType, not an Erlen app."),
+        (
+            "cli_apps.factory:not_an_app",
+            "'cli_apps.factory:not_an_app' gave a int, not an Erlen app.",
+        ),
+        (
+            "cli_apps.factory:not_an_app()",
+            "'not_an_app' in module 'cli_apps.factory' is not a function",
+        ),
+        (
+            "cli_apps.factory:gives_none",
+            "'cli_apps.factory:gives_none' gave a NoneType, not an Erlen app.",
+        ),
     ],
 )
 def test_discovery_errors(import_path: str, message: str) -> None:
@@ -239,7 +278,9 @@ def test_locate_app_reports_a_missing_package_inside() -> None:
 
 def test_import_error_without_module_name(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # An ImportError that names no module is always an error inside.
-    (tmp_path / "erlen_cli_plain_import_error.py").write_text("raise ImportError('plain failure')\n")
+    (tmp_path / "erlen_cli_plain_import_error.py").write_text(
+        "raise ImportError('plain failure')\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(NoAppException, match="an ImportError was raised: plain failure"):
         locate_app("erlen_cli_plain_import_error", None, raise_if_not_found=False)
@@ -289,8 +330,18 @@ def test_script_info_caches_and_uses_create_app() -> None:
 
 
 @pytest.mark.parametrize("command", ["routes", "run", "shell"])
-@pytest.mark.parametrize("import_path", ["cli_apps.does_not_exist", "cli_apps.app_attr:nope", "cli_apps.import_error", "cli_apps.empty"])
-def test_wrong_app_is_one_line_without_traceback(runner: CliRunner, command: str, import_path: str) -> None:
+@pytest.mark.parametrize(
+    "import_path",
+    [
+        "cli_apps.does_not_exist",
+        "cli_apps.app_attr:nope",
+        "cli_apps.import_error",
+        "cli_apps.empty",
+    ],
+)
+def test_wrong_app_is_one_line_without_traceback(
+    runner: CliRunner, command: str, import_path: str
+) -> None:
     result = runner.invoke(cli, ["--app", import_path, command])
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
@@ -352,7 +403,9 @@ def test_app_command_without_appcontext(runner: CliRunner) -> None:
     assert result.output == "active: False\n"
 
 
-def test_default_app_commands_from_current_folder(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_app_commands_from_current_folder(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(APPS / "default_app")
     result = runner.invoke(cli, ["hello"])
     assert result.exit_code == 0, result.output
@@ -386,7 +439,9 @@ def test_app_group_bare_decorator_and_nested_group() -> None:
     assert runner.invoke(args=["db", "init"]).output == "init groups\n"
 
 
-def test_test_cli_runner_injects_app_and_keeps_debug(app: Erlen, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_test_cli_runner_injects_app_and_keeps_debug(
+    app: Erlen, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ERLEN_DEBUG", "1")
     app.debug = False
 
@@ -398,7 +453,9 @@ def test_test_cli_runner_injects_app_and_keeps_debug(app: Erlen, monkeypatch: py
     result = runner.invoke(args=["show"])
     assert result.output == "erlen_test_app debug=False\n"
     # A standalone command gets the app too.
-    result = runner.invoke(cli=click.Command("x", callback=with_appcontext(lambda: click.echo(current_app.name))))
+    result = runner.invoke(
+        cli=click.Command("x", callback=with_appcontext(lambda: click.echo(current_app.name)))
+    )
     assert result.output == "erlen_test_app\n"
     # Other attributes come from click's runner.
     assert runner.charset == "utf-8"
@@ -461,7 +518,12 @@ def test_custom_group_with_create_app(runner: CliRunner) -> None:
     def name() -> None:
         click.echo(current_app.name)
 
-    group = FlaskGroup(create_app=lambda: app, add_default_commands=False, add_version_option=False, load_dotenv=False)
+    group = FlaskGroup(
+        create_app=lambda: app,
+        add_default_commands=False,
+        add_version_option=False,
+        load_dotenv=False,
+    )
     result = runner.invoke(group, ["--help"])
     assert "routes" not in result.output and "--version" not in result.output
     assert "name" in result.output
@@ -516,7 +578,9 @@ def test_version(runner: CliRunner) -> None:
     assert "Python " in result.output
 
 
-def test_main_runs_the_group(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_runs_the_group(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr(sys, "argv", ["erlen", "--version"])
     with pytest.raises(SystemExit) as exc_info:
         main()
@@ -557,7 +621,13 @@ def _debug_group() -> tuple[ErlenGroup, Erlen]:
         ([], {"ERLEN_DEBUG": "off"}, "debug=False"),
     ],
 )
-def test_debug_flag(runner: CliRunner, monkeypatch: pytest.MonkeyPatch, args: list[str], env: dict[str, str], expected: str) -> None:
+def test_debug_flag(
+    runner: CliRunner,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    env: dict[str, str],
+    expected: str,
+) -> None:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     group, app = _debug_group()
@@ -574,7 +644,9 @@ def test_get_debug_flag(monkeypatch: pytest.MonkeyPatch) -> None:
     assert get_debug_flag() is False
 
 
-def test_set_debug_flag_false_leaves_app_alone(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_set_debug_flag_false_leaves_app_alone(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ERLEN_DEBUG", "1")
     app = Erlen("keep")
     app.debug = False
@@ -588,8 +660,12 @@ def test_set_debug_flag_false_leaves_app_alone(runner: CliRunner, monkeypatch: p
 
 
 @needs_dotenv
-def test_dotenv_defaults_and_priority(runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    (tmp_path / ".erlenenv").write_text("ERLEN_TEST_VALUE=from-erlenenv\nERLEN_TEST_OVERRIDE=erlenenv\n")
+def test_dotenv_defaults_and_priority(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / ".erlenenv").write_text(
+        "ERLEN_TEST_VALUE=from-erlenenv\nERLEN_TEST_OVERRIDE=erlenenv\n"
+    )
     (tmp_path / ".env").write_text("ERLEN_TEST_OVERRIDE=dotenv\nERLEN_APP=cli_apps.commands\n")
     monkeypatch.chdir(tmp_path)
 
@@ -603,7 +679,9 @@ def test_dotenv_defaults_and_priority(runner: CliRunner, monkeypatch: pytest.Mon
 
 
 @needs_dotenv
-def test_dotenv_never_overrides_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_dotenv_never_overrides_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     (tmp_path / ".env").write_text("ERLEN_TEST_VALUE=from-file\nERLEN_TEST_EMPTY\n")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ERLEN_TEST_VALUE", "from-environment")
@@ -614,7 +692,9 @@ def test_dotenv_never_overrides_environment(monkeypatch: pytest.MonkeyPatch, tmp
 
 
 @needs_dotenv
-def test_env_file_option(runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_env_file_option(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     env_file = tmp_path / "custom.env"
     env_file.write_text("ERLEN_TEST_VALUE=from-custom\n")
     (tmp_path / ".env").write_text("ERLEN_TEST_VALUE=from-default\n")
@@ -636,7 +716,9 @@ def test_env_file_without_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
 
 @needs_dotenv
-def test_load_dotenv_false_skips_defaults(runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_load_dotenv_false_skips_defaults(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     (tmp_path / ".env").write_text("ERLEN_TEST_VALUE=from-default\n")
     monkeypatch.chdir(tmp_path)
     group, _ = _debug_group()  # load_dotenv=False
@@ -687,7 +769,9 @@ def _routes_app(**kwargs: t.Any) -> Erlen:
 
 def _routes(args: list[str], app: Erlen | None = None) -> list[str]:
     app = app or _routes_app()
-    result = app.test_cli_runner().invoke(args=args, cli=ErlenGroup(create_app=lambda: app, load_dotenv=False))
+    result = app.test_cli_runner().invoke(
+        args=args, cli=ErlenGroup(create_app=lambda: app, load_dotenv=False)
+    )
     assert result.exit_code == 0, result.output
     return result.output.splitlines()
 
@@ -761,7 +845,9 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[t.Any, ...], dic
     import erlen.serving
 
     calls: list[tuple[tuple[t.Any, ...], dict[str, t.Any]]] = []
-    monkeypatch.setattr(erlen.serving, "run_simple", lambda *args, **kwargs: calls.append((args, kwargs)))
+    monkeypatch.setattr(
+        erlen.serving, "run_simple", lambda *args, **kwargs: calls.append((args, kwargs))
+    )
     return calls
 
 
@@ -779,7 +865,20 @@ def test_run_defaults(runner: CliRunner, served: list[t.Any]) -> None:
 def test_run_options(runner: CliRunner, served: list[t.Any]) -> None:
     result = runner.invoke(
         cli,
-        ["--app", "cli_apps.app_attr", "run", "--host", "0.0.0.0", "-p", "8080", "--without-threads", "--extra-files", f"a.txt{os.pathsep}b.txt", "--exclude-patterns", "*.tmp"],
+        [
+            "--app",
+            "cli_apps.app_attr",
+            "run",
+            "--host",
+            "0.0.0.0",
+            "-p",
+            "8080",
+            "--without-threads",
+            "--extra-files",
+            f"a.txt{os.pathsep}b.txt",
+            "--exclude-patterns",
+            "*.tmp",
+        ],
     )
     assert result.exit_code == 0, result.output
     ((args, kwargs),) = served
@@ -790,7 +889,9 @@ def test_run_options(runner: CliRunner, served: list[t.Any]) -> None:
 
 
 def test_run_port_from_environment(runner: CliRunner, served: list[t.Any]) -> None:
-    result = runner.invoke(cli, ["run"], env={"ERLEN_APP": "cli_apps.app_attr", "ERLEN_RUN_PORT": "7000"})
+    result = runner.invoke(
+        cli, ["run"], env={"ERLEN_APP": "cli_apps.app_attr", "ERLEN_RUN_PORT": "7000"}
+    )
     assert result.exit_code == 0, result.output
     assert served[0][0][:2] == ("127.0.0.1", 7000)
 
@@ -808,7 +909,9 @@ def test_run_reload_flag(runner: CliRunner, served: list[t.Any]) -> None:
     result = runner.invoke(cli, ["--app", "cli_apps.app_attr", "run", "--reload"])
     assert "not available" not in result.output
     assert served[-1][1]["use_reloader"] is True
-    result = runner.invoke(cli, ["--app", "cli_apps.app_attr", "--debug", "run", "--no-reload", "--no-debugger"])
+    result = runner.invoke(
+        cli, ["--app", "cli_apps.app_attr", "--debug", "run", "--no-reload", "--no-debugger"]
+    )
     assert "not available" not in result.output
     assert served[-1][1]["use_reloader"] is False
     assert len(served) == 2
@@ -816,7 +919,9 @@ def test_run_reload_flag(runner: CliRunner, served: list[t.Any]) -> None:
 
 def test_run_in_reloader_child_prints_no_banner(runner: CliRunner, served: list[t.Any]) -> None:
     # The child re-runs the command on every restart; the watcher spoke once.
-    result = runner.invoke(cli, ["--app", "cli_apps.app_attr", "--debug", "run"], env={"ERLEN_RUN_MAIN": "true"})
+    result = runner.invoke(
+        cli, ["--app", "cli_apps.app_attr", "--debug", "run"], env={"ERLEN_RUN_MAIN": "true"}
+    )
     assert result.exit_code == 0, result.output
     assert result.output == ""
     assert served[0][1]["use_reloader"] is True
@@ -854,7 +959,11 @@ def _shell_app() -> Erlen:
 def test_shell(runner: CliRunner) -> None:
     app = _shell_app()
     group = ErlenGroup(create_app=lambda: app, load_dotenv=False)
-    result = runner.invoke(group, ["shell"], input="print(app.name, answer, g is not None)\nfrom erlen import current_app\nprint(current_app.name)\n")
+    result = runner.invoke(
+        group,
+        ["shell"],
+        input="print(app.name, answer, g is not None)\nfrom erlen import current_app\nprint(current_app.name)\n",
+    )
     assert result.exit_code == 0, result.output
     assert f"Python {sys.version}" in result.output
     assert "App: shell_app" in result.output
@@ -863,7 +972,9 @@ def test_shell(runner: CliRunner) -> None:
     assert "shell_app\n" in result.stdout
 
 
-def test_shell_runs_pythonstartup(runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_shell_runs_pythonstartup(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     startup = tmp_path / "startup.py"
     startup.write_text("from_startup = 'started'\nanswer = 'overridden by the app'\n")
     monkeypatch.setenv("PYTHONSTARTUP", str(startup))
@@ -872,7 +983,9 @@ def test_shell_runs_pythonstartup(runner: CliRunner, monkeypatch: pytest.MonkeyP
     assert "started 42" in result.stdout
 
 
-def test_shell_ignores_missing_pythonstartup(runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_shell_ignores_missing_pythonstartup(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("PYTHONSTARTUP", str(tmp_path / "missing.py"))
     group = ErlenGroup(create_app=_shell_app, load_dotenv=False)
     result = runner.invoke(group, ["shell"], input="print(answer)\n")

@@ -195,7 +195,10 @@ def test_dir_lists_provided_names() -> None:
         ("from werkzeug.utils import no_such_name", "werkzeug.utils.no_such_name"),
         ("import werkzeug.debug", "werkzeug.debug"),
         ("import flask.debughelpers", "flask.debughelpers"),
-        ("from werkzeug.middleware.dispatcher import DispatcherMiddleware", "werkzeug.middleware.dispatcher"),
+        (
+            "from werkzeug.middleware.dispatcher import DispatcherMiddleware",
+            "werkzeug.middleware.dispatcher",
+        ),
     ],
 )
 def test_missing_names_raise_a_clear_import_error(statement: str, missing: str) -> None:
@@ -338,7 +341,11 @@ def test_werkzeug_test_takes_the_path_first() -> None:
     from werkzeug.test import EnvironBuilder, create_environ
 
     environ = EnvironBuilder("/x", query_string="a=1", method="POST").get_environ()
-    assert (environ["PATH_INFO"], environ["QUERY_STRING"], environ["REQUEST_METHOD"]) == ("/x", "a=1", "POST")
+    assert (environ["PATH_INFO"], environ["QUERY_STRING"], environ["REQUEST_METHOD"]) == (
+        "/x",
+        "a=1",
+        "POST",
+    )
     assert isinstance(EnvironBuilder("/"), erlen.testing.EnvironBuilder)
     assert create_environ("/y?b=2")["QUERY_STRING"] == "b=2"
 
@@ -352,7 +359,9 @@ def test_werkzeug_test_takes_the_path_first() -> None:
         ({"ERLEN_SKIP_DOTENV": "yes", "FLASK_SKIP_DOTENV": "0"}, False),
     ],
 )
-def test_get_load_dotenv(monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], expected: bool | None) -> None:
+def test_get_load_dotenv(
+    monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], expected: bool | None
+) -> None:
     from erlen.compat._glue import get_load_dotenv
 
     monkeypatch.delenv("ERLEN_SKIP_DOTENV", raising=False)
@@ -424,14 +433,22 @@ def _seen_by_app(proxy_fix_kwargs: dict[str, int], headers: dict[str, str]) -> d
         start_response("204 No Content", [])
         return []
 
-    environ = EnvironBuilder(path="/", headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.1"}).get_environ()
+    environ = EnvironBuilder(
+        path="/", headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.1"}
+    ).get_environ()
     assert ProxyFix(app, **proxy_fix_kwargs)(environ, lambda *a: None) == []
     return seen
 
 
 def test_proxy_fix_defaults_trust_one_for_and_proto() -> None:
-    seen = _seen_by_app({}, {"X-Forwarded-For": "1.2.3.4, 5.6.7.8", "X-Forwarded-Proto": "HTTPS",
-                             "X-Forwarded-Host": "evil.example"})
+    seen = _seen_by_app(
+        {},
+        {
+            "X-Forwarded-For": "1.2.3.4, 5.6.7.8",
+            "X-Forwarded-Proto": "HTTPS",
+            "X-Forwarded-Host": "evil.example",
+        },
+    )
     # Only the value the one trusted proxy appended counts.
     assert seen["REMOTE_ADDR"] == "5.6.7.8"
     assert seen["wsgi.url_scheme"] == "https"
@@ -442,11 +459,19 @@ def test_proxy_fix_defaults_trust_one_for_and_proto() -> None:
 def test_proxy_fix_all_headers() -> None:
     seen = _seen_by_app(
         {"x_for": 2, "x_host": 1, "x_port": 1, "x_prefix": 1},
-        {"X-Forwarded-For": "1.2.3.4, 5.6.7.8", "X-Forwarded-Host": "example.com:8443",
-         "X-Forwarded-Port": "9000", "X-Forwarded-Prefix": "/app/"},
+        {
+            "X-Forwarded-For": "1.2.3.4, 5.6.7.8",
+            "X-Forwarded-Host": "example.com:8443",
+            "X-Forwarded-Port": "9000",
+            "X-Forwarded-Prefix": "/app/",
+        },
     )
     assert seen["REMOTE_ADDR"] == "1.2.3.4"
-    assert (seen["SERVER_NAME"], seen["HTTP_HOST"], seen["SERVER_PORT"]) == ("example.com", "example.com:9000", "9000")
+    assert (seen["SERVER_NAME"], seen["HTTP_HOST"], seen["SERVER_PORT"]) == (
+        "example.com",
+        "example.com:9000",
+        "9000",
+    )
     assert seen["SCRIPT_NAME"] == "/app"
 
 
@@ -465,14 +490,16 @@ def test_proxy_fix_host_and_port_edges(headers: dict[str, str], host: str, port:
 
 
 def test_proxy_fix_too_few_values_are_ignored() -> None:
-    seen = _seen_by_app({"x_for": 2, "x_prefix": 1}, {"X-Forwarded-For": "1.2.3.4", "X-Forwarded-Prefix": ""})
+    seen = _seen_by_app(
+        {"x_for": 2, "x_prefix": 1}, {"X-Forwarded-For": "1.2.3.4", "X-Forwarded-Prefix": ""}
+    )
     assert seen["REMOTE_ADDR"] == "10.0.0.1"
     assert seen["SCRIPT_NAME"] == ""
 
 
 # -- Turning it on without code changes: CLI and pytest ---------------------------
 
-FLASK_APP = '''\
+FLASK_APP = """\
 from flask import Flask, jsonify
 from werkzeug.exceptions import NotFound
 
@@ -481,11 +508,15 @@ app = Flask(__name__)
 @app.route("/hello")
 def hello():
     return jsonify(engine=type(app).__module__)
-'''
+"""
 
 
-def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("ERLEN_", "FLASK_", "PYTEST_"))}
+def _run(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("ERLEN_", "FLASK_", "PYTEST_"))
+    }
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120
@@ -516,7 +547,9 @@ def test_cli_without_compat_gets_the_real_flask(tmp_path: Path) -> None:
     assert "hello" not in rv.stdout
 
 
-def test_cli_flag_in_process(clean_modules: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_flag_in_process(
+    clean_modules: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from click.testing import CliRunner
 
     from erlen.cli import cli
@@ -526,7 +559,9 @@ def test_cli_flag_in_process(clean_modules: None, tmp_path: Path, monkeypatch: p
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ERLEN_COMPAT", raising=False)
     try:
-        result = CliRunner().invoke(cli, ["--compat", "--app", "flaskapp_inproc", "routes"], catch_exceptions=False)
+        result = CliRunner().invoke(
+            cli, ["--compat", "--app", "flaskapp_inproc", "routes"], catch_exceptions=False
+        )
     finally:
         sys.modules.pop("flaskapp_inproc", None)
     assert result.exit_code == 0, result.output
@@ -534,7 +569,7 @@ def test_cli_flag_in_process(clean_modules: None, tmp_path: Path, monkeypatch: p
     assert erlen.compat.is_installed()
 
 
-CONFTEST = '''\
+CONFTEST = """\
 import flask
 import pytest
 
@@ -547,12 +582,12 @@ def app():
         return flask.jsonify(module=flask.Flask.__module__)
 
     return app
-'''
+"""
 
-SUITE = '''\
+SUITE = """\
 def test_runs_on_erlen(client):
     assert client.get("/").json == {"module": "erlen.app"}
-'''
+"""
 
 
 @pytest.mark.parametrize(
@@ -564,7 +599,9 @@ def test_runs_on_erlen(client):
     ],
     ids=["option", "ini", "env"],
 )
-def test_pytest_option_installs_before_conftest(tmp_path: Path, args: list[str], ini: str, env: dict[str, str]) -> None:
+def test_pytest_option_installs_before_conftest(
+    tmp_path: Path, args: list[str], ini: str, env: dict[str, str]
+) -> None:
     (tmp_path / "conftest.py").write_text(CONFTEST)
     (tmp_path / "test_suite.py").write_text(SUITE)
     (tmp_path / "pytest.ini").write_text(ini or "[pytest]\n")
@@ -668,7 +705,9 @@ def test_immutable_dict_and_list() -> None:
     assert type(mutable) is dict and d == {"a": 1}
     assert copy.copy(d) is d
     assert hash(d) == hash(ImmutableDict(a=1))
-    assert pickle.loads(pickle.dumps(d)) == d and type(pickle.loads(pickle.dumps(d))) is ImmutableDict
+    assert (
+        pickle.loads(pickle.dumps(d)) == d and type(pickle.loads(pickle.dumps(d))) is ImmutableDict
+    )
     assert repr(d) == "ImmutableDict({'a': 1})"
     items = ImmutableList([1, 2])
     assert list(items) == [1, 2] and repr(items) == "ImmutableList([1, 2])"
@@ -736,7 +775,9 @@ def test_flask_subclass_hooks_and_classes_are_honored() -> None:
     def index() -> str:
         ctx = request_ctx._get_current_object()  # type: ignore[attr-defined]
         current = request._get_current_object()  # type: ignore[attr-defined]
-        seen.update(request=isinstance(current, MyRequest), app=ctx.app, same=ctx.request is current)
+        seen.update(
+            request=isinstance(current, MyRequest), app=ctx.app, same=ctx.request is current
+        )
         session["x"] = 1
         return render_template_string("{{ answer }}")
 

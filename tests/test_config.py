@@ -79,7 +79,12 @@ def test_from_mapping_and_namespace():
 
 
 def test_app_config_instance_relative(tmp_path, monkeypatch):
-    app = Erlen("cfg", root_path=str(tmp_path), instance_path=str(tmp_path / "inst"), instance_relative_config=True)
+    app = Erlen(
+        "cfg",
+        root_path=str(tmp_path),
+        instance_path=str(tmp_path / "inst"),
+        instance_relative_config=True,
+    )
     assert app.config.root_path == str(tmp_path / "inst")
     monkeypatch.setenv("ERLEN_DEBUG", "1")
     assert Erlen("cfg2", root_path=str(tmp_path)).debug is True

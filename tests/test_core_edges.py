@@ -234,7 +234,11 @@ def test_run_uses_dev_server(app, monkeypatch):
     calls = []
     import erlen.serving
 
-    monkeypatch.setattr(erlen.serving, "run_simple", lambda host, port, application, **kw: calls.append((host, port, application, kw)))
+    monkeypatch.setattr(
+        erlen.serving,
+        "run_simple",
+        lambda host, port, application, **kw: calls.append((host, port, application, kw)),
+    )
     app.run(debug=True)
     assert calls[-1][:3] == ("127.0.0.1", 5000, app)
     assert app.debug is True
@@ -257,7 +261,9 @@ def test_dev_server_serves_over_a_socket(app):
 
     server = make_server("127.0.0.1", 0, app)
     port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as resp:
@@ -282,7 +288,9 @@ def test_run_simple_prints_url_and_stops(monkeypatch, capsys, app):
     monkeypatch.setattr(erlen.serving, "make_server", lambda *a, **k: FakeServer())
     erlen.serving.run_simple("127.0.0.1", 0, app)
     out = capsys.readouterr().out
-    assert "http://127.0.0.1:4321/" in out and "development server" in out and "Shutting down" in out
+    assert (
+        "http://127.0.0.1:4321/" in out and "development server" in out and "Shutting down" in out
+    )
 
 
 # -- contexts and proxies ----------------------------------------------------
@@ -346,7 +354,7 @@ def test_proxy_item_protocol_and_call(app):
         assert proxy["a"] == 1 and "a" in proxy and len(proxy) == 1 and list(proxy) == ["a"]
         del proxy["a"]
         assert not proxy
-        caller = erlen.globals.LocalProxy(lambda: (lambda x: x * 2))
+        caller = erlen.globals.LocalProxy(lambda: lambda x: x * 2)
         assert caller(3) == 6
     assert dir(erlen.request) == []
     with pytest.raises(RuntimeError, match="application context"):
@@ -370,10 +378,14 @@ def test_body_stream_readline_and_iter(app):
 
 
 def test_request_misc_headers(app):
-    with app.test_request_context(headers={"Content-Encoding": "gzip", "Accept-Encoding": "br, gzip;q=0.5"}):
+    with app.test_request_context(
+        headers={"Content-Encoding": "gzip", "Accept-Encoding": "br, gzip;q=0.5"}
+    ):
         assert request.content_encoding == "gzip"
         assert request.accept_encodings.best == "br"
-    with app.test_request_context(method="POST", data=b"a=%FF", content_type="application/x-www-form-urlencoded"):
+    with app.test_request_context(
+        method="POST", data=b"a=%FF", content_type="application/x-www-form-urlencoded"
+    ):
         with pytest.raises(erlen.exceptions.BadRequest, match="UTF-8"):
             request.form
 
@@ -488,7 +500,9 @@ def test_file_body_with_callback_and_no_wrapper(app, tmp_path):
     assert called == [True]
 
 
-@pytest.mark.wsgi_only(reason="wsgi.errors is a WSGI environ stream; an ASGI scope has none (the handler writes to stderr)")
+@pytest.mark.wsgi_only(
+    reason="wsgi.errors is a WSGI environ stream; an ASGI scope has none (the handler writes to stderr)"
+)
 def test_logger_default_handler_writes_to_wsgi_errors(monkeypatch):
     import erlen.logging as elog
 
@@ -595,7 +609,9 @@ def test_import_erlen_stays_light():
         "heavy = [m for m in ('flask', 'werkzeug', 'jinja2', 'itsdangerous', 'asyncio', 'python_multipart') if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == ""
 
 
@@ -614,7 +630,9 @@ def test_run_port_zero_and_reloader_default(app, monkeypatch):
     import erlen.serving
 
     calls = []
-    monkeypatch.setattr(erlen.serving, "run_simple", lambda host, port, application, **kw: calls.append((port, kw)))
+    monkeypatch.setattr(
+        erlen.serving, "run_simple", lambda host, port, application, **kw: calls.append((port, kw))
+    )
     app.run(port=0)
     assert calls[-1][0] == 0 and calls[-1][1]["use_reloader"] is False
     app.run(debug=True)
@@ -624,5 +642,7 @@ def test_run_port_zero_and_reloader_default(app, monkeypatch):
 def test_python_dash_m_erlen():
     import subprocess
 
-    out = subprocess.run([sys.executable, "-m", "erlen", "--help"], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "erlen", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0 and "routes" in out.stdout

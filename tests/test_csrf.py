@@ -42,13 +42,17 @@ def test_init_app_registers_and_sets_defaults(app: Erlen) -> None:
     assert issubclass(CSRFError, BadRequest)
 
 
-def test_get_needs_no_token_and_post_with_form_token_passes(client: ErlenClient, csrf: CSRFProtect) -> None:
+def test_get_needs_no_token_and_post_with_form_token_passes(
+    client: ErlenClient, csrf: CSRFProtect
+) -> None:
     token = get_token(client)
     assert client.post("/form", data={"csrf_token": token}).text == "done POST"
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
-def test_unsafe_methods_without_token_get_400(client: ErlenClient, csrf: CSRFProtect, method: str) -> None:
+def test_unsafe_methods_without_token_get_400(
+    client: ErlenClient, csrf: CSRFProtect, method: str
+) -> None:
     rv = client.open("/form", method=method)
     assert rv.status_code == 400
     assert "The CSRF token is missing." in rv.text
@@ -72,7 +76,9 @@ def test_one_token_per_request_and_stable_session_value(app: Erlen, csrf: CSRFPr
         assert session["csrf_token"] == value
 
 
-def test_new_token_after_the_session_is_cleared_in_the_same_request(app: Erlen, csrf: CSRFProtect) -> None:
+def test_new_token_after_the_session_is_cleared_in_the_same_request(
+    app: Erlen, csrf: CSRFProtect
+) -> None:
     with app.test_request_context():
         first = generate_csrf()
         session.clear()  # e.g. login_user() rotating the session
@@ -100,9 +106,21 @@ def test_token_without_session_value(app: Erlen, csrf: CSRFProtect) -> None:
 
 @pytest.mark.parametrize(
     "token",
-    ["garbage", "1.2.3", ".", "x.", "1700000000.", "abc.def", "１７.sig", "\u00e9\u00e9.\u00e9", "9" * 5000 + ".x"],
+    [
+        "garbage",
+        "1.2.3",
+        ".",
+        "x.",
+        "1700000000.",
+        "abc.def",
+        "１７.sig",
+        "\u00e9\u00e9.\u00e9",
+        "9" * 5000 + ".x",
+    ],
 )
-def test_tampered_or_garbage_tokens_are_invalid(client: ErlenClient, csrf: CSRFProtect, token: str) -> None:
+def test_tampered_or_garbage_tokens_are_invalid(
+    client: ErlenClient, csrf: CSRFProtect, token: str
+) -> None:
     get_token(client)
     rv = client.post("/form", data={"csrf_token": token})
     assert rv.status_code == 400 and "The CSRF token is invalid." in rv.text
@@ -113,10 +131,15 @@ def test_flipped_signature_is_invalid(client: ErlenClient, csrf: CSRFProtect) ->
     flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
     assert client.post("/form", data={"csrf_token": f"{issued}.{flipped}"}).status_code == 400
     # The time is signed too.
-    assert client.post("/form", data={"csrf_token": f"{int(issued) + 1}.{signature}"}).status_code == 400
+    assert (
+        client.post("/form", data={"csrf_token": f"{int(issued) + 1}.{signature}"}).status_code
+        == 400
+    )
 
 
-def test_garbage_session_value_is_replaced(app: Erlen, client: ErlenClient, csrf: CSRFProtect) -> None:
+def test_garbage_session_value_is_replaced(
+    app: Erlen, client: ErlenClient, csrf: CSRFProtect
+) -> None:
     with client.session_transaction() as sess:
         sess["csrf_token"] = {"not": "a string"}
     rv = client.post("/form", data={"csrf_token": "1.x"})
@@ -125,7 +148,9 @@ def test_garbage_session_value_is_replaced(app: Erlen, client: ErlenClient, csrf
     assert client.post("/form", data={"csrf_token": token}).text == "done POST"
 
 
-def test_expired_token(app: Erlen, client: ErlenClient, csrf: CSRFProtect, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_expired_token(
+    app: Erlen, client: ErlenClient, csrf: CSRFProtect, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import erlen.csrf
 
     monkeypatch.setattr(erlen.csrf, "time", lambda: 1_700_000_000)
@@ -139,7 +164,9 @@ def test_expired_token(app: Erlen, client: ErlenClient, csrf: CSRFProtect, monke
     assert client.post("/form", data={"csrf_token": token}).text == "done POST"
 
 
-def test_validate_csrf_directly(app: Erlen, csrf: CSRFProtect, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_validate_csrf_directly(
+    app: Erlen, csrf: CSRFProtect, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import erlen.csrf
 
     with app.test_request_context():
@@ -259,7 +286,9 @@ def test_exempt_blueprint_by_name(app: Erlen, csrf: CSRFProtect) -> None:
 # issue 15, finding 1: exempting one class-based view exempted every class-based
 # view of its module, because all as_view() functions shared one module and
 # qualified name, which was what csrf.exempt matched on.
-def test_exempting_one_class_based_view_leaves_the_others_protected(app: Erlen, csrf: CSRFProtect) -> None:
+def test_exempting_one_class_based_view_leaves_the_others_protected(
+    app: Erlen, csrf: CSRFProtect
+) -> None:
     from erlen.views import MethodView
 
     class Webhook(MethodView):
@@ -279,12 +308,16 @@ def test_exempting_one_class_based_view_leaves_the_others_protected(app: Erlen, 
     rv = client.post("/change-email")
     assert rv.status_code == 400 and "The CSRF token is missing." in rv.text
     assert client.post("/hook-guarded").status_code == 400
-    assert client.post("/change-email", data={"csrf_token": get_token(client)}).text == "email changed"
+    assert (
+        client.post("/change-email", data={"csrf_token": get_token(client)}).text == "email changed"
+    )
 
 
 # issue 15, finding 1: views made by one factory function share their module
 # and qualified name too; exempting one must not exempt its siblings.
-def test_exempting_one_view_of_a_factory_leaves_the_others_protected(app: Erlen, csrf: CSRFProtect) -> None:
+def test_exempting_one_view_of_a_factory_leaves_the_others_protected(
+    app: Erlen, csrf: CSRFProtect
+) -> None:
     def make_view(text: str) -> t.Callable[[], str]:
         def view() -> str:
             return text
@@ -422,11 +455,15 @@ def test_login_rotation_invalidates_old_tokens(app: Erlen, csrf: CSRFProtect) ->
 # -- HTTPS: the Referer must be same-origin ---------------------------------------
 
 
-def https_post(client: ErlenClient, token: str, referrer: str | None, host: str = "example.com") -> t.Any:
+def https_post(
+    client: ErlenClient, token: str, referrer: str | None, host: str = "example.com"
+) -> t.Any:
     headers = {"Host": host}
     if referrer is not None:
         headers["Referer"] = referrer
-    return client.post("/form", data={"csrf_token": token}, headers=headers, base_url=f"https://{host}")
+    return client.post(
+        "/form", data={"csrf_token": token}, headers=headers, base_url=f"https://{host}"
+    )
 
 
 def https_token(client: ErlenClient) -> str:
@@ -442,7 +479,13 @@ def test_https_requires_same_origin_referrer(app: Erlen, csrf: CSRFProtect) -> N
     assert https_post(client, token, "https://example.com/form").text == "done POST"
     rv = https_post(client, token, None)
     assert rv.status_code == 400 and "The referrer header is missing." in rv.text
-    for bad in ("https://evil.com/form", "http://example.com/form", "https://example.com:8443/", "https://example.com:x/", "garbage"):
+    for bad in (
+        "https://evil.com/form",
+        "http://example.com/form",
+        "https://example.com:8443/",
+        "https://example.com:x/",
+        "garbage",
+    ):
         rv = https_post(client, token, bad)
         assert rv.status_code == 400 and "The referrer does not match the host." in rv.text, bad
 

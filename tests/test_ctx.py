@@ -204,11 +204,23 @@ def test_signals_sent_only_with_receivers(app, client):
     def index():
         return "x"
 
-    with signals.request_started.connected_to(started, app), signals.request_finished.connected_to(finished, app), \
-            signals.request_tearing_down.connected_to(tearing, app), signals.appcontext_pushed.connected_to(pushed, app), \
-            signals.appcontext_popped.connected_to(popped, app), signals.appcontext_tearing_down.connected_to(app_tearing, app):
+    with (
+        signals.request_started.connected_to(started, app),
+        signals.request_finished.connected_to(finished, app),
+        signals.request_tearing_down.connected_to(tearing, app),
+        signals.appcontext_pushed.connected_to(pushed, app),
+        signals.appcontext_popped.connected_to(popped, app),
+        signals.appcontext_tearing_down.connected_to(app_tearing, app),
+    ):
         client.get("/")
-    assert events == ["pushed", ("started", app), ("finished", 200), ("tearing", None), "app_tearing", "popped"]
+    assert events == [
+        "pushed",
+        ("started", app),
+        ("finished", 200),
+        ("tearing", None),
+        "app_tearing",
+        "popped",
+    ]
 
 
 def test_got_request_exception_signal(app, client):
@@ -222,7 +234,9 @@ def test_got_request_exception_signal(app, client):
     def boom():
         raise RuntimeError("x")
 
-    with signals.got_request_exception.connected_to(lambda sender, exception, **kw: seen.append(exception), app):
+    with signals.got_request_exception.connected_to(
+        lambda sender, exception, **kw: seen.append(exception), app
+    ):
         assert client.get("/").status_code == 500
     assert isinstance(seen[0], RuntimeError)
 

@@ -1171,7 +1171,11 @@ MIME_HEADER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/webp,
         ("*/*;q=0.5, text/html;q=0.5", ["image/png", "text/html"], "text/html"),
         ("text/html;level=1, text/html;q=0.5", ["text/html"], "text/html"),
         ("text/html;level=1", ["text/html;level=1"], "text/html;level=1"),
-        ("text/html; charset=utf-8; level=1", ["text/html;level=1;charset=UTF-8"], "text/html;level=1;charset=UTF-8"),
+        (
+            "text/html; charset=utf-8; level=1",
+            ["text/html;level=1;charset=UTF-8"],
+            "text/html;level=1;charset=UTF-8",
+        ),
         ("text/html;level=2", ["text/html;level=1"], None),
         ("text/html;level=2", ["text/html"], None),
         ("TEXT/HTML", ["text/html"], "text/html"),
@@ -1200,7 +1204,16 @@ def test_mime_accept_parameters_follow_the_rfc() -> None:
     assert narrow.quality("text/html;level=1;charset=utf-8") == 1
 
 
-_MIMES = ["text/html", "text/*", "*/*", "application/json", "application/xml", "text/plain", "image/png", "application/*"]
+_MIMES = [
+    "text/html",
+    "text/*",
+    "*/*",
+    "application/json",
+    "application/xml",
+    "text/plain",
+    "image/png",
+    "application/*",
+]
 _QS = ["", ";q=0", ";q=0.1", ";q=0.5", ";q=0.9", ";q=1"]
 
 
@@ -1273,9 +1286,7 @@ def test_mime_accept_shortcuts() -> None:
         ("zh-Hant-TW", ["zh", "zh-Hant"], "zh"),
     ],
 )
-def test_language_accept_best_match(
-    header: str, matches: list[str], expected: str | None
-) -> None:
+def test_language_accept_best_match(header: str, matches: list[str], expected: str | None) -> None:
     ours = eh.parse_accept_header(header, LanguageAccept)
     assert ours.best_match(matches) == expected
     assert wh.parse_accept_header(header, wds.LanguageAccept).best_match(matches) == expected
@@ -1433,7 +1444,7 @@ def test_www_authenticate() -> None:
     assert challenge.type == "basic"
     assert challenge.to_header() == 'Basic realm="Login"'
     assert str(challenge) == challenge.to_header()
-    assert repr(challenge) == "<WWWAuthenticate Basic realm=\"Login\">"
+    assert repr(challenge) == '<WWWAuthenticate Basic realm="Login">'
     assert challenge.realm == "Login" and challenge["realm"] == "Login"
     assert challenge.get("charset", "x") == "x" and challenge.charset is None
     challenge["charset"] = "UTF-8"
@@ -1481,9 +1492,12 @@ def test_www_authenticate_forms() -> None:
         == 'Bearer realm="api", error="invalid token"'
     )
     digest = WWWAuthenticate(
-        "digest", {"realm": "r", "nonce": "abc", "qop": "auth", "algorithm": "SHA-256", "stale": None}
+        "digest",
+        {"realm": "r", "nonce": "abc", "qop": "auth", "algorithm": "SHA-256", "stale": None},
     )
-    assert digest.to_header() == 'Digest realm="r", nonce="abc", qop="auth", algorithm=SHA-256, stale'
+    assert (
+        digest.to_header() == 'Digest realm="r", nonce="abc", qop="auth", algorithm=SHA-256, stale'
+    )
 
 
 def test_www_authenticate_from_header() -> None:
@@ -1527,7 +1541,7 @@ def test_etags() -> None:
     assert tags.as_set(include_weak=True) == {"a", "b", "w"}
     assert tags.to_header() == '"a", "b", W/"w"'
     assert str(tags) == tags.to_header()
-    assert repr(tags) == "<ETags '\"a\", \"b\", W/\"w\"'>"
+    assert repr(tags) == '<ETags \'"a", "b", W/"w"\'>'
     assert sorted(tags) == ["a", "b"] and len(tags) == 2
     assert bool(tags) and not ETags() and bool(ETags(weak_etags=["x"]))
 

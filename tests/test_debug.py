@@ -84,7 +84,12 @@ def make_app() -> Erlen:
     @app.route("/many-locals")
     def many_locals() -> str:
         scope = {f"v{i}": i for i in range(MAX_LOCALS + 5)}
-        exec("def f():\n" + "".join(f"    v{i} = {i}\n" for i in scope) + "    raise KeyError('deep')\n", scope)
+        exec(
+            "def f():\n"
+            + "".join(f"    v{i} = {i}\n" for i in scope)
+            + "    raise KeyError('deep')\n",
+            scope,
+        )
         return str(scope["f"]())
 
     return app
@@ -108,7 +113,9 @@ def client(app: Erlen, debugger: DebuggedApplication) -> ErlenClient:
 
 
 def frame_id(page: str, function: str) -> str:
-    match = re.search(rf'in <span class="function">{function}</span>.*?data-frame="([0-9a-f]+)"', page, re.S)
+    match = re.search(
+        rf'in <span class="function">{function}</span>.*?data-frame="([0-9a-f]+)"', page, re.S
+    )
     assert match, f"no console for {function} in the page"
     return match.group(1)
 
@@ -119,8 +126,12 @@ def error_page(client: ErlenClient, path: str = "/boom", **kwargs: t.Any) -> str
     return t.cast(str, response.get_data(as_text=True))
 
 
-def debugger_post(client: ErlenClient, cmd: str, secret: str, data: dict[str, str] | None = None, **query: str) -> t.Any:
-    return client.post(DEBUGGER_PATH, query_string={"cmd": cmd, "s": secret, **query}, data=data or {})
+def debugger_post(
+    client: ErlenClient, cmd: str, secret: str, data: dict[str, str] | None = None, **query: str
+) -> t.Any:
+    return client.post(
+        DEBUGGER_PATH, query_string={"cmd": cmd, "s": secret, **query}, data=data or {}
+    )
 
 
 def login(client: ErlenClient, debugger: DebuggedApplication) -> t.Any:
@@ -129,7 +140,9 @@ def login(client: ErlenClient, debugger: DebuggedApplication) -> t.Any:
     return response
 
 
-def run_code(client: ErlenClient, debugger: DebuggedApplication, frame: str, code: str, **kwargs: t.Any) -> t.Any:
+def run_code(
+    client: ErlenClient, debugger: DebuggedApplication, frame: str, code: str, **kwargs: t.Any
+) -> t.Any:
     return client.post(
         DEBUGGER_PATH,
         query_string={"cmd": "exec", "frm": frame, "s": debugger.secret},
@@ -152,7 +165,9 @@ def test_normal_requests_pass_through_untouched(app: Erlen, client: ErlenClient)
     assert client.get("/nope").status_code == 404  # HTTP errors are the app's, not the debugger's
 
 
-def test_error_page_shows_exception_frames_source_and_locals(client: ErlenClient, debugger: DebuggedApplication) -> None:
+def test_error_page_shows_exception_frames_source_and_locals(
+    client: ErlenClient, debugger: DebuggedApplication
+) -> None:
     login(client, debugger)  # the locals are shown past the PIN only
     errors = io.StringIO()
     response = client.get("/boom", errors_stream=errors)
@@ -160,12 +175,19 @@ def test_error_page_shows_exception_frames_source_and_locals(client: ErlenClient
     assert response.mimetype == "text/html"
     assert response.headers["Cache-Control"] == "no-store"
     csp = response.headers["Content-Security-Policy"]
-    assert "default-src 'none'" in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert (
+        "default-src 'none'" in csp
+        and "script-src 'self'" in csp
+        and "frame-ancestors 'none'" in csp
+    )
     page = response.get_data(as_text=True)
     assert "<h1>ValueError</h1>" in page
     assert "ValueError: bad &lt;script&gt;alert(&#x27;message&#x27;)&lt;/script&gt;" in page
     # The view's frame: file, line, function, the current source line, open.
-    match = re.search(r'<details class="frame" open><summary><span class="file">([^<]+)</span>, line <span class="lineno">(\d+)</span>, in <span class="function">boom</span>', page)
+    match = re.search(
+        r'<details class="frame" open><summary><span class="file">([^<]+)</span>, line <span class="lineno">(\d+)</span>, in <span class="function">boom</span>',
+        page,
+    )
     assert match and match.group(1) == __file__
     lineno = int(match.group(2))
     source = Path(__file__).read_text().splitlines()
@@ -173,7 +195,9 @@ def test_error_page_shows_exception_frames_source_and_locals(client: ErlenClient
     assert f'<span class="line current"><span class="ln">{lineno}</span>' in page
     assert f'<span class="ln">{lineno - 3}</span>' in page  # a few lines of context
     # Erlen's own frames are there, collapsed.
-    assert re.search(r'<details class="frame library"><summary><span class="file">[^<]*erlen/app\.py', page)
+    assert re.search(
+        r'<details class="frame library"><summary><span class="file">[^<]*erlen/app\.py', page
+    )
     # Locals, repr'd.
     assert "<tr><th>number</th><td><code>42</code></td></tr>" in page
     # The middleware doesn't show itself.
@@ -189,24 +213,33 @@ def test_error_page_shows_exception_frames_source_and_locals(client: ErlenClient
     assert 'data-console="on" data-pin="no"' in page  # logged in
 
 
-def test_error_page_escapes_everything_from_the_app(client: ErlenClient, debugger: DebuggedApplication) -> None:
+def test_error_page_escapes_everything_from_the_app(
+    client: ErlenClient, debugger: DebuggedApplication
+) -> None:
     login(client, debugger)
     page = error_page(client)
     assert "<script>alert" not in page
     assert "&lt;script&gt;alert(&#x27;local&#x27;)&lt;/script&gt;" in page  # the local
     assert "&lt;script&gt;alert(&#x27;message&#x27;)&lt;/script&gt;" in page  # the message
     # The only scripts are the debugger's own.
-    assert re.findall(r"<script[^>]*>", page) == [f'<script src="{DEBUGGER_PATH}?cmd=resource&amp;f=debugger.js">']
+    assert re.findall(r"<script[^>]*>", page) == [
+        f'<script src="{DEBUGGER_PATH}?cmd=resource&amp;f=debugger.js">'
+    ]
 
 
-def test_local_reprs_are_bounded_and_never_fail(client: ErlenClient, debugger: DebuggedApplication) -> None:
+def test_local_reprs_are_bounded_and_never_fail(
+    client: ErlenClient, debugger: DebuggedApplication
+) -> None:
     login(client, debugger)
     page = error_page(client)
     big = re.search(r"<tr><th>big</th><td><code>([^<]*)</code>", page)
     assert big is not None
     assert len(big.group(1)) <= MAX_LOCAL_REPR
     assert "&#x27;xxxx" in big.group(1)
-    assert "<tr><th>unreprable</th><td><code>&lt;repr of BadRepr object failed: RuntimeError&gt;</code>" in page
+    assert (
+        "<tr><th>unreprable</th><td><code>&lt;repr of BadRepr object failed: RuntimeError&gt;</code>"
+        in page
+    )
 
 
 def test_many_locals_are_capped(client: ErlenClient, debugger: DebuggedApplication) -> None:
@@ -222,7 +255,9 @@ def test_many_locals_are_capped(client: ErlenClient, debugger: DebuggedApplicati
 # (a view holding app.secret_key put the key in the page). They are shown
 # once the PIN unlocks the console: in the page for a logged-in browser, or
 # fetched over the authenticated "locals" command.
-def test_locals_are_hidden_until_the_pin_is_entered(client: ErlenClient, debugger: DebuggedApplication, app: Erlen) -> None:
+def test_locals_are_hidden_until_the_pin_is_entered(
+    client: ErlenClient, debugger: DebuggedApplication, app: Erlen
+) -> None:
     app.secret_key = "s3cr3t-" + "signing-key"  # not in the source lines the page shows
 
     @app.route("/keyed")
@@ -231,7 +266,9 @@ def test_locals_are_hidden_until_the_pin_is_entered(client: ErlenClient, debugge
         raise RuntimeError("keyed")
 
     page = error_page(client, "/keyed")
-    assert "&#x27;s3cr3t-signing-key&#x27;" not in page  # its repr (the source lines show the test code)
+    assert (
+        "&#x27;s3cr3t-signing-key&#x27;" not in page
+    )  # its repr (the source lines show the test code)
     assert "<tr><th>key</th>" not in page and "<tr>" not in page
     assert 'class="locals-hidden"' in page and "shown once the PIN unlocks the console" in page
     page = error_page(client)
@@ -247,7 +284,10 @@ def test_locals_are_hidden_until_the_pin_is_entered(client: ErlenClient, debugge
     frames = response.get_json()["frames"]
     boom = frames[frame_id(page, "boom")]
     # Plain text in JSON (the page inserts it as text, never as HTML).
-    assert ["number", "42"] in boom["locals"] and ["payload", "\"<script>alert('local')</script>\""] in boom["locals"]
+    assert ["number", "42"] in boom["locals"] and [
+        "payload",
+        "\"<script>alert('local')</script>\"",
+    ] in boom["locals"]
     assert boom["more"] == 0
     assert debugger_post(client, "locals", debugger.secret, tb="0" * 16).status_code == 404
     # The page of a logged-in browser has them.
@@ -255,18 +295,25 @@ def test_locals_are_hidden_until_the_pin_is_entered(client: ErlenClient, debugge
     assert "<tr><th>key</th><td><code>&#x27;s3cr3t-signing-key&#x27;</code></td></tr>" in page
 
 
-def test_locals_command_is_gated_like_the_console(client: ErlenClient, debugger: DebuggedApplication) -> None:
+def test_locals_command_is_gated_like_the_console(
+    client: ErlenClient, debugger: DebuggedApplication
+) -> None:
     page = error_page(client)
     tb_id = re.search(r'data-traceback="([0-9a-f]+)"', page)
     assert tb_id is not None
     login(client, debugger)
     query = {"cmd": "locals", "s": debugger.secret, "tb": tb_id.group(1)}
-    assert client.post(DEBUGGER_PATH, query_string=query, headers={"Host": "evil.com"}).status_code == 400
+    assert (
+        client.post(DEBUGGER_PATH, query_string=query, headers={"Host": "evil.com"}).status_code
+        == 400
+    )
     assert client.post(DEBUGGER_PATH, query_string={**query, "s": "guess"}).status_code == 403
     assert client.get(DEBUGGER_PATH, query_string=query).status_code == 405
 
 
-def test_locals_in_the_page_with_the_pin_off_on_a_trusted_host(monkeypatch: pytest.MonkeyPatch, app: Erlen) -> None:
+def test_locals_in_the_page_with_the_pin_off_on_a_trusted_host(
+    monkeypatch: pytest.MonkeyPatch, app: Erlen
+) -> None:
     monkeypatch.setenv("ERLEN_DEBUG_PIN", "off")
     app.wsgi_app = DebuggedApplication(app.wsgi_app)  # type: ignore[method-assign]
     client = app.test_client()
@@ -284,8 +331,13 @@ def test_evalex_off_shows_no_locals_behind_a_pin(app: Erlen) -> None:
 def test_chained_exceptions_are_all_shown_oldest_first(client: ErlenClient, app: Erlen) -> None:
     page = error_page(client, "/chain")
     traceback = page[page.index("<section") :]
-    first, second = traceback.index("KeyError: &#x27;missing&#x27;"), traceback.index("RuntimeError: while looking it up")
-    relation = traceback.index("The above exception was the direct cause of the following exception:")
+    first, second = (
+        traceback.index("KeyError: &#x27;missing&#x27;"),
+        traceback.index("RuntimeError: while looking it up"),
+    )
+    relation = traceback.index(
+        "The above exception was the direct cause of the following exception:"
+    )
     assert first < relation < second
     assert "<h1>RuntimeError</h1>" in page
 
@@ -307,7 +359,10 @@ def test_exception_type_is_qualified_by_module(client: ErlenClient, app: Erlen) 
         raise Custom("x")
 
     page = error_page(client, "/custom")
-    assert f"<h1>{__name__}.test_exception_type_is_qualified_by_module.&lt;locals&gt;.Custom</h1>" in page
+    assert (
+        f"<h1>{__name__}.test_exception_type_is_qualified_by_module.&lt;locals&gt;.Custom</h1>"
+        in page
+    )
 
 
 @pytest.mark.parametrize(
@@ -320,7 +375,9 @@ def test_exception_type_is_qualified_by_module(client: ErlenClient, app: Erlen) 
         ({}, False),
     ],
 )
-def test_plain_text_traceback_for_non_browsers(client: ErlenClient, headers: dict[str, str], text: bool) -> None:
+def test_plain_text_traceback_for_non_browsers(
+    client: ErlenClient, headers: dict[str, str], text: bool
+) -> None:
     response = client.get("/boom", headers=headers, errors_stream=io.StringIO())
     assert response.status_code == 500
     body = response.get_data(as_text=True)
@@ -357,7 +414,9 @@ def test_plain_wsgi_iterables_are_guarded_too() -> None:
     debugged = DebuggedApplication(app)
     statuses: list[str] = []
     environ = {"PATH_INFO": "/", "HTTP_HOST": "localhost", "wsgi.errors": io.StringIO()}
-    body = b"".join(debugged(environ, lambda status, headers, exc_info=None: statuses.append(status)))
+    body = b"".join(
+        debugged(environ, lambda status, headers, exc_info=None: statuses.append(status))
+    )
     assert statuses == ["200 OK", "500 INTERNAL SERVER ERROR"]
     assert b"OSError: lazy failure" in body
 
@@ -369,7 +428,9 @@ def test_plain_wsgi_iterables_are_guarded_too() -> None:
 
 
 def test_script_name_prefixes_the_debugger_url(client: ErlenClient) -> None:
-    response = client.get("/boom", environ_overrides={"SCRIPT_NAME": "/my app"}, errors_stream=io.StringIO())
+    response = client.get(
+        "/boom", environ_overrides={"SCRIPT_NAME": "/my app"}, errors_stream=io.StringIO()
+    )
     page = response.get_data(as_text=True)
     assert 'data-url="/my%20app/__debugger__"' in page
 
@@ -396,16 +457,26 @@ def test_evalex_off_shows_pages_without_console(app: Erlen) -> None:
     assert response.status_code == 404
     assert "disabled" in response.get_data(as_text=True)
     # The assets are still served (the page uses them).
-    assert client.get(DEBUGGER_PATH, query_string={"cmd": "resource", "f": "style.css"}).status_code == 200
+    assert (
+        client.get(DEBUGGER_PATH, query_string={"cmd": "resource", "f": "style.css"}).status_code
+        == 200
+    )
 
 
 # -- resources and the reserved URL ----------------------------------------------
 
 
-@pytest.mark.parametrize(("name", "mimetype", "marker"), [("debugger.js", "text/javascript", "fetch("), ("style.css", "text/css", "details.frame")])
-def test_resources_are_served_by_the_debugger(client: ErlenClient, name: str, mimetype: str, marker: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "mimetype", "marker"),
+    [("debugger.js", "text/javascript", "fetch("), ("style.css", "text/css", "details.frame")],
+)
+def test_resources_are_served_by_the_debugger(
+    client: ErlenClient, name: str, mimetype: str, marker: str
+) -> None:
     # No secret or trusted host needed: the assets are public and hold nothing secret.
-    response = client.get(DEBUGGER_PATH, query_string={"cmd": "resource", "f": name}, headers={"Host": "evil.com"})
+    response = client.get(
+        DEBUGGER_PATH, query_string={"cmd": "resource", "f": name}, headers={"Host": "evil.com"}
+    )
     assert response.status_code == 200
     assert response.mimetype == mimetype
     assert response.mimetype_params == {"charset": "utf-8"}
@@ -429,17 +500,26 @@ def test_unknown_command_is_400(client: ErlenClient, debugger: DebuggedApplicati
 
 
 def test_reserved_url_is_the_apps_without_the_debugger(app: Erlen) -> None:
-    assert app.test_client().get(DEBUGGER_PATH, query_string={"cmd": "resource", "f": "style.css"}).status_code == 404
+    assert (
+        app.test_client()
+        .get(DEBUGGER_PATH, query_string={"cmd": "resource", "f": "style.css"})
+        .status_code
+        == 404
+    )
 
 
 def test_console_commands_need_post(client: ErlenClient, debugger: DebuggedApplication) -> None:
-    response = client.get(DEBUGGER_PATH, query_string={"cmd": "pinauth", "s": debugger.secret, "pin": PIN})
+    response = client.get(
+        DEBUGGER_PATH, query_string={"cmd": "pinauth", "s": debugger.secret, "pin": PIN}
+    )
     assert response.status_code == 405
     assert response.headers["Allow"] == "POST"
 
 
 @pytest.mark.parametrize("secret", [None, "", "wrong"])
-def test_console_commands_need_the_secret(client: ErlenClient, debugger: DebuggedApplication, secret: str | None) -> None:
+def test_console_commands_need_the_secret(
+    client: ErlenClient, debugger: DebuggedApplication, secret: str | None
+) -> None:
     query = {"cmd": "pinauth"} if secret is None else {"cmd": "pinauth", "s": secret}
     response = client.post(DEBUGGER_PATH, query_string=query, data={"pin": PIN})
     assert response.status_code == 403
@@ -448,15 +528,26 @@ def test_console_commands_need_the_secret(client: ErlenClient, debugger: Debugge
     assert debugger.guard.failures == 0
 
 
-def test_bad_console_bodies_are_4xx(client: ErlenClient, debugger: DebuggedApplication, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_console_bodies_are_4xx(
+    client: ErlenClient, debugger: DebuggedApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # wsgiref.validate would stop the malformed Content-Length before the debugger sees it.
     monkeypatch.setattr(ErlenClient, "validate", False)
     query = {"cmd": "pinauth", "s": debugger.secret}
-    response = client.post(DEBUGGER_PATH, query_string=query, data=b"pin=1", content_type="text/plain")
+    response = client.post(
+        DEBUGGER_PATH, query_string=query, data=b"pin=1", content_type="text/plain"
+    )
     assert response.status_code == 415
-    response = client.post(DEBUGGER_PATH, query_string=query, data=b"pin=%ff", content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        DEBUGGER_PATH,
+        query_string=query,
+        data=b"pin=%ff",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 400 and "UTF-8" in response.get_data(as_text=True)
-    response = client.post(DEBUGGER_PATH, query_string=query, environ_overrides={"CONTENT_LENGTH": "-1"})
+    response = client.post(
+        DEBUGGER_PATH, query_string=query, environ_overrides={"CONTENT_LENGTH": "-1"}
+    )
     assert response.status_code == 400
     response = client.post(
         DEBUGGER_PATH,
@@ -486,7 +577,12 @@ def test_pin_flow(client: ErlenClient, debugger: DebuggedApplication) -> None:
 
     response = debugger_post(client, "pinauth", debugger.secret, {"pin": "999-999-999"})
     assert response.status_code == 403
-    assert response.get_json() == {"auth": False, "exhausted": False, "error": "Wrong PIN (9 more tries).", "remaining": 9}
+    assert response.get_json() == {
+        "auth": False,
+        "exhausted": False,
+        "error": "Wrong PIN (9 more tries).",
+        "remaining": 9,
+    }
     assert "Set-Cookie" not in response.headers
 
     response = login(client, debugger)
@@ -509,12 +605,16 @@ def test_pin_flow(client: ErlenClient, debugger: DebuggedApplication) -> None:
     assert 'data-pin="no"' in error_page(client)
 
 
-def test_pin_without_dashes_and_spaces_is_accepted(client: ErlenClient, debugger: DebuggedApplication) -> None:
+def test_pin_without_dashes_and_spaces_is_accepted(
+    client: ErlenClient, debugger: DebuggedApplication
+) -> None:
     response = debugger_post(client, "pinauth", debugger.secret, {"pin": " 111222333 "})
     assert response.status_code == 200
 
 
-def test_console_without_cookie_is_refused(client: ErlenClient, debugger: DebuggedApplication, app: Erlen) -> None:
+def test_console_without_cookie_is_refused(
+    client: ErlenClient, debugger: DebuggedApplication, app: Erlen
+) -> None:
     frame = frame_id(error_page(client), "boom")
     login(client, debugger)
     assert run_code(client, debugger, frame, "1").status_code == 200
@@ -530,7 +630,9 @@ def test_console_without_cookie_is_refused(client: ErlenClient, debugger: Debugg
         lambda guard: guard.make_cookie_value(now=time.time() - PIN_TIME - 5),  # expired
         lambda guard: guard.make_cookie_value(now=time.time() + 3600),  # from the future
         lambda guard: f"{int(time.time())}|{'0' * 64}",  # forged signature
-        lambda guard: PinGuard("000-000-000", guard.cookie_name).make_cookie_value(),  # another PIN's
+        lambda guard: PinGuard(
+            "000-000-000", guard.cookie_name
+        ).make_cookie_value(),  # another PIN's
         lambda guard: "garbage",
         lambda guard: "99999999999999999|abc",
     ],
@@ -545,9 +647,14 @@ def test_bad_or_expired_cookies_are_refused(
     assert response.get_json()["auth_required"] is True
 
 
-def test_fresh_cookie_made_by_the_guard_is_accepted(client: ErlenClient, debugger: DebuggedApplication) -> None:
+def test_fresh_cookie_made_by_the_guard_is_accepted(
+    client: ErlenClient, debugger: DebuggedApplication
+) -> None:
     frame = frame_id(error_page(client), "boom")
-    client.set_cookie(debugger.guard.cookie_name, debugger.guard.make_cookie_value(now=time.time() - PIN_TIME + 60))
+    client.set_cookie(
+        debugger.guard.cookie_name,
+        debugger.guard.make_cookie_value(now=time.time() - PIN_TIME + 60),
+    )
     assert run_code(client, debugger, frame, "1").status_code == 200
 
 
@@ -555,7 +662,10 @@ def test_lockout_after_ten_wrong_pins(client: ErlenClient, debugger: DebuggedApp
     errors = io.StringIO()
     for attempt in range(1, MAX_FAILED_ATTEMPTS + 1):
         response = client.post(
-            DEBUGGER_PATH, query_string={"cmd": "pinauth", "s": debugger.secret}, data={"pin": "000"}, errors_stream=errors
+            DEBUGGER_PATH,
+            query_string={"cmd": "pinauth", "s": debugger.secret},
+            data={"pin": "000"},
+            errors_stream=errors,
         )
         assert response.status_code == 403
         data = response.get_json()
@@ -564,7 +674,10 @@ def test_lockout_after_ten_wrong_pins(client: ErlenClient, debugger: DebuggedApp
     assert errors.getvalue().count("restart the server") == 1
     # Now even the right PIN is refused, and no cookie is set.
     response = client.post(
-        DEBUGGER_PATH, query_string={"cmd": "pinauth", "s": debugger.secret}, data={"pin": PIN}, errors_stream=errors
+        DEBUGGER_PATH,
+        query_string={"cmd": "pinauth", "s": debugger.secret},
+        data={"pin": PIN},
+        errors_stream=errors,
     )
     assert response.status_code == 403
     assert response.get_json()["exhausted"] is True
@@ -595,7 +708,9 @@ def test_pin_off_needs_no_login(monkeypatch: pytest.MonkeyPatch, app: Erlen) -> 
     assert debugged.pin is None
     page = error_page(client)
     assert 'data-pin="no"' in page
-    assert run_code(client, debugged, frame_id(page, "boom"), "number").get_json()["output"] == "42\n"
+    assert (
+        run_code(client, debugged, frame_id(page, "boom"), "number").get_json()["output"] == "42\n"
+    )
     response = debugger_post(client, "pinauth", debugged.secret, {"pin": "anything"})
     assert response.status_code == 200 and "Set-Cookie" not in response.headers
 
@@ -611,7 +726,9 @@ def test_announce_prints_the_pin(app: Erlen, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("ERLEN_DEBUG_PIN", "off")
     out = io.StringIO()
     DebuggedApplication(app).announce(out)
-    assert out.getvalue() == " * Debugger is active!\n * Debugger PIN disabled. DEBUGGER UNSECURED!\n"
+    assert (
+        out.getvalue() == " * Debugger is active!\n * Debugger PIN disabled. DEBUGGER UNSECURED!\n"
+    )
 
 
 def test_announce_defaults_to_stdout(app: Erlen, capsys: pytest.CaptureFixture[str]) -> None:
@@ -657,7 +774,18 @@ def test_fixed_pin_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(
     "host",
-    ["localhost", "localhost:5000", "127.0.0.1", "127.0.0.1:8080", "[::1]", "[::1]:5000", "foo.localhost", "a.b.localhost:1", "LOCALHOST", "localhost."],
+    [
+        "localhost",
+        "localhost:5000",
+        "127.0.0.1",
+        "127.0.0.1:8080",
+        "[::1]",
+        "[::1]:5000",
+        "foo.localhost",
+        "a.b.localhost:1",
+        "LOCALHOST",
+        "localhost.",
+    ],
 )
 def test_local_hosts_are_trusted(host: str) -> None:
     assert host_is_trusted(host)
@@ -665,7 +793,22 @@ def test_local_hosts_are_trusted(host: str) -> None:
 
 @pytest.mark.parametrize(
     "host",
-    [None, "", ".", "evil.com", "localhost.evil.com", "127.0.0.1.nip.io", "evillocalhost", "localhost:abc", "[::1", "[::1]x", "[::2]", ":5000", "10.0.0.1", "evil.com:80@localhost"],
+    [
+        None,
+        "",
+        ".",
+        "evil.com",
+        "localhost.evil.com",
+        "127.0.0.1.nip.io",
+        "evillocalhost",
+        "localhost:abc",
+        "[::1",
+        "[::1]x",
+        "[::2]",
+        ":5000",
+        "10.0.0.1",
+        "evil.com:80@localhost",
+    ],
 )
 def test_other_hosts_are_not(host: str | None) -> None:
     assert not host_is_trusted(host)
@@ -718,7 +861,9 @@ def test_malformed_hosts_are_refused_for_configured_names() -> None:
 
 
 @pytest.mark.parametrize("host", ["evil.com", "evil.com:5000", "localhost.evil.com"])
-def test_untrusted_host_is_refused_over_http(client: ErlenClient, debugger: DebuggedApplication, host: str) -> None:
+def test_untrusted_host_is_refused_over_http(
+    client: ErlenClient, debugger: DebuggedApplication, host: str
+) -> None:
     errors = io.StringIO()
     response = client.get("/boom", headers={"Host": host}, errors_stream=errors)
     # issue 15, finding 2: no traceback page for a foreign host (DNS
@@ -732,7 +877,10 @@ def test_untrusted_host_is_refused_over_http(client: ErlenClient, debugger: Debu
     assert not debugger._tracebacks  # nothing kept for a console it can't use
     for cmd in ("pinauth", "exec"):
         response = client.post(
-            DEBUGGER_PATH, query_string={"cmd": cmd, "s": debugger.secret}, data={"pin": PIN}, headers={"Host": host}
+            DEBUGGER_PATH,
+            query_string={"cmd": cmd, "s": debugger.secret},
+            data={"pin": PIN},
+            headers={"Host": host},
         )
         assert response.status_code == 400
         text = response.get_data(as_text=True)
@@ -742,8 +890,15 @@ def test_untrusted_host_is_refused_over_http(client: ErlenClient, debugger: Debu
 
 
 @pytest.mark.parametrize("host", ["localhost", "127.0.0.1:5000", "foo.localhost", "[::1]:5000"])
-def test_trusted_hosts_are_accepted_over_http(client: ErlenClient, debugger: DebuggedApplication, host: str) -> None:
-    response = client.post(DEBUGGER_PATH, query_string={"cmd": "pinauth", "s": debugger.secret}, data={"pin": PIN}, headers={"Host": host})
+def test_trusted_hosts_are_accepted_over_http(
+    client: ErlenClient, debugger: DebuggedApplication, host: str
+) -> None:
+    response = client.post(
+        DEBUGGER_PATH,
+        query_string={"cmd": "pinauth", "s": debugger.secret},
+        data={"pin": PIN},
+        headers={"Host": host},
+    )
     assert response.status_code == 200
     assert response.get_json() == {"auth": True}
 
@@ -761,18 +916,31 @@ def test_missing_host_is_refused(client: ErlenClient, debugger: DebuggedApplicat
 def _pinauth_status(app: Erlen, debugged: DebuggedApplication, host: str) -> int:
     app.wsgi_app = debugged  # type: ignore[method-assign]
     response = app.test_client().post(
-        DEBUGGER_PATH, query_string={"cmd": "pinauth", "s": debugged.secret}, data={"pin": PIN}, headers={"Host": host}
+        DEBUGGER_PATH,
+        query_string={"cmd": "pinauth", "s": debugged.secret},
+        data={"pin": PIN},
+        headers={"Host": host},
     )
     return t.cast(int, response.status_code)
 
 
 def test_trusted_hosts_argument(app: Erlen) -> None:
     inner = app.wsgi_app
-    assert _pinauth_status(app, DebuggedApplication(inner, trusted_hosts=["dev.test"]), "dev.test:5000") == 200
-    assert _pinauth_status(app, DebuggedApplication(inner, trusted_hosts=["dev.test"]), "evil.com") == 400
+    assert (
+        _pinauth_status(
+            app, DebuggedApplication(inner, trusted_hosts=["dev.test"]), "dev.test:5000"
+        )
+        == 200
+    )
+    assert (
+        _pinauth_status(app, DebuggedApplication(inner, trusted_hosts=["dev.test"]), "evil.com")
+        == 400
+    )
 
 
-def test_trusted_hosts_from_config_and_environment(app: Erlen, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_trusted_hosts_from_config_and_environment(
+    app: Erlen, monkeypatch: pytest.MonkeyPatch
+) -> None:
     inner = app.wsgi_app
     app.config["DEBUGGER_TRUSTED_HOSTS"] = ["config.test"]
     monkeypatch.setenv("ERLEN_DEBUGGER_TRUSTED_HOSTS", "env.test, .wild.test")
@@ -813,14 +981,19 @@ def test_console_runs_in_the_frame(console: t.Callable[[str], t.Any]) -> None:
     assert console("_ + 1")["output"] == "85\n"  # the last value is _
     assert console("doubled = number * 2")["output"] == ""
     assert console("doubled")["output"] == "84\n"  # names persist per frame
-    assert console("[number + i for i in range(2)]")["output"] == "[42, 43]\n"  # comprehensions see locals
+    assert (
+        console("[number + i for i in range(2)]")["output"] == "[42, 43]\n"
+    )  # comprehensions see locals
     assert console("print('hello'); print(len(payload))")["output"] == "hello\n31\n"
     assert console("PIN")["output"] == f"&#x27;{PIN}&#x27;\n"  # module globals
     assert console("None")["output"] == ""
 
 
 def test_console_output_is_escaped(console: t.Callable[[str], t.Any]) -> None:
-    assert console("payload")["output"] == '&quot;&lt;script&gt;alert(&#x27;local&#x27;)&lt;/script&gt;&quot;\n'
+    assert (
+        console("payload")["output"]
+        == "&quot;&lt;script&gt;alert(&#x27;local&#x27;)&lt;/script&gt;&quot;\n"
+    )
     assert console("print('<b>&</b>')")["output"] == "&lt;b&gt;&amp;&lt;/b&gt;\n"
 
 
@@ -959,7 +1132,13 @@ def test_traceback_without_source_and_from_strings() -> None:
     from erlen.debug.tbtools import render_html
 
     page = render_html(
-        tb, debugger_url="/d", secret="s", evalex=True, pin_required=False, authenticated=False, host_trusted=True
+        tb,
+        debugger_url="/d",
+        secret="s",
+        evalex=True,
+        pin_required=False,
+        authenticated=False,
+        host_trusted=True,
     )
     assert "(source not available)" in page
     assert 'data-pin="no"' in page

@@ -71,7 +71,9 @@ def served(monkeypatch: pytest.MonkeyPatch) -> t.Iterator[Served]:
     app = make_app()
     debugger = DebuggedApplication(app, trusted_hosts=["dev.example.test"], pin_failure_delay=0)
     server = make_server("127.0.0.1", 0, debugger)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield Served(server.server_address[1], debugger)
@@ -90,7 +92,13 @@ class Reply(t.NamedTuple):
         return json.loads(self.body)
 
 
-def fetch(port: int, path: str, method: str = "GET", form: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> Reply:
+def fetch(
+    port: int,
+    path: str,
+    method: str = "GET",
+    form: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Reply:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     headers = dict(headers or {})
     body = None
@@ -105,12 +113,27 @@ def fetch(port: int, path: str, method: str = "GET", form: dict[str, str] | None
         conn.close()
 
 
-def command(port: int, cmd: str, secret: str, form: dict[str, str], headers: dict[str, str] | None = None, **query: str) -> Reply:
-    return fetch(port, f"{DEBUGGER_PATH}?{urlencode({'cmd': cmd, 's': secret, **query})}", "POST", form, headers)
+def command(
+    port: int,
+    cmd: str,
+    secret: str,
+    form: dict[str, str],
+    headers: dict[str, str] | None = None,
+    **query: str,
+) -> Reply:
+    return fetch(
+        port,
+        f"{DEBUGGER_PATH}?{urlencode({'cmd': cmd, 's': secret, **query})}",
+        "POST",
+        form,
+        headers,
+    )
 
 
 def view_frame(page: str, function: str) -> str:
-    match = re.search(rf'in <span class="function">{function}</span>.*?data-frame="([0-9a-f]+)"', page, re.S)
+    match = re.search(
+        rf'in <span class="function">{function}</span>.*?data-frame="([0-9a-f]+)"', page, re.S
+    )
     assert match is not None
     return match.group(1)
 
@@ -134,7 +157,9 @@ def test_error_page_over_a_socket(served: Served) -> None:
     cookie = f"{guard.cookie_name}={guard.make_cookie_value()}"
     reply = fetch(served.port, "/boom", headers={"Accept": "text/html", "Cookie": cookie})
     page = reply.body.decode()
-    assert "&#x27;&lt;script&gt;steal()&lt;/script&gt;&#x27;" in page and "<script>steal" not in page
+    assert (
+        "&#x27;&lt;script&gt;steal()&lt;/script&gt;&#x27;" in page and "<script>steal" not in page
+    )
     assert "<tr><th>secret_value</th>" in page
 
 
@@ -144,7 +169,11 @@ def test_untrusted_host_gets_no_traceback_over_a_socket(served: Served) -> None:
     for accept in ("text/html", "text/plain"):
         reply = fetch(served.port, "/boom", headers={"Accept": accept, "Host": "rebind.example"})
         assert reply.status == 500
-        assert b"KeyError" not in reply.body and b"Traceback" not in reply.body and b"steal" not in reply.body
+        assert (
+            b"KeyError" not in reply.body
+            and b"Traceback" not in reply.body
+            and b"steal" not in reply.body
+        )
 
 
 def test_plain_text_for_curl_like_clients(served: Served) -> None:
@@ -168,7 +197,10 @@ def test_stream_failing_after_headers_are_sent_is_cut_short(served: Served) -> N
     assert reply.body == b"first chunk;"
 
 
-@pytest.mark.parametrize(("name", "content_type"), [("debugger.js", "text/javascript; charset=utf-8"), ("style.css", "text/css; charset=utf-8")])
+@pytest.mark.parametrize(
+    ("name", "content_type"),
+    [("debugger.js", "text/javascript; charset=utf-8"), ("style.css", "text/css; charset=utf-8")],
+)
 def test_resources_over_a_socket(served: Served, name: str, content_type: str) -> None:
     reply = fetch(served.port, f"{DEBUGGER_PATH}?cmd=resource&f={name}")
     assert reply.status == 200
@@ -196,13 +228,17 @@ def test_pin_flow_over_a_socket(served: Served) -> None:
     assert 0 < max_age <= 8 * 3600
     cookie = set_cookie.split(";", 1)[0]
 
-    ran = command(served.port, "exec", secret, {"code": "secret_value"}, {"Cookie": cookie}, frm=frame)
+    ran = command(
+        served.port, "exec", secret, {"code": "secret_value"}, {"Cookie": cookie}, frm=frame
+    )
     assert ran.status == 200
     assert ran.json()["output"] == "&#x27;&lt;script&gt;steal()&lt;/script&gt;&#x27;\n"
 
     expired = served.debugger.guard.make_cookie_value(now=time.time() - 9 * 3600)
     name = served.debugger.guard.cookie_name
-    refused = command(served.port, "exec", secret, {"code": "1"}, {"Cookie": f"{name}={expired}"}, frm=frame)
+    refused = command(
+        served.port, "exec", secret, {"code": "1"}, {"Cookie": f"{name}={expired}"}, frm=frame
+    )
     assert refused.status == 403 and refused.json()["auth_required"] is True
 
 
@@ -256,10 +292,16 @@ class _FakeServer:
         pass
 
 
-def test_run_simple_wraps_the_app_only_with_use_debugger(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_simple_wraps_the_app_only_with_use_debugger(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("ERLEN_DEBUG_PIN", PIN)
     servers: list[_FakeServer] = []
-    monkeypatch.setattr(erlen.serving, "make_server", lambda host, port, app, **kw: servers.append(_FakeServer(app)) or servers[-1])
+    monkeypatch.setattr(
+        erlen.serving,
+        "make_server",
+        lambda host, port, app, **kw: servers.append(_FakeServer(app)) or servers[-1],
+    )
     app = make_app()
 
     run_simple("127.0.0.1", 0, app)
@@ -276,11 +318,15 @@ def test_run_simple_wraps_the_app_only_with_use_debugger(monkeypatch: pytest.Mon
     assert servers[-1].app.evalex is False
 
 
-def test_reloader_child_serves_with_the_debugger(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_reloader_child_serves_with_the_debugger(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("ERLEN_DEBUG_PIN", PIN)
     monkeypatch.setenv("ERLEN_RUN_MAIN", "true")
     served: list[t.Any] = []
-    monkeypatch.setattr(erlen.serving, "_serve_in_child", lambda host, port, app, threaded: served.append(app))
+    monkeypatch.setattr(
+        erlen.serving, "_serve_in_child", lambda host, port, app, threaded: served.append(app)
+    )
     app = make_app()
     run_simple("127.0.0.1", 0, app, use_reloader=True, use_debugger=True)
     run_simple("127.0.0.1", 0, app, use_reloader=True)
@@ -289,7 +335,9 @@ def test_reloader_child_serves_with_the_debugger(monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.mark.parametrize(("debug", "expected"), [(True, True), (False, False), (None, False)])
-def test_app_run_turns_the_debugger_on_in_debug_mode(monkeypatch: pytest.MonkeyPatch, debug: bool | None, expected: bool) -> None:
+def test_app_run_turns_the_debugger_on_in_debug_mode(
+    monkeypatch: pytest.MonkeyPatch, debug: bool | None, expected: bool
+) -> None:
     calls: list[dict[str, t.Any]] = []
     monkeypatch.setattr(erlen.serving, "run_simple", lambda *args, **kwargs: calls.append(kwargs))
     monkeypatch.delenv("ERLEN_RUN_FROM_CLI", raising=False)
@@ -310,7 +358,9 @@ def test_app_run_turns_the_debugger_on_in_debug_mode(monkeypatch: pytest.MonkeyP
         (["run", "--debugger"], True),
     ],
 )
-def test_erlen_run_asks_for_the_debugger(monkeypatch: pytest.MonkeyPatch, args: list[str], use_debugger: bool) -> None:
+def test_erlen_run_asks_for_the_debugger(
+    monkeypatch: pytest.MonkeyPatch, args: list[str], use_debugger: bool
+) -> None:
     from click.testing import CliRunner
 
     from erlen.cli import cli
@@ -375,7 +425,9 @@ class _Output:
                     return match
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(f"no line matching {pattern!r} in {timeout}s; output:\n" + "\n".join(self.lines))
+                raise AssertionError(
+                    f"no line matching {pattern!r} in {timeout}s; output:\n" + "\n".join(self.lines)
+                )
             try:
                 self.lines.append(self._queue.get(timeout=min(remaining, 0.2)))
             except queue.Empty:
@@ -389,7 +441,15 @@ def start(tmp_path: Path) -> t.Iterator[t.Callable[..., tuple[_Output, int]]]:
 
     def start(*args: str, pin: str | None = None) -> tuple[_Output, int]:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        for name in ("ERLEN_RUN_MAIN", "ERLEN_SERVER_FD", "ERLEN_RELOADER_PID", "ERLEN_RUN_FROM_CLI", "ERLEN_APP", "ERLEN_DEBUG", "ERLEN_DEBUG_PIN"):
+        for name in (
+            "ERLEN_RUN_MAIN",
+            "ERLEN_SERVER_FD",
+            "ERLEN_RELOADER_PID",
+            "ERLEN_RUN_FROM_CLI",
+            "ERLEN_APP",
+            "ERLEN_DEBUG",
+            "ERLEN_DEBUG_PIN",
+        ):
             env.pop(name, None)
         if pin is not None:
             env["ERLEN_DEBUG_PIN"] = pin
@@ -432,14 +492,24 @@ def _serves_debugger_page(port: int) -> str:
 def _serves_generic_500(port: int) -> bytes:
     reply = fetch(port, "/boom", headers={"Accept": "text/html"})
     assert reply.status == 500
-    for leak in (b"Traceback", b"ZeroDivisionError", b"the local value", b"hidden_local", b"app.py"):
+    for leak in (
+        b"Traceback",
+        b"ZeroDivisionError",
+        b"the local value",
+        b"hidden_local",
+        b"app.py",
+    ):
         assert leak not in reply.body
     return reply.body
 
 
 @posix_only
-def test_erlen_run_debug_prints_the_pin_and_debugs(start: t.Callable[..., tuple[_Output, int]]) -> None:
-    output, port = start("-m", "erlen", "--app", "app.py", "run", "--debug", "--port", "0", "--no-reload")
+def test_erlen_run_debug_prints_the_pin_and_debugs(
+    start: t.Callable[..., tuple[_Output, int]],
+) -> None:
+    output, port = start(
+        "-m", "erlen", "--app", "app.py", "run", "--debug", "--port", "0", "--no-reload"
+    )
     output.wait_for(r"^ \* Debug mode: on$")
     output.wait_for(r"^ \* Debugger is active!$")
     pin = output.wait_for(r"^ \* Debugger PIN: (\d{3}-\d{3}-\d{3})$").group(1)
@@ -452,36 +522,57 @@ def test_erlen_run_debug_prints_the_pin_and_debugs(start: t.Callable[..., tuple[
 
 @posix_only
 def test_erlen_run_debug_with_fixed_pin(start: t.Callable[..., tuple[_Output, int]]) -> None:
-    output, port = start("-m", "erlen", "--app", "app.py", "--debug", "run", "--port", "0", "--no-reload", pin="4242")
+    output, port = start(
+        "-m", "erlen", "--app", "app.py", "--debug", "run", "--port", "0", "--no-reload", pin="4242"
+    )
     output.wait_for(r"^ \* Debugger PIN: 4242$")
     _serves_debugger_page(port)
 
 
 @posix_only
 def test_erlen_run_no_debugger_flag(start: t.Callable[..., tuple[_Output, int]]) -> None:
-    output, port = start("-m", "erlen", "--app", "app.py", "--debug", "run", "--port", "0", "--no-reload", "--no-debugger")
+    output, port = start(
+        "-m",
+        "erlen",
+        "--app",
+        "app.py",
+        "--debug",
+        "run",
+        "--port",
+        "0",
+        "--no-reload",
+        "--no-debugger",
+    )
     # Debug mode propagates the error; without the debugger a generic 500 answers.
     _serves_generic_500(port)
     assert not any("Debugger" in line for line in output.lines)
 
 
 @posix_only
-@pytest.mark.parametrize("args", [["-m", "erlen", "--app", "app.py", "run", "--port", "0"], ["app.py", "nodebug"]])
-def test_without_debug_no_traceback_is_shown(start: t.Callable[..., tuple[_Output, int]], args: list[str]) -> None:
+@pytest.mark.parametrize(
+    "args", [["-m", "erlen", "--app", "app.py", "run", "--port", "0"], ["app.py", "nodebug"]]
+)
+def test_without_debug_no_traceback_is_shown(
+    start: t.Callable[..., tuple[_Output, int]], args: list[str]
+) -> None:
     output, port = start(*args)
     assert b"Internal Server Error" in _serves_generic_500(port)  # the app's own 500 page
     assert not any("Debugger" in line for line in output.lines)
 
 
 @posix_only
-def test_app_run_debug_true_serves_the_debugger(start: t.Callable[..., tuple[_Output, int]]) -> None:
+def test_app_run_debug_true_serves_the_debugger(
+    start: t.Callable[..., tuple[_Output, int]],
+) -> None:
     output, port = start("app.py", "debug", pin="off")
     output.wait_for(r"^ \* Debugger PIN disabled")
     _serves_debugger_page(port)
 
 
 @posix_only
-def test_pin_is_stable_across_reloader_restarts(start: t.Callable[..., tuple[_Output, int]], tmp_path: Path) -> None:
+def test_pin_is_stable_across_reloader_restarts(
+    start: t.Callable[..., tuple[_Output, int]], tmp_path: Path
+) -> None:
     output, port = start("-m", "erlen", "--app", "app.py", "--debug", "run", "--port", "0")
     first = output.wait_for(r"^ \* Debugger PIN: (\S+)$").group(1)
     seen = len(output.lines)

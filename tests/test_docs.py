@@ -139,7 +139,11 @@ def _prose_lines(page: Path) -> list[tuple[int, str]]:
 def _nav_order(folder: str) -> list[Path]:
     # The order of the pages of `folder` in mkdocs.yml's nav, read as text so
     # that the samples run without the docs toolchain installed.
-    found = re.findall(rf"^\s*-\s*(?:[^:\n]+:\s*)?({re.escape(folder)}/[\w./-]+\.md)\s*$", MKDOCS_YML.read_text(), re.M)
+    found = re.findall(
+        rf"^\s*-\s*(?:[^:\n]+:\s*)?({re.escape(folder)}/[\w./-]+\.md)\s*$",
+        MKDOCS_YML.read_text(),
+        re.M,
+    )
     return [DOCS / p for p in found]
 
 
@@ -155,7 +159,9 @@ def _groups() -> list[tuple[str, list[Path]]]:
 def _run_block(block: Block, module: types.ModuleType, folder: Path) -> None:
     if block.title is not None:
         target = (folder / block.title).resolve()
-        assert folder.resolve() in target.parents, f"{block.where}: title {block.title!r} leaves the scratch folder"
+        assert folder.resolve() in target.parents, (
+            f"{block.where}: title {block.title!r} leaves the scratch folder"
+        )
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(block.code, encoding="utf-8")
         # A rewritten module must be re-imported by the next sample, not
@@ -170,7 +176,9 @@ def _run_block(block: Block, module: types.ModuleType, folder: Path) -> None:
         return
     if block.lang == "pycon":
         parser = doctest.DocTestParser()
-        test = parser.get_doctest(block.code, module.__dict__, block.where, str(block.page), block.line - 1)
+        test = parser.get_doctest(
+            block.code, module.__dict__, block.where, str(block.page), block.line - 1
+        )
         runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
         failures: list[str] = []
         runner.run(test, out=failures.append, clear_globs=False)
@@ -218,12 +226,18 @@ def _check_tutorial_builds_the_example(folder: Path) -> None:
 
     wanted, built = sources(example), sources(folder / "flaskr")
     assert built == wanted, "the tutorial writes other files than examples/flaskr/flaskr/ holds"
-    differ = [str(p) for p in wanted if (folder / "flaskr" / p).read_bytes() != (example / p).read_bytes()]
-    assert differ == [], f"tutorial and examples/flaskr differ in {differ}: run python3 docs/sync_tutorial.py"
+    differ = [
+        str(p) for p in wanted if (folder / "flaskr" / p).read_bytes() != (example / p).read_bytes()
+    ]
+    assert differ == [], (
+        f"tutorial and examples/flaskr differ in {differ}: run python3 docs/sync_tutorial.py"
+    )
 
 
 @pytest.mark.parametrize("name, pages", _groups(), ids=[g[0] for g in _groups()])
-def test_samples_run(name: str, pages: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_samples_run(
+    name: str, pages: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every sample of a page (or of the whole tutorial) runs and its asserts hold."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -237,7 +251,12 @@ def test_samples_run(name: str, pages: list[Path], tmp_path: Path, monkeypatch: 
     # samples write: hide the examples' packages (flaskr, ... are on pytest's
     # pythonpath for their own tests) and any module named like a written file.
     examples = str((ROOT / "examples").resolve())
-    written = {Path(b.title).parts[0].removesuffix(".py") for p in pages for b in parse_blocks(p) if b.title}
+    written = {
+        Path(b.title).parts[0].removesuffix(".py")
+        for p in pages
+        for b in parse_blocks(p)
+        if b.title
+    }
     for mod_name, mod in list(sys.modules.items()):
         from_examples = (getattr(mod, "__file__", None) or "").startswith(examples)
         if from_examples or mod_name.partition(".")[0] in written:
@@ -394,7 +413,9 @@ def test_internal_links_resolve(page: Path) -> None:
     assert _check_links(page) == []
 
 
-def test_link_checker_reports_missing_pages_and_anchors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_link_checker_reports_missing_pages_and_anchors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
     monkeypatch.setattr(sys.modules[__name__], "DOCS", docs)
@@ -450,7 +471,9 @@ def test_public_name_in_api_reference_with_docstring(name: str) -> None:
         after = text.split(f"::: erlen.{name}\n", 1)[1]
         after = re.sub(r"^(\s{4}.*\n|\s*\n)*", "", after)  # skip the entry's options
         paragraph = after.split("\n\n", 1)[0].strip()
-        assert paragraph and not paragraph.startswith((":::", "#")), f"no description after ::: erlen.{name}"
+        assert paragraph and not paragraph.startswith((":::", "#")), (
+            f"no description after ::: erlen.{name}"
+        )
     else:
         assert (obj.__doc__ or "").strip(), f"erlen.{name} has no docstring"
 
@@ -479,10 +502,16 @@ def test_performance_table_formats_missing_results() -> None:
     result = {"best_us": 10.0}
     data = {
         "cases": {
-            "hello": {"request": "GET /", "results": {"erlen": result, "flask": {"best_us": 40.0}, "bottle": result}},
+            "hello": {
+                "request": "GET /",
+                "results": {"erlen": result, "flask": {"best_us": 40.0}, "bottle": result},
+            },
         }
     }
-    assert chart.markdown_table(data).splitlines()[-1] == "| `hello` | `GET /` | 10.0 | 40.0 | 10.0 | n/a | 0.25× | n/a |"
+    assert (
+        chart.markdown_table(data).splitlines()[-1]
+        == "| `hello` | `GET /` | 10.0 | 40.0 | 10.0 | n/a | 0.25× | n/a |"
+    )
 
 
 def test_performance_chart_is_drawn(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -549,7 +578,10 @@ def test_sync_tutorial_script_finds_nothing_to_do() -> None:
     import subprocess
 
     out = subprocess.run(
-        [sys.executable, str(DOCS / "sync_tutorial.py"), "--check"], capture_output=True, text=True, timeout=60
+        [sys.executable, str(DOCS / "sync_tutorial.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert (out.returncode, out.stdout) == (0, "")
 

@@ -53,7 +53,9 @@ def close_all(files) -> None:
         f.close()
 
 
-def make_request(data: bytes, content_type: str = CT, stream: object = None, **limits: int) -> Request:
+def make_request(
+    data: bytes, content_type: str = CT, stream: object = None, **limits: int
+) -> Request:
     req = Request(
         "POST",
         "/",
@@ -70,7 +72,10 @@ def echo(app):
     @app.post("/")
     def index():
         files = {
-            key: [(f.filename, f.content_type, f.read().decode("utf-8", "replace")) for f in request.files.getlist(key)]
+            key: [
+                (f.filename, f.content_type, f.read().decode("utf-8", "replace"))
+                for f in request.files.getlist(key)
+            ]
             for key in request.files
         }
         # NOTE: closed here because Request.close() closes only the first
@@ -117,7 +122,9 @@ def test_fields_and_files_through_client(echo, client):
 
 
 def test_non_ascii_names_and_values(echo, client):
-    rv = client.post("/", data={"näme": "välue ✓", "f": (io.BytesIO("ünï".encode()), "résumé ✓.txt")})
+    rv = client.post(
+        "/", data={"näme": "välue ✓", "f": (io.BytesIO("ünï".encode()), "résumé ✓.txt")}
+    )
     assert rv.json["form"] == {"näme": ["välue ✓"]}
     assert rv.json["files"] == {"f": [["résumé ✓.txt", "text/plain", "ünï"]]}
 
@@ -177,7 +184,11 @@ def test_split_across_tiny_reads():
 
 def test_large_body_over_several_chunks():
     blob = bytes(range(256)) * 1024  # 256 kB: more than one read, so streamed
-    data = body(field("before", b"1"), upload("f", "big.bin", blob, "application/octet-stream"), field("after", b"2"))
+    data = body(
+        field("before", b"1"),
+        upload("f", "big.bin", blob, "application/octet-stream"),
+        field("after", b"2"),
+    )
     form, files = parse_multipart(make_request(data))
     assert form.to_dict() == {"before": "1", "after": "2"}
     assert files["f"].read() == blob
@@ -197,7 +208,10 @@ def test_empty_body_is_an_empty_form(app, client):
 
     assert client.post("/", data=b"", content_type=CT).json == {"form": {}, "files": []}
     # Even without a boundary: a request that merely carries the type.
-    assert client.get("/", headers={"Content-Type": "multipart/form-data"}).json == {"form": {}, "files": []}
+    assert client.get("/", headers={"Content-Type": "multipart/form-data"}).json == {
+        "form": {},
+        "files": [],
+    }
 
 
 def test_file_storage_save(app, client, tmp_path):
@@ -236,7 +250,9 @@ def test_spills_large_file_to_disk(app, client):
         return "ok"
 
     blob = bytes(range(256)) * 4096  # 1 MiB
-    rv = client.post("/", data={"big": (io.BytesIO(blob), "big.bin"), "small": (io.BytesIO(b"s"), "s.bin")})
+    rv = client.post(
+        "/", data={"big": (io.BytesIO(blob), "big.bin"), "small": (io.BytesIO(b"s"), "s.bin")}
+    )
     assert rv.text == "ok"
     assert seen["big"] == (False, True)
     assert seen["small"] == (True, b"s")
@@ -279,7 +295,12 @@ def test_parts_limit_is_413(echo, client):
     rv = client.post("/", data={"a": ["1", "2", "3", "4"]}, content_type="multipart/form-data")
     assert rv.status_code == 413
     assert b"more than the limit of 3 parts" in rv.data
-    assert client.post("/", data={"a": ["1", "2", "3"]}, content_type="multipart/form-data").status_code == 200
+    assert (
+        client.post(
+            "/", data={"a": ["1", "2", "3"]}, content_type="multipart/form-data"
+        ).status_code
+        == 200
+    )
 
 
 def test_content_length_limit_is_413(echo, client):
@@ -324,10 +345,26 @@ def test_files_closed_when_body_fails():
 
 MALFORMED = {
     "no boundary": (b"--x\r\n", "multipart/form-data", "no boundary"),
-    "non-ascii boundary": (b"--x\r\n", "multipart/form-data; boundary=\"b\u00e9\"", "boundary is not valid"),
-    "long boundary": (b"--x\r\n", "multipart/form-data; boundary=" + "b" * 201, "boundary is not valid"),
-    "control char boundary": (b"--x\r\n", 'multipart/form-data; boundary="a\tb"', "boundary is not valid"),
-    "trailing space boundary": (b"--x\r\n", 'multipart/form-data; boundary="ab "', "boundary is not valid"),
+    "non-ascii boundary": (
+        b"--x\r\n",
+        'multipart/form-data; boundary="b\u00e9"',
+        "boundary is not valid",
+    ),
+    "long boundary": (
+        b"--x\r\n",
+        "multipart/form-data; boundary=" + "b" * 201,
+        "boundary is not valid",
+    ),
+    "control char boundary": (
+        b"--x\r\n",
+        'multipart/form-data; boundary="a\tb"',
+        "boundary is not valid",
+    ),
+    "trailing space boundary": (
+        b"--x\r\n",
+        'multipart/form-data; boundary="ab "',
+        "boundary is not valid",
+    ),
     "wrong boundary": (b"--other\r\n\r\nx\r\n--other--\r\n", CT, "malformed"),
     "garbage": (b"hello world", CT, "malformed"),
     "unterminated": (body(field("a", b"1"), end=False), CT, "ended before its closing boundary"),
@@ -335,7 +372,11 @@ MALFORMED = {
     "no disposition": (body(b"Content-Type: text/plain\r\n\r\nx"), CT, "no Content-Disposition"),
     "no name": (body(b"Content-Disposition: form-data\r\n\r\nx"), CT, "no field name"),
     "bad header char": (body(b"Bad Header: x\r\n\r\nx"), CT, "malformed"),
-    "header without lf": (body(b'Content-Disposition: form-data; name="a"\rX\r\n\r\nx'), CT, "malformed"),
+    "header without lf": (
+        body(b'Content-Disposition: form-data; name="a"\rX\r\n\r\nx'),
+        CT,
+        "malformed",
+    ),
 }
 
 
@@ -357,11 +398,25 @@ def test_malformed_bodies_are_400(echo, client, name):
         b"--" + BOUNDARY.encode() + b"\r\n" + b"\r" * 1_000_000,
         b"--" + BOUNDARY.encode() + b"\r\nX-Long: " + b"a" * 1_000_000,
         b"--" + BOUNDARY.encode() + b"\r\n" + b"a" * 1_000_000,
-        b"--" + BOUNDARY.encode() + b'\r\nContent-Disposition: form-data; name="' + b"n" * 1_000_000,
+        b"--"
+        + BOUNDARY.encode()
+        + b'\r\nContent-Disposition: form-data; name="'
+        + b"n" * 1_000_000,
         b"--" + BOUNDARY.encode() + b"\r\n" + b"X: y\r\n" * 100_000,
         body(field("a", b"\r\n--" * 250_000), end=False),
     ],
-    ids=["cr", "lf", "crlf", "dashes", "header-cr", "long-value", "long-name", "long-disposition", "many-headers", "fake-boundaries"],
+    ids=[
+        "cr",
+        "lf",
+        "crlf",
+        "dashes",
+        "header-cr",
+        "long-value",
+        "long-name",
+        "long-disposition",
+        "many-headers",
+        "fake-boundaries",
+    ],
 )
 def test_hostile_bodies_fail_fast(echo, client, data):
     # A guard against hangs and quadratic time, not a speed test: the bound
@@ -409,7 +464,13 @@ def test_direct_parse_with_limits_and_storage_class():
 
 
 def test_file_storage_api(tmp_path):
-    fs = FileStorage(io.BytesIO(b"abc\ndef\n"), "a.txt", "field", content_type="text/plain; charset=utf-8", content_length=8)
+    fs = FileStorage(
+        io.BytesIO(b"abc\ndef\n"),
+        "a.txt",
+        "field",
+        content_type="text/plain; charset=utf-8",
+        content_length=8,
+    )
     assert fs.name == "field" and fs.filename == "a.txt"
     assert fs.content_type == "text/plain; charset=utf-8"
     assert fs.mimetype == "text/plain" and fs.mimetype_params == {"charset": "utf-8"}
@@ -481,7 +542,10 @@ def outcome(data: bytes, step: int | None = None, **limits: int) -> tuple:
         return (
             "ok",
             list(form.items(multi=True)),
-            [(k, f.filename, list(f.headers.items()), f.read()) for k, f in files.items(multi=True)],
+            [
+                (k, f.filename, list(f.headers.items()), f.read())
+                for k, f in files.items(multi=True)
+            ],
         )
     finally:
         close_all(files)
@@ -523,10 +587,14 @@ def test_whole_body_path_is_taken(monkeypatch):
         PLAIN + b"epilogue\r\n--" + BOUNDARY.encode() + b"--\r\n",
         PLAIN[:-2],  # no CRLF after the closing delimiter
         body(field("empty", b""), upload("f", "", b"", "application/octet-stream")),
-        body(b"Content-Disposition: form-data; name=\"f\"; filename*=UTF-8''%E2%82%AC.txt\r\n\r\neuro"),
+        body(
+            b"Content-Disposition: form-data; name=\"f\"; filename*=UTF-8''%E2%82%AC.txt\r\n\r\neuro"
+        ),
         body(b'Content-Disposition: form-data; name="q"; filename="a%22b\\\\c.txt"\r\n\r\nquote'),
         body(b'content-disposition:form-data; name="lower"\r\nX-Extra:\t v \r\n\r\nx'),
-        body(b'Content-Disposition: form-data; name="caf\xc3\xa9"; filename="caf\xe9.txt"\r\n\r\nx'),
+        body(
+            b'Content-Disposition: form-data; name="caf\xc3\xa9"; filename="caf\xe9.txt"\r\n\r\nx'
+        ),
         body(b'Content-Disposition: form-data; name="x"; name="y"\r\n\r\nlast name wins'),
         body(b'Content-Disposition: attachment; filename="n.txt"; name="n"\r\n\r\nx'),
         body(field("a", b"1"), field("a", b"2"), field("a", b"3")),
@@ -572,7 +640,7 @@ def test_whole_body_fuzz_agrees():
     import random
 
     rng = random.Random(2718)
-    alphabet = b"\r\n-: \t\"=;ab" + D[2:6]
+    alphabet = b'\r\n-: \t"=;ab' + D[2:6]
     for _ in range(400):
         data = bytearray(PLAIN)
         for _ in range(rng.randint(1, 3)):

@@ -75,7 +75,9 @@ def test_url_for_outside_request(app):
     with app.app_context():
         with pytest.raises(RuntimeError, match="SERVER_NAME"):
             url_for("x")
-    app.config.update(SERVER_NAME="example.org", APPLICATION_ROOT="/root", PREFERRED_URL_SCHEME="https")
+    app.config.update(
+        SERVER_NAME="example.org", APPLICATION_ROOT="/root", PREFERRED_URL_SCHEME="https"
+    )
     with app.app_context():
         assert url_for("x") == "https://example.org/root/x"
         assert url_for("x", _external=False) == "/root/x"
@@ -157,9 +159,23 @@ def test_jsonify(app):
 @pytest.mark.parametrize(
     "path",
     [
-        "../etc/passwd", "a/../../b", "/etc/passwd", "..", "a\\..\\b", "C:\\win", "C:/win",
-        "\\\\server\\share", "//server/share", "NUL", "nul.txt", "CON", "com1.log", "LPT9", "aux.tar.gz",
-        "a/PRN/b", "x\x00y",
+        "../etc/passwd",
+        "a/../../b",
+        "/etc/passwd",
+        "..",
+        "a\\..\\b",
+        "C:\\win",
+        "C:/win",
+        "\\\\server\\share",
+        "//server/share",
+        "NUL",
+        "nul.txt",
+        "CON",
+        "com1.log",
+        "LPT9",
+        "aux.tar.gz",
+        "a/PRN/b",
+        "x\x00y",
     ],
 )
 def test_safe_join_rejects(path):
@@ -193,7 +209,9 @@ def test_send_file_from_object(app):
     import io
 
     with app.test_request_context():
-        rv = erlen.send_file(io.BytesIO(b"data"), mimetype="text/plain", as_attachment=True, download_name="d.txt")
+        rv = erlen.send_file(
+            io.BytesIO(b"data"), mimetype="text/plain", as_attachment=True, download_name="d.txt"
+        )
         assert rv.get_data() == b"data"
         assert 'filename="d.txt"' in rv.headers["Content-Disposition"]
 
@@ -430,11 +448,20 @@ def test_precondition_failed(fclient):
     assert rv.status_code == 412 and rv.data == b"" and rv.headers["Content-Length"] == "0"
     assert get(fclient, **{"If-Match": etag}).status_code == 200
     assert get(fclient, **{"If-Match": "*"}).status_code == 200
-    assert get(fclient, **{"If-Match": f"W/{etag}"}).status_code == 412  # weak never matches If-Match
-    assert get(fclient, **{"If-Unmodified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}).status_code == 412
+    assert (
+        get(fclient, **{"If-Match": f"W/{etag}"}).status_code == 412
+    )  # weak never matches If-Match
+    assert (
+        get(fclient, **{"If-Unmodified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}).status_code == 412
+    )
     assert get(fclient, **{"If-Unmodified-Since": lm}).status_code == 200
     # If-Match wins over If-Unmodified-Since.
-    assert get(fclient, **{"If-Match": etag, "If-Unmodified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}).status_code == 200
+    assert (
+        get(
+            fclient, **{"If-Match": etag, "If-Unmodified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}
+        ).status_code
+        == 200
+    )
     # Preconditions come before ranges.
     assert get(fclient, **{"If-Match": '"nope"', "Range": "bytes=0-1"}).status_code == 412
     # Not conditional for other methods.
@@ -460,7 +487,10 @@ def test_range_requests(fclient, range_header, expected, content_range):
     assert rv.headers["Content-Length"] == str(len(expected))
 
 
-@pytest.mark.parametrize("range_header", ["bytes=20-", "bytes=100-200", "bytes=-0", "bytes=5-2", "bytes=x", "bytes=", "bytes=1"])
+@pytest.mark.parametrize(
+    "range_header",
+    ["bytes=20-", "bytes=100-200", "bytes=-0", "bytes=5-2", "bytes=x", "bytes=", "bytes=1"],
+)
 def test_unsatisfiable_ranges(fclient, range_header):
     rv = get(fclient, Range=range_header)
     assert rv.status_code == 416
@@ -628,7 +658,11 @@ def test_response_etag_and_date_helpers():
     rv.set_etag("x")
     assert rv.headers["ETag"] == '"x"'
     when = datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC)
-    for attr, header in (("last_modified", "Last-Modified"), ("expires", "Expires"), ("date", "Date")):
+    for attr, header in (
+        ("last_modified", "Last-Modified"),
+        ("expires", "Expires"),
+        ("date", "Date"),
+    ):
         assert getattr(rv, attr) is None
         setattr(rv, attr, when)
         assert rv.headers[header] == "Thu, 04 Mar 2021 05:06:07 GMT" and getattr(rv, attr) == when
@@ -648,12 +682,18 @@ def test_response_etag_and_date_helpers():
 def test_make_conditional_on_plain_responses(app):
     env = EnvironBuilder(app, headers={"Range": "bytes=2-4"}).get_environ()
     rv = Response("0123456789").make_conditional(env, accept_ranges="bytes", complete_length=10)
-    assert rv.status_code == 206 and rv.get_data() == b"234" and rv.headers["Content-Range"] == "bytes 2-4/10"
+    assert (
+        rv.status_code == 206
+        and rv.get_data() == b"234"
+        and rv.headers["Content-Range"] == "bytes 2-4/10"
+    )
     # Without complete_length a range cannot be answered.
     rv = Response("0123456789").make_conditional(env, accept_ranges=True)
     assert rv.status_code == 200 and rv.headers["Accept-Ranges"] == "bytes"
     # A streamed body is cut as it is produced, str chunks included.
-    rv = Response(iter(["01", b"", b"2345", "6789"])).make_conditional(env, accept_ranges=True, complete_length=10)
+    rv = Response(iter(["01", b"", b"2345", "6789"])).make_conditional(
+        env, accept_ranges=True, complete_length=10
+    )
     assert rv.status_code == 206 and rv.get_data() == b"234"
     closed = []
 
@@ -709,7 +749,9 @@ def test_range_file_without_seek(app):
 
     env = EnvironBuilder(app, headers={"Range": "bytes=4-8"}).get_environ()
     src = Unseekable(b"0123456789")
-    rv = Response(src, direct_passthrough=True).make_conditional(env, accept_ranges=True, complete_length=10)
+    rv = Response(src, direct_passthrough=True).make_conditional(
+        env, accept_ranges=True, complete_length=10
+    )
     body = rv.response
     assert list(body) == [b"456", b"78"]
     assert body.read() == b""
@@ -717,7 +759,9 @@ def test_range_file_without_seek(app):
     assert src.closed
     # Skipping past a body shorter than announced ends cleanly.
     short = Unseekable(b"01")
-    rv = Response(short, direct_passthrough=True).make_conditional(env, accept_ranges=True, complete_length=10)
+    rv = Response(short, direct_passthrough=True).make_conditional(
+        env, accept_ranges=True, complete_length=10
+    )
     assert rv.response.read() == b""
     # read() without a size returns the rest of the range.
     rv = Response(io.BytesIO(b"0123456789"), direct_passthrough=True)

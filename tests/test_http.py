@@ -85,14 +85,11 @@ def test_conditional_imports_after_http_in_any_order() -> None:
     # erlen.http.conditional needs erlen.exceptions, which needs erlen.http:
     # the package must not import it, and importing it first must work.
     _import_in_fresh_interpreter(
-        "import erlen.http.conditional as c, erlen.http as h; "
-        "assert h.parse_date is c.parse_date"
+        "import erlen.http.conditional as c, erlen.http as h; assert h.parse_date is c.parse_date"
     )
 
 
-@pytest.mark.parametrize(
-    "first", ["erlen.http", "erlen.datastructures", "erlen.exceptions"]
-)
+@pytest.mark.parametrize("first", ["erlen.http", "erlen.datastructures", "erlen.exceptions"])
 def test_any_import_order_works(first: str) -> None:
     _import_in_fresh_interpreter(
         f"import {first}; import erlen.datastructures as d, erlen.http as h; "
@@ -165,9 +162,7 @@ def test_dump_options_header(
     header: str | None, options: dict[str, str | None], expected: str
 ) -> None:
     assert eh.dump_options_header(header, options) == expected
-    assert eh.dump_options_header(header, options) == wh.dump_options_header(
-        header, options
-    )
+    assert eh.dump_options_header(header, options) == wh.dump_options_header(header, options)
 
 
 @pytest.mark.parametrize(
@@ -206,7 +201,7 @@ OPTIONS_CASES = [
     "attachment; filename*=iso-8859-1''%E9t%E9.txt",
     "attachment; filename*=koi8-r''%C3%A9",
     "attachment; filename*=''plain",
-    'attachment; filename*="UTF-8\'\'quoted"',
+    "attachment; filename*=\"UTF-8''quoted\"",
     "attachment; filename=fallback.txt; filename*=UTF-8''real.txt",
     "attachment; filename*0=a; filename*1=b; filename*2=c",
     "attachment; filename*0*=UTF-8''%E2%82%AC; filename*1=x; filename*2*=%C3%A9",
@@ -518,7 +513,14 @@ def test_parse_date_formats(value: str) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [None, "", "garbage", "Sun, 31 Feb 1994 08:49:37 GMT", "06 Nov", "Sun, 06 Nov 99999 08:49:37 GMT"],
+    [
+        None,
+        "",
+        "garbage",
+        "Sun, 31 Feb 1994 08:49:37 GMT",
+        "06 Nov",
+        "Sun, 06 Nov 99999 08:49:37 GMT",
+    ],
 )
 def test_parse_date_invalid(value: str | None) -> None:
     assert eh.parse_date(value) is None
@@ -711,10 +713,14 @@ def test_dump_cookie_all_attributes_order() -> None:
         {"partitioned": True},
     ],
 )
-@pytest.mark.parametrize("value", ["plain", "", "with space", 'q"uote', "semi;colon", "\xe9\u20ac", "a\\b", "tab\there"])
+@pytest.mark.parametrize(
+    "value", ["plain", "", "with space", 'q"uote', "semi;colon", "\xe9\u20ac", "a\\b", "tab\there"]
+)
 def test_dump_cookie_matches_werkzeug(kwargs: dict[str, object], value: str) -> None:
     assert eh.dump_cookie("name", value, **kwargs) == wh.dump_cookie(  # type: ignore[arg-type]
-        "name", value, **kwargs  # type: ignore[arg-type]
+        "name",
+        value,
+        **kwargs,  # type: ignore[arg-type]
     )
 
 
@@ -764,7 +770,9 @@ def test_dump_cookie_value_quoting() -> None:
     assert eh.dump_cookie("a", "\x1b", path=None) == 'a="\\033"'
 
 
-@pytest.mark.parametrize("value", ["x\r\nSet-Cookie: evil=1", "x\nLocation: /", "x\0y", "a; Domain=evil.com"])
+@pytest.mark.parametrize(
+    "value", ["x\r\nSet-Cookie: evil=1", "x\nLocation: /", "x\0y", "a; Domain=evil.com"]
+)
 def test_dump_cookie_value_cannot_inject(value: str) -> None:
     # SECURITY: whatever the value, the header stays one line and the value
     # cannot add attributes.
@@ -940,7 +948,10 @@ def test_url_quote_unquote() -> None:
         ("/a b", "/a%20b"),
         ("/caf\xe9?x=\u20ac#\xe9", "/caf%C3%A9?x=%E2%82%AC#%C3%A9"),
         ("/already%20encoded", "/already%20encoded"),
-        ("https://user:p\xe4ss@m\xfcnchen.de:8080/x", "https://user:p%C3%A4ss@xn--mnchen-3ya.de:8080/x"),
+        (
+            "https://user:p\xe4ss@m\xfcnchen.de:8080/x",
+            "https://user:p%C3%A4ss@xn--mnchen-3ya.de:8080/x",
+        ),
         ("http://[::1]:8000/\xe9", "http://[::1]:8000/%C3%A9"),
         ("http://[::1]/\xe9", "http://[::1]/%C3%A9"),
         ("mailto:j\xf6rg@example.com", "mailto:j%C3%B6rg@example.com"),

@@ -100,7 +100,9 @@ def test_overridden_handle_http_exception_is_called(client_interface: str) -> No
     assert rv.status_code == 404 and rv.text == "overridden 404"
 
 
-def test_overridden_handle_user_exception_and_dispatch_request_are_called(client_interface: str) -> None:
+def test_overridden_handle_user_exception_and_dispatch_request_are_called(
+    client_interface: str,
+) -> None:
     calls: list[str] = []
 
     class App(Erlen):

@@ -23,14 +23,18 @@ def test_default_types(app):
 
     u = uuid.UUID("12345678-1234-5678-1234-567812345678")
     with app.app_context():
-        out = ejson.loads(ejson.dumps({
-            "date": dt.date(2020, 1, 2),
-            "dt": dt.datetime(2020, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
-            "uuid": u,
-            "dec": decimal.Decimal("1.50"),
-            "point": Point(1, 2),
-            "html": Markup("<b>x</b>"),
-        }))
+        out = ejson.loads(
+            ejson.dumps(
+                {
+                    "date": dt.date(2020, 1, 2),
+                    "dt": dt.datetime(2020, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+                    "uuid": u,
+                    "dec": decimal.Decimal("1.50"),
+                    "point": Point(1, 2),
+                    "html": Markup("<b>x</b>"),
+                }
+            )
+        )
     assert out["date"] == "Thu, 02 Jan 2020 00:00:00 GMT"
     assert out["dt"] == "Thu, 02 Jan 2020 03:04:05 GMT"
     assert out["uuid"] == str(u)
@@ -112,7 +116,9 @@ from hypothesis import strategies as st  # noqa: E402
 
 _json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
     max_leaves=15,
 )
 
@@ -135,7 +141,9 @@ def test_dumps_like_stdlib(value, sort_keys, ensure_ascii):  # type: ignore[no-u
     provider = DefaultJSONProvider(app)
     provider.sort_keys = sort_keys
     provider.ensure_ascii = ensure_ascii
-    expected = _stdlib_json.dumps(value, sort_keys=sort_keys, ensure_ascii=ensure_ascii, separators=(",", ":"))
+    expected = _stdlib_json.dumps(
+        value, sort_keys=sort_keys, ensure_ascii=ensure_ascii, separators=(",", ":")
+    )
     assert provider.dumps(value) == expected
     with app.app_context():
         assert provider.response(value).get_data(as_text=True) == expected + "\n"
@@ -146,7 +154,7 @@ def test_dumps_like_stdlib(value, sort_keys, ensure_ascii):  # type: ignore[no-u
     text=st.one_of(
         _json_values.map(_stdlib_json.dumps),
         st.text(max_size=20),
-        st.text(alphabet="{}[]\",:0123456789 \t\nabeflnrstu\\", max_size=20),
+        st.text(alphabet='{}[]",:0123456789 \t\nabeflnrstu\\', max_size=20),
     ),
     encoding=st.sampled_from([None, "utf-8", "utf-16-le", "utf-16-be", "utf-32", "utf-8-sig"]),
 )
@@ -163,7 +171,17 @@ def test_loads_like_stdlib(text, encoding):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(
     "data",
-    [b'{"a": 1}', b"[1,2]", b'{"a":1} ', b' {"a":1}', b'{"a":1}x', b"{\x00", b"[\xff]", b'["\xed\xa0\x80"]', bytearray(b"[1]")],
+    [
+        b'{"a": 1}',
+        b"[1,2]",
+        b'{"a":1} ',
+        b' {"a":1}',
+        b'{"a":1}x',
+        b"{\x00",
+        b"[\xff]",
+        b'["\xed\xa0\x80"]',
+        bytearray(b"[1]"),
+    ],
 )
 def test_loads_edge_bytes_like_stdlib(app, data):  # type: ignore[no-untyped-def]
     provider = DefaultJSONProvider(app)
@@ -205,4 +223,6 @@ def test_shared_value_encoded_from_many_threads(app):  # type: ignore[no-untyped
 
 
 def test_loads_keyword_arguments_go_to_json(app):  # type: ignore[no-untyped-def]
-    assert DefaultJSONProvider(app).loads("[1.5]", parse_float=decimal.Decimal) == [decimal.Decimal("1.5")]
+    assert DefaultJSONProvider(app).loads("[1.5]", parse_float=decimal.Decimal) == [
+        decimal.Decimal("1.5")
+    ]

@@ -262,7 +262,7 @@ _PLAIN_DATA = [
     {"b": True, "f": 1.5, "i": -3, "n": None, "s": "x"},
     {"z": 1, "a": 2, "m": [1, "two", 3.0, None, False]},
     {"nested": {"a": {"b": {"c": [1, [2, [3]]]}}}},
-    {"unicode": "é ü 日本 \u2028 \U0001f600", "ctl": "\n\t\"\\"},
+    {"unicode": "é ü 日本 \u2028 \U0001f600", "ctl": '\n\t"\\'},
     {"nan": float("nan"), "inf": float("inf"), "ninf": float("-inf"), "big": 10**40},
     {" t": 1, "other": 2},
     {"looks like a tag": " t"},
@@ -303,7 +303,9 @@ def test_loads_shortcut_same_value(data: t.Any) -> None:
     text = s.dumps(data)
     expected = s._decoder.decode(text)
     got = s.loads(text)
-    assert json.dumps(got, sort_keys=True, default=repr) == json.dumps(expected, sort_keys=True, default=repr)
+    assert json.dumps(got, sort_keys=True, default=repr) == json.dumps(
+        expected, sort_keys=True, default=repr
+    )
     assert type(got) is type(expected)
 
 

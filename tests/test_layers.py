@@ -150,4 +150,7 @@ def test_every_facade_is_still_used() -> None:
         for _, name in _function_level_imports(path)
     }
     for importer, target in FACADES:
-        assert any(i == importer or i.startswith(importer + ".") for i, t in used if t == target), (importer, target)
+        assert any(i == importer or i.startswith(importer + ".") for i, t in used if t == target), (
+            importer,
+            target,
+        )

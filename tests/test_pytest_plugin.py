@@ -153,11 +153,17 @@ def test_missing_app_fixture_is_a_clear_error(pytester: pytest.Pytester) -> None
     # Without an `app` fixture the plugin's fixtures error in setup, and
     # tests that don't use them are unaffected.
     result.assert_outcomes(passed=1, errors=2)
-    result.stdout.fnmatch_lines(["*'client' fixture (from Erlen's pytest plugin) needs an 'app' fixture*"])
-    result.stdout.fnmatch_lines(["*'live_server' fixture (from Erlen's pytest plugin) needs an 'app' fixture*"])
+    result.stdout.fnmatch_lines(
+        ["*'client' fixture (from Erlen's pytest plugin) needs an 'app' fixture*"]
+    )
+    result.stdout.fnmatch_lines(
+        ["*'live_server' fixture (from Erlen's pytest plugin) needs an 'app' fixture*"]
+    )
 
 
-def test_app_fixture_needing_a_missing_fixture_keeps_pytest_error(pytester: pytest.Pytester) -> None:
+def test_app_fixture_needing_a_missing_fixture_keeps_pytest_error(
+    pytester: pytest.Pytester,
+) -> None:
     pytester.makepyfile(
         """
         import pytest
@@ -254,7 +260,12 @@ def test_interface(client):
     ids=["default", "option", "ini", "env", "option-beats-env", "env-beats-ini"],
 )
 def test_interface_switch(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, args: list[str], ini: str, env: dict[str, str], expected: str
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    ini: str,
+    env: dict[str, str],
+    expected: str,
 ) -> None:
     from erlen.testing import ErlenClient
 
@@ -273,7 +284,9 @@ def test_interface_switch(
     assert ErlenClient.interface == outer
 
 
-def test_interface_unknown_is_a_usage_error(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interface_unknown_is_a_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ERLEN_INTERFACE", "cgi")
     pytester.makepyfile("def test_nothing(): pass")
     result = _run(pytester)
@@ -324,5 +337,7 @@ def test_interface_with_compat_sends_flask_clients_over_asgi(pytester: pytest.Py
             assert calls == ["http"]
         """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--erlen-compat", "--erlen-interface=asgi")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--erlen-compat", "--erlen-interface=asgi"
+    )
     result.assert_outcomes(passed=1)

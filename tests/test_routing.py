@@ -1380,7 +1380,10 @@ def test_several_path_converters_match_in_linear_time() -> None:
         assert time.perf_counter() - start < 2, url[:20]
     # Matches keep the regex's values: each path value the shortest that works.
     start = time.perf_counter()
-    assert adapter.match(hostile + "a/z") == ("three", {"a": "a", "b": "a", "c": "a/x/a/y/" * 1499 + "a"})
+    assert adapter.match(hostile + "a/z") == (
+        "three",
+        {"a": "a", "b": "a", "c": "a/x/a/y/" * 1499 + "a"},
+    )
     assert time.perf_counter() - start < 2
     assert adapter.match("/p/a/b/c/d/e/end") == ("four", {"a": "a", "b": "b", "c": "c", "d": "d/e"})
     assert adapter.match("/f/dir/x.tar.gz") == ("ext", {"name": "dir/x", "ext": "tar.gz"})

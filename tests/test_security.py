@@ -16,7 +16,13 @@ from erlen.security import (
 )
 
 # Cheap parameters keep the suite fast; the defaults get one test each.
-FAST_METHODS = ["scrypt:1024:8:1", "scrypt:512:4:2", "pbkdf2:sha256:1000", "pbkdf2:sha512:1000", "pbkdf2:sha1:10"]
+FAST_METHODS = [
+    "scrypt:1024:8:1",
+    "scrypt:512:4:2",
+    "pbkdf2:sha256:1000",
+    "pbkdf2:sha512:1000",
+    "pbkdf2:sha1:10",
+]
 
 
 def test_default_method_is_werkzeug_scrypt_format() -> None:
@@ -28,7 +34,9 @@ def test_default_method_is_werkzeug_scrypt_format() -> None:
 
 def test_pbkdf2_default_iterations_and_format() -> None:
     pwhash = generate_password_hash("secret", method="pbkdf2")
-    assert re.fullmatch(rf"pbkdf2:sha256:{DEFAULT_PBKDF2_ITERATIONS}\$[A-Za-z0-9]{{16}}\$[0-9a-f]{{64}}", pwhash)
+    assert re.fullmatch(
+        rf"pbkdf2:sha256:{DEFAULT_PBKDF2_ITERATIONS}\$[A-Za-z0-9]{{16}}\$[0-9a-f]{{64}}", pwhash
+    )
     assert check_password_hash(pwhash, "secret")
     assert wz.check_password_hash(pwhash, "secret")
 

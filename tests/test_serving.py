@@ -31,7 +31,9 @@ from erlen import Erlen, request
 from erlen.reloader import WatchedPaths, module_dirs
 from erlen.serving import make_server
 
-posix_only = pytest.mark.skipif(os.name != "posix", reason="process groups and descriptor passing are POSIX")
+posix_only = pytest.mark.skipif(
+    os.name != "posix", reason="process groups and descriptor passing are POSIX"
+)
 
 
 def _module(path: Path | str | None) -> types.SimpleNamespace:
@@ -69,7 +71,11 @@ def test_module_dirs_keeps_app_modules_only(tmp_path: Path) -> None:
 def test_module_dirs_skips_excluded_patterns(tmp_path: Path) -> None:
     app_file = _touch(tmp_path / "app.py")
     generated = _touch(tmp_path / "generated" / "models.py")
-    dirs = module_dirs([_module(app_file), _module(generated)], exclude_patterns=["*/generated/*"], excluded_roots=[])
+    dirs = module_dirs(
+        [_module(app_file), _module(generated)],
+        exclude_patterns=["*/generated/*"],
+        excluded_roots=[],
+    )
     assert dirs == {str(tmp_path)}
 
 
@@ -114,7 +120,9 @@ def test_watched_paths_filter(tmp_path: Path) -> None:
     assert counts(extra)
     assert not counts(tmp_path / "conf" / "notes.txt")  # shares the folder, not listed
     assert counts(templates / "index.html")
-    assert counts(tmp_path / "missing" / "later.cfg")  # listed, even if its folder can't be watched yet
+    assert counts(
+        tmp_path / "missing" / "later.cfg"
+    )  # listed, even if its folder can't be watched yet
 
 
 def test_child_command_line_is_the_original_one(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -147,7 +155,9 @@ def test_make_server_on_an_inherited_socket() -> None:
     # The server owns the descriptor from here on, as the reloader's child does.
     server = make_server("127.0.0.1", 9, app, fd=listener.detach())
     assert server.server_address[1] == port and server.server_port == port
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as resp:
@@ -158,7 +168,9 @@ def test_make_server_on_an_inherited_socket() -> None:
         thread.join(5)
 
 
-def test_run_simple_without_reloader_ignores_reloader_options(monkeypatch: pytest.MonkeyPatch, app: Erlen) -> None:
+def test_run_simple_without_reloader_ignores_reloader_options(
+    monkeypatch: pytest.MonkeyPatch, app: Erlen
+) -> None:
     class FakeServer:
         server_address = ("127.0.0.1", 4321)
 
@@ -170,7 +182,9 @@ def test_run_simple_without_reloader_ignores_reloader_options(monkeypatch: pytes
 
     monkeypatch.setattr(erlen.serving, "make_server", lambda *a, **k: FakeServer())
     monkeypatch.setattr(erlen.serving, "Reloader", None)  # must not be reached
-    erlen.serving.run_simple("127.0.0.1", 0, app, extra_files=["x"], exclude_patterns=["*.tmp"], reloader_interval=1)
+    erlen.serving.run_simple(
+        "127.0.0.1", 0, app, extra_files=["x"], exclude_patterns=["*.tmp"], reloader_interval=1
+    )
 
 
 # -- end to end --------------------------------------------------------------------
@@ -216,7 +230,9 @@ class _Output:
             seen = len(self.lines)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(f"no line matching {pattern!r} in {timeout}s; output:\n" + "\n".join(self.lines))
+                raise AssertionError(
+                    f"no line matching {pattern!r} in {timeout}s; output:\n" + "\n".join(self.lines)
+                )
             try:
                 self.lines.append(self._queue.get(timeout=remaining))
             except queue.Empty:
@@ -300,7 +316,9 @@ def reloading_app(tmp_path: Path) -> t.Iterator[tuple[subprocess.Popen[str], _Ou
 
 
 @posix_only
-def test_reloader_end_to_end(reloading_app: tuple[subprocess.Popen[str], _Output, Path, str]) -> None:
+def test_reloader_end_to_end(
+    reloading_app: tuple[subprocess.Popen[str], _Output, Path, str],
+) -> None:
     proc, output, source, url = reloading_app
     output.wait_for(r"^ \* Restarting with watchfiles$", timeout=5)
     _poll(url, "v1", timeout=15)
@@ -310,13 +328,17 @@ def test_reloader_end_to_end(reloading_app: tuple[subprocess.Popen[str], _Output
 
     source.write_text(APP_SOURCE.format(body="v2"))
     reload_time = _poll(url, "v2", timeout=15)
-    output.wait_for(rf"^ \* Detected change in '{re.escape(str(source.resolve()))}', reloading$", timeout=5)
+    output.wait_for(
+        rf"^ \* Detected change in '{re.escape(str(source.resolve()))}', reloading$", timeout=5
+    )
     assert "scratch_ignored" not in output.drain()
 
     # A syntax error: the child can't start, the watcher reports it and waits.
     source.write_text(APP_SOURCE.format(body="v2").replace("def index():", "def index(:"))
     output.wait_for(r"SyntaxError", timeout=15)
-    output.wait_for(r"^ \* The server exited with status 1; restarting when a file changes\.$", timeout=5)
+    output.wait_for(
+        r"^ \* The server exited with status 1; restarting when a file changes\.$", timeout=5
+    )
     assert proc.poll() is None
 
     source.write_text(APP_SOURCE.format(body="v3"))
@@ -336,7 +358,9 @@ def test_reloader_end_to_end(reloading_app: tuple[subprocess.Popen[str], _Output
 
 
 @posix_only
-def test_reloader_sigterm_to_watcher_stops_the_child(reloading_app: tuple[subprocess.Popen[str], _Output, Path, str]) -> None:
+def test_reloader_sigterm_to_watcher_stops_the_child(
+    reloading_app: tuple[subprocess.Popen[str], _Output, Path, str],
+) -> None:
     proc, output, source, url = reloading_app
     _poll(url, "v1", timeout=15)
     # Only the watcher gets the signal; it must not leave the child serving.
@@ -351,7 +375,9 @@ def test_reloader_sigterm_to_watcher_stops_the_child(reloading_app: tuple[subpro
 
 def test_watched_paths_accepts_single_strings(tmp_path: Path) -> None:
     extra = _touch(tmp_path / "settings.toml")
-    watched = WatchedPaths(extra_files=str(extra), exclude_patterns="*.tmp", modules=[], excluded_roots=[])
+    watched = WatchedPaths(
+        extra_files=str(extra), exclude_patterns="*.tmp", modules=[], excluded_roots=[]
+    )
     assert watched.extra_files == {str(extra)}
     assert watched.exclude_patterns == ("*.tmp",)
 
@@ -365,7 +391,9 @@ class _RawServer:
     def __init__(self, app: t.Any, threaded: bool = True) -> None:
         self.server = make_server("127.0.0.1", 0, app, threaded=threaded)
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def __enter__(self) -> _RawServer:
         self.thread.start()
@@ -453,7 +481,9 @@ def test_dev_server_decodes_chunked_request_bodies() -> None:
 
         sock, rfile = server.connect()
         try:
-            sock.sendall(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nWiki\r\n0\r\n\r\n")
+            sock.sendall(
+                b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nWiki\r\n0\r\n\r\n"
+            )
             assert _read_response(rfile)[1] == 400
         finally:
             sock.close()
@@ -493,7 +523,9 @@ def test_dev_server_keeps_http11_connections_alive() -> None:
             _, status, headers, _ = _read_response(rfile)
             assert (status, headers["connection"]) == (200, "keep-alive")
             sock.sendall(b"GET /stream HTTP/1.0\r\n\r\n")
-            _, status, headers, body = _read_response(rfile)  # no chunking for 1.0: read to the close
+            _, status, headers, body = _read_response(
+                rfile
+            )  # no chunking for 1.0: read to the close
             assert (status, headers["connection"], body) == (200, "close", b"one two")
         finally:
             sock.close()
@@ -502,19 +534,46 @@ def test_dev_server_keeps_http11_connections_alive() -> None:
 @pytest.mark.parametrize(
     "raw",
     [
-        pytest.param(b"GET /\x00 HTTP/1.1\r\nHost: a\r\n\r\n", id="nul-request-line"),  # NUL in the request line
-        pytest.param(b"GET / HTTP/1.1\rX\r\nHost: a\r\n\r\n", id="cr-request-line"),  # bare CR in the request line
-        pytest.param(b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\x00c\r\n\r\n", id="nul-header"),  # NUL in a header
-        pytest.param(b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\rX-B: c\r\n\r\n", id="bare-cr-header"),  # bare CR in a header
-        pytest.param(b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n folded\r\n\r\n", id="obs-fold"),  # obs-fold
-        pytest.param(b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", id="space-before-colon"),  # whitespace before the colon
-        pytest.param(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", id="two-hosts"),  # two Host headers
+        pytest.param(
+            b"GET /\x00 HTTP/1.1\r\nHost: a\r\n\r\n", id="nul-request-line"
+        ),  # NUL in the request line
+        pytest.param(
+            b"GET / HTTP/1.1\rX\r\nHost: a\r\n\r\n", id="cr-request-line"
+        ),  # bare CR in the request line
+        pytest.param(
+            b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\x00c\r\n\r\n", id="nul-header"
+        ),  # NUL in a header
+        pytest.param(
+            b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\rX-B: c\r\n\r\n", id="bare-cr-header"
+        ),  # bare CR in a header
+        pytest.param(
+            b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n folded\r\n\r\n", id="obs-fold"
+        ),  # obs-fold
+        pytest.param(
+            b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", id="space-before-colon"
+        ),  # whitespace before the colon
+        pytest.param(
+            b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", id="two-hosts"
+        ),  # two Host headers
         pytest.param(b"GET / HTTP/1.1\r\n\r\n", id="no-host"),  # no Host on HTTP/1.1
-        pytest.param(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", id="two-lengths"),
-        pytest.param(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 4\r\n\r\nabcd", id="length-list"),
-        pytest.param(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\nabc", id="signed-length"),
-        pytest.param(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", id="length-and-chunked"),
-        pytest.param(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n3\r\nabc\r\n0\r\n\r\n", id="chunked-not-last"),
+        pytest.param(
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+            id="two-lengths",
+        ),
+        pytest.param(
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 4\r\n\r\nabcd", id="length-list"
+        ),
+        pytest.param(
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\nabc", id="signed-length"
+        ),
+        pytest.param(
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            id="length-and-chunked",
+        ),
+        pytest.param(
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            id="chunked-not-last",
+        ),
     ],
 )
 def test_dev_server_rejects_malformed_framing(raw: bytes) -> None:
@@ -538,7 +597,9 @@ def test_dev_server_rejects_malformed_framing(raw: bytes) -> None:
 # -- the fallback server's request handler, path by path ------------------------------
 
 
-def _exchange(server: _RawServer, raw: bytes, shut: bool = False) -> tuple[tuple[str, int, dict[str, str], bytes], bytes]:
+def _exchange(
+    server: _RawServer, raw: bytes, shut: bool = False
+) -> tuple[tuple[str, int, dict[str, str], bytes], bytes]:
     """Send ``raw`` on a new connection; the response and what follows it until the server closes."""
     sock, rfile = server.connect()
     try:
@@ -567,7 +628,14 @@ def _input_app(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
         if environ["PATH_INFO"] == "/lines":
             parts = list(stream)
         elif environ["PATH_INFO"] == "/sizes":
-            parts = [stream.readline(2), stream.readline(), stream.read(3), stream.read(), stream.read(), stream.readline()]
+            parts = [
+                stream.readline(2),
+                stream.readline(),
+                stream.read(3),
+                stream.read(),
+                stream.read(),
+                stream.readline(),
+            ]
         elif environ["PATH_INFO"] == "/twice":
             parts = [stream.read(), stream.read()]
         else:
@@ -599,7 +667,9 @@ def test_dev_server_input_reads_lines_and_sizes(framing: bytes, body: bytes) -> 
                 (b"/lines", [b"ab\n", b"cde\n", b"fg"]),
                 (b"/sizes", [b"ab", b"\n", b"cde", b"\nfg", b"", b""]),
             ]:
-                sock.sendall(b"POST " + path + b" HTTP/1.1\r\nHost: a\r\n" + framing + b"\r\n" + body)
+                sock.sendall(
+                    b"POST " + path + b" HTTP/1.1\r\nHost: a\r\n" + framing + b"\r\n" + body
+                )
                 _, status, headers, got = _read_response(rfile)
                 assert (status, got) == (200, repr(expected).encode())
                 assert headers.get("connection") != "close"
@@ -611,24 +681,58 @@ def test_dev_server_length_body_ending_early() -> None:
     # The client stops sending before Content-Length: the app gets what came,
     # then an end, not a hang; the connection closes after the response.
     with _RawServer(_input_app) as server:
-        (_, status, _, body), rest = _exchange(server, b"POST /twice HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc", shut=True)
+        (_, status, _, body), rest = _exchange(
+            server, b"POST /twice HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc", shut=True
+        )
         assert (status, body, rest) == (200, repr([b"abc", b""]).encode(), b"")
         # Unread by the app: draining finds the early end and closes.
-        (_, status, _, body), rest = _exchange(server, b"POST /ignore HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc", shut=True)
+        (_, status, _, body), rest = _exchange(
+            server, b"POST /ignore HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc", shut=True
+        )
         assert (status, body, rest) == (200, b"[b'unread']", b"")
 
 
 @pytest.mark.parametrize(
     ("chunks", "error"),
     [
-        pytest.param(b"5\r\nab", "ClientDisconnected: The client closed the connection", id="ends-in-data"),
-        pytest.param(b"5\r\nabcde", "ClientDisconnected: The client closed the connection", id="ends-after-data"),
-        pytest.param(b"3;\x00ext\r\nabc\r\n0\r\n\r\n", "BadRequest: The chunked request body is malformed: bad chunk size line.", id="nul-in-extension"),
-        pytest.param(b"3;a\rb\r\nabc\r\n0\r\n\r\n", "BadRequest: The chunked request body is malformed: bad chunk size line.", id="cr-in-extension"),
-        pytest.param(b"3" + b" " * 65536, "BadRequest: The chunked request body is malformed: a line is too long", id="long-size-line"),
-        pytest.param(b"3\r\nabcd\r\n0\r\n\r\n", "BadRequest: The chunked request body is malformed: chunk data is longer than its size.", id="data-too-long"),
-        pytest.param(b"0\r\nBad Trailer: x\r\n\r\n", "BadRequest: The chunked request body is malformed: bad trailer field.", id="bad-trailer"),
-        pytest.param(b"0\r\n" + b"X-T: v\r\n" * 101 + b"\r\n", "BadRequest: The chunked request body is malformed: too many trailer fields.", id="too-many-trailers"),
+        pytest.param(
+            b"5\r\nab", "ClientDisconnected: The client closed the connection", id="ends-in-data"
+        ),
+        pytest.param(
+            b"5\r\nabcde",
+            "ClientDisconnected: The client closed the connection",
+            id="ends-after-data",
+        ),
+        pytest.param(
+            b"3;\x00ext\r\nabc\r\n0\r\n\r\n",
+            "BadRequest: The chunked request body is malformed: bad chunk size line.",
+            id="nul-in-extension",
+        ),
+        pytest.param(
+            b"3;a\rb\r\nabc\r\n0\r\n\r\n",
+            "BadRequest: The chunked request body is malformed: bad chunk size line.",
+            id="cr-in-extension",
+        ),
+        pytest.param(
+            b"3" + b" " * 65536,
+            "BadRequest: The chunked request body is malformed: a line is too long",
+            id="long-size-line",
+        ),
+        pytest.param(
+            b"3\r\nabcd\r\n0\r\n\r\n",
+            "BadRequest: The chunked request body is malformed: chunk data is longer than its size.",
+            id="data-too-long",
+        ),
+        pytest.param(
+            b"0\r\nBad Trailer: x\r\n\r\n",
+            "BadRequest: The chunked request body is malformed: bad trailer field.",
+            id="bad-trailer",
+        ),
+        pytest.param(
+            b"0\r\n" + b"X-T: v\r\n" * 101 + b"\r\n",
+            "BadRequest: The chunked request body is malformed: too many trailer fields.",
+            id="too-many-trailers",
+        ),
     ],
 )
 def test_dev_server_malformed_or_truncated_chunked_body(chunks: bytes, error: str) -> None:
@@ -636,7 +740,9 @@ def test_dev_server_malformed_or_truncated_chunked_body(chunks: bytes, error: st
     # a BadRequest; either way the connection closes after the response.
     with _RawServer(_input_app) as server:
         raw = b"POST /lines HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks
-        (_, status, headers, body), rest = _exchange(server, raw, shut=error.startswith("ClientDisconnected"))
+        (_, status, headers, body), rest = _exchange(
+            server, raw, shut=error.startswith("ClientDisconnected")
+        )
         assert status == 200 and body.decode().startswith(error), body
         assert rest == b""
 
@@ -644,11 +750,17 @@ def test_dev_server_malformed_or_truncated_chunked_body(chunks: bytes, error: st
 def test_dev_server_unread_bodies_too_large_to_drain_close_the_connection() -> None:
     with _RawServer(_input_app) as server:
         # A declared length over the drain limit: the connection closes at once.
-        (_, status, headers, body), rest = _exchange(server, b"POST /ignore HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\n\r\n")
+        (_, status, headers, body), rest = _exchange(
+            server, b"POST /ignore HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\n\r\n"
+        )
         assert (status, body, rest) == (200, b"[b'unread']", b"")
         # A chunked body: dropped until past the limit (exactly all that was sent), then closed.
         sent = 17 * 65536
-        raw = b"POST /ignore HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n" % (2 * sent) + b"x" * sent
+        raw = (
+            b"POST /ignore HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n"
+            % (2 * sent)
+            + b"x" * sent
+        )
         (_, status, headers, body), rest = _exchange(server, raw)
         assert (status, body, rest) == (200, b"[b'unread']", b"")
         # A malformed chunked body the app never read: found while draining, closed.
@@ -662,7 +774,9 @@ def test_dev_server_expect_100_continue() -> None:
     with _RawServer(app) as server:
         sock, rfile = server.connect()
         try:
-            sock.sendall(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n")
+            sock.sendall(
+                b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n"
+            )
             # The interim response comes before the body is sent.
             assert rfile.readline() == b"HTTP/1.1 100 Continue\r\n"
             assert rfile.readline() == b"\r\n"
@@ -676,7 +790,14 @@ def test_dev_server_expect_100_continue() -> None:
 
 
 def _environ_app(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
-    keys = ("PATH_INFO", "QUERY_STRING", "REQUEST_URI", "HTTP_X_FORWARDED_FOR", "HTTP_X_MULTI", "SERVER_PROTOCOL")
+    keys = (
+        "PATH_INFO",
+        "QUERY_STRING",
+        "REQUEST_URI",
+        "HTTP_X_FORWARDED_FOR",
+        "HTTP_X_MULTI",
+        "SERVER_PROTOCOL",
+    )
     body = repr({key: environ.get(key) for key in keys}).encode()
     start_response("200 OK", [("Content-Length", str(len(body)))])
     return [body]
@@ -711,11 +832,29 @@ def test_dev_server_environ_from_the_request() -> None:
     ("raw", "status"),
     [
         pytest.param(b"GET /" + b"a" * (65537 - 5), 414, id="request-line-too-long"),
-        pytest.param(b"GET / HTTP/1.1\r\nHost: a\r\nX-Long: " + b"a" * (65537 - 8), 431, id="header-line-too-long"),
-        pytest.param(b"GET / HTTP/1.1\r\nHost: a\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(100)) + b"\r\n", 431, id="too-many-headers"),
+        pytest.param(
+            b"GET / HTTP/1.1\r\nHost: a\r\nX-Long: " + b"a" * (65537 - 8),
+            431,
+            id="header-line-too-long",
+        ),
+        pytest.param(
+            b"GET / HTTP/1.1\r\nHost: a\r\n"
+            + b"".join(b"X-H%d: v\r\n" % i for i in range(100))
+            + b"\r\n",
+            431,
+            id="too-many-headers",
+        ),
         pytest.param(b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505, id="http-2"),
-        pytest.param(b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, id="chunked-in-http-1.0"),
-        pytest.param(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501, id="unknown-coding"),
+        pytest.param(
+            b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            400,
+            id="chunked-in-http-1.0",
+        ),
+        pytest.param(
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+            501,
+            id="unknown-coding",
+        ),
         pytest.param(b"GET / HTTP/1.1", 400, id="unterminated-request-line"),
     ],
 )
@@ -749,7 +888,15 @@ def _app_by_path(environ: dict[str, t.Any], start_response: t.Any) -> t.Any:
         start_response("204 No Content" if environ["REQUEST_METHOD"] == "DELETE" else "200 OK", [])
         return iter([])
     if path == "/own-headers":
-        start_response("200 OK", [("Server", "mine"), ("Date", "Thu, 01 Jan 1970 00:00:00 GMT"), ("Connection", "keep-alive"), ("Content-Length", "2")])
+        start_response(
+            "200 OK",
+            [
+                ("Server", "mine"),
+                ("Date", "Thu, 01 Jan 1970 00:00:00 GMT"),
+                ("Connection", "keep-alive"),
+                ("Content-Length", "2"),
+            ],
+        )
         return [b"ok"]
     if path == "/close":
         start_response("200 OK", [("Connection", "close"), ("Content-Length", "2")])
@@ -803,7 +950,12 @@ def test_dev_server_response_framing_from_raw_wsgi_apps() -> None:
             assert (status, headers["transfer-encoding"], body) == (200, "chunked", b"hello world")
             # A list's length is known: Content-Length, not chunks.
             _, status, headers, body = get(b"/list")
-            assert (status, headers["content-length"], "transfer-encoding" in headers, body) == (200, "4", False, b"abcd")
+            assert (status, headers["content-length"], "transfer-encoding" in headers, body) == (
+                200,
+                "4",
+                False,
+                b"abcd",
+            )
             # An empty first chunk doesn't send the headers early.
             _, status, headers, body = get(b"/empty-first")
             assert (headers["transfer-encoding"], body) == ("chunked", b"x")
@@ -812,11 +964,15 @@ def test_dev_server_response_framing_from_raw_wsgi_apps() -> None:
             assert (status, headers["content-length"], body) == (200, "0", b"")
             sock.sendall(b"DELETE /nothing HTTP/1.1\r\nHost: a\r\n\r\n")
             head = _head_lines(rfile)
-            assert head[0] == "HTTP/1.1 204 No Content" and not any(line.lower().startswith(("content-length", "transfer-encoding")) for line in head)
+            assert head[0] == "HTTP/1.1 204 No Content" and not any(
+                line.lower().startswith(("content-length", "transfer-encoding")) for line in head
+            )
             # HEAD: the headers only, and the connection goes on.
             sock.sendall(b"HEAD /streamed HTTP/1.1\r\nHost: a\r\n\r\n")
             head = _head_lines(rfile)
-            assert head[0] == "HTTP/1.1 200 OK" and not any(line.lower().startswith(("content-length", "transfer-encoding")) for line in head)
+            assert head[0] == "HTTP/1.1 200 OK" and not any(
+                line.lower().startswith(("content-length", "transfer-encoding")) for line in head
+            )
             # The app's Server and Date are kept, not doubled; its Connection is the server's business.
             sock.sendall(b"GET /own-headers HTTP/1.1\r\nHost: a\r\n\r\n")
             head = _head_lines(rfile)
@@ -827,7 +983,9 @@ def test_dev_server_response_framing_from_raw_wsgi_apps() -> None:
             # The app asking to close is heeded.
             sock.sendall(b"GET /close HTTP/1.1\r\nHost: a\r\n\r\n")
             head = _head_lines(rfile)
-            assert [line for line in head if line.lower().startswith("connection")] == ["Connection: close"]
+            assert [line for line in head if line.lower().startswith("connection")] == [
+                "Connection: close"
+            ]
             assert rfile.read() == b"ok"
         finally:
             sock.close()
@@ -870,7 +1028,9 @@ def test_dev_server_exc_info_and_errors(capsys: pytest.CaptureFixture[str]) -> N
             sock.sendall(b"GET /error-after-write HTTP/1.1\r\nHost: a\r\n\r\n")
             head = _head_lines(rfile)
             assert head[0] == "HTTP/1.1 200 OK" and "Transfer-Encoding: chunked" in head
-            assert rfile.read() == b"4\r\nsent\r\n"  # no last chunk: the client sees it is incomplete
+            assert (
+                rfile.read() == b"4\r\nsent\r\n"
+            )  # no last chunk: the client sees it is incomplete
         finally:
             sock.close()
 
@@ -887,12 +1047,22 @@ def test_dev_server_exc_info_and_errors(capsys: pytest.CaptureFixture[str]) -> N
         finally:
             sock.close()
         # One request more: the server (one thread) is done logging the last one.
-        (_, status, _, _), _ = _exchange(server, b"GET /list HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        (_, status, _, _), _ = _exchange(
+            server, b"GET /list HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+        )
         assert status == 200
     err = capsys.readouterr().err
-    assert "Error on request 'GET /error-after-write HTTP/1.1'" in err and "ValueError: after the headers" in err
-    assert "Error on request 'GET /boom HTTP/1.1'" in err and "RuntimeError: before the headers" in err
-    assert "Error on request 'GET /boom-late HTTP/1.1'" in err and "RuntimeError: after the headers" in err
+    assert (
+        "Error on request 'GET /error-after-write HTTP/1.1'" in err
+        and "ValueError: after the headers" in err
+    )
+    assert (
+        "Error on request 'GET /boom HTTP/1.1'" in err and "RuntimeError: before the headers" in err
+    )
+    assert (
+        "Error on request 'GET /boom-late HTTP/1.1'" in err
+        and "RuntimeError: after the headers" in err
+    )
     assert '"GET /error-page HTTP/1.1" 500' in err
 
 
@@ -951,7 +1121,12 @@ def test_dev_server_sends_the_length_of_a_list_body() -> None:
         try:
             sock.sendall(b"GET /list HTTP/1.1\r\nHost: a\r\n\r\n")
             _, status, headers, body = _read_response(rfile)
-            assert (status, headers.get("content-length"), headers.get("transfer-encoding"), body) == (200, "4", None, b"abcd")
+            assert (
+                status,
+                headers.get("content-length"),
+                headers.get("transfer-encoding"),
+                body,
+            ) == (200, "4", None, b"abcd")
         finally:
             sock.close()
         sock, rfile = server.connect()
@@ -959,7 +1134,12 @@ def test_dev_server_sends_the_length_of_a_list_body() -> None:
             for _ in range(2):
                 sock.sendall(b"GET /list HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
                 _, status, headers, body = _read_response(rfile)
-                assert (status, headers.get("content-length"), headers["connection"], body) == (200, "4", "keep-alive", b"abcd")
+                assert (status, headers.get("content-length"), headers["connection"], body) == (
+                    200,
+                    "4",
+                    "keep-alive",
+                    b"abcd",
+                )
         finally:
             sock.close()
 
@@ -967,14 +1147,22 @@ def test_dev_server_sends_the_length_of_a_list_body() -> None:
 # -- the reloader's child, uvicorn and the ASGI side ------------------------------------
 
 
-def test_reloader_child_serves_the_asgi_side_with_the_debugger(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], app: Erlen) -> None:
+def test_reloader_child_serves_the_asgi_side_with_the_debugger(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], app: Erlen
+) -> None:
     pytest.importorskip("uvicorn")
     from erlen.debug import DebuggedApplication
 
     monkeypatch.setenv("ERLEN_DEBUG_PIN", "off")
     monkeypatch.setenv("ERLEN_RUN_MAIN", "true")
     served: list[tuple[t.Any, t.Any]] = []
-    monkeypatch.setattr(erlen.serving, "_serve_in_child", lambda host, port, application, threaded, asgi_debugged=False: served.append((application, asgi_debugged)))
+    monkeypatch.setattr(
+        erlen.serving,
+        "_serve_in_child",
+        lambda host, port, application, threaded, asgi_debugged=False: served.append(
+            (application, asgi_debugged)
+        ),
+    )
     erlen.serving.run_simple("127.0.0.1", 0, app, use_reloader=True, asgi=True, use_debugger=True)
     erlen.serving.run_simple("127.0.0.1", 0, app, use_reloader=True, asgi=True)
     # The app's ASGI side serves; HTTP goes through the debugger when asked for.
@@ -983,7 +1171,9 @@ def test_reloader_child_serves_the_asgi_side_with_the_debugger(monkeypatch: pyte
     assert second_app is app and no_debugger is None
 
 
-def test_reloader_child_binds_the_named_port_without_a_descriptor(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], app: Erlen) -> None:
+def test_reloader_child_binds_the_named_port_without_a_descriptor(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], app: Erlen
+) -> None:
     # Where no descriptor can be passed, the watcher names the port it got.
     monkeypatch.delenv("ERLEN_SERVER_FD", raising=False)
     monkeypatch.delenv("ERLEN_RELOADER_PID", raising=False)
@@ -998,7 +1188,9 @@ def test_reloader_child_binds_the_named_port_without_a_descriptor(monkeypatch: p
         def server_close(self) -> None:
             closed.append(True)
 
-    def fake_make_server(host: str, port: int, application: t.Any, threaded: bool = True, fd: int | None = None) -> FakeServer:
+    def fake_make_server(
+        host: str, port: int, application: t.Any, threaded: bool = True, fd: int | None = None
+    ) -> FakeServer:
         assert fd is None and application is app
         calls.append((host, port))
         return FakeServer()
@@ -1025,7 +1217,9 @@ def _orphaned_child(monkeypatch: pytest.MonkeyPatch) -> list[t.Any]:
 
 
 @posix_only
-def test_orphaned_reloader_child_stops_serving(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], app: Erlen) -> None:
+def test_orphaned_reloader_child_stops_serving(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], app: Erlen
+) -> None:
     # The watcher named in the environment is not this process's parent (it
     # is gone): the child stops by itself instead of keeping the port.
     servers = _orphaned_child(monkeypatch)
@@ -1050,7 +1244,9 @@ def test_orphaned_reloader_child_stops_serving(monkeypatch: pytest.MonkeyPatch, 
 
 
 @posix_only
-def test_orphaned_reloader_child_stops_uvicorn(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], app: Erlen) -> None:
+def test_orphaned_reloader_child_stops_uvicorn(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], app: Erlen
+) -> None:
     pytest.importorskip("uvicorn")
     servers = _orphaned_child(monkeypatch)
     done = threading.Event()
@@ -1092,7 +1288,12 @@ class _Body:
         self.closed.set()
 
 
-def _run_dev_app(body: _Body, send_fails: bool = False, leave_after_first: bool = False, extra_message: bool = False) -> list[dict[str, t.Any]]:
+def _run_dev_app(
+    body: _Body,
+    send_fails: bool = False,
+    leave_after_first: bool = False,
+    extra_message: bool = False,
+) -> list[dict[str, t.Any]]:
     import asyncio
 
     from erlen.serving import dev_app
@@ -1117,7 +1318,11 @@ def _run_dev_app(body: _Body, send_fails: bool = False, leave_after_first: bool 
             if calls == 1:
                 return {"type": "http.request", "body": b"", "more_body": False}
             if calls == 2 and extra_message:
-                return {"type": "http.request", "body": b"", "more_body": False}  # not a disconnect: waited past
+                return {
+                    "type": "http.request",
+                    "body": b"",
+                    "more_body": False,
+                }  # not a disconnect: waited past
             if leave_after_first:
                 await first_sent.wait()
                 # Runs after the disconnect was noticed (this task's next step).
@@ -1214,18 +1419,24 @@ def test_stream_wsgi_start_response_rules() -> None:
 # -- the reloader's watcher, in process ---------------------------------------------------
 
 
-def test_excluded_roots_outside_a_virtualenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_excluded_roots_outside_a_virtualenv(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     import site
     import sysconfig
 
     stdlib, site_dir, user_site = (tmp_path / name for name in ("stdlib", "site", "user"))
     # A scheme without some keys, the user site on, no virtualenv.
-    monkeypatch.setattr(sysconfig, "get_paths", lambda: {"stdlib": str(stdlib), "scripts": str(tmp_path / "bin")})
+    monkeypatch.setattr(
+        sysconfig, "get_paths", lambda: {"stdlib": str(stdlib), "scripts": str(tmp_path / "bin")}
+    )
     monkeypatch.setattr(site, "getsitepackages", lambda: [str(site_dir)])
     monkeypatch.setattr(site, "ENABLE_USER_SITE", True)
     monkeypatch.setattr(site, "getusersitepackages", lambda: str(user_site))
     monkeypatch.setattr(sys, "prefix", sys.base_prefix)
-    assert erlen.reloader._excluded_roots() == sorted(os.path.realpath(p) for p in (stdlib, site_dir, user_site))
+    assert erlen.reloader._excluded_roots() == sorted(
+        os.path.realpath(p) for p in (stdlib, site_dir, user_site)
+    )
 
 
 _SLEEPER = [sys.executable, "-c", "import time; time.sleep(30)"]
@@ -1280,7 +1491,9 @@ def test_reloader_reports_a_child_exit_once(capsys: pytest.CaptureFixture[str]) 
 
 
 @posix_only
-def test_reloader_run_restarts_on_a_change(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_reloader_run_restarts_on_a_change(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     # watchfiles replaced by a fixed sequence: a quiet tick, then one change,
     # then the end of watching. Run on a thread, where no SIGTERM handler can be set.
     import importlib.util
@@ -1326,7 +1539,9 @@ def test_reloader_run_restarts_on_a_change(monkeypatch: pytest.MonkeyPatch, caps
         sock.close()
 
 
-def test_reloader_run_when_the_child_cannot_start(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_reloader_run_when_the_child_cannot_start(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     # The error reaches the caller, and the SIGTERM handler is given back.
     reloader, sock = _reloader([str(tmp_path / "no-such-python")])
     handler = signal.getsignal(signal.SIGTERM)

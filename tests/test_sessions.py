@@ -508,9 +508,14 @@ def test_derived_keys_match_itsdangerous(app: Erlen) -> None:
     s = app.session_interface.get_signing_serializer(app)
     assert s is not None
     for derivation in ("hmac", "concat", "django-concat", "none"):
-        ours = _CookieSerializer(["k1", b"k2"], "cookie-session", session_json_serializer, derivation, hashlib.sha1)
+        ours = _CookieSerializer(
+            ["k1", b"k2"], "cookie-session", session_json_serializer, derivation, hashlib.sha1
+        )
         theirs = itsdangerous.TimestampSigner(
-            ["k1", b"k2"], salt="cookie-session", key_derivation=derivation, digest_method=hashlib.sha1
+            ["k1", b"k2"],
+            salt="cookie-session",
+            key_derivation=derivation,
+            digest_method=hashlib.sha1,
         )
         assert ours.derive_key() == theirs.derive_key()
         assert ours.derive_key("k1") == theirs.derive_key("k1")
@@ -527,7 +532,9 @@ def test_keys_derived_once(app: Erlen, monkeypatch: pytest.MonkeyPatch) -> None:
     assert s is not None
     calls = []
     real = _CookieSerializer.derive_key
-    monkeypatch.setattr(_CookieSerializer, "derive_key", lambda self, *a: calls.append(a) or real(self, *a))
+    monkeypatch.setattr(
+        _CookieSerializer, "derive_key", lambda self, *a: calls.append(a) or real(self, *a)
+    )
     token = s.dumps({"a": 1})
     assert s.loads(token) == {"a": 1}
     assert calls == []
@@ -943,7 +950,9 @@ def test_flask_rejects_erlen_cookie_with_other_key(app: Erlen, client: t.Any) ->
     assert flask_app.seen == {}
 
 
-def test_same_cookie_as_flask_byte_for_byte(app: Erlen, client: t.Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_same_cookie_as_flask_byte_for_byte(
+    app: Erlen, client: t.Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import flask
 
     # Flask's clock (itsdangerous') and Erlen's, stopped at the same second.
@@ -988,9 +997,11 @@ _scalars = (
 )
 _values = st.recursive(
     _scalars,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.lists(inner, max_size=4).map(tuple)
-    | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=4).map(tuple)
+        | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 _sessions = st.dictionaries(st.text(max_size=10), _values, max_size=5)
@@ -1039,7 +1050,10 @@ def test_same_tokens_as_itsdangerous(data: dict[str, t.Any], ts: int) -> None:
         assert token == theirs.dumps(data)
         assert theirs.loads(token) == data
         assert ours.loads(token) == data
-        assert ours.loads(token, max_age=0, return_timestamp=True) == (data, datetime.fromtimestamp(ts, UTC))
+        assert ours.loads(token, max_age=0, return_timestamp=True) == (
+            data,
+            datetime.fromtimestamp(ts, UTC),
+        )
 
 
 @pytest.mark.parametrize("size", range(0, 60))
@@ -1061,7 +1075,9 @@ def test_both_payload_forms_covered() -> None:
 
 @_settings
 @given(keys=_keys, other=st.text(min_size=1, max_size=12), data=_sessions, pick=st.integers(0, 2))
-def test_key_fallbacks_like_itsdangerous(keys: list[str], other: str, data: dict[str, t.Any], pick: int) -> None:
+def test_key_fallbacks_like_itsdangerous(
+    keys: list[str], other: str, data: dict[str, t.Any], pick: int
+) -> None:
     ours, theirs = _ours(keys), _serializer(*keys)
     with _clock(_NOW):
         # Signed with the newest key.
@@ -1083,7 +1099,9 @@ def test_key_fallbacks_like_itsdangerous(keys: list[str], other: str, data: dict
     age=st.integers(-(2**20), 2**20),
     max_age=st.none() | st.integers(-5, 2**20),
 )
-def test_expiry_like_itsdangerous(data: dict[str, t.Any], signed_at: int, age: int, max_age: int | None) -> None:
+def test_expiry_like_itsdangerous(
+    data: dict[str, t.Any], signed_at: int, age: int, max_age: int | None
+) -> None:
     ours, theirs = _ours(["k"]), _serializer("k")
     with _clock(signed_at) as move:
         token = ours.dumps(data)
@@ -1105,13 +1123,17 @@ def _b64(data: bytes) -> bytes:
 
 _raw_parts = st.text(alphabet=_TOKEN_ALPHABET, max_size=40).map(str.encode)
 _b64_of = st.binary(max_size=40).map(_b64)
-_zlib_cut_short = _sessions.map(lambda d: zlib.compress(session_json_serializer.dumps(d).encode())[:-1])
+_zlib_cut_short = _sessions.map(
+    lambda d: zlib.compress(session_json_serializer.dumps(d).encode())[:-1]
+)
 
 
 @st.composite
 def _malformed(draw: st.DrawFn) -> str:
     """Tokens that are wrong in one way or another, signed or not."""
-    kind = draw(st.sampled_from(["random", "mutated", "signed payload", "signed timestamp", "signed zlib"]))
+    kind = draw(
+        st.sampled_from(["random", "mutated", "signed payload", "signed timestamp", "signed zlib"])
+    )
     with _clock(_NOW):
         valid = _serializer("k").dumps(draw(_sessions))
     if kind == "random":
@@ -1128,9 +1150,14 @@ def _malformed(draw: st.DrawFn) -> str:
         return _sign_raw(payload + b"." + ts)
     if kind == "signed timestamp":
         # A correct signature over a valid payload with an odd timestamp.
-        raw = draw(st.binary(max_size=12) | st.integers(0, 2**80).map(lambda n: n.to_bytes(11, "big").lstrip(b"\0")))
+        raw = draw(
+            st.binary(max_size=12)
+            | st.integers(0, 2**80).map(lambda n: n.to_bytes(11, "big").lstrip(b"\0"))
+        )
         stamp = draw(st.just(_b64(raw)) | _raw_parts)
-        return _sign_raw(valid.rsplit(".", 2)[0].encode() + draw(st.sampled_from([b".", b"", b".."])) + stamp)
+        return _sign_raw(
+            valid.rsplit(".", 2)[0].encode() + draw(st.sampled_from([b".", b"", b".."])) + stamp
+        )
     # A correct signature over "." + base64 of bytes that may not be zlib data.
     body = draw(st.binary(max_size=30) | _zlib_cut_short)
     return _sign_raw(b"." + _b64(body) + b"." + ts)
@@ -1164,7 +1191,11 @@ def test_open_session_never_raises(token: str) -> None:
     app.secret_key = "k"
     si = app.session_interface
     with _clock(_NOW):
-        expected = _outcome(_serializer("k").loads, token, max_age=int(app.permanent_session_lifetime.total_seconds()))
+        expected = _outcome(
+            _serializer("k").loads,
+            token,
+            max_age=int(app.permanent_session_lifetime.total_seconds()),
+        )
         with app.test_request_context(headers={"Cookie": f"session={token}"}):
             sess = si.open_session(app, request)
     assert isinstance(sess, SecureCookieSession)
@@ -1222,7 +1253,9 @@ class _Sha1WithoutBlockSize:
 
 
 @pytest.mark.filterwarnings("ignore:No block_size attribute:RuntimeWarning")
-@pytest.mark.parametrize("digest", ["sha1", "sha256", "sha512", "blake2b", "md5", "name", "no block size"])
+@pytest.mark.parametrize(
+    "digest", ["sha1", "sha256", "sha512", "blake2b", "md5", "name", "no block size"]
+)
 @pytest.mark.parametrize("derivation", ["hmac", "concat", "django-concat", "none"])
 def test_other_digests_and_derivations(digest: str, derivation: str) -> None:
     import hashlib
@@ -1258,9 +1291,17 @@ def test_other_digests_and_derivations(digest: str, derivation: str) -> None:
 _COOKIE_CONFIGS = [
     {},
     {"SESSION_COOKIE_NAME": "sid", "SESSION_COOKIE_HTTPONLY": False},
-    {"SESSION_COOKIE_DOMAIN": ".Example.com:8080", "SESSION_COOKIE_PATH": "/a b/", "SESSION_COOKIE_SECURE": True},
+    {
+        "SESSION_COOKIE_DOMAIN": ".Example.com:8080",
+        "SESSION_COOKIE_PATH": "/a b/",
+        "SESSION_COOKIE_SECURE": True,
+    },
     {"SESSION_COOKIE_SAMESITE": "lax", "SESSION_COOKIE_PARTITIONED": True},
-    {"APPLICATION_ROOT": "/app", "SESSION_COOKIE_SAMESITE": "Strict", "SESSION_COOKIE_DOMAIN": "bücher.example"},
+    {
+        "APPLICATION_ROOT": "/app",
+        "SESSION_COOKIE_SAMESITE": "Strict",
+        "SESSION_COOKIE_DOMAIN": "bücher.example",
+    },
     {"SESSION_COOKIE_NAME": "sessión"},
 ]
 
@@ -1284,7 +1325,9 @@ def _expected_header(app: Erlen, token: str, expires: t.Any) -> str:
 
 @pytest.mark.parametrize("config", _COOKIE_CONFIGS)
 @pytest.mark.parametrize("permanent", [False, True])
-def test_set_cookie_header_same_as_dump_cookie(app: Erlen, config: dict[str, t.Any], permanent: bool) -> None:
+def test_set_cookie_header_same_as_dump_cookie(
+    app: Erlen, config: dict[str, t.Any], permanent: bool
+) -> None:
     app.config.update(config)
     si = app.session_interface
     with app.test_request_context("/"):
@@ -1352,7 +1395,9 @@ def test_set_cookie_overridden_getter_and_set_cookie(app: Erlen) -> None:
         response = MyResponse("x")
         app.session_interface.save_session(app, sess, response)
         assert calls == ["session"]
-        assert "Path=/;" in response.headers["Set-Cookie"] or response.headers["Set-Cookie"].endswith("Path=/")
+        assert "Path=/;" in response.headers["Set-Cookie"] or response.headers[
+            "Set-Cookie"
+        ].endswith("Path=/")
 
 
 def test_set_cookie_too_big_still_warns(app: Erlen) -> None:
@@ -1550,7 +1595,9 @@ def test_expiry_that_is_not_a_datetime(app: Erlen, client: t.Any) -> None:
     assert attrs["expires"] == "Wed, 18 May 2033 03:33:20 GMT"
 
 
-def test_remembered_payload_that_no_longer_loads_is_an_empty_session(app: Erlen, client: t.Any) -> None:
+def test_remembered_payload_that_no_longer_loads_is_an_empty_session(
+    app: Erlen, client: t.Any
+) -> None:
     """A serializer whose loads() fails the second time: a fresh session, not a 500."""
 
     class Flaky:

@@ -188,7 +188,10 @@ def test_autoescape_strings_and_markup(tapp: Erlen) -> None:
         assert render_template_string("{{ x }}", x="<br>") == "&lt;br&gt;"
         assert render_template_string("{{ x }}", x=Markup("<br>")) == "<br>"
         assert render_template_string("{{ x|safe }}", x="<br>") == "<br>"
-        assert render_template_string("{% autoescape false %}{{ x }}{% endautoescape %}", x="<br>") == "<br>"
+        assert (
+            render_template_string("{% autoescape false %}{{ x }}{% endautoescape %}", x="<br>")
+            == "<br>"
+        )
 
 
 def test_select_jinja_autoescape_override() -> None:
@@ -212,7 +215,9 @@ def test_context_processor_and_explicit_values_win(tapp: Erlen) -> None:
 
     with tapp.test_request_context():
         assert render_template("context.html").strip() == "processor value|from processor"
-        assert render_template("context.html", value="explicit").strip() == "explicit|from processor"
+        assert (
+            render_template("context.html", value="explicit").strip() == "explicit|from processor"
+        )
         assert render_template_string("{{ request }}", request="mine") == "mine"
 
 
@@ -352,7 +357,10 @@ def test_template_filters_before_and_after_env(tapp: Erlen) -> None:
         return s * 2
 
     with tapp.app_context():
-        assert render_template_string("{{ 'abc'|reverse }} {{ 'x'|shout }} {{ 'ab'|double }}") == "cba X abab"
+        assert (
+            render_template_string("{{ 'abc'|reverse }} {{ 'x'|shout }} {{ 'ab'|double }}")
+            == "cba X abab"
+        )
 
 
 def test_template_globals_before_and_after_env(tapp: Erlen) -> None:
@@ -378,7 +386,9 @@ def test_template_tests_before_and_after_env(tapp: Erlen) -> None:
         return len(value) % 2 == 0
 
     with tapp.app_context():
-        rv = render_template_string("{{ x is boolean }} {{ 'ab' is even_len }} {{ 1 is boolean }}", x=False)
+        rv = render_template_string(
+            "{{ x is boolean }} {{ 'ab' is even_len }} {{ 1 is boolean }}", x=False
+        )
     assert rv == "True True False"
 
 
@@ -580,7 +590,10 @@ def test_tojson_markup_and_indent(tapp: Erlen) -> None:
     assert tojson([1], indent=2) == "[\n  1\n]"
     with tapp.app_context():
         # Marked safe, so not escaped again; usable in a single-quoted attribute.
-        assert render_template_string("<a data-x='{{ x|tojson }}'>", x="it's") == "<a data-x='\"it\\u0027s\"'>"
+        assert (
+            render_template_string("<a data-x='{{ x|tojson }}'>", x="it's")
+            == "<a data-x='\"it\\u0027s\"'>"
+        )
 
 
 def test_tojson_uses_current_json_provider(tapp: Erlen) -> None:
@@ -608,7 +621,9 @@ def test_template_not_found(tapp: Erlen) -> None:
 
 def test_template_list_and_object(tapp: Erlen) -> None:
     with tapp.app_context():
-        assert render_template(["missing.html", "context.html"], value=1, injected=2).strip() == "1|2"
+        assert (
+            render_template(["missing.html", "context.html"], value=1, injected=2).strip() == "1|2"
+        )
         template = tapp.jinja_env.from_string("{{ n }}")
         assert render_template(template, n=5) == "5"
 
@@ -702,7 +717,9 @@ def test_explain_template_loading(tapp: Erlen, caplog: pytest.LogCaptureFixture)
         assert "belongs to blueprint" not in missing
 
 
-def test_explain_template_loading_in_blueprint_request(tapp: Erlen, caplog: pytest.LogCaptureFixture) -> None:
+def test_explain_template_loading_in_blueprint_request(
+    tapp: Erlen, caplog: pytest.LogCaptureFixture
+) -> None:
     tapp.config["EXPLAIN_TEMPLATE_LOADING"] = True
     caplog.set_level(logging.INFO, logger=tapp.name)
 
@@ -729,7 +746,9 @@ def test_explain_template_loading_without_loaders(caplog: pytest.LogCaptureFixtu
     assert "DictLoader" not in message
 
 
-def test_explain_shows_loaders_without_searchpath(tapp: Erlen, caplog: pytest.LogCaptureFixture) -> None:
+def test_explain_shows_loaders_without_searchpath(
+    tapp: Erlen, caplog: pytest.LogCaptureFixture
+) -> None:
     tapp.config["EXPLAIN_TEMPLATE_LOADING"] = True
     tapp.jinja_loader = jinja2.DictLoader({"a.txt": "A"})  # type: ignore[assignment]
     caplog.set_level(logging.INFO, logger=tapp.name)
@@ -820,7 +839,9 @@ def test_signals_sender_filter(tapp: Erlen) -> None:
     other = Erlen("other", root_path=HERE)
     seen: list[str | None] = []
 
-    def receiver(sender: t.Any, template: jinja2.Template, context: dict[str, t.Any], **kw: t.Any) -> None:
+    def receiver(
+        sender: t.Any, template: jinja2.Template, context: dict[str, t.Any], **kw: t.Any
+    ) -> None:
         seen.append(template.name)
 
     signals.template_rendered.connect(receiver, other)
@@ -871,11 +892,16 @@ def test_get_flashed_messages_global(tapp: Erlen, monkeypatch: pytest.MonkeyPatc
         monkeypatch.setattr(erlen_helpers, "get_flashed_messages", fake, raising=False)
         assert env.globals["get_flashed_messages"] is not fake
     with tapp.test_request_context():
-        assert render_template_string("{{ get_flashed_messages(with_categories=true) }}") == "[&#39;hi&#39;]"
+        assert (
+            render_template_string("{{ get_flashed_messages(with_categories=true) }}")
+            == "[&#39;hi&#39;]"
+        )
     assert calls == [((), {"with_categories": True})]
 
 
-def test_get_flashed_messages_global_both_ways(tapp: Erlen, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_get_flashed_messages_global_both_ways(
+    tapp: Erlen, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Whichever way the current erlen.helpers goes, cover the other one too.
     def fake(*args: t.Any, **kwargs: t.Any) -> list[str]:
         return ["x"]
@@ -903,7 +929,9 @@ def test_stream_template_in_request(tapp: Erlen) -> None:
 def test_stream_template_string_in_request(tapp: Erlen, recorded: list[t.Any]) -> None:
     @tapp.route("/")
     def index() -> t.Any:
-        return stream_template_string("{% for i in range(3) %}{{ request.args.p }}{{ i }}{% endfor %}")
+        return stream_template_string(
+            "{% for i in range(3) %}{{ request.args.p }}{{ i }}{% endfor %}"
+        )
 
     rv = tapp.test_client().get("/?p=<")
     assert rv.data == b"&lt;0&lt;1&lt;2"

@@ -169,7 +169,9 @@ def test_environ_builder():
 
 
 def test_multipart_encoding():
-    builder = EnvironBuilder(method="POST", data={"field": "v", "upload": (io.BytesIO(b"content"), "a.txt")})
+    builder = EnvironBuilder(
+        method="POST", data={"field": "v", "upload": (io.BytesIO(b"content"), "a.txt")}
+    )
     env = builder.get_environ()
     assert env["CONTENT_TYPE"].startswith("multipart/form-data; boundary=")
     body = env["wsgi.input"].read()

@@ -147,7 +147,9 @@ def test_path_that_is_not_utf8_is_replaced_as_servers_do() -> None:
 # -- the body ------------------------------------------------------------------------------
 
 
-def test_large_body_comes_in_several_messages_then_disconnect_after_the_response(app: Erlen) -> None:
+def test_large_body_comes_in_several_messages_then_disconnect_after_the_response(
+    app: Erlen,
+) -> None:
     events = _record(app)
 
     @app.post("/")
@@ -166,7 +168,9 @@ def test_large_body_comes_in_several_messages_then_disconnect_after_the_response
     for i, (kind, message) in enumerate(events[1:]):
         if kind == "receive" and message["type"] == "http.disconnect":
             sent = [m for k, m in events[1 : i + 1] if k == "send"]
-            assert sent and sent[-1]["type"] == "http.response.body" and not sent[-1].get("more_body")
+            assert (
+                sent and sent[-1]["type"] == "http.response.body" and not sent[-1].get("more_body")
+            )
 
 
 def test_small_body_is_one_message(app: Erlen) -> None:
@@ -177,7 +181,11 @@ def test_small_body_is_one_message(app: Erlen) -> None:
         return request.get_data(as_text=True)
 
     assert app.test_client(interface="asgi").post("/", data="small").text == "small"
-    assert [m for kind, m in events[1:] if kind == "receive"][0] == {"type": "http.request", "body": b"small", "more_body": False}
+    assert [m for kind, m in events[1:] if kind == "receive"][0] == {
+        "type": "http.request",
+        "body": b"small",
+        "more_body": False,
+    }
 
 
 def test_streamed_response_and_pathsend(app: Erlen, tmp_path: Path) -> None:
@@ -259,25 +267,53 @@ def test_exception_inside_a_running_loop_reaches_the_test_unchained(app: Erlen) 
 
 
 async def _start(send: t.Any, **extra: t.Any) -> None:
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")], **extra})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/plain")],
+            **extra,
+        }
+    )
 
 
 @pytest.mark.parametrize(
     ("messages", "problem"),
     [
         ([{"type": "http.response.body", "body": b"x"}], "before http.response.start"),
-        ([{"type": "http.response.start", "status": "200", "headers": []}], "status must be an int"),
-        ([{"type": "http.response.start", "status": 200, "headers": [(b"Content-Type", b"x")]}], "lower case"),
-        ([{"type": "http.response.start", "status": 200, "headers": [("content-type", "x")]}], "must be bytes"),
+        (
+            [{"type": "http.response.start", "status": "200", "headers": []}],
+            "status must be an int",
+        ),
+        (
+            [{"type": "http.response.start", "status": 200, "headers": [(b"Content-Type", b"x")]}],
+            "lower case",
+        ),
+        (
+            [{"type": "http.response.start", "status": 200, "headers": [("content-type", "x")]}],
+            "must be bytes",
+        ),
         ([{"type": "http.response.start", "status": 200, "headers": [(b"x",)]}], "pair"),
-        ([{"type": "http.response.start", "status": 200, "headers": [(b"x", b"a\r\nb")]}], "line break"),
+        (
+            [{"type": "http.response.start", "status": 200, "headers": [(b"x", b"a\r\nb")]}],
+            "line break",
+        ),
         (["start", {"type": "http.response.start", "status": 200}], "sent twice"),
         (["start", {"type": "http.response.body", "body": "text"}], "must be bytes"),
-        (["start", {"type": "http.response.body", "body": b"", "more_body": 1}], "more_body must be a bool"),
-        (["start", {"type": "http.response.body"}, {"type": "http.response.body"}], "after the response was complete"),
+        (
+            ["start", {"type": "http.response.body", "body": b"", "more_body": 1}],
+            "more_body must be a bool",
+        ),
+        (
+            ["start", {"type": "http.response.body"}, {"type": "http.response.body"}],
+            "after the response was complete",
+        ),
         (["start", {"type": "http.response.pathsend", "path": "relative.txt"}], "absolute path"),
         (["start", {"type": "http.response.trailers"}], "unknown message type"),
-        (["start", {"type": "http.response.body", "body": b"x", "more_body": True}], "before completing the response"),
+        (
+            ["start", {"type": "http.response.body", "body": b"x", "more_body": True}],
+            "before completing the response",
+        ),
         ([], "no http.response.start"),
     ],
 )

@@ -221,13 +221,52 @@ BIN = os.path.dirname(sys.executable)
 
 #: How each server is started; ``{port}`` is a free port.
 SERVERS = {
-    "uvicorn": [sys.executable, "-m", "uvicorn", "--host", HOST, "--port", "{port}", "tutorialapp:app"],
-    "uvicorn-factory": [sys.executable, "-m", "uvicorn", "--host", HOST, "--port", "{port}", "--factory", "tutorialapp:create_app"],
-    "erlen-run": [os.path.join(BIN, "erlen"), "--app", "tutorialapp", "run", "--no-debug", "--no-reload", "--host", HOST, "--port", "{port}"],
+    "uvicorn": [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--host",
+        HOST,
+        "--port",
+        "{port}",
+        "tutorialapp:app",
+    ],
+    "uvicorn-factory": [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--host",
+        HOST,
+        "--port",
+        "{port}",
+        "--factory",
+        "tutorialapp:create_app",
+    ],
+    "erlen-run": [
+        os.path.join(BIN, "erlen"),
+        "--app",
+        "tutorialapp",
+        "run",
+        "--no-debug",
+        "--no-reload",
+        "--host",
+        HOST,
+        "--port",
+        "{port}",
+    ],
 }
 #: The control: the same app under a threaded WSGI server, where each request has one thread.
 WSGI_SERVERS = {
-    "gunicorn-gthread": [os.path.join(BIN, "gunicorn"), "--bind", f"{HOST}:{{port}}", "--workers", "1", "--threads", "4", "tutorialapp:app"],
+    "gunicorn-gthread": [
+        os.path.join(BIN, "gunicorn"),
+        "--bind",
+        f"{HOST}:{{port}}",
+        "--workers",
+        "1",
+        "--threads",
+        "4",
+        "tutorialapp:app",
+    ],
 }
 
 #: Words that must not appear anywhere in a server's output.
@@ -283,10 +322,20 @@ class Client:
         body = urllib.parse.urlencode(form).encode()
         return self._send("POST", path, body, {"Content-Type": "application/x-www-form-urlencoded"})
 
-    def _send(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Reply:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         self.conn.request(method, path, body=body, headers=headers or {})
         response = self.conn.getresponse()
-        return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read().decode())
+        return Reply(
+            response.status,
+            {k.lower(): v for k, v in response.getheaders()},
+            response.read().decode(),
+        )
 
     def close(self) -> None:
         self.conn.close()
@@ -299,7 +348,9 @@ def assert_quiet(server: ServerProcess) -> None:
     found = [word for word in BAD_OUTPUT if word in output]
     assert not found, f"{found} in the output of {' '.join(server.command)}:\n{output}"
     if os.path.basename(server.command[0]) == "erlen":
-        assert " * Debug mode: off" in output and "Serving the ASGI side with uvicorn" in output, output
+        assert " * Debug mode: off" in output and "Serving the ASGI side with uvicorn" in output, (
+            output
+        )
 
 
 def check(reply: Reply, status: int, *texts: str, server: ServerProcess) -> None:
@@ -315,19 +366,50 @@ def test_tutorial_database_pattern(any_server: ServerProcess) -> None:
     server = any_server
     client = Client(server.port)
     try:
-        check(client.get("/"), 200, "<title>Posts - Tutorial Blog</title>", "No posts yet.", server=server)
+        check(
+            client.get("/"),
+            200,
+            "<title>Posts - Tutorial Blog</title>",
+            "No posts yet.",
+            server=server,
+        )
         check(client.get("/create"), 200, "<title>New post - Tutorial Blog</title>", server=server)
         created = client.post("/create", {"title": "First", "body": "Hello from a form."})
         check(created, 302, server=server)
         assert created.headers["location"] == "/"
-        check(client.post("/create", {"title": "  ", "body": "no title"}), 400, "Title is required.", server=server)
-        check(client.get("/"), 200, '<article id="post-1"><h2>First</h2><p>Hello from a form.</p>', server=server)
+        check(
+            client.post("/create", {"title": "  ", "body": "no title"}),
+            400,
+            "Title is required.",
+            server=server,
+        )
+        check(
+            client.get("/"),
+            200,
+            '<article id="post-1"><h2>First</h2><p>Hello from a form.</p>',
+            server=server,
+        )
         check(client.get("/post/1"), 200, "<title>First - Tutorial Blog</title>", server=server)
         # 404s: from abort() in a view, and from routing; the handler reads the database.
-        check(client.get("/post/999"), 404, "No such page among 1 posts on Tutorial Blog.", server=server)
-        check(client.get("/no/such/page"), 404, "No such page among 1 posts on Tutorial Blog.", server=server)
+        check(
+            client.get("/post/999"),
+            404,
+            "No such page among 1 posts on Tutorial Blog.",
+            server=server,
+        )
+        check(
+            client.get("/no/such/page"),
+            404,
+            "No such page among 1 posts on Tutorial Blog.",
+            server=server,
+        )
         # A handler for an exception class, which writes to the database.
-        check(client.get("/refuse"), 403, "Refused (refused with 1 posts); refusal number 1.", server=server)
+        check(
+            client.get("/refuse"),
+            403,
+            "Refused (refused with 1 posts); refusal number 1.",
+            server=server,
+        )
         check(client.get("/refuse"), 403, "refusal number 2.", server=server)
         # An async view with the sync before_request and teardown around it.
         reply = client.get("/count")
@@ -342,7 +424,12 @@ def test_tutorial_database_pattern(any_server: ServerProcess) -> None:
             replies = []
             for i in range(POSTS_PER_CLIENT):
                 title = f"post {n}-{i}"
-                replies.append((f"POST {title}", own.post("/create", {"title": title, "body": f"body of {title}"})))
+                replies.append(
+                    (
+                        f"POST {title}",
+                        own.post("/create", {"title": title, "body": f"body of {title}"}),
+                    )
+                )
                 replies.append(("GET /", own.get("/")))
                 replies.append(("GET /missing", own.get(f"/post/{10_000 + i}")))
             return replies
@@ -401,7 +488,9 @@ def test_plain_def_request_runs_on_one_thread_off_the_loop(server: ServerProcess
         for _ in range(3):  # a few times: the pool has more than one thread
             sync_stages = probe(client, "sync", server)
             threads = {stage: sync_stages[stage] for stage in HOOKS}
-            assert len(set(threads.values())) == 1, f"a plain-def request ran on several threads: {threads} (loop: {loop})"
+            assert len(set(threads.values())) == 1, (
+                f"a plain-def request ran on several threads: {threads} (loop: {loop})"
+            )
             assert threads["view"] != loop, "a plain-def view ran on the event loop's thread"
     finally:
         client.close()

@@ -35,7 +35,12 @@ def test_view_basics(app: Erlen, client: t.Any) -> None:
     assert client.get("/").text == "GET"
     assert client.post("/").text == "POST"
     assert client.put("/").status_code == 405
-    assert sorted(client.options("/").headers["Allow"].split(", ")) == ["GET", "HEAD", "OPTIONS", "POST"]
+    assert sorted(client.options("/").headers["Allow"].split(", ")) == [
+        "GET",
+        "HEAD",
+        "OPTIONS",
+        "POST",
+    ]
 
 
 def test_view_default_methods_and_args(app: Erlen, client: t.Any) -> None:
@@ -176,7 +181,16 @@ class Resource(MethodView):
 
 
 def test_http_method_funcs() -> None:
-    assert http_method_funcs == {"get", "post", "head", "options", "delete", "put", "trace", "patch"}
+    assert http_method_funcs == {
+        "get",
+        "post",
+        "head",
+        "options",
+        "delete",
+        "put",
+        "trace",
+        "patch",
+    }
 
 
 def test_method_view_methods() -> None:

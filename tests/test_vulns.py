@@ -115,7 +115,9 @@ def run(app: t.Any, environ: dict[str, t.Any]) -> tuple[int, list[tuple[str, str
     """Call the app as a WSGI server would; return status code, headers and body."""
     captured: list[t.Any] = []
 
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: t.Any = None) -> t.Any:
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
+    ) -> t.Any:
         captured[:] = [status, headers]
         return lambda data: None
 
@@ -154,7 +156,10 @@ def test_multipart_part_count_is_limited(form_app: Erlen) -> None:
     part = b'--b\r\nContent-Disposition: form-data; name="f"\r\n\r\nx\r\n'
     stream = CountingInput(b"", part, 20 * MB)
     environ = make_environ(
-        "POST", stream=stream, content_type="multipart/form-data; boundary=b", content_length=str(20 * MB)
+        "POST",
+        stream=stream,
+        content_type="multipart/form-data; boundary=b",
+        content_length=str(20 * MB),
     )
     status, _, body = run(form_app, environ)
     assert status == 413
@@ -244,7 +249,10 @@ def test_multipart_part_header_that_never_ends(form_app: Erlen) -> None:
     head = b"--b\r\nContent-Disposition: form-data; name=a; x="
     stream = CountingInput(head, b"x", 100 * MB)
     environ = make_environ(
-        "POST", stream=stream, content_type="multipart/form-data; boundary=b", content_length=str(100 * MB)
+        "POST",
+        stream=stream,
+        content_type="multipart/form-data; boundary=b",
+        content_length=str(100 * MB),
     )
     status, _, body = run(form_app, environ)
     assert status == 400
@@ -257,7 +265,10 @@ def test_multipart_endless_header_lines(form_app: Erlen) -> None:
     # stop a part with millions of them. The whole header block is bounded.
     stream = CountingInput(b"--b\r\n", b"X-A: b\r\n", 100 * MB)
     environ = make_environ(
-        "POST", stream=stream, content_type="multipart/form-data; boundary=b", content_length=str(100 * MB)
+        "POST",
+        stream=stream,
+        content_type="multipart/form-data; boundary=b",
+        content_length=str(100 * MB),
     )
     status, _, _ = run(form_app, environ)
     assert status == 400
@@ -334,7 +345,9 @@ def test_key_rotation_signs_with_the_newest_key(app: Erlen) -> None:
 
     def serializer(key: str) -> URLSafeTimedSerializer:
         return URLSafeTimedSerializer(
-            key, salt="cookie-session", signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha1}
+            key,
+            salt="cookie-session",
+            signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha1},
         )
 
     app.config.update(SECRET_KEY="new key", SECRET_KEY_FALLBACKS=["old key"])
@@ -409,7 +422,9 @@ def test_safe_join_keeps_ordinary_paths() -> None:
     assert safe_join("/srv/files", "console.txt") == "/srv/files/console.txt"
 
 
-@pytest.mark.parametrize("unsafe", ["../secret.txt", "/etc/hostname", "..\\secret.txt", "sub/../../secret.txt"])
+@pytest.mark.parametrize(
+    "unsafe", ["../secret.txt", "/etc/hostname", "..\\secret.txt", "sub/../../secret.txt"]
+)
 def test_send_from_directory_stays_inside(tmp_path: t.Any, unsafe: str) -> None:
     # Naive: the joined path is opened if it exists, so "../secret.txt"
     # serves a file next to the public folder. Here it is a 404.
@@ -449,16 +464,27 @@ def test_debugger_unreachable_with_debug_off() -> None:
 
     status, _, body = run(app, make_environ("GET", "/boom"))
     assert status == 500
-    for leak in (b"Traceback", b"RuntimeError", b"internal detail", b"do-not-show", b"console", b"PIN"):
+    for leak in (
+        b"Traceback",
+        b"RuntimeError",
+        b"internal detail",
+        b"do-not-show",
+        b"console",
+        b"PIN",
+    ):
         assert leak not in body
     for query in ("cmd=resource&f=style.css", "cmd=pinauth&s=x", "cmd=exec&s=x&frm=1"):
         for method in ("GET", "POST"):
-            status, _, body = run(app, make_environ(method, "/__debugger__", query=query, body=b"pin=1&code=1"))
+            status, _, body = run(
+                app, make_environ(method, "/__debugger__", query=query, body=b"pin=1&code=1")
+            )
             assert status == 404, (method, query)
             assert b"PIN" not in body and b"debugger" not in body.lower()
 
 
-def test_debugger_console_is_host_checked_and_pin_protected(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_debugger_console_is_host_checked_and_pin_protected(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # Naive: the console runs code for any request that names a frame, or it
     # trusts any Host header (DNS rebinding lets a web page drive a console
     # on localhost), or it lets a PIN be guessed without limit. Each gate is
@@ -481,11 +507,23 @@ def test_debugger_console_is_host_checked_and_pin_protected(monkeypatch: pytest.
     assert b"111-222-333" not in page
     frame = next(iter(debugged._frames))
 
-    def console(cmd: str, form: bytes, *, host: str = "localhost", secret: str | None = None, cookie: str = "") -> tuple[int, dict[str, str], bytes]:
+    def console(
+        cmd: str,
+        form: bytes,
+        *,
+        host: str = "localhost",
+        secret: str | None = None,
+        cookie: str = "",
+    ) -> tuple[int, dict[str, str], bytes]:
         query = f"cmd={cmd}&s={debugged.secret if secret is None else secret}&frm={frame}"
         headers = {"HTTP_HOST": host, "HTTP_COOKIE": cookie}
         environ = make_environ(
-            "POST", "/__debugger__", query=query, body=form, content_type="application/x-www-form-urlencoded", headers=headers
+            "POST",
+            "/__debugger__",
+            query=query,
+            body=form,
+            content_type="application/x-www-form-urlencoded",
+            headers=headers,
         )
         code, response_headers, body = run(debugged, environ)
         return code, dict(response_headers), body
@@ -518,7 +556,9 @@ def test_debugger_console_is_host_checked_and_pin_protected(monkeypatch: pytest.
 # -- redirects and header injection -----------------------------------------
 
 
-@pytest.mark.parametrize("target", ["/next\r\nSet-Cookie: evil=1", "/a\nb", "/a\rb", "http://x/\r\n\r\n<script>"])
+@pytest.mark.parametrize(
+    "target", ["/next\r\nSet-Cookie: evil=1", "/a\nb", "/a\rb", "http://x/\r\n\r\n<script>"]
+)
 def test_redirect_location_cannot_split_the_response(target: str) -> None:
     # Naive: Location is set to the target as given, so CR/LF from a user
     # supplied "next" adds headers or a body (response splitting). Here the
@@ -654,13 +694,19 @@ def test_cookie_value_cannot_split_the_response() -> None:
     header = headers[0]
     assert "\r" not in header and "\n" not in header
     assert "; Domain=" not in header
-    assert parse_cookie(header.split("; ", 1)[0])["k"] == "v; Domain=evil.example\r\nSet-Cookie: evil=1"
+    assert (
+        parse_cookie(header.split("; ", 1)[0])["k"]
+        == "v; Domain=evil.example\r\nSet-Cookie: evil=1"
+    )
 
 
 # -- request smuggling-adjacent input at the WSGI layer ----------------------
 
 
-@pytest.mark.parametrize("length", ["5, 6", "5,5", "-1", "abc", "+5", "0x10", "1e3", "٥", "5 5", "99999999999999999999999a"])
+@pytest.mark.parametrize(
+    "length",
+    ["5, 6", "5,5", "-1", "abc", "+5", "0x10", "1e3", "٥", "5 5", "99999999999999999999999a"],
+)
 def test_bad_content_length_is_a_400(length: str) -> None:
     # Naive: int(value) accepts "+5" and other digits, and a list of
     # conflicting lengths is either a 500 (ValueError) or silently one of
@@ -687,8 +733,14 @@ def test_body_without_length_or_end_marker_is_not_read() -> None:
     def index() -> str:
         return f"{len(request.get_data())} {len(request.form)}"
 
-    for content_type in ("application/octet-stream", "application/x-www-form-urlencoded", "multipart/form-data; boundary=b"):
-        status, _, body = run(app, make_environ("POST", stream=ForbiddenInput(), content_type=content_type))
+    for content_type in (
+        "application/octet-stream",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=b",
+    ):
+        status, _, body = run(
+            app, make_environ("POST", stream=ForbiddenInput(), content_type=content_type)
+        )
         assert (status, body) == (200, b"0 0"), content_type
 
 
@@ -739,10 +791,15 @@ def test_transfer_encoding_wins_over_content_length_when_the_server_dechunks() -
 
     chunked = {"HTTP_TRANSFER_ENCODING": "chunked"}
     for declared in ("3", "100", "0"):
-        environ = make_environ("POST", body=b"abcdefghij", content_length=declared, terminated=True, headers=chunked)
+        environ = make_environ(
+            "POST", body=b"abcdefghij", content_length=declared, terminated=True, headers=chunked
+        )
         assert run(app, environ)[::2] == (200, b"None abcdefghij"), declared
     stream = CountingInput(b"", b"x", 100 * MB)
-    status, _, _ = run(app, make_environ("POST", stream=stream, content_length="3", terminated=True, headers=chunked))
+    status, _, _ = run(
+        app,
+        make_environ("POST", stream=stream, content_length="3", terminated=True, headers=chunked),
+    )
     assert status == 413
     assert stream.served <= 1001
     # An input the server does not terminate keeps the declared length.
@@ -779,7 +836,9 @@ def test_huge_declared_length_without_a_limit_is_read_in_bounded_chunks() -> Non
             writer.sendall(b"only a few bytes")
             writer.close()
             with reader.makefile("rb") as rfile:
-                status, _, _ = run(app, make_environ("POST", path, stream=rfile, content_length=str(10**13)))
+                status, _, _ = run(
+                    app, make_environ("POST", path, stream=rfile, content_length=str(10**13))
+                )
             assert status == 400, path
         finally:
             reader.close()
@@ -790,7 +849,9 @@ def test_huge_declared_length_without_a_limit_is_read_in_bounded_chunks() -> Non
     sender.start()
     try:
         with reader.makefile("rb") as rfile:
-            status, _, body = run(app, make_environ("POST", stream=rfile, content_length=str(len(payload))))
+            status, _, body = run(
+                app, make_environ("POST", stream=rfile, content_length=str(len(payload)))
+            )
         assert (status, body) == (200, str(len(payload)).encode())
     finally:
         sender.join(5)

@@ -239,7 +239,9 @@ def test_before_request_can_refuse_and_hooks_run(app: Erlen) -> None:
     assert calls == ["before /ws", "teardown None", "before /ws", "teardown None"]
 
 
-def test_error_after_accept_closes_1011_and_the_app_keeps_serving(app: Erlen, caplog: pytest.LogCaptureFixture) -> None:
+def test_error_after_accept_closes_1011_and_the_app_keeps_serving(
+    app: Erlen, caplog: pytest.LogCaptureFixture
+) -> None:
     @app.websocket("/ws")
     async def handler() -> None:
         await websocket.accept()
@@ -337,7 +339,12 @@ def test_blueprint_websocket_with_prefix_request_and_session(app: Erlen) -> None
     async def room(room: str) -> None:
         await websocket.accept()
         await websocket.send_json(
-            {"room": room, "endpoint": request.endpoint, "user": session.get("user"), "agent": request.headers.get("X-Agent")}
+            {
+                "room": room,
+                "endpoint": request.endpoint,
+                "user": session.get("user"),
+                "agent": request.headers.get("X-Agent"),
+            }
         )
 
     @app.route("/login")
@@ -349,7 +356,12 @@ def test_blueprint_websocket_with_prefix_request_and_session(app: Erlen) -> None
     client = app.test_client()
     client.get("/login")
     with client.websocket_connect("/chat/red", headers={"X-Agent": "test"}) as ws:
-        assert ws.receive_json() == {"room": "red", "endpoint": "chat.room", "user": "ann", "agent": "test"}
+        assert ws.receive_json() == {
+            "room": "red",
+            "endpoint": "chat.room",
+            "user": "ann",
+            "agent": "test",
+        }
 
 
 def test_sync_handler_is_a_registration_error(app: Erlen) -> None:
@@ -549,7 +561,9 @@ def _origin_app(app: Erlen) -> list[str]:
     return ran
 
 
-def _connect(app: Erlen, origin: str | None, host: str = "localhost", extension: bool = True) -> str:
+def _connect(
+    app: Erlen, origin: str | None, host: str = "localhost", extension: bool = True
+) -> str:
     headers = {"Host": host}
     if origin is not None:
         headers["Origin"] = origin
@@ -557,15 +571,29 @@ def _connect(app: Erlen, origin: str | None, host: str = "localhost", extension:
         return ws.receive_text()
 
 
-def _refused(app: Erlen, origin: str | None, host: str = "localhost", extension: bool = True) -> WebSocketRejected:
+def _refused(
+    app: Erlen, origin: str | None, host: str = "localhost", extension: bool = True
+) -> WebSocketRejected:
     with pytest.raises(WebSocketRejected) as refused:
         _connect(app, origin, host, extension)
     return refused.value
 
 
 @pytest.mark.parametrize("extension", [True, False], ids=["http-response", "close"])
-@pytest.mark.parametrize("origin", ["https://evil.test", "http://localhost.evil.test", "http://localhost:8000", "null", "evil", ""])
-def test_cross_origin_handshake_is_refused_before_any_code_runs(app: Erlen, origin: str, extension: bool) -> None:
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://evil.test",
+        "http://localhost.evil.test",
+        "http://localhost:8000",
+        "null",
+        "evil",
+        "",
+    ],
+)
+def test_cross_origin_handshake_is_refused_before_any_code_runs(
+    app: Erlen, origin: str, extension: bool
+) -> None:
     # issue 15, finding 3: another site's page (or a sandboxed one: "null")
     # gets a 403, and neither the hooks nor the handler run.
     ran = _origin_app(app)
@@ -614,7 +642,11 @@ def test_trusted_hosts_are_allowed_origins(app: Erlen) -> None:
 def test_allowed_origins_setting(app: Erlen) -> None:
     # issue 15, finding 3: listed origins match exactly (scheme, host, port),
     # besides the app's own origin.
-    app.config["WEBSOCKET_ALLOWED_ORIGINS"] = ["https://app.example.test", "http://localhost:3000", "https://other.test:443/"]
+    app.config["WEBSOCKET_ALLOWED_ORIGINS"] = [
+        "https://app.example.test",
+        "http://localhost:3000",
+        "https://other.test:443/",
+    ]
     ran = _origin_app(app)
     assert _connect(app, "https://app.example.test") == "anonymous"
     assert _connect(app, "http://localhost:3000") == "anonymous"
@@ -622,7 +654,12 @@ def test_allowed_origins_setting(app: Erlen) -> None:
     assert _connect(app, "http://localhost") == "anonymous"  # same origin
     assert _connect(app, None) == "anonymous"
     ran.clear()
-    for origin in ("http://app.example.test", "https://app.example.test:8443", "https://sub.app.example.test", "null"):
+    for origin in (
+        "http://app.example.test",
+        "https://app.example.test:8443",
+        "https://sub.app.example.test",
+        "null",
+    ):
         assert _refused(app, origin).status_code == 403, origin
     assert ran == []
 

@@ -40,7 +40,11 @@ def best_us(data: dict[str, t.Any], case: str, framework: str) -> float | None:
 
 def markdown_table(data: dict[str, t.Any]) -> str:
     """The per-case table of the performance page, as Markdown."""
-    head = "| case | request | " + " | ".join(LABELS[f] for f in FRAMEWORKS) + " | Erlen/Flask | Erlen/Falcon |"
+    head = (
+        "| case | request | "
+        + " | ".join(LABELS[f] for f in FRAMEWORKS)
+        + " | Erlen/Flask | Erlen/Falcon |"
+    )
     rows = [head, "| --- | --- | " + " | ".join("---:" for _ in FRAMEWORKS) + " | ---: | ---: |"]
     for case, info in data["cases"].items():
         times = {f: best_us(data, case, f) for f in FRAMEWORKS}
@@ -49,7 +53,13 @@ def markdown_table(data: dict[str, t.Any]) -> str:
         for peer in ("flask", "falcon"):
             erlen, other = times["erlen"], times[peer]
             ratios.append(f"{erlen / other:.2f}×" if erlen is not None and other else "n/a")
-        rows.append(f"| `{case}` | `{info['request']}` | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+        rows.append(
+            f"| `{case}` | `{info['request']}` | "
+            + " | ".join(cells)
+            + " | "
+            + " | ".join(ratios)
+            + " |"
+        )
     return "\n".join(rows) + "\n"
 
 
@@ -76,7 +86,9 @@ def draw(data: dict[str, t.Any], out: Path = PNG_PATH) -> None:
     ax.set_xscale("log")
     ax.set_xlabel("µs per request (log scale, lower is better)")
     meta = data["meta"]
-    ax.set_title(f"One request through each framework's WSGI callable\n{meta['python']}, {meta['cpu_count']} CPUs, {meta['date'][:10]}")
+    ax.set_title(
+        f"One request through each framework's WSGI callable\n{meta['python']}, {meta['cpu_count']} CPUs, {meta['date'][:10]}"
+    )
     ax.legend(loc="lower right")
     ax.grid(axis="x", which="both", alpha=0.3)
     fig.tight_layout()

@@ -106,7 +106,9 @@ def defined_once(cls: type, name: str) -> bool:
     return sum(name in klass.__dict__ for klass in cls.__mro__) == 1
 
 
-def call_wsgi_app(wsgi_app: t.Callable[..., t.Any], environ: dict[str, t.Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+def call_wsgi_app(
+    wsgi_app: t.Callable[..., t.Any], environ: dict[str, t.Any]
+) -> tuple[str, list[tuple[str, str]], bytes]:
     """Call a WSGI application and collect its status, headers and whole body.
 
     The body iterable is closed afterwards, as a server would (PEP 3333).
@@ -114,7 +116,9 @@ def call_wsgi_app(wsgi_app: t.Callable[..., t.Any], environ: dict[str, t.Any]) -
     """
     started: list[t.Any] = []
 
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: t.Any = None) -> t.Callable[[bytes], None]:
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
+    ) -> t.Callable[[bytes], None]:
         if exc_info is not None and started:
             raise exc_info[1].with_traceback(exc_info[2])
         started[:] = [status, headers]
@@ -132,4 +136,6 @@ def call_wsgi_app(wsgi_app: t.Callable[..., t.Any], environ: dict[str, t.Any]) -
 
 def _no_write(data: bytes) -> None:
     """The ``write`` callable ``start_response`` returns: refused, so no byte is lost silently."""
-    raise RuntimeError("This caller of WSGI apps does not support the WSGI write() callable; return the body as an iterable.")
+    raise RuntimeError(
+        "This caller of WSGI apps does not support the WSGI write() callable; return the body as an iterable."
+    )

@@ -106,7 +106,8 @@ class Erlen(Scaffold):
     testing = ConfigAttribute[bool]("TESTING")
     secret_key = ConfigAttribute[str | bytes | None]("SECRET_KEY")
     permanent_session_lifetime = ConfigAttribute[timedelta](
-        "PERMANENT_SESSION_LIFETIME", get_converter=_make_timedelta  # type: ignore[arg-type]
+        "PERMANENT_SESSION_LIFETIME",
+        get_converter=_make_timedelta,  # type: ignore[arg-type]
     )
 
     default_config: dict[str, t.Any] = {
@@ -173,7 +174,9 @@ class Erlen(Scaffold):
         if instance_path is None:
             instance_path = self.auto_find_instance_path()
         elif not os.path.isabs(instance_path):
-            raise ValueError("If an instance path is provided it must be absolute. A relative path was given instead.")
+            raise ValueError(
+                "If an instance path is provided it must be absolute. A relative path was given instead."
+            )
         #: The instance folder: for files that are not part of the code.
         self.instance_path = instance_path
         self.config = self.make_config(instance_relative_config)
@@ -181,7 +184,9 @@ class Erlen(Scaffold):
         #: The JSON provider (``dumps``, ``loads``, ``response``).
         self.json: JSONProvider = self.json_provider_class(self)
         #: Functions called with (error, endpoint, values) when ``url_for`` fails.
-        self.url_build_error_handlers: list[t.Callable[[Exception, str, dict[str, t.Any]], str]] = []
+        self.url_build_error_handlers: list[
+            t.Callable[[Exception, str, dict[str, t.Any]], str]
+        ] = []
         self.teardown_appcontext_funcs: list[t.Callable[[BaseException | None], None]] = []
         self.shell_context_processors: list[t.Callable[[], dict[str, t.Any]]] = []
         #: Registered blueprints by name.
@@ -203,7 +208,11 @@ class Erlen(Scaffold):
         self._plain_full_dispatch = "full_dispatch_request" not in overridden
         self._plain_preprocess = "preprocess_request" not in overridden
         self._plain_dispatch = not overridden & {"dispatch_request", "ensure_sync", "async_to_sync"}
-        self._plain_finalize = not overridden & {"finalize_request", "make_response", "process_response"}
+        self._plain_finalize = not overridden & {
+            "finalize_request",
+            "make_response",
+            "process_response",
+        }
         self._plain_asgi = "asgi_app" not in overridden
         #: No method that runs user code is overridden: the sync driver may
         #: call erlen.dispatch's functions directly, and the ASGI adapter may
@@ -222,7 +231,9 @@ class Erlen(Scaffold):
         self.__dict__["__call__"] = _AsyncEntry(self)
 
         if self.has_static_folder:
-            assert bool(static_host) == host_matching, "Invalid static_host/host_matching combination"
+            assert bool(static_host) == host_matching, (
+                "Invalid static_host/host_matching combination"
+            )
             self.add_url_rule(
                 f"{self.static_url_path}/<path:filename>",
                 endpoint="static",
@@ -309,14 +320,18 @@ class Erlen(Scaffold):
             return os.path.join(sys.prefix, "var", f"{self.name}-instance")
         return os.path.join(folder, "instance")
 
-    def open_instance_resource(self, resource: str, mode: str = "rb", encoding: str | None = "utf-8") -> t.IO[t.Any]:
+    def open_instance_resource(
+        self, resource: str, mode: str = "rb", encoding: str | None = "utf-8"
+    ) -> t.IO[t.Any]:
         """Open a file in the instance folder."""
         path = os.path.join(self.instance_path, resource)
         if "b" in mode:
             return open(path, mode)
         return open(path, mode, encoding=encoding)
 
-    def open_resource(self, resource: str, mode: str = "rb", encoding: str | None = None) -> t.IO[t.Any]:
+    def open_resource(
+        self, resource: str, mode: str = "rb", encoding: str | None = None
+    ) -> t.IO[t.Any]:
         """Open a file relative to :attr:`root_path` for reading."""
         if mode not in {"r", "rt", "rb"}:
             raise ValueError("Resources can only be opened for reading.")
@@ -600,7 +615,9 @@ class Erlen(Scaffold):
                 self._sync_cache[func] = wrapped
         return wrapped
 
-    def async_to_sync(self, func: t.Callable[..., t.Coroutine[t.Any, t.Any, t.Any]]) -> t.Callable[..., t.Any]:
+    def async_to_sync(
+        self, func: t.Callable[..., t.Coroutine[t.Any, t.Any, t.Any]]
+    ) -> t.Callable[..., t.Any]:
         """Wrap a coroutine function to block until it ran (see :func:`erlen.concurrency.run_coroutine`)."""
 
         def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
@@ -622,11 +639,15 @@ class Erlen(Scaffold):
         """
         ctx = RequestContext(self, None, make_request(self.request_class, environ))
         # PERF: `in` first: the key is there only under the test client.
-        preserve = environ["erlen._preserve_context"] if "erlen._preserve_context" in environ else None
+        preserve = (
+            environ["erlen._preserve_context"] if "erlen._preserve_context" in environ else None
+        )
         response = _dispatch.run(self, ctx, preserve)
         return send_response(response, environ, start_response)
 
-    def __call__(self, environ: dict[str, t.Any], start_response: t.Any = None, send: t.Any = None) -> t.Any:
+    def __call__(
+        self, environ: dict[str, t.Any], start_response: t.Any = None, send: t.Any = None
+    ) -> t.Any:
         """Serve a WSGI request, or an ASGI connection: one object for both servers.
 
         ``app(environ, start_response)`` is WSGI and calls :meth:`wsgi_app`;
@@ -755,7 +776,9 @@ class Erlen(Scaffold):
         """The automatic ``OPTIONS`` response: empty, with ``Allow``."""
         request = _cv.get().request
         assert request is not None
-        methods = self.url_map.allowed_methods(request.path, _dispatch.domain_for(self, request) or "")
+        methods = self.url_map.allowed_methods(
+            request.path, _dispatch.domain_for(self, request) or ""
+        )
         rv = self.response_class()
         rv.headers.set("Allow", ", ".join(sorted(methods)))
         return rv
@@ -787,7 +810,9 @@ class Erlen(Scaffold):
 
     # -- errors --------------------------------------------------------------
 
-    def _find_error_handler(self, e: Exception, blueprints: list[str]) -> t.Callable[..., t.Any] | None:
+    def _find_error_handler(
+        self, e: Exception, blueprints: list[str]
+    ) -> t.Callable[..., t.Any] | None:
         # Flask's private name for the lookup, which some extensions call.
         return _dispatch.find_error_handler(self, e, blueprints)
 
@@ -863,7 +888,9 @@ class Erlen(Scaffold):
             for func in self.url_default_functions.get(name, ()):
                 func(endpoint, values)
 
-    def handle_url_build_error(self, error: BuildError, endpoint: str, values: dict[str, t.Any]) -> str:
+    def handle_url_build_error(
+        self, error: BuildError, endpoint: str, values: dict[str, t.Any]
+    ) -> str:
         """Try ``url_build_error_handlers``; re-raise ``error`` when none gives a URL."""
         for handler in self.url_build_error_handlers:
             try:
@@ -901,7 +928,11 @@ class Erlen(Scaffold):
             script_root = request.script_root
             host = request.host
             scheme = request.scheme
-            current_domain = _dispatch.domain_for(self, request) if (self.url_map.host_matching or self.subdomain_matching) else None
+            current_domain = (
+                _dispatch.domain_for(self, request)
+                if (self.url_map.host_matching or self.subdomain_matching)
+                else None
+            )
         else:
             server_name = self.config["SERVER_NAME"]
             if server_name is None:
@@ -1010,4 +1041,3 @@ class Erlen(Scaffold):
         options.setdefault("threaded", True)
         options.setdefault("asgi", None)  # the ASGI side (WebSockets) when uvicorn is installed
         run_simple(host, port, self, **options)
-

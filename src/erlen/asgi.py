@@ -47,7 +47,15 @@ if t.TYPE_CHECKING:
     from .app import Erlen
     from .wrappers import Request, Response
 
-__all__ = ["make_request", "send_response", "handle_http", "asgi_app", "run_sync", "run_beside_loop", "server_loop"]
+__all__ = [
+    "make_request",
+    "send_response",
+    "handle_http",
+    "asgi_app",
+    "run_sync",
+    "run_beside_loop",
+    "server_loop",
+]
 
 Scope = dict[str, t.Any]
 Message = dict[str, t.Any]
@@ -103,7 +111,9 @@ class _ASGIInput:
             # PERF: most bodies come in one message.
             chunk = await self.next_chunk()
             if limit is not None and len(chunk) > limit:
-                raise RequestEntityTooLarge(f"The request body is larger than the limit of {limit} bytes.")
+                raise RequestEntityTooLarge(
+                    f"The request body is larger than the limit of {limit} bytes."
+                )
             self._buffer = chunk
             if not self.more:
                 return
@@ -113,7 +123,9 @@ class _ASGIInput:
             chunk = await self.next_chunk()
             size += len(chunk)
             if limit is not None and size > limit:
-                raise RequestEntityTooLarge(f"The request body is larger than the limit of {limit} bytes.")
+                raise RequestEntityTooLarge(
+                    f"The request body is larger than the limit of {limit} bytes."
+                )
             parts.append(chunk)
         self._buffer = b"".join(parts)
 
@@ -203,7 +215,9 @@ class _ASGIFields:
 
     @cached_property
     def scheme(self) -> str:
-        rv: str = self.scope.get("scheme") or ("ws" if self.scope["type"] == "websocket" else "http")
+        rv: str = self.scope.get("scheme") or (
+            "ws" if self.scope["type"] == "websocket" else "http"
+        )
         return rv
 
     @cached_property
@@ -277,7 +291,9 @@ def make_request(cls: type[Request], scope: Scope, receive: Receive | None = Non
     """
     combined = _asgi_classes.get(cls)
     if combined is None:
-        combined = _asgi_classes[cls] = type(cls.__name__, (_ASGIFields, cls), {"__module__": cls.__module__})
+        combined = _asgi_classes[cls] = type(
+            cls.__name__, (_ASGIFields, cls), {"__module__": cls.__module__}
+        )
     # PERF: annotations instead of t.cast (a call) on the request path.
     req: Request = object.__new__(combined)
     req.scope = scope  # type: ignore[attr-defined]
@@ -339,7 +355,9 @@ async def _fill_body(request: Request, body: _ASGIInput) -> None:
     if limit is not None:
         length = request.content_length  # a bad Content-Length raises 400 here
         if length is not None and length > limit:
-            raise RequestEntityTooLarge(f"The request body ({length} bytes) is larger than the limit of {limit} bytes.")
+            raise RequestEntityTooLarge(
+                f"The request body ({length} bytes) is larger than the limit of {limit} bytes."
+            )
     await body.fill(limit)
     # PERF: the whole body is in memory: get_data() returns it as is, while
     # `stream` still reads it from the start.
@@ -388,7 +406,12 @@ def _pathsend_path(body: t.Any, response: Response) -> str | None:
 
 
 async def send_response(
-    response: Response, scope: Scope, send: Send, app: Erlen, body_input: _ASGIInput | None = None, thread: RequestThread | None = None
+    response: Response,
+    scope: Scope,
+    send: Send,
+    app: Erlen,
+    body_input: _ASGIInput | None = None,
+    thread: RequestThread | None = None,
 ) -> None:
     """Send a response as ``http.response.start`` and ``http.response.body`` messages.
 
@@ -430,7 +453,11 @@ async def send_response(
             await send({"type": "http.response.body", "body": data})
             return
         if hasattr(body, "read") and not isinstance(body, (bytes, str)):
-            path = _pathsend_path(body, response) if "http.response.pathsend" in scope.get("extensions", ()) else None
+            path = (
+                _pathsend_path(body, response)
+                if "http.response.pathsend" in scope.get("extensions", ())
+                else None
+            )
             if path is not None:
                 await send(start)
                 await send({"type": "http.response.pathsend", "path": path})
@@ -448,7 +475,14 @@ async def send_response(
                 worker.release()
 
 
-async def _send_streamed(response: Response, body: t.Any, start: Message, send: Send, worker: RequestThread, body_input: _ASGIInput | None) -> None:
+async def _send_streamed(
+    response: Response,
+    body: t.Any,
+    start: Message,
+    send: Send,
+    worker: RequestThread,
+    body_input: _ASGIInput | None,
+) -> None:
     import asyncio
 
     charset = response.charset
@@ -460,7 +494,9 @@ async def _send_streamed(response: Response, body: t.Any, start: Message, send: 
                 if isinstance(item, str):
                     item = item.encode(charset)
                 if item:
-                    await send({"type": "http.response.body", "body": bytes(item), "more_body": True})
+                    await send(
+                        {"type": "http.response.body", "body": bytes(item), "more_body": True}
+                    )
         else:
             if hasattr(body, "read") and not isinstance(body, (bytes, str)):
                 next_chunk: t.Callable[[], t.Any] = lambda: body.read(_CHUNK)  # noqa: E731
@@ -474,7 +510,9 @@ async def _send_streamed(response: Response, body: t.Any, start: Message, send: 
                 if isinstance(item, str):
                     item = item.encode(charset)
                 if item:
-                    await send({"type": "http.response.body", "body": bytes(item), "more_body": True})
+                    await send(
+                        {"type": "http.response.body", "body": bytes(item), "more_body": True}
+                    )
         await send({"type": "http.response.body", "body": b""})
 
     if body_input is None:
@@ -510,6 +548,7 @@ async def _wait_disconnect(body_input: _ASGIInput) -> None:
         if message["type"] == "http.disconnect":
             body_input.disconnected = True
             return
+
 
 # -- dispatch ----------------------------------------------------------------------
 
@@ -560,8 +599,20 @@ async def handle_http(app: Erlen, scope: Scope, receive: Receive, send: Send) ->
             body = response.response
             code = response._status_code
             # PERF: send_response's common case, inlined.
-            if type(body) is list and not response._on_close and code >= 200 and code not in _NO_BODY and scope["method"] != "HEAD":
-                await send({"type": "http.response.start", "status": code, "headers": _encode_headers(response)})
+            if (
+                type(body) is list
+                and not response._on_close
+                and code >= 200
+                and code not in _NO_BODY
+                and scope["method"] != "HEAD"
+            ):
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": code,
+                        "headers": _encode_headers(response),
+                    }
+                )
                 await send({"type": "http.response.body", "body": _join(body, response.charset)})
             else:
                 await send_response(response, scope, send, app, request._input, thread)

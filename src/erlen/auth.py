@@ -138,7 +138,9 @@ class UserMixin:
         try:
             return str(self.id)  # type: ignore[attr-defined]
         except AttributeError:
-            raise NotImplementedError("No 'id' attribute on the user: override 'get_id()' to return its id.") from None
+            raise NotImplementedError(
+                "No 'id' attribute on the user: override 'get_id()' to return its id."
+            ) from None
 
     def get_remember_token_version(self) -> str | None:
         """The value this user's remember-me tokens are bound to: when it

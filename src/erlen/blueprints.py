@@ -630,7 +630,9 @@ class Blueprint(Scaffold):
         max_age = self.get_send_file_max_age(filename)
         return send_from_directory(t.cast(str, self.static_folder), filename, max_age=max_age)
 
-    def open_resource(self, resource: str, mode: str = "rb", encoding: str | None = "utf-8") -> t.IO[t.Any]:
+    def open_resource(
+        self, resource: str, mode: str = "rb", encoding: str | None = "utf-8"
+    ) -> t.IO[t.Any]:
         """Open a file relative to the blueprint's :attr:`root_path` for reading.
 
         :param resource: The path below ``root_path``.

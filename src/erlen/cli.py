@@ -96,13 +96,22 @@ def _failed_in_call(func: t.Callable[..., t.Any], tb: TracebackType | None) -> b
     return False
 
 
-def _call_factory(module: ModuleType, name: str, func: t.Callable[..., t.Any], args: list[t.Any], kwargs: dict[str, t.Any], hint: str) -> t.Any:
+def _call_factory(
+    module: ModuleType,
+    name: str,
+    func: t.Callable[..., t.Any],
+    args: list[t.Any],
+    kwargs: dict[str, t.Any],
+    hint: str,
+) -> t.Any:
     try:
         return func(*args, **kwargs)
     except TypeError as e:
         if _failed_in_call(func, e.__traceback__):
             raise  # a bug inside the factory: the user needs its traceback
-        raise NoAppException(f"The factory {name!r} in module {module.__name__!r} {hint}: {e}.") from None
+        raise NoAppException(
+            f"The factory {name!r} in module {module.__name__!r} {hint}: {e}."
+        ) from None
 
 
 def find_best_app(module: ModuleType) -> Erlen:
@@ -129,7 +138,11 @@ def find_best_app(module: ModuleType) -> Erlen:
         factory = getattr(module, attr, None)
         if inspect.isfunction(factory):
             app = _call_factory(
-                module, attr, factory, [], {},
+                module,
+                attr,
+                factory,
+                [],
+                {},
                 f"can't be called without arguments (give them with '--app {module.__name__}:{attr}(...)')",
             )
             if _is_app(app):
@@ -155,7 +168,9 @@ def find_app_by_string(module: ModuleType, app_name: str) -> Erlen:
     try:
         expr = ast.parse(app_name.strip(), mode="eval").body
     except SyntaxError:
-        raise NoAppException(f"Can't read {app_name!r} as an attribute name or a function call.") from None
+        raise NoAppException(
+            f"Can't read {app_name!r} as an attribute name or a function call."
+        ) from None
 
     args: list[t.Any] = []
     kwargs: dict[str, t.Any] = {}
@@ -164,12 +179,16 @@ def find_app_by_string(module: ModuleType, app_name: str) -> Erlen:
         is_call = False
     elif isinstance(expr, ast.Call):
         if not isinstance(expr.func, ast.Name):
-            raise NoAppException(f"The factory in {app_name!r} must be a plain name, like 'create_app(...)'.")
+            raise NoAppException(
+                f"The factory in {app_name!r} must be a plain name, like 'create_app(...)'."
+            )
         name = expr.func.id
         is_call = True
         try:
             args = [ast.literal_eval(arg) for arg in expr.args]
-            kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in expr.keywords if kw.arg is not None}
+            kwargs = {
+                kw.arg: ast.literal_eval(kw.value) for kw in expr.keywords if kw.arg is not None
+            }
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             raise NoAppException(
                 f"The arguments in {app_name!r} must be Python literals (strings, numbers,"
@@ -184,9 +203,13 @@ def find_app_by_string(module: ModuleType, app_name: str) -> Erlen:
         raise NoAppException(f"Module {module.__name__!r} has no attribute {name!r}.") from None
 
     if inspect.isfunction(value):
-        value = _call_factory(module, name, value, args, kwargs, "can't be called with the given arguments")
+        value = _call_factory(
+            module, name, value, args, kwargs, "can't be called with the given arguments"
+        )
     elif is_call:
-        raise NoAppException(f"{name!r} in module {module.__name__!r} is not a function, so it can't be called.")
+        raise NoAppException(
+            f"{name!r} in module {module.__name__!r} is not a function, so it can't be called."
+        )
 
     if _is_app(value):
         return t.cast("Erlen", value)
@@ -242,14 +265,20 @@ def _where_raised(tb: TracebackType | None) -> str:
 
 
 @t.overload
-def locate_app(module_name: str, app_name: str | None, raise_if_not_found: t.Literal[True] = True) -> Erlen: ...
+def locate_app(
+    module_name: str, app_name: str | None, raise_if_not_found: t.Literal[True] = True
+) -> Erlen: ...
 
 
 @t.overload
-def locate_app(module_name: str, app_name: str | None, raise_if_not_found: t.Literal[False] = ...) -> Erlen | None: ...
+def locate_app(
+    module_name: str, app_name: str | None, raise_if_not_found: t.Literal[False] = ...
+) -> Erlen | None: ...
 
 
-def locate_app(module_name: str, app_name: str | None, raise_if_not_found: bool = True) -> Erlen | None:
+def locate_app(
+    module_name: str, app_name: str | None, raise_if_not_found: bool = True
+) -> Erlen | None:
     """Import ``module_name`` and find the app in it.
 
     :param app_name: ``name`` or ``factory(args)``; ``None`` uses the
@@ -267,7 +296,9 @@ def locate_app(module_name: str, app_name: str | None, raise_if_not_found: bool 
                 f"While importing {module_name!r}, an ImportError was raised: {e}{_where_raised(e.__traceback__)}"
             ) from None
         if raise_if_not_found:
-            raise NoAppException(f"Could not import {module_name!r}: no such module or file.") from None
+            raise NoAppException(
+                f"Could not import {module_name!r}: no such module or file."
+            ) from None
         return None
 
     module = sys.modules[module_name]
@@ -343,7 +374,9 @@ class ScriptInfo:
             app = locate_app(prepare_import(self._path(path)), name)
         else:
             for filename in DEFAULT_APP_FILES:
-                app = locate_app(prepare_import(self._path(filename)), None, raise_if_not_found=False)
+                app = locate_app(
+                    prepare_import(self._path(filename)), None, raise_if_not_found=False
+                )
                 if app is not None:
                     break
 
@@ -455,7 +488,11 @@ def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> bool 
 def _load_env_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     info = _script_info(ctx)
     if value is not None and not _have_dotenv():
-        raise click.BadParameter("python-dotenv must be installed to load an env file (pip install python-dotenv).", ctx=ctx, param=param)
+        raise click.BadParameter(
+            "python-dotenv must be installed to load an env file (pip install python-dotenv).",
+            ctx=ctx,
+            param=param,
+        )
     if value is not None or info.load_dotenv_defaults:
         load_dotenv(value, load_defaults=info.load_dotenv_defaults)
     return value
@@ -466,7 +503,10 @@ def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> No
         return
     from . import __version__
 
-    click.echo(f"Python {platform.python_version()}\nErlen {__version__}\nClick {_dist_version('click')}", color=ctx.color)
+    click.echo(
+        f"Python {platform.python_version()}\nErlen {__version__}\nClick {_dist_version('click')}",
+        color=ctx.color,
+    )
     ctx.exit()
 
 
@@ -575,7 +615,9 @@ class ErlenGroup(AppGroup):
     ) -> None:
         params = list(extra.pop("params", None) or ())
         # The env file goes first so that ERLEN_APP set in it is seen.
-        params.extend((_env_file_option, _compat_option, _app_dir_option, _app_option, _debug_option))
+        params.extend(
+            (_env_file_option, _compat_option, _app_dir_option, _app_option, _debug_option)
+        )
         if add_version_option:
             params.append(_version_option)
         settings = dict(extra.pop("context_settings", None) or {})
@@ -645,7 +687,13 @@ class ErlenGroup(AppGroup):
             click.secho(f"{traceback.format_exc()}\n", err=True, fg="red")
         return sorted(names)
 
-    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: t.Any) -> click.Context:
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: t.Any,
+    ) -> click.Context:
         """Start the context with a :class:`ScriptInfo` built from this group's settings."""
         if "obj" not in extra and "obj" not in self.context_settings:
             extra["obj"] = ScriptInfo(
@@ -699,7 +747,11 @@ def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool 
         import dotenv
     except ImportError:
         if path or any(os.path.isfile(name) for name in DEFAULT_ENV_FILES):
-            click.secho(" * Tip: there are .env files here. Install python-dotenv to use them.", fg="yellow", err=True)
+            click.secho(
+                " * Tip: there are .env files here. Install python-dotenv to use them.",
+                fg="yellow",
+                err=True,
+            )
         return False
 
     data: dict[str, str | None] = {}
@@ -740,15 +792,44 @@ def _split_paths(value: str | None) -> list[str] | None:
 
 
 @click.command("run", short_help="Run a development server.")
-@click.option("--host", "-h", default="127.0.0.1", show_default=True, help="The interface to bind to.")
+@click.option(
+    "--host", "-h", default="127.0.0.1", show_default=True, help="The interface to bind to."
+)
 @click.option("--port", "-p", default=5000, show_default=True, help="The port to bind to.")
-@click.option("--cert", default=None, callback=_validate_cert, help="TLS certificate file (not supported yet).")
-@click.option("--key", default=None, callback=_validate_cert, help="TLS key file (not supported yet).")
-@click.option("--reload/--no-reload", default=None, help="Restart when a source file changes (default: on in debug mode).")
-@click.option("--debugger/--no-debugger", default=None, help="Show an interactive debugger on errors (default: on in debug mode).")
-@click.option("--with-threads/--without-threads", default=True, help="Handle each connection in its own thread.")
-@click.option("--extra-files", default=None, help=f"More files the reloader watches, separated by {os.pathsep!r}.")
-@click.option("--exclude-patterns", default=None, help=f"Files the reloader ignores (fnmatch patterns), separated by {os.pathsep!r}.")
+@click.option(
+    "--cert",
+    default=None,
+    callback=_validate_cert,
+    help="TLS certificate file (not supported yet).",
+)
+@click.option(
+    "--key", default=None, callback=_validate_cert, help="TLS key file (not supported yet)."
+)
+@click.option(
+    "--reload/--no-reload",
+    default=None,
+    help="Restart when a source file changes (default: on in debug mode).",
+)
+@click.option(
+    "--debugger/--no-debugger",
+    default=None,
+    help="Show an interactive debugger on errors (default: on in debug mode).",
+)
+@click.option(
+    "--with-threads/--without-threads",
+    default=True,
+    help="Handle each connection in its own thread.",
+)
+@click.option(
+    "--extra-files",
+    default=None,
+    help=f"More files the reloader watches, separated by {os.pathsep!r}.",
+)
+@click.option(
+    "--exclude-patterns",
+    default=None,
+    help=f"Files the reloader ignores (fnmatch patterns), separated by {os.pathsep!r}.",
+)
 @pass_script_info
 def run_command(
     info: ScriptInfo,
@@ -889,7 +970,9 @@ def routes_command(sort: str, all_methods: bool) -> None:
 
     widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
     for row in [headers, ["-" * w for w in widths], *rows]:
-        click.echo("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        click.echo(
+            "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        )
 
 
 #: The ``erlen`` command.

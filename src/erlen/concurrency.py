@@ -35,7 +35,15 @@ if t.TYPE_CHECKING:
 
     from .app import Erlen
 
-__all__ = ["acall", "is_async", "run_coroutine", "run_beside_loop", "run_sync", "server_loop", "RequestThread"]
+__all__ = [
+    "acall",
+    "is_async",
+    "run_coroutine",
+    "run_beside_loop",
+    "run_sync",
+    "server_loop",
+    "RequestThread",
+]
 
 # inspect.CO_COROUTINE, without importing inspect (slow to import).
 CO_COROUTINE = 0x80
@@ -157,7 +165,9 @@ def pool(app: Erlen) -> ThreadPoolExecutor:
             executor = app.__dict__.get("_asgi_pool")
             if executor is None:
                 size = int(app.config.get("ASGI_MAX_THREADS") or 40)
-                executor = app.__dict__["_asgi_pool"] = ThreadPoolExecutor(size, thread_name_prefix="erlen-asgi")
+                executor = app.__dict__["_asgi_pool"] = ThreadPoolExecutor(
+                    size, thread_name_prefix="erlen-asgi"
+                )
     return t.cast("ThreadPoolExecutor", executor)
 
 
@@ -168,7 +178,9 @@ def shutdown_pool(app: Erlen) -> None:
         executor.shutdown(wait=False)
 
 
-async def run_sync(app: Erlen, func: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
+async def run_sync(
+    app: Erlen, func: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any
+) -> t.Any:
     """Run a blocking function in the app's thread pool, in a copy of the current context.
 
     The copy carries the active request context, so ``request``, ``g``
@@ -184,10 +196,18 @@ async def run_sync(app: Erlen, func: t.Callable[..., t.Any], *args: t.Any, **kwa
     import asyncio
 
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(pool(app), _in_thread, loop, copy_context(), func, args, kwargs)
+    return await loop.run_in_executor(
+        pool(app), _in_thread, loop, copy_context(), func, args, kwargs
+    )
 
 
-def _in_thread(loop: asyncio.AbstractEventLoop, context: t.Any, func: t.Callable[..., t.Any], args: tuple[t.Any, ...], kwargs: dict[str, t.Any]) -> t.Any:
+def _in_thread(
+    loop: asyncio.AbstractEventLoop,
+    context: t.Any,
+    func: t.Callable[..., t.Any],
+    args: tuple[t.Any, ...],
+    kwargs: dict[str, t.Any],
+) -> t.Any:
     _thread_state.loop = loop
     try:
         return context.run(func, *args, **kwargs)
@@ -222,7 +242,12 @@ class RequestThread:
         self._started = False
         self._stay: t.Callable[[t.Any], bool] | None = None
 
-    async def start(self, func: t.Callable[..., t.Any], *args: t.Any, stay: t.Callable[[t.Any], bool] | None = None) -> t.Any:
+    async def start(
+        self,
+        func: t.Callable[..., t.Any],
+        *args: t.Any,
+        stay: t.Callable[[t.Any], bool] | None = None,
+    ) -> t.Any:
         """Run ``func(*args)`` on a pool thread kept for this request; return its result.
 
         :param stay: Called on the thread with the result: whether the thread
@@ -255,7 +280,9 @@ class RequestThread:
             self._started = False
             self._queue.put(None)
 
-    def _serve(self, future: asyncio.Future[t.Any], func: t.Callable[..., t.Any], args: tuple[t.Any, ...]) -> None:
+    def _serve(
+        self, future: asyncio.Future[t.Any], func: t.Callable[..., t.Any], args: tuple[t.Any, ...]
+    ) -> None:
         loop = t.cast("asyncio.AbstractEventLoop", self._loop)
         _thread_state.loop = loop
         try:

@@ -56,7 +56,9 @@ class Config(dict):  # type: ignore[type-arg]
     .. versionadded:: 0.1
     """
 
-    def __init__(self, root_path: str | os.PathLike[str] = ".", defaults: dict[str, t.Any] | None = None) -> None:
+    def __init__(
+        self, root_path: str | os.PathLike[str] = ".", defaults: dict[str, t.Any] | None = None
+    ) -> None:
         super().__init__(defaults or {})
         self.root_path = os.fspath(root_path)
 
@@ -76,7 +78,9 @@ class Config(dict):  # type: ignore[type-arg]
             )
         return self.from_pyfile(rv, silent=silent)
 
-    def from_prefixed_env(self, prefix: str = "ERLEN", *, loads: t.Callable[[str], t.Any] = json.loads) -> bool:
+    def from_prefixed_env(
+        self, prefix: str = "ERLEN", *, loads: t.Callable[[str], t.Any] = json.loads
+    ) -> bool:
         """Load ``PREFIX_KEY`` environment variables as ``KEY``.
 
         Values are parsed with ``loads`` (JSON by default) and kept as strings
@@ -87,7 +91,7 @@ class Config(dict):  # type: ignore[type-arg]
             if not key.startswith(prefix):
                 continue
             value: t.Any = os.environ[key]
-            key = key[len(prefix):]
+            key = key[len(prefix) :]
             try:
                 value = loads(value)
             except Exception:
@@ -161,13 +165,15 @@ class Config(dict):  # type: ignore[type-arg]
                 self[key] = value
         return True
 
-    def get_namespace(self, namespace: str, lowercase: bool = True, trim_namespace: bool = True) -> dict[str, t.Any]:
+    def get_namespace(
+        self, namespace: str, lowercase: bool = True, trim_namespace: bool = True
+    ) -> dict[str, t.Any]:
         """The keys starting with ``namespace`` (``"IMAGE_STORE_"``), as a dict."""
         rv = {}
         for k, v in self.items():
             if not k.startswith(namespace):
                 continue
-            key = k[len(namespace):] if trim_namespace else k
+            key = k[len(namespace) :] if trim_namespace else k
             if lowercase:
                 key = key.lower()
             rv[key] = v

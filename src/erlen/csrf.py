@@ -119,7 +119,9 @@ def _keys(app: Erlen) -> list[bytes]:
 
 
 def _is_session_value(value: object) -> bool:
-    return isinstance(value, str) and len(value) == 40 and all(c in "0123456789abcdef" for c in value)
+    return (
+        isinstance(value, str) and len(value) == 40 and all(c in "0123456789abcdef" for c in value)
+    )
 
 
 def generate_csrf() -> str:
@@ -171,11 +173,15 @@ def validate_csrf(token: object, time_limit: int | None | t.Literal[False] = Fal
         raise CSRFError("The CSRF token is missing.")
     value = ctx.session.get(SESSION_KEY)
     if not _is_session_value(value):
-        raise CSRFError("The CSRF session token is missing. The session may have expired; reload the page and try again.")
+        raise CSRFError(
+            "The CSRF session token is missing. The session may have expired; reload the page and try again."
+        )
     if not isinstance(token, str) or token.count(".") != 1:
         raise CSRFError("The CSRF token is invalid.")
     issued, signature = token.split(".")
-    if not _verify(keys, f"{value}.{issued}", signature) or not (issued.isascii() and issued.isdigit()):
+    if not _verify(keys, f"{value}.{issued}", signature) or not (
+        issued.isascii() and issued.isdigit()
+    ):
         raise CSRFError("The CSRF token is invalid.")
     if time_limit is False:
         time_limit = _config(app, "CSRF_TIME_LIMIT")

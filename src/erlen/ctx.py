@@ -166,7 +166,9 @@ class AppContext:
 
     def _teardown(self, exc: BaseException | None) -> None:
         app = self.app
-        if self._outer is None and (app.teardown_appcontext_funcs or _signals.appcontext_tearing_down.receivers):
+        if self._outer is None and (
+            app.teardown_appcontext_funcs or _signals.appcontext_tearing_down.receivers
+        ):
             app.do_teardown_appcontext(exc)
 
     def __enter__(self) -> AppContext:
@@ -234,7 +236,9 @@ class RequestContext(AppContext):
             request = self.request
             if request._files:  # type: ignore[union-attr]
                 request.close()  # type: ignore[union-attr]
-            if self._outer is None and (app.teardown_appcontext_funcs or _signals.appcontext_tearing_down.receivers):
+            if self._outer is None and (
+                app.teardown_appcontext_funcs or _signals.appcontext_tearing_down.receivers
+            ):
                 app.do_teardown_appcontext(exc)
 
     def _pop_quickly(self) -> bool:

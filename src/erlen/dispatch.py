@@ -84,7 +84,9 @@ def overridden(cls: type[Erlen], base: type[Erlen]) -> frozenset[str]:
     names = _overrides.get(cls)
     if names is None:
         candidates = DRIVER_METHODS | {"make_response", "asgi_app"}
-        names = _overrides[cls] = frozenset(n for n in candidates if getattr(cls, n) is not getattr(base, n))
+        names = _overrides[cls] = frozenset(
+            n for n in candidates if getattr(cls, n) is not getattr(base, n)
+        )
     return names
 
 
@@ -101,7 +103,9 @@ def match(app: Erlen, request: Request) -> None:
         return
     # PERF: the common case of match_request, inlined.
     try:
-        request.url_rule, request.view_args = url_map.match(request.path, request.method, url_map.default_subdomain)
+        request.url_rule, request.view_args = url_map.match(
+            request.path, request.method, url_map.default_subdomain
+        )
     except HTTPException as e:
         request.routing_exception = e
 
@@ -145,9 +149,13 @@ def match_request(app: Erlen, request: Request, websocket: bool = False) -> None
             # NOTE: a host outside SERVER_NAME matches no rule at all.
             raise NotFound()
         if websocket:
-            request.url_rule, request.view_args = app.url_map.match(request.path, "GET", domain, websocket=True)
+            request.url_rule, request.view_args = app.url_map.match(
+                request.path, "GET", domain, websocket=True
+            )
         else:
-            request.url_rule, request.view_args = app.url_map.match(request.path, request.method, domain)
+            request.url_rule, request.view_args = app.url_map.match(
+                request.path, request.method, domain
+            )
     except HTTPException as e:
         request.routing_exception = e
 
@@ -280,7 +288,9 @@ def _response_from_wsgi_app(app: Erlen, wsgi_app: t.Callable[..., t.Any]) -> Res
     return app.response_class(data, status=status, headers=headers)
 
 
-def find_error_handler(app: Erlen, e: Exception, blueprints: list[str]) -> t.Callable[..., t.Any] | None:
+def find_error_handler(
+    app: Erlen, e: Exception, blueprints: list[str]
+) -> t.Callable[..., t.Any] | None:
     """The handler for ``e``: by code before class, blueprint before app, closest class first."""
     exc_class, code = app._get_exc_class_and_code(type(e))
     names = (*blueprints, None)
@@ -302,7 +312,9 @@ def _blueprints(ctx: AppContext) -> list[str]:
     return request.blueprints if request is not None else []
 
 
-def _before_hooks(app: Erlen, request: Request) -> tuple[list[t.Callable[..., t.Any]], list[t.Callable[..., t.Any]]]:
+def _before_hooks(
+    app: Erlen, request: Request
+) -> tuple[list[t.Callable[..., t.Any]], list[t.Callable[..., t.Any]]]:
     """URL value preprocessors and ``before_request`` functions, app first."""
     names = (None, *reversed(request.blueprints))
     preprocessors = [f for name in names for f in app.url_value_preprocessors.get(name, ())]
@@ -387,8 +399,12 @@ def _teardown_request_funcs(app: Erlen, ctx: AppContext) -> list[t.Callable[...,
     return [f for name in names for f in reversed(app.teardown_request_funcs.get(name, ()))]
 
 
-
-def before_pop(app: Erlen, ctx: RequestContext, preserve: t.Callable[[RequestContext], None] | None, error: BaseException | None) -> BaseException | None:
+def before_pop(
+    app: Erlen,
+    ctx: RequestContext,
+    preserve: t.Callable[[RequestContext], None] | None,
+    error: BaseException | None,
+) -> BaseException | None:
     """Hand the context to the test client's hook; the error teardown functions see."""
     if preserve is not None:
         preserve(ctx)
@@ -400,7 +416,9 @@ def before_pop(app: Erlen, ctx: RequestContext, preserve: t.Callable[[RequestCon
 # -- the sync driver ------------------------------------------------------------------
 
 
-def run(app: Erlen, ctx: RequestContext, preserve: t.Callable[[RequestContext], None] | None = None) -> Response:
+def run(
+    app: Erlen, ctx: RequestContext, preserve: t.Callable[[RequestContext], None] | None = None
+) -> Response:
     """Serve one request in the current thread: push, dispatch, handle errors, pop.
 
     The whole of a sync request: ``wsgi_app`` calls it, and the ASGI adapter
@@ -581,7 +599,10 @@ def _run_all(funcs: list[t.Callable[[t.Any], t.Any]], arg: t.Any) -> None:
 
 
 async def arun(
-    app: Erlen, ctx: RequestContext, view: t.Callable[..., t.Any] | None, preserve: t.Callable[[RequestContext], None] | None = None
+    app: Erlen,
+    ctx: RequestContext,
+    view: t.Callable[..., t.Any] | None,
+    preserve: t.Callable[[RequestContext], None] | None = None,
 ) -> Response:
     """Serve one matched request on the event loop: the async twin of :func:`run`.
 
@@ -680,7 +701,11 @@ async def ahandle_exception(app: Erlen, e: Exception) -> Response:
 
 async def apop(app: Erlen, ctx: RequestContext, error: BaseException | None) -> None:
     """Pop the context, awaiting async teardown functions on the loop."""
-    if not (app.teardown_request_funcs or app.teardown_appcontext_funcs) or len(ctx._tokens) != 1 or _cv.get(None) is not ctx:
+    if (
+        not (app.teardown_request_funcs or app.teardown_appcontext_funcs)
+        or len(ctx._tokens) != 1
+        or _cv.get(None) is not ctx
+    ):
         ctx.pop(error)  # no function to await, nested, or out of order: pop() answers
         return
     try:
@@ -697,7 +722,9 @@ async def apop(app: Erlen, ctx: RequestContext, error: BaseException | None) -> 
                 if app.teardown_appcontext_funcs:
                     await _arun_all(list(reversed(app.teardown_appcontext_funcs)), error)
                 if _signals.appcontext_tearing_down.receivers:
-                    _signals.appcontext_tearing_down.send(app, _async_wrapper=app.ensure_sync, exc=error)
+                    _signals.appcontext_tearing_down.send(
+                        app, _async_wrapper=app.ensure_sync, exc=error
+                    )
     finally:
         ctx._finish_pop()
 

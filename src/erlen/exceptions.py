@@ -45,9 +45,7 @@ class HTTPException(Exception):
     code: int | None = None
     description: str | None = None
 
-    def __init__(
-        self, description: str | None = None, response: Response | None = None
-    ) -> None:
+    def __init__(self, description: str | None = None, response: Response | None = None) -> None:
         super().__init__()
         if description is not None:
             self.description = description
@@ -74,9 +72,7 @@ class HTTPException(Exception):
             f"{self.get_description(environ, scope)}\n"
         )
 
-    def get_headers(
-        self, environ: t.Any = None, scope: t.Any = None
-    ) -> list[tuple[str, str]]:
+    def get_headers(self, environ: t.Any = None, scope: t.Any = None) -> list[tuple[str, str]]:
         """Headers of the error response; subclasses add ``Allow`` and friends."""
         return [("Content-Type", "text/html; charset=utf-8")]
 
@@ -128,9 +124,7 @@ class BadRequest(HTTPException):
     """*400 Bad Request*: the request could not be understood."""
 
     code = 400
-    description = (
-        "The browser (or proxy) sent a request that this server could not understand."
-    )
+    description = "The browser (or proxy) sent a request that this server could not understand."
 
 
 class BadRequestKeyError(BadRequest, KeyError):
@@ -200,15 +194,11 @@ class Unauthorized(HTTPException):
         www_authenticate: t.Any = None,
     ) -> None:
         super().__init__(description, response)
-        if www_authenticate is not None and not isinstance(
-            www_authenticate, (list, tuple)
-        ):
+        if www_authenticate is not None and not isinstance(www_authenticate, (list, tuple)):
             www_authenticate = [www_authenticate]
         self.www_authenticate = www_authenticate
 
-    def get_headers(
-        self, environ: t.Any = None, scope: t.Any = None
-    ) -> list[tuple[str, str]]:
+    def get_headers(self, environ: t.Any = None, scope: t.Any = None) -> list[tuple[str, str]]:
         headers = super().get_headers(environ, scope)
         for value in self.www_authenticate or ():
             header = value.to_header() if hasattr(value, "to_header") else str(value)
@@ -254,9 +244,7 @@ class MethodNotAllowed(HTTPException):
         super().__init__(description, response)
         self.valid_methods = None if valid_methods is None else list(valid_methods)
 
-    def get_headers(
-        self, environ: t.Any = None, scope: t.Any = None
-    ) -> list[tuple[str, str]]:
+    def get_headers(self, environ: t.Any = None, scope: t.Any = None) -> list[tuple[str, str]]:
         headers = super().get_headers(environ, scope)
         if self.valid_methods:
             headers.append(("Allow", ", ".join(self.valid_methods)))
@@ -351,9 +339,7 @@ class RequestedRangeNotSatisfiable(HTTPException):
         self.length = length
         self.units = units
 
-    def get_headers(
-        self, environ: t.Any = None, scope: t.Any = None
-    ) -> list[tuple[str, str]]:
+    def get_headers(self, environ: t.Any = None, scope: t.Any = None) -> list[tuple[str, str]]:
         headers = super().get_headers(environ, scope)
         if self.length is not None:
             headers.append(("Content-Range", f"{self.units} */{self.length}"))
@@ -378,7 +364,9 @@ class UnprocessableEntity(HTTPException):
     """*422 Unprocessable Content*: well-formed but semantically wrong."""
 
     code = 422
-    description = "The request was well-formed but was unable to be followed due to semantic errors."
+    description = (
+        "The request was well-formed but was unable to be followed due to semantic errors."
+    )
 
 
 class Locked(HTTPException):
@@ -399,7 +387,9 @@ class PreconditionRequired(HTTPException):
     """*428 Precondition Required*: a conditional request is required."""
 
     code = 428
-    description = "This request is required to be conditional; try using \"If-Match\" or \"If-Unmodified-Since\"."
+    description = (
+        'This request is required to be conditional; try using "If-Match" or "If-Unmodified-Since".'
+    )
 
 
 class _RetryAfter(HTTPException):
@@ -414,9 +404,7 @@ class _RetryAfter(HTTPException):
         super().__init__(description, response)
         self.retry_after = retry_after
 
-    def get_headers(
-        self, environ: t.Any = None, scope: t.Any = None
-    ) -> list[tuple[str, str]]:
+    def get_headers(self, environ: t.Any = None, scope: t.Any = None) -> list[tuple[str, str]]:
         headers = super().get_headers(environ, scope)
         if self.retry_after is not None:
             value = self.retry_after
@@ -601,9 +589,7 @@ class BuildError(RoutingException, LookupError):
             else:
                 message.append(" No rule has that endpoint.")
             return "".join(message)
-        if self.method and not any(
-            r.methods is None or self.method in r.methods for r in own
-        ):
+        if self.method and not any(r.methods is None or self.method in r.methods for r in own):
             methods = sorted({m for r in own for m in (r.methods or ())})
             message.append(f" Did you mean to use methods {methods!r}?")
             return "".join(message)

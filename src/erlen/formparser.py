@@ -45,7 +45,9 @@ _SPOOL_MAX_SIZE = 500 * 1024
 _MAX_PART_HEADER_SIZE = 16384
 #: Charsets accepted from a text part's ``Content-Type``; clients send
 #: UTF-8 in practice, and an exotic codec is not worth trusting.
-_PART_CHARSETS = frozenset(("utf-8", "utf8", "ascii", "us-ascii", "iso-8859-1", "latin-1", "latin1"))
+_PART_CHARSETS = frozenset(
+    ("utf-8", "utf8", "ascii", "us-ascii", "iso-8859-1", "latin-1", "latin1")
+)
 #: Printable ASCII, which is what a boundary may contain (RFC 2046 is
 #: stricter; browsers stay within it, other clients sometimes do not).
 _BOUNDARY_CHARS = frozenset(range(0x20, 0x7F))
@@ -135,7 +137,9 @@ class _Collector:
         self.hvalue += data[start:end]
 
     def on_header_end(self) -> None:
-        self.headers.append((self.hname.decode("latin-1").strip(), _decode_header(self.hvalue.strip())))
+        self.headers.append(
+            (self.hname.decode("latin-1").strip(), _decode_header(self.hvalue.strip()))
+        )
         self.hname = self.hvalue = b""
 
     def on_headers_finished(self) -> None:
@@ -341,11 +345,15 @@ def _parse_whole(
                     raise RequestEntityTooLarge(
                         f"The form field {name!r} is larger than the limit of {max_field_size} bytes."
                     )
-                fields.append((name, data[start:end].decode(_part_charset(content_type), "replace")))
+                fields.append(
+                    (name, data[start:end].decode(_part_charset(content_type), "replace"))
+                )
             else:
                 # A BytesIO shares the bytes it starts with, and reading it
                 # whole returns them: the data is copied once, here.
-                upload = FileStorage(BytesIO(data[start:end]), filename, name, headers=_part_headers(headers))
+                upload = FileStorage(
+                    BytesIO(data[start:end]), filename, name, headers=_part_headers(headers)
+                )
                 files.append((name, upload))
     except BaseException:
         for _, upload in files:
@@ -367,7 +375,9 @@ def _part_info(headers: list[tuple[str, str]]) -> tuple[str, str | None, str | N
         elif lower == "content-type":
             content_type = value
     if disposition is None:
-        raise BadRequest("The multipart body is malformed: a part has no Content-Disposition header.")
+        raise BadRequest(
+            "The multipart body is malformed: a part has no Content-Disposition header."
+        )
     # PERF: browsers and HTTP libraries send one plain shape; a regex
     # match is several times cheaper than the general header parser.
     match = _simple_disposition(disposition)
@@ -390,7 +400,9 @@ def _part_headers(headers: list[tuple[str, str]]) -> Headers:
     return wrapped
 
 
-def _storage(cls: type[MultiDict[str, t.Any]], pairs: list[tuple[str, t.Any]]) -> MultiDict[str, t.Any]:
+def _storage(
+    cls: type[MultiDict[str, t.Any]], pairs: list[tuple[str, t.Any]]
+) -> MultiDict[str, t.Any]:
     """``cls(pairs)``, through the cheaper ``_from_lists`` where there is one."""
     from_lists = getattr(cls, "_from_lists", None)
     if from_lists is None:

@@ -51,7 +51,9 @@ class LocalProxy:
         # PERF: __getattribute__ with the getter bound as a default argument.
         # A __getattr__ fallback would first fail a normal lookup on the proxy
         # itself, which costs several times more per `request.args`.
-        def __getattribute__(self: LocalProxy, name: str, _get: t.Callable[[], t.Any] = get) -> t.Any:
+        def __getattribute__(
+            self: LocalProxy, name: str, _get: t.Callable[[], t.Any] = get
+        ) -> t.Any:
             if name[0] == "_":
                 if name == "_get_current_object":
                     return _get
@@ -64,7 +66,9 @@ class LocalProxy:
                     return _get()
             return getattr(_get(), name)
 
-        def __setattr__(self: LocalProxy, name: str, value: t.Any, _get: t.Callable[[], t.Any] = get) -> None:
+        def __setattr__(
+            self: LocalProxy, name: str, value: t.Any, _get: t.Callable[[], t.Any] = get
+        ) -> None:
             setattr(_get(), name, value)
 
         def __delattr__(self: LocalProxy, name: str, _get: t.Callable[[], t.Any] = get) -> None:

@@ -196,7 +196,9 @@ def flash(message: str, category: str = "message") -> None:
     session["_flashes"] = flashes
     if _signals.message_flashed.receivers:
         app = ctx.app
-        _signals.message_flashed.send(app, _async_wrapper=app.ensure_sync, message=message, category=category)
+        _signals.message_flashed.send(
+            app, _async_wrapper=app.ensure_sync, message=message, category=category
+        )
 
 
 def get_flashed_messages(
@@ -266,7 +268,9 @@ def safe_join(directory: str, *pathnames: str) -> str | None:
     return posixpath.join(*parts)
 
 
-def send_from_directory(directory: str | os.PathLike[str], path: str | os.PathLike[str], **kwargs: t.Any) -> Response:
+def send_from_directory(
+    directory: str | os.PathLike[str], path: str | os.PathLike[str], **kwargs: t.Any
+) -> Response:
     """Send a file from inside ``directory``, with :func:`send_file`.
 
     ``path`` usually comes from the URL, so it is joined with
@@ -490,7 +494,12 @@ def send_file(
         hlist.append(("Cache-Control", "no-cache"))
     else:
         max_age = int(max_age)
-        hlist.append(("Cache-Control", f"public, max-age={max_age}" if max_age > 0 else "no-cache, max-age=0"))
+        hlist.append(
+            (
+                "Cache-Control",
+                f"public, max-age={max_age}" if max_age > 0 else "no-cache, max-age=0",
+            )
+        )
         hlist.append(("Expires", http_date(int(time() + max_age))))
 
     if isinstance(etag, str):
@@ -503,7 +512,9 @@ def send_file(
 
     if conditional and request is not None:
         try:
-            rv.make_conditional(request, accept_ranges=True, complete_length=None if x_sendfile else size)
+            rv.make_conditional(
+                request, accept_ranges=True, complete_length=None if x_sendfile else size
+            )
         except RequestedRangeNotSatisfiable:
             # Only raised with a length, so never for X-Sendfile: f is open.
             f.close()

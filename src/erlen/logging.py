@@ -40,7 +40,9 @@ wsgi_errors_stream = _WSGIErrorsStream()
 
 #: The handler Erlen adds to an app's logger when logging is not configured.
 default_handler = logging.StreamHandler(wsgi_errors_stream)
-default_handler.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s in %(module)s: %(message)s"))
+default_handler.setFormatter(
+    logging.Formatter("[%(asctime)s] %(levelname)s in %(module)s: %(message)s")
+)
 
 
 def has_level_handler(logger: logging.Logger) -> bool:

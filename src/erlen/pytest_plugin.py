@@ -164,7 +164,9 @@ class LiveServer:
             # fast: shutdown() waits for serve_forever's next poll.
             server.serve_forever(poll_interval=0.05)
 
-        thread = threading.Thread(target=serve, name=f"erlen-live-server-{server.server_address[1]}", daemon=True)
+        thread = threading.Thread(
+            target=serve, name=f"erlen-live-server-{server.server_address[1]}", daemon=True
+        )
         thread.start()
         if not started.wait(timeout):
             server.server_close()
@@ -232,7 +234,9 @@ def _wanted_interface(config: pytest.Config) -> str | None:
         if value:
             value = value.strip().lower()
             if value not in _INTERFACES:
-                raise pytest.UsageError(f"{source} must be one of {', '.join(_INTERFACES)}, not {value!r}")
+                raise pytest.UsageError(
+                    f"{source} must be one of {', '.join(_INTERFACES)}, not {value!r}"
+                )
             return t.cast(str, value)
     return None
 
@@ -258,7 +262,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str | None:
     interface = _wanted_interface(config)
-    return None if interface is None else f"erlen: test clients send requests over {interface.upper()}"
+    return (
+        None if interface is None else f"erlen: test clients send requests over {interface.upper()}"
+    )
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -76,7 +76,9 @@ def _is_under(path: str, roots: t.Iterable[str]) -> bool:
 
 def _matches(path: str, patterns: t.Sequence[str]) -> bool:
     name = os.path.basename(path)
-    return any(fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(name, pattern) for pattern in patterns)
+    return any(
+        fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(name, pattern) for pattern in patterns
+    )
 
 
 def module_dirs(
@@ -96,7 +98,11 @@ def module_dirs(
     """
     if modules is None:
         modules = list(sys.modules.values())
-    roots = _excluded_roots() if excluded_roots is None else [os.path.realpath(root) for root in excluded_roots]
+    roots = (
+        _excluded_roots()
+        if excluded_roots is None
+        else [os.path.realpath(root) for root in excluded_roots]
+    )
     dirs: set[str] = set()
     for module in modules:
         filename = getattr(module, "__file__", None)
@@ -161,7 +167,11 @@ class WatchedPaths:
     @property
     def roots(self) -> list[str]:
         """The folders to give the watcher, each watched without its subfolders."""
-        folders = self.module_dirs | self.extra_dirs | {os.path.dirname(path) for path in self.extra_files}
+        folders = (
+            self.module_dirs
+            | self.extra_dirs
+            | {os.path.dirname(path) for path in self.extra_files}
+        )
         # A folder that doesn't exist (yet) can't be watched; the watcher
         # would refuse to start.
         return sorted(folder for folder in folders if os.path.isdir(folder))
@@ -177,7 +187,11 @@ class WatchedPaths:
             return False
         if path in self.extra_files or folder in self.extra_dirs:
             return True
-        return name.endswith(".py") and not name.startswith(_IGNORED_PREFIXES) and folder in self.module_dirs
+        return (
+            name.endswith(".py")
+            and not name.startswith(_IGNORED_PREFIXES)
+            and folder in self.module_dirs
+        )
 
 
 def _child_args() -> list[str]:
@@ -264,7 +278,10 @@ class Reloader:
         code = self.child.poll()
         if code is not None:
             self._exit_reported = True
-            print(f" * The server exited with status {code}; restarting when a file changes.", flush=True)
+            print(
+                f" * The server exited with status {code}; restarting when a file changes.",
+                flush=True,
+            )
 
     def run(self) -> None:
         """Watch and restart until interrupted (Ctrl+C, or SIGTERM on POSIX)."""

@@ -80,13 +80,21 @@ class Scaffold:
             str | None, dict[int | None, dict[type[Exception], t.Callable[..., t.Any]]]
         ] = defaultdict(lambda: defaultdict(dict))
         self.before_request_funcs: dict[str | None, list[t.Callable[[], t.Any]]] = defaultdict(list)
-        self.after_request_funcs: dict[str | None, list[t.Callable[[t.Any], t.Any]]] = defaultdict(list)
-        self.teardown_request_funcs: dict[str | None, list[t.Callable[[BaseException | None], t.Any]]] = defaultdict(list)
-        self.template_context_processors: dict[str | None, list[t.Callable[[], dict[str, t.Any]]]] = defaultdict(list)
+        self.after_request_funcs: dict[str | None, list[t.Callable[[t.Any], t.Any]]] = defaultdict(
+            list
+        )
+        self.teardown_request_funcs: dict[
+            str | None, list[t.Callable[[BaseException | None], t.Any]]
+        ] = defaultdict(list)
+        self.template_context_processors: dict[
+            str | None, list[t.Callable[[], dict[str, t.Any]]]
+        ] = defaultdict(list)
         self.url_value_preprocessors: dict[
             str | None, list[t.Callable[[str | None, dict[str, t.Any] | None], None]]
         ] = defaultdict(list)
-        self.url_default_functions: dict[str | None, list[t.Callable[[str, dict[str, t.Any]], None]]] = defaultdict(list)
+        self.url_default_functions: dict[
+            str | None, list[t.Callable[[str, dict[str, t.Any]], None]]
+        ] = defaultdict(list)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
@@ -148,7 +156,9 @@ class Scaffold:
 
     # -- routes --------------------------------------------------------------
 
-    def _method_route(self, method: str, rule: str, options: dict[str, t.Any]) -> t.Callable[[_F], _F]:
+    def _method_route(
+        self, method: str, rule: str, options: dict[str, t.Any]
+    ) -> t.Callable[[_F], _F]:
         if "methods" in options:
             raise TypeError("Use the 'route' decorator to use the 'methods' argument.")
         return self.route(rule, methods=[method], **options)
@@ -217,7 +227,15 @@ class Scaffold:
                     " 'async def' function: it runs on the ASGI server's event loop."
                 )
             endpoint = options.pop("endpoint", None)
-            self.add_url_rule(rule, endpoint, f, provide_automatic_options=False, methods=["GET"], websocket=True, **options)
+            self.add_url_rule(
+                rule,
+                endpoint,
+                f,
+                provide_automatic_options=False,
+                methods=["GET"],
+                websocket=True,
+                **options,
+            )
             return f
 
         return decorator
@@ -318,7 +336,9 @@ class Scaffold:
         self.error_handler_spec[None][code][exc_class] = f
 
     @staticmethod
-    def _get_exc_class_and_code(exc_class_or_code: type[Exception] | int) -> tuple[type[Exception], int | None]:
+    def _get_exc_class_and_code(
+        exc_class_or_code: type[Exception] | int,
+    ) -> tuple[type[Exception], int | None]:
         """Normalize an error handler key to (exception class, code or ``None``)."""
         exc_class: type[Exception]
         if isinstance(exc_class_or_code, int):

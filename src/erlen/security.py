@@ -200,7 +200,9 @@ def check_password_hash(pwhash: str, password: str) -> bool:
 # -- keys for the signed tokens of erlen.auth and erlen.csrf ---------------------
 
 
-def _derive_keys(secret_key: str | bytes | None, fallbacks: t.Iterable[str | bytes] | None, purpose: str) -> list[bytes]:
+def _derive_keys(
+    secret_key: str | bytes | None, fallbacks: t.Iterable[str | bytes] | None, purpose: str
+) -> list[bytes]:
     """Keys for signing tokens of one ``purpose``: the current key first, then
     one per ``SECRET_KEY_FALLBACKS`` entry (accepted for checking only).
 

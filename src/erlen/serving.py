@@ -176,7 +176,9 @@ class _ChunkedInput(_Input):
     def _take(self, size: int, line: bool) -> bytes:
         read = self._rfile.readline if line else self._rfile.read
         out = bytearray()
-        while not self.done and (size < 0 or len(out) < size) and not (line and out.endswith(b"\n")):
+        while (
+            not self.done and (size < 0 or len(out) < size) and not (line and out.endswith(b"\n"))
+        ):
             if not self._left and not self._next_chunk():
                 break
             want = self._left if size < 0 else min(self._left, size - len(out))
@@ -226,7 +228,9 @@ class _Handler(BaseHTTPRequestHandler):
         return self.server_version
 
     def log_message(self, format: str, *args: t.Any) -> None:
-        sys.stderr.write(f"{self.address_string()} - - [{self.log_date_time_string()}] {format % args}\n")
+        sys.stderr.write(
+            f"{self.address_string()} - - [{self.log_date_time_string()}] {format % args}\n"
+        )
 
     def handle_one_request(self) -> None:
         self.close_connection = True
@@ -236,7 +240,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             line = self.rfile.readline(_MAX_LINE + 1)
             if line in (b"\r\n", b"\n"):
-                line = self.rfile.readline(_MAX_LINE + 1)  # RFC 9112 §2.2: one empty line is ignored
+                line = self.rfile.readline(
+                    _MAX_LINE + 1
+                )  # RFC 9112 §2.2: one empty line is ignored
             if not line:
                 return
             self.raw_requestline = line
@@ -290,7 +296,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise _FramingError(400, "More than one Host header")
         if not hosts and self.request_version == "HTTP/1.1":
             raise _FramingError(400, "Missing Host header")
-        lengths = {part.strip() for value in by_name.get("content-length", ()) for part in value.split(",")}
+        lengths = {
+            part.strip() for value in by_name.get("content-length", ()) for part in value.split(",")
+        }
         encodings = by_name.get("transfer-encoding")
         body: _LengthInput | _ChunkedInput
         length = None
@@ -301,7 +309,9 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _FramingError(400, "Transfer-Encoding in an HTTP/1.0 request")
             codings = [part.strip().lower() for value in encodings for part in value.split(",")]
             if codings[-1] != "chunked":
-                raise _FramingError(400, "The body's length can't be determined: chunked is not the final coding")
+                raise _FramingError(
+                    400, "The body's length can't be determined: chunked is not the final coding"
+                )
             if codings != ["chunked"]:
                 raise _FramingError(501, "Only the chunked transfer coding is supported")
             body = _ChunkedInput(self.rfile)
@@ -313,13 +323,21 @@ class _Handler(BaseHTTPRequestHandler):
             body = _LengthInput(self.rfile, length)
         else:
             body = _LengthInput(self.rfile, 0)
-        connection = {part.strip().lower() for value in by_name.get("connection", ()) for part in value.split(",")}
+        connection = {
+            part.strip().lower()
+            for value in by_name.get("connection", ())
+            for part in value.split(",")
+        }
         if self.request_version == "HTTP/1.1":
             self._client_keep_alive = "close" not in connection
         else:
             self._client_keep_alive = "keep-alive" in connection
         expect = by_name.get("expect", [])
-        if expect and self.request_version == "HTTP/1.1" and expect[0].strip().lower() == "100-continue":
+        if (
+            expect
+            and self.request_version == "HTTP/1.1"
+            and expect[0].strip().lower() == "100-continue"
+        ):
             if encodings or length:
                 self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
                 self.wfile.flush()
@@ -371,10 +389,19 @@ class _Handler(BaseHTTPRequestHandler):
         started: list[t.Any] = []
         head = self.command == "HEAD"
         # total: the body's length when the app returned a list or tuple (known before the first write).
-        state: dict[str, t.Any] = {"sent": False, "chunked": False, "no_body": False, "declared": None, "written": 0, "total": None}
+        state: dict[str, t.Any] = {
+            "sent": False,
+            "chunked": False,
+            "no_body": False,
+            "declared": None,
+            "written": 0,
+            "total": None,
+        }
         keep = self._client_keep_alive
 
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: t.Any = None) -> t.Callable[[bytes], None]:
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
+        ) -> t.Callable[[bytes], None]:
             if exc_info is not None and state["sent"]:
                 raise exc_info[1].with_traceback(exc_info[2])
             started[:] = [status, headers]
@@ -472,7 +499,9 @@ class ThreadedWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     allow_reuse_address = True
 
 
-def make_server(host: str, port: int, app: t.Any, threaded: bool = True, fd: int | None = None) -> WSGIServer:
+def make_server(
+    host: str, port: int, app: t.Any, threaded: bool = True, fd: int | None = None
+) -> WSGIServer:
     """Create (but don't start) a development server for ``app``.
 
     :param fd: Serve on this already bound and listening socket instead of
@@ -551,17 +580,26 @@ def run_simple(
     name = getattr(application, "name", "app")
     bound_port = server.server_address[1]
     print(f" * Serving Erlen app '{name}'", flush=True)
-    print(" * This is a development server. Do not use it in production; use a WSGI server such as gunicorn.", flush=True)
+    print(
+        " * This is a development server. Do not use it in production; use a WSGI server such as gunicorn.",
+        flush=True,
+    )
     print(f" * Running on http://{host}:{bound_port}/ (Press CTRL+C to quit)", flush=True)
 
     if use_reloader:
         try:
-            Reloader(server.socket, extra_files=extra_files, exclude_patterns=exclude_patterns).run()
+            Reloader(
+                server.socket, extra_files=extra_files, exclude_patterns=exclude_patterns
+            ).run()
         finally:
             server.server_close()
         return
 
-    debugged = _with_debugger(application, options.get("use_evalex", True)) if options.get("use_debugger") else None
+    debugged = (
+        _with_debugger(application, options.get("use_evalex", True))
+        if options.get("use_debugger")
+        else None
+    )
     if asgi:
         try:
             _serve_uvicorn(server, application, debugged)
@@ -590,7 +628,9 @@ def _use_asgi(application: t.Any, asgi: bool | None) -> bool:
     return asgi is True or hasattr(application, "asgi_app")
 
 
-def _serve_uvicorn(server: WSGIServer, application: t.Any, debugged: t.Any, watcher_pid: int | None = None) -> None:
+def _serve_uvicorn(
+    server: WSGIServer, application: t.Any, debugged: t.Any, watcher_pid: int | None = None
+) -> None:
     """Serve the app's ASGI side with uvicorn on the socket ``server`` bound.
 
     WebSockets work; with the debugger, HTTP errors still show its page
@@ -620,7 +660,9 @@ def _with_debugger(application: t.Any, evalex: bool) -> t.Any:
     return debugged
 
 
-def _serve_in_child(host: str, port: int, application: t.Any, threaded: bool, asgi_debugged: t.Any = False) -> None:
+def _serve_in_child(
+    host: str, port: int, application: t.Any, threaded: bool, asgi_debugged: t.Any = False
+) -> None:
     """Serve as the reloader's child: on the inherited socket, until told to stop.
 
     :param asgi_debugged: Not ``False``: serve with uvicorn, with this
@@ -637,7 +679,9 @@ def _serve_in_child(host: str, port: int, application: t.Any, threaded: bool, as
     watcher_pid = os.environ.get(WATCHER_PID_ENV)
     if asgi_debugged is not False:
         try:
-            _serve_uvicorn(server, application, asgi_debugged, int(watcher_pid) if watcher_pid else None)
+            _serve_uvicorn(
+                server, application, asgi_debugged, int(watcher_pid) if watcher_pid else None
+            )
         finally:
             server.server_close()
         return
@@ -697,7 +741,13 @@ def dev_app(app: Erlen, debugged: t.Callable[..., t.Any] | None = None) -> t.Cal
     return serve
 
 
-async def _serve_wsgi(app: Erlen, wsgi_app: t.Callable[..., t.Any], scope: dict[str, t.Any], receive: t.Any, send: t.Any) -> None:
+async def _serve_wsgi(
+    app: Erlen,
+    wsgi_app: t.Callable[..., t.Any],
+    scope: dict[str, t.Any],
+    receive: t.Any,
+    send: t.Any,
+) -> None:
     import asyncio
     import io
 
@@ -720,7 +770,9 @@ async def _serve_wsgi(app: Erlen, wsgi_app: t.Callable[..., t.Any], scope: dict[
     environ: dict[str, t.Any] = {
         "REQUEST_METHOD": scope["method"],
         "SCRIPT_NAME": scope.get("root_path", "").encode("utf-8").decode("latin-1"),
-        "PATH_INFO": scope["path"][len(scope.get("root_path", "")) :].encode("utf-8").decode("latin-1"),
+        "PATH_INFO": scope["path"][len(scope.get("root_path", "")) :]
+        .encode("utf-8")
+        .decode("latin-1"),
         "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
         "SERVER_NAME": server[0],
         "SERVER_PORT": str(server[1]),
@@ -762,7 +814,9 @@ async def _serve_wsgi(app: Erlen, wsgi_app: t.Callable[..., t.Any], scope: dict[
 
     watcher = asyncio.ensure_future(watch_disconnect())
     try:
-        await loop.run_in_executor(pool(app), _stream_wsgi, wsgi_app, environ, emit, gone, scope["method"] == "HEAD")
+        await loop.run_in_executor(
+            pool(app), _stream_wsgi, wsgi_app, environ, emit, gone, scope["method"] == "HEAD"
+        )
     finally:
         # A cancelled request (the server stopping) stops the stream too.
         gone.set()
@@ -792,7 +846,9 @@ def _stream_wsgi(
     started: list[t.Any] = []
     sent = False
 
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: t.Any = None) -> t.Callable[[bytes], None]:
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
+    ) -> t.Callable[[bytes], None]:
         if exc_info is not None and sent:
             raise exc_info[1].with_traceback(exc_info[2])
         started[:] = [status, headers]

@@ -103,7 +103,9 @@ class SecureCookieSession(CallbackDict[str, t.Any], SessionMixin):
     #: Set by reads and writes; the response then varies on ``Cookie``.
     accessed = False
 
-    def __init__(self, initial: t.Mapping[str, t.Any] | t.Iterable[tuple[str, t.Any]] | None = None) -> None:
+    def __init__(
+        self, initial: t.Mapping[str, t.Any] | t.Iterable[tuple[str, t.Any]] | None = None
+    ) -> None:
         # PERF: what CallbackDict.__init__ does, without the super() calls;
         # one module-level callback instead of a closure per session.
         if initial is None:
@@ -284,7 +286,9 @@ class SessionInterface:
         :param app: The application.
         :param session: The session being saved.
         """
-        return session.modified or (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"])
+        return session.modified or (
+            session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]
+        )
 
     def open_session(self, app: Erlen, request: Request) -> SessionMixin | None:
         """Load the session for ``request``.
@@ -390,7 +394,11 @@ def _make_cookie_template(settings: tuple[t.Any, ...]) -> _CookieTemplate | None
         return None
     prefix = plain[:end]
     parts = timed.split(_EXPIRES_MARK)
-    if len(parts) != 2 or not parts[0].startswith(prefix + "x") or not parts[0].endswith("Expires="):
+    if (
+        len(parts) != 2
+        or not parts[0].startswith(prefix + "x")
+        or not parts[0].endswith("Expires=")
+    ):
         return None
     return _CookieTemplate(settings, prefix, plain[end + 1 :], parts[0][end + 1 :], parts[1])
 
@@ -512,7 +520,9 @@ class SecureCookieSessionInterface(SessionInterface):
         # Oldest to newest, as itsdangerous takes them: the last key signs,
         # all of them verify.
         keys: list[str | bytes] = [*(fallbacks or ()), secret_key]
-        serializer = _CookieSerializer(keys, self.salt, self.serializer, self.key_derivation, self.digest_method)
+        serializer = _CookieSerializer(
+            keys, self.salt, self.serializer, self.key_derivation, self.digest_method
+        )
         # A copy of a list, so a later in-place change compares unequal.
         snapshot = list(fallbacks) if isinstance(fallbacks, list) else fallbacks
         self._cached_serializer = (secret_key, snapshot, serializer)
@@ -646,7 +656,13 @@ class SecureCookieSessionInterface(SessionInterface):
             if expires is None:
                 header = template.prefix + token + template.suffix
             elif type(expires) is datetime:
-                header = template.prefix + token + template.expires_head + http_date(expires) + template.expires_tail
+                header = (
+                    template.prefix
+                    + token
+                    + template.expires_head
+                    + http_date(expires)
+                    + template.expires_tail
+                )
             if header is not None:
                 response_cls = type(response)
                 if response_cls.max_cookie_size is _STOCK_MAX_COOKIE_SIZE:

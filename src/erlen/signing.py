@@ -125,7 +125,9 @@ class _Invalid(Exception):
     ``"BadPayload"``); :meth:`_CookieSerializer.loads` raises that one.
     """
 
-    def __init__(self, kind: str, message: str, payload: bytes | None = None, ts: int | None = None) -> None:
+    def __init__(
+        self, kind: str, message: str, payload: bytes | None = None, ts: int | None = None
+    ) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
@@ -174,7 +176,10 @@ class _CookieSerializer:
         self.is_text_serializer: bool = isinstance(serializer.dumps({}), str)
         self.key_derivation = key_derivation
         self.digest_method = digest_method
-        self.signer_kwargs: dict[str, t.Any] = {"key_derivation": key_derivation, "digest_method": digest_method}
+        self.signer_kwargs: dict[str, t.Any] = {
+            "key_derivation": key_derivation,
+            "digest_method": digest_method,
+        }
         self._compare_digest = hmac.compare_digest
         self._compress = zlib.compress
         self._decompress = zlib.decompress
@@ -237,7 +242,9 @@ class _CookieSerializer:
         """
         from itsdangerous import TimestampSigner
 
-        return TimestampSigner(self.secret_keys, salt=self.salt if salt is None else salt, **self.signer_kwargs)
+        return TimestampSigner(
+            self.secret_keys, salt=self.salt if salt is None else salt, **self.signer_kwargs
+        )
 
     def dumps(self, obj: t.Any) -> t.Any:
         """The signed token for ``obj``: a ``str`` when the serializer makes
@@ -358,7 +365,9 @@ class _CookieSerializer:
         if max_age is not None:
             age = self.get_timestamp() - ts
             if age > max_age:
-                raise _Invalid("SignatureExpired", f"Signature age {age} > {max_age} seconds", payload, ts)
+                raise _Invalid(
+                    "SignatureExpired", f"Signature age {age} > {max_age} seconds", payload, ts
+                )
             if age < 0:
                 raise _Invalid("SignatureExpired", f"Signature age {age} < 0 seconds", payload, ts)
         compressed = payload[:1] == b"."
@@ -414,7 +423,10 @@ class _CookieSerializer:
             from itsdangerous import URLSafeTimedSerializer
 
             other = URLSafeTimedSerializer(
-                self.secret_keys, salt=salt, serializer=self.serializer, signer_kwargs=self.signer_kwargs
+                self.secret_keys,
+                salt=salt,
+                serializer=self.serializer,
+                signer_kwargs=self.signer_kwargs,
             )
             return other.loads(s, max_age=max_age, return_timestamp=return_timestamp)
         try:
@@ -433,7 +445,11 @@ class _CookieSerializer:
                     date_signed = datetime.fromtimestamp(e.ts, tz=UTC)
                 except (ValueError, OSError, OverflowError):
                     pass
-            cls = itsdangerous.SignatureExpired if e.kind == "SignatureExpired" else itsdangerous.BadTimeSignature
+            cls = (
+                itsdangerous.SignatureExpired
+                if e.kind == "SignatureExpired"
+                else itsdangerous.BadTimeSignature
+            )
             raise cls(e.message, payload=e.payload, date_signed=date_signed) from None
         if return_timestamp:
             try:

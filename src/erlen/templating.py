@@ -532,7 +532,9 @@ def _render(app: Erlen, ctx: t.Any, template: Template, context: dict[str, t.Any
     return rv
 
 
-def _stream(app: Erlen, ctx: t.Any, template: Template, context: dict[str, t.Any]) -> t.Iterator[str]:
+def _stream(
+    app: Erlen, ctx: t.Any, template: Template, context: dict[str, t.Any]
+) -> t.Iterator[str]:
     context = _prepare(app, ctx, context)
     if _signals.before_render_template.receivers:
         _signals.before_render_template.send(

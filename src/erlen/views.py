@@ -25,9 +25,7 @@ __all__ = ["View", "MethodView", "http_method_funcs"]
 _F = t.Callable[..., t.Any]
 
 #: The method names :class:`MethodView` looks for on its subclasses.
-http_method_funcs = frozenset(
-    ["get", "post", "head", "options", "delete", "put", "trace", "patch"]
-)
+http_method_funcs = frozenset(["get", "post", "head", "options", "delete", "put", "trace", "patch"])
 
 
 def _call(func: t.Callable[..., t.Any], kwargs: dict[str, t.Any]) -> t.Any:
@@ -202,6 +200,8 @@ class MethodView(View):
         if meth is None:
             # NOTE: Flask asserts here; a 405 listing the handled methods
             # is the accurate answer and survives ``python -O``.
-            valid = sorted(m.upper() for m in http_method_funcs if getattr(self, m, None) is not None)
+            valid = sorted(
+                m.upper() for m in http_method_funcs if getattr(self, m, None) is not None
+            )
             raise MethodNotAllowed(valid_methods=valid)
         return _call(meth, kwargs)

@@ -75,7 +75,9 @@ class WebSocket:
     .. versionadded:: 0.1
     """
 
-    def __init__(self, scope: Scope, receive: Receive, send: Send, max_message_size: int | None = 1024 * 1024) -> None:
+    def __init__(
+        self, scope: Scope, receive: Receive, send: Send, max_message_size: int | None = 1024 * 1024
+    ) -> None:
         self.scope = scope
         self._receive = receive
         self._send = send
@@ -109,13 +111,19 @@ class WebSocket:
         :raises ValueError: ``subprotocol`` is not one the client offered.
         """
         if self._state != _CONNECTING:
-            raise RuntimeError("The WebSocket was already accepted or closed; accept() can be called once, first.")
+            raise RuntimeError(
+                "The WebSocket was already accepted or closed; accept() can be called once, first."
+            )
         if subprotocol is not None and subprotocol not in self.subprotocols:
-            raise ValueError(f"The client did not offer the subprotocol {subprotocol!r} (it offered {self.subprotocols}).")
+            raise ValueError(
+                f"The client did not offer the subprotocol {subprotocol!r} (it offered {self.subprotocols})."
+            )
         message: dict[str, t.Any] = {"type": "websocket.accept", "subprotocol": subprotocol}
         if headers:
             items = headers.items() if hasattr(headers, "items") else headers
-            message["headers"] = [(str(k).lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in items]
+            message["headers"] = [
+                (str(k).lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in items
+            ]
         await self._send(message)
         self._state = _OPEN
         self._accepted = True
@@ -141,10 +149,16 @@ class WebSocket:
         data: str | bytes = text if text is not None else message.get("bytes") or b""
         limit = self.max_message_size
         if limit is not None:
-            size = len(data) if isinstance(data, bytes) or data.isascii() else len(data.encode("utf-8"))
+            size = (
+                len(data)
+                if isinstance(data, bytes) or data.isascii()
+                else len(data.encode("utf-8"))
+            )
             if size > limit:
                 await self.close(1009, "message too big")
-                raise WebSocketDisconnect(1009, f"A message of {size} bytes is over the limit of {limit} bytes.")
+                raise WebSocketDisconnect(
+                    1009, f"A message of {size} bytes is over the limit of {limit} bytes."
+                )
         return data
 
     async def receive_json(self) -> t.Any:
@@ -182,7 +196,9 @@ class WebSocket:
         elif isinstance(data, (bytes, bytearray, memoryview)):
             message = {"type": "websocket.send", "bytes": bytes(data)}
         else:
-            raise TypeError(f"A WebSocket message is str or bytes, not {type(data).__name__}; use send_json for other values.")
+            raise TypeError(
+                f"A WebSocket message is str or bytes, not {type(data).__name__}; use send_json for other values."
+            )
         try:
             await self._send(message)
         except OSError:
@@ -238,7 +254,13 @@ class WebSocket:
                 data = _join(body, response.charset)
             else:
                 data = t.cast(bytes, await run_sync(app, response.get_data))
-            await self._send({"type": "websocket.http.response.start", "status": response.status_code, "headers": _encode_headers(response)})
+            await self._send(
+                {
+                    "type": "websocket.http.response.start",
+                    "status": response.status_code,
+                    "headers": _encode_headers(response),
+                }
+            )
             await self._send({"type": "websocket.http.response.body", "body": data})
         else:
             await self._send({"type": "websocket.close", "code": 1008, "reason": ""})
@@ -336,7 +358,9 @@ async def _dispatch_websocket(app: Erlen, request: Request) -> t.Any:
     # Cross-site WebSocket hijacking: refuse another site's page before any
     # hook or handler runs (the error handlers may answer the 403).
     if not _origin_allowed(app, request):
-        raise Forbidden("The origin of this WebSocket handshake is not allowed (see WEBSOCKET_ALLOWED_ORIGINS).")
+        raise Forbidden(
+            "The origin of this WebSocket handshake is not allowed (see WEBSOCKET_ALLOWED_ORIGINS)."
+        )
     # The app's own matching: the same TRUSTED_HOSTS and SERVER_NAME checks
     # as over HTTP (the hooks still run before a refusal is raised).
     _dispatch.match_request(app, request, websocket=True)
@@ -399,4 +423,3 @@ async def handle_websocket(app: Erlen, scope: Scope, receive: Receive, send: Sen
         elif ws._state == _OPEN:
             await ws.close(1000)
         await _dispatch.apop(app, ctx, _dispatch.before_pop(app, ctx, None, error))
-

@@ -266,4 +266,3 @@ def send_response(
     if on_close:
         return ClosingIterator(body, on_close)
     return t.cast("t.Iterable[bytes]", body)
-

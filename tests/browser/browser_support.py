@@ -19,7 +19,11 @@ ROOT = Path(__file__).resolve().parents[2]
 #: leaves the committed images modified (the pages show the time).
 SCREENSHOTS = Path(
     os.environ.get("ERLEN_SCREENSHOTS")
-    or (ROOT / "docs" / "screenshots" if os.environ.get("ERLEN_UPDATE_SCREENSHOTS") == "1" else ROOT / "build" / "screenshots")
+    or (
+        ROOT / "docs" / "screenshots"
+        if os.environ.get("ERLEN_UPDATE_SCREENSHOTS") == "1"
+        else ROOT / "build" / "screenshots"
+    )
 )
 #: Milliseconds any one browser action or wait may take before the test fails.
 TIMEOUT_MS = 15_000
@@ -29,7 +33,9 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 
 def new_phone_context(browser: Browser) -> BrowserContext:
     """A phone-sized browser context (touch, mobile viewport); close it when done."""
-    context = browser.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True, locale="en-US")
+    context = browser.new_context(
+        viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True, locale="en-US"
+    )
     context.set_default_timeout(TIMEOUT_MS)
     return context
 

@@ -194,4 +194,3 @@ def phone_page(browser: Browser) -> t.Iterator[Page]:
         yield context.new_page()
     finally:
         context.close()
-

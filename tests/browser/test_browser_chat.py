@@ -52,7 +52,9 @@ def say(page: Page, text: str) -> None:
     page.locator("#say button[type=submit]").click()
 
 
-def test_two_pages_talk_in_a_room(browser: Browser, page: Page, chat_url: str, dialogs: list[str]) -> None:
+def test_two_pages_talk_in_a_room(
+    browser: Browser, page: Page, chat_url: str, dialogs: list[str]
+) -> None:
     from playwright.sync_api import expect
 
     other = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")

@@ -20,7 +20,10 @@ if t.TYPE_CHECKING:
 @pytest.fixture
 def blog(tmp_path: Path, serve_app: t.Callable[[Erlen], LiveServer]) -> LiveServer:
     """flaskr on a fresh database, under each server (see ``serve_app``)."""
-    app = create_app({"SECRET_KEY": "browser test", "DATABASE": str(tmp_path / "flaskr.sqlite")}, instance_path=str(tmp_path))
+    app = create_app(
+        {"SECRET_KEY": "browser test", "DATABASE": str(tmp_path / "flaskr.sqlite")},
+        instance_path=str(tmp_path),
+    )
     with app.app_context():
         init_db()
     return serve_app(app)
@@ -52,7 +55,9 @@ def write_post(page: Page, title: str, body: str) -> None:
     expect(page.locator(".flash.success")).to_have_text("Your post is published.")
 
 
-def test_register_login_create_edit_delete(page: Page, blog: LiveServer, dialogs: list[str]) -> None:
+def test_register_login_create_edit_delete(
+    page: Page, blog: LiveServer, dialogs: list[str]
+) -> None:
     from playwright.sync_api import expect
 
     register_and_log_in(page, blog.url, "ada", "analytical engine")
@@ -132,8 +137,14 @@ def test_index_on_a_phone(phone_page: Page, blog: LiveServer) -> None:
     from playwright.sync_api import expect
 
     register_and_log_in(phone_page, blog.url, "ada", "analytical engine")
-    write_post(phone_page, "Writing from a phone", "The layout is one column; buttons span the width.")
-    write_post(phone_page, "A very long title that has to wrap onto a second line on a narrow screen", "Body.")
+    write_post(
+        phone_page, "Writing from a phone", "The layout is one column; buttons span the width."
+    )
+    write_post(
+        phone_page,
+        "A very long title that has to wrap onto a second line on a narrow screen",
+        "Body.",
+    )
     expect(phone_page.locator("article.post")).to_have_count(2)
     assert phone_page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(phone_page, "flaskr-index-phone")

@@ -14,7 +14,9 @@ if t.TYPE_CHECKING:
     from erlen import Erlen
     from erlen.pytest_plugin import LiveServer
 
-minitwit = pytest.importorskip("minitwit", reason="the minitwit example (examples/minitwit) is not there yet")
+minitwit = pytest.importorskip(
+    "minitwit", reason="the minitwit example (examples/minitwit) is not there yet"
+)
 
 
 @pytest.fixture
@@ -63,7 +65,9 @@ def follow(page: Page, live: LiveServer, username: str) -> None:
     expect(page.get_by_role("button", name="Unfollow")).to_be_visible()
 
 
-def test_two_users_follow_each_other(browser: Browser, twit: LiveServer, dialogs: list[str], page: Page) -> None:
+def test_two_users_follow_each_other(
+    browser: Browser, twit: LiveServer, dialogs: list[str], page: Page
+) -> None:
     from playwright.sync_api import expect
 
     alice = page  # a laptop-sized window
@@ -89,7 +93,9 @@ def test_two_users_follow_each_other(browser: Browser, twit: LiveServer, dialogs
             messages = page_.locator("li.message")
             expect(messages).to_have_count(3)
             expect(messages.locator(".author")).to_have_text(["alice", "bob", "alice"])
-            expect(messages.nth(1).locator(".text")).to_have_text("Bob here: <b>markup</b> stays text.")
+            expect(messages.nth(1).locator(".text")).to_have_text(
+                "Bob here: <b>markup</b> stays text."
+            )
             assert page_.locator(".text b").count() == 0, who
         screenshot(alice, "minitwit-timeline")
         assert bob.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

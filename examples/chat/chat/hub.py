@@ -42,8 +42,12 @@ class Hub:
         if found is None:
             found = self.rooms[room] = Room(self._history)
         found.members[ws] = name
-        await ws.send_json({"type": "history", "messages": list(found.history), "people": self.names(room)})
-        await self.broadcast(room, {"type": "joined", "name": name, "people": self.names(room)}, record=False)
+        await ws.send_json(
+            {"type": "history", "messages": list(found.history), "people": self.names(room)}
+        )
+        await self.broadcast(
+            room, {"type": "joined", "name": name, "people": self.names(room)}, record=False
+        )
 
     async def leave(self, room: str, ws: WebSocket) -> None:
         """Remove ``ws`` from ``room`` and tell the others; an empty room is dropped."""
@@ -54,11 +58,15 @@ class Hub:
         if not found.members:
             del self.rooms[room]
             return
-        await self.broadcast(room, {"type": "left", "name": name, "people": self.names(room)}, record=False)
+        await self.broadcast(
+            room, {"type": "left", "name": name, "people": self.names(room)}, record=False
+        )
 
     async def say(self, room: str, name: str, text: str) -> None:
         """Send a message from ``name`` to everyone in ``room`` (the sender too)."""
-        await self.broadcast(room, {"type": "message", "name": name, "text": text, "at": int(time.time())})
+        await self.broadcast(
+            room, {"type": "message", "name": name, "text": text, "at": int(time.time())}
+        )
 
     async def broadcast(self, room: str, event: dict[str, t.Any], record: bool = True) -> None:
         """Send ``event`` to every member; members whose connection is gone are dropped."""

@@ -85,7 +85,9 @@ async def socket(room: str) -> None:
             if not isinstance(text, str) or not text.strip():
                 await websocket.send_json({"type": "error", "error": 'Send {"text": "..."}.'})
             elif len(text) > limit:
-                await websocket.send_json({"type": "error", "error": f"Messages are at most {limit} characters."})
+                await websocket.send_json(
+                    {"type": "error", "error": f"Messages are at most {limit} characters."}
+                )
             else:
                 await hub.say(room, name, text.strip())
     finally:

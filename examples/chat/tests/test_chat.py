@@ -38,7 +38,11 @@ def test_two_people_talk(client: ErlenClient, app: Erlen) -> None:
             ada.send_json({"text": "  hello bob  "})
             for ws in (ada, bob):
                 event = ws.receive_json()
-                assert (event["type"], event["name"], event["text"]) == ("message", "ada", "hello bob")
+                assert (event["type"], event["name"], event["text"]) == (
+                    "message",
+                    "ada",
+                    "hello bob",
+                )
             assert client.get("/").data.count(b"lobby") >= 1
         left = ada.receive_json()
         assert left == {"type": "left", "name": "bob", "people": ["ada"]}
@@ -57,7 +61,10 @@ def test_history_keeps_the_last_messages(client: ErlenClient) -> None:
 
 
 def test_rooms_are_separate(client: ErlenClient) -> None:
-    with client.websocket_connect("/ws/a?name=ada") as ada, client.websocket_connect("/ws/b?name=bob") as bob:
+    with (
+        client.websocket_connect("/ws/a?name=ada") as ada,
+        client.websocket_connect("/ws/b?name=bob") as bob,
+    ):
         ada.receive_json(), ada.receive_json(), bob.receive_json(), bob.receive_json()
         bob.send_json({"text": "only b"})
         assert bob.receive_json()["text"] == "only b"

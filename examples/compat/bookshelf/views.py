@@ -42,7 +42,9 @@ def detail(book_id: int) -> str:
 
 @bp.route("/api/books")
 def api_list() -> object:
-    page = db.paginate(db.select(Book).order_by(Book.id), per_page=request.args.get("per_page", 20, type=int))
+    page = db.paginate(
+        db.select(Book).order_by(Book.id), per_page=request.args.get("per_page", 20, type=int)
+    )
     return jsonify(books=[b.to_dict() for b in page.items], total=page.total, pages=page.pages)
 
 

@@ -37,7 +37,10 @@ def test_empty_shelf(client: t.Any) -> None:
 
 def test_add_a_book_with_the_form(client: t.Any) -> None:
     token = _csrf_token(client)
-    rv = client.post("/books", data={"csrf_token": token, "title": "Dune", "author": "Frank Herbert", "year": "1965"})
+    rv = client.post(
+        "/books",
+        data={"csrf_token": token, "title": "Dune", "author": "Frank Herbert", "year": "1965"},
+    )
     assert rv.status_code == 302
     assert rv.headers["Location"] == "/books/1"
     rv = client.get("/books/1")
@@ -61,7 +64,9 @@ def test_missing_csrf_token_is_refused(client: t.Any) -> None:
 
 def test_invalid_form_shows_the_errors(client: t.Any) -> None:
     token = _csrf_token(client)
-    rv = client.post("/books", data={"csrf_token": token, "title": "", "author": "Anon", "year": "soon"})
+    rv = client.post(
+        "/books", data={"csrf_token": token, "title": "", "author": "Anon", "year": "soon"}
+    )
     assert rv.status_code == 400
     page = rv.get_data(as_text=True)
     assert "This field is required." in page
@@ -71,7 +76,9 @@ def test_invalid_form_shows_the_errors(client: t.Any) -> None:
 def test_duplicate_title_is_a_conflict(client: t.Any) -> None:
     for expected in (302, 409):
         token = _csrf_token(client)
-        rv = client.post("/books", data={"csrf_token": token, "title": "Emma", "author": "Jane Austen"})
+        rv = client.post(
+            "/books", data={"csrf_token": token, "title": "Emma", "author": "Jane Austen"}
+        )
         assert rv.status_code == expected
     assert "already on the shelf" in rv.get_data(as_text=True)
 

@@ -18,7 +18,9 @@ from erlen.csrf import CSRFError, CSRFProtect
 __all__ = ["create_app"]
 
 
-def create_app(test_config: t.Mapping[str, t.Any] | None = None, instance_path: str | None = None) -> Erlen:
+def create_app(
+    test_config: t.Mapping[str, t.Any] | None = None, instance_path: str | None = None
+) -> Erlen:
     """Create and configure the app.
 
     Settings come from the defaults below, then ``config.py`` in the instance
@@ -31,7 +33,9 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, instance_path: 
     if instance_path is None:
         # ``examples/flaskr/instance``, beside the package as in Flask's layout
         # (named here because Erlen's default for a package is inside it).
-        instance_path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "instance")
+        instance_path = os.path.join(
+            os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "instance"
+        )
     app = Erlen(__name__, instance_path=instance_path, instance_relative_config=True)
     app.config.from_mapping(
         DATABASE=os.path.join(app.instance_path, "flaskr.sqlite"),
@@ -61,23 +65,35 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, instance_path: 
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[str, int]:
-        return render_template("error.html", title="Form expired", message=(
-            "This form was sent without a valid security token (it may have been open too long,"
-            " or you logged in or out in another tab). Nothing was saved: go back, reload the"
-            " page and send it again."
-        )), 400
+        return render_template(
+            "error.html",
+            title="Form expired",
+            message=(
+                "This form was sent without a valid security token (it may have been open too long,"
+                " or you logged in or out in another tab). Nothing was saved: go back, reload the"
+                " page and send it again."
+            ),
+        ), 400
 
     @app.errorhandler(403)
     def forbidden(error: Exception) -> tuple[str, int]:
-        return render_template("error.html", title="Forbidden", message="Only its author may change a post."), 403
+        return render_template(
+            "error.html", title="Forbidden", message="Only its author may change a post."
+        ), 403
 
     @app.errorhandler(404)
     def not_found(error: Exception) -> tuple[str, int]:
-        return render_template("error.html", title="Not found", message="There is no such page or post."), 404
+        return render_template(
+            "error.html", title="Not found", message="There is no such page or post."
+        ), 404
 
     @app.errorhandler(413)
     def too_large(error: Exception) -> tuple[str, int]:
-        return render_template("error.html", title="Too large", message="That form was far too large to accept; nothing was saved."), 413
+        return render_template(
+            "error.html",
+            title="Too large",
+            message="That form was far too large to accept; nothing was saved.",
+        ), 413
 
     return app
 

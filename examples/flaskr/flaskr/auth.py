@@ -117,7 +117,9 @@ def login() -> t.Any:
         # shouldn't tell a stranger which user names exist.
         password_ok = check_password_hash(row["password"] if row else _DUMMY_HASH, password[:1024])
         if row is not None and password_ok:
-            login_user(User(row["id"], row["username"]), remember=request.form.get("remember") == "on")
+            login_user(
+                User(row["id"], row["username"]), remember=request.form.get("remember") == "on"
+            )
             flash(f"Logged in as {row['username']}.", "success")
             return redirect(safe_next_url(url_for("blog.index")))
         flash("Incorrect username or password.", "error")

@@ -18,11 +18,15 @@ bp = Blueprint("blog", __name__)
 @bp.route("/")
 def index() -> str:
     """All posts, newest first."""
-    posts = get_db().execute(
-        "SELECT p.id, title, body, created, author_id, username"
-        " FROM post p JOIN user u ON p.author_id = u.id"
-        " ORDER BY p.id DESC"
-    ).fetchall()
+    posts = (
+        get_db()
+        .execute(
+            "SELECT p.id, title, body, created, author_id, username"
+            " FROM post p JOIN user u ON p.author_id = u.id"
+            " ORDER BY p.id DESC"
+        )
+        .fetchall()
+    )
     return render_template("blog/index.html", posts=posts)
 
 
@@ -33,12 +37,16 @@ def get_post(post_id: int, check_author: bool = True) -> sqlite3.Row:
     :raises NotFound: No such post (404).
     :raises Forbidden: The current user is not its author (403).
     """
-    post = get_db().execute(
-        "SELECT p.id, title, body, created, author_id, username"
-        " FROM post p JOIN user u ON p.author_id = u.id"
-        " WHERE p.id = ?",
-        (post_id,),
-    ).fetchone()
+    post = (
+        get_db()
+        .execute(
+            "SELECT p.id, title, body, created, author_id, username"
+            " FROM post p JOIN user u ON p.author_id = u.id"
+            " WHERE p.id = ?",
+            (post_id,),
+        )
+        .fetchone()
+    )
     if post is None:
         abort(404)
     if check_author and post["author_id"] != current_user.id:
@@ -55,9 +63,17 @@ def _read_form() -> tuple[str, str, str | None]:
     if not title:
         return title, body, "Title is required."
     if len(title) > config["TITLE_MAX_LENGTH"]:
-        return title, body, f"Titles are limited to {config['TITLE_MAX_LENGTH']} characters (this one has {len(title)})."
+        return (
+            title,
+            body,
+            f"Titles are limited to {config['TITLE_MAX_LENGTH']} characters (this one has {len(title)}).",
+        )
     if len(body) > config["BODY_MAX_LENGTH"]:
-        return title, body, f"Posts are limited to {config['BODY_MAX_LENGTH']:,} characters (this one has {len(body):,})."
+        return (
+            title,
+            body,
+            f"Posts are limited to {config['BODY_MAX_LENGTH']:,} characters (this one has {len(body):,}).",
+        )
     return title, body, None
 
 
@@ -69,7 +85,10 @@ def create() -> t.Any:
         title, body, error = _read_form()
         if error is None:
             db = get_db()
-            db.execute("INSERT INTO post (title, body, author_id) VALUES (?, ?, ?)", (title, body, current_user.id))
+            db.execute(
+                "INSERT INTO post (title, body, author_id) VALUES (?, ?, ?)",
+                (title, body, current_user.id),
+            )
             db.commit()
             flash("Your post is published.", "success")
             return redirect(url_for("blog.index"))

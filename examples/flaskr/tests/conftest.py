@@ -29,7 +29,10 @@ def app(tmp_path: Path) -> Erlen:
         db = get_db()
         db.executemany(
             "INSERT INTO user (username, password) VALUES (?, ?)",
-            [("test", generate_password_hash(PASSWORD, _FAST)), ("other", generate_password_hash(PASSWORD, _FAST))],
+            [
+                ("test", generate_password_hash(PASSWORD, _FAST)),
+                ("other", generate_password_hash(PASSWORD, _FAST)),
+            ],
         )
         db.execute(
             "INSERT INTO post (title, body, author_id, created) VALUES ('test title', 'test\nbody', 1, '2026-01-01 09:00')"
@@ -43,7 +46,6 @@ def client(app: Erlen, monkeypatch: pytest.MonkeyPatch) -> ErlenClient:
     # Every exchange goes through wsgiref.validate, as in Erlen's own tests.
     monkeypatch.setattr(ErlenClient, "validate", True)
     return app.test_client()
-
 
 
 @pytest.fixture

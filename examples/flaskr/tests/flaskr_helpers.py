@@ -29,7 +29,12 @@ class AuthActions:
         self.client = client
 
     def login(self, username: str = "test", password: str = PASSWORD, **extra: str) -> t.Any:
-        data = {"username": username, "password": password, "csrf_token": csrf_token(self.client), **extra}
+        data = {
+            "username": username,
+            "password": password,
+            "csrf_token": csrf_token(self.client),
+            **extra,
+        }
         return self.client.post("/auth/login", data=data)
 
     def logout(self) -> t.Any:

@@ -13,7 +13,11 @@ from erlen.testing import ErlenClient
 
 
 def register(client: ErlenClient, username: str, password: str) -> t.Any:
-    data = {"username": username, "password": password, "csrf_token": csrf_token(client, "/auth/register")}
+    data = {
+        "username": username,
+        "password": password,
+        "csrf_token": csrf_token(client, "/auth/register"),
+    }
     return client.post("/auth/register", data=data)
 
 
@@ -38,14 +42,20 @@ def test_register_creates_user_with_hashed_password(client: ErlenClient, app: Er
         ("", "long enough pw", "Username is required."),
         ("   ", "long enough pw", "Username is required."),
         ("a" * 41, "long enough pw", "Username is limited to 40 characters."),
-        ("<b>bold</b>", "long enough pw", "Username may use letters, digits, dots, dashes and underscores only."),
+        (
+            "<b>bold</b>",
+            "long enough pw",
+            "Username may use letters, digits, dots, dashes and underscores only.",
+        ),
         ("two words", "long enough pw", "Username may use letters"),
         ("ada", "", "Password is required."),
         ("ada", "short", "Password must be at least 8 characters."),
         ("ada", "p" * 257, "Password is limited to 256 characters."),
     ],
 )
-def test_register_rejects_bad_input(client: ErlenClient, app: Erlen, username: str, password: str, message: str) -> None:
+def test_register_rejects_bad_input(
+    client: ErlenClient, app: Erlen, username: str, password: str, message: str
+) -> None:
     rv = register(client, username, password)
     assert rv.status_code == 400
     assert message in rv.get_data(as_text=True)
@@ -58,7 +68,9 @@ def test_register_keeps_typed_username_escaped(client: ErlenClient) -> None:
 
 
 @pytest.mark.parametrize("username", ["test", "TEST", " Test "])
-def test_duplicate_username_changes_nothing(client: ErlenClient, app: Erlen, auth: AuthActions, username: str) -> None:
+def test_duplicate_username_changes_nothing(
+    client: ErlenClient, app: Erlen, auth: AuthActions, username: str
+) -> None:
     rv = register(client, username, "a new password")
     assert rv.status_code == 400
     assert f"User {username.strip()} is already registered." in rv.get_data(as_text=True)
@@ -83,7 +95,13 @@ def test_login_and_logout(client: ErlenClient, auth: AuthActions) -> None:
 
 @pytest.mark.parametrize(
     ("username", "password"),
-    [("test", "wrong password"), ("nobody", PASSWORD), ("", PASSWORD), ("test", ""), ("x" * 500, PASSWORD)],
+    [
+        ("test", "wrong password"),
+        ("nobody", PASSWORD),
+        ("", PASSWORD),
+        ("test", ""),
+        ("x" * 500, PASSWORD),
+    ],
 )
 def test_login_failure_says_the_same_for_user_and_password(
     client: ErlenClient, auth: AuthActions, username: str, password: str
@@ -104,25 +122,41 @@ def test_login_goes_on_to_a_safe_next(client: ErlenClient) -> None:
     assert rv.headers["Location"] == "/auth/login?next=/create"
     login_page = client.get("/auth/login?next=/create").get_data(as_text=True)
     assert '<input type="hidden" name="next" value="/create">' in login_page
-    data = {"username": "test", "password": PASSWORD, "csrf_token": csrf_token(client), "next": "/create"}
+    data = {
+        "username": "test",
+        "password": PASSWORD,
+        "csrf_token": csrf_token(client),
+        "next": "/create",
+    }
     assert client.post("/auth/login", data=data).headers["Location"] == "/create"
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example", "javascript:alert(1)"]
+)
 def test_login_ignores_an_unsafe_next(client: ErlenClient, target: str) -> None:
-    data = {"username": "test", "password": PASSWORD, "csrf_token": csrf_token(client), "next": target}
+    data = {
+        "username": "test",
+        "password": PASSWORD,
+        "csrf_token": csrf_token(client),
+        "next": target,
+    }
     assert client.post("/auth/login", data=data).headers["Location"] == "/"
 
 
 def test_remember_me_sets_a_long_lived_cookie(client: ErlenClient, auth: AuthActions) -> None:
     rv = auth.login(remember="on")
-    cookie = next(v for k, v in rv.headers.items() if k == "Set-Cookie" and v.startswith("remember_token="))
+    cookie = next(
+        v for k, v in rv.headers.items() if k == "Set-Cookie" and v.startswith("remember_token=")
+    )
     assert "HttpOnly" in cookie and "Expires=" in cookie
 
 
 def test_logout_needs_post_login_and_token(client: ErlenClient, auth: AuthActions) -> None:
     assert client.get("/auth/logout").status_code == 405
-    assert client.post("/auth/logout").status_code == 400  # the token is checked before anything else
+    assert (
+        client.post("/auth/logout").status_code == 400
+    )  # the token is checked before anything else
     auth.login()
     rv = client.post("/auth/logout", data={})
     assert rv.status_code == 400
@@ -131,13 +165,17 @@ def test_logout_needs_post_login_and_token(client: ErlenClient, auth: AuthAction
 
 def test_missing_or_wrong_csrf_token_stores_nothing(client: ErlenClient, app: Erlen) -> None:
     for data in ({}, {"csrf_token": "forged"}):
-        rv = client.post("/auth/register", data={"username": "mallory", "password": "long enough pw", **data})
+        rv = client.post(
+            "/auth/register", data={"username": "mallory", "password": "long enough pw", **data}
+        )
         assert rv.status_code == 400
         assert "without a valid security token" in rv.get_data(as_text=True)
     assert users(app) == ["test", "other"]
 
 
-def test_session_naming_a_deleted_or_bogus_user_is_anonymous(client: ErlenClient, app: Erlen, auth: AuthActions) -> None:
+def test_session_naming_a_deleted_or_bogus_user_is_anonymous(
+    client: ErlenClient, app: Erlen, auth: AuthActions
+) -> None:
     auth.login()
     with app.app_context():
         from flaskr.db import get_db

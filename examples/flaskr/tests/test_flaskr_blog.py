@@ -43,8 +43,16 @@ def test_empty_index(app: Erlen, client: ErlenClient) -> None:
     assert "No posts yet." in client.get("/").get_data(as_text=True)
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/create"), ("POST", "/create"), ("GET", "/1/update"),
-                                              ("POST", "/1/update"), ("POST", "/1/delete")])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/create"),
+        ("POST", "/create"),
+        ("GET", "/1/update"),
+        ("POST", "/1/update"),
+        ("POST", "/1/delete"),
+    ],
+)
 def test_writing_needs_a_login(client: ErlenClient, app: Erlen, method: str, path: str) -> None:
     data = {"csrf_token": csrf_token(client), "title": "x", "body": "y"}
     rv = client.open(path, method=method, data=data if method == "POST" else None)
@@ -53,8 +61,12 @@ def test_writing_needs_a_login(client: ErlenClient, app: Erlen, method: str, pat
     assert posts(app) == ORIGINAL
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/1/update"), ("POST", "/1/update"), ("POST", "/1/delete")])
-def test_only_the_author_may_change_a_post(client: ErlenClient, app: Erlen, auth: AuthActions, method: str, path: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/1/update"), ("POST", "/1/update"), ("POST", "/1/delete")]
+)
+def test_only_the_author_may_change_a_post(
+    client: ErlenClient, app: Erlen, auth: AuthActions, method: str, path: str
+) -> None:
     auth.login("other")
     data = {"csrf_token": csrf_token(client), "title": "hijacked", "body": ""}
     rv = client.open(path, method=method, data=data if method == "POST" else None)
@@ -63,8 +75,12 @@ def test_only_the_author_may_change_a_post(client: ErlenClient, app: Erlen, auth
     assert posts(app) == ORIGINAL
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/2/update"), ("POST", "/2/update"), ("POST", "/2/delete")])
-def test_unknown_post_is_404(client: ErlenClient, auth: AuthActions, method: str, path: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/2/update"), ("POST", "/2/update"), ("POST", "/2/delete")]
+)
+def test_unknown_post_is_404(
+    client: ErlenClient, auth: AuthActions, method: str, path: str
+) -> None:
     auth.login()
     data = {"csrf_token": csrf_token(client), "title": "x", "body": "y"}
     rv = client.open(path, method=method, data=data if method == "POST" else None)
@@ -112,7 +128,13 @@ def test_delete(client: ErlenClient, app: Erlen, auth: AuthActions) -> None:
 )
 @pytest.mark.parametrize("path", ["/create", "/1/update"])
 def test_bad_post_is_refused_and_the_form_keeps_the_text(
-    client: ErlenClient, app: Erlen, auth: AuthActions, path: str, title: str, body: str, message: str
+    client: ErlenClient,
+    app: Erlen,
+    auth: AuthActions,
+    path: str,
+    title: str,
+    body: str,
+    message: str,
 ) -> None:
     auth.login()
     rv = post_form(client, path, title=title, body=body)

@@ -74,6 +74,8 @@ def test_default_instance_folder_is_beside_the_package(monkeypatch: pytest.Monke
     made: list[str] = []
     monkeypatch.setattr(os, "makedirs", lambda path, exist_ok=False: made.append(path))
     app = create_app({"SECRET_KEY": "x"})
-    expected = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(flaskr.__file__))), "instance")
+    expected = os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(flaskr.__file__))), "instance"
+    )
     assert app.instance_path == expected == made[0]
     assert os.path.basename(os.path.dirname(expected)) == "flaskr"  # examples/flaskr/instance

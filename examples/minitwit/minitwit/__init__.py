@@ -75,7 +75,9 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Erlen:
         return render_template("error.html", title="Form expired", message=message), 400
 
     def error_page(error: HTTPException) -> tuple[str, int]:
-        return render_template("error.html", title=error.name, message=error.description), t.cast(int, error.code)
+        return render_template("error.html", title=error.name, message=error.description), t.cast(
+            int, error.code
+        )
 
     # The errors a person can run into; others (405 with its Allow header)
     # keep Erlen's own page.

@@ -25,7 +25,9 @@ USERNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,29}")
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 #: First path segments the app uses itself; a user of that name would have
 #: no reachable timeline.
-RESERVED_NAMES = frozenset(("login", "logout", "register", "public", "add_message", "avatar", "static"))
+RESERVED_NAMES = frozenset(
+    ("login", "logout", "register", "public", "add_message", "avatar", "static")
+)
 
 
 class User(UserMixin):
@@ -98,7 +100,13 @@ def register() -> t.Any:
             try:
                 db.execute(
                     "INSERT INTO user (username, email, pw_hash) VALUES (?, ?, ?)",
-                    [username, email, generate_password_hash(password, current_app.config["PASSWORD_HASH_METHOD"])],
+                    [
+                        username,
+                        email,
+                        generate_password_hash(
+                            password, current_app.config["PASSWORD_HASH_METHOD"]
+                        ),
+                    ],
                 )
                 db.commit()
             except sqlite3.IntegrityError:
@@ -120,7 +128,11 @@ def login() -> t.Any:
     error = None
     if request.method == "POST":
         password = request.form.get("password", "")
-        row = query_db("SELECT * FROM user WHERE username = ?", [username], one=True) if username else None
+        row = (
+            query_db("SELECT * FROM user WHERE username = ?", [username], one=True)
+            if username
+            else None
+        )
         if row is None:
             check_password_hash(_dummy_hash(), password)
             error = "Invalid username or password."

@@ -73,7 +73,13 @@ def _render_home(page: int, error: str | None = None, text: str = "") -> t.Any:
         page,
     )
     html = render_template(
-        "timeline.html", kind="home", messages=messages, page=page, more=more, error=error, text=text
+        "timeline.html",
+        kind="home",
+        messages=messages,
+        page=page,
+        more=more,
+        error=error,
+        text=text,
     )
     return html, 400 if error else 200
 
@@ -112,7 +118,13 @@ def user(username: str) -> t.Any:
         )
     messages, more = _messages("WHERE message.author_id = ?", [profile["user_id"]], page)
     return render_template(
-        "timeline.html", kind="user", profile=profile, followed=followed, messages=messages, page=page, more=more
+        "timeline.html",
+        kind="user",
+        profile=profile,
+        followed=followed,
+        messages=messages,
+        page=page,
+        more=more,
     )
 
 
@@ -159,7 +171,9 @@ def add_message() -> t.Any:
     if not text:
         return _render_home(1, "You can't post an empty message.")
     if len(text) > limit:
-        return _render_home(1, f"Messages can have at most {limit} characters; yours has {len(text)}.", text)
+        return _render_home(
+            1, f"Messages can have at most {limit} characters; yours has {len(text)}.", text
+        )
     db = get_db()
     db.execute(
         "INSERT INTO message (author_id, text, pub_date) VALUES (?, ?, ?)",

@@ -29,7 +29,13 @@ class Actions:
     def __init__(self, client: ErlenClient) -> None:
         self.client = client
 
-    def register(self, username: str, password: str = PASSWORD, password2: str | None = None, email: str | None = None) -> t.Any:
+    def register(
+        self,
+        username: str,
+        password: str = PASSWORD,
+        password2: str | None = None,
+        email: str | None = None,
+    ) -> t.Any:
         data = {
             "username": username,
             "email": email if email is not None else f"{username}@example.com",
@@ -40,7 +46,12 @@ class Actions:
         return self.client.post("/register", data=data)
 
     def login(self, username: str, password: str = PASSWORD, **extra: str) -> t.Any:
-        data = {"username": username, "password": password, "csrf_token": csrf_token(self.client), **extra}
+        data = {
+            "username": username,
+            "password": password,
+            "csrf_token": csrf_token(self.client),
+            **extra,
+        }
         return self.client.post("/login", data=data)
 
     def register_and_login(self, username: str) -> t.Any:
@@ -53,7 +64,9 @@ class Actions:
         return self.client.post("/logout", data={"csrf_token": csrf_token(self.client, "/public")})
 
     def post(self, text: str) -> t.Any:
-        return self.client.post("/add_message", data={"text": text, "csrf_token": csrf_token(self.client, "/")})
+        return self.client.post(
+            "/add_message", data={"text": text, "csrf_token": csrf_token(self.client, "/")}
+        )
 
     def follow(self, username: str, how: str = "follow") -> t.Any:
         token = csrf_token(self.client, "/public")

@@ -25,7 +25,14 @@ def test_register_uses_scrypt_by_default(tmp_path: object) -> None:
     from minitwit import create_app
     from minitwit.db import init_db
 
-    app = create_app({"TESTING": True, "SECRET_KEY": "k", "INSTANCE_PATH": str(tmp_path), "DATABASE": f"{tmp_path}/db.sqlite"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "k",
+            "INSTANCE_PATH": str(tmp_path),
+            "DATABASE": f"{tmp_path}/db.sqlite",
+        }
+    )
     with app.app_context():
         init_db()
     Actions(app.test_client()).register("ann")
@@ -49,12 +56,23 @@ def test_register_uses_scrypt_by_default(tmp_path: object) -> None:
         ({"email": "a@" + "b" * 250 + ".com"}, "You have to enter a valid email address."),
         ({"password": "", "password2": ""}, "You have to enter a password."),
         ({"password": "short", "password2": "short"}, "Passwords need at least 8 characters."),
-        ({"password": "x" * 257, "password2": "x" * 257}, "Passwords can have at most 256 characters."),
+        (
+            {"password": "x" * 257, "password2": "x" * 257},
+            "Passwords can have at most 256 characters.",
+        ),
         ({"password2": "something else"}, "The two passwords do not match."),
     ],
 )
-def test_register_bad_input(app: Erlen, client: ErlenClient, fields: dict[str, str], message: str) -> None:
-    data = {"username": "ann", "email": "ann@example.com", "password": PASSWORD, "password2": PASSWORD, **fields}
+def test_register_bad_input(
+    app: Erlen, client: ErlenClient, fields: dict[str, str], message: str
+) -> None:
+    data = {
+        "username": "ann",
+        "email": "ann@example.com",
+        "password": PASSWORD,
+        "password2": PASSWORD,
+        **fields,
+    }
     data["csrf_token"] = csrf_token(client, "/register")
     rv = client.post("/register", data=data)
     assert rv.status_code == 400
@@ -63,7 +81,12 @@ def test_register_bad_input(app: Erlen, client: ErlenClient, fields: dict[str, s
 
 
 def test_register_keeps_typed_values_but_not_passwords(client: ErlenClient) -> None:
-    data = {"username": "ann", "email": "ann@example.com", "password": "secret-pw", "password2": "other-pw"}
+    data = {
+        "username": "ann",
+        "email": "ann@example.com",
+        "password": "secret-pw",
+        "password2": "other-pw",
+    }
     data["csrf_token"] = csrf_token(client, "/register")
     rv = client.post("/register", data=data)
     assert 'value="ann"' in rv.text and 'value="ann@example.com"' in rv.text
@@ -83,7 +106,9 @@ def test_duplicate_username_ignoring_case_changes_nothing(app: Erlen, act: Actio
     assert query(app, "SELECT * FROM user") == before
 
 
-def test_duplicate_username_race_is_caught(app: Erlen, client: ErlenClient, act: Actions, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_duplicate_username_race_is_caught(
+    app: Erlen, client: ErlenClient, act: Actions, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Another request registers the same name between our check and insert.
     import minitwit.auth
 
@@ -116,7 +141,9 @@ def test_username_is_matched_ignoring_case_and_spaces(client: ErlenClient, act: 
     ("username", "password"),
     [("ann", "wrong password"), ("ann", ""), ("nobody", PASSWORD), ("", PASSWORD), ("", "")],
 )
-def test_wrong_login_gets_one_message(app: Erlen, client: ErlenClient, act: Actions, username: str, password: str) -> None:
+def test_wrong_login_gets_one_message(
+    app: Erlen, client: ErlenClient, act: Actions, username: str, password: str
+) -> None:
     act.register("ann")
     rv = act.login(username, password)
     assert rv.status_code == 400
@@ -125,7 +152,9 @@ def test_wrong_login_gets_one_message(app: Erlen, client: ErlenClient, act: Acti
     assert client.get("/").headers["Location"] == "/public"
 
 
-def test_unknown_user_login_still_checks_a_hash(client: ErlenClient, act: Actions, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_user_login_still_checks_a_hash(
+    client: ErlenClient, act: Actions, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import minitwit.auth
 
     checked: list[str] = []
@@ -138,13 +167,19 @@ def test_unknown_user_login_still_checks_a_hash(client: ErlenClient, act: Action
     monkeypatch.setattr(minitwit.auth, "check_password_hash", spy)
     act.login("nobody", "pw")
     act.login("nobody", "pw")
-    assert len(checked) == 2 and checked[0] == checked[1] and checked[0].startswith("pbkdf2:sha256:1000$")
+    assert (
+        len(checked) == 2
+        and checked[0] == checked[1]
+        and checked[0].startswith("pbkdf2:sha256:1000$")
+    )
 
 
 def test_login_redirects_to_safe_next_only(client: ErlenClient, act: Actions) -> None:
     act.register("ann")
     token = csrf_token(client)
-    rv = client.post("/login?next=/ann", data={"username": "ann", "password": PASSWORD, "csrf_token": token})
+    rv = client.post(
+        "/login?next=/ann", data={"username": "ann", "password": PASSWORD, "csrf_token": token}
+    )
     assert rv.headers["Location"] == "/ann"
     act.logout()
     token = csrf_token(client)
@@ -198,10 +233,17 @@ def test_user_loader_ignores_non_numeric_ids(app: Erlen, client: ErlenClient, ac
 
 
 @pytest.mark.parametrize("path", ["/login", "/register"])
-def test_forms_without_csrf_token_change_nothing(app: Erlen, client: ErlenClient, act: Actions, path: str) -> None:
+def test_forms_without_csrf_token_change_nothing(
+    app: Erlen, client: ErlenClient, act: Actions, path: str
+) -> None:
     act.register("ann")
     before = query(app, "SELECT * FROM user")
-    data = {"username": "bob", "email": "bob@example.com", "password": PASSWORD, "password2": PASSWORD}
+    data = {
+        "username": "bob",
+        "email": "bob@example.com",
+        "password": PASSWORD,
+        "password2": PASSWORD,
+    }
     rv = client.post(path, data=data)
     assert rv.status_code == 400
     assert "The CSRF token is missing." in rv.text and "nothing was changed" in rv.text

@@ -71,7 +71,9 @@ def test_erlen_command_line(tmp_path: Path) -> None:
     # example's folder untouched.
     import shutil
 
-    shutil.copytree(EXAMPLE / "minitwit", tmp_path / "minitwit", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        EXAMPLE / "minitwit", tmp_path / "minitwit", ignore=shutil.ignore_patterns("__pycache__")
+    )
     result = subprocess.run(
         [sys.executable, "-m", "erlen", "--app", "minitwit", "init-db"],
         cwd=tmp_path,

@@ -37,7 +37,10 @@ def test_message_at_the_limit_is_accepted(app: Erlen, act: Actions) -> None:
     assert len(query(app, "SELECT * FROM message")) == 2
 
 
-@pytest.mark.parametrize(("text", "message"), [("", "You can't post an empty message."), (" \r\n\t ", "You can't post an empty message.")])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("", "You can't post an empty message."), (" \r\n\t ", "You can't post an empty message.")],
+)
 def test_empty_message_is_refused(app: Erlen, act: Actions, text: str, message: str) -> None:
     act.register_and_login("ann")
     rv = act.post(text)
@@ -63,14 +66,20 @@ def test_message_field_missing(app: Erlen, client: ErlenClient, act: Actions) ->
     assert rv.status_code == 400 and "empty message" in html.unescape(rv.text)
 
 
-def test_huge_request_is_413_and_stores_nothing(app: Erlen, client: ErlenClient, act: Actions) -> None:
+def test_huge_request_is_413_and_stores_nothing(
+    app: Erlen, client: ErlenClient, act: Actions
+) -> None:
     act.register_and_login("ann")
-    rv = client.post("/add_message", data={"text": "x" * 70_000, "csrf_token": csrf_token(client, "/")})
+    rv = client.post(
+        "/add_message", data={"text": "x" * 70_000, "csrf_token": csrf_token(client, "/")}
+    )
     assert rv.status_code == 413
     assert query(app, "SELECT * FROM message") == []
 
 
-def test_post_without_csrf_token_stores_nothing(app: Erlen, client: ErlenClient, act: Actions) -> None:
+def test_post_without_csrf_token_stores_nothing(
+    app: Erlen, client: ErlenClient, act: Actions
+) -> None:
     act.register_and_login("ann")
     rv = client.post("/add_message", data={"text": "forged"})
     assert rv.status_code == 400 and "The CSRF token is missing." in rv.text
@@ -80,7 +89,9 @@ def test_post_without_csrf_token_stores_nothing(app: Erlen, client: ErlenClient,
 
 
 def test_posting_needs_login(app: Erlen, client: ErlenClient) -> None:
-    rv = client.post("/add_message", data={"text": "hi", "csrf_token": csrf_token(client, "/public")})
+    rv = client.post(
+        "/add_message", data={"text": "hi", "csrf_token": csrf_token(client, "/public")}
+    )
     assert rv.status_code == 302 and rv.headers["Location"].startswith("/login?next=")
     assert query(app, "SELECT * FROM message") == []
     assert "Please log in to access this page." in client.get("/login").text
@@ -134,7 +145,9 @@ def test_following_yourself_is_400(app: Erlen, client: ErlenClient, act: Actions
     act.register_and_login("ann")
     for how in ("follow", "unfollow"):
         rv = act.follow("ann", how)
-        assert rv.status_code == 400 and "You can't follow or unfollow yourself." in html.unescape(rv.text)
+        assert rv.status_code == 400 and "You can't follow or unfollow yourself." in html.unescape(
+            rv.text
+        )
     assert query(app, "SELECT * FROM follower") == []
 
 
@@ -147,7 +160,9 @@ def test_follow_needs_login_and_csrf(app: Erlen, client: ErlenClient, act: Actio
     assert query(app, "SELECT * FROM follower") == []
 
 
-@pytest.mark.parametrize("path", ["/nobody", "/nobody/follow", "/nobody/unfollow", "/avatar/nobody.svg"])
+@pytest.mark.parametrize(
+    "path", ["/nobody", "/nobody/follow", "/nobody/unfollow", "/avatar/nobody.svg"]
+)
 def test_unknown_user_is_404(client: ErlenClient, act: Actions, path: str) -> None:
     act.register_and_login("ann")
     if path.endswith("follow"):
@@ -233,7 +248,9 @@ def test_identicon_is_symmetric() -> None:
     from minitwit.avatars import GRID, identicon_svg
 
     for name in ("ann", "bob", "zoë", "x" * 30):
-        cells = {(int(x), int(y)) for x, y in re.findall(r'<rect x="(\d)" y="(\d)"', identicon_svg(name))}
+        cells = {
+            (int(x), int(y)) for x, y in re.findall(r'<rect x="(\d)" y="(\d)"', identicon_svg(name))
+        }
         assert cells == {(GRID - 1 - x, y) for x, y in cells}
         assert identicon_svg(name) == identicon_svg(name.upper())
 

@@ -64,7 +64,11 @@ def test_replies_nest_under_the_message_they_answer(sample: Archive) -> None:
     assert sample.messages[key("release-04")].parent is sample.messages[key("release-03")]
     # Depth-first, in date order within each level.
     assert [m.key for m in sample.threads[root.key].messages] == [
-        key("release-01"), key("release-02"), key("release-03"), key("release-04"), key("release-05")
+        key("release-01"),
+        key("release-02"),
+        key("release-03"),
+        key("release-04"),
+        key("release-05"),
     ]
 
 
@@ -114,13 +118,19 @@ def test_html_to_text_drops_scripts_styles_and_attributes() -> None:
 def test_messages_with_missing_headers_still_load(tmp_path: Path) -> None:
     bare = EmailMessage()
     bare.set_content("no headers at all")
-    bad_date = email_message("Odd date", Date="not a date", From="x@example.com", Message_ID="<odd@x>")
-    naive = email_message("Naive date", Date="Mon, 02 Mar 2026 10:00:00 -0000", Message_ID="<naive@x>")
+    bad_date = email_message(
+        "Odd date", Date="not a date", From="x@example.com", Message_ID="<odd@x>"
+    )
+    naive = email_message(
+        "Naive date", Date="Mon, 02 Mar 2026 10:00:00 -0000", Message_ID="<naive@x>"
+    )
     no_text = EmailMessage()
     no_text["Subject"] = "Binary"
     no_text["Message-ID"] = "<bin@x>"
     no_text["Date"] = "Mon, 02 Mar 2026 10:00:00 +0000"
-    no_text.set_content(b"\x00\x01", maintype="application", subtype="octet-stream", filename="blob.bin")
+    no_text.set_content(
+        b"\x00\x01", maintype="application", subtype="octet-stream", filename="blob.bin"
+    )
     archive = Archive(make_mbox(tmp_path / "list.mbox", bare, bad_date, naive, no_text))
     by_subject = {m.subject: m for m in archive.messages.values()}
     untitled = by_subject["(no subject)"]
@@ -192,12 +202,14 @@ def test_a_message_naming_itself_as_parent_is_a_root(tmp_path: Path) -> None:
 def test_long_reply_chain_does_not_recurse(tmp_path: Path) -> None:
     # Written as raw mbox text: building 1,200 EmailMessage objects is slow.
     path = tmp_path / "list.mbox"
-    path.write_text("".join(
-        f"From x Mon Mar  2 10:00:00 2026\nMessage-ID: <c{i}@x>\nSubject: Re {i}\n"
-        + (f"In-Reply-To: <c{i - 1}@x>\n" if i else "")
-        + f"Date: Mon, 02 Mar 2026 {10 + i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d} +0000\n\nbody {i}\n\n"
-        for i in range(1200)
-    ))
+    path.write_text(
+        "".join(
+            f"From x Mon Mar  2 10:00:00 2026\nMessage-ID: <c{i}@x>\nSubject: Re {i}\n"
+            + (f"In-Reply-To: <c{i - 1}@x>\n" if i else "")
+            + f"Date: Mon, 02 Mar 2026 {10 + i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d} +0000\n\nbody {i}\n\n"
+            for i in range(1200)
+        )
+    )
     archive = Archive(path)
     assert len(archive.threads) == 1
     assert len(next(iter(archive.threads.values())).messages) == 1200
@@ -282,8 +294,14 @@ def test_thread_view_nests_replies(client: ErlenClient) -> None:
 def test_deep_thread_indent_is_capped(tmp_path: Path) -> None:
     chain = [email_message("Start", Message_ID="<c0@x>", Date="Mon, 02 Mar 2026 10:00:00 +0000")]
     for i in range(1, 9):
-        chain.append(email_message(f"Re {i}", Message_ID=f"<c{i}@x>", In_Reply_To=f"<c{i - 1}@x>",
-                                   Date=f"Mon, 02 Mar 2026 10:00:{i:02d} +0000"))
+        chain.append(
+            email_message(
+                f"Re {i}",
+                Message_ID=f"<c{i}@x>",
+                In_Reply_To=f"<c{i - 1}@x>",
+                Date=f"Mon, 02 Mar 2026 10:00:{i:02d} +0000",
+            )
+        )
     app = create_app({"TESTING": True, "ARCHIVE_MBOX": str(make_mbox(tmp_path / "l.mbox", *chain))})
     html = app.test_client().get(f"/archive/thread/{message_key('c0@x')}").get_data(as_text=True)
     assert 'class="post depth-6" id="m-{}" data-depth="8"'.format(message_key("c8@x")) in html
@@ -294,7 +312,10 @@ def test_message_view_shows_headers_and_parent(client: ErlenClient) -> None:
     assert "José Müller &lt;jose@example.net&gt;" in html
     assert "Mon, 12 Jan 2026 14:00 +0100" in html
     assert "<code>release-02@lists.example.org</code>" in html
-    assert f'href="/archive/message/{key("release-01")}">Erlen 0.1 released</a> by Ada Lovelace' in html
+    assert (
+        f'href="/archive/message/{key("release-01")}">Erlen 0.1 released</a> by Ada Lovelace'
+        in html
+    )
     assert f'href="/archive/message/{key("release-03")}"' in html  # its reply
 
 
@@ -413,6 +434,12 @@ def test_search_echoes_the_query_escaped(client: ErlenClient) -> None:
 
 def test_search_results_are_capped(tmp_path: Path) -> None:
     msgs = [email_message(f"Match {i}", Message_ID=f"<{i}@x>") for i in range(5)]
-    app = create_app({"TESTING": True, "ARCHIVE_MBOX": str(make_mbox(tmp_path / "l.mbox", *msgs)), "SEARCH_MAX_RESULTS": 3})
+    app = create_app(
+        {
+            "TESTING": True,
+            "ARCHIVE_MBOX": str(make_mbox(tmp_path / "l.mbox", *msgs)),
+            "SEARCH_MAX_RESULTS": 3,
+        }
+    )
     _, html = search(app.test_client(), "match")
     assert "3 messages matching" in html

@@ -45,7 +45,9 @@ class _TextExtractor(HTMLParser):
     """
 
     _SKIP = frozenset({"script", "style", "head", "title"})
-    _BREAK = frozenset({"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"})
+    _BREAK = frozenset(
+        {"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"}
+    )
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -151,7 +153,11 @@ def _ids(value: object) -> list[str]:
     """The Message-IDs in a ``References`` or ``In-Reply-To`` header, in order."""
     if value is None:
         return []
-    return [part.strip("<>") for part in str(value).split() if part.startswith("<") and part.endswith(">")]
+    return [
+        part.strip("<>")
+        for part in str(value).split()
+        if part.startswith("<") and part.endswith(">")
+    ]
 
 
 def _header(value: object) -> str:
@@ -268,7 +274,9 @@ class Archive:
             self._collect(thread, thread.root)
         self.months: dict[tuple[int, int], list[Thread]] = {}
         for thread in sorted(self.threads.values(), key=lambda th: th.root.date):
-            self.months.setdefault((thread.root.date.year, thread.root.date.month), []).append(thread)
+            self.months.setdefault((thread.root.date.year, thread.root.date.month), []).append(
+                thread
+            )
 
     @staticmethod
     def _find_parent(msg: Message, by_id: dict[str, Message]) -> Message | None:

@@ -85,6 +85,8 @@ def search() -> tuple[str, int]:
     limit = current_app.config["SEARCH_MAX_LENGTH"]
     if len(query) > limit:
         error = f"Search terms are limited to {limit} characters."
-        return render_template("archive/search.html", query=query[:limit], results=[], error=error), 400
+        return render_template(
+            "archive/search.html", query=query[:limit], results=[], error=error
+        ), 400
     results = _archive().search(query, current_app.config["SEARCH_MAX_RESULTS"]) if query else []
     return render_template("archive/search.html", query=query, results=results, error=None), 200

@@ -134,7 +134,9 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         # `from werkzeug.utils import missing` asks this finder for
         # `werkzeug.utils.missing` and gets the explanatory error below
         # rather than Python's generic "cannot import name".
-        return importlib.machinery.ModuleSpec(fullname, self, origin="erlen.compat", is_package=True)
+        return importlib.machinery.ModuleSpec(
+            fullname, self, origin="erlen.compat", is_package=True
+        )
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
         shim = self.tables.get(spec.name)
@@ -152,7 +154,9 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def exec_module(self, module: types.ModuleType) -> None:
         """Nothing to run: names resolve on first access."""
 
-    def find_distributions(self, context: t.Any = None) -> t.Iterator[importlib.metadata.Distribution]:
+    def find_distributions(
+        self, context: t.Any = None
+    ) -> t.Iterator[importlib.metadata.Distribution]:
         """Answer ``importlib.metadata`` for the provided packages.
 
         Code checks ``importlib.metadata.version("flask")`` the way it reads

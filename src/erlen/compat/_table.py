@@ -55,14 +55,20 @@ FLASK: dict[str, Shim] = {
     ),
     "flask.app": Shim(("erlen.app",), {"Flask": "erlen.app:Erlen"}),
     "flask.sansio": Shim(),
-    "flask.sansio.app": Shim(("erlen.app",), {"App": "erlen.app:Erlen", "Flask": "erlen.app:Erlen"}),
+    "flask.sansio.app": Shim(
+        ("erlen.app",), {"App": "erlen.app:Erlen", "Flask": "erlen.app:Erlen"}
+    ),
     "flask.sansio.scaffold": Shim(
-        ("erlen.scaffold",), {"setupmethod": "erlen.scaffold:setupmethod", "_sentinel": "erlen.scaffold:_sentinel"}
+        ("erlen.scaffold",),
+        {"setupmethod": "erlen.scaffold:setupmethod", "_sentinel": "erlen.scaffold:_sentinel"},
     ),
     "flask.sansio.blueprints": Shim(("erlen.blueprints",)),
     "flask.blueprints": Shim(("erlen.blueprints",)),
     "flask.config": Shim(("erlen.config",)),
-    "flask.ctx": Shim(("erlen.ctx",), {"_AppCtxGlobals": "erlen.ctx:_AppCtxGlobals", "_sentinel": "erlen.ctx:_sentinel"}),
+    "flask.ctx": Shim(
+        ("erlen.ctx",),
+        {"_AppCtxGlobals": "erlen.ctx:_AppCtxGlobals", "_sentinel": "erlen.ctx:_sentinel"},
+    ),
     "flask.globals": Shim(
         ("erlen.globals",),
         {
@@ -84,13 +90,20 @@ FLASK: dict[str, Shim] = {
     "flask.json": Shim(("erlen.json",)),
     "flask.json.provider": Shim(("erlen.json",)),
     "flask.json.tag": Shim(("erlen.json.tag",)),
-    "flask.logging": Shim(("erlen.logging",), {"has_level_handler": "erlen.logging:has_level_handler"}),
+    "flask.logging": Shim(
+        ("erlen.logging",), {"has_level_handler": "erlen.logging:has_level_handler"}
+    ),
     "flask.sessions": Shim(("erlen.sessions",)),
-    "flask.signals": Shim(("erlen.signals",), {"Namespace": "blinker:Namespace", "_signals": "erlen.signals:_signals"}),
+    "flask.signals": Shim(
+        ("erlen.signals",), {"Namespace": "blinker:Namespace", "_signals": "erlen.signals:_signals"}
+    ),
     "flask.templating": Shim(("erlen.templating",)),
     "flask.testing": Shim(
         ("erlen.testing",),
-        {"FlaskClient": "erlen.testing:ErlenClient", "FlaskCliRunner": "erlen.testing:ErlenCliRunner"},
+        {
+            "FlaskClient": "erlen.testing:ErlenClient",
+            "FlaskCliRunner": "erlen.testing:ErlenCliRunner",
+        },
     ),
     "flask.cli": Shim(("erlen.cli",), {"FlaskGroup": "erlen.cli:ErlenGroup"}),
     "flask.typing": Shim(("erlen.compat.typing",)),
@@ -110,7 +123,8 @@ WERKZEUG: dict[str, Shim] = {
         },
     ),
     "werkzeug.exceptions": Shim(
-        ("erlen.exceptions",), {"abort": "erlen.exceptions:abort", "_aborter": "erlen.exceptions:_aborter"}
+        ("erlen.exceptions",),
+        {"abort": "erlen.exceptions:abort", "_aborter": "erlen.exceptions:_aborter"},
     ),
     "werkzeug.formparser": Shim(("erlen.formparser",)),
     "werkzeug.http": Shim(("erlen.http",)),

@@ -42,7 +42,13 @@ class ProxyFix:
     """
 
     def __init__(
-        self, app: _WSGIApp, x_for: int = 1, x_proto: int = 1, x_host: int = 0, x_port: int = 0, x_prefix: int = 0
+        self,
+        app: _WSGIApp,
+        x_for: int = 1,
+        x_proto: int = 1,
+        x_host: int = 0,
+        x_port: int = 0,
+        x_prefix: int = 0,
     ) -> None:
         self.app = app
         self.x_for = x_for
@@ -61,11 +67,20 @@ class ProxyFix:
             return None
         return values[-trusted] or None
 
-    def __call__(self, environ: dict[str, t.Any], start_response: t.Callable[..., t.Any]) -> t.Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, t.Any], start_response: t.Callable[..., t.Any]
+    ) -> t.Iterable[bytes]:
         get = environ.get
         environ["werkzeug.proxy_fix.orig"] = {
             key: get(key)
-            for key in ("REMOTE_ADDR", "wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME")
+            for key in (
+                "REMOTE_ADDR",
+                "wsgi.url_scheme",
+                "HTTP_HOST",
+                "SERVER_NAME",
+                "SERVER_PORT",
+                "SCRIPT_NAME",
+            )
         }
         client = self._trusted(get("HTTP_X_FORWARDED_FOR"), self.x_for)
         if client:

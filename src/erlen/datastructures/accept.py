@@ -15,6 +15,7 @@ from .structures import _immutable_error
 
 __all__ = ["Accept", "CharsetAccept", "LanguageAccept", "MIMEAccept"]
 
+
 class Accept(list[tuple[str, float]]):
     """The parsed value of an ``Accept``-style header.
 
@@ -40,9 +41,7 @@ class Accept(list[tuple[str, float]]):
     #: "anything is fine", an empty one "nothing is".
     provided: bool
 
-    def __init__(
-        self, values: Accept | Iterable[tuple[str, float]] | None = ()
-    ) -> None:
+    def __init__(self, values: Accept | Iterable[tuple[str, float]] | None = ()) -> None:
         if values is None:
             super().__init__()
             self.provided = False
@@ -168,9 +167,7 @@ class Accept(list[tuple[str, float]]):
     def best_match(self, matches: Iterable[str]) -> str | None: ...
     @t.overload
     def best_match(self, matches: Iterable[str], default: str) -> str: ...
-    def best_match(
-        self, matches: Iterable[str], default: str | None = None
-    ) -> str | None:
+    def best_match(self, matches: Iterable[str], default: str | None = None) -> str | None:
         """Choose which of the server's options the client likes best.
 
         Each option gets the quality of the most specific item covering it;
@@ -345,9 +342,7 @@ class LanguageAccept(Accept):
     def best_match(self, matches: Iterable[str]) -> str | None: ...
     @t.overload
     def best_match(self, matches: Iterable[str], default: str) -> str: ...
-    def best_match(
-        self, matches: Iterable[str], default: str | None = None
-    ) -> str | None:
+    def best_match(self, matches: Iterable[str], default: str | None = None) -> str | None:
         """Choose the best supported language, falling back on primary tags.
 
         An exact match is tried first (see :meth:`Accept.best_match`). Then,

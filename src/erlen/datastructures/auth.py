@@ -16,6 +16,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Authorization", "WWWAuthenticate"]
 
+
 class _AuthParams:
     """What :class:`Authorization` and :class:`WWWAuthenticate` share: a
     scheme, a token or auth-params, and item/attribute access to the params."""
@@ -272,9 +273,7 @@ class WWWAuthenticate(_AuthParams):
             else:
                 params.append(
                     f"{key}="
-                    + quote_header_value(
-                        value, allow_token=key not in _always_quoted_auth_params
-                    )
+                    + quote_header_value(value, allow_token=key not in _always_quoted_auth_params)
                 )
 
         return f"{scheme} {', '.join(params)}"

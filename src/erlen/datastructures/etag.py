@@ -11,6 +11,7 @@ from ..http import unquote_etag
 
 __all__ = ["ETags"]
 
+
 class ETags:
     """A set of entity tags from an ``If-Match`` or ``If-None-Match`` header.
 

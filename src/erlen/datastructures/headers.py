@@ -24,6 +24,7 @@ __all__ = ["EnvironHeaders", "Headers"]
 
 T = t.TypeVar("T")
 
+
 def _plain_header(key: t.Any, value: t.Any) -> bool:
     """Whether a name and value are str, printable ASCII: then nothing needs
     checking; anything else (tabs included) goes through :func:`_header_value`."""
@@ -70,9 +71,7 @@ def _header_value(key: str, value: t.Any) -> str:
         raise TypeError(f"Header names must be str, not {type(key).__name__}.")
 
     if "\n" in key or "\r" in key or "\0" in key:
-        raise ValueError(
-            f"Header names must not contain CR, LF or NUL characters: {key!r}."
-        )
+        raise ValueError(f"Header names must not contain CR, LF or NUL characters: {key!r}.")
 
     return value  # type: ignore[no-any-return]
 
@@ -213,9 +212,7 @@ class Headers:
         except (ValueError, TypeError):
             return default
 
-    def getlist(
-        self, key: str, type: Callable[[str], t.Any] | None = None
-    ) -> list[t.Any]:
+    def getlist(self, key: str, type: Callable[[str], t.Any] | None = None) -> list[t.Any]:
         """Return all values for a header name, in order.
 
         With ``type``, each value is converted; values that fail conversion
@@ -769,9 +766,7 @@ class EnvironHeaders(Headers):
         except (ValueError, TypeError):
             return default
 
-    def getlist(
-        self, key: str, type: Callable[[str], t.Any] | None = None
-    ) -> list[t.Any]:
+    def getlist(self, key: str, type: Callable[[str], t.Any] | None = None) -> list[t.Any]:
         """Return the values of a header.
 
         A WSGI server has already joined repeated headers into one value, so

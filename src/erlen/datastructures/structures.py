@@ -20,7 +20,13 @@ from ..exceptions import BadRequestKeyError
 if t.TYPE_CHECKING:  # pragma: no cover
     from typing import Self
 
-__all__ = ["CallbackDict", "CombinedMultiDict", "ImmutableMultiDict", "MultiDict", "iter_multi_items"]
+__all__ = [
+    "CallbackDict",
+    "CombinedMultiDict",
+    "ImmutableMultiDict",
+    "MultiDict",
+    "iter_multi_items",
+]
 
 K = t.TypeVar("K")
 V = t.TypeVar("V")
@@ -75,8 +81,6 @@ def iter_multi_items(
 
 def _immutable_error(obj: object) -> TypeError:
     return TypeError(f"{type(obj).__name__!r} objects are immutable")
-
-
 
 
 class MultiDict(dict[K, V]):
@@ -219,9 +223,7 @@ class MultiDict(dict[K, V]):
         except (ValueError, TypeError):
             return default
 
-    def getlist(
-        self, key: K, type: Callable[[V], T] | None = None
-    ) -> list[t.Any]:
+    def getlist(self, key: K, type: Callable[[V], T] | None = None) -> list[t.Any]:
         """Return all values for ``key`` as a new list.
 
         With ``type``, each value is converted with that callable; values for
@@ -289,9 +291,7 @@ class MultiDict(dict[K, V]):
 
         return values[0]
 
-    def setlistdefault(
-        self, key: K, default_list: Iterable[V] | None = None
-    ) -> list[V]:
+    def setlistdefault(self, key: K, default_list: Iterable[V] | None = None) -> list[V]:
         """Return the live list of values for ``key``, creating it if needed.
 
         Unlike :meth:`getlist`, the returned list is the stored one, so
@@ -593,9 +593,7 @@ class CombinedMultiDict(ImmutableMultiDict[K, V]):
 
         return default
 
-    def getlist(
-        self, key: K, type: Callable[[V], T] | None = None
-    ) -> list[t.Any]:
+    def getlist(self, key: K, type: Callable[[V], T] | None = None) -> list[t.Any]:
         """Return the values for ``key`` from all dicts, in order.
 
         :param key: The key to look up.

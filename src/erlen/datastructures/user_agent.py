@@ -7,6 +7,7 @@ from __future__ import annotations
 
 __all__ = ["UserAgent"]
 
+
 class UserAgent:
     """The ``User-Agent`` request header.
 

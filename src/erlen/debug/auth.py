@@ -62,7 +62,11 @@ _HOST_RE = re.compile(
 )
 
 
-_MACHINE_ID_FILES = ("/etc/machine-id", "/var/lib/dbus/machine-id", "/proc/sys/kernel/random/boot_id")
+_MACHINE_ID_FILES = (
+    "/etc/machine-id",
+    "/var/lib/dbus/machine-id",
+    "/proc/sys/kernel/random/boot_id",
+)
 
 
 def _machine_id(paths: t.Sequence[str] = _MACHINE_ID_FILES) -> str:
@@ -239,7 +243,9 @@ class PinGuard:
         with self._lock:
             if self.exhausted:
                 return "exhausted"
-            if hmac.compare_digest(_normalize_pin(entered).encode(), _normalize_pin(self.pin).encode()):
+            if hmac.compare_digest(
+                _normalize_pin(entered).encode(), _normalize_pin(self.pin).encode()
+            ):
                 return "ok"
             self.failures += 1
             failures = self.failures

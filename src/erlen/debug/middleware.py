@@ -78,7 +78,9 @@ StartResponse = t.Callable[..., t.Any]
 class _Refused(Exception):
     """A debugger request refused with a status and a message for the client."""
 
-    def __init__(self, status: str, message: str, headers: list[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self, status: str, message: str, headers: list[tuple[str, str]] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -87,10 +89,16 @@ class _Refused(Exception):
 
 def _trusted_hosts_from(app: t.Any) -> list[str]:
     """Extra trusted hosts from ``ERLEN_DEBUGGER_TRUSTED_HOSTS`` and the app's ``DEBUGGER_TRUSTED_HOSTS``."""
-    hosts = [host.strip() for host in os.environ.get(TRUSTED_HOSTS_ENV, "").split(",") if host.strip()]
+    hosts = [
+        host.strip() for host in os.environ.get(TRUSTED_HOSTS_ENV, "").split(",") if host.strip()
+    ]
     owner = getattr(app, "__self__", app)  # a bound ``app.wsgi_app`` names its app
     config = getattr(owner, "config", None)
-    configured = config.get("DEBUGGER_TRUSTED_HOSTS") if isinstance(config, collections.abc.Mapping) else None
+    configured = (
+        config.get("DEBUGGER_TRUSTED_HOSTS")
+        if isinstance(config, collections.abc.Mapping)
+        else None
+    )
     if isinstance(configured, str):
         configured = configured.split(",")
     hosts.extend(str(host).strip() for host in configured or ())
@@ -137,10 +145,14 @@ class DebuggedApplication:
     ) -> None:
         self.app = app
         self.evalex = evalex
-        self.trusted_hosts = list(trusted_hosts) if trusted_hosts is not None else _trusted_hosts_from(app)
+        self.trusted_hosts = (
+            list(trusted_hosts) if trusted_hosts is not None else _trusted_hosts_from(app)
+        )
         pin, cookie_name = get_pin_and_cookie_name(app)
         #: Checks PINs and auth cookies.
-        self.guard = PinGuard(pin if pin_security else None, cookie_name, failure_delay=pin_failure_delay)
+        self.guard = PinGuard(
+            pin if pin_security else None, cookie_name, failure_delay=pin_failure_delay
+        )
         #: The per-process secret every console request must carry.
         self.secret = secrets.token_hex(16)
         self.max_tracebacks = max_tracebacks
@@ -165,7 +177,9 @@ class DebuggedApplication:
 
     # -- the WSGI side ---------------------------------------------------------
 
-    def __call__(self, environ: dict[str, t.Any], start_response: StartResponse) -> t.Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, t.Any], start_response: StartResponse
+    ) -> t.Iterable[bytes]:
         """Serve a request: the debugger's own URL, or the app with errors caught."""
         # PERF: all a normal request pays is this lookup and comparison (a
         # try block costs nothing until something raises).
@@ -195,7 +209,9 @@ class DebuggedApplication:
         except Exception:
             yield from self._error_response(environ, start_response)
 
-    def _error_response(self, environ: dict[str, t.Any], start_response: StartResponse) -> list[bytes]:
+    def _error_response(
+        self, environ: dict[str, t.Any], start_response: StartResponse
+    ) -> list[bytes]:
         """Answer with the traceback of the exception being handled (call from ``except``)."""
         exc = sys.exc_info()[1]
         assert exc is not None
@@ -264,12 +280,22 @@ class DebuggedApplication:
 
     # -- the reserved URL ----------------------------------------------------------
 
-    def _serve_debugger(self, environ: dict[str, t.Any], start_response: StartResponse) -> list[bytes]:
+    def _serve_debugger(
+        self, environ: dict[str, t.Any], start_response: StartResponse
+    ) -> list[bytes]:
         try:
             status, headers, body = self._dispatch(environ)
         except _Refused as e:
-            status, headers, body = e.status, [("Content-Type", _TEXT), *e.headers], e.message.encode("utf-8") + b"\n"
-        headers += [("Content-Length", str(len(body))), ("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")]
+            status, headers, body = (
+                e.status,
+                [("Content-Type", _TEXT), *e.headers],
+                e.message.encode("utf-8") + b"\n",
+            )
+        headers += [
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+        ]
         start_response(status, headers)
         return [body]
 
@@ -280,7 +306,8 @@ class DebuggedApplication:
             return self._resource(params.get("f", ""))
         if cmd not in ("pinauth", "exec", "locals"):
             raise _Refused(
-                "400 BAD REQUEST", f"Unknown debugger command {cmd!r}: expected resource, pinauth, exec or locals."
+                "400 BAD REQUEST",
+                f"Unknown debugger command {cmd!r}: expected resource, pinauth, exec or locals.",
             )
         if not self.evalex:
             raise _Refused("404 NOT FOUND", "The debugger's console is disabled (evalex=False).")
@@ -294,10 +321,15 @@ class DebuggedApplication:
             )
         if not hmac.compare_digest(params.get("s", "").encode(), self.secret.encode()):
             raise _Refused(
-                "403 FORBIDDEN", "Missing or wrong debugger secret: reload the error page (the server may have restarted)."
+                "403 FORBIDDEN",
+                "Missing or wrong debugger secret: reload the error page (the server may have restarted).",
             )
         if environ.get("REQUEST_METHOD") != "POST":
-            raise _Refused("405 METHOD NOT ALLOWED", f"Send the {cmd!r} command with POST.", [("Allow", "POST")])
+            raise _Refused(
+                "405 METHOD NOT ALLOWED",
+                f"Send the {cmd!r} command with POST.",
+                [("Allow", "POST")],
+            )
         form = _read_form(environ)
         if cmd == "pinauth":
             return self._pin_auth(form.get("pin", ""), environ)
@@ -312,7 +344,9 @@ class DebuggedApplication:
         body = (resources.files(__package__) / "shared" / name).read_bytes()
         return "200 OK", [("Content-Type", content_type)], body
 
-    def _pin_auth(self, pin: str, environ: dict[str, t.Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    def _pin_auth(
+        self, pin: str, environ: dict[str, t.Any]
+    ) -> tuple[str, list[tuple[str, str]], bytes]:
         outcome = self.guard.check(pin)
         if outcome == "ok":
             headers = [("Content-Type", _JSON)]
@@ -332,33 +366,56 @@ class DebuggedApplication:
             }
         else:
             remaining = self.guard.remaining
-            data = {"auth": False, "exhausted": False, "error": f"Wrong PIN ({remaining} more tries).", "remaining": remaining}
+            data = {
+                "auth": False,
+                "exhausted": False,
+                "error": f"Wrong PIN ({remaining} more tries).",
+                "remaining": remaining,
+            }
         return "403 FORBIDDEN", [("Content-Type", _JSON)], _json(data)
 
-    def _locals(self, tb_id: str, environ: dict[str, t.Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    def _locals(
+        self, tb_id: str, environ: dict[str, t.Any]
+    ) -> tuple[str, list[tuple[str, str]], bytes]:
         """Every frame's locals of a remembered traceback, for the page after unlock."""
         if not self._authenticated(environ):
-            data = {"error": "Enter the debugger PIN first (it is printed in the server's terminal).", "auth_required": True}
+            data = {
+                "error": "Enter the debugger PIN first (it is printed in the server's terminal).",
+                "auth_required": True,
+            }
             return "403 FORBIDDEN", [("Content-Type", _JSON)], _json(data)
         with self._lock:
             tb = self._tracebacks.get(tb_id)
         if tb is None:
-            data = {"error": "This traceback is gone (the server restarted or forgot old errors): reload the page."}
+            data = {
+                "error": "This traceback is gone (the server restarted or forgot old errors): reload the page."
+            }
             return "404 NOT FOUND", [("Content-Type", _JSON)], _json(data)
         # Plain text: the page puts it in with textContent, never as HTML.
         frames = {
-            frame.id: {"locals": frame.local_reprs(), "more": max(len(frame.locals) - MAX_LOCALS, 0)} for frame in tb.frames
+            frame.id: {
+                "locals": frame.local_reprs(),
+                "more": max(len(frame.locals) - MAX_LOCALS, 0),
+            }
+            for frame in tb.frames
         }
         return "200 OK", [("Content-Type", _JSON)], _json({"frames": frames})
 
-    def _exec(self, frame_id: str, code: str, environ: dict[str, t.Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    def _exec(
+        self, frame_id: str, code: str, environ: dict[str, t.Any]
+    ) -> tuple[str, list[tuple[str, str]], bytes]:
         if not self._authenticated(environ):
-            data = {"error": "Enter the debugger PIN first (it is printed in the server's terminal).", "auth_required": True}
+            data = {
+                "error": "Enter the debugger PIN first (it is printed in the server's terminal).",
+                "auth_required": True,
+            }
             return "403 FORBIDDEN", [("Content-Type", _JSON)], _json(data)
         with self._lock:
             frame = self._frames.get(frame_id)
         if frame is None:
-            data = {"error": "This frame is gone (the server restarted or forgot old errors): reload the page."}
+            data = {
+                "error": "This frame is gone (the server restarted or forgot old errors): reload the page."
+            }
             return "404 NOT FOUND", [("Content-Type", _JSON)], _json(data)
         console = frame.console
         output, more = console.push(code)
@@ -389,9 +446,13 @@ def _read_form(environ: dict[str, t.Any]) -> t.Mapping[str, str]:
         raise _Refused("400 BAD REQUEST", "Content-Length must be a non-negative integer.")
     size = int(length)
     if size > MAX_BODY:
-        raise _Refused("413 CONTENT TOO LARGE", f"A debugger request body is limited to {MAX_BODY:,} bytes.")
+        raise _Refused(
+            "413 CONTENT TOO LARGE", f"A debugger request body is limited to {MAX_BODY:,} bytes."
+        )
     if size and not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
-        raise _Refused("415 UNSUPPORTED MEDIA TYPE", "Send the form as application/x-www-form-urlencoded.")
+        raise _Refused(
+            "415 UNSUPPORTED MEDIA TYPE", "Send the form as application/x-www-form-urlencoded."
+        )
     return _decode(environ["wsgi.input"].read(size) if size else b"")
 
 

@@ -37,7 +37,6 @@ MAX_LOCAL_REPR = 400
 MAX_LOCALS = 100
 
 
-
 class _ShortRepr(reprlib.Repr):
     def repr_instance(self, x: object, level: int) -> str:
         # reprlib hides a failing __repr__ behind "<X instance at 0x...>";
@@ -85,7 +84,11 @@ def _library_roots() -> tuple[str, ...]:
 
     roots = {os.path.dirname(os.path.realpath(erlen.__file__))}
     paths = sysconfig.get_paths()
-    roots.update(os.path.realpath(paths[key]) for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths)
+    roots.update(
+        os.path.realpath(paths[key])
+        for key in ("stdlib", "platstdlib", "purelib", "platlib")
+        if key in paths
+    )
     return tuple(sorted(root.rstrip(os.sep) + os.sep for root in roots))
 
 
@@ -111,7 +114,16 @@ class Frame:
     .. versionadded:: 0.1
     """
 
-    __slots__ = ("id", "filename", "lineno", "function", "is_library", "globals", "locals", "_console")
+    __slots__ = (
+        "id",
+        "filename",
+        "lineno",
+        "function",
+        "is_library",
+        "globals",
+        "locals",
+        "_console",
+    )
 
     def __init__(self, frame: FrameType, lineno: int) -> None:
         #: A random id the console uses to name this frame.
@@ -136,7 +148,10 @@ class Frame:
 
     def local_reprs(self) -> list[tuple[str, str]]:
         """The frame's locals as ``(name, bounded repr)`` pairs, at most :data:`MAX_LOCALS`."""
-        return [(name, safe_repr(value, short=True)) for name, value in list(self.locals.items())[:MAX_LOCALS]]
+        return [
+            (name, safe_repr(value, short=True))
+            for name, value in list(self.locals.items())[:MAX_LOCALS]
+        ]
 
     @property
     def console(self) -> Console:
@@ -191,10 +206,14 @@ class Traceback:
             part = _Part(current, tb)
             parts.append(part)
             if current.__cause__ is not None:
-                part.relation = "The above exception was the direct cause of the following exception:"
+                part.relation = (
+                    "The above exception was the direct cause of the following exception:"
+                )
                 current = current.__cause__
             elif current.__context__ is not None and not current.__suppress_context__:
-                part.relation = "During handling of the above exception, another exception occurred:"
+                part.relation = (
+                    "During handling of the above exception, another exception occurred:"
+                )
                 current = current.__context__
             else:
                 current = None
@@ -230,10 +249,19 @@ def _render_frame(frame: Frame, evalex: bool, show_locals: bool) -> str:
     if not source:
         source = '<span class="line">(source not available)</span>'
     if show_locals:
-        rows = "".join(f"<tr><th>{_e(name)}</th><td><code>{_e(value)}</code></td></tr>" for name, value in frame.local_reprs())
-        locals_html = f'<table class="locals">{rows}</table>' if rows else '<p class="nolocals">No local variables.</p>'
+        rows = "".join(
+            f"<tr><th>{_e(name)}</th><td><code>{_e(value)}</code></td></tr>"
+            for name, value in frame.local_reprs()
+        )
+        locals_html = (
+            f'<table class="locals">{rows}</table>'
+            if rows
+            else '<p class="nolocals">No local variables.</p>'
+        )
         if len(frame.locals) > MAX_LOCALS:
-            locals_html += f'<p class="nolocals">{len(frame.locals) - MAX_LOCALS} more (use the console).</p>'
+            locals_html += (
+                f'<p class="nolocals">{len(frame.locals) - MAX_LOCALS} more (use the console).</p>'
+            )
     elif evalex:
         # NOTE: the values reach the page only through the console's
         # authenticated "locals" command (debugger.js asks for the PIN).
@@ -310,7 +338,7 @@ def render_html(
         f' data-pin="{"required" if pin_required and not authenticated else "no"}">\n'
         '<main class="debugger">\n'
         f'<header><h1>{_e(tb.type_name)}</h1><pre class="errormsg">{_e(tb.message)}</pre></header>\n'
-        f'{"".join(sections)}'
+        f"{''.join(sections)}"
         '<details class="plain"><summary>Plain-text traceback (to copy)</summary>'
         f'<textarea readonly rows="16" spellcheck="false">{_e(tb.text)}</textarea></details>\n'
         f"<footer><p>The debugger caught this exception and shows it because debug mode is on. {_e(how)}</p>"

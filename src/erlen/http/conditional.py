@@ -23,6 +23,7 @@ from .headers import parse_etags
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..wrappers import Response
 
+
 def _evaluate_preconditions(headers: t.Any, response: Response) -> int | None:
     """The status a GET/HEAD request's ``If-*`` headers call for, or ``None``.
 

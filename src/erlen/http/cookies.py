@@ -35,9 +35,7 @@ def _cookie_unescape_match(match: re.Match[bytes]) -> bytes:
 def _cookie_unquote(value: str) -> str:
     """Decode the inside of a quoted cookie value (``\\"``, ``\\\\``, ``\\ooo``)."""
     # Octal escapes encode single bytes of the UTF-8 value, so work on bytes.
-    raw = _cookie_unescape_re.sub(
-        _cookie_unescape_match, value.encode("utf-8", "surrogatepass")
-    )
+    raw = _cookie_unescape_re.sub(_cookie_unescape_match, value.encode("utf-8", "surrogatepass"))
     return raw.decode(errors="replace")
 
 
@@ -115,8 +113,7 @@ _cookie_plain_value_re = re.compile(r"[\w!#$%&'()*+\-./:<=>?@\[\]^`{|}~]*", re.A
 _cookie_escape_re = re.compile(rb'[\x00-\x1f",;\\\x7f-\xff]')
 _cookie_escapes: dict[bytes, bytes] = {b'"': b'\\"', b"\\": b"\\\\"}
 _cookie_escapes.update(
-    (bytes((code,)), b"\\%03o" % code)
-    for code in (*range(0x20), *b",;", *range(0x7F, 0x100))
+    (bytes((code,)), b"\\%03o" % code) for code in (*range(0x20), *b",;", *range(0x7F, 0x100))
 )
 # Cookie names: no whitespace, controls, or characters that end a name or
 # a pair (browsers accept the other separators, so they are allowed).
@@ -201,8 +198,7 @@ def dump_cookie(
     if domain:
         if _cookie_bad_attr_re.search(domain) is not None or " " in domain:
             raise ValueError(
-                f"Invalid cookie domain {domain!r}: whitespace, control character"
-                " or ';'."
+                f"Invalid cookie domain {domain!r}: whitespace, control character or ';'."
             )
 
         # RFC 6265 ignores a leading dot; a port is not part of the domain.
@@ -221,9 +217,7 @@ def dump_cookie(
     if expires is not None:
         if isinstance(expires, str):
             if _cookie_bad_attr_re.search(expires) is not None:
-                raise ValueError(
-                    f"Invalid cookie expires {expires!r}: control character or ';'."
-                )
+                raise ValueError(f"Invalid cookie expires {expires!r}: control character or ';'.")
         else:
             expires = http_date(expires)
     elif max_age is not None and sync_expires:

@@ -206,11 +206,7 @@ def parse_list_header(value: str) -> list[str]:
         return []
 
     items.append(value[start:])
-    return [
-        unquote_header_value(item)
-        for item in (x.strip(" \t") for x in items)
-        if item
-    ]
+    return [unquote_header_value(item) for item in (x.strip(" \t") for x in items) if item]
 
 
 # RFC 2231 ``charset'language'percent-encoded`` extended values. Only these
@@ -413,9 +409,7 @@ _q_value_re = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 def parse_accept_header(value: str | None) -> Accept: ...
 @t.overload
 def parse_accept_header(value: str | None, cls: type[_TAccept]) -> _TAccept: ...
-def parse_accept_header(
-    value: str | None, cls: type[Accept] | None = None
-) -> Accept:
+def parse_accept_header(value: str | None, cls: type[Accept] | None = None) -> Accept:
     """Parse an ``Accept``-style header into an :class:`~.Accept` object.
 
     Each comma-separated item may carry a ``q`` parameter. A ``q`` that is not

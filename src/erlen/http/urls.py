@@ -274,8 +274,7 @@ def iri_to_uri(iri: str) -> str:
             user, colon, password = userinfo.partition(":")
             safe = "!$&'()*+,;="
             netloc = (
-                f"{_quote_uri_part(user, safe)}{colon}"
-                f"{_quote_uri_part(password, safe)}@{netloc}"
+                f"{_quote_uri_part(user, safe)}{colon}{_quote_uri_part(password, safe)}@{netloc}"
             )
 
     return urlunsplit(

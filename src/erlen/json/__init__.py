@@ -76,7 +76,10 @@ class JSONProvider:
         keyword arguments become an object.
         """
         obj = self._prepare_response_obj(args, kwargs)
-        return t.cast("Response", self._app.response_class(self.dumps(obj) + "\n", mimetype="application/json"))
+        return t.cast(
+            "Response",
+            self._app.response_class(self.dumps(obj) + "\n", mimetype="application/json"),
+        )
 
 
 def _default(o: t.Any) -> t.Any:
@@ -132,7 +135,11 @@ class DefaultJSONProvider(JSONProvider):
         if enc is None:
             if _c_make_encoder is None:  # pragma: no cover - CPython always has it
                 return self._encoder(None).encode(obj)
-            escape = _json.encoder.encode_basestring_ascii if self.ensure_ascii else _json.encoder.encode_basestring
+            escape = (
+                _json.encoder.encode_basestring_ascii
+                if self.ensure_ascii
+                else _json.encoder.encode_basestring
+            )
             enc = self._compact_encoders[key] = _c_make_encoder(
                 None, self.default, escape, None, ":", ",", self.sort_keys, False, True
             )

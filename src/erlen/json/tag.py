@@ -128,7 +128,11 @@ class TagDict(JSONTag):
     key = " di"
 
     def check(self, value: t.Any) -> bool:
-        return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in self.serializer.tags
+        return (
+            isinstance(value, dict)
+            and len(value) == 1
+            and next(iter(value)) in self.serializer.tags
+        )
 
     def to_json(self, value: t.Any) -> t.Any:
         key = next(iter(value))
@@ -308,7 +312,9 @@ _standalone_encoder = _json.JSONEncoder(
 # JSON takes as they are. None without the C accelerator (then no shortcut).
 _c_make_encoder = getattr(_json.encoder, "c_make_encoder", None)
 _plain_encoder = (
-    _c_make_encoder(None, None, _json.encoder.encode_basestring_ascii, None, ":", ",", True, False, True)
+    _c_make_encoder(
+        None, None, _json.encoder.encode_basestring_ascii, None, ":", ",", True, False, True
+    )
     if _c_make_encoder is not None
     else None
 )
@@ -322,7 +328,9 @@ _plain_scan = _json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # set
 _MAX_PLAIN_DEPTH = 16
 
 
-def _needs_no_tags(value: dict[t.Any, t.Any] | list[t.Any], tags: dict[str, JSONTag], depth: int = 0) -> bool:
+def _needs_no_tags(
+    value: dict[t.Any, t.Any] | list[t.Any], tags: dict[str, JSONTag], depth: int = 0
+) -> bool:
     """Whether the built-in tags would leave ``value`` (a dict or list) as it is.
 
     True when it holds only plain scalars (exact ``str``, ``int``, ``float``,
@@ -340,7 +348,11 @@ def _needs_no_tags(value: dict[t.Any, t.Any] | list[t.Any], tags: dict[str, JSON
         cls = item.__class__
         if cls in _PLAIN_TYPES:
             continue
-        if (cls is dict or cls is list) and depth < _MAX_PLAIN_DEPTH and _needs_no_tags(item, tags, depth + 1):
+        if (
+            (cls is dict or cls is list)
+            and depth < _MAX_PLAIN_DEPTH
+            and _needs_no_tags(item, tags, depth + 1)
+        ):
             continue
         return False
     return True
@@ -356,7 +368,15 @@ class TaggedJSONSerializer:
     .. versionadded:: 0.1
     """
 
-    __slots__ = ("tags", "order", "_plain_ok", "_decoder", "_key_needles", "_plain_providers", "_stock")
+    __slots__ = (
+        "tags",
+        "order",
+        "_plain_ok",
+        "_decoder",
+        "_key_needles",
+        "_plain_providers",
+        "_stock",
+    )
 
     #: Tag classes registered by ``__init__``, in the order they are tried.
     default_tags: list[type[JSONTag]] = list(_BUILTIN_TAGS)
@@ -376,7 +396,9 @@ class TaggedJSONSerializer:
         # Whether tag() and untag() are this class's: the shortcuts in
         # dumps() and loads() assume what they do.
         cls = type(self)
-        self._stock = cls.tag is TaggedJSONSerializer.tag and cls.untag is TaggedJSONSerializer.untag
+        self._stock = (
+            cls.tag is TaggedJSONSerializer.tag and cls.untag is TaggedJSONSerializer.untag
+        )
         # PERF: the decoder calls the hook on every object it reads,
         # innermost first: the order _untag_scan visits them in, without a
         # second walk over the data.
@@ -384,7 +406,9 @@ class TaggedJSONSerializer:
         for tag_class in self.default_tags:
             self.register(tag_class)
 
-    def register(self, tag_class: type[JSONTag], force: bool = False, index: int | None = None) -> None:
+    def register(
+        self, tag_class: type[JSONTag], force: bool = False, index: int | None = None
+    ) -> None:
         """Add a tag.
 
         :param tag_class: The :class:`JSONTag` subclass; it is instantiated
@@ -475,7 +499,11 @@ class TaggedJSONSerializer:
             provider = ctx.app.json
             # Both attributes are DefaultJSONProvider's; the app's provider is
             # one unless replaced, and a replacement would have to mimic them.
-            if provider.ensure_ascii and provider.sort_keys and self._is_plain_provider(type(provider)):  # type: ignore[attr-defined]
+            if (
+                provider.ensure_ascii  # type: ignore[attr-defined]
+                and provider.sort_keys  # type: ignore[attr-defined]
+                and self._is_plain_provider(type(provider))
+            ):
                 return "".join(_plain_encoder(value, 0))
         tagged = self.tag(value)
         if ctx is None:
@@ -505,7 +533,9 @@ class TaggedJSONSerializer:
         :param value: The JSON text.
         """
         ctx = _cv.get(None)
-        if value.__class__ is str and (ctx is None or type(ctx.app.json).loads is DefaultJSONProvider.loads):
+        if value.__class__ is str and (
+            ctx is None or type(ctx.app.json).loads is DefaultJSONProvider.loads
+        ):
             if self._stock and "\\" not in value:
                 # PERF: without escapes, a key appears in the text exactly as
                 # it is: '"' and its characters. When no string starts like a

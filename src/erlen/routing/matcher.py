@@ -110,7 +110,9 @@ class _Tail:
 
     def __init__(self, step: _Step) -> None:
         self.suffixed = step.suffixed
-        items: list[tuple[int, t.Any, bool, bool]] = []  # (class or -1 for text, text or regex, lazy, isolating)
+        items: list[
+            tuple[int, t.Any, bool, bool]
+        ] = []  # (class or -1 for text, text or regex, lazy, isolating)
         for token in step.tokens:
             if isinstance(token, str):
                 if items and items[-1][0] == -1:
@@ -126,7 +128,9 @@ class _Tail:
                 items.append((_SEGMENT, None, False, True))
             else:
                 lazy = regex.endswith(("*?", "+?", "??", "}?"))
-                items.append((_GENERIC, re.compile(regex, re.DOTALL).fullmatch, lazy, conv.part_isolating))
+                items.append(
+                    (_GENERIC, re.compile(regex, re.DOTALL).fullmatch, lazy, conv.part_isolating)
+                )
         self.items = items
 
     def fullmatch(self, path: str) -> _TailMatch | None:

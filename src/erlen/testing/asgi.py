@@ -119,7 +119,9 @@ def _request_body(environ: dict[str, t.Any]) -> bytes:
     length = str(environ.get("CONTENT_LENGTH") or "").strip()
     if length.isdigit():
         data = stream.read(int(length))
-    elif "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower() or environ.get("wsgi.input_terminated"):
+    elif "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower() or environ.get(
+        "wsgi.input_terminated"
+    ):
         data = stream.read()
     else:
         return b""
@@ -146,7 +148,8 @@ class _ASGIExchange:
             size = -(-len(body) // _BODY_MESSAGES)
             chunks = [body[i : i + size] for i in range(0, len(body), size)]
         self._messages = [
-            {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1} for i, chunk in enumerate(chunks)
+            {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
+            for i, chunk in enumerate(chunks)
         ]
         self._done: t.Any = None  # an asyncio.Event, made on the loop
         self.status: int | None = None
@@ -168,7 +171,11 @@ class _ASGIExchange:
         if self.validate and not self.complete:
             self._fail(
                 "the app returned before completing the response"
-                + (" (no http.response.start)" if self.status is None else " (no body message with more_body=False)")
+                + (
+                    " (no http.response.start)"
+                    if self.status is None
+                    else " (no body message with more_body=False)"
+                )
             )
 
     async def receive(self) -> dict[str, t.Any]:
@@ -241,7 +248,9 @@ class _ASGIExchange:
             if not isinstance(message.get("more_body", False), bool):
                 self._fail("more_body must be a bool")
             return
-        if "http.response.pathsend" not in self.scope["extensions"]:  # pragma: no cover - always offered
+        if (
+            "http.response.pathsend" not in self.scope["extensions"]
+        ):  # pragma: no cover - always offered
             self._fail("http.response.pathsend sent, but the server did not offer it")
         path = message.get("path")
         if not isinstance(path, str) or not os.path.isabs(path):
@@ -259,4 +268,3 @@ class _ASGIExchange:
             key = name.decode("latin-1")
             headers.add(_HEADER_SPELLINGS.get(key) or key.title(), value.decode("latin-1"))
         return status, headers, b"".join(self.body)
-

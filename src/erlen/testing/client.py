@@ -35,7 +35,14 @@ if t.TYPE_CHECKING:
     from ..app import Erlen
     from ..wrappers import Request, Response
 
-__all__ = ["ErlenClient", "Client", "FlaskClient", "TestResponse", "ClientRedirectError", "INTERFACES"]
+__all__ = [
+    "ErlenClient",
+    "Client",
+    "FlaskClient",
+    "TestResponse",
+    "ClientRedirectError",
+    "INTERFACES",
+]
 
 #: The server interfaces the test client can send requests through.
 INTERFACES = ("wsgi", "asgi")
@@ -44,9 +51,30 @@ INTERFACES = ("wsgi", "asgi")
 class _Cookie:
     """A cookie held by the test client."""
 
-    __slots__ = ("key", "value", "domain", "path", "expires", "secure", "http_only", "same_site", "origin_only")
+    __slots__ = (
+        "key",
+        "value",
+        "domain",
+        "path",
+        "expires",
+        "secure",
+        "http_only",
+        "same_site",
+        "origin_only",
+    )
 
-    def __init__(self, key: str, value: str, domain: str, path: str, expires: datetime | None = None, secure: bool = False, http_only: bool = False, same_site: str | None = None, origin_only: bool = True) -> None:
+    def __init__(
+        self,
+        key: str,
+        value: str,
+        domain: str,
+        path: str,
+        expires: datetime | None = None,
+        secure: bool = False,
+        http_only: bool = False,
+        same_site: str | None = None,
+        origin_only: bool = True,
+    ) -> None:
         self.key = key
         self.value = value
         self.domain = domain
@@ -189,7 +217,10 @@ class ErlenClient:
         base = response_wrapper or app.response_class
         self.response_wrapper: type[t.Any] = type("TestResponse", (TestResponse, base), {})
         self._cookies: dict[tuple[str, str, str], _Cookie] | None = {} if use_cookies else None
-        self.environ_base: dict[str, t.Any] = {"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": "Erlen-test-client/0.1"}
+        self.environ_base: dict[str, t.Any] = {
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_USER_AGENT": "Erlen-test-client/0.1",
+        }
         self.environ_base.update(kwargs.pop("environ_base", None) or {})
         self.preserve_context = False
         self._new_contexts: list[t.Any] = []
@@ -200,7 +231,11 @@ class ErlenClient:
         return self.application
 
     def websocket_connect(
-        self, path: str, subprotocols: t.Sequence[str] | None = None, headers: t.Any = None, timeout: float = 5.0
+        self,
+        path: str,
+        subprotocols: t.Sequence[str] | None = None,
+        headers: t.Any = None,
+        timeout: float = 5.0,
     ) -> WebSocketTestSession:
         """Open a WebSocket to the app's ASGI side, in process: ``with client.websocket_connect("/ws") as ws:``.
 
@@ -215,7 +250,9 @@ class ErlenClient:
             pairs = [f"{c.key}={c.value}" for c in self._cookies.values() if not c._expired()]
             if pairs:
                 extra.append(("Cookie", "; ".join(pairs)))
-        return WebSocketTestSession(self.application, path, subprotocols=subprotocols, headers=extra, timeout=timeout)
+        return WebSocketTestSession(
+            self.application, path, subprotocols=subprotocols, headers=extra, timeout=timeout
+        )
 
     # -- cookies -------------------------------------------------------------
 
@@ -228,7 +265,16 @@ class ErlenClient:
             return None
         return cookie
 
-    def set_cookie(self, key: str, value: str = "", *, domain: str = "localhost", origin_only: bool = True, path: str = "/", **kwargs: t.Any) -> None:
+    def set_cookie(
+        self,
+        key: str,
+        value: str = "",
+        *,
+        domain: str = "localhost",
+        origin_only: bool = True,
+        path: str = "/",
+        **kwargs: t.Any,
+    ) -> None:
         """Store a cookie to send with the next requests."""
         if self._cookies is None:
             raise TypeError("Cookies are disabled. Create a client with 'use_cookies=True'.")
@@ -270,7 +316,9 @@ class ErlenClient:
     def _store_cookies(self, environ: dict[str, t.Any], headers: Headers) -> None:
         if self._cookies is None:
             return
-        host = (environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "localhost")).split(":", 1)[0]
+        host = (environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "localhost")).split(":", 1)[
+            0
+        ]
         path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "/")
         default_path = path.rsplit("/", 1)[0] or "/"
         for header in headers.getlist("Set-Cookie"):
@@ -323,7 +371,9 @@ class ErlenClient:
         run_coroutine(exchange.run(app))
         return exchange.result()
 
-    def open(self, *args: t.Any, buffered: bool = False, follow_redirects: bool = False, **kwargs: t.Any) -> t.Any:
+    def open(
+        self, *args: t.Any, buffered: bool = False, follow_redirects: bool = False, **kwargs: t.Any
+    ) -> t.Any:
         """Send a request; arguments as for :class:`EnvironBuilder` (or a ready environ/builder)."""
         environ = self._build_environ(*args, **kwargs)
         response = self._request(environ)
@@ -336,7 +386,10 @@ class ErlenClient:
             if len(history) > 30:
                 raise ClientRedirectError("More than 30 redirects; stopping.")
             environ = self._redirect_environ(environ, response)
-            key = (environ["REQUEST_METHOD"], environ["PATH_INFO"] + "?" + environ.get("QUERY_STRING", ""))
+            key = (
+                environ["REQUEST_METHOD"],
+                environ["PATH_INFO"] + "?" + environ.get("QUERY_STRING", ""),
+            )
             if key in seen and environ["REQUEST_METHOD"] in ("GET", "HEAD"):
                 raise ClientRedirectError(f"Redirect loop detected at {key[1]!r}.")
             seen.add(key)
@@ -358,7 +411,7 @@ class ErlenClient:
         script = environ.get("SCRIPT_NAME", "")
         path = unquote_to_bytes(target.path or "/").decode("latin-1")
         if script and path.startswith(script):
-            path = path[len(script):] or "/"
+            path = path[len(script) :] or "/"
         new["PATH_INFO"] = path
         new["QUERY_STRING"] = target.query
         code = response.status_code
@@ -491,8 +544,11 @@ FlaskClient = ErlenClient
 
 
 def _quote_cookie_value(value: str) -> str:
-    if value and all(c.isalnum() or c in "!#$%&'()*+-./:<=>?@[]^_`{|}~" for c in value) and value.isascii():
+    if (
+        value
+        and all(c.isalnum() or c in "!#$%&'()*+-./:<=>?@[]^_`{|}~" for c in value)
+        and value.isascii()
+    ):
         return value
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
-

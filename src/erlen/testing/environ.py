@@ -146,7 +146,8 @@ class EnvironBuilder:
             "SCRIPT_NAME": unquote_to_bytes(self.script_root).decode("latin-1"),
             "PATH_INFO": raw_path,
             "QUERY_STRING": self.query_string,
-            "REQUEST_URI": quote(self.script_root + self.path, safe="/%") + (f"?{self.query_string}" if self.query_string else ""),
+            "REQUEST_URI": quote(self.script_root + self.path, safe="/%")
+            + (f"?{self.query_string}" if self.query_string else ""),
             "SERVER_NAME": host,
             "SERVER_PORT": port,
             "HTTP_HOST": self.host,
@@ -168,7 +169,9 @@ class EnvironBuilder:
             body = self._body or b""
             environ["wsgi.input"] = io.BytesIO(body)
             if self._body is not None or self.content_length is not None:
-                environ["CONTENT_LENGTH"] = str(self.content_length if self.content_length is not None else len(body))
+                environ["CONTENT_LENGTH"] = str(
+                    self.content_length if self.content_length is not None else len(body)
+                )
         if self.content_type is not None:
             environ["CONTENT_TYPE"] = self.content_type
         # A header given here replaces the one environ_base has (the client's
@@ -183,7 +186,11 @@ class EnvironBuilder:
                 continue
             name = "HTTP_" + name
             if name in environ and name != "HTTP_HOST" and (name in seen or name == "HTTP_COOKIE"):
-                environ[name] = f"{environ[name]}, {value}" if name != "HTTP_COOKIE" else f"{environ[name]}; {value}"
+                environ[name] = (
+                    f"{environ[name]}, {value}"
+                    if name != "HTTP_COOKIE"
+                    else f"{environ[name]}; {value}"
+                )
             else:
                 environ[name] = value
             seen.add(name)
@@ -204,7 +211,11 @@ class EnvironBuilder:
 def _form_fields(data: t.Any) -> MultiDict[str, t.Any]:
     """Form data as a MultiDict; a tuple value is one file, a list many values."""
     fields: MultiDict[str, t.Any] = MultiDict()
-    items = data.items(multi=True) if isinstance(data, MultiDict) else (data.items() if hasattr(data, "items") else data)
+    items = (
+        data.items(multi=True)
+        if isinstance(data, MultiDict)
+        else (data.items() if hasattr(data, "items") else data)
+    )
     for key, value in items:
         if isinstance(value, list):
             for item in value:
@@ -215,7 +226,9 @@ def _form_fields(data: t.Any) -> MultiDict[str, t.Any]:
 
 
 def _is_file_value(value: t.Any) -> bool:
-    return hasattr(value, "read") or (isinstance(value, tuple) and bool(value) and hasattr(value[0], "read"))
+    return hasattr(value, "read") or (
+        isinstance(value, tuple) and bool(value) and hasattr(value[0], "read")
+    )
 
 
 def _encode_multipart(fields: MultiDict[str, t.Any]) -> tuple[bytes, str]:
@@ -254,4 +267,3 @@ def _encode_multipart(fields: MultiDict[str, t.Any]) -> tuple[bytes, str]:
 
 def _mp_quote(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
-

@@ -66,7 +66,12 @@ class WebSocketTestSession:
         from urllib.parse import quote, unquote, urlsplit
 
         parts = urlsplit(path)
-        raw = [(b"host", b"localhost"), (b"connection", b"upgrade"), (b"upgrade", b"websocket"), (b"sec-websocket-version", b"13")]
+        raw = [
+            (b"host", b"localhost"),
+            (b"connection", b"upgrade"),
+            (b"upgrade", b"websocket"),
+            (b"sec-websocket-version", b"13"),
+        ]
         if headers:
             items = headers.items() if hasattr(headers, "items") else headers
             extra = [(str(k).lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in items]
@@ -112,7 +117,9 @@ class WebSocketTestSession:
 
         self._from_app = queue.Queue()
         ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(ready,), name="erlen-websocket-test", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(ready,), name="erlen-websocket-test", daemon=True
+        )
         self._thread.start()
         if not ready.wait(self.timeout):  # pragma: no cover - the loop starts at once
             raise TimeoutError("The app's event loop did not start.")
@@ -121,7 +128,9 @@ class WebSocketTestSession:
         kind = message["type"]
         if kind == "websocket.accept":
             self.accepted_subprotocol = message.get("subprotocol")
-            self.accepted_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers") or ()]
+            self.accepted_headers = [
+                (k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers") or ()
+            ]
             return self
         self._closed = True
         if kind == "websocket.http.response.start":
@@ -132,7 +141,9 @@ class WebSocketTestSession:
                 if not part.get("more_body"):
                     break
             self._join()
-            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers") or ()]
+            headers = [
+                (k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers") or ()
+            ]
             raise WebSocketRejected(message["status"], headers, body)
         self._join()
         raise WebSocketRejected(403, [], b"")
@@ -154,7 +165,9 @@ class WebSocketTestSession:
         assert self._thread is not None
         self._thread.join(self.timeout)
         if self._thread.is_alive():
-            raise TimeoutError(f"The WebSocket handler did not finish within {self.timeout} seconds after the close.")
+            raise TimeoutError(
+                f"The WebSocket handler did not finish within {self.timeout} seconds after the close."
+            )
         if self._error is not None:
             error, self._error = self._error, None
             raise error
@@ -205,7 +218,9 @@ class WebSocketTestSession:
             self._from_app.put(message)  # later calls see the end too
             self._closed = True
             self._join()
-            raise WebSocketDisconnect(self.close_code or 1006, "The handler finished without closing.")
+            raise WebSocketDisconnect(
+                self.close_code or 1006, "The handler finished without closing."
+            )
         return message
 
     # -- messages ----------------------------------------------------------------

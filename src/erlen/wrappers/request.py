@@ -91,7 +91,9 @@ def _read_exactly(stream: t.Any, size: int, data: bytes, strict: bool = True) ->
         chunk = stream.read(min(size - len(buffer), _CHUNK))
         if not chunk:
             if strict:
-                raise ClientDisconnected("The client closed the connection before sending the whole body.")
+                raise ClientDisconnected(
+                    "The client closed the connection before sending the whole body."
+                )
             break
         buffer += chunk
     return bytes(buffer)
@@ -342,7 +344,12 @@ class Request:
         if self.server is None:
             return ""
         name, port = self.server
-        if port is None or (self.scheme, port) in (("http", 80), ("https", 443), ("ws", 80), ("wss", 443)):
+        if port is None or (self.scheme, port) in (
+            ("http", 80),
+            ("https", 443),
+            ("ws", 80),
+            ("wss", 443),
+        ):
             return name
         return f"{name}:{port}"
 
@@ -764,7 +771,9 @@ class Request:
                 self._cached_json = (rv, rv)
         return rv
 
-    def on_json_loading_failed(self, e: ValueError | None, cause: BaseException | None = None) -> t.Any:
+    def on_json_loading_failed(
+        self, e: ValueError | None, cause: BaseException | None = None
+    ) -> t.Any:
         """Called when :meth:`get_json` fails; raises the matching 4xx.
 
         :param e: The decoding error, or ``None`` when the content type was wrong.

@@ -131,7 +131,13 @@ class Response:
         """
         if type(self).headers is _HEADERS_PROPERTY and header.isascii():
             headers = self._headers
-            pairs = self._hlist if headers is None else headers._list if type(headers) is Headers else None
+            pairs = (
+                self._hlist
+                if headers is None
+                else headers._list
+                if type(headers) is Headers
+                else None
+            )
             if pairs is not None:
                 pairs.append(("Set-Cookie", header))
                 for name, _ in pairs:
@@ -153,7 +159,13 @@ class Response:
         """
         if type(self).headers is _HEADERS_PROPERTY:
             headers = self._headers
-            pairs = self._hlist if headers is None else headers._list if type(headers) is Headers else None
+            pairs = (
+                self._hlist
+                if headers is None
+                else headers._list
+                if type(headers) is Headers
+                else None
+            )
             if pairs is not None:
                 for name, _ in pairs:
                     if name.lower() == "vary":
@@ -215,7 +227,9 @@ class Response:
             # PERF: the common case builds the header list directly, with no
             # lookups for existing Content-Type or Content-Length headers.
             # PERF: the Headers object is made only if something reads it.
-            hlist: list[tuple[str, str]] = [("Content-Type", content_type)] if content_type is not None else []
+            hlist: list[tuple[str, str]] = (
+                [("Content-Type", content_type)] if content_type is not None else []
+            )
             self._hlist = hlist
             if response.__class__ is str:
                 body = response.encode(self.charset)
@@ -553,7 +567,9 @@ class Response:
         .. versionadded:: 0.1
         """,
     )
-    expires = _DateHeader("Expires", "The ``Expires`` header (read and set like :attr:`last_modified`).")
+    expires = _DateHeader(
+        "Expires", "The ``Expires`` header (read and set like :attr:`last_modified`)."
+    )
     date = _DateHeader("Date", "The ``Date`` header (read and set like :attr:`last_modified`).")
 
     @property
@@ -668,8 +684,14 @@ class Response:
                 headers.set("Content-Range", f"bytes {start}-{stop - 1}/{complete_length}")
                 self.status = 206
                 return self
-        if self.automatically_set_content_length and self.is_sequence and "Content-Length" not in headers:
-            headers.set("Content-Length", str(sum(len(_to_bytes(x, self.charset)) for x in self.response)))
+        if (
+            self.automatically_set_content_length
+            and self.is_sequence
+            and "Content-Length" not in headers
+        ):
+            headers.set(
+                "Content-Length", str(sum(len(_to_bytes(x, self.charset)) for x in self.response))
+            )
         return self
 
     def _drop_body(self, status: int) -> None:
