@@ -11,7 +11,11 @@ reason. The marker is not for hiding a difference in how the app behaves.
 
 from __future__ import annotations
 
+import os
+import typing as t
+
 import pytest
+import redis_support
 
 from erlen import Erlen
 from erlen.testing import ErlenClient
@@ -60,6 +64,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    _skip_or_require_redis(items)
     for item in items:
         marker = item.get_closest_marker("wsgi_only")
         if marker is None:
@@ -110,3 +115,40 @@ def _no_leaked_context():
     if leaked is not None:
         _cv.set(None)  # type: ignore[arg-type]  # keep the leak from failing later tests
         pytest.fail(f"the test left {leaked!r} pushed")
+
+
+def _skip_or_require_redis(items: list[pytest.Item]) -> None:
+    # Tests that use the ``redis_server`` fixture (directly or through another
+    # fixture) need Debian's redis-server: locally they skip with how to get
+    # it; .ci/run sets ERLEN_REDIS_TESTS=require, and there it is an error.
+    needing = [item for item in items if "redis_server" in getattr(item, "fixturenames", ())]
+    reason = redis_support.missing() if needing else None
+    if reason is None:
+        return
+    if os.environ.get("ERLEN_REDIS_TESTS") == "require":
+        raise pytest.UsageError(
+            f"ERLEN_REDIS_TESTS=require, but {reason}; {redis_support.HOW_TO_INSTALL}"
+        )
+    skip = pytest.mark.skip(reason=f"{reason}; to run the Redis tests, {redis_support.HOW_TO_INSTALL}")
+    for item in needing:
+        item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> t.Iterator[redis_support.RedisServer]:
+    """One real redis-server for the session (127.0.0.1, free port, no persistence).
+
+    A test that stops or kills it must start it again before it ends (the
+    fault tests use a server of their own instead: ``redis_support.RedisServer``).
+    """
+    with redis_support.RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: redis_support.RedisServer) -> str:
+    """The shared server's URL, emptied for this test."""
+    if not redis_server.ping():  # a test before this one left it stopped
+        redis_server.start()
+    redis_server.flush()
+    return redis_server.url
