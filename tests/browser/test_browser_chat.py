@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import typing as t
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,10 @@ def test_two_pages_talk_in_a_room(
 ) -> None:
     from playwright.sync_api import expect
 
-    other = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+    # Bob reads in India (UTC+05:30 all year), Ada in UTC: each sees their own time.
+    other = browser.new_context(
+        viewport={"width": 1280, "height": 800}, locale="en-US", timezone_id="Asia/Kolkata"
+    )
     other.set_default_timeout(15_000)
     try:
         bob = other.new_page()
@@ -78,9 +82,49 @@ def test_two_pages_talk_in_a_room(
         expect(bob.locator(".message").last).to_contain_text("Shall we ship it?")
         screenshot(page, "chat")
 
+        # Each page shows the message's time in its reader's zone, the UTC instant in datetime.
+        for p, offset in ((page, timedelta(0)), (bob, timedelta(hours=5, minutes=30))):
+            shown = p.locator(".message time").last
+            at = datetime.fromisoformat(t.cast(str, shown.get_attribute("datetime")))
+            assert at.utcoffset() == timedelta(0)
+            local = at.astimezone(timezone(offset))
+            assert shown.inner_text() == local.strftime("%I:%M %p")
+
         bob.close()
         expect(page.locator(".notice").last).to_have_text("bob left the room")
         expect(page.locator("#people")).to_have_text("ada")
         assert dialogs == []
+    finally:
+        other.close()
+
+
+def test_a_name_in_the_room_is_refused(browser: Browser, page: Page, chat_url: str) -> None:
+    from playwright.sync_api import expect
+
+    join(page, chat_url, "Alice", "lobby")
+    other = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+    other.set_default_timeout(15_000)
+    try:
+        impostor = other.new_page()
+        # The front page's form says so, whatever the case of the name...
+        impostor.goto(chat_url + "/")
+        impostor.locator("#name").fill("alice")
+        impostor.locator("#room").fill("lobby")
+        impostor.locator("form.card button[type=submit]").click()
+        expect(impostor.locator(".error")).to_have_text(
+            "Someone called alice is already in lobby: pick another name."
+        )
+        # ...and the room's socket refuses it when the form is skipped.
+        impostor.goto(chat_url + "/room/lobby?name=ALICE")
+        expect(impostor.locator("#status")).to_have_text("name taken")
+        expect(impostor.locator(".notice.error")).to_contain_text(
+            "Someone called ALICE is already in lobby: pick another name."
+        )
+        expect(impostor.locator("#text")).to_be_disabled()
+        impostor.locator(".notice.error a").click()
+        expect(impostor.locator("h1")).to_have_text("Join a room")
+        # Alice saw nobody come or go.
+        expect(page.locator("#people")).to_have_text("Alice")
+        expect(page.locator(".notice")).to_have_count(1)  # her own "joined"
     finally:
         other.close()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
 import typing as t
 from collections import deque
+from datetime import UTC, datetime
 
 from erlen import WebSocketDisconnect
 
@@ -36,8 +36,26 @@ class Hub:
         found = self.rooms.get(room)
         return sorted(found.members.values()) if found else []
 
-    async def join(self, room: str, name: str, ws: WebSocket) -> None:
-        """Add ``ws`` to ``room``: it gets the recent messages, the others a notice."""
+    def taken(self, room: str, name: str) -> bool:
+        """Whether someone in ``room`` already goes by ``name`` (ignoring case).
+
+        Case is ignored so that "alice" can't pass for "Alice".
+        """
+        found = self.rooms.get(room)
+        if found is None:
+            return False
+        wanted = name.casefold()
+        return any(other.casefold() == wanted for other in found.members.values())
+
+    async def join(self, room: str, name: str, ws: WebSocket) -> bool:
+        """Add ``ws`` to ``room``: it gets the recent messages, the others a notice.
+
+        Returns ``False``, and adds nothing, if the name is :meth:`taken`:
+        checked here, with no ``await`` before the member is added, so two
+        people can't both pass the check with the same name.
+        """
+        if self.taken(room, name):
+            return False
         found = self.rooms.get(room)
         if found is None:
             found = self.rooms[room] = Room(self._history)
@@ -48,6 +66,7 @@ class Hub:
         await self.broadcast(
             room, {"type": "joined", "name": name, "people": self.names(room)}, record=False
         )
+        return True
 
     async def leave(self, room: str, ws: WebSocket) -> None:
         """Remove ``ws`` from ``room`` and tell the others; an empty room is dropped."""
@@ -63,10 +82,12 @@ class Hub:
         )
 
     async def say(self, room: str, name: str, text: str) -> None:
-        """Send a message from ``name`` to everyone in ``room`` (the sender too)."""
-        await self.broadcast(
-            room, {"type": "message", "name": name, "text": text, "at": int(time.time())}
-        )
+        """Send a message from ``name`` to everyone in ``room`` (the sender too).
+
+        ``at`` is an ISO 8601 time in UTC: each page shows it in its reader's time zone.
+        """
+        at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        await self.broadcast(room, {"type": "message", "name": name, "text": text, "at": at})
 
     async def broadcast(self, room: str, event: dict[str, t.Any], record: bool = True) -> None:
         """Send ``event`` to every member; members whose connection is gone are dropped."""

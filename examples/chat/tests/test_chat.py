@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing as t
+from datetime import UTC, datetime
 
 import pytest
 
@@ -103,3 +104,47 @@ def test_bad_handshake_is_refused(client: ErlenClient, path: str) -> None:
     with pytest.raises(WebSocketRejected) as refused:
         client.websocket_connect(path).__enter__()
     assert refused.value.status_code == 400
+
+
+def test_a_name_in_the_room_is_refused_on_the_form(client: ErlenClient) -> None:
+    with client.websocket_connect("/ws/lobby?name=Alice") as alice:
+        alice.receive_json(), alice.receive_json()
+        for name in ("Alice", "alice", "ALICE"):
+            refused = client.post("/join", data={"name": name, "room": "lobby"})
+            assert refused.status_code == 409
+            assert f"Someone called {name} is already in lobby".encode() in refused.data
+        # The same name elsewhere, or another name here, is fine.
+        assert client.post("/join", data={"name": "alice", "room": "den"}).status_code == 302
+        assert client.post("/join", data={"name": "bob", "room": "lobby"}).status_code == 302
+    assert client.post("/join", data={"name": "alice", "room": "lobby"}).status_code == 302
+
+
+def test_a_name_in_the_room_is_refused_on_the_socket(client: ErlenClient, app: Erlen) -> None:
+    # The page's form is not the only way in: the socket decides.
+    with client.websocket_connect("/ws/lobby?name=Alice") as alice:
+        alice.receive_json(), alice.receive_json()
+        with client.websocket_connect("/ws/lobby?name=aLiCe") as impostor:
+            with pytest.raises(WebSocketDisconnect) as closed:
+                impostor.receive()
+        assert closed.value.code == 4409
+        assert closed.value.reason == "Someone called aLiCe is already in lobby: pick another name."
+        assert app.extensions["chat"].names("lobby") == ["Alice"]
+        # Alice heard nothing of it, and is still connected.
+        alice.send_json({"text": "still me"})
+        event = alice.receive_json()
+        assert (event["type"], event["name"]) == ("message", "Alice")
+    # Once she has left, the name is free again.
+    with client.websocket_connect("/ws/lobby?name=alice") as again:
+        assert again.receive_json()["people"] == ["alice"]
+
+
+def test_message_times_are_utc_iso(client: ErlenClient) -> None:
+    with client.websocket_connect("/ws/lobby?name=ada") as ada:
+        ada.receive_json(), ada.receive_json()
+        before = datetime.now(UTC).replace(microsecond=0)
+        ada.send_json({"text": "what time is it"})
+        at = ada.receive_json()["at"]
+        after = datetime.now(UTC)
+    # The script turns it into the reader's local time: it must say it is UTC.
+    assert isinstance(at, str) and at.endswith("Z")
+    assert before <= datetime.fromisoformat(at.replace("Z", "+00:00")) <= after

@@ -12,26 +12,41 @@
   const scheme = location.protocol === "https:" ? "wss://" : "ws://";
   const socket = new WebSocket(scheme + location.host + room.dataset.socket);
 
+  const NAME_TAKEN = 4409; // the server's close code for a name already in the room
+  const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+  const full = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "long" });
+
   function add(className, parts) {
     const item = document.createElement("li");
     item.className = className;
-    for (const [tag, text] of parts) {
-      const part = document.createElement(tag);
-      part.textContent = text; // never innerHTML: messages are untrusted
-      item.appendChild(part);
-    }
+    for (const part of parts) item.appendChild(part);
     list.appendChild(item);
     list.scrollTop = list.scrollHeight;
   }
 
+  function element(tag, value) {
+    const part = document.createElement(tag);
+    part.textContent = value; // never innerHTML: messages are untrusted
+    return part;
+  }
+
+  // The server sends UTC (ISO 8601); the reader sees their own local time.
+  function time(iso) {
+    const part = document.createElement("time");
+    const at = new Date(iso);
+    part.dateTime = iso;
+    part.textContent = clock.format(at);
+    part.title = full.format(at);
+    return part;
+  }
+
   function show(event) {
     if (event.type === "message") {
-      const time = new Date(event.at * 1000).toISOString().slice(11, 16);
-      add(event.name === me ? "message mine" : "message", [["b", event.name], ["span", event.text], ["time", time]]);
+      add(event.name === me ? "message mine" : "message", [element("b", event.name), element("span", event.text), time(event.at)]);
     } else if (event.type === "joined" || event.type === "left") {
-      add("notice", [["span", `${event.name} ${event.type} the room`]]);
+      add("notice", [element("span", `${event.name} ${event.type} the room`)]);
     } else if (event.type === "error") {
-      add("notice error", [["span", event.error]]);
+      add("notice error", [element("span", event.error)]);
     }
     if (event.people) people.textContent = event.people.join(", ");
   }
@@ -52,7 +67,12 @@
     }
   });
   socket.addEventListener("close", (event) => {
-    status.textContent = `disconnected (${event.code})`;
+    if (event.code === NAME_TAKEN) {
+      const back = element("a", "Choose another name");
+      back.href = room.dataset.home;
+      add("notice error", [element("span", event.reason + " "), back]);
+    }
+    status.textContent = event.code === NAME_TAKEN ? "name taken" : `disconnected (${event.code})`;
     status.classList.remove("ok");
     input.disabled = button.disabled = true;
   });
