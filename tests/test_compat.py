@@ -837,3 +837,31 @@ def test_test_request_context_matches_the_url(app: Erlen) -> None:
         with pytest.raises(erlen.exceptions.MethodNotAllowed) as exc_info:
             adapter.match()
         assert "GET" in exc_info.value.valid_methods
+
+
+def test_a_streamed_body_can_be_rewrapped_in_after_request(app: Erlen, client: t.Any) -> None:
+    # What Flask-Compress does with a streamed response: it takes the body's
+    # iterator (iter_encoded) and puts a generator over it back as the body.
+    # The iterator must be over the body as it was when taken, not over
+    # whatever `response.response` is later (itself: "generator already executing").
+    @app.route("/stream")
+    def stream() -> t.Any:
+        def chunks() -> t.Iterator[str]:
+            yield "a"
+            yield "b"
+
+        return erlen.Response(chunks())
+
+    @app.after_request
+    def rewrap(response: erlen.Response) -> erlen.Response:
+        if response.is_streamed:
+            encoded = response.iter_encoded()
+
+            def upper() -> t.Iterator[bytes]:
+                for chunk in encoded:
+                    yield chunk.upper()
+
+            response.response = upper()
+        return response
+
+    assert client.get("/stream").data == b"AB"

@@ -371,9 +371,10 @@ class Response:
 
     def iter_encoded(self) -> t.Iterator[bytes]:
         """Iterate the body as bytes."""
-        charset = self.charset
-        for item in self.response:
-            yield _to_bytes(item, charset)
+        # Not a generator function: the body is taken now, so code that puts a
+        # generator over this iterator back as ``self.response`` (Flask-Compress
+        # does) iterates the old body, not itself.
+        return _iter_encoded(self.response, self.charset)
 
     def call_on_close(self, func: t.Callable[[], t.Any]) -> t.Callable[[], t.Any]:
         """Run ``func`` when the server closes the response."""
@@ -745,3 +746,8 @@ def _to_bytes(item: t.Any, charset: str) -> bytes:
     if isinstance(item, (bytearray, memoryview)):
         return bytes(item)
     raise TypeError(f"A response body item must be str or bytes, not {type(item).__name__}.")
+
+
+def _iter_encoded(body: t.Iterable[t.Any], charset: str) -> t.Iterator[bytes]:
+    for item in body:
+        yield _to_bytes(item, charset)
