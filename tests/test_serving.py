@@ -23,7 +23,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from live_servers import http_scope
+from live_servers import free_port, http_scope
 
 import erlen.reloader
 import erlen.serving
@@ -340,6 +340,11 @@ def test_reloader_end_to_end(
         r"^ \* The server exited with status 1; restarting when a file changes\.$", timeout=5
     )
     assert proc.poll() is None
+    # Requests meanwhile are answered at once, not left waiting for the fix.
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(url, timeout=5)
+    assert info.value.code == 503
+    info.value.close()
 
     source.write_text(APP_SOURCE.format(body="v3"))
     fixed_time = _poll(url, "v3", timeout=15)
@@ -355,6 +360,73 @@ def test_reloader_end_to_end(
     assert " * Shutting down" in text
     assert "Traceback" not in text.split("SyntaxError")[-1]
     print(f"\nreload took {reload_time:.2f}s; after fixing the syntax error {fixed_time:.2f}s")
+
+
+CLI_APP_SOURCE = """\
+from erlen import Erlen
+
+app = Erlen(__name__)
+
+
+@app.route("/")
+def index():
+    return {body!r}
+"""
+
+
+def _status_and_body(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        with e:
+            return e.code, e.read().decode()
+
+
+@posix_only
+def test_erlen_run_debug_shows_an_import_error_then_recovers(tmp_path: Path) -> None:
+    # Regression: a syntax error saved under `erlen run --debug` made the
+    # child exit, and requests waited on the watcher's socket until the fix.
+    source = tmp_path / "app.py"
+    source.write_text(CLI_APP_SOURCE.format(body="v1"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ERLEN_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "erlen", "run", "--debug", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        output = _Output(t.cast("t.IO[str]", proc.stdout))
+        output.wait_for(r"Debugger PIN", timeout=20)
+        _poll(url, "v1", timeout=15)
+
+        source.write_text(CLI_APP_SOURCE.format(body="v2").replace("def index():", "def index(:"))
+        output.wait_for(r"^SyntaxError", timeout=15)
+        # The child stays up and the debugger shows the import's traceback.
+        start = time.monotonic()
+        status, body = _status_and_body(url)
+        assert status == 500
+        assert "SyntaxError" in body and str(source) in body
+        assert time.monotonic() - start < 5
+
+        source.write_text(CLI_APP_SOURCE.format(body="v3"))
+        _poll(url, "v3", timeout=15)
+        assert "The server exited" not in output.drain()
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:  # pragma: no cover
+            pass
+        proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 @posix_only
@@ -1487,6 +1559,64 @@ def test_reloader_reports_a_child_exit_once(capsys: pytest.CaptureFixture[str]) 
         assert "exited" not in capsys.readouterr().out
     finally:
         reloader.stop_child()
+        sock.close()
+
+
+def _ask(port: int) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    return data
+
+
+@posix_only
+def test_watcher_answers_while_no_child_serves(capsys: pytest.CaptureFixture[str]) -> None:
+    # Regression: a child that exited left the watcher's socket listening with
+    # nobody accepting, and requests hung until the next edit.
+    reloader, sock = _reloader([sys.executable, "-c", "import sys; sys.exit(3)"])
+    port = sock.getsockname()[1]
+    try:
+        reloader.start_child()
+        assert reloader.child is not None
+        reloader.child.wait(10)
+        reloader._report_exit()
+        for _ in range(2):  # each request is answered, the stand-in goes on
+            answer = _ask(port)
+            assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+            assert b"exited with status 3" in answer
+        standin = reloader._standin
+        assert standin is not None
+        # A new child takes over the socket; the stand-in stops first.
+        reloader.args = _SLEEPER
+        reloader.start_child()
+        assert reloader._standin is None and not standin._thread.is_alive()
+    finally:
+        reloader.stop_child()
+        sock.close()
+
+
+@posix_only
+def test_watcher_standin_survives_a_silent_client(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reloader, sock = _reloader([sys.executable, "-c", "import sys; sys.exit(1)"])
+    port = sock.getsockname()[1]
+    monkeypatch.setattr(erlen.reloader._StandIn, "client_timeout", 0.2)
+    try:
+        reloader.start_child()
+        assert reloader.child is not None
+        reloader.child.wait(10)
+        reloader._report_exit()
+        # A client that connects and sends nothing is given up on, and one
+        # that leaves at once changes nothing: the next request is answered.
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            time.sleep(0.4)
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        assert _ask(port).startswith(b"HTTP/1.1 503 ")
+    finally:
+        reloader._stop_standin()
         sock.close()
 
 

@@ -851,8 +851,22 @@ def run_command(
     """
     from .serving import is_running_from_reloader, run_simple
 
-    app = info.load_app()
-    debug = get_debug_flag() if info.set_debug_flag else app.debug
+    app: t.Any
+    try:
+        app = info.load_app()
+    except Exception as e:
+        if not is_running_from_reloader():
+            raise  # the first load: fail now, with the error
+        # The reloader's child after a bad edit (a syntax error, say). Exiting
+        # would leave the watcher holding the port with nobody serving it, so
+        # requests would wait until the next edit. Serve the error instead:
+        # the debugger shows the import's traceback, and the next change to a
+        # watched file restarts this child with the fixed code.
+        traceback.print_exc()
+        app = _import_error_app(e)
+        debug = get_debug_flag()
+    else:
+        debug = get_debug_flag() if info.set_debug_flag else app.debug
     if reload is None:
         reload = debug
     if debugger is None:
@@ -873,6 +887,19 @@ def run_command(
         exclude_patterns=_split_paths(exclude_patterns),
         asgi=None,  # the ASGI side (WebSockets) when uvicorn is installed
     )
+
+
+def _import_error_app(error: Exception) -> t.Callable[..., t.Any]:
+    """A WSGI app that raises ``error`` (why the app could not be loaded) on every request."""
+
+    # Raising adds this frame to the traceback; restarting from the original
+    # one each time keeps it from growing by a frame per request.
+    original = error.__traceback__
+
+    def import_error_app(environ: dict[str, t.Any], start_response: t.Any) -> t.Any:
+        raise error.with_traceback(original)
+
+    return import_error_app
 
 
 # As in Flask, ``erlen run --debug`` works as well as ``erlen --debug run``.

@@ -236,10 +236,13 @@ class Reloader:
         self._exit_reported = False
         self._port: int | None = None
         self._terminated = False
+        self._standin: _StandIn | None = None
 
     def start_child(self) -> None:
         """Start the serving child process."""
         print(" * Restarting with watchfiles", flush=True)
+        # The new child answers from here on, not the watcher.
+        self._stop_standin()
         env = dict(os.environ, **{RUN_MAIN_ENV: "true", WATCHER_PID_ENV: str(os.getpid())})
         kwargs: dict[str, t.Any] = {}
         if os.name == "posix":
@@ -282,6 +285,16 @@ class Reloader:
                 f" * The server exited with status {code}; restarting when a file changes.",
                 flush=True,
             )
+            if os.name == "posix" and self._port is None:
+                # The watcher still holds the listening socket: without an
+                # answer, requests would wait in its queue until the next
+                # edit. (On Windows the socket was let go: they are refused.)
+                self._standin = _StandIn(self.sock, code)
+
+    def _stop_standin(self) -> None:
+        standin, self._standin = self._standin, None
+        if standin is not None:
+            standin.stop()
 
     def run(self) -> None:
         """Watch and restart until interrupted (Ctrl+C, or SIGTERM on POSIX)."""
@@ -315,6 +328,7 @@ class Reloader:
         except KeyboardInterrupt:
             pass
         finally:
+            self._stop_standin()
             # On Ctrl+C in a terminal the child got the signal too and is
             # shutting down; give it the chance before terminating it.
             self._wait_or_stop_child()
@@ -347,6 +361,76 @@ class Reloader:
             raise KeyboardInterrupt
 
         return signal.signal(signal.SIGTERM, handler)
+
+
+class _StandIn:
+    """Answers requests on the watcher's socket while no child serves, with a 503.
+
+    The serving child exited by itself (an app that fails at import when
+    started with ``python app.py``, say), and the next one starts only when
+    a file changes. Each request gets a short page saying so at once rather
+    than waiting in the listen queue.
+
+    :param sock: The listening socket the children serve on.
+    :param code: The exit status of the child that stopped.
+    """
+
+    #: How long one client gets to send its request head, in seconds.
+    client_timeout = 2.0
+
+    def __init__(self, sock: socket.socket, code: int) -> None:
+        self.sock = sock
+        body = (
+            f"The development server's process exited with status {code}; its error is in"
+            " the terminal. It restarts when you save a change to a source file.\n"
+        ).encode()
+        self.response = (
+            b"HTTP/1.1 503 Service Unavailable\r\n"
+            b"Content-Type: text/plain; charset=utf-8\r\n"
+            b"Content-Length: %d\r\nRetry-After: 1\r\nConnection: close\r\n\r\n%s"
+            % (len(body), body)
+        )
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="erlen-reloader-standin")
+        self._thread.daemon = True
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop answering (within a fraction of a second), before a new child starts."""
+        self._stopped.set()
+        self._thread.join(5)
+
+    def _serve(self) -> None:
+        import select
+
+        # NOTE: the socket stays blocking: its flags are shared with the
+        # children that inherit it. select() says when accept() won't block,
+        # and its timeout lets stop() be noticed.
+        while not self._stopped.is_set():
+            try:
+                ready, _, _ = select.select([self.sock], [], [], 0.1)
+                if not ready:
+                    continue
+                conn, _ = self.sock.accept()
+            except OSError:
+                return  # the socket was closed: the watcher is stopping
+            with conn:
+                self._answer(conn)
+
+    def _answer(self, conn: socket.socket) -> None:
+        conn.settimeout(self.client_timeout)
+        try:
+            # Read the request head (bounded) so closing the connection
+            # doesn't reset it before the client reads the answer.
+            head = b""
+            while b"\r\n\r\n" not in head and len(head) < 65536:
+                data = conn.recv(65536)
+                if not data:
+                    break
+                head += data
+            conn.sendall(self.response)
+        except OSError:
+            pass  # the client left or was too slow; nothing to tell it
 
 
 def _drop_bytecode(path: str) -> None:
