@@ -42,7 +42,9 @@ from .json import jsonify
 from .websockets import WebSocketDisconnect, websocket
 from .wrappers import Request, Response
 
-__version__ = "0.1.0.dev0"
+# The one place the version is written: pyproject.toml reads it from here
+# (setuptools' dynamic version), so the package and `erlen --version` agree.
+__version__ = "0.1.0"
 
 __all__ = [
     "Erlen",
