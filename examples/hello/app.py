@@ -1,4 +1,9 @@
-"""The smallest Erlen app: ``python3 dev.py serve`` runs it at http://127.0.0.1:5000."""
+"""The smallest Erlen app, in one file.
+
+From the repository root, ``.venv/bin/erlen --app examples/hello/app.py run``
+serves it at http://127.0.0.1:5000 (``python3 dev.py serve`` serves the flaskr
+example, not this one).
+"""
 
 from markupsafe import escape
 

@@ -1,0 +1,171 @@
+"""Render the Sphinx roles of Erlen's docstrings as links in the API reference.
+
+Erlen's docstrings are written in Sphinx style, with cross-references such as
+``:meth:`route```, ``:class:`~erlen.wrappers.Response``` or
+``:data:`current_user```. MkDocs does not know these roles: left alone they
+show as ``:meth:route`` on the pages and in the search index. This Griffe
+extension (loaded by mkdocstrings, see ``mkdocs.yml``) rewrites each role in
+each docstring of the package before it is rendered:
+
+* The target is looked up the way Sphinx does: in the object the docstring
+  belongs to (when it is a class or module), then in each enclosing class and
+  module, then as a full dotted path, then under ``erlen``; ``.name`` matches
+  the one object whose path ends in ``.name``. ``:meth:`route``` in a
+  docstring of ``Erlen`` is ``erlen.app.Erlen.route``.
+* A target that names an object becomes an *optional* autorefs reference to
+  the object's canonical path (mkdocstrings registers it for every place the
+  object is rendered under, such as ``erlen.Erlen``): a link when the object
+  is in the reference, inline code when it is not, with no build warning.
+  A target that names nothing (``:exc:`ValueError```, a stdlib module) is
+  inline code.
+* What shows is what Sphinx shows: the target as written, its last part with
+  ``~``, the title of ``:role:`title <target>```, and ``()`` after a function
+  or method; ``!`` prevents the link.
+
+The docstrings in ``src/`` stay as they are; only the rendered text changes.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from griffe import Alias, AliasResolutionError, CyclicAliasError, Extension, GriffeLoader, Module
+
+#: ``:role:`text``` and ``:py:role:`text```; a role name is lowercase letters.
+ROLE = re.compile(r":(?:py:)?(?P<role>[a-z]+):`(?P<text>[^`]+)`")
+#: Roles whose target is a Python object.
+OBJECT_ROLES = frozenset({"meth", "func", "class", "attr", "data", "exc", "mod", "obj", "const"})
+#: Roles Sphinx shows with ``()`` after the name (its ``add_function_parentheses``).
+CALLABLE_ROLES = frozenset({"meth", "func"})
+#: Where an unqualified name is looked for last, as if written in this package.
+DEFAULT_PACKAGE = "erlen"
+
+_EXPLICIT_TITLE = re.compile(r"^(?P<title>.+?)\s*<(?P<target>[^<>]+)>$", re.S)
+
+
+def _deref(obj: Any) -> Any:
+    # An alias (an imported name) stands for its target; one that leads out
+    # of the loaded packages (``from os import path``) stands for nothing.
+    if isinstance(obj, Alias):
+        try:
+            return obj.final_target
+        except (AliasResolutionError, CyclicAliasError):
+            return None
+    return obj
+
+
+def lookup(collection: Any, path: str) -> Any:
+    """The object at dotted ``path`` in Griffe's ``collection``, or ``None``.
+
+    A class's inherited members count, as they do for the attribute lookup
+    the path describes.
+    """
+    first, *rest = path.split(".")
+    obj = collection.members.get(first) if first else None
+    for part in rest:
+        obj = _deref(obj)
+        if obj is None:
+            return None
+        members = obj.all_members if obj.is_class else obj.members
+        obj = members.get(part)
+    return _deref(obj)
+
+
+def _scopes(obj: Any) -> Iterator[Any]:
+    # The object itself when names resolve inside it, then each enclosing one.
+    scope = obj if (obj.is_class or obj.is_module) else obj.parent
+    while scope is not None:
+        yield scope
+        scope = scope.parent
+
+
+def _all_objects(obj: Any) -> Iterator[Any]:
+    yield obj
+    for member in obj.members.values():
+        if not isinstance(member, Alias):
+            yield from _all_objects(member)
+
+
+def resolve(target: str, context: Any, collection: Any) -> tuple[str, str] | None:
+    """Resolve ``target`` as written in the docstring of ``context``.
+
+    Returns the object's canonical path and the path it was found under
+    (they differ for an inherited member or an imported name), or ``None``.
+    """
+    if target.startswith("."):
+        # Sphinx's "search everywhere": one object whose path ends in .name.
+        name = target[1:]
+        for scope in _scopes(context):
+            found = lookup(collection, f"{scope.path}.{name}")
+            if found is not None:
+                return found.path, f"{scope.path}.{name}"
+        package = collection.members.get(DEFAULT_PACKAGE)
+        if package is None:
+            return None
+        paths = {o.path for o in _all_objects(package) if o.path.endswith(target)}
+        if len(paths) == 1:
+            path = paths.pop()
+            return path, path
+        return None
+    candidates = [f"{scope.path}.{target}" for scope in _scopes(context)]
+    candidates += [target, f"{DEFAULT_PACKAGE}.{target}"]
+    for path in candidates:
+        found = lookup(collection, path)
+        if found is not None:
+            return found.path, path
+    return None
+
+
+def render_role(role: str, text: str, context: Any, collection: Any) -> str:
+    """The HTML that replaces ``:role:`text``` in the docstring of ``context``."""
+    title_m = _EXPLICIT_TITLE.match(text)
+    if title_m:
+        title, target = title_m["title"].strip(), title_m["target"].strip()
+    else:
+        title, target = None, text.strip()
+    link = not target.startswith("!")
+    target = target.lstrip("!")
+    short = target.startswith("~")
+    target = target.lstrip("~")
+    if title is None:
+        title = target.lstrip(".")
+        if short:
+            title = title.rsplit(".", 1)[-1]
+        if role in CALLABLE_ROLES and not title.endswith(")"):
+            title += "()"
+    code = f"<code>{html.escape(title)}</code>"
+    if not link or role not in OBJECT_ROLES:
+        return code
+    found = resolve(target, context, collection)
+    if found is None:
+        return code
+    canonical, written = found
+    # autorefs tries the identifier, then the slug: the canonical path finds
+    # the object under any name it is rendered under; the path as found
+    # covers a member shown only through a subclass.
+    return (
+        f'<autoref identifier="{html.escape(canonical)}" slug="{html.escape(written)}" '
+        f"optional>{code}</autoref>"
+    )
+
+
+def rewrite(docstring: str, context: Any, collection: Any) -> str:
+    """``docstring`` with each Sphinx role replaced by its rendering."""
+    return ROLE.sub(
+        lambda m: render_role(m["role"], m["text"], context, collection),
+        docstring,
+    )
+
+
+class SphinxRoles(Extension):
+    """Rewrite the Sphinx roles of every docstring of a loaded package."""
+
+    def on_package(self, *, pkg: Module, loader: GriffeLoader, **kwargs: Any) -> None:
+        """Rewrite once the whole package is loaded, so every target can be found."""
+        collection = loader.modules_collection
+        for obj in _all_objects(pkg):
+            if obj.docstring is not None and ":" in obj.docstring.value:
+                obj.docstring.value = rewrite(obj.docstring.value, obj, collection)
