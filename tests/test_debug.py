@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import io
 import json
+import os
 import re
 import time
 import typing as t
@@ -1006,6 +1007,22 @@ def test_console_multiline_statements(console: t.Callable[[str], t.Any]) -> None
 
 def test_console_pasted_block(console: t.Callable[[str], t.Any]) -> None:
     assert console("a = 1\nb = 2\nprint(a + b)")["output"] == "3\n"
+    assert console("c = 3\nc * 2")["output"] == "6\n"
+
+
+def test_console_shows_a_final_expression_after_statements(
+    console: t.Callable[[str], t.Any],
+) -> None:
+    # Regression: after a statement on the same line the value was dropped;
+    # the REPL shows it.
+    assert console("import os; os.getpid()")["output"] == f"{os.getpid()}\n"
+    assert console("_")["output"] == f"{os.getpid()}\n"  # and keeps it as _
+    assert console("x = number; x + 1")["output"] == "43\n"
+    assert console("print('a'); None")["output"] == "a\n"  # None is not shown
+    assert console("y = 1; y += 1")["output"] == ""  # no expression last: nothing
+    output = console("z = 1; 1 / 0")["output"]
+    assert output.endswith("ZeroDivisionError: division by zero\n")
+    assert "console.py" not in output
 
 
 def test_console_errors(console: t.Callable[[str], t.Any]) -> None:

@@ -10,12 +10,14 @@ incomplete statement waits for more lines.
 
 from __future__ import annotations
 
+import ast
 import codeop
 import contextlib
 import io
 import sys
 import threading
 import traceback
+import types
 import typing as t
 
 from .tbtools import safe_repr
@@ -97,8 +99,9 @@ class Console:
     def push(self, line: str) -> tuple[str, bool]:
         """Add a line of input and run the statement once it is complete.
 
-        An expression's value is shown with its ``repr`` (bounded in size)
-        and kept as ``_``; what the code prints is captured; an exception is
+        As at the interactive prompt, the value of the input's last
+        statement, if it is an expression and not ``None``, is shown with its
+        ``repr`` (bounded in size) and kept as ``_``; what the code prints is captured; an exception is
         shown as a traceback of the console code only.
 
         :param line: One line of input (or a pasted block of several).
@@ -136,12 +139,13 @@ class Console:
         out = io.StringIO()
         with _capture_output(out):
             try:
-                try:
-                    expression = compile(source, "<debugger>", "eval")
-                except SyntaxError:
-                    exec(compile(source, "<debugger>", "exec"), self.namespace)
-                else:
-                    value = eval(expression, self.namespace)
+                body, last = _split_last_expression(source)
+                if body is not None:
+                    exec(body, self.namespace)
+                if last is not None:
+                    # As the REPL's sys.displayhook: the value of a final
+                    # expression statement is shown, unless it is None.
+                    value = eval(last, self.namespace)
                     if value is not None:
                         self.namespace["_"] = value
                         out.write(safe_repr(value, limit=MAX_OUTPUT) + "\n")
@@ -153,3 +157,19 @@ class Console:
         if len(output) > MAX_OUTPUT:
             output = output[:MAX_OUTPUT] + f"\n... (output cut at {MAX_OUTPUT:,} characters)\n"
         return output
+
+
+def _split_last_expression(source: str) -> tuple[types.CodeType | None, types.CodeType | None]:
+    """Compile ``source`` into the statements to run, and its last statement if an expression.
+
+    ``import os; os.getpid()`` runs the import, then evaluates ``os.getpid()``
+    for display, as the interactive prompt does. Either part may be ``None``.
+    """
+    tree = ast.parse(source, "<debugger>", "exec")
+    last = None
+    final = tree.body[-1] if tree.body else None
+    if isinstance(final, ast.Expr):
+        tree.body.pop()
+        last = compile(ast.Expression(final.value), "<debugger>", "eval")
+    body = compile(tree, "<debugger>", "exec") if tree.body else None
+    return body, last
