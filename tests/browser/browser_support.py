@@ -31,6 +31,15 @@ LAPTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
+class Dialogs(list[str]):
+    """The messages of every alert/confirm/prompt a page opened, in order.
+
+    Each is dismissed (a confirm() answers no) unless a test sets ``accept``.
+    """
+
+    accept = False
+
+
 def new_phone_context(browser: Browser) -> BrowserContext:
     """A phone-sized browser context (touch, mobile viewport); close it when done."""
     context = browser.new_context(

@@ -27,7 +27,7 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from browser_support import LAPTOP, SERVERS, TIMEOUT_MS, new_phone_context, serve
+from browser_support import LAPTOP, SERVERS, TIMEOUT_MS, Dialogs, new_phone_context, serve
 
 if t.TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -162,13 +162,13 @@ def serve_app(request: pytest.FixtureRequest) -> t.Iterator[t.Callable[[Erlen], 
 
 
 @pytest.fixture
-def dialogs() -> list[str]:
-    """The messages of every alert/confirm/prompt a page opened (each is dismissed)."""
-    return []
+def dialogs() -> Dialogs:
+    """The dialogs the ``page`` fixture's page opened (see :class:`Dialogs`)."""
+    return Dialogs()
 
 
 @pytest.fixture
-def page(browser: Browser, dialogs: list[str]) -> t.Iterator[Page]:
+def page(browser: Browser, dialogs: Dialogs) -> t.Iterator[Page]:
     """A laptop-sized page in a fresh browser context (own cookies)."""
     context = browser.new_context(viewport=LAPTOP, locale="en-US", timezone_id="UTC")
     context.set_default_timeout(TIMEOUT_MS)
@@ -177,7 +177,10 @@ def page(browser: Browser, dialogs: list[str]) -> t.Iterator[Page]:
     # A dialog can only come from a script on the page: record it for the test to check.
     def on_dialog(dialog: t.Any) -> None:
         dialogs.append(dialog.message)
-        dialog.dismiss()
+        if dialogs.accept:
+            dialog.accept()
+        else:
+            dialog.dismiss()
 
     page.on("dialog", on_dialog)
     try:

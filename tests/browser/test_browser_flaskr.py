@@ -6,15 +6,18 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from browser_support import screenshot
+from browser_support import LAPTOP, TIMEOUT_MS, Dialogs, screenshot
 from flaskr import create_app
 from flaskr.db import init_db
 
 if t.TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Browser, Page
 
     from erlen import Erlen
     from erlen.pytest_plugin import LiveServer
+
+
+CONFIRM = "Delete this post? This cannot be undone."
 
 
 @pytest.fixture
@@ -39,8 +42,10 @@ def register_and_log_in(page: Page, url: str, username: str, password: str) -> N
     page.get_by_role("button", name="Register").click()
     expect(page.locator(".flash.success")).to_contain_text(f"Welcome, {username}!")
     expect(page.locator("h1")).to_have_text("Log in")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
+    # The form has the name just registered, and the cursor waits in the password field.
+    expect(page.get_by_label("Username")).to_have_value(username)
+    expect(page.get_by_label("Password")).to_be_focused()
+    page.keyboard.type(password)
     page.get_by_role("button", name="Log in").click()
     expect(page.locator(".flash.success")).to_have_text(f"Logged in as {username}.")
 
@@ -55,9 +60,7 @@ def write_post(page: Page, title: str, body: str) -> None:
     expect(page.locator(".flash.success")).to_have_text("Your post is published.")
 
 
-def test_register_login_create_edit_delete(
-    page: Page, blog: LiveServer, dialogs: list[str]
-) -> None:
+def test_register_login_create_edit_delete(page: Page, blog: LiveServer, dialogs: Dialogs) -> None:
     from playwright.sync_api import expect
 
     register_and_log_in(page, blog.url, "ada", "analytical engine")
@@ -96,11 +99,19 @@ def test_register_login_create_edit_delete(
     expect(page.locator(".flash.success")).to_have_text("Your changes are saved.")
     expect(articles.nth(1).locator("h2")).to_have_text("Notes on the Analytical Engine, revised")
 
-    # Delete the second post.
+    # Delete the second post: the browser asks first; "no" keeps it.
+    articles.first.get_by_role("link", name="Edit").click()
+    page.get_by_role("button", name="Delete this post").click()
+    assert dialogs == [CONFIRM]
+    expect(page.locator("h1")).to_have_text("Edit “A second thought <script>alert(1)</script>”")
+    page.locator("nav").get_by_role("link", name="Flaskr").click()
+    expect(articles).to_have_count(2)
+    dialogs.accept = True
     articles.first.get_by_role("link", name="Edit").click()
     page.get_by_role("button", name="Delete this post").click()
     expect(page.locator(".flash.success")).to_have_text("The post is deleted.")
     expect(articles).to_have_count(1)
+    assert dialogs == [CONFIRM, CONFIRM]
 
     write_post(page, "Note G", "A table of the computation of the Bernoulli numbers, step by step.")
     expect(articles).to_have_count(2)
@@ -116,7 +127,7 @@ def test_register_login_create_edit_delete(
     page.get_by_role("button", name="Log out").click()
     expect(page.locator(".flash.success")).to_have_text("You are logged out.")
     expect(page.locator("nav").get_by_role("link", name="Log in")).to_be_visible()
-    assert dialogs == []  # the <script> in a title never ran
+    assert set(dialogs) == {CONFIRM}  # the <script> in a title never ran
 
 
 def test_another_user_cannot_edit(page: Page, blog: LiveServer) -> None:
@@ -148,3 +159,33 @@ def test_index_on_a_phone(phone_page: Page, blog: LiveServer) -> None:
     expect(phone_page.locator("article.post")).to_have_count(2)
     assert phone_page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(phone_page, "flaskr-index-phone")
+
+
+def test_delete_without_javascript_asks_on_a_page(browser: Browser, blog: LiveServer) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport=LAPTOP, locale="en-US", java_script_enabled=False)
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        register_and_log_in(page, blog.url, "ada", "analytical engine")
+        write_post(page, "Keep me", "Cancel leaves me here.")
+        articles = page.locator("article.post")
+
+        page.get_by_role("link", name="Edit").click()
+        page.get_by_role("button", name="Delete this post").click()
+        expect(page.locator("h1")).to_have_text("Delete “Keep me”?")
+        expect(page.locator("form.confirm p")).to_contain_text("This cannot be undone.")
+        screenshot(page, "flaskr-delete")
+        page.get_by_role("link", name="Cancel").click()
+        expect(page.get_by_label("Title")).to_have_value("Keep me")
+        page.locator("nav").get_by_role("link", name="Flaskr").click()
+        expect(articles).to_have_count(1)
+
+        page.get_by_role("link", name="Edit").click()
+        page.get_by_role("button", name="Delete this post").click()
+        page.get_by_role("button", name="Delete the post").click()
+        expect(page.locator(".flash.success")).to_have_text("The post is deleted.")
+        expect(articles).to_have_count(0)
+    finally:
+        context.close()

@@ -99,7 +99,8 @@ def register() -> t.Any:
                 error = f"User {username} is already registered."
             else:
                 flash(f"Welcome, {username}! Log in to start writing.", "success")
-                return redirect(url_for("auth.login"))
+                # The login form comes filled in with the name just registered.
+                return redirect(url_for("auth.login", username=username))
         flash(error, "error")
         return render_template("auth/register.html", username=username), 400
     return render_template("auth/register.html", username="")
@@ -124,7 +125,14 @@ def login() -> t.Any:
             return redirect(safe_next_url(url_for("blog.index")))
         flash("Incorrect username or password.", "error")
         return render_template("auth/login.html", username=username), 400
-    return render_template("auth/login.html", username="")
+    # ``?username=`` (from registering) fills in the name; the template escapes
+    # it, and a value no registration could have made is ignored.
+    username = request.args.get("username", "").strip()
+    if len(username) > current_app.config["USERNAME_MAX_LENGTH"] or not _USERNAME.fullmatch(
+        username
+    ):
+        username = ""
+    return render_template("auth/login.html", username=username)
 
 
 @bp.post("/logout")

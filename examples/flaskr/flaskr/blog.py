@@ -119,8 +119,16 @@ def update(id: int) -> t.Any:
 @bp.post("/<int:id>/delete")
 @login_required
 def delete(id: int) -> t.Any:
-    """Delete one of your posts."""
-    get_post(id)
+    """Delete one of your posts, once its author has confirmed it.
+
+    The edit page's button asks with the browser's ``confirm()`` and sends
+    ``confirmed=yes``. Without JavaScript nothing asked, so the post comes
+    here without it and gets a page that asks instead: the server decides,
+    a post is never deleted unconfirmed.
+    """
+    post = get_post(id)
+    if request.form.get("confirmed") != "yes":
+        return render_template("blog/delete.html", post=post)
     db = get_db()
     db.execute("DELETE FROM post WHERE id = ?", (id,))
     db.commit()

@@ -29,7 +29,7 @@ def test_register_creates_user_with_hashed_password(client: ErlenClient, app: Er
     assert client.get("/auth/register").status_code == 200
     rv = register(client, "ada", "analytical engine")
     assert rv.status_code == 302
-    assert rv.headers["Location"] == "/auth/login"
+    assert rv.headers["Location"] == "/auth/login?username=ada"
     [(stored,)] = query(app, "SELECT password FROM user WHERE username = 'ada'")
     assert stored.startswith("scrypt:") and "analytical engine" not in stored
     assert check_password_hash(stored, "analytical engine")
@@ -60,6 +60,24 @@ def test_register_rejects_bad_input(
     assert rv.status_code == 400
     assert message in rv.get_data(as_text=True)
     assert users(app) == ["test", "other"]
+
+
+def test_login_form_is_filled_in_after_registering(client: ErlenClient) -> None:
+    rv = register(client, "Ada.L", "analytical engine")
+    html = client.get(rv.headers["Location"]).get_data(as_text=True)
+    assert "Welcome, Ada.L!" in html
+    assert 'id="username" value="Ada.L" required autocomplete="username">' in html
+    # The name is there: the cursor starts in the password field.
+    assert 'autocomplete="current-password" autofocus>' in html
+
+
+@pytest.mark.parametrize(
+    "query", ["", "?username=", "?username=%22%3E%3Cb%3E", "?username=" + "a" * 41, "?username=a+b"]
+)
+def test_login_form_ignores_a_name_no_one_could_register(client: ErlenClient, query: str) -> None:
+    html = client.get("/auth/login" + query).get_data(as_text=True)
+    assert 'id="username" value="" required autocomplete="username" autofocus>' in html
+    assert "<b>" not in html
 
 
 def test_register_keeps_typed_username_escaped(client: ErlenClient) -> None:

@@ -111,10 +111,43 @@ def test_update(client: ErlenClient, app: Erlen, auth: AuthActions) -> None:
 def test_delete(client: ErlenClient, app: Erlen, auth: AuthActions) -> None:
     auth.login()
     assert client.get("/1/delete").status_code == 405
-    rv = post_form(client, "/1/delete")
+    rv = post_form(client, "/1/delete", confirmed="yes")
     assert rv.status_code == 302 and rv.headers["Location"] == "/"
     assert posts(app) == []
     assert "The post is deleted." in client.get("/").get_data(as_text=True)
+
+
+def test_edit_page_asks_before_deleting(client: ErlenClient, auth: AuthActions) -> None:
+    auth.login()
+    html = client.get("/1/update").get_data(as_text=True)
+    # confirm() sets confirmed=yes; without JavaScript the button sends it empty.
+    assert 'name="confirmed" value=""' in html
+    assert "return confirm('Delete this post? This cannot be undone.');" in html
+
+
+@pytest.mark.parametrize("fields", [{}, {"confirmed": ""}, {"confirmed": "no"}])
+def test_unconfirmed_delete_asks_on_a_page(
+    client: ErlenClient, app: Erlen, auth: AuthActions, fields: dict[str, str]
+) -> None:
+    # What a browser without JavaScript sends: nothing is deleted, a page asks.
+    auth.login()
+    rv = post_form(client, "/1/delete", **fields)
+    html = rv.get_data(as_text=True)
+    assert rv.status_code == 200 and posts(app) == ORIGINAL
+    assert "<h1>Delete “test title”?</h1>" in html and "This cannot be undone." in html
+    assert '<input type="hidden" name="confirmed" value="yes">' in html
+    assert '<form action="/1/delete" method="post"' in html and 'href="/1/update">Cancel' in html
+    # Its form deletes the post.
+    token = csrf_token(client, "/create")
+    rv = client.post("/1/delete", data={"csrf_token": token, "confirmed": "yes"})
+    assert rv.status_code == 302 and posts(app) == []
+
+
+def test_delete_page_escapes_the_title(client: ErlenClient, app: Erlen, auth: AuthActions) -> None:
+    auth.login()
+    post_form(client, "/1/update", title="<b>bold</b>", body="x")
+    html = post_form(client, "/1/delete").get_data(as_text=True)
+    assert "“&lt;b&gt;bold&lt;/b&gt;”" in html and "<b>bold</b>" not in html
 
 
 @pytest.mark.parametrize(
