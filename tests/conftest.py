@@ -38,6 +38,7 @@ BOTH_INTERFACES = frozenset(
         "test_interface_parity",
         "test_json",
         "test_overrides",
+        "test_session_stores",
         "test_sessions",
         "test_templating",
         "test_testing",

@@ -26,7 +26,9 @@ except pending flashed messages (``"_flashes"``) and the ``permanent`` flag
 (``"_permanent"``). A cookie session has no server-side id to change, so
 this is what rotating it means: nothing planted in the session before the
 login (a CSRF token, a cart, an attacker's values) reaches the logged-in one.
-Logging out clears the session the same way.
+A server-side session (:mod:`erlen.session_stores`) is also given a new id
+through the interface's ``regenerate()``, and its old id is deleted from the
+store. Logging out clears the session the same way.
 
 ``login_user(user, remember=True)`` also sets a *remember-me* cookie
 (``remember_token``): the user id, the time it was issued and a binding to
@@ -553,6 +555,13 @@ def _reset_session(ctx: AppContext) -> t.Any:
     kept = {key: dict.__getitem__(session, key) for key in SURVIVING_SESSION_KEYS if key in session}
     session.clear()
     session.update(kept)
+    # A server-side session also gets a new id (the old one is deleted from
+    # the store), so an id known before the login never names the logged-in
+    # session. getattr: an interface from elsewhere (Flask-Session's) may
+    # predate regenerate().
+    regenerate = getattr(ctx.app.session_interface, "regenerate", None)
+    if regenerate is not None:
+        regenerate(session)
     return session
 
 

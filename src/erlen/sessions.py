@@ -12,7 +12,8 @@ session, is in :mod:`erlen.helpers`, as in Flask.
 The app opens the session lazily, the first time a request uses ``session``,
 and saves it after the request only when it was opened; a request that never
 touches it pays nothing. Replace ``app.session_interface`` with a subclass of
-:class:`SessionInterface` to store sessions elsewhere.
+:class:`SessionInterface` to store sessions elsewhere; :mod:`erlen.session_stores`
+has Redis and SQLite ones.
 
 .. versionadded:: 0.1
 """
@@ -289,6 +290,17 @@ class SessionInterface:
         return session.modified or (
             session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]
         )
+
+    def regenerate(self, session: SessionMixin) -> None:
+        """Give ``session`` a new id, so an id known before (a login, say)
+        no longer names it.
+
+        The cookie session has no id: clearing it is the rotation, and this
+        does nothing. Server-side interfaces (:mod:`erlen.session_stores`)
+        replace the id and delete the old one from their store.
+
+        :param session: The current session.
+        """
 
     def open_session(self, app: Erlen, request: Request) -> SessionMixin | None:
         """Load the session for ``request``.
