@@ -181,6 +181,63 @@ def test_no_app_found(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         _load(None)
 
 
+def test_no_app_found_names_the_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(NoAppException) as info:
+        _load(None)
+    assert f"in {str(tmp_path)!r}" in info.value.format_message()
+    other = tmp_path / "other"
+    other.mkdir()
+    with pytest.raises(NoAppException) as info:
+        _load(None, app_dir=str(other))
+    assert f"in {str(other)!r}" in info.value.format_message()
+
+
+def test_missing_app_file_names_the_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # Regression: '--app /nonexistent/dir/app.py' said "Could not import 'app'", no path.
+    missing = tmp_path / "nonexistent" / "dir" / "app.py"
+    assert _error(str(missing)) == f"Could not import {str(missing)!r}: no such file or folder."
+    # Relative paths are shown as given and resolved from the app folder.
+    monkeypatch.chdir(tmp_path)
+    assert _error("src/hello.py") == (
+        "Could not import 'src/hello.py': no such file or folder"
+        f" ({str(tmp_path / 'src' / 'hello.py')!r})."
+    )
+    assert _error("src/hello:create_app()").startswith("Could not import 'src/hello'")
+
+
+def test_missing_app_file_does_not_import_a_namesake(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # cli_apps/app_attr.py exists and holds an app; a path to a missing
+    # app_attr.py elsewhere must not load it through the module name.
+    monkeypatch.syspath_prepend(str(APPS))
+    with pytest.raises(NoAppException, match="no such file or folder"):
+        _load(str(tmp_path / "app_attr.py"))
+
+
+def test_missing_module_names_the_folder_searched(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert _error("no_such_erlen_module") == (
+        f"Could not import 'no_such_erlen_module': no such module or file in {str(tmp_path)!r}"
+        " or on the Python path."
+    )
+
+
+@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["routes", "--help"]])
+def test_help_outside_an_app_folder_is_only_the_help(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, args: list[str]
+) -> None:
+    # Regression: the help was followed by an error about the missing app.
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0
+    assert "Usage: erlen" in result.stdout
+    assert result.stderr == ""
+
+
 def test_default_file_with_import_error_is_reported(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -196,7 +253,7 @@ def test_default_file_with_import_error_is_reported(
     [
         (
             "cli_apps.does_not_exist",
-            "Could not import 'cli_apps.does_not_exist': no such module or file.",
+            "Could not import 'cli_apps.does_not_exist': no such module or file in",
         ),
         ("cli_apps.app_attr:nope", "Module 'cli_apps.app_attr' has no attribute 'nope'."),
         ("cli_apps.empty", "Found no Erlen app or factory in module 'cli_apps.empty'"),

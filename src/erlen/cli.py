@@ -76,6 +76,19 @@ class NoAppException(click.UsageError):
         click.echo(f"Error: {self.format_message()}", file=file, err=file is None)
 
 
+class _NoAppFound(NoAppException):
+    """No app was named and none was found where one is looked for.
+
+    The help doesn't report it: outside an app's folder the user may only
+    want to read the help.
+    """
+
+
+def _names_a_file(path: str) -> bool:
+    """Whether an ``--app`` value is a file path rather than a module name."""
+    return path.endswith(".py") or "/" in path or os.sep in path
+
+
 def _is_app(value: object) -> bool:
     from .app import Erlen
 
@@ -371,7 +384,21 @@ class ScriptInfo:
             app = self.create_app()
         elif self.app_import_path:
             path, name = _split_import_path(self.app_import_path)
-            app = locate_app(prepare_import(self._path(path)), name)
+            target = self._path(path)
+            if _names_a_file(path) and not os.path.exists(target):
+                # Checked first: the module name alone ('app') could import
+                # some other module of that name from the Python path.
+                full = os.path.abspath(target)
+                where = "" if full == path else f" ({full!r})"
+                raise NoAppException(f"Could not import {path!r}: no such file or folder{where}.")
+            module_name = prepare_import(target)
+            app = locate_app(module_name, name, raise_if_not_found=False)
+            if app is None:
+                # prepare_import put the module's folder first on sys.path.
+                raise NoAppException(
+                    f"Could not import {module_name!r}: no such module or file in"
+                    f" {sys.path[0]!r} or on the Python path."
+                )
         else:
             for filename in DEFAULT_APP_FILES:
                 app = locate_app(
@@ -379,12 +406,15 @@ class ScriptInfo:
                 )
                 if app is not None:
                     break
+            else:
+                folder = os.path.abspath(self.app_dir or os.curdir)
+                raise _NoAppFound(
+                    "Could not find an Erlen app: give one with '--app' or ERLEN_APP, or put"
+                    f" it in 'wsgi.py' or 'app.py' in {folder!r}."
+                )
 
         if app is None:
-            raise NoAppException(
-                "Could not find an Erlen app: give one with '--app' or ERLEN_APP, or put"
-                " it in 'wsgi.py' or 'app.py' in the current directory."
-            )
+            raise NoAppException("The app factory returned None, not an Erlen app.")
         if self.set_debug_flag:
             app.debug = get_debug_flag()
         self._loaded_app = app
@@ -679,6 +709,8 @@ class ErlenGroup(AppGroup):
         names = set(super().list_commands(ctx))
         try:
             names.update(_script_info(ctx).load_app().cli.list_commands(ctx))
+        except _NoAppFound:
+            pass  # no app named, none here: the help is all that was asked for
         except NoAppException as e:
             # --help still works without an app; say why its commands are missing.
             click.secho(f"Error: {e.format_message()}\n", err=True, fg="red")
