@@ -490,13 +490,21 @@ async def _send_streamed(
     async def stream() -> None:
         await send(start)
         if hasattr(body, "__aiter__"):
-            async for item in body:
-                if isinstance(item, str):
-                    item = item.encode(charset)
-                if item:
-                    await send(
-                        {"type": "http.response.body", "body": bytes(item), "more_body": True}
-                    )
+            try:
+                async for item in body:
+                    if isinstance(item, str):
+                        item = item.encode(charset)
+                    if item:
+                        await send(
+                            {"type": "http.response.body", "body": bytes(item), "more_body": True}
+                        )
+            finally:
+                # NOTE: a disconnect cancels this task while the body waits at
+                # a yield; without aclose() an async generator's finally (a
+                # subscription's exit) would wait for the garbage collector.
+                aclose = getattr(body, "aclose", None)
+                if aclose is not None:
+                    await aclose()
         else:
             if hasattr(body, "read") and not isinstance(body, (bytes, str)):
                 next_chunk: t.Callable[[], t.Any] = lambda: body.read(_CHUNK)  # noqa: E731
