@@ -21,6 +21,26 @@ def site(serve_app: t.Callable[[Erlen], LiveServer]) -> LiveServer:
     return serve_app(create_app({"TESTING": True}))
 
 
+def gap(page: Page, upper: str, lower: str) -> float:
+    """Pixels between the bottom of ``upper`` and the top of ``lower`` (first matches)."""
+    top = page.locator(upper).first.bounding_box()
+    bottom = page.locator(lower).first.bounding_box()
+    assert top is not None and bottom is not None
+    return bottom["y"] - (top["y"] + top["height"])
+
+
+def test_headings_and_footer_have_room(page: Page, site: LiveServer) -> None:
+    # The page's padding was lost to .wrap's (a class beats an element
+    # selector): the heading sat on the header, the footer on the cards.
+    page.goto(site.url + "/")
+    assert gap(page, "header.site-header", "main h1") >= 24
+    assert gap(page, ".cards", "footer") >= 24
+    screenshot(page, "website-home")
+    page.goto(site.url + "/about")
+    assert gap(page, "header.site-header", "main h1") >= 24
+    assert gap(page, "main > *:last-child", "footer") >= 24
+
+
 def test_browse_a_thread_and_search(page: Page, site: LiveServer, dialogs: list[str]) -> None:
     from playwright.sync_api import expect
 
@@ -73,4 +93,5 @@ def test_thread_on_a_phone(phone_page: Page, site: LiveServer) -> None:
     # Nothing is wider than the screen: no sideways scrolling on a phone.
     width = phone_page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
+    assert gap(phone_page, "header.site-header", "main .crumbs") >= 16
     screenshot(phone_page, "website-thread-phone")
