@@ -39,12 +39,39 @@ class User(UserMixin):
 
     id: int
     username: str
+    #: What remember-me cookies are bound to (``UserMixin`` reads it); see
+    #: :meth:`revoke_remember_tokens`.
+    remember_token_version: int = 0
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> User:
+        """The user of a ``user`` row."""
+        return cls(row["id"], row["username"], row["remember_token_version"])
 
     @classmethod
     def get(cls, user_id: int) -> User | None:
         """The user with this id, or ``None``."""
-        row = get_db().execute("SELECT id, username FROM user WHERE id = ?", (user_id,)).fetchone()
-        return cls(row["id"], row["username"]) if row is not None else None
+        row = (
+            get_db()
+            .execute(
+                "SELECT id, username, remember_token_version FROM user WHERE id = ?", (user_id,)
+            )
+            .fetchone()
+        )
+        return cls.from_row(row) if row is not None else None
+
+    def revoke_remember_tokens(self) -> None:
+        """End the remember-me cookies made so far (``logout_user`` calls it).
+
+        Stored in the database: ``UserMixin``'s default only changes the
+        attribute, and each request loads the user afresh.
+        """
+        db = get_db()
+        db.execute(
+            "UPDATE user SET remember_token_version = remember_token_version + 1 WHERE id = ?",
+            (self.id,),
+        )
+        db.commit()
 
 
 @login_manager.user_loader
@@ -118,9 +145,7 @@ def login() -> t.Any:
         # shouldn't tell a stranger which user names exist.
         password_ok = check_password_hash(row["password"] if row else _DUMMY_HASH, password[:1024])
         if row is not None and password_ok:
-            login_user(
-                User(row["id"], row["username"]), remember=request.form.get("remember") == "on"
-            )
+            login_user(User.from_row(row), remember=request.form.get("remember") == "on")
             flash(f"Logged in as {row['username']}.", "success")
             return redirect(safe_next_url(url_for("blog.index")))
         flash("Incorrect username or password.", "error")

@@ -6,7 +6,9 @@ CREATE TABLE user (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   -- NOCASE: "Ada" and "ada" are the same user name.
   username TEXT UNIQUE NOT NULL COLLATE NOCASE,
-  password TEXT NOT NULL
+  password TEXT NOT NULL,
+  -- Bumped on logout: remember-me cookies made before stop working (erlen.auth).
+  remember_token_version INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE TABLE post (

@@ -170,6 +170,30 @@ def test_remember_me_sets_a_long_lived_cookie(client: ErlenClient, auth: AuthAct
     assert "HttpOnly" in cookie and "Expires=" in cookie
 
 
+def test_logout_revokes_copies_of_the_remember_cookie(
+    client: ErlenClient, app: Erlen, auth: AuthActions
+) -> None:
+    auth.login(remember="on")
+    cookie = client.get_cookie("remember_token")
+    assert cookie is not None
+
+    def remembered_user() -> str | None:
+        # Someone else's browser, holding a copy of the cookie and nothing else.
+        thief = app.test_client()
+        thief.set_cookie("remember_token", cookie.value)
+        html = thief.get("/").get_data(as_text=True)
+        return "test" if '<li class="who">test</li>' in html else None
+
+    assert remembered_user() == "test"  # the copy works while the user is logged in
+    auth.logout()
+    assert remembered_user() is None
+    assert query(app, "SELECT remember_token_version FROM user WHERE username = 'test'") == [(1,)]
+    # A new login with "remember me" makes a cookie that works again.
+    auth.login(remember="on")
+    cookie = client.get_cookie("remember_token")
+    assert cookie is not None and remembered_user() == "test"
+
+
 def test_logout_needs_post_login_and_token(client: ErlenClient, auth: AuthActions) -> None:
     assert client.get("/auth/logout").status_code == 405
     assert (

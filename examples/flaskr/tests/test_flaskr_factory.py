@@ -70,12 +70,61 @@ def test_unknown_page_is_a_friendly_404(app: Erlen) -> None:
     assert "There is no such page or post." in rv.get_data(as_text=True)
 
 
-def test_default_instance_folder_is_beside_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_instance_folder_is_beside_the_package(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     made: list[str] = []
     monkeypatch.setattr(os, "makedirs", lambda path, exist_ok=False: made.append(path))
-    app = create_app({"SECRET_KEY": "x"})
+    # A database of its own: the factory upgrades an existing one, and a
+    # test must not touch the developer's instance/flaskr.sqlite.
+    app = create_app({"SECRET_KEY": "x", "DATABASE": str(tmp_path / "db.sqlite")})
     expected = os.path.join(
         os.path.dirname(os.path.dirname(os.path.abspath(flaskr.__file__))), "instance"
     )
     assert app.instance_path == expected == made[0]
     assert os.path.basename(os.path.dirname(expected)) == "flaskr"  # examples/flaskr/instance
+
+
+# The schema before remember_token_version, as an older flaskr made it.
+_OLD_SCHEMA = """
+CREATE TABLE user (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  username TEXT UNIQUE NOT NULL COLLATE NOCASE,
+  password TEXT NOT NULL
+);
+CREATE TABLE post (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  author_id INTEGER NOT NULL REFERENCES user (id),
+  created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M', 'now')),
+  title TEXT NOT NULL,
+  body TEXT NOT NULL
+);
+"""
+
+
+def _columns(path: Path) -> list[str]:
+    with sqlite3.connect(path) as db:
+        return [row[1] for row in db.execute("PRAGMA table_info(user)")]
+
+
+def test_an_older_database_is_upgraded_at_startup(tmp_path: Path) -> None:
+    path = tmp_path / "flaskr.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(_OLD_SCHEMA)
+        db.execute("INSERT INTO user (username, password) VALUES ('old', 'x')")
+        db.execute("INSERT INTO post (title, body, author_id) VALUES ('kept', 'b', 1)")
+    db.close()
+    config = {"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(path)}
+    app = create_app(config, instance_path=str(tmp_path))
+    assert _columns(path) == ["id", "username", "password", "remember_token_version"]
+    assert query(app, "SELECT username, remember_token_version FROM user") == [("old", 0)]
+    assert query(app, "SELECT title FROM post") == [("kept",)]
+    # Starting again changes nothing.
+    create_app(config, instance_path=str(tmp_path))
+    assert _columns(path) == ["id", "username", "password", "remember_token_version"]
+
+
+def test_no_database_yet_is_left_to_init_db(tmp_path: Path) -> None:
+    path = tmp_path / "flaskr.sqlite"
+    create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(path)}, str(tmp_path))
+    assert not path.exists()
