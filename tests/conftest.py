@@ -40,6 +40,7 @@ BOTH_INTERFACES = frozenset(
         "test_overrides",
         "test_session_stores",
         "test_sessions",
+        "test_sse",
         "test_templating",
         "test_testing",
         "test_views",

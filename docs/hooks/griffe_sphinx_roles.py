@@ -22,6 +22,12 @@ each docstring of the package before it is rendered:
   ``~``, the title of ``:role:`title <target>```, and ``()`` after a function
   or method; ``!`` prevents the link.
 
+Two reStructuredText directives are rewritten too, since they would show as
+raw text: ``.. versionadded::`` (and ``versionchanged``, ``deprecated``)
+becomes a sentence at the end of the description, before the ``:param:``
+fields (where it would otherwise join the last parameter's text), and
+``.. code-block:: lang`` becomes a fenced code block.
+
 The docstrings in ``src/`` stay as they are; only the rendered text changes.
 """
 
@@ -42,6 +48,19 @@ OBJECT_ROLES = frozenset({"meth", "func", "class", "attr", "data", "exc", "mod",
 CALLABLE_ROLES = frozenset({"meth", "func"})
 #: Where an unqualified name is looked for last, as if written in this package.
 DEFAULT_PACKAGE = "erlen"
+
+_VERSION_NOTE = re.compile(
+    r"^(?P<indent>[ \t]*)\.\. (?P<kind>versionadded|versionchanged|deprecated)::"
+    r"[ \t]*(?P<version>\S+)[ \t]*(?P<text>.*)$"
+)
+_VERSION_WORDS = {
+    "versionadded": "Added in version",
+    "versionchanged": "Changed in version",
+    "deprecated": "Deprecated since version",
+}
+_CODE_BLOCK = re.compile(r"^(?P<indent>[ \t]*)\.\. code-block::[ \t]*(?P<lang>\S*)[ \t]*$")
+#: The start of a Sphinx field (``:param x:``, ``:returns:``...): the end of the description.
+_FIELD = re.compile(r"^:[a-z]+[^:]*:")
 
 _EXPLICIT_TITLE = re.compile(r"^(?P<title>.+?)\s*<(?P<target>[^<>]+)>$", re.S)
 
@@ -152,8 +171,69 @@ def render_role(role: str, text: str, context: Any, collection: Any) -> str:
     )
 
 
+def _indented_block(lines: list[str], start: int, indent: str) -> tuple[list[str], int]:
+    # The lines after ``start`` indented deeper than ``indent`` (blank lines
+    # inside included), and the index of the first line after them.
+    end = start
+    while end < len(lines) and (
+        not lines[end].strip()
+        or (
+            lines[end].startswith(indent)
+            and len(lines[end]) - len(lines[end].lstrip()) > len(indent)
+        )
+    ):
+        end += 1
+    while end > start and not lines[end - 1].strip():
+        end -= 1
+    return lines[start:end], end
+
+
+def rewrite_directives(docstring: str) -> str:
+    """``docstring`` with version notes and code blocks in Markdown."""
+    lines = docstring.split("\n")
+    out: list[str] = []
+    notes: list[str] = []
+    i = 0
+    while i < len(lines):
+        version = _VERSION_NOTE.match(lines[i])
+        code = _CODE_BLOCK.match(lines[i])
+        if version:
+            indent = version["indent"]
+            more, i = _indented_block(lines, i + 1, indent)
+            text = " ".join([version["text"], *(line.strip() for line in more)]).strip()
+            words = f"{_VERSION_WORDS[version['kind']]} {version['version']}"
+            note = f"*{words}:* {text}" if text else f"*{words}.*"
+            if indent:  # inside a field's text: keep it there
+                out.append(indent + note)
+            else:
+                notes.append(note)
+        elif code:
+            indent = code["indent"]
+            body, i = _indented_block(lines, i + 1, indent)
+            while body and not body[0].strip():
+                body.pop(0)
+            depth = min((len(b) - len(b.lstrip()) for b in body if b.strip()), default=0)
+            out.append(f"{indent}```{code['lang']}")
+            out.extend(indent + b[depth:] if b.strip() else "" for b in body)
+            out.append(f"{indent}```")
+        else:
+            out.append(lines[i])
+            i += 1
+    if notes:
+        at = next((n for n, line in enumerate(out) if _FIELD.match(line)), len(out))
+        while at > 0 and not out[at - 1].strip():
+            at -= 1
+        out[at:at] = ["", *notes] if at else notes
+        after = at + len(notes) + (1 if at else 0)
+        if after < len(out) and out[after].strip():
+            out.insert(after, "")
+    return "\n".join(out).strip("\n")
+
+
 def rewrite(docstring: str, context: Any, collection: Any) -> str:
-    """``docstring`` with each Sphinx role replaced by its rendering."""
+    """``docstring`` with each Sphinx role and directive replaced by its rendering."""
+    if ".. " in docstring:
+        docstring = rewrite_directives(docstring)
     return ROLE.sub(
         lambda m: render_role(m["role"], m["text"], context, collection),
         docstring,
@@ -167,5 +247,7 @@ class SphinxRoles(Extension):
         """Rewrite once the whole package is loaded, so every target can be found."""
         collection = loader.modules_collection
         for obj in _all_objects(pkg):
-            if obj.docstring is not None and ":" in obj.docstring.value:
+            if obj.docstring is not None and (
+                ":" in obj.docstring.value or ".. " in obj.docstring.value
+            ):
                 obj.docstring.value = rewrite(obj.docstring.value, obj, collection)
