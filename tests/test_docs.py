@@ -370,15 +370,28 @@ def _prose_lines_keep_code(page: Path) -> list[tuple[int, str]]:
     return [(n, text_lines[n - 1]) for n, _ in _prose_lines(page)]
 
 
+def _import_path(path: str) -> object:
+    """The object at dotted ``path``: the longest importable module, then attributes."""
+    parts = path.split(".")
+    for n in range(len(parts), 0, -1):
+        try:
+            obj: object = importlib.import_module(".".join(parts[:n]))
+        except ImportError:
+            continue
+        for part in parts[n:]:
+            obj = getattr(obj, part)  # AttributeError: no such object
+        return obj
+    raise ImportError(path)
+
+
 def _api_member_exists(anchor: str, directives: set[str]) -> bool:
-    # mkdocstrings gives members ids like erlen.Erlen.route under the object's directive.
+    # mkdocstrings gives members ids like erlen.Erlen.route under the object's
+    # directive, and erlen.views.View under a module's (erlen.views).
     for directive in directives:
         if anchor.startswith(directive + "."):
-            obj: object = importlib.import_module(directive.rsplit(".", 1)[0])
             try:
-                for part in anchor.split(".")[1:]:
-                    obj = getattr(obj, part)
-            except AttributeError:
+                _import_path(anchor)
+            except (ImportError, AttributeError):
                 return False
             return True
     return False
