@@ -37,6 +37,22 @@ class User(UserMixin):
         self.id: int = row["user_id"]
         self.username: str = row["username"]
         self.email: str = row["email"]
+        #: What remember-me cookies are bound to (``UserMixin`` reads it).
+        self.remember_token_version: int = row["remember_token_version"]
+
+    def revoke_remember_tokens(self) -> None:
+        """End the remember-me cookies made so far (``logout_user`` calls it).
+
+        Stored in the database: ``UserMixin``'s default only changes the
+        attribute, and each request loads the user afresh.
+        """
+        db = get_db()
+        db.execute(
+            "UPDATE user SET remember_token_version = remember_token_version + 1 WHERE user_id = ?",
+            [self.id],
+        )
+        db.commit()
+        self.remember_token_version += 1
 
 
 @login_manager.user_loader

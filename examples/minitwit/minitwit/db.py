@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import typing as t
 
@@ -10,7 +11,7 @@ import click
 from erlen import Erlen, current_app, g
 from erlen.cli import with_appcontext
 
-__all__ = ["get_db", "query_db", "init_db", "init_app"]
+__all__ = ["get_db", "query_db", "init_db", "upgrade_db", "init_app"]
 
 
 def get_db() -> sqlite3.Connection:
@@ -45,6 +46,30 @@ def init_db() -> None:
         get_db().executescript(f.read().decode("utf-8"))
 
 
+def upgrade_db(path: str) -> None:
+    """Bring a database made by an older ``schema.sql`` up to date, keeping its data.
+
+    Adds ``user.remember_token_version`` where it is missing. Run once at
+    startup, not per request; a database that doesn't exist yet is left to
+    ``init-db``.
+    """
+    if not os.path.isfile(path):
+        return
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        # IMMEDIATE takes the write lock before the check, so two processes
+        # starting together can't both add the column.
+        db.execute("BEGIN IMMEDIATE")
+        columns = {row[1] for row in db.execute("PRAGMA table_info(user)")}
+        if columns and "remember_token_version" not in columns:
+            db.execute(
+                "ALTER TABLE user ADD COLUMN remember_token_version INTEGER NOT NULL DEFAULT 0"
+            )
+        db.execute("COMMIT")
+    finally:
+        db.close()
+
+
 @click.command("init-db")
 @with_appcontext
 def init_db_command() -> None:
@@ -54,6 +79,8 @@ def init_db_command() -> None:
 
 
 def init_app(app: Erlen) -> None:
-    """Close connections after each request; add the ``init-db`` command."""
+    """Upgrade an existing database; close connections after each request; add the
+    ``init-db`` command."""
+    upgrade_db(app.config["DATABASE"])
     app.teardown_appcontext(close_db)
     app.cli.add_command(init_db_command)

@@ -8,7 +8,9 @@ CREATE TABLE user (
   -- NOCASE: "Ann" and "ann" are the same user name.
   username TEXT NOT NULL UNIQUE COLLATE NOCASE,
   email TEXT NOT NULL,
-  pw_hash TEXT NOT NULL
+  pw_hash TEXT NOT NULL,
+  -- Bumped on logout: remember-me cookies made before stop working (erlen.auth).
+  remember_token_version INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE TABLE follower (

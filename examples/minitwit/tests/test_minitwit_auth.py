@@ -209,6 +209,30 @@ def test_remember_me(client: ErlenClient, act: Actions) -> None:
     assert client.get_cookie("remember_token") is None
 
 
+def test_logout_revokes_copies_of_the_remember_cookie(
+    app: Erlen, client: ErlenClient, act: Actions
+) -> None:
+    act.register("ann")
+    act.login("ann", remember="1")
+    cookie = client.get_cookie("remember_token")
+    assert cookie is not None
+
+    def signed_in_as_ann() -> bool:
+        # Someone else's browser, holding a copy of the cookie and nothing else.
+        thief = app.test_client()
+        thief.set_cookie("remember_token", cookie.value)
+        return "Sign out ann" in thief.get("/").text
+
+    assert signed_in_as_ann()  # the copy works while ann is logged in
+    act.logout()
+    assert not signed_in_as_ann()
+    assert query(app, "SELECT remember_token_version FROM user") == [(1,)]
+    # Logging in again with "remember me" makes a cookie that works.
+    act.login("ann", remember="1")
+    cookie = client.get_cookie("remember_token")
+    assert cookie is not None and signed_in_as_ann()
+
+
 def test_login_without_remember_sets_no_cookie(client: ErlenClient, act: Actions) -> None:
     act.register_and_login("ann")
     assert client.get_cookie("remember_token") is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -105,3 +106,44 @@ def test_405_keeps_erlens_page_and_allow_header(client: ErlenClient) -> None:
     rv = client.put("/public")
     assert rv.status_code == 405
     assert "GET" in rv.headers["Allow"]
+
+
+# The user table before remember_token_version, as an older minitwit made it.
+_OLD_USER_TABLE = """
+CREATE TABLE user (
+  user_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  email TEXT NOT NULL,
+  pw_hash TEXT NOT NULL
+);
+"""
+
+
+def _columns(path: Path) -> list[str]:
+    db = sqlite3.connect(path)
+    try:
+        return [row[1] for row in db.execute("PRAGMA table_info(user)")]
+    finally:
+        db.close()
+
+
+def test_an_older_database_is_upgraded_at_startup(tmp_path: Path) -> None:
+    path = tmp_path / "minitwit.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(_OLD_USER_TABLE)
+    db.execute("INSERT INTO user (username, email, pw_hash) VALUES ('old', 'o@example.com', 'x')")
+    db.commit()
+    db.close()
+    config = {"SECRET_KEY": "t", "INSTANCE_PATH": str(tmp_path), "DATABASE": str(path)}
+    app = create_app(config)
+    expected = ["user_id", "username", "email", "pw_hash", "remember_token_version"]
+    assert _columns(path) == expected
+    assert query(app, "SELECT username, remember_token_version FROM user") == [("old", 0)]
+    create_app(config)  # starting again changes nothing
+    assert _columns(path) == expected
+
+
+def test_no_database_yet_is_left_to_init_db(tmp_path: Path) -> None:
+    path = tmp_path / "minitwit.sqlite"
+    create_app({"SECRET_KEY": "t", "INSTANCE_PATH": str(tmp_path), "DATABASE": str(path)})
+    assert not path.exists()
