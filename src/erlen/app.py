@@ -25,6 +25,7 @@ from . import dispatch as _dispatch
 from ._utils import cached_property
 from .asgi import _AsyncEntry, handle_http
 from .asgi import asgi_app as _asgi_app
+from .background import run_after_response
 from .concurrency import CO_COROUTINE, is_async, run_coroutine
 from .config import Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
@@ -40,7 +41,7 @@ from .json import DefaultJSONProvider, JSONProvider
 from .routing import Map, Rule
 from .scaffold import Scaffold, _endpoint_from_view_func, setupmethod
 from .wrappers import Request, Response
-from .wsgi import make_request, send_response
+from .wsgi import ClosingIterator, make_request, send_response
 
 if t.TYPE_CHECKING:
     import logging
@@ -643,7 +644,11 @@ class Erlen(Scaffold):
             environ["erlen._preserve_context"] if "erlen._preserve_context" in environ else None
         )
         response = _dispatch.run(self, ctx, preserve)
-        return send_response(response, environ, start_response)
+        body = send_response(response, environ, start_response)
+        if ctx._after_response is not None:
+            # The server calls close() once the body is sent (PEP 3333).
+            return ClosingIterator(body, [lambda: run_after_response(self, ctx)])
+        return body
 
     def __call__(
         self, environ: dict[str, t.Any], start_response: t.Any = None, send: t.Any = None

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import typing as t
 
+from . import background as _background
 from . import dispatch as _dispatch
 from . import signals as _signals
 from ._utils import cached_property
@@ -627,6 +628,8 @@ async def handle_http(app: Erlen, scope: Scope, receive: Receive, send: Send) ->
         except OSError:
             # NOTE: the client went away while we answered; nothing to tell it.
             pass
+        if ctx._after_response is not None:
+            await _background.arun_after_response(app, ctx, thread)
     finally:
         if thread is not None:
             thread.release()

@@ -83,6 +83,10 @@ class AppContext:
     #: this one shares; ``None`` when this context owns them.
     _outer: AppContext | None = None
     _after_request_functions: list[t.Callable[[t.Any], t.Any]] | None = None
+    #: Functions to call after the response is sent (erlen.background).
+    _after_response: (
+        list[tuple[t.Callable[..., t.Any], tuple[t.Any, ...], dict[str, t.Any]]] | None
+    ) = None
     #: The request context whose request (and session) this app context
     #: borrowed, when pushed inside it.
     _borrowed: AppContext | None = None

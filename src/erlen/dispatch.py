@@ -441,6 +441,8 @@ def run(
             return app.full_dispatch_request()
         except Exception as e:
             error = e
+            if ctx._after_response is not None:
+                ctx._after_response = None  # as in full_dispatch_request
             return handle_exception(app, e) if app._plain_methods else app.handle_exception(e)
         except BaseException:
             error = sys.exc_info()[1]
@@ -480,6 +482,8 @@ def full_dispatch_request(app: Erlen, ctx: AppContext | None = None) -> Response
             else:
                 rv = dispatch_request(app) if plain else app.dispatch_request()
     except Exception as e:
+        if ctx._after_response is not None:
+            ctx._after_response = None  # a request that failed drops its after-response work
         rv = handle_user_exception(app, e) if plain else app.handle_user_exception(e)
     response = quick_response(app, ctx, rv)
     if response is not None:
@@ -637,6 +641,8 @@ async def arun(
                 else:
                     app.raise_routing_exception(request)
         except Exception as e:
+            if ctx._after_response is not None:
+                ctx._after_response = None  # as in full_dispatch_request
             rv = await ahandle_user_exception(app, e)
         response = quick_response(app, ctx, rv)
         if response is not None:
@@ -644,6 +650,8 @@ async def arun(
         return await afinalize_request(app, rv)
     except Exception as e:
         error = e
+        if ctx._after_response is not None:
+            ctx._after_response = None  # as in full_dispatch_request
         return await ahandle_exception(app, e)
     except BaseException as e:
         error = e
