@@ -330,3 +330,27 @@ def test_asgi_client_leaving_ends_the_stream_and_its_subscription() -> None:
 
     bodies = asyncio.run(main())
     assert bodies[1:3] == [b":\n\n", b":\n\n"]
+
+
+def test_messages_queued_behind_one_go_out_in_one_write() -> None:
+    # A subscriber that got behind catches up in one send, not one per message.
+    broadcast = Broadcast()
+    chunks = iter(event_stream(broadcast.subscribe("c")).response)
+    assert next(chunks) == b":\n\n"
+    for n in range(3):
+        broadcast.publish("c", str(n))
+    assert next(chunks) == b"data: 0\n\ndata: 1\n\ndata: 2\n\n"
+    broadcast.close()
+    assert list(chunks) == []
+
+    async def main() -> list[bytes]:
+        chunks = aiter(event_stream(broadcast.asubscribe("c")).response)
+        got = [await anext(chunks)]
+        for n in range(2):
+            await broadcast.apublish("c", str(n))
+        got.append(await anext(chunks))
+        broadcast.close()
+        got.extend([chunk async for chunk in chunks])
+        return got
+
+    assert asyncio.run(main()) == [b":\n\n", b"data: 0\n\ndata: 1\n\n"]

@@ -277,6 +277,13 @@ class Subscription:
                     if self._waiter is not None and self._waiter[1] is future:
                         self._waiter = None
 
+    def _take_queued(self) -> list[str]:
+        """Whatever is queued now, without waiting (an event stream sends it in one write)."""
+        with self._cond:
+            taken = list(self._queue)
+            self._queue.clear()
+        return taken
+
     def __iter__(self) -> Subscription:
         return self
 
