@@ -27,6 +27,7 @@ offline against the Markdown sources; ``mkdocs build --strict`` (run by
 from __future__ import annotations
 
 import doctest
+import html.parser
 import importlib
 import importlib.util
 import os
@@ -489,6 +490,396 @@ def test_public_name_in_api_reference_with_docstring(name: str) -> None:
         )
     else:
         assert (obj.__doc__ or "").strip(), f"erlen.{name} has no docstring"
+
+
+# -- every public module is in the reference ---------------------------------
+
+SRC = ROOT / "src" / "erlen"
+
+#: Modules left out of the API reference although no part of their name
+#: starts with "_", each with the reason. Every other module of src/erlen is
+#: public: it needs a ``::: erlen.module`` entry on a page of docs/api/ (or
+#: in docs/api.md), and the test below fails until it has one.
+NOT_IN_REFERENCE = {
+    # The request path's steps and drivers; Erlen's methods of the same
+    # names (documented with Erlen) are the API.
+    "erlen.dispatch": "internal",
+    # The base class of Erlen and Blueprint; both pages show its methods.
+    "erlen.scaffold": "internal",
+    # The server adapters; app.wsgi_app and app.asgi_app are the entry points.
+    "erlen.wsgi": "internal",
+    "erlen.asgi": "internal",
+    # The context variable; its proxies (current_app, g, request, session)
+    # are documented with the erlen package.
+    "erlen.globals": "internal",
+    # The session cookie's token format, behind SecureCookieSessionInterface.
+    "erlen.signing": "internal",
+    # The trie behind Map.match; it has no public names.
+    "erlen.routing.matcher": "internal",
+}
+
+
+def public_modules(src: Path = SRC) -> list[str]:
+    """The dotted names of the modules of the package at ``src`` that are public.
+
+    A module is public unless a part of its name starts with ``_`` or it is
+    in :data:`NOT_IN_REFERENCE`. Files are read from disk, not imported, so a
+    module that fails to import is still counted.
+    """
+    found = []
+    for path in sorted(src.rglob("*.py")):
+        parts = list(path.relative_to(src.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        package_dirs = path.relative_to(src).parents
+        if any(not (src / d / "__init__.py").is_file() for d in package_dirs):
+            continue  # a data folder (templates, static files), not a package
+        name = ".".join(parts)
+        if not any(p.startswith("_") for p in parts) and name not in NOT_IN_REFERENCE:
+            found.append(name)
+    return found
+
+
+def _reference_entries() -> set[str]:
+    pages = [DOCS / "api.md", *sorted((DOCS / "api").glob("*.md"))]
+    entries = {name for page in pages for name in _DIRECTIVE.findall(page.read_text("utf-8"))}
+    # docs/api.md documents the erlen package itself name by name (checked
+    # by test_public_name_in_api_reference_with_docstring).
+    return entries | {"erlen"}
+
+
+def test_every_public_module_is_in_the_api_reference() -> None:
+    """A new module shows up in the reference, or this fails saying where to add it."""
+    entries = _reference_entries()
+    missing = [name for name in public_modules() if name not in entries]
+    assert missing == [], (
+        f"no '::: <module>' entry in docs/api.md or docs/api/*.md for {missing}: add one to "
+        "the page of its group (or, for a module with no public API, a line to "
+        "NOT_IN_REFERENCE in tests/test_docs.py with the reason)"
+    )
+
+
+def test_modules_left_out_of_the_reference_exist() -> None:
+    entries = _reference_entries()
+    for name in NOT_IN_REFERENCE:
+        relative = Path(*name.split(".")[1:])
+        assert (SRC / relative).with_suffix(".py").is_file() or (
+            SRC / relative / "__init__.py"
+        ).is_file(), f"{name} is listed in NOT_IN_REFERENCE but does not exist"
+        assert name not in entries, f"{name} is in the reference and in NOT_IN_REFERENCE"
+
+
+def test_public_modules_rule(tmp_path: Path) -> None:
+    src = tmp_path / "erlen"
+    for rel in [
+        "__init__.py",
+        "__main__.py",
+        "_utils.py",
+        "app.py",
+        "dispatch.py",
+        "routing/__init__.py",
+        "routing/rules.py",
+        "routing/matcher.py",
+        "_impl/__init__.py",
+        "_impl/thing.py",
+        "debug/_private.py",
+        "debug/__init__.py",
+        "debug/static/not_a_module.py",
+    ]:
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_text("")
+    assert sorted(public_modules(src)) == [
+        "erlen",
+        "erlen.app",
+        "erlen.debug",
+        "erlen.routing",
+        "erlen.routing.rules",
+    ]
+
+
+# -- Sphinx roles in docstrings ----------------------------------------------
+
+
+def _roles_extension() -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "docs_griffe_sphinx_roles", DOCS / "hooks" / "griffe_sphinx_roles.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sphinx_roles_become_optional_links_to_the_objects(tmp_path: Path) -> None:
+    griffe = pytest.importorskip("griffe")
+    roles = _roles_extension()
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text(
+        '"""The package."""\nfrom .mod import Cls as Cls\n\n__all__ = ["Cls"]\n'
+    )
+    (tmp_path / "pkg" / "mod.py").write_text(
+        '''"""The module: :class:`Cls`."""
+
+
+class Base:
+    def route(self):
+        """Inherited."""
+
+
+class Cls(Base):
+    """:meth:`route` :meth:`~pkg.mod.Cls.own` :meth:`!own` :class:`Missing`
+    :exc:`ValueError` :func:`the helper <helper>` :attr:`.value` :envvar:`HOME`
+    """
+
+    #: A value.
+    value = 1
+
+    def own(self):
+        """Own."""
+
+
+def helper():
+    """:data:`pkg.Cls`"""
+'''
+    )
+    package = griffe.load(
+        "pkg",
+        search_paths=[str(tmp_path)],
+        extensions=griffe.load_extensions(roles.SphinxRoles),
+    )
+
+    def ref(identifier: str, slug: str, title: str) -> str:
+        return f'<autoref identifier="{identifier}" slug="{slug}" optional><code>{title}</code></autoref>'
+
+    mod = package["mod"]
+    assert mod.docstring.value == f"The module: {ref('pkg.mod.Cls', 'pkg.mod.Cls', 'Cls')}."
+    # Names resolve inside the class first (an inherited method is found
+    # there and linked under its own path); ~ shows the last part; ! and
+    # unknown names are inline code; a function gets "()".
+    assert mod["Cls"].docstring.value == (
+        f"{ref('pkg.mod.Base.route', 'pkg.mod.Cls.route', 'route()')} "
+        f"{ref('pkg.mod.Cls.own', 'pkg.mod.Cls.own', 'own()')} "
+        "<code>own()</code> <code>Missing</code>\n<code>ValueError</code> "
+        f"{ref('pkg.mod.helper', 'pkg.mod.helper', 'the helper')} "
+        f"{ref('pkg.mod.Cls.value', 'pkg.mod.Cls.value', 'value')} <code>HOME</code>"
+    )
+    # An imported name links to the object it stands for.
+    assert mod["helper"].docstring.value == ref("pkg.mod.Cls", "pkg.Cls", "pkg.Cls")
+
+
+def test_rest_directives_become_markdown() -> None:
+    roles = _roles_extension()
+    docstring = (
+        "Do it.\n\n.. code-block:: python\n\n    x = 1\n      y\n\nMore.\n\n"
+        ":param a: The a.\n    .. versionchanged:: 0.2\n       Takes b.\n"
+        ":raises ValueError: Bad.\n\n.. versionadded:: 0.1"
+    )
+    assert roles.rewrite_directives(docstring) == (
+        "Do it.\n\n```python\nx = 1\n  y\n```\n\nMore.\n\n*Added in version 0.1.*\n\n"
+        ":param a: The a.\n    *Changed in version 0.2:* Takes b.\n:raises ValueError: Bad."
+    )
+    assert roles.rewrite_directives(".. versionadded:: 0.1") == "*Added in version 0.1.*"
+    # A paragraph ending in "::" introduces a literal block, Python by default.
+    assert roles.rewrite_directives("Like this::\n\n    app.run()\n\nDone.\n\n::\n\n    x\n") == (
+        "Like this:\n\n```python\napp.run()\n```\n\nDone.\n\n```python\nx\n```"
+    )
+    assert roles.rewrite_directives("Not a block::\nnext line") == "Not a block::\nnext line"
+
+
+# -- the built site ----------------------------------------------------------
+#
+# One build (mkdocs build --strict, as dev.py test runs it) for the checks
+# below; they skip when the docs toolchain is not installed.
+
+
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    for name in ("mkdocs", "material", "mkdocstrings"):
+        pytest.importorskip(name)
+    import subprocess
+
+    site = tmp_path_factory.mktemp("site")
+    out = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(site)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert out.returncode == 0, out.stderr
+    return site
+
+
+class _Refs(html.parser.HTMLParser):
+    """The links of a page, and the URLs of what the browser loads with it."""
+
+    #: (tag, attribute) pairs whose URL the browser fetches to show the page.
+    ASSETS = {
+        ("script", "src"),
+        ("link", "href"),
+        ("img", "src"),
+        ("iframe", "src"),
+        ("source", "src"),
+        ("source", "srcset"),
+        ("video", "src"),
+        ("video", "poster"),
+        ("audio", "src"),
+        ("embed", "src"),
+        ("object", "data"),
+        ("image", "href"),
+        ("use", "href"),
+    }
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.assets: list[str] = []
+        self.links: list[str] = []
+        self.styles: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if value is None:
+                continue
+            if (tag, name) in self.ASSETS:
+                self.assets.append(value)
+            elif tag == "a" and name == "href":
+                self.links.append(value)
+            elif name == "style":
+                self.styles.append(value)
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style:
+            self.styles.append(data)
+
+
+def _refs(page: Path) -> _Refs:
+    parser = _Refs()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser
+
+
+_EXTERNAL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//", re.I)  # http://, https://, //host
+_CSS_URL = re.compile(r"""(?:url\(\s*["']?|@import\s+["'])([^"')\s]+)""")
+
+
+def test_reference_parser_finds_assets_links_and_css_urls(tmp_path: Path) -> None:
+    page = tmp_path / "p.html"
+    page.write_text(
+        '<link rel="stylesheet" href="https://fonts.googleapis.com/css?family=Roboto">'
+        '<script src="//cdn.example/x.js"></script><img src="a.png"><a href="guide/">g</a>'
+        "<style>@import 'https://fonts.example/f.css'; b { background: url(img/b.png) }</style>"
+        '<p style="background: url(http://x.example/i.png)">x</p><code>href="/1/update"</code>'
+    )
+    refs = _refs(page)
+    assert refs.assets == [
+        "https://fonts.googleapis.com/css?family=Roboto",
+        "//cdn.example/x.js",
+        "a.png",
+    ]
+    assert refs.links == ["guide/"]
+    css = [url for style in refs.styles for url in _CSS_URL.findall(style)]
+    assert sorted(css) == ["http://x.example/i.png", "https://fonts.example/f.css", "img/b.png"]
+    assert sorted(url for url in refs.assets + css if _EXTERNAL.match(url)) == [
+        "//cdn.example/x.js",
+        "http://x.example/i.png",
+        "https://fonts.example/f.css",
+        "https://fonts.googleapis.com/css?family=Roboto",
+    ]
+
+
+def test_built_site_loads_nothing_from_other_hosts(built_site: Path) -> None:
+    """Fonts, scripts, styles and images all come from the site itself (file:// works offline)."""
+    found = []
+    for page in sorted(built_site.rglob("*.html")):
+        refs = _refs(page)
+        urls = refs.assets + [u for css in refs.styles for u in _CSS_URL.findall(css)]
+        found += [f"{page.relative_to(built_site)}: {url}" for url in urls if _EXTERNAL.match(url)]
+    for sheet in sorted(built_site.rglob("*.css")):
+        urls = _CSS_URL.findall(sheet.read_text(encoding="utf-8"))
+        found += [f"{sheet.relative_to(built_site)}: {url}" for url in urls if _EXTERNAL.match(url)]
+    assert found == []
+
+
+def test_built_site_links_name_files(built_site: Path) -> None:
+    """Every link inside the site names a file, so it opens from disk (no directory URLs)."""
+    bad = []
+    # 404.html is only ever served by a web server, for a missing page at
+    # any depth, so its links are rooted at the site's top ("/index.html").
+    pages = [p for p in sorted(built_site.rglob("*.html")) if p.name != "404.html"]
+    for page in pages:
+        for link in _refs(page).links:
+            if _EXTERNAL.match(link) or re.match(r"^[a-z][a-z0-9+.-]*:", link, re.I):
+                continue  # another site, mailto:, ...
+            path = link.split("#", 1)[0].split("?", 1)[0]
+            if not path:
+                continue  # an anchor on the same page
+            target = (page.parent / path).resolve()
+            if not target.is_file():
+                bad.append(f"{page.relative_to(built_site)}: {link}")
+    assert bad == []
+    assert (built_site / "index.html").is_file() and (built_site / "api.html").is_file()
+
+
+def test_built_site_searches_offline(built_site: Path) -> None:
+    # The offline plugin inlines the index into a script: no fetch(), which file:// refuses.
+    index = built_site / "search" / "search_index.js"
+    assert index.read_text(encoding="utf-8").startswith("var __index = {")
+
+
+_RAW_ROLE = re.compile(r":(?:py:)?[a-z]+:(?:`|<code>)")
+
+
+def test_built_reference_shows_no_sphinx_markup(built_site: Path) -> None:
+    """Roles render as links or code, and reST directives as text, on the pages and in search."""
+    import json
+
+    # The reference pages, and what search shows of them (other pages may
+    # show the markup as an example, as docs/contributing.md does).
+    pages = [built_site / "api.html", *sorted((built_site / "api").glob("*.html"))]
+    texts = {str(p.relative_to(built_site)): p.read_text("utf-8") for p in pages}
+    index = json.loads((built_site / "search" / "search_index.json").read_text("utf-8"))
+    texts["search index"] = "\n".join(
+        doc["title"] + "\n" + doc["text"]
+        for doc in index["docs"]
+        if doc["location"].startswith("api")
+    )
+    assert len(texts["search index"]) > 100_000  # the reference is in it
+    raw = {name: _RAW_ROLE.findall(text)[:3] for name, text in texts.items()}
+    assert {name: found for name, found in raw.items() if found} == {}
+    assert [name for name, text in texts.items() if ".. versionadded::" in text] == []
+    # :meth:`route` in Erlen's docstring links to Erlen.route, shown as route().
+    assert re.search(
+        r'<a class="autorefs autorefs-internal"[^>]*href="#erlen\.Erlen\.route"[^>]*>'
+        r"<code>route\(\)</code></a>",
+        texts["api.html"],
+    )
+
+
+def test_built_reference_documents_each_object_once(built_site: Path) -> None:
+    """A class or function of a module is documented once, under one name.
+
+    (Methods inherited by both Erlen and Blueprint appear under both, as
+    in Flask's reference; this looks at module-level objects only.)
+    """
+    heading = re.compile(r'<h\d id="(erlen(?:\.\w+)*)" class="doc doc-heading"')
+    names = {n for p in built_site.rglob("*.html") for n in heading.findall(p.read_text("utf-8"))}
+    by_object: dict[int, list[str]] = {}
+    for name in sorted(names):
+        parent, _, attr = name.rpartition(".")
+        try:
+            module = importlib.import_module(parent)
+        except ImportError:
+            continue  # a member of a class
+        obj = getattr(module, attr, None)
+        if isinstance(obj, type | types.FunctionType):
+            by_object.setdefault(id(obj), []).append(name)
+    assert [names for names in by_object.values() if len(names) > 1] == []
 
 
 # -- the performance page ---------------------------------------------------

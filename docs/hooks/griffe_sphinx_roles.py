@@ -26,7 +26,8 @@ Two reStructuredText directives are rewritten too, since they would show as
 raw text: ``.. versionadded::`` (and ``versionchanged``, ``deprecated``)
 becomes a sentence at the end of the description, before the ``:param:``
 fields (where it would otherwise join the last parameter's text), and
-``.. code-block:: lang`` becomes a fenced code block.
+``.. code-block:: lang`` and a paragraph's ``::`` literal block become fenced
+code blocks.
 
 The docstrings in ``src/`` stay as they are; only the rendered text changes.
 """
@@ -59,6 +60,8 @@ _VERSION_WORDS = {
     "deprecated": "Deprecated since version",
 }
 _CODE_BLOCK = re.compile(r"^(?P<indent>[ \t]*)\.\. code-block::[ \t]*(?P<lang>\S*)[ \t]*$")
+#: A paragraph ending in ``::`` introduces a literal block (Python, as in Sphinx).
+_LITERAL_INTRO = re.compile(r"^(?P<indent>[ \t]*)(?P<text>(?!\.\. ).*?)[ \t]*::[ \t]*$")
 #: The start of a Sphinx field (``:param x:``, ``:returns:``...): the end of the description.
 _FIELD = re.compile(r"^:[a-z]+[^:]*:")
 
@@ -188,6 +191,16 @@ def _indented_block(lines: list[str], start: int, indent: str) -> tuple[list[str
     return lines[start:end], end
 
 
+def _intro_of_literal_block(lines: list[str], i: int) -> re.Match[str] | None:
+    # "text::", a blank line, then lines indented deeper: a literal block.
+    m = _LITERAL_INTRO.match(lines[i])
+    if m is None or i + 2 >= len(lines) or lines[i + 1].strip():
+        return None
+    following = lines[i + 2]
+    deeper = len(following) - len(following.lstrip()) > len(m["indent"])
+    return m if following.strip() and deeper else None
+
+
 def rewrite_directives(docstring: str) -> str:
     """``docstring`` with version notes and code blocks in Markdown."""
     lines = docstring.split("\n")
@@ -207,13 +220,20 @@ def rewrite_directives(docstring: str) -> str:
                 out.append(indent + note)
             else:
                 notes.append(note)
-        elif code:
-            indent = code["indent"]
+        elif code or (literal := _intro_of_literal_block(lines, i)):
+            if code:
+                indent, lang = code["indent"], code["lang"]
+            else:
+                indent, lang = literal["indent"], "python"
+                # "Like this::" reads "Like this:"; a lone "::" disappears.
+                if literal["text"]:
+                    out.append(f"{indent}{literal['text']}:")
+                    out.append("")
             body, i = _indented_block(lines, i + 1, indent)
             while body and not body[0].strip():
                 body.pop(0)
             depth = min((len(b) - len(b.lstrip()) for b in body if b.strip()), default=0)
-            out.append(f"{indent}```{code['lang']}")
+            out.append(f"{indent}```{lang}")
             out.extend(indent + b[depth:] if b.strip() else "" for b in body)
             out.append(f"{indent}```")
         else:
@@ -232,7 +252,7 @@ def rewrite_directives(docstring: str) -> str:
 
 def rewrite(docstring: str, context: Any, collection: Any) -> str:
     """``docstring`` with each Sphinx role and directive replaced by its rendering."""
-    if ".. " in docstring:
+    if ".. " in docstring or "::" in docstring:
         docstring = rewrite_directives(docstring)
     return ROLE.sub(
         lambda m: render_role(m["role"], m["text"], context, collection),
