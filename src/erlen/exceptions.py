@@ -360,6 +360,13 @@ class ImATeapot(HTTPException):
     description = "This server is a teapot, not a coffee machine"
 
 
+class MisdirectedRequest(HTTPException):
+    """*421 Misdirected Request*: this server does not answer for the request's authority."""
+
+    code = 421
+    description = "The server cannot answer for this request's host."
+
+
 class UnprocessableEntity(HTTPException):
     """*422 Unprocessable Content*: well-formed but semantically wrong."""
 

@@ -18,7 +18,7 @@ if t.TYPE_CHECKING:
 #: The Flask release whose API the compat layer follows; ``flask.__version__``.
 FLASK_VERSION = "3.1.3"
 #: The Werkzeug release whose names the compat layer follows.
-WERKZEUG_VERSION = "3.1.3"
+WERKZEUG_VERSION = "3.1.9"
 
 _missing: t.Any = object()
 
@@ -117,3 +117,88 @@ class ImmutableList(tuple):  # type: ignore[type-arg]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({list(self)!r})"
+
+
+def default_stream_factory(
+    total_content_length: int | None,
+    content_type: str | None,
+    filename: str | None,
+    content_length: int | None = None,
+) -> t.IO[bytes]:
+    """Where an upload is written: memory up to 500 KiB, then a temporary file."""
+    import tempfile
+
+    max_size = 1024 * 500
+    if total_content_length is None or total_content_length > max_size:
+        return t.cast(t.IO[bytes], tempfile.SpooledTemporaryFile(max_size=max_size, mode="rb+"))
+    import io
+
+    return io.BytesIO()
+
+
+def parse_form_data(environ: dict[str, t.Any], **kwargs: t.Any) -> tuple[t.Any, t.Any, t.Any]:
+    """``(stream, form, files)`` of the request in ``environ``, parsed by Erlen's request.
+
+    Keyword arguments (Werkzeug's parser options) are accepted for
+    Werkzeug's signature; ``max_content_length`` is honored, the rest use
+    Erlen's limits.
+    """
+    from ..wrappers import Request
+    from ..wsgi import make_request
+
+    request = make_request(Request, environ)
+    if kwargs.get("max_content_length") is not None:
+        request.max_content_length = kwargs["max_content_length"]
+    return request.stream, request.form, request.files
+
+
+def run_wsgi_app(
+    app: t.Callable[..., t.Any], environ: dict[str, t.Any], buffered: bool = False
+) -> tuple[list[bytes], str, t.Any]:
+    """Call a WSGI app: ``(body chunks, status, Headers)``; the body is read whole."""
+    from .._utils import call_wsgi_app
+    from ..datastructures import Headers
+
+    status, headers, body = call_wsgi_app(app, environ)
+    return [body], status, Headers(headers)
+
+
+def stream_encode_multipart(
+    data: t.Any,
+    use_tempfile: bool = True,
+    threshold: int = 1024 * 500,
+    boundary: str | None = None,
+) -> tuple[t.IO[bytes], int, str]:
+    """A ``multipart/form-data`` body of ``data``: ``(stream, length, boundary)``.
+
+    Values are strings, files, ``FileStorage`` objects or ``(file,
+    filename[, content_type])`` tuples, as for the test client's ``data``.
+    The body is built in memory (``use_tempfile`` and ``threshold`` are
+    accepted for Werkzeug's signature).
+    """
+    import io
+
+    from ..datastructures import MultiDict
+    from ..datastructures.file_storage import FileStorage
+    from ..http import parse_options_header
+    from ..testing.environ import _encode_multipart
+
+    fields: MultiDict[str, t.Any] = MultiDict()
+    for key, value in MultiDict(data).items(multi=True):
+        if isinstance(value, FileStorage):
+            value = (value.stream, value.filename, value.content_type)
+        fields.add(key, value)
+    body, content_type = _encode_multipart(fields)
+    made = parse_options_header(content_type)[1]["boundary"]
+    if boundary is not None:
+        # The made boundary is random and long, so it occurs only as the delimiter.
+        body = body.replace(made.encode("ascii"), boundary.encode("ascii"))
+    else:
+        boundary = made
+    return io.BytesIO(body), len(body), boundary
+
+
+def encode_multipart(values: t.Any, boundary: str | None = None) -> tuple[str, bytes]:
+    """A ``multipart/form-data`` body of ``values``: ``(boundary, body)``."""
+    stream, _, boundary = stream_encode_multipart(values, use_tempfile=False, boundary=boundary)
+    return boundary, stream.read()
