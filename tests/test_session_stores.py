@@ -377,6 +377,43 @@ def test_store_failure_is_503_and_logged(
     assert client.get("/inc").text == "2"
 
 
+def test_save_failure_closes_the_dropped_body_once(
+    app: Erlen, client: ErlenClient, store: CountingStore
+) -> None:
+    closed: list[str] = []
+
+    @app.route("/stream")
+    def stream() -> t.Any:
+        class Body:
+            def __iter__(self) -> t.Iterator[bytes]:
+                yield b"never sent"
+
+            def close(self) -> None:
+                closed.append("body")
+
+        session["n"] = 1
+        response = app.response_class(Body())
+        response.call_on_close(lambda: closed.append("on_close"))
+        return response
+
+    store.fail.add("save")
+    rv = client.get("/stream")
+    assert rv.status_code == 503 and "never sent" not in rv.text
+    # The view's body is closed when it is dropped, the on-close functions
+    # once, when the server closes the response.
+    assert closed == ["body", "on_close"]
+
+
+def test_session_transaction_goes_through_the_store(
+    client: ErlenClient, store: CountingStore
+) -> None:
+    with client.session_transaction() as sess:
+        sess["n"] = 41
+    assert client.get("/inc").text == "42"
+    with client.session_transaction() as sess:
+        assert sess["n"] == 42
+
+
 def test_delete_failure_is_503(app: Erlen, client: ErlenClient, store: CountingStore) -> None:
     client.get("/inc")
     store.fail.add("delete")

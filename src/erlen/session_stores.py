@@ -432,7 +432,11 @@ class ServerSideSessionInterface(SessionInterface):
         """Turn ``response`` into the 503 in place: the view's answer can't be
         sent when what it put in the session was lost."""
         page = self._unavailable(app, error, "saving").get_response()
-        response.close()
+        # The view's body is dropped: close it (a generator's cleanup runs),
+        # but leave call_on_close functions to the server's close().
+        close = getattr(response.response, "close", None)
+        if close is not None:
+            close()
         response.status_code = 503
         response.headers = page.headers.copy()
         response.response = page.response
