@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import sys
 import types
 import typing as t
@@ -1048,3 +1050,24 @@ def test_shell_ignores_missing_pythonstartup(
     result = runner.invoke(group, ["shell"], input="print(answer)\n")
     assert result.exit_code == 0
     assert "42" in result.stdout
+
+
+def test_run_on_a_taken_port_says_so_in_one_line(tmp_path: Path) -> None:
+    # Regression: 'erlen run' on a port in use ended in a 40-line traceback.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ERLEN_")}
+    (tmp_path / "app.py").write_text("from erlen import Erlen\n\napp = Erlen(__name__)\n")
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "erlen", "run", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Port {port} on 127.0.0.1 is in use by another program: stop it, or pick another port"
+        f" with --port (e.g. 'erlen run --port {port + 1}', or app.run(port={port + 1}))."
+    ]

@@ -6,6 +6,7 @@ and the process group is killed whatever happens.
 
 from __future__ import annotations
 
+import errno
 import os
 import queue
 import re
@@ -166,6 +167,33 @@ def test_make_server_on_an_inherited_socket() -> None:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def test_run_simple_port_in_use_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    # Regression: a port already taken ended in a 40-line traceback.
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit) as info:
+            erlen.serving.run_simple("127.0.0.1", port, Erlen("taken"))
+    message = info.value.code
+    assert isinstance(message, str) and "\n" not in message
+    assert message.startswith(f"Port {port} on 127.0.0.1 is in use by another program")
+    assert f"--port {port + 1}" in message
+    assert "Serving" not in capsys.readouterr().out  # nothing claimed to be running
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (OSError(errno.EACCES, "Permission denied"), "Not allowed to listen on port 80"),
+        (OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address"), "Cannot assign"),
+        (socket.gaierror(-2, "Name or service not known"), "Name or service not known"),
+        (OSError("no errno"), "no errno"),
+    ],
+)
+def test_bind_errors_are_one_line(error: OSError, expected: str) -> None:
+    message = erlen.serving._bind_error("example.invalid", 80, error)
+    assert expected in message and "\n" not in message and "--" in message
 
 
 def test_run_simple_without_reloader_ignores_reloader_options(

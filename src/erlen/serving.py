@@ -11,6 +11,7 @@ a watcher that restarts a serving child when a source file changes (see
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import socket
@@ -576,7 +577,11 @@ def run_simple(
             _serve_in_child(host, port, debugged or application, threaded)
         return
 
-    server = make_server(host, port, application, threaded=threaded)
+    try:
+        server = make_server(host, port, application, threaded=threaded)
+    except OSError as e:
+        # One line the user can act on, not the socket module's traceback.
+        raise SystemExit(_bind_error(host, port, e)) from None
     name = getattr(application, "name", "app")
     bound_port = server.server_address[1]
     print(f" * Serving Erlen app '{name}'", flush=True)
@@ -614,6 +619,22 @@ def run_simple(
         print(" * Shutting down", flush=True)
     finally:
         server.server_close()
+
+
+def _bind_error(host: str, port: int, error: OSError) -> str:
+    """What to tell the user when the server can't listen on ``host`` and ``port``."""
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"Port {port} on {host} is in use by another program: stop it, or pick another"
+            f" port with --port (e.g. 'erlen run --port {port + 1}', or app.run(port={port + 1}))."
+        )
+    if error.errno == errno.EACCES:
+        return (
+            f"Not allowed to listen on port {port} on {host} (ports below 1024 need"
+            f" privileges): pick another port with --port, e.g. --port {5000 if port < 1024 else port + 1}."
+        )
+    reason = error.strerror or str(error)
+    return f"Can't listen on {host} port {port}: {reason}. Check --host and --port."
 
 
 def _use_asgi(application: t.Any, asgi: bool | None) -> bool:
