@@ -679,6 +679,10 @@ def test_rest_directives_become_markdown() -> None:
         ":param a: The a.\n    *Changed in version 0.2:* Takes b.\n:raises ValueError: Bad."
     )
     assert roles.rewrite_directives(".. versionadded:: 0.1") == "*Added in version 0.1.*"
+    # A line that starts with a role is text, not the first field.
+    assert roles.rewrite_directives("A.\n:meth:`b` c.\n\n:returns: d\n\n.. versionadded:: 0.1") == (
+        "A.\n:meth:`b` c.\n\n*Added in version 0.1.*\n\n:returns: d"
+    )
     # A paragraph ending in "::" introduces a literal block, Python by default.
     assert roles.rewrite_directives("Like this::\n\n    app.run()\n\nDone.\n\n::\n\n    x\n") == (
         "Like this:\n\n```python\napp.run()\n```\n\nDone.\n\n```python\nx\n```"

@@ -63,7 +63,8 @@ _CODE_BLOCK = re.compile(r"^(?P<indent>[ \t]*)\.\. code-block::[ \t]*(?P<lang>\S
 #: A paragraph ending in ``::`` introduces a literal block (Python, as in Sphinx).
 _LITERAL_INTRO = re.compile(r"^(?P<indent>[ \t]*)(?P<text>(?!\.\. ).*?)[ \t]*::[ \t]*$")
 #: The start of a Sphinx field (``:param x:``, ``:returns:``...): the end of the description.
-_FIELD = re.compile(r"^:[a-z]+[^:]*:")
+# (A role at the start of a line, ":meth:`x` does...", is not one.)
+_FIELD = re.compile(r"^:[a-z]+(?: [^:`]*)?:(?:\s|$)")
 
 _EXPLICIT_TITLE = re.compile(r"^(?P<title>.+?)\s*<(?P<target>[^<>]+)>$", re.S)
 
