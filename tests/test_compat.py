@@ -865,3 +865,37 @@ def test_a_streamed_body_can_be_rewrapped_in_after_request(app: Erlen, client: t
         return response
 
     assert client.get("/stream").data == b"AB"
+
+
+@pytest.mark.usefixtures("compat")
+def test_the_imports_that_failed_on_extensions_and_flasks_suite() -> None:
+    # Issue 20: Flask-Admin, Flask-SocketIO and Flask's own test modules
+    # stopped at these imports.
+    import erlen.compat.debug
+    import erlen.compat.http
+    from erlen.compat.cli import get_version as erlen_get_version
+
+    ns: dict[str, t.Any] = {}
+    exec(
+        "from werkzeug import Response\n"
+        "from werkzeug.debug import DebuggedApplication\n"
+        "from werkzeug.http import parse_cache_control_header, parse_set_header\n"
+        "from werkzeug.middleware.dispatcher import DispatcherMiddleware\n"
+        "from werkzeug.middleware.shared_data import SharedDataMiddleware\n"
+        "from flask.cli import get_version\n",
+        ns,
+    )
+    assert ns["Response"] is erlen.Response
+    assert ns["DebuggedApplication"] is erlen.compat.debug.DebuggedApplication
+    assert ns["parse_cache_control_header"] is erlen.compat.http.parse_cache_control_header
+    assert ns["get_version"] is erlen_get_version
+    assert ns["parse_set_header"]("a, b").to_header() == "a, b"
+
+
+def test_abort_421_is_misdirected_request(app: Erlen, client: t.Any) -> None:
+    @app.route("/")
+    def index() -> t.Any:
+        erlen.abort(421)
+
+    rv = client.get("/")
+    assert rv.status_code == 421 and b"Misdirected Request" in rv.data
