@@ -16,6 +16,7 @@ from __future__ import annotations
 import typing as t
 
 from .app import Erlen
+from .background import call_after_response
 from .blueprints import Blueprint
 from .config import Config
 from .ctx import (
@@ -54,6 +55,7 @@ __all__ = [
     "Response",
     "abort",
     "after_this_request",
+    "call_after_response",
     "copy_current_request_context",
     "current_app",
     "flash",
