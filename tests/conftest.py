@@ -28,7 +28,9 @@ BOTH_INTERFACES = frozenset(
     {
         "test_app",
         "test_auth",
+        "test_background",
         "test_blueprints",
+        "test_celery",
         "test_compat",
         "test_core_edges",
         "test_csrf",
