@@ -18,7 +18,16 @@ import typing as t
 import pytest
 from live_servers import UvicornLiveServer
 
-from erlen import Erlen, abort, current_app, g, request, session, stream_with_context
+from erlen import (
+    Erlen,
+    abort,
+    current_app,
+    g,
+    request,
+    session,
+    stream_with_context,
+    websocket,
+)
 from erlen.background import call_after_response
 from erlen.globals import _cv
 from erlen.pytest_plugin import LiveServer
@@ -398,6 +407,19 @@ def test_outside_a_request_is_an_error(app: Erlen) -> None:
         call_after_response(print)
 
 
+def test_a_websocket_handler_is_refused(app: Erlen) -> None:
+    @app.websocket("/ws")
+    async def handler() -> None:
+        await websocket.accept()
+        try:
+            call_after_response(print)
+        except RuntimeError as e:
+            await websocket.send(str(e))
+
+    with app.test_client().websocket_connect("/ws") as ws:
+        assert "cannot be used in a WebSocket handler" in ws.receive_text()
+
+
 def test_nothing_kept_for_a_request_that_registers_nothing(app: Erlen, client: t.Any) -> None:
     @app.get("/")
     def index() -> str:
@@ -485,3 +507,32 @@ def test_the_client_has_the_response_before_the_function_ends(server: str, path:
         assert finished.wait(WAIT), log
     name = path[1:]
     assert log == [f"{name} started", f"{name} done, config live", "last done"]
+
+
+@pytest.mark.parametrize("server", ["wsgi-threaded", "uvicorn"])
+def test_runs_when_the_client_leaves_a_stream(server: str) -> None:
+    app = Erlen("erlen_background_leave")
+    finished = threading.Event()
+    chunks_sent: list[int] = []
+
+    @app.get("/stream")
+    def stream() -> t.Any:
+        call_after_response(finished.set)
+
+        def generate() -> t.Iterator[bytes]:
+            for i in range(200):  # at most ~10 s, should the client's leaving go unseen
+                chunks_sent.append(i)
+                yield b"x" * 1024
+                threading.Event().wait(0.05)
+
+        return app.response_class(generate())
+
+    live: t.Any = LiveServer(app) if server == "wsgi-threaded" else UvicornLiveServer(app)
+    with live:
+        conn = http.client.HTTPConnection("127.0.0.1", live.port, timeout=WAIT)
+        conn.request("GET", "/stream")
+        response = conn.getresponse()
+        assert response.read(1024) == b"x" * 1024
+        conn.close()  # leaves in the middle of the body
+        assert finished.wait(WAIT)
+    assert len(chunks_sent) < 200
