@@ -3,7 +3,8 @@
 
 ``python3 dev.py serve`` creates ``.venv``, installs Erlen and what it needs,
 and serves the flaskr example (its database created on first run) at
-http://127.0.0.1:5000.
+http://127.0.0.1:5000; its other arguments go to ``erlen run`` (``--port 5001``,
+``--debug``). Stopping it (Ctrl+C, SIGTERM) stops the server too.
 ``python3 dev.py test`` does the same setup, then runs the whole test suite
 under coverage and prints the coverage report.
 ``python3 dev.py bench`` runs the benchmark suite against Flask, Bottle, Falcon.
@@ -17,9 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
+import time
 import venv
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -54,19 +58,91 @@ def ensure_env() -> None:
     STAMP.write_text(digest)
 
 
+#: How long a server child gets to stop after a forwarded signal before it is killed.
+STOP_TIMEOUT = 10.0
+
+
+def _call(cmd: list[str], cwd: Path) -> int:
+    """Run ``cmd`` to its end, passing SIGINT, SIGTERM and SIGHUP on to it.
+
+    Without this, ``kill`` (SIGTERM) ends this script at once and leaves the
+    server it started running, holding the port. The child gets its own
+    session, so a Ctrl+C in the terminal reaches it once, through here (the
+    whole group, as the terminal would), and not twice. A child that hasn't
+    stopped ``STOP_TIMEOUT`` seconds after a signal is killed.
+    """
+    if os.name != "posix":  # no process groups: Ctrl+C reaches the child anyway
+        return subprocess.call(cmd, cwd=cwd)
+    proc = subprocess.Popen(cmd, cwd=cwd, start_new_session=True)
+    asked: list[float] = []
+
+    def forward(signum: int, frame: object) -> None:
+        asked.append(time.monotonic())
+        try:
+            if signum == signal.SIGINT:
+                os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl+C does
+            else:
+                # The child stops its own children: erlen's reloader does.
+                proc.terminate()
+        except ProcessLookupError:
+            pass  # it has just exited
+
+    handled = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
+    previous = {}
+    for signum in handled:
+        # An ignored signal (nohup, a background job of a script) stays ignored.
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, forward)
+    try:
+        while True:
+            try:
+                # A timeout, so that a child ignoring the signal is noticed.
+                rc = proc.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if asked and time.monotonic() - asked[0] > STOP_TIMEOUT:
+                    os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    # Killed by a signal: the shell's convention, 128 + its number.
+    return 128 - rc if rc < 0 else rc
+
+
+def _option_given(args: list[str], long: str, short: str) -> bool:
+    """Whether ``args`` (for ``erlen run``) set an option, in any of click's spellings."""
+    for arg in args:
+        if arg == "--":
+            break
+        if arg in (long, short) or arg.startswith((long + "=", short)):
+            return True
+    return False
+
+
+def serve_command(args: list[str], environ: Mapping[str, str]) -> list[str]:
+    """The ``erlen run`` arguments for ``serve``: 127.0.0.1:5000 unless the user said otherwise."""
+    defaults: list[str] = []
+    # Given on the command line or as ERLEN_RUN_HOST/ERLEN_RUN_PORT, the
+    # user's choice must win; click takes the last of repeated options, which
+    # would be no rule to rely on.
+    if not _option_given(args, "--host", "-h") and "ERLEN_RUN_HOST" not in environ:
+        defaults += ["--host", "127.0.0.1"]
+    if not _option_given(args, "--port", "-p") and "ERLEN_RUN_PORT" not in environ:
+        defaults += ["--port", "5000"]
+    return ["run", *defaults, *args]
+
+
 def serve(args: list[str]) -> int:
-    """Serve examples/flaskr; extra arguments go to ``erlen run`` (e.g. ``--debug``)."""
+    """Serve examples/flaskr; extra arguments go to ``erlen run`` (e.g. ``--debug``, ``--port``)."""
     ensure_env()
     flaskr = ROOT / "examples" / "flaskr"
     erlen = [str(PY), "-m", "erlen", "--app", "flaskr"]
     # The database lives in examples/flaskr/instance; make it once, keep it after.
     if not (flaskr / "instance" / "flaskr.sqlite").exists():
-        rc = subprocess.call([*erlen, "init-db"], cwd=flaskr)
+        rc = _call([*erlen, "init-db"], cwd=flaskr)
         if rc:
             return rc
-    return subprocess.call(
-        [*erlen, "run", "--host", "127.0.0.1", "--port", "5000", *args], cwd=flaskr
-    )
+    return _call([*erlen, *serve_command(args, os.environ)], cwd=flaskr)
 
 
 def test(args: list[str]) -> int:
@@ -114,7 +190,7 @@ def docs(args: list[str]) -> int:
     ensure_env()
     if args[:1] == ["serve"]:
         os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
-        return _run(PY, "-m", "mkdocs", "serve", *args[1:])
+        return _call([str(PY), "-m", "mkdocs", "serve", *args[1:]], cwd=ROOT)
     return _build_docs()
 
 
