@@ -424,3 +424,59 @@ def test_redis_stopped_gives_503_then_recovers(
         assert client.statuses.get(503, 0) > 0
     logs = "".join(s.output() for s in servers)
     assert "Session store unavailable" in logs
+
+
+# -- one process, a Redis of its own: restart and stall -------------------------------
+
+
+def _inc_app(url: str) -> t.Any:
+    from erlen import Erlen, session
+    from erlen.session_stores import RedisSessionInterface
+
+    app = Erlen("redis_faults")
+    app.secret_key = "k"
+    app.session_interface = RedisSessionInterface(url)
+
+    @app.route("/inc")
+    def inc() -> str:
+        session["n"] = session.get("n", 0) + 1
+        return str(session["n"])
+
+    return app
+
+
+def test_redis_restart_needs_no_503_to_reconnect(
+    redis_for_load: redis_support.RedisServer,
+) -> None:
+    app = _inc_app(redis_for_load.url)
+    client = app.test_client()
+    assert client.get("/inc").text == "1"  # the pool now holds a connection
+    redis_for_load.stop()
+    redis_for_load.start()
+    # The pooled connection died with the old server: it is replaced, not
+    # reported as a 503. (No persistence here, so the session starts over.)
+    rv = client.get("/inc")
+    assert (rv.status_code, rv.text) == (200, "1")
+
+
+def test_stalled_redis_is_a_503_within_the_timeout(
+    redis_for_load: redis_support.RedisServer,
+) -> None:
+    app = _inc_app(redis_for_load.url)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    client = app.test_client()
+    assert client.get("/inc").text == "1"
+    proc = redis_for_load.proc
+    assert proc is not None
+    proc.send_signal(signal.SIGSTOP)  # accepts nothing, answers nothing
+    try:
+        started = time.monotonic()
+        rv = client.get("/inc")
+        elapsed = time.monotonic() - started
+    finally:
+        proc.send_signal(signal.SIGCONT)
+    assert rv.status_code == 503
+    # socket_timeout is 1 s, and a timeout is not retried.
+    assert 0.9 < elapsed < 1.9, elapsed
+    # The connection that timed out was dropped; the next request is served.
+    assert client.get("/inc").text == "2"

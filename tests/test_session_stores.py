@@ -631,3 +631,99 @@ def test_login_and_logout_give_a_new_id(
     client.get("/logout")
     assert store.inner.load(during, None) is None
     assert client.get_cookie("session") is None
+
+
+# -- corners ----------------------------------------------------------------------------
+
+
+def test_redis_store_errors_are_store_errors() -> None:
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    client = redis.Redis(host="127.0.0.1", port=free_port(), retry=Retry(NoBackoff(), 0))
+    store = RedisSessionStore(client)
+    for call in (
+        lambda: store.load("a", None),
+        lambda: store.load("a", 10),
+        lambda: store.save("a", "{}", 10),
+        lambda: store.save("a", "{}", 10, ["b"]),
+        lambda: store.delete(["a"]),
+    ):
+        with pytest.raises(SessionStoreError, match="Redis"):
+            call()
+    store.delete([])  # nothing to delete: no call, so no error
+
+
+def test_sqlite_failed_write_rolls_back(tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = SQLiteSessionStore("relative.sqlite3")  # no folder part
+    store.save("a", "{}", 100)
+    with pytest.raises(SessionStoreError, match="SQLite"):
+        store.save("b", "{}", 100, [object()])  # type: ignore[list-item]  # not bindable
+    assert store.load("b", None) is None  # the half-done write was rolled back
+    assert store.load("a", None) == "{}"
+    store.delete([])
+    store.save("c", "{}", 100)  # the connection is usable after the rollback
+    assert (tmp_path / "relative.sqlite3").exists()
+
+
+def test_foreign_session_objects_are_left_alone(app: Erlen) -> None:
+    from erlen.sessions import SecureCookieSession
+
+    interface = ServerSideSessionInterface(CountingStore(SessionStore()))
+    other = SecureCookieSession({"a": 1})
+    interface.regenerate(other)
+    assert not other.modified
+    response = app.response_class("x")
+    interface.save_session(app, other, response)
+    assert "Set-Cookie" not in response.headers
+
+
+def test_stored_value_that_is_not_a_dict_starts_afresh(
+    client: ErlenClient, store: CountingStore
+) -> None:
+    client.get("/inc")
+    store.inner.save(_sid(client), "[1, 2]", 60)
+    assert client.get("/read").text == "None"
+
+
+def test_opened_but_not_read_adds_no_vary(
+    app: Erlen, client: ErlenClient, store: CountingStore
+) -> None:
+    @app.route("/is-new")
+    def is_new() -> str:
+        return str(session.new)  # opens the session without reading its data
+
+    client.get("/inc")
+    rv = client.get("/is-new")
+    assert rv.text == "False" and "Vary" not in rv.headers
+
+
+def test_secret_key_removed_during_request_sets_no_cookie(
+    app: Erlen, client: ErlenClient, store: CountingStore
+) -> None:
+    @app.route("/drop-key")
+    def drop_key() -> str:
+        session["n"] = 1
+        app.config["SECRET_KEY"] = None
+        return "dropped"
+
+    rv = client.get("/drop-key")
+    assert "Set-Cookie" not in rv.headers and "save" not in store.calls
+
+
+def test_overridden_cookie_getter_is_used(
+    app: Erlen, client: ErlenClient, store: CountingStore
+) -> None:
+    class Named(ServerSideSessionInterface):
+        def get_cookie_name(self, app: Erlen) -> str:
+            return "custom"
+
+    app.session_interface = Named(store)
+    app.permanent_session_lifetime = timedelta(hours=1)
+    rv = client.get("/permanent")
+    cookie = rv.headers["Set-Cookie"]
+    assert cookie.startswith("custom=") and "Expires=" in cookie
+    assert rv.headers["Vary"] == "Cookie"
+    assert client.get("/read").text == "1"

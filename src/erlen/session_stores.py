@@ -599,12 +599,14 @@ def _redis_client(redis: t.Any, socket_timeout: float, socket_connect_timeout: f
         redis,
         socket_timeout=socket_timeout,
         socket_connect_timeout=socket_connect_timeout,
-        # One retry on a fresh connection: after Redis restarts, the pooled
-        # connections are dead and the first command on each fails. redis-py's
-        # default (10 retries, exponential backoff) would hold a request for
+        # One immediate retry, on a fresh connection, after a connection
+        # error only (a connection that breaks under a command, as Redis
+        # restarts; redis-py itself replaces pooled connections that died
+        # while idle when it hands them out). Not after a timeout (a stalled
+        # Redis would hold the request twice as long), and not redis-py's
+        # default (10 retries with backoff), which would hold a request for
         # seconds while Redis is down instead of answering 503.
-        retry=Retry(NoBackoff(), 1),
-        health_check_interval=0,
+        retry=Retry(NoBackoff(), 1, supported_errors=(redis_py.ConnectionError,)),
     )
 
 
@@ -613,7 +615,7 @@ class RedisSessionInterface(ServerSideSessionInterface):
 
     :param redis: A Redis URL (a client with its own connection pool and
         fail-fast timeouts is made once, here), or a ``redis.Redis`` client
-        to use as is (set its timeouts yourself).
+        to use as is (set its timeouts and ``retry`` yourself).
     :param key_prefix: Put before each id in Redis keys.
     :param id_length: Random bytes per session id (at least 16).
     :param socket_timeout: Seconds a command may wait for Redis (URL only).
