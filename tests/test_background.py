@@ -485,10 +485,8 @@ def _get(port: int, path: str) -> tuple[int, bytes]:
 @pytest.mark.parametrize(
     "server, path",
     [
-        # NOTE: no async view on the threaded WSGI server here: each of its
-        # threads would keep an event loop that is never closed
-        # (concurrency.run_coroutine), which the test run reports.
         ("wsgi-threaded", "/sync"),
+        ("wsgi-threaded", "/async"),
         ("uvicorn", "/sync"),
         ("uvicorn", "/async"),
     ],
