@@ -882,9 +882,15 @@ def test_the_imports_that_failed_on_extensions_and_flasks_suite() -> None:
         "from werkzeug.http import parse_cache_control_header, parse_set_header\n"
         "from werkzeug.middleware.dispatcher import DispatcherMiddleware\n"
         "from werkzeug.middleware.shared_data import SharedDataMiddleware\n"
-        "from flask.cli import get_version\n",
+        "from flask.cli import get_version\n"
+        # Private, but at the top of Flask-SocketIO's module:
+        "from werkzeug._reloader import run_with_reloader\n"
+        "from werkzeug._internal import _log\n",
         ns,
     )
+    import erlen.compat.reloader
+
+    assert ns["run_with_reloader"] is erlen.compat.reloader.run_with_reloader
     assert ns["Response"] is erlen.Response
     assert ns["DebuggedApplication"] is erlen.compat.debug.DebuggedApplication
     assert ns["parse_cache_control_header"] is erlen.compat.http.parse_cache_control_header

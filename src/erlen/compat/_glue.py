@@ -202,3 +202,13 @@ def encode_multipart(values: t.Any, boundary: str | None = None) -> tuple[str, b
     """A ``multipart/form-data`` body of ``values``: ``(boundary, body)``."""
     stream, _, boundary = stream_encode_multipart(values, use_tempfile=False, boundary=boundary)
     return boundary, stream.read()
+
+
+def log(type: str, message: str, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: A002
+    """Werkzeug's private ``_log``: ``message`` on the ``werkzeug`` logger at level ``type``.
+
+    Extensions (Flask-SocketIO) call it for their warnings.
+    """
+    import logging
+
+    getattr(logging.getLogger("werkzeug"), type)(message.rstrip(), *args, **kwargs)

@@ -132,6 +132,11 @@ WERKZEUG: dict[str, Shim] = {
             "run_simple": "erlen.serving:run_simple",
         },
     ),
+    # Private, but imported at the top of extensions' modules (Flask-SocketIO).
+    "werkzeug._internal": Shim((), {"_log": f"{_C}:log"}),
+    "werkzeug._reloader": Shim(
+        (), {"run_with_reloader": "erlen.compat.reloader:run_with_reloader"}
+    ),
     "werkzeug.datastructures": Shim(
         (_DS, _XDS),
         {"FileStorage": "erlen.formparser:FileStorage", **_IMMUTABLE},
