@@ -532,6 +532,26 @@ def test_sqlite_purges_expired_rows(tmp_path: t.Any) -> None:
         assert conn.execute("SELECT id FROM sessions").fetchall() == [("new",)]
 
 
+def test_sqlite_connection_closed_when_its_thread_ends(tmp_path: t.Any) -> None:
+    import gc
+    import threading
+
+    store = SQLiteSessionStore(str(tmp_path / "s.sqlite3"))
+    conns: list[sqlite3.Connection] = []
+
+    def use() -> None:
+        store.save("a", "{}", 100)
+        conns.append(store._connection())
+
+    thread = threading.Thread(target=use)
+    thread.start()
+    thread.join(10)
+    gc.collect()
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        conns[0].execute("SELECT 1")
+    assert store.load("a", None) == "{}"  # this thread has a connection of its own
+
+
 def test_sqlite_unusable_file_is_store_error(tmp_path: t.Any) -> None:
     (tmp_path / "dir.sqlite3").mkdir()
     store = SQLiteSessionStore(str(tmp_path / "dir.sqlite3"))
