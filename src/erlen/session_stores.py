@@ -373,6 +373,8 @@ class ServerSideSessionInterface(SessionInterface):
     # in seconds (the same settings, read the same way).
     _cookie_template = None
     _max_age_cache: tuple[t.Any, int] = (None, 0)
+    # PERF: the id-signing keys, derived once per (SECRET_KEY, fallbacks).
+    _cached_keys: tuple[t.Any, t.Any, list[bytes]] | None = None
 
     def _cookie_settings(self, app: Erlen) -> t.Any:
         # The cookie interface's code works on any SessionInterface with the
@@ -381,8 +383,6 @@ class ServerSideSessionInterface(SessionInterface):
 
     def _max_age(self, app: Erlen) -> int:
         return SecureCookieSessionInterface._max_age(self, app)  # type: ignore[arg-type]
-
-    _cached_keys: tuple[t.Any, t.Any, list[bytes]] | None = None
 
     def __init__(self, store: SessionStore | None = None, id_length: int = 32) -> None:
         if id_length < _MIN_ID_BYTES:
