@@ -183,6 +183,11 @@ def test_no_app_found(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         _load(None)
 
 
+def test_factory_giving_none_is_reported() -> None:
+    with pytest.raises(NoAppException, match="returned None"):
+        ScriptInfo(create_app=lambda: None).load_app()  # type: ignore[arg-type, return-value]
+
+
 def test_no_app_found_names_the_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(NoAppException) as info:
@@ -919,6 +924,51 @@ def test_run_defaults(runner: CliRunner, served: list[t.Any]) -> None:
     assert kwargs["threaded"] is True
     assert kwargs["extra_files"] is None and kwargs["exclude_patterns"] is None
     assert result.output == " * Debug mode: off\n"
+
+
+def test_run_in_the_reloader_child_serves_an_import_error(
+    runner: CliRunner, served: list[t.Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The reloader's child after a bad edit: it serves the error (the debugger
+    # shows it) rather than exiting and leaving requests waiting.
+    broken = tmp_path / "broken_app.py"
+    broken.write_text("from erlen import Erlen\napp = Erlen(__name__)\ndef index(:\n")
+    monkeypatch.setenv("ERLEN_RUN_MAIN", "true")
+    result = runner.invoke(cli, ["--app", str(broken), "run", "--debug"])
+    assert result.exit_code == 0, result.output
+    assert "SyntaxError" in result.stderr and str(broken) in result.stderr
+    ((args, kwargs),) = served
+    assert kwargs["use_reloader"] is True and kwargs["use_debugger"] is True
+    depths = []
+    for _ in range(3):  # the same error each time, its traceback not growing
+        with pytest.raises(SyntaxError) as info:
+            args[2]({}, lambda *a: None)
+        assert info.value.filename == str(broken)
+        depths.append(len(traceback_frames(info.value)))
+    assert depths[0] == depths[1] == depths[2]
+
+    # Plain `--reload`, no debug mode: still the reloader, no debugger.
+    served.clear()
+    monkeypatch.delenv("ERLEN_DEBUG", raising=False)
+    result = runner.invoke(cli, ["--app", str(broken), "run", "--reload"])
+    ((args, kwargs),) = served
+    assert kwargs["use_reloader"] is True and kwargs["use_debugger"] is False
+
+
+def test_run_with_an_import_error_fails_outside_the_reloader(
+    runner: CliRunner, served: list[t.Any], tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken_app.py"
+    broken.write_text("def index(:\n")
+    result = runner.invoke(cli, ["--app", str(broken), "run", "--debug"])
+    assert isinstance(result.exception, SyntaxError)
+    assert served == []
+
+
+def traceback_frames(error: BaseException) -> list[t.Any]:
+    import traceback
+
+    return list(traceback.walk_tb(error.__traceback__))
 
 
 def test_run_options(runner: CliRunner, served: list[t.Any]) -> None:

@@ -897,6 +897,7 @@ def run_command(
         traceback.print_exc()
         app = _import_error_app(e)
         debug = get_debug_flag()
+        reload = True  # this is the reloader's child, whatever the default
     else:
         debug = get_debug_flag() if info.set_debug_flag else app.debug
     if reload is None:
