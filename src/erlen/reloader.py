@@ -8,6 +8,9 @@ File changes come from the operating system's notifications through
 :mod:`watchfiles`, not from polling. Because the watcher holds the socket,
 the port stays bound across restarts: there is no "address already in use"
 race, and requests made while the child restarts wait in the listen queue.
+A child that exits by itself (an app that fails at import) is restarted on
+the next change; until then the watcher answers requests with a ``503``
+saying so, rather than leaving them waiting.
 
 The watched files are the ``.py`` files in the folders of the modules
 imported when :func:`~erlen.serving.run_simple` is called (the standard
