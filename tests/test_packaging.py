@@ -46,16 +46,18 @@ def _source_version() -> str:
 VERSION = _source_version()
 
 
-def _run(args: list[str | Path], timeout: float, **kwargs: object) -> str:
+def _run(
+    args: list[str | Path],
+    timeout: float,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> str:
+    """Run a command to its end (bounded by ``timeout``) and return its stdout; fail on an error."""
     result = subprocess.run(
-        [str(a) for a in args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        **kwargs,  # type: ignore[call-overload]
+        [str(a) for a in args], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env
     )
     assert result.returncode == 0, f"{args} failed:\n{result.stdout}\n{result.stderr}"
-    return str(result.stdout)
+    return result.stdout
 
 
 def _outside_env() -> dict[str, str]:
