@@ -142,8 +142,19 @@ def resolve(target: str, context: Any, collection: Any) -> tuple[str, str] | Non
     return None
 
 
-def render_role(role: str, text: str, context: Any, collection: Any) -> str:
-    """The HTML that replaces ``:role:`text``` in the docstring of ``context``."""
+def render_role(
+    role: str,
+    text: str,
+    context: Any,
+    collection: Any,
+    stand_ins: dict[str, str] | None = None,
+) -> str:
+    """The HTML that replaces ``:role:`text``` in the docstring of ``context``.
+
+    ``stand_ins`` maps a class with no entry of its own to one that shows its
+    members (``erlen.scaffold.Scaffold`` to ``erlen.app.Erlen``): a member
+    found in the first is linked to where the second shows it.
+    """
     title_m = _EXPLICIT_TITLE.match(text)
     if title_m:
         title, target = title_m["title"].strip(), title_m["target"].strip()
@@ -166,6 +177,9 @@ def render_role(role: str, text: str, context: Any, collection: Any) -> str:
     if found is None:
         return code
     canonical, written = found
+    for hidden, shown in (stand_ins or {}).items():
+        if written.startswith(hidden + "."):
+            written = shown + written[len(hidden) :]
     # autorefs tries the identifier, then the slug: the canonical path finds
     # the object under any name it is rendered under; the path as found
     # covers a member shown only through a subclass.
@@ -251,18 +265,27 @@ def rewrite_directives(docstring: str) -> str:
     return "\n".join(out).strip("\n")
 
 
-def rewrite(docstring: str, context: Any, collection: Any) -> str:
+def rewrite(
+    docstring: str, context: Any, collection: Any, stand_ins: dict[str, str] | None = None
+) -> str:
     """``docstring`` with each Sphinx role and directive replaced by its rendering."""
     if ".. " in docstring or "::" in docstring:
         docstring = rewrite_directives(docstring)
     return ROLE.sub(
-        lambda m: render_role(m["role"], m["text"], context, collection),
+        lambda m: render_role(m["role"], m["text"], context, collection, stand_ins),
         docstring,
     )
 
 
 class SphinxRoles(Extension):
-    """Rewrite the Sphinx roles of every docstring of a loaded package."""
+    """Rewrite the Sphinx roles of every docstring of a loaded package.
+
+    ``stand_ins`` (an option in ``mkdocs.yml``) is passed to :func:`render_role`.
+    """
+
+    def __init__(self, stand_ins: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.stand_ins = dict(stand_ins or {})
 
     def on_package(self, *, pkg: Module, loader: GriffeLoader, **kwargs: Any) -> None:
         """Rewrite once the whole package is loaded, so every target can be found."""
@@ -271,4 +294,4 @@ class SphinxRoles(Extension):
             if obj.docstring is not None and (
                 ":" in obj.docstring.value or ".. " in obj.docstring.value
             ):
-                obj.docstring.value = rewrite(obj.docstring.value, obj, collection)
+                obj.docstring.value = rewrite(obj.docstring.value, obj, collection, self.stand_ins)
