@@ -242,6 +242,35 @@ class TestMemory:
 
         assert asyncio.run(main()) == "m"
 
+    def test_listening_raises_when_dropped(self, broadcast: Broadcast) -> None:
+        with broadcast.subscribe("c") as sub:
+            for n in range(9):
+                broadcast.publish("c", str(n))
+            with pytest.raises(SubscriberDropped):
+                list(sub.listen(1))
+
+        async def main() -> None:
+            async with broadcast.asubscribe("c") as sub:
+                for n in range(9):
+                    await broadcast.apublish("c", str(n))
+                with pytest.raises(SubscriberDropped):
+                    async for _ in sub.alisten(1):
+                        pass
+
+        asyncio.run(main())
+
+    def test_closing_twice_and_reuse_after_close(self, broadcast: Broadcast) -> None:
+        with broadcast.subscribe("c") as sub:
+            broadcast.close()
+            broadcast.close()
+            assert sub.closed
+            sub.close("again")
+            assert sub.reason == "the broadcast was closed"  # the first reason stays
+        # It reconnects on first use.
+        with broadcast.subscribe("c") as sub:
+            broadcast.publish("c", "again")
+            assert sub.get(5) == "again"
+
     def test_websocket_handler_reads_its_socket_and_a_channel(self, url: str) -> None:
         # The chat pattern: one task relays the room's channel to the socket
         # while the handler reads the socket and publishes.
@@ -403,5 +432,66 @@ def test_redis_down_is_a_clear_error_and_reconnects(redis_server: t.Any) -> None
                         break
                     except TimeoutError:
                         assert time.monotonic() < deadline, "no message after the restart"
+        finally:
+            broadcast.close()
+
+
+def test_a_message_for_a_closed_subscription_is_ignored() -> None:
+    # The race of a reader leaving while a message is on its way to it.
+    broadcast = Broadcast()
+    with broadcast.subscribe("c") as sub:
+        pass
+    assert sub._deliver("late") is True
+    assert not sub._queue
+
+
+@pytest.mark.parametrize("publisher", ["same thread", "other thread"])
+def test_a_waiter_on_a_closed_loop_does_not_break_publishing(publisher: str) -> None:
+    # A loop closed without cancelling its tasks leaves a waiter behind; a
+    # publish must not fail on it.
+    broadcast = Broadcast()
+    with broadcast.subscribe("c") as sub:
+        loop = asyncio.new_event_loop()
+        pending = loop.create_task(sub.aget())
+        loop.run_until_complete(asyncio.sleep(0))
+        assert sub._waiter is not None
+        loop.close()
+        if publisher == "same thread":
+            broadcast.publish("c", "m")
+        else:
+            thread = threading.Thread(target=broadcast.publish, args=("c", "m"))
+            thread.start()
+            thread.join(5)
+        assert sub._waiter is None
+        assert sub.get(1) == "m"
+        assert not pending.done()  # its loop is gone; it never ran again
+
+
+def test_subscribing_while_redis_is_down_fails_clearly_and_leaves_nothing(
+    redis_server: t.Any,
+) -> None:
+    # A server of its own, stopped before the first subscription.
+    import redis_support
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    with redis_support.RedisServer() as server:
+        broadcast = Broadcast(url=server.url)
+        try:
+            server.stop()
+            with pytest.raises((RedisConnectionError, OSError)), broadcast.subscribe("c"):
+                pass  # not reached
+            assert broadcast.subscribers("c") == 0
+
+            async def asubscribe() -> None:
+                async with broadcast.asubscribe("c"):
+                    pass  # not reached
+
+            with pytest.raises((RedisConnectionError, OSError)):
+                asyncio.run(asubscribe())
+            assert broadcast.subscribers("c") == 0
+            server.start()
+            with broadcast.subscribe("c") as sub:
+                broadcast.publish("c", "back")
+                assert sub.get(5) == "back"
         finally:
             broadcast.close()

@@ -182,7 +182,7 @@ class Subscription:
     def _deliver(self, message: str) -> bool:
         """Queue ``message``; ``False`` when that overflowed the queue and dropped the subscriber."""
         with self._cond:
-            if self._state != _OPEN:
+            if self._state != _OPEN:  # closed by its reader while this message was on its way
                 return True
             if len(self._queue) >= self.max_queue:
                 # NOTE: dropping frees the memory at once and keeps the
@@ -205,12 +205,11 @@ class Subscription:
             return
         self._waiter = None
         loop, future, thread = waiter
-        if thread == threading.get_ident():
-            if not future.done():
-                future.set_result(None)
-            return
         try:
-            loop.call_soon_threadsafe(_set_done, future)
+            if thread == threading.get_ident():
+                _set_done(future)  # PERF: on the waiter's own loop, no trip through it
+            else:
+                loop.call_soon_threadsafe(_set_done, future)
         except RuntimeError:  # the loop is closed: nobody is waiting any more
             pass
 
@@ -456,7 +455,7 @@ class Broadcast:
     def _remove(self, sub: Subscription) -> None:
         with self._lock:
             subs = self._channels.get(sub.channel)
-            if subs is None or sub not in subs:
+            if subs is None or sub not in subs:  # pragma: no cover - two threads dropped it at once
                 return
             subs.discard(sub)
             if subs:
