@@ -693,6 +693,14 @@ def test_rest_directives_become_markdown() -> None:
         "Like this:\n\n```python\napp.run()\n```\n\nDone.\n\n```python\nx\n```"
     )
     assert roles.rewrite_directives("Not a block::\nnext line") == "Not a block::\nnext line"
+    # A definition list becomes Markdown's; an unindented "block" after "::" stays as written.
+    assert roles.rewrite_directives(
+        "Fixtures:\n\n``client``\n    The client,\n    made.\n``runner``\n    The runner.\n\n"
+        "Use::\n\nwith x:\n    y"
+    ) == (
+        "Fixtures:\n\n``client``\n:   The client,\n    made.\n\n``runner``\n:   The runner.\n\n\n"
+        "Use::\n\nwith x:\n    y"
+    )
 
 
 # -- the built site ----------------------------------------------------------

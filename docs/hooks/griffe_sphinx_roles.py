@@ -27,7 +27,7 @@ raw text: ``.. versionadded::`` (and ``versionchanged``, ``deprecated``)
 becomes a sentence at the end of the description, before the ``:param:``
 fields (where it would otherwise join the last parameter's text), and
 ``.. code-block:: lang`` and a paragraph's ``::`` literal block become fenced
-code blocks.
+code blocks, and a definition list becomes Markdown's (``def_list``).
 
 The docstrings in ``src/`` stay as they are; only the rendered text changes.
 """
@@ -216,6 +216,28 @@ def _intro_of_literal_block(lines: list[str], i: int) -> re.Match[str] | None:
     return m if following.strip() and deeper else None
 
 
+_LIST_ITEM = re.compile(r"^(?:[-*+]|\d+[.)]) ")
+
+
+def _is_term(lines: list[str], i: int, out: list[str]) -> bool:
+    # An unindented line of text followed by an indented one, starting a
+    # paragraph: a term and its definition. Not a field, a list item or a
+    # directive; and not after a "text::" whose block was not indented (a
+    # slip that reST reports, rather than a list).
+    line = lines[i]
+    if not line.strip() or line[0] in " \t" or i + 1 >= len(lines):
+        return False
+    following = lines[i + 1]
+    if not following.strip() or following[0] not in " \t":
+        return False
+    if _FIELD.match(line) or _LIST_ITEM.match(line) or line.startswith(".. "):
+        return False
+    if out and out[-1].strip() and not out[-1].startswith("    "):
+        return False  # inside a paragraph
+    previous = next((o for o in reversed(out) if o.strip()), "")
+    return not previous.rstrip().endswith("::")
+
+
 def rewrite_directives(docstring: str) -> str:
     """``docstring`` with version notes and code blocks in Markdown."""
     lines = docstring.split("\n")
@@ -251,6 +273,15 @@ def rewrite_directives(docstring: str) -> str:
             out.append(f"{indent}```{lang}")
             out.extend(indent + b[depth:] if b.strip() else "" for b in body)
             out.append(f"{indent}```")
+        elif _is_term(lines, i, out):
+            # A reST definition list item: Markdown's def_list syntax.
+            term = lines[i]
+            body, i = _indented_block(lines, i + 1, "")
+            depth = min(len(b) - len(b.lstrip()) for b in body if b.strip())
+            body = [b[depth:] if b.strip() else "" for b in body]
+            if out and out[-1].strip():
+                out.append("")
+            out += [term, f":   {body[0]}", *(f"    {b}" if b else "" for b in body[1:]), ""]
         else:
             out.append(lines[i])
             i += 1
@@ -269,8 +300,7 @@ def rewrite(
     docstring: str, context: Any, collection: Any, stand_ins: dict[str, str] | None = None
 ) -> str:
     """``docstring`` with each Sphinx role and directive replaced by its rendering."""
-    if ".. " in docstring or "::" in docstring:
-        docstring = rewrite_directives(docstring)
+    docstring = rewrite_directives(docstring)
     return ROLE.sub(
         lambda m: render_role(m["role"], m["text"], context, collection, stand_ins),
         docstring,
@@ -291,7 +321,5 @@ class SphinxRoles(Extension):
         """Rewrite once the whole package is loaded, so every target can be found."""
         collection = loader.modules_collection
         for obj in _all_objects(pkg):
-            if obj.docstring is not None and (
-                ":" in obj.docstring.value or ".. " in obj.docstring.value
-            ):
+            if obj.docstring is not None:
                 obj.docstring.value = rewrite(obj.docstring.value, obj, collection, self.stand_ins)
