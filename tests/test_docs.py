@@ -559,6 +559,13 @@ def test_every_public_module_is_in_the_api_reference() -> None:
     )
 
 
+def test_api_pages_are_listed_on_the_erlen_page() -> None:
+    """docs/api.md ends with a table of the reference's pages; a new page needs a row."""
+    table = (DOCS / "api.md").read_text("utf-8").split("## Other modules", 1)[1]
+    pages = sorted(p.name for p in (DOCS / "api").glob("*.md"))
+    assert pages and [p for p in pages if f"](api/{p})" not in table] == []
+
+
 def test_modules_left_out_of_the_reference_exist() -> None:
     entries = _reference_entries()
     for name in NOT_IN_REFERENCE:
