@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass
+import string
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 #: Which app a case runs against (see ``create_app`` in the app modules):
@@ -54,6 +56,12 @@ TEMPLATE_HTML: str = (
     + "\n  <li>Q&amp;A</li>\n</ul>\n</body>\n</html>"
 )
 
+
+def template_html(name: str) -> str:
+    """What ``templates/bench.html`` renders to with ``name`` (plain letters) and the items."""
+    return TEMPLATE_HTML.replace("Hello, ada!", f"Hello, {name}!")
+
+
 #: The uploaded file of the ``upload`` case: 100 kB of deterministic bytes.
 UPLOAD_DATA: bytes = random.Random(1815).randbytes(100_000)
 UPLOAD_BOUNDARY = "erlenbench5f1c2a9d"
@@ -73,6 +81,25 @@ UPLOAD_BODY: bytes = (
     + UPLOAD_DATA
     + f"\r\n--{UPLOAD_BOUNDARY}--\r\n".encode()
 )
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One request of a case, and the answer it must get.
+
+    The fixed traffic of a case is its one request sent over and over; the
+    varied traffic is a pool of distinct variants (other path values, query
+    values, bodies, cookies) sent in turn, so that nothing keyed on the text of
+    a request (a parsed header, a verified cookie) is reused.
+    """
+
+    path: str
+    query: str = ""
+    body: bytes | None = None
+    #: Extra environ keys (``HTTP_*`` request headers).
+    headers: dict[str, str] = field(default_factory=dict)
+    text: str | None = None
+    json: object | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +137,26 @@ class Case:
         """``METHOD /path?query``, for display."""
         target = f"{self.path}?{self.query}" if self.query else self.path
         return f"{self.method} {target}"
+
+    @property
+    def fixed(self) -> Variant:
+        """The case's one request, as sent over and over in the fixed traffic."""
+        return Variant(self.path, self.query, self.body, {}, self.text, self.json)
+
+    def variant(self, i: int) -> Variant:
+        """The ``i``-th request of the varied traffic: distinct for every ``i``.
+
+        For ``session`` the cookie is the framework's own (see ``cookie_chain``
+        in ``run.py``): variant ``i`` carries the cookie of a session where
+        ``n`` is ``i + 1``, so the answer is ``n={i + 2}``.
+        """
+        return _VARY[self.name](self, i)
+
+    #: The most distinct variants worth building (``None``: as many as asked):
+    #: a pool of 100 kB uploads is kept small, as nothing caches on a body.
+    @property
+    def pool_limit(self) -> int | None:
+        return 64 if self.name == "upload" else None
 
     def applies_to(self, framework: str) -> bool:
         """Whether ``framework`` has this case (``erlen@REV`` whenever ``erlen`` has it)."""
@@ -234,10 +281,112 @@ CASES: tuple[Case, ...] = (
 CASES_BY_NAME: dict[str, Case] = {case.name: case for case in CASES}
 
 
+# --------------------------------------------------------------------------- varied traffic
+
+
+def _word(i: int, salt: str, low: int = 3, high: int = 12) -> str:
+    """A deterministic lowercase word for variant ``i``, of ``low`` to ``high`` letters."""
+    rng = random.Random(f"{salt}:{i}")
+    return "".join(rng.choices(string.ascii_lowercase, k=rng.randint(low, high)))
+
+
+def _request_id(i: int) -> dict[str, str]:
+    # A request that has nothing else to vary still differs in a header, as
+    # real requests do (a tracing id); no framework here reads it.
+    return {"HTTP_X_REQUEST_ID": f"{random.Random(i).getrandbits(64):016x}"}
+
+
+def _vary_plain(case: Case, i: int) -> Variant:
+    return replace(case.fixed, headers=_request_id(i))
+
+
+def _vary_param(case: Case, i: int) -> Variant:
+    name = _word(i, "user")
+    return Variant(f"/user/{name}", text=f"Hello, {name}!")
+
+
+def _vary_route(case: Case, i: int) -> Variant:
+    id_ = random.Random(f"id:{i}").randint(1, 10**6)
+    return Variant(f"/r{ROUTE_INDEX}/{id_}", text=f"r{ROUTE_INDEX} id={id_}")
+
+
+def _vary_query(case: Case, i: int) -> Variant:
+    q, a, b = _word(i, "q"), _word(i, "a", 1, 6), _word(i, "b", 1, 6)
+    page = random.Random(f"page:{i}").randint(1, 999)
+    return Variant(
+        "/search",
+        f"q={q}&page={page}&tag={a}&tag={b}",
+        text=f"q={q} page={page} tags={a},{b}",
+    )
+
+
+def _vary_json_post(case: Case, i: int) -> Variant:
+    first, last = _word(i, "first").title(), _word(i, "last").title()
+    doc = {
+        **ECHO_DOC,
+        "id": i,
+        "name": f"{first} {last}",
+        "email": f"{first.lower()}@example.com",
+        "score": random.Random(f"score:{i}").randint(0, 1000) / 10,
+    }
+    return Variant("/echo", body=json.dumps(doc).encode(), json=doc)
+
+
+def _vary_form(case: Case, i: int) -> Variant:
+    first, last, city = _word(i, "first").title(), _word(i, "last").title(), _word(i, "city")
+    email = f"{first.lower()}@example.com"
+    age = random.Random(f"age:{i}").randint(18, 99)
+    body = f"name={first}+{last}&email={email.replace('@', '%40')}&age={age}&city={city}&lang=en"
+    return Variant("/form", body=body.encode(), text=f"name={first} {last} email={email}")
+
+
+def _vary_template(case: Case, i: int) -> Variant:
+    name = _word(i, "name")
+    return Variant("/template", f"name={name}", text=template_html(name))
+
+
+def _vary_upload(case: Case, i: int) -> Variant:
+    title = f"Report {_word(i, 'title')}"
+    data = i.to_bytes(8, "big") + UPLOAD_DATA[8:]
+    body = UPLOAD_BODY.replace(b"Quarterly report", title.encode(), 1).replace(UPLOAD_DATA, data, 1)
+    assert body.count(UPLOAD_BOUNDARY.encode()) == 3
+    text = f"title={title} file=data.bin size={len(data)} head={data[:8].hex()}"
+    return Variant("/upload", body=body, text=text)
+
+
+def _vary_session(case: Case, i: int) -> Variant:
+    return Variant("/session", text=f"n={i + 2}")
+
+
+def _vary_notfound(case: Case, i: int) -> Variant:
+    return Variant(f"/does-not-exist/{_word(i, 'missing')}")
+
+
+_VARY: dict[str, Callable[[Case, int], Variant]] = {
+    "hello": _vary_plain,
+    "param": _vary_param,
+    "route1000": _vary_route,
+    "route1": _vary_route,
+    "query": _vary_query,
+    "json": _vary_plain,
+    "json_post": _vary_json_post,
+    "form": _vary_form,
+    "template": _vary_template,
+    "upload": _vary_upload,
+    "session": _vary_session,
+    "notfound": _vary_notfound,
+}
+
+
 def check_response(
-    case: Case, status: str, headers: list[tuple[str, str]], body: bytes
+    case: Case,
+    status: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    variant: Variant | None = None,
 ) -> str | None:
-    """Return what is wrong with a response to ``case``, or ``None`` if it is right."""
+    """Return what is wrong with a response to ``case`` (its ``variant``), or ``None``."""
+    expected = variant or case.fixed
     code = int(status.split(None, 1)[0]) if status else 0
     if code != case.status:
         return f"expected status {case.status}, got {status!r}"
@@ -245,14 +394,14 @@ def check_response(
         content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
         if content_type.split(";", 1)[0].strip().lower() != case.media_type:
             return f"expected Content-Type {case.media_type}, got {content_type!r}"
-    if case.text is not None:
+    if expected.text is not None:
         try:
             text = body.decode()
         except UnicodeDecodeError:
             return "body is not valid UTF-8"
-        if text != case.text:
-            return f"expected body {case.text!r}, got {text!r}"
-    if case.json is not None:
+        if text != expected.text:
+            return f"expected body {expected.text!r}, got {text!r}"
+    if expected.json is not None:
         content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
         if not content_type.startswith("application/json"):
             return f"expected Content-Type application/json, got {content_type!r}"
@@ -260,6 +409,6 @@ def check_response(
             doc = json.loads(body)
         except ValueError:
             return "body is not valid JSON"
-        if doc != case.json:
-            return f"expected JSON {case.json!r}, got {doc!r}"
+        if doc != expected.json:
+            return f"expected JSON {expected.json!r}, got {doc!r}"
     return None

@@ -1,7 +1,9 @@
 """The measuring harness: identical for every framework.
 
-A request is a PEP 3333 environ built once per case.  Each call gets its own
-copy (``dict(environ)``) and, for requests with a body, a fresh
+A request is a PEP 3333 environ built once, before timing.  A batch sends a
+pool of requests in turn: one request over and over (fixed traffic) or a pool
+of distinct ones (varied traffic).  Each call gets its own copy
+(``dict(environ)``) and, for requests with a body, a fresh
 ``io.BytesIO(body)`` as ``wsgi.input``; the app is called with a trivial
 ``start_response``, its iterable consumed fully and closed if it has
 ``close()``.  Timing uses :func:`time.perf_counter_ns` around a batch of calls
@@ -21,21 +23,24 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cases import Case
+from cases import Case, Variant
 
 Environ = dict[str, Any]
 Headers = list[tuple[str, str]]
 StartResponse = Callable[..., Callable[[bytes], object]]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+#: One request ready to send: its environ and its body (``None``: no body).
+Request = tuple[Environ, bytes | None]
 
 
-def make_environ(case: Case) -> Environ:
-    """The WSGI environ of ``case``'s request, with an empty ``wsgi.input``."""
+def make_environ(case: Case, variant: Variant | None = None) -> Environ:
+    """The WSGI environ of ``case``'s request (or ``variant``), with an empty ``wsgi.input``."""
+    request = variant or case.fixed
     environ: Environ = {
         "REQUEST_METHOD": case.method,
         "SCRIPT_NAME": "",
-        "PATH_INFO": case.path,
-        "QUERY_STRING": case.query,
+        "PATH_INFO": request.path,
+        "QUERY_STRING": request.query,
         "SERVER_NAME": "localhost",
         "SERVER_PORT": "80",
         "SERVER_PROTOCOL": "HTTP/1.1",
@@ -48,9 +53,10 @@ def make_environ(case: Case) -> Environ:
         "wsgi.multiprocess": False,
         "wsgi.run_once": False,
     }
-    if case.body is not None:
+    environ.update(request.headers)
+    if request.body is not None:
         environ["CONTENT_TYPE"] = case.content_type or "application/octet-stream"
-        environ["CONTENT_LENGTH"] = str(len(case.body))
+        environ["CONTENT_LENGTH"] = str(len(request.body))
     return environ
 
 
@@ -116,21 +122,53 @@ CLOCKS: dict[str, Callable[[], int]] = {
 }
 
 
-def run_batch(
-    app: WSGIApp, environ: Environ, body: bytes | None, number: int, clock_name: str = "wall"
-) -> int:
-    """Call ``app`` ``number`` times; return the elapsed nanoseconds.
+class Pool:
+    """The requests a case sends, in turn; each batch goes on where the last one stopped.
 
-    The loop does exactly what a WSGI server minimally must, and nothing else.
+    So a request comes back only after all the others of the pool, however
+    batches are sized: with a pool larger than any cache, nothing cached from
+    a request's text is ever found again.
+    """
+
+    def __init__(self, requests: list[Request]) -> None:
+        if not requests:
+            raise ValueError("a pool needs at least one request")
+        self.requests = requests
+        self.position = 0
+
+    def __len__(self) -> int:
+        return len(self.requests)
+
+    def take(self, number: int) -> list[Request]:
+        """The next ``number`` requests, going round the pool as often as needed."""
+        requests, size = self.requests, len(self.requests)
+        start = self.position
+        rotated = requests[start:] + requests[:start]
+        rounds, rest = divmod(number, size)
+        self.position = (start + number) % size
+        return rotated * rounds + rotated[:rest]
+
+    @property
+    def has_bodies(self) -> bool:
+        return any(body is not None for _, body in self.requests)
+
+
+def run_batch(app: WSGIApp, pool: Pool, number: int, clock_name: str = "wall") -> int:
+    """Call ``app`` ``number`` times on the requests of ``pool`` in turn; return the nanoseconds.
+
+    The loop does exactly what a WSGI server minimally must, and nothing else;
+    the list of requests is made before the clock starts, so a pool of one
+    request and a pool of thousands cost the loop the same.
     """
     start_response = _start_response
     copy = dict
     new_input = io.BytesIO
     clock = CLOCKS[clock_name]
-    loop = range(number)
-    if body is None:
+    batch = pool.take(number)
+    if not pool.has_bodies:
+        environs = [environ for environ, _ in batch]
         start = clock()
-        for _ in loop:
+        for environ in environs:
             iterable = app(copy(environ), start_response)
             for _chunk in iterable:
                 pass
@@ -138,8 +176,9 @@ def run_batch(
             if close is not None:
                 close()
         return clock() - start
+    with_bodies = [(environ, body or b"") for environ, body in batch]
     start = clock()
-    for _ in loop:
+    for environ, body in with_bodies:
         env = copy(environ)
         env["wsgi.input"] = new_input(body)
         iterable = app(env, start_response)
@@ -153,8 +192,7 @@ def run_batch(
 
 def calibrate(
     app: WSGIApp,
-    environ: Environ,
-    body: bytes | None,
+    pool: Pool,
     warmup_s: float,
     target_s: float,
     clock_name: str = "wall",
@@ -166,7 +204,7 @@ def calibrate(
     """
     number, spent, elapsed = 1, 0, 0
     while True:
-        elapsed = run_batch(app, environ, body, number, clock_name)
+        elapsed = run_batch(app, pool, number, clock_name)
         spent += elapsed
         if spent >= warmup_s * 1e9 and number >= 8:
             break
@@ -177,8 +215,7 @@ def calibrate(
 
 def timed_repeat(
     app: WSGIApp,
-    environ: Environ,
-    body: bytes | None,
+    pool: Pool,
     number: int,
     gc_enabled: bool = True,
     clock_name: str = "wall",
@@ -191,11 +228,11 @@ def timed_repeat(
     """
     gc.collect()
     if gc_enabled:
-        elapsed = run_batch(app, environ, body, number, clock_name)
+        elapsed = run_batch(app, pool, number, clock_name)
     else:
         gc.disable()
         try:
-            elapsed = run_batch(app, environ, body, number, clock_name)
+            elapsed = run_batch(app, pool, number, clock_name)
         finally:
             gc.enable()
     return elapsed / number / 1000.0

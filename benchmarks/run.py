@@ -44,12 +44,15 @@ from cases import (  # noqa: E402
     ROUTE_INDEX,
     AppKind,
     Case,
+    Variant,
     check_response,
 )
 from harness import (  # noqa: E402
     CLOCKS,
     Environ,
     ImportTimes,
+    Pool,
+    Request,
     WSGIApp,
     calibrate,
     call_once,
@@ -87,7 +90,7 @@ DEFAULT_CASE_TARGETS: dict[str, float] = {"falcon": TARGET_VS_FALCON, "flask": T
 #: The cases held to other limits than the default.
 CASE_TARGETS: dict[str, dict[str, float]] = {
     # Jinja2 does most of the work, the same for all: Falcon + Jinja2 is the floor.
-    "template": {"falcon": 1.05},
+    "template": {"falcon": 1.0},
     # Parsing 100 kB of multipart is most of the work, so no 0.1x Flask here.
     "upload": {"falcon": TARGET_VS_FALCON},
     # Falcon has no sessions.
@@ -106,6 +109,11 @@ class Settings:
     gc_enabled: bool = True
     clock: str = "wall"  # a key of harness.CLOCKS
     import_runs: int = 5
+    #: Distinct requests per case in the varied traffic: more than any cache
+    #: keyed on a request's text holds (Erlen's largest such cache: 512).
+    pool_size: int = 2048
+    #: The traffics measured: "varied" (the headline) and "fixed".
+    traffics: tuple[str, ...] = ("varied", "fixed")
 
 
 QUICK = Settings(repeat=5, target_s=0.04, warmup_s=0.02, import_runs=3)
@@ -146,6 +154,8 @@ class Results:
     settings: Settings
     frameworks: list[str]
     cases: list[Case]
+    #: "varied" (a pool of distinct requests per case) or "fixed" (one request).
+    traffic: str = "varied"
     timings: dict[str, dict[str, Timing]] = field(default_factory=dict)  # case -> fw -> Timing
     failures: list[Failure] = field(default_factory=list)
     harness_us: float | None = None
@@ -218,15 +228,33 @@ def build_apps(framework: str, kinds: set[AppKind]) -> dict[AppKind, WSGIApp]:
     return apps
 
 
-def case_environ(framework: str, case: Case, app: WSGIApp) -> Environ | Failure:
-    """The environ ``case`` sends to ``app``, or why it cannot be made.
+def _response_failure(framework: str, case: Case, problem: str, response: Any) -> Failure:
+    return Failure(
+        framework,
+        case.name,
+        problem,
+        response.status,
+        _excerpt(response.body),
+        traceback=response.errors[-3000:].rstrip(),
+    )
 
-    For a case with ``cookies_from_first_response``, the request is sent once
-    without cookies, and the cookies that answer sets become its ``Cookie``.
+
+def _set_cookies(headers: list[tuple[str, str]]) -> str:
+    """The ``Cookie`` header sending back what ``headers`` set."""
+    return "; ".join(
+        value.split(";", 1)[0].strip() for name, value in headers if name.lower() == "set-cookie"
+    )
+
+
+def cookie_chain(framework: str, case: Case, app: WSGIApp, size: int) -> list[str] | Failure:
+    """``size`` cookies of distinct sessions, from a case with ``cookies_from_first_response``.
+
+    The first is what the answer to a request without cookies sets (``n`` is
+    1); each next one what the answer to a request sending the previous one
+    sets (``n`` one more), every answer checked on the way.  Cookie ``k`` (from
+    0) thus gets ``n={k + 2}``: the ``k``-th variant of the case.
     """
     environ = make_environ(case)
-    if not case.cookies_from_first_response:
-        return environ
     try:
         response = call_once(app, environ, case.body)
     except Exception as exc:  # noqa: BLE001 - any error is a failed set-up
@@ -236,28 +264,68 @@ def case_environ(framework: str, case: Case, app: WSGIApp) -> Environ | Failure:
             f"the first request, without cookies, raised {type(exc).__name__}: {exc}",
             traceback=_short_traceback(exc),
         )
-    cookies = [
-        value.split(";", 1)[0].strip()
-        for name, value in response.headers
-        if name.lower() == "set-cookie"
-    ]
-    if not response.status.startswith("200") or not cookies:
-        return Failure(
+    cookie = _set_cookies(response.headers)
+    if not response.status.startswith("200") or not cookie:
+        return _response_failure(
             framework,
-            case.name,
+            case,
             "the first request, without cookies, must answer 200 and set a cookie",
-            response.status,
-            _excerpt(response.body),
-            traceback=response.errors[-3000:].rstrip(),
+            response,
         )
-    environ["HTTP_COOKIE"] = "; ".join(cookies)
-    return environ
-
-
-def check(framework: str, case: Case, app: WSGIApp, environ: Environ) -> Failure | None:
-    """Send ``case`` to ``app`` once; describe the failure if the answer is wrong."""
-    try:
+    cookies = [cookie]
+    for k in range(size - 1):
+        environ["HTTP_COOKIE"] = cookies[-1]
         response = call_once(app, environ, case.body)
+        problem = check_response(
+            case, response.status, response.headers, response.body, case.variant(k)
+        )
+        cookie = _set_cookies(response.headers)
+        if problem is None and not cookie:
+            problem = "the answer sets no cookie"
+        if problem is not None:
+            return _response_failure(framework, case, f"session {k + 2}: {problem}", response)
+        cookies.append(cookie)
+    return cookies
+
+
+def build_pool(framework: str, case: Case, app: WSGIApp, traffic: str, size: int) -> Pool | Failure:
+    """The requests ``case`` sends to ``app`` in ``traffic``, each checked once, or a failure.
+
+    Fixed traffic is the case's one request; varied traffic ``size`` distinct
+    variants (at most ``case.pool_limit``).  For a case with
+    ``cookies_from_first_response`` the cookies come from :func:`cookie_chain`
+    (fixed: the first one).
+    """
+    if traffic == "fixed":
+        variants = [case.fixed]
+    else:
+        size = min(size, case.pool_limit or size)
+        variants = [case.variant(i) for i in range(size)]
+    requests: list[Request] = [(make_environ(case, v), v.body) for v in variants]
+    if case.cookies_from_first_response:
+        cookies = cookie_chain(framework, case, app, len(variants))
+        if isinstance(cookies, Failure):
+            return cookies
+        for (environ, _), cookie in zip(requests, cookies, strict=True):
+            environ["HTTP_COOKIE"] = cookie
+    for (environ, body), variant in zip(requests, variants, strict=True):
+        failure = check(framework, case, app, environ, body, variant)
+        if failure is not None:
+            return failure
+    return Pool(requests)
+
+
+def check(
+    framework: str,
+    case: Case,
+    app: WSGIApp,
+    environ: Environ,
+    body: bytes | None,
+    variant: Variant | None = None,
+) -> Failure | None:
+    """Send a request of ``case`` to ``app`` once; describe the failure if the answer is wrong."""
+    try:
+        response = call_once(app, environ, body)
     except Exception as exc:  # noqa: BLE001 - any error is a failed check
         return Failure(
             framework,
@@ -265,17 +333,10 @@ def check(framework: str, case: Case, app: WSGIApp, environ: Environ) -> Failure
             f"raised {type(exc).__name__}: {exc}",
             traceback=_short_traceback(exc),
         )
-    problem = check_response(case, response.status, response.headers, response.body)
+    problem = check_response(case, response.status, response.headers, response.body, variant)
     if problem is None:
         return None
-    return Failure(
-        framework,
-        case.name,
-        problem,
-        response.status,
-        _excerpt(response.body),
-        traceback=response.errors[-3000:].rstrip(),
-    )
+    return _response_failure(framework, case, problem, response)
 
 
 def _raised_while_timing(framework: str, case: Case, exc: Exception) -> Failure:
@@ -292,10 +353,12 @@ def _fail(results: Results, failure: Failure) -> None:
     _log(f"! {DISPLAY[failure.framework]} fails {failure.case}: {failure.problem}")
 
 
-def run_benchmarks(settings: Settings, frameworks: list[str], cases: list[Case]) -> Results:
-    """Check, then time, every selected case on every selected framework."""
-    results = Results(settings, frameworks, cases)
+def build_all(
+    frameworks: list[str], cases: list[Case]
+) -> tuple[dict[str, dict[AppKind, WSGIApp]], list[Failure]]:
+    """The apps of every framework for ``cases``, and the frameworks that could not build them."""
     apps: dict[str, dict[AppKind, WSGIApp]] = {}
+    failures: list[Failure] = []
     for fw in frameworks:
         _log(f"building the {DISPLAY[fw]} apps ...", end="")
         start = time.perf_counter()
@@ -303,7 +366,7 @@ def run_benchmarks(settings: Settings, frameworks: list[str], cases: list[Case])
             apps[fw] = build_apps(fw, {case.app for case in cases if case.applies_to(fw)})
             _log(f" {time.perf_counter() - start:.1f} s")
         except Exception as exc:  # noqa: BLE001 - report and go on with the others
-            results.failures.append(
+            failures.append(
                 Failure(
                     fw,
                     "*",
@@ -312,6 +375,15 @@ def run_benchmarks(settings: Settings, frameworks: list[str], cases: list[Case])
                 )
             )
             _log(f" failed\n! {DISPLAY[fw]} unavailable: {type(exc).__name__}: {exc}")
+    return apps, failures
+
+
+def run_benchmarks(settings: Settings, frameworks: list[str], cases: list[Case]) -> list[Results]:
+    """Check, then time, every selected case on every selected framework, per traffic."""
+    apps, failures = build_all(frameworks, cases)
+    runs = [Results(settings, frameworks, cases, traffic) for traffic in settings.traffics]
+    for results in runs:
+        results.failures += failures
 
     # Move everything built so far (frameworks, apps, 1000-route tables) out of
     # the collector's reach: collections in timed loops then only scan what the
@@ -319,10 +391,12 @@ def run_benchmarks(settings: Settings, frameworks: list[str], cases: list[Case])
     gc.collect()
     gc.freeze()
     try:
-        _time_cases(results, apps, cases)
+        for results in runs:
+            _log(f"-- {results.traffic} traffic")
+            _time_cases(results, apps, cases)
     finally:
         gc.unfreeze()
-    return results
+    return runs
 
 
 def _time_cases(
@@ -331,32 +405,23 @@ def _time_cases(
     settings = results.settings
     for case in cases:
         runnable: dict[str, WSGIApp] = {}
-        environs: dict[str, Environ] = {}
+        pools: dict[str, Pool] = {}
         for fw, fw_apps in apps.items():
             if not case.applies_to(fw):
                 continue
             app = fw_apps[case.app]
-            environ = case_environ(fw, case, app)
-            if isinstance(environ, Failure):
-                _fail(results, environ)
-                continue
-            failure = check(fw, case, app, environ)
-            if failure is not None:
-                _fail(results, failure)
+            pool = build_pool(fw, case, app, results.traffic, settings.pool_size)
+            if isinstance(pool, Failure):
+                _fail(results, pool)
                 continue
             runnable[fw] = app
-            environs[fw] = environ
+            pools[fw] = pool
         _log(f"{case.name:<10} {case.request_line:<42}", end="")
         timings: dict[str, Timing] = {}
         for fw, app in list(runnable.items()):
             try:
                 number = calibrate(
-                    app,
-                    environs[fw],
-                    case.body,
-                    settings.warmup_s,
-                    settings.target_s,
-                    settings.clock,
+                    app, pools[fw], settings.warmup_s, settings.target_s, settings.clock
                 )
             except Exception as exc:  # noqa: BLE001 - report, do not time
                 _fail(results, _raised_while_timing(fw, case, exc))
@@ -371,8 +436,7 @@ def _time_cases(
                 try:
                     sample = timed_repeat(
                         runnable[fw],
-                        environs[fw],
-                        case.body,
+                        pools[fw],
                         timings[fw].number,
                         settings.gc_enabled,
                         settings.clock,
@@ -387,7 +451,9 @@ def _time_cases(
         # Check again: an app that answers right once but not after thousands
         # of requests (state leaking between requests) must not be reported.
         for fw, app in runnable.items():
-            failure = check(fw, case, app, environs[fw])
+            environ, body = pools[fw].requests[0]
+            variant = case.fixed if results.traffic == "fixed" else case.variant(0)
+            failure = check(fw, case, app, environ, body, variant)
             if failure is not None:
                 failure.problem = f"right at first, but after the timed requests: {failure.problem}"
                 _fail(results, failure)
@@ -395,11 +461,11 @@ def _time_cases(
         results.timings[case.name] = timings
 
     # The harness's own cost per call, included in every figure above.
-    hello = make_environ(CASES_BY_NAME["hello"])
-    number = calibrate(null_app, hello, None, settings.warmup_s, settings.target_s, settings.clock)
+    hello = Pool([(make_environ(CASES_BY_NAME["hello"]), None)])
+    number = calibrate(null_app, hello, settings.warmup_s, settings.target_s, settings.clock)
     results.harness_us = min(
         timed_repeat(
-            null_app, hello, None, settings.number or number, settings.gc_enabled, settings.clock
+            null_app, hello, settings.number or number, settings.gc_enabled, settings.clock
         )
         for _ in range(settings.repeat)
     )
@@ -522,24 +588,9 @@ def evaluate_targets(results: Results) -> list[Target]:
     return targets
 
 
-def render(results: Results, targets: list[Target]) -> str:
-    """The human-readable report."""
-    s, fws = results.settings, results.frameworks
-    out: list[str] = []
-    batch = f"{s.number} calls" if s.number else f"~{s.target_s:g} s"
-    out.append(
-        f"Erlen benchmarks — {platform.python_implementation()} {platform.python_version()}, "
-        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs"
-    )
-    out.append(
-        f"µs per request through each WSGI callable (lower is better); best of {s.repeat} "
-        f"repeats of {batch} each; {'wall-clock' if s.clock == 'wall' else 'CPU'} time; "
-        f"GC {'enabled' if s.gc_enabled else 'disabled'} in timed loops"
-    )
-    versions = ", ".join(f"{DISPLAY[fw]} {_version(fw)}" for fw in _released(fws))
-    out.append(f"Versions: {versions}")
-    out.append("")
-
+def _case_table(results: Results) -> list[str]:
+    """µs per request of every case and framework, then Erlen's ratios to its peers."""
+    fws = results.frameworks
     peers = _peers(fws)
     failed = {(f.framework, f.case) for f in results.failures}
     header = ["case", *(DISPLAY[fw] for fw in fws), *(f"Erlen/{DISPLAY[p]}" for p in peers)]
@@ -557,7 +608,54 @@ def render(results: Results, targets: list[Target]) -> str:
             for p in peers
         ]
         rows.append(cells)
-    out += _table(header, rows)
+    return _table(header, rows)
+
+
+def _traffic_title(results: Results) -> str:
+    if results.traffic == "fixed":
+        return "Fixed traffic: each case's one request, sent over and over"
+    return (
+        f"Varied traffic (the headline): each case sends a pool of up to "
+        f"{results.settings.pool_size} distinct requests in turn"
+    )
+
+
+def render(runs: list[Results], targets: list[Target]) -> str:
+    """The human-readable report: the first run is the headline, the others follow."""
+    results = runs[0]
+    s, fws = results.settings, results.frameworks
+    out: list[str] = []
+    batch = f"{s.number} calls" if s.number else f"~{s.target_s:g} s"
+    out.append(
+        f"Erlen benchmarks — {platform.python_implementation()} {platform.python_version()}, "
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs"
+    )
+    out.append(
+        f"µs per request through each WSGI callable (lower is better); best of {s.repeat} "
+        f"repeats of {batch} each; {'wall-clock' if s.clock == 'wall' else 'CPU'} time; "
+        f"GC {'enabled' if s.gc_enabled else 'disabled'} in timed loops"
+    )
+    versions = ", ".join(f"{DISPLAY[fw]} {_version(fw)}" for fw in _released(fws))
+    out.append(f"Versions: {versions}")
+    out.append("")
+
+    for run in runs:
+        out.append(_traffic_title(run))
+        out += _case_table(run)
+        out.append("")
+    if len(runs) > 1:
+        out.append("Varied / fixed, per framework (above 1: the varied traffic costs more)")
+        varied, fixed = runs[0], runs[1]
+        header = ["case", *(DISPLAY[fw] for fw in fws)]
+        rows = [
+            [
+                c.name,
+                *(fmt_ratio(_div(varied.best(c.name, fw), fixed.best(c.name, fw))) for fw in fws),
+            ]
+            for c in results.cases
+        ]
+        out += _table(header, rows)
+        out.append("")
     if results.harness_us is not None:
         out.append(
             f"(harness overhead, measured with a null WSGI app: {results.harness_us:.2f} µs "
@@ -634,10 +732,12 @@ def render(results: Results, targets: list[Target]) -> str:
         met = sum(t.met is True for t in targets)
         out.append(f"{met} of {len(targets)} targets met")
 
-    if results.failures or results.import_errors:
+    failures = [f for run in runs for f in run.failures]
+    failures = list({(f.framework, f.case, f.problem): f for f in failures}.values())
+    if failures or results.import_errors:
         out.append("")
         out.append("FAILURES (not timed; fix the framework, not the benchmark)")
-        for f in results.failures:
+        for f in failures:
             where = "building the app" if f.case == "*" else f"case {f.case!r}"
             out.append(f"- {DISPLAY[f.framework]}, {where}: {f.problem}")
             if f.status:
@@ -660,8 +760,22 @@ def _version(framework: str) -> str:
         return "?"
 
 
-def to_json(results: Results, targets: list[Target]) -> dict[str, Any]:
-    """Every figure of the run, for docs and charts."""
+def to_json(runs: list[Results], targets: list[Target]) -> dict[str, Any]:
+    """Every figure of the run, for docs and charts: ``cases`` is the headline traffic."""
+    document = _run_json(runs[0], targets)
+    document["traffic"] = runs[0].traffic
+    document["other_traffics"] = {
+        run.traffic: {
+            "harness_overhead_us": run.harness_us,
+            "cases": _run_json(run, [])["cases"],
+            "failures": [asdict(f) for f in run.failures],
+        }
+        for run in runs[1:]
+    }
+    return document
+
+
+def _run_json(results: Results, targets: list[Target]) -> dict[str, Any]:
     fws = results.frameworks
     peers = _peers(fws)
     return {
@@ -769,13 +883,23 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-imports", action="store_true", help="skip import timing")
     parser.add_argument(
+        "--traffic",
+        choices=("both", "varied", "fixed"),
+        default="both",
+        help="varied: a pool of distinct requests per case (the headline); fixed: one "
+        "request over and over; both (default): varied, then fixed, side by side",
+    )
+    parser.add_argument(
+        "--pool", type=int, help="distinct requests per case in the varied traffic (2048)"
+    )
+    parser.add_argument(
         "--baseline",
         metavar="REV",
         help="also time Erlen as of git revision REV, as the column Erlen@REV",
     )
     parser.add_argument("--json", metavar="PATH", type=Path, help="also write all figures as JSON")
     args = parser.parse_args(argv)
-    for name in ("repeat", "target_ms", "number"):
+    for name in ("repeat", "target_ms", "number", "pool"):
         value = getattr(args, name)
         if value is not None and value <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive")
@@ -792,6 +916,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides["target_s"] = args.target_ms / 1000
     if args.number:
         overrides["number"] = args.number
+    if args.pool:
+        overrides["pool_size"] = args.pool
+    overrides["traffics"] = {
+        "both": ("varied", "fixed"),
+        "varied": ("varied",),
+        "fixed": ("fixed",),
+    }[args.traffic]
     settings = Settings(**{**asdict(settings), **overrides})
 
     selected = set(args.cases or CASES_BY_NAME)
@@ -804,15 +935,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         DISPLAY[baseline] = f"Erlen@{args.baseline}"
         frameworks.insert(1 if "erlen" in frameworks else 0, baseline)
 
-    results = run_benchmarks(settings, frameworks, cases)
+    runs = run_benchmarks(settings, frameworks, cases)
+    results = runs[0]
     if not args.no_imports:
         measure_imports(results)
     targets = evaluate_targets(results)
-    print(render(results, targets))
+    print(render(runs, targets))
     if args.json:
-        args.json.write_text(json.dumps(to_json(results, targets), indent=2) + "\n")
+        args.json.write_text(json.dumps(to_json(runs, targets), indent=2) + "\n")
         _log(f"wrote {args.json}")
-    return 1 if results.failures or results.import_errors else 0
+    return 1 if any(run.failures for run in runs) or results.import_errors else 0
 
 
 if __name__ == "__main__":
