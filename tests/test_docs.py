@@ -886,6 +886,10 @@ def test_built_reference_shows_no_sphinx_markup(built_site: Path) -> None:
         r"<code>route\(\)</code></a>",
         texts["api.html"],
     )
+    # A role naming Response by its module (:class:`~erlen.wrappers.Response`)
+    # links to where the reference shows it, as erlen.Response on api.html.
+    to_response = re.compile(r'href="\.\./api\.html#erlen\.Response"><code>Response</code></a>')
+    assert any(to_response.search(text) for name, text in texts.items() if name.startswith("api/"))
 
 
 def test_built_reference_documents_each_object_once(built_site: Path) -> None:
