@@ -495,3 +495,25 @@ def test_subscribing_while_redis_is_down_fails_clearly_and_leaves_nothing(
                 assert sub.get(5) == "back"
         finally:
             broadcast.close()
+
+
+def test_first_subscriptions_at_the_same_time_all_receive(redis_url: str) -> None:
+    # Regression: redis-py's PubSub opened one connection per concurrent first
+    # SUBSCRIBE and kept the last, so a channel subscribed on the other was
+    # never confirmed (a 10 s TimeoutError), e.g. two chat rooms joined at once.
+    channels = [f"room{n}" for n in range(8)]
+
+    async def main() -> list[str]:
+        broadcast = Broadcast(url=redis_url)
+        subs = [broadcast.asubscribe(channel) for channel in channels]
+        try:
+            async with asyncio.timeout(5):
+                await asyncio.gather(*(sub.__aenter__() for sub in subs))
+                for channel in channels:
+                    await broadcast.apublish(channel, channel)
+                return [await sub.aget() for sub in subs]
+        finally:
+            await broadcast.aclose()
+
+    for _ in range(5):  # the race lost about half the time; five tries all but always hit it
+        assert asyncio.run(main()) == channels

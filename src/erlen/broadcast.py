@@ -602,6 +602,10 @@ class _RedisBackend:
         self._pubsub = self._client.pubsub()
         self._confirm: dict[str, asyncio.Future[None]] = {}
         self._listening = asyncio.Event()
+        # NOTE: redis-py's PubSub connects on its first command without a lock:
+        # two first subscribes at once each took a connection, and the channel
+        # subscribed on the one dropped never confirmed. One command at a time.
+        self._commands = asyncio.Lock()
         self._closing = False
         self._thread = threading.Thread(
             target=self._run, name=f"erlen-broadcast {url.split('@')[-1]}", daemon=True
@@ -673,7 +677,8 @@ class _RedisBackend:
         if confirmed is None:
             confirmed = self._confirm[channel] = self._loop.create_future()
         try:
-            await self._pubsub.subscribe(channel)
+            async with self._commands:
+                await self._pubsub.subscribe(channel)
         except BaseException:
             self._confirm.pop(channel, None)
             raise
@@ -681,7 +686,8 @@ class _RedisBackend:
         await confirmed
 
     async def _unsubscribe(self, channel: str) -> None:
-        await self._pubsub.unsubscribe(channel)
+        async with self._commands:
+            await self._pubsub.unsubscribe(channel)
 
     async def _publish(self, channel: str, message: str) -> None:
         await self._client.publish(channel, message)
