@@ -45,6 +45,7 @@ BOTH_INTERFACES = frozenset(
         "test_sse",
         "test_templating",
         "test_testing",
+        "test_typed_views",
         "test_views",
         "test_vulns",
         "test_wrappers",

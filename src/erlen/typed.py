@@ -1,0 +1,577 @@
+"""Typed views: validated input and typed output with pydantic models.
+
+Three decorators, placed under the route decorator, declare what a view
+takes and what it returns::
+
+    @app.post("/bookmarks")
+    @input(BookmarkIn)
+    @output(BookmarkOut, status=201)
+    def create_bookmark(body: BookmarkIn) -> BookmarkOut: ...
+
+:func:`input` validates one part of the request (the JSON body by default;
+the query string, form data, headers or cookies with ``location=``) with
+pydantic and passes the result to the view as a keyword argument.
+:func:`output` serializes what the view returns through a model, so a field
+the model does not have never reaches the client. :func:`doc` and
+:func:`security` only describe the view for :mod:`erlen.openapi`.
+
+Invalid input is a :class:`ValidationError` (422) and a body that is not
+JSON an :class:`InvalidJSON` (400), both answered as RFC 9457
+``application/problem+json``; register an error handler for either class
+(or for the code) to answer in another format.
+
+pydantic (``pip install erlen[openapi]``) is imported when a decorator is
+first used, never by ``import erlen``. A view without these decorators is
+not touched: the work happens in a wrapper around the decorated view only.
+
+.. versionadded:: 0.2
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import typing as t
+from dataclasses import dataclass, field
+
+from .concurrency import is_async
+from .exceptions import BadRequest, HTTPException, UnprocessableEntity, UnsupportedMediaType
+from .globals import _cv
+from .wrappers import Response
+
+if t.TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
+    from .wrappers import Request
+
+__all__ = [
+    "LOCATIONS",
+    "Input",
+    "InvalidJSON",
+    "NotJSON",
+    "Output",
+    "ProblemDetails",
+    "ValidationError",
+    "ViewSpec",
+    "doc",
+    "input",
+    "output",
+    "security",
+    "view_spec",
+]
+
+_F = t.TypeVar("_F", bound=t.Callable[..., t.Any])
+
+#: Where :func:`input` can read from, with the keyword argument each passes
+#: the validated object as unless ``arg=`` names another.
+LOCATIONS: dict[str, str] = {
+    "json": "body",
+    "query": "query",
+    "form": "form",
+    "headers": "headers",
+    "cookies": "cookies",
+}
+
+_SPEC_ATTR = "_erlen_view_spec"
+
+
+# -- errors --------------------------------------------------------------------
+
+
+class ProblemDetails(HTTPException):
+    """An HTTP error answered as RFC 9457 ``application/problem+json``.
+
+    The body has ``type`` (``about:blank``: the status says it all),
+    ``title`` (the status's reason phrase), ``status``, ``detail`` (the
+    description) and, when there are any, ``errors``: one object per
+    failing field, each with ``location`` (``json``, ``query``, ``form``,
+    ``headers`` or ``cookies``), ``pointer`` (a JSON pointer to the field
+    in that location, RFC 6901, e.g. ``/tags/0``), ``detail`` (the message)
+    and ``type`` (pydantic's error type, e.g. ``missing``).
+
+    :param errors: The failing fields, in the shape above.
+    :param description: The ``detail`` member; the class's default if not given.
+    """
+
+    def __init__(
+        self, errors: list[dict[str, t.Any]] | None = None, description: str | None = None
+    ) -> None:
+        super().__init__(description)
+        #: The failing fields (see the class description).
+        self.errors: list[dict[str, t.Any]] = errors or []
+
+    def to_dict(self) -> dict[str, t.Any]:
+        """The problem details object sent as the body."""
+        problem: dict[str, t.Any] = {
+            "type": "about:blank",
+            "title": self.name,
+            "status": self.code,
+            "detail": self.description,
+        }
+        if self.errors:
+            problem["errors"] = self.errors
+        return problem
+
+    def get_body(self, environ: t.Any = None, scope: t.Any = None) -> str:
+        """The problem details as JSON."""
+        return json.dumps(self.to_dict())
+
+    def get_headers(self, environ: t.Any = None, scope: t.Any = None) -> list[tuple[str, str]]:
+        """``Content-Type: application/problem+json``."""
+        return [("Content-Type", "application/problem+json")]
+
+
+class ValidationError(ProblemDetails, UnprocessableEntity):
+    """*422*: the input did not validate; :attr:`errors` lists every failing field.
+
+    Not pydantic's exception of the same name: this one is the HTTP error a
+    view's invalid input becomes.
+    """
+
+    description = "The request's input did not validate."
+
+
+class InvalidJSON(ProblemDetails, BadRequest):
+    """*400*: the body of a request to a view taking JSON is not JSON at all."""
+
+    description = "The request body is not valid JSON."
+
+
+class NotJSON(ProblemDetails, UnsupportedMediaType):
+    """*415*: a view taking a JSON body got another ``Content-Type``."""
+
+    description = "The request body must be JSON (Content-Type: application/json)."
+
+
+# -- what a view declares ------------------------------------------------------
+
+
+def _pointer(loc: t.Iterable[str | int]) -> str:
+    # RFC 6901: "~" and "/" in a key are escaped as "~0" and "~1".
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in loc)
+
+
+def _is_multi(annotation: t.Any) -> bool:
+    """Whether a field takes several values (``list[int]``, ``set[str] | None``...)."""
+    import types
+
+    if annotation in (list, set, frozenset, tuple):
+        return True
+    origin = t.get_origin(annotation)
+    if origin in (list, set, frozenset, tuple):
+        return True
+    if origin is t.Union or origin is types.UnionType:
+        return any(_is_multi(arg) for arg in t.get_args(annotation))
+    if origin is t.Annotated:
+        return _is_multi(t.get_args(annotation)[0])
+    return False
+
+
+@dataclass(eq=False)
+class Input:
+    """One :func:`input` declaration: a model read from one location of the request."""
+
+    #: The model (or, for ``json``, any type pydantic validates, e.g. ``list[Item]``).
+    schema: t.Any
+    #: One of :data:`LOCATIONS`.
+    location: str
+    #: The keyword argument the view gets the validated object as.
+    arg: str
+    #: An example value for the spec, or ``None``.
+    example: t.Any = None
+    #: The model's TypeAdapter (built once, at decoration).
+    adapter: TypeAdapter[t.Any] = field(init=False, repr=False)
+    # (key the model reads, name in the request, several values?) per field,
+    # for headers and cookies; keys with several values for query and form.
+    _fields: tuple[tuple[str, str, bool], ...] = field(init=False, repr=False, default=())
+    _multi: frozenset[str] = field(init=False, repr=False, default=frozenset())
+
+    def __post_init__(self) -> None:
+        from pydantic import BaseModel, TypeAdapter
+
+        self.adapter = TypeAdapter(self.schema)
+        if self.location == "json":
+            return
+        if not (isinstance(self.schema, type) and issubclass(self.schema, BaseModel)):
+            raise TypeError(
+                f"@input(location={self.location!r}) takes a pydantic model class,"
+                f" not {self.schema!r}"
+            )
+        fields = []
+        for name, info in self.schema.model_fields.items():
+            key = info.validation_alias if isinstance(info.validation_alias, str) else None
+            key = key or info.alias or name
+            # Headers are named with hyphens; a Python name can't have one.
+            source = key.replace("_", "-") if self.location == "headers" else key
+            fields.append((key, source, _is_multi(info.annotation)))
+        self._fields = tuple(fields)
+        self._multi = frozenset(key for key, _, multi in fields if multi)
+
+    def load(self, request: Request) -> t.Any:
+        """Validate this input from ``request`` and return the object.
+
+        :raises ValidationError: The input does not validate.
+        :raises InvalidJSON: The body is not JSON (``json`` only).
+        :raises NotJSON: The content type is not JSON (``json`` only).
+        """
+        from pydantic import ValidationError as PydanticError
+
+        try:
+            if self.location == "json":
+                if not request.is_json:
+                    raise NotJSON()
+                # Straight from the bytes into the model: no dict in between.
+                return self.adapter.validate_json(request.get_data(cache=True))
+            return self.adapter.validate_python(self._data(request))
+        except PydanticError as exc:
+            errors = exc.errors(include_url=False, include_input=False, include_context=False)
+            if self.location == "json" and any(e["type"] == "json_invalid" for e in errors):
+                raise InvalidJSON() from None
+            # Errors name the field as the client sent it (a header's name).
+            names: dict[str | int, str | int] = {key: name for key, name, _ in self._fields}
+            raise ValidationError(
+                [
+                    {
+                        "location": self.location,
+                        "pointer": _pointer(
+                            (names.get(e["loc"][0], e["loc"][0]), *e["loc"][1:]) if e["loc"] else ()
+                        ),
+                        "detail": e["msg"],
+                        "type": e["type"],
+                    }
+                    for e in errors
+                ]
+            ) from None
+
+    def _data(self, request: Request) -> dict[str, t.Any]:
+        location = self.location
+        if location in ("query", "form"):
+            parts = [request.args] if location == "query" else [request.form, request.files]
+            multi = self._multi
+            data: dict[str, t.Any] = {}
+            for part in parts:
+                for key in part:
+                    data[key] = part.getlist(key) if key in multi else part[key]
+            return data
+        values: t.Any = request.headers if location == "headers" else request.cookies
+        data = {}
+        for key, source, is_multi in self._fields:
+            if is_multi:
+                found = values.getlist(source)
+                if found and location == "headers":
+                    # A repeated header is the same as one with the values
+                    # joined by commas (RFC 9110 section 5.3), which is all a
+                    # WSGI server passes on: split, so both interfaces agree.
+                    found = [v.strip() for value in found for v in value.split(",") if v.strip()]
+                if found:
+                    data[key] = found
+            else:
+                value = values.get(source)
+                if value is not None:
+                    data[key] = value
+        return data
+
+
+@dataclass(eq=False)
+class Output:
+    """One :func:`output` declaration: the model of the body sent with one status."""
+
+    #: The model (any type pydantic serializes), or ``None`` for no body.
+    schema: t.Any
+    #: The status code.
+    status: int
+    #: The response's description in the spec.
+    description: str | None = None
+    #: An example value for the spec, or ``None``.
+    example: t.Any = None
+    #: The model's TypeAdapter, or ``None`` for no body (built once, at decoration).
+    adapter: TypeAdapter[t.Any] | None = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        from pydantic import TypeAdapter
+
+        self.adapter = None if self.schema is None else TypeAdapter(self.schema)
+
+    def dump(self, value: t.Any) -> bytes:
+        """``value`` validated against the model and serialized to JSON.
+
+        The model's own fields only: a subclass instance, a dict or an
+        object with more attributes loses the rest.
+        """
+        adapter = self.adapter
+        if adapter is None:
+            return b""
+        return adapter.dump_json(adapter.validate_python(value, from_attributes=True))
+
+
+@dataclass(eq=False)
+class ViewSpec:
+    """What the decorators of :mod:`erlen.typed` declared about one view.
+
+    :mod:`erlen.openapi` reads it to describe the view; :func:`view_spec`
+    gets it from a view function.
+    """
+
+    #: The :func:`input` declarations, top to bottom.
+    inputs: list[Input] = field(default_factory=list)
+    #: The :func:`output` declarations by status.
+    outputs: dict[int, Output] = field(default_factory=dict)
+    #: The summary; the first line of the docstring if not given.
+    summary: str | None = None
+    #: The description; the rest of the docstring if not given.
+    description: str | None = None
+    #: Tags; the blueprint's name if not given.
+    tags: list[str] | None = None
+    #: Names of security schemes any one of which the view accepts; ``[]``
+    #: for a public view; ``None`` for the API's default.
+    security: list[str] | None = None
+    #: More documented responses: status → description.
+    responses: dict[int, str] = field(default_factory=dict)
+    #: Left out of the spec.
+    hidden: bool = False
+    #: Marked deprecated in the spec.
+    deprecated: bool = False
+    #: The ``operationId``; the endpoint if not given.
+    operation_id: str | None = None
+    # Whether a wrapper that loads the inputs and renders the outputs exists.
+    _wrapped: bool = False
+    # The status a return value without one gets (the lowest declared).
+    _default_status: int = 200
+
+    def render(self, rv: t.Any) -> t.Any:
+        """Turn a view's return value into a response through its output model.
+
+        A :class:`~erlen.Response` (``send_file``, ``redirect``, a stream
+        made with ``Response(generator)``) and a generator pass through
+        untouched. Otherwise ``rv`` is a body, ``(body, status)``,
+        ``(body, headers)`` or ``(body, status, headers)`` as for any view.
+
+        :raises LookupError: The status has no :func:`output` declaration
+            (a 500: the view and its declarations disagree).
+        """
+        if isinstance(rv, Response) or hasattr(rv, "__next__") or hasattr(rv, "__anext__"):
+            return rv
+        status: t.Any = None
+        headers = None
+        if type(rv) is tuple:
+            if len(rv) == 3:
+                rv, status, headers = rv
+            elif len(rv) == 2:
+                if isinstance(rv[1], (dict, list, tuple)) or hasattr(rv[1], "to_wsgi_list"):
+                    rv, headers = rv
+                else:
+                    rv, status = rv
+        if status is None:
+            code = self._default_status
+        elif isinstance(status, int):
+            code = status
+        else:
+            code = int(str(status).split(None, 1)[0])
+        out = self.outputs.get(code)
+        if out is None:
+            raise LookupError(
+                f"the view returned status {code}, which no @output declares"
+                f" (declared: {sorted(self.outputs)})"
+            )
+        app = _cv.get().app
+        if out.adapter is None:
+            return app.response_class(None, code, headers)
+        return app.response_class(out.dump(rv), code, headers, mimetype="application/json")
+
+
+def view_spec(func: t.Callable[..., t.Any]) -> ViewSpec | None:
+    """The :class:`ViewSpec` of a view decorated with this module's decorators, or ``None``."""
+    return getattr(func, _SPEC_ATTR, None)
+
+
+def _spec(func: t.Callable[..., t.Any]) -> ViewSpec:
+    spec = view_spec(func)
+    if spec is None:
+        spec = ViewSpec()
+        setattr(func, _SPEC_ATTR, spec)
+    return spec
+
+
+def _typed(func: _F) -> _F:
+    """``func`` wrapped to load its inputs and render its outputs, once."""
+    spec = _spec(func)
+    if spec._wrapped:
+        # Already wrapped (possibly under other functools.wraps decorators,
+        # which copy the attribute): the wrapper reads the shared spec.
+        return func
+    spec._wrapped = True
+    inputs = spec.inputs
+    outputs = spec.outputs
+    render = spec.render
+
+    def load(kwargs: dict[str, t.Any]) -> None:
+        request = _cv.get().request
+        assert request is not None
+        for item in inputs:
+            kwargs[item.arg] = item.load(request)
+
+    if is_async(func):
+
+        async def async_view(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            if inputs:
+                load(kwargs)
+            rv = await func(*args, **kwargs)
+            return render(rv) if outputs else rv
+
+        return t.cast(_F, functools.wraps(func)(async_view))
+
+    def view(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        if inputs:
+            load(kwargs)
+        rv = func(*args, **kwargs)
+        return render(rv) if outputs else rv
+
+    return t.cast(_F, functools.wraps(func)(view))
+
+
+# -- the decorators ------------------------------------------------------------
+
+
+def input(
+    schema: t.Any,
+    location: str = "json",
+    *,
+    arg: str | None = None,
+    example: t.Any = None,
+) -> t.Callable[[_F], _F]:
+    """Validate part of the request with ``schema`` and pass the result to the view.
+
+    ``@input(BookmarkIn)`` reads the JSON body (``Content-Type:
+    application/json``) straight into the model; ``location="query"``,
+    ``"form"`` (form fields and files), ``"headers"`` or ``"cookies"``
+    read that part instead, where ``schema`` must be a pydantic model
+    class. A field typed as a list (``list[str]``) takes every value of a
+    repeated key; the others take the first. A header field's name has
+    ``_`` for ``-`` (``x_request_id`` reads ``X-Request-Id``) unless it has
+    an alias.
+
+    The validated object is passed as the keyword argument ``arg``:
+    ``body``, ``query``, ``form``, ``headers`` or ``cookies`` by default
+    (:data:`LOCATIONS`). Inputs are validated in the order of the
+    decorators, top first, right before the view runs.
+
+    :param schema: A pydantic model class (or, for ``json``, any type
+        pydantic validates: ``list[Item]``, a dataclass, a ``TypedDict``).
+    :param location: One of :data:`LOCATIONS`.
+    :param arg: The keyword argument's name.
+    :param example: An example value shown in the spec.
+    :raises ValueError: An unknown location, or a second input with the same ``arg``.
+    """
+    if location not in LOCATIONS:
+        raise ValueError(f"location must be one of {', '.join(LOCATIONS)}, not {location!r}")
+    item = Input(schema, location, arg or LOCATIONS[location], example)
+
+    def decorator(f: _F) -> _F:
+        wrapped = _typed(f)
+        spec = _spec(wrapped)
+        if any(other.arg == item.arg for other in spec.inputs):
+            raise ValueError(f"two inputs of the view are passed as {item.arg!r}: give one arg=")
+        # Decorators apply bottom up; keep the order they are written in.
+        spec.inputs.insert(0, item)
+        return wrapped
+
+    return decorator
+
+
+def output(
+    schema: t.Any,
+    status: int = 200,
+    *,
+    description: str | None = None,
+    example: t.Any = None,
+) -> t.Callable[[_F], _F]:
+    """Serialize what the view returns through ``schema``.
+
+    The view returns a model instance, a dict or any object with the
+    model's attributes (an ORM row), alone or as ``(value, status)``,
+    ``(value, headers)`` or ``(value, status, headers)``; it is validated
+    against ``schema`` and sent as JSON. Only the model's fields are sent:
+    a password hash on the object stays on the server.
+
+    Use the decorator once per status (``@output(Item, 201)`` and
+    ``@output(Problem, 409)``); a return without a status gets the lowest
+    declared one. ``schema=None`` declares a status with no body (204). A
+    returned :class:`~erlen.Response` (``send_file``, ``redirect``, a
+    stream) or a generator passes through untouched.
+
+    A value that does not fit the model, or a status no decorator
+    declares, is a bug in the view: a 500, logged as usual.
+
+    :param schema: A pydantic model class or any type pydantic serializes
+        (``list[Item]``), or ``None``.
+    :param status: The status code this model is sent with.
+    :param description: The response's description in the spec.
+    :param example: An example value shown in the spec.
+    """
+    item = Output(schema, int(status), description, example)
+
+    def decorator(f: _F) -> _F:
+        wrapped = _typed(f)
+        spec = _spec(wrapped)
+        spec.outputs[item.status] = item
+        spec._default_status = min(spec.outputs)
+        return wrapped
+
+    return decorator
+
+
+def doc(
+    summary: str | None = None,
+    description: str | None = None,
+    *,
+    tags: list[str] | None = None,
+    responses: dict[int, str] | None = None,
+    operation_id: str | None = None,
+    deprecated: bool = False,
+    hide: bool = False,
+) -> t.Callable[[_F], _F]:
+    """Describe the view in the spec; it changes nothing at run time.
+
+    :param summary: One line; the docstring's first line by default.
+    :param description: The docstring's other lines by default.
+    :param tags: Groups in the reference; the blueprint's name by default.
+    :param responses: More statuses the view may answer with, each with
+        its description (``{404: "No such bookmark"}``).
+    :param operation_id: The operation's id; the endpoint by default.
+    :param deprecated: Mark the operation deprecated.
+    :param hide: Leave the view out of the spec.
+    """
+
+    def decorator(f: _F) -> _F:
+        spec = _spec(f)
+        if summary is not None:
+            spec.summary = summary
+        if description is not None:
+            spec.description = description
+        if tags is not None:
+            spec.tags = list(tags)
+        if responses:
+            spec.responses.update(responses)
+        if operation_id is not None:
+            spec.operation_id = operation_id
+        spec.deprecated = spec.deprecated or deprecated
+        spec.hidden = spec.hidden or hide
+        return f
+
+    return decorator
+
+
+def security(*schemes: str) -> t.Callable[[_F], _F]:
+    """Declare the security schemes the view accepts (any one of them).
+
+    The names are those given to :class:`erlen.openapi.OpenAPI`'s
+    ``security_schemes``. ``@security()`` with no name marks a public view
+    in an API whose default requires one. This only documents: the view
+    (or a ``before_request`` function) still checks the credentials.
+    """
+
+    def decorator(f: _F) -> _F:
+        _spec(f).security = list(schemes)
+        return f
+
+    return decorator

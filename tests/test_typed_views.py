@@ -1,0 +1,597 @@
+"""erlen.typed: validated input and typed output, over WSGI and ASGI."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import io
+import json
+import logging
+import subprocess
+import sys
+
+import pytest
+
+pydantic = pytest.importorskip("pydantic")
+
+from pydantic import BaseModel, Field, field_validator  # noqa: E402
+
+from erlen import Blueprint, Response, redirect  # noqa: E402
+from erlen.typed import (  # noqa: E402
+    InvalidJSON,
+    NotJSON,
+    ValidationError,
+    doc,
+    input,
+    output,
+    security,
+    view_spec,
+)
+
+
+class BookmarkIn(BaseModel):
+    url: str
+    title: str = Field(max_length=20)
+    tags: list[str] = []
+
+
+class BookmarkOut(BaseModel):
+    id: int
+    url: str
+    title: str
+    tags: list[str]
+
+
+class Stored(BookmarkOut):
+    # A field the output model does not have: it must never be sent.
+    owner_password_hash: str
+
+
+class Conflict(BaseModel):
+    existing_id: int
+
+
+class Page(BaseModel):
+    page: int = 1
+    tag: list[str] = []
+    sort: str | None = None
+
+
+def _problem(rv) -> dict:
+    assert rv.content_type == "application/problem+json"
+    return json.loads(rv.data)
+
+
+# -- JSON body -----------------------------------------------------------------
+
+
+@pytest.fixture
+def bookmarks(app):
+    seen = []
+
+    @app.post("/bookmarks")
+    @input(BookmarkIn)
+    @output(BookmarkOut, status=201)
+    @output(Conflict, status=409)
+    def create(body: BookmarkIn):
+        seen.append(body)
+        if body.url == "https://taken.example":
+            return {"existing_id": 7}, 409
+        return Stored(id=1, owner_password_hash="secret-hash", **body.model_dump())
+
+    return seen
+
+
+def test_json_body_is_validated_into_the_model(client, bookmarks):
+    rv = client.post("/bookmarks", json={"url": "https://a.example", "title": "A", "tags": ["x"]})
+    assert rv.status_code == 201
+    assert rv.content_type == "application/json"
+    assert json.loads(rv.data) == {"id": 1, "url": "https://a.example", "title": "A", "tags": ["x"]}
+    assert isinstance(bookmarks[0], BookmarkIn)
+
+
+def test_output_filters_fields_the_model_does_not_have(client, bookmarks):
+    rv = client.post("/bookmarks", json={"url": "https://a.example", "title": "A"})
+    assert b"secret-hash" not in rv.data
+    assert "owner_password_hash" not in json.loads(rv.data)
+
+
+def test_each_status_has_its_model(client, bookmarks):
+    rv = client.post("/bookmarks", json={"url": "https://taken.example", "title": "T"})
+    assert rv.status_code == 409
+    assert json.loads(rv.data) == {"existing_id": 7}
+
+
+def test_invalid_body_is_422_listing_every_field(client, bookmarks):
+    rv = client.post("/bookmarks", json={"title": "x" * 21, "tags": ["ok", 3]})
+    assert rv.status_code == 422
+    problem = _problem(rv)
+    assert problem["status"] == 422
+    assert problem["type"] == "about:blank"
+    assert problem["title"] == "Unprocessable Entity"
+    found = {(e["location"], e["pointer"], e["type"]) for e in problem["errors"]}
+    assert found == {
+        ("json", "/url", "missing"),
+        ("json", "/title", "string_too_long"),
+        ("json", "/tags/1", "string_type"),
+    }
+    assert all(e["detail"] for e in problem["errors"])
+    assert bookmarks == []
+
+
+def test_input_values_are_not_echoed_in_errors(client, bookmarks):
+    rv = client.post("/bookmarks", json={"url": "https://a.example", "title": "<script>" * 5})
+    assert rv.status_code == 422
+    assert b"<script>" not in rv.data
+
+
+@pytest.mark.parametrize(
+    "body", [b"{not json", b"", b'{"url": "\xff"}', b"[" * 10_000, b'{"url": "a"} trailing']
+)
+def test_body_that_is_not_json_is_400(client, bookmarks, body):
+    rv = client.post("/bookmarks", data=body, content_type="application/json")
+    assert rv.status_code == 400
+    assert _problem(rv)["detail"] == InvalidJSON.description
+    assert bookmarks == []
+
+
+def test_json_of_the_wrong_shape_is_422_not_400(client, bookmarks):
+    rv = client.post("/bookmarks", json=[1, 2])
+    assert rv.status_code == 422
+    assert _problem(rv)["errors"][0]["pointer"] == ""
+
+
+def test_other_content_type_is_415(client, bookmarks):
+    rv = client.post("/bookmarks", data={"url": "https://a.example", "title": "A"})
+    assert rv.status_code == 415
+    assert _problem(rv)["detail"] == NotJSON.description
+
+
+def test_json_suffix_content_type_is_json(client, bookmarks):
+    rv = client.post(
+        "/bookmarks",
+        data=b'{"url": "u", "title": "t"}',
+        content_type="application/vnd.api+json",
+    )
+    assert rv.status_code == 201
+
+
+def test_body_over_the_size_limit_is_413(app, client, bookmarks):
+    app.config["MAX_CONTENT_LENGTH"] = 10
+    rv = client.post("/bookmarks", json={"url": "https://a.example", "title": "A"})
+    assert rv.status_code == 413
+
+
+def test_json_input_takes_any_type_pydantic_validates(app, client):
+    @dataclasses.dataclass
+    class Point:
+        x: int
+        y: int
+
+    @app.post("/points")
+    @input(list[Point], arg="points")
+    def points(points: list[Point]):
+        return {"sum": sum(p.x + p.y for p in points), "type": type(points[0]).__name__}
+
+    rv = client.post("/points", json=[{"x": 1, "y": 2}, {"x": "3", "y": 4}])
+    assert rv.get_json() == {"sum": 10, "type": "Point"}
+    rv = client.post("/points", json=[{"x": 1}])
+    assert rv.status_code == 422
+    assert _problem(rv)["errors"][0]["pointer"] == "/0/y"
+
+
+def test_pointer_escapes_slash_and_tilde(app, client):
+    class Odd(BaseModel):
+        a_b: int = Field(alias="a/b~c")
+
+    @app.post("/odd")
+    @input(Odd)
+    def odd(body: Odd):
+        return str(body.a_b)
+
+    rv = client.post("/odd", json={})
+    assert _problem(rv)["errors"][0]["pointer"] == "/a~1b~0c"
+
+
+# -- query, form, headers, cookies ----------------------------------------------
+
+
+@pytest.fixture
+def listing(app):
+    @app.get("/bookmarks")
+    @input(Page, "query")
+    def list_bookmarks(query: Page):
+        return query.model_dump()
+
+
+def test_query_string_with_repeated_keys(client, listing):
+    rv = client.get("/bookmarks?page=2&tag=a&tag=b&sort=new&sort=old&other=1")
+    # A list field takes every value; the others take the first.
+    assert rv.get_json() == {"page": 2, "tag": ["a", "b"], "sort": "new"}
+
+
+def test_query_string_defaults(client, listing):
+    assert client.get("/bookmarks").get_json() == {"page": 1, "tag": [], "sort": None}
+
+
+def test_invalid_query_is_422(client, listing):
+    rv = client.get("/bookmarks?page=two")
+    assert rv.status_code == 422
+    (error,) = _problem(rv)["errors"]
+    assert (error["location"], error["pointer"], error["type"]) == ("query", "/page", "int_parsing")
+
+
+def test_form_fields_and_files(app, client):
+    class Upload(BaseModel, arbitrary_types_allowed=True):
+        name: str
+        count: int
+        labels: list[str] = []
+        attachment: object = None
+
+    @app.post("/upload")
+    @input(Upload, "form")
+    def upload(form: Upload):
+        return {
+            "name": form.name,
+            "count": form.count,
+            "labels": form.labels,
+            "file": form.attachment.read().decode() if form.attachment else None,
+        }
+
+    rv = client.post(
+        "/upload",
+        data={
+            "name": "n",
+            "count": "3",
+            "labels": ["a", "b"],
+            "attachment": (io.BytesIO(b"content"), "a.txt"),
+        },
+    )
+    assert rv.get_json() == {"name": "n", "count": 3, "labels": ["a", "b"], "file": "content"}
+    rv = client.post("/upload", data={"count": "x"})
+    found = {(e["location"], e["pointer"]) for e in _problem(rv)["errors"]}
+    assert found == {("form", "/name"), ("form", "/count")}
+
+
+def test_headers_by_hyphenated_name_or_alias(app, client):
+    class Meta(BaseModel):
+        x_request_id: int
+        accept_language: list[str] = []
+        token: str | None = Field(default=None, alias="X-Api-Key")
+
+    @app.get("/meta")
+    @input(Meta, "headers", arg="meta")
+    def meta(meta: Meta):
+        return meta.model_dump()
+
+    rv = client.get(
+        "/meta",
+        headers=[
+            ("x-request-id", "42"),
+            ("Accept-Language", "de"),
+            ("Accept-Language", "en"),
+            ("X-API-KEY", "k"),
+        ],
+    )
+    assert rv.get_json() == {"x_request_id": 42, "accept_language": ["de", "en"], "token": "k"}
+    rv = client.get("/meta", headers={"X-Request-Id": "nope"})
+    (error,) = _problem(rv)["errors"]
+    # The header's name, as the client sent it, not the Python name.
+    assert (error["location"], error["pointer"]) == ("headers", "/x-request-id")
+
+
+def test_cookies(app, client):
+    class Prefs(BaseModel):
+        theme: str = "light"
+        font_size: int = 12
+
+    @app.get("/prefs")
+    @input(Prefs, "cookies")
+    def prefs(cookies: Prefs):
+        return cookies.model_dump()
+
+    client.set_cookie("font_size", "14")
+    assert client.get("/prefs").get_json() == {"theme": "light", "font_size": 14}
+    client.set_cookie("font_size", "big")
+    assert client.get("/prefs").status_code == 422
+
+
+def test_several_inputs_in_the_order_written(app, client):
+    calls = []
+
+    class Q(BaseModel):
+        q: int
+
+    class Body(BaseModel):
+        b: int
+
+    @app.post("/both/<int:item>")
+    @input(Q, "query")
+    @input(Body)
+    def both(item: int, query: Q, body: Body):
+        calls.append((item, query.q, body.b))
+        return "ok"
+
+    assert client.post("/both/5?q=1", json={"b": 2}).data == b"ok"
+    assert calls == [(5, 1, 2)]
+    assert [i.location for i in view_spec(app.view_functions["both"]).inputs] == ["query", "json"]
+    # The first failing input is reported.
+    rv = client.post("/both/5?q=x", json={})
+    assert _problem(rv)["errors"][0]["location"] == "query"
+
+
+# -- errors --------------------------------------------------------------------
+
+
+def test_error_handler_replaces_the_format(app, client, bookmarks):
+    @app.errorhandler(ValidationError)
+    def invalid(error: ValidationError):
+        return {"message": "bad input", "fields": [e["pointer"] for e in error.errors]}, 400
+
+    rv = client.post("/bookmarks", json={"title": "t"})
+    assert rv.status_code == 400
+    assert rv.get_json() == {"message": "bad input", "fields": ["/url"]}
+
+
+def test_error_handler_by_code(app, client, bookmarks):
+    @app.errorhandler(422)
+    def invalid(error):
+        return f"{type(error).__name__}: {len(error.errors)}", 422
+
+    rv = client.post("/bookmarks", json={})
+    assert rv.data == b"ValidationError: 2"
+
+
+def test_validator_bug_is_500_and_logged(app, client, caplog):
+    app.testing = False
+
+    class Buggy(BaseModel):
+        n: int
+
+        @field_validator("n")
+        @classmethod
+        def check(cls, n: int) -> int:
+            if n < 0:
+                raise ValueError("must not be negative")  # a validation error: 422
+            return {}["missing"]  # a bug: KeyError
+
+    @app.post("/buggy")
+    @input(Buggy)
+    def buggy(body: Buggy):
+        return "unreachable"
+
+    assert client.post("/buggy", json={"n": -1}).status_code == 422
+    with caplog.at_level(logging.ERROR, logger=app.name):
+        rv = client.post("/buggy", json={"n": 1})
+    assert rv.status_code == 500
+    assert b"KeyError" not in rv.data and b"Traceback" not in rv.data
+    assert "Exception on /buggy [POST]" in caplog.text
+    assert "KeyError" in caplog.text
+
+
+def test_output_that_does_not_fit_the_model_is_500(app, client, caplog):
+    app.testing = False
+
+    @app.get("/broken")
+    @output(BookmarkOut)
+    def broken():
+        return {"id": "not a number"}
+
+    with caplog.at_level(logging.ERROR, logger=app.name):
+        rv = client.get("/broken")
+    assert rv.status_code == 500
+    assert b"not a number" not in rv.data
+    assert "ValidationError" in caplog.text
+
+
+def test_undeclared_status_is_500(app, client, caplog):
+    app.testing = False
+
+    @app.get("/teapot")
+    @output(BookmarkOut)
+    def teapot():
+        return {"id": 1}, 418
+
+    with caplog.at_level(logging.ERROR, logger=app.name):
+        assert client.get("/teapot").status_code == 500
+    assert "status 418, which no @output declares" in caplog.text
+
+
+def test_undeclared_status_propagates_in_testing(app, client):
+    @app.get("/teapot")
+    @output(BookmarkOut)
+    def teapot():
+        return {"id": 1}, "418 I'M A TEAPOT"
+
+    with pytest.raises(LookupError, match="418"):
+        client.get("/teapot")
+
+
+# -- output --------------------------------------------------------------------
+
+
+def test_output_from_attributes_headers_and_lists(app, client):
+    class Row:
+        def __init__(self, n: int) -> None:
+            self.id, self.url, self.title, self.tags = n, f"u{n}", "t", []
+            self.password_hash = "hash"
+
+    @app.get("/rows")
+    @output(list[BookmarkOut])
+    def rows():
+        return [Row(1), Row(2)], {"X-Total": "2"}
+
+    rv = client.get("/rows")
+    assert rv.status_code == 200
+    assert rv.headers["X-Total"] == "2"
+    assert [r["id"] for r in rv.get_json()] == [1, 2]
+    assert b"hash" not in rv.data
+
+
+def test_output_with_status_and_headers(app, client):
+    @app.put("/b/<int:id>")
+    @output(BookmarkOut, 201)
+    @output(BookmarkOut, 200)
+    def put(id: int):
+        item = BookmarkOut(id=id, url="u", title="t", tags=[])
+        return item, 201 if id == 1 else 200, [("Location", f"/b/{id}")]
+
+    rv = client.put("/b/1")
+    assert (rv.status_code, rv.headers["Location"]) == (201, "/b/1")
+    assert client.put("/b/2").status_code == 200
+
+
+def test_lowest_declared_status_is_the_default(app, client):
+    @app.post("/made")
+    @output(Conflict, status=409)
+    @output(BookmarkOut, status=201)
+    def made():
+        return {"id": 1, "url": "u", "title": "t", "tags": []}
+
+    assert client.post("/made").status_code == 201
+
+
+def test_no_content_output(app, client):
+    @app.delete("/b/<int:id>")
+    @output(None, status=204)
+    def delete(id: int):
+        return ""
+
+    rv = client.delete("/b/3")
+    assert rv.status_code == 204
+    assert rv.data == b""
+
+
+def test_responses_and_streams_pass_through(app, client):
+    @app.get("/elsewhere")
+    @output(BookmarkOut)
+    def elsewhere():
+        return redirect("/there")
+
+    @app.get("/stream")
+    @output(BookmarkOut)
+    def stream():
+        def chunks():
+            yield "a"
+            yield "b"
+
+        return Response(chunks(), mimetype="text/plain")
+
+    @app.get("/generator")
+    @output(BookmarkOut)
+    def generator():
+        yield "x"
+        yield "y"
+
+    assert client.get("/elsewhere").status_code == 302
+    assert client.get("/stream").data == b"ab"
+    assert client.get("/generator").data == b"xy"
+
+
+# -- async views, other decorators, blueprints ---------------------------------
+
+
+def test_async_view(app, client):
+    @app.post("/async")
+    @input(BookmarkIn)
+    @output(BookmarkOut, status=201)
+    async def create(body: BookmarkIn):
+        return {"id": 9, **body.model_dump()}
+
+    rv = client.post("/async", json={"url": "u", "title": "t"})
+    assert (rv.status_code, rv.get_json()["id"]) == (201, 9)
+    assert client.post("/async", json={}).status_code == 422
+
+
+def test_other_decorators_in_between(app, client):
+    calls = []
+
+    def logged(f):
+        @functools.wraps(f)
+        def wrapper(*args, **kwargs):
+            calls.append("logged")
+            return f(*args, **kwargs)
+
+        return wrapper
+
+    @app.post("/mixed")
+    @output(BookmarkOut)
+    @logged
+    @input(BookmarkIn)
+    def mixed(body: BookmarkIn):
+        return {"id": 1, **body.model_dump()}
+
+    rv = client.post("/mixed", json={"url": "u", "title": "t", "tags": []})
+    assert rv.get_json() == {"id": 1, "url": "u", "title": "t", "tags": []}
+    # @input ran below the other decorator: it runs first, then the input is checked.
+    assert client.post("/mixed", json={}).status_code == 422
+    assert calls == ["logged", "logged"]
+
+
+def test_blueprint_views(app, client):
+    bp = Blueprint("api", __name__, url_prefix="/api")
+
+    @bp.post("/bookmarks")
+    @input(BookmarkIn)
+    @output(BookmarkOut, 201)
+    def create(body: BookmarkIn):
+        return {"id": 3, **body.model_dump()}
+
+    app.register_blueprint(bp)
+    assert client.post("/api/bookmarks", json={"url": "u", "title": "t"}).status_code == 201
+    assert client.post("/api/bookmarks", json={"url": "u"}).status_code == 422
+
+
+def test_undecorated_views_are_not_touched(app):
+    def plain():
+        return "plain"
+
+    app.add_url_rule("/plain", view_func=plain)
+    assert app.view_functions["plain"] is plain
+    assert view_spec(plain) is None
+
+
+def test_doc_and_security_do_not_wrap(app):
+    def described():
+        return "x"
+
+    decorated = security("token")(doc("Summary", tags=["t"], hide=True)(described))
+    assert decorated is described
+    spec = view_spec(described)
+    assert (spec.summary, spec.tags, spec.hidden, spec.security) == (
+        "Summary",
+        ["t"],
+        True,
+        ["token"],
+    )
+
+
+def test_doc_below_input_is_kept(app):
+    @input(BookmarkIn)
+    @doc(responses={404: "Missing"}, deprecated=True, operation_id="make")
+    def make(body):
+        return ""
+
+    spec = view_spec(make)
+    assert (spec.responses, spec.deprecated, spec.operation_id) == ({404: "Missing"}, True, "make")
+    assert len(spec.inputs) == 1
+
+
+def test_declaration_mistakes_fail_at_setup():
+    with pytest.raises(ValueError, match="location must be one of"):
+        input(Page, "body")
+    with pytest.raises(TypeError, match="takes a pydantic model class"):
+        input(list[int], "query")
+    with pytest.raises(ValueError, match="two inputs"):
+
+        @input(Page, "query", arg="x")
+        @input(BookmarkIn, arg="x")
+        def view(x):
+            return ""
+
+
+def test_import_loads_no_pydantic():
+    code = (
+        "import sys, erlen, erlen.typed; assert 'pydantic' not in sys.modules, 'pydantic imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
