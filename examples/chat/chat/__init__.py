@@ -4,8 +4,11 @@ Served by an ASGI server (WebSockets need one)::
 
     uvicorn --factory chat:create_app
 
-The rooms live in memory, in :class:`~chat.hub.Hub`: one server process
-(one worker) holds every connection, which is what a small chat needs.
+One process keeps the rooms in memory. Several processes (or machines)
+share them through Redis: start each with the same Redis URL::
+
+    ERLEN_BROADCAST_URL=redis://127.0.0.1:6379/0 uvicorn --factory chat:create_app --port 8001
+    ERLEN_BROADCAST_URL=redis://127.0.0.1:6379/0 uvicorn --factory chat:create_app --port 8002
 """
 
 from __future__ import annotations
@@ -13,21 +16,44 @@ from __future__ import annotations
 import typing as t
 
 from erlen import Erlen
+from erlen.broadcast import Broadcast
 
 from .hub import Hub
+from .rooms import MemoryRooms, RedisRooms
 
 
 def create_app(config: dict[str, t.Any] | None = None) -> Erlen:
-    """Build the chat app; ``config`` overrides the defaults (e.g. ``TESTING``)."""
+    """Build the chat app.
+
+    Settings come from the defaults below, then ``ERLEN_*`` environment
+    variables (``ERLEN_BROADCAST_URL=redis://...``), then ``config`` (e.g.
+    ``TESTING``).
+    """
     app = Erlen(__name__)
     app.config.update(
+        BROADCAST_URL="memory://",  # or redis://host:6379/0 to share the rooms between processes
         CHAT_HISTORY=50,  # messages a newcomer sees
         CHAT_MAX_TEXT=500,  # characters in one message
+        CHAT_SEAT_TTL=30,  # seconds the name of someone on a killed process stays taken (Redis)
         WEBSOCKET_MAX_MESSAGE_SIZE=4096,  # bytes in one WebSocket frame
     )
+    app.config.from_prefixed_env()
     if config:
         app.config.update(config)
-    app.extensions["chat"] = Hub(history=app.config["CHAT_HISTORY"])
+    broadcast = Broadcast(app)
+    url = broadcast.url
+    store: MemoryRooms | RedisRooms
+    if url.startswith(("redis://", "rediss://")):
+        import redis
+
+        # Fail fast rather than hold a page or a socket while Redis is away.
+        client = redis.Redis.from_url(
+            url, decode_responses=True, socket_timeout=2.0, socket_connect_timeout=2.0
+        )
+        store = RedisRooms(client, app.config["CHAT_HISTORY"], app.config["CHAT_SEAT_TTL"])
+    else:
+        store = MemoryRooms(app.config["CHAT_HISTORY"])
+    app.extensions["chat"] = Hub(store, broadcast, app.config["CHAT_SEAT_TTL"])
 
     from . import views
 

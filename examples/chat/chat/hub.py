@@ -1,106 +1,108 @@
-"""The rooms: who is connected where, and the last messages of each room."""
+"""The rooms' events: what the socket handlers and the pages ask of the chat.
+
+Who is where and the last messages are kept by a store of :mod:`chat.rooms`;
+the events (``message``, ``joined``, ``left``) go out on one broadcast channel
+per room (:mod:`erlen.broadcast`). With ``BROADCAST_URL`` set to a Redis URL
+both live in Redis, so a message said on one server process reaches the
+people connected to every other.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import typing as t
-from collections import deque
 from datetime import UTC, datetime
 
-from erlen import WebSocketDisconnect
+from .rooms import MemoryRooms, RedisRooms, Seat
 
 if t.TYPE_CHECKING:
-    from erlen.websockets import WebSocket
-
-
-class Room:
-    """The people in one room and its recent messages."""
-
-    def __init__(self, history: int) -> None:
-        self.members: dict[WebSocket, str] = {}
-        self.history: deque[dict[str, t.Any]] = deque(maxlen=history)
+    from erlen.broadcast import Broadcast
 
 
 class Hub:
-    """Every room of the app, created when its first person joins.
+    """The chat's rooms: a store for who is where, a broadcast for what happens.
 
-    All of it runs on the server's event loop, one step at a time, so plain
-    dicts need no locks.
+    :param store: Where the seats and history live.
+    :param broadcast: The app's broadcast; channel ``chat:<room>`` carries a room's events.
+    :param seat_ttl: Seconds a seat lasts unless renewed (Redis); connections renew it
+        three times as often.
     """
 
-    def __init__(self, history: int = 50) -> None:
-        self.rooms: dict[str, Room] = {}
-        self._history = history
+    def __init__(
+        self, store: MemoryRooms | RedisRooms, broadcast: Broadcast, seat_ttl: int
+    ) -> None:
+        self.store = store
+        self.broadcast = broadcast
+        self.renew_every = seat_ttl / 3
+        # PERF: a Redis call blocks for a round trip, so the handlers make it on a
+        # thread; the memory store answers at once, on the event loop.
+        self._blocking = isinstance(store, RedisRooms)
+
+    @staticmethod
+    def channel(room: str) -> str:
+        """The broadcast channel of ``room``."""
+        return f"chat:{room}"
+
+    # -- for the pages (plain views, on a worker thread) ----------------------------
+
+    def rooms(self) -> list[str]:
+        """The rooms someone is in, sorted."""
+        return self.store.rooms()
 
     def names(self, room: str) -> list[str]:
         """The names of the people in ``room``, sorted."""
-        found = self.rooms.get(room)
-        return sorted(found.members.values()) if found else []
+        return self.store.people(room)
 
     def taken(self, room: str, name: str) -> bool:
-        """Whether someone in ``room`` already goes by ``name`` (ignoring case).
+        """Whether someone in ``room`` already goes by ``name``, ignoring case."""
+        return self.store.taken(room, name)
 
-        Case is ignored so that "alice" can't pass for "Alice".
+    # -- for the socket handlers (on the event loop) --------------------------------
+
+    async def _call(self, func: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
+        if self._blocking:
+            return await asyncio.to_thread(func, *args)
+        return func(*args)
+
+    async def claim(self, room: str, name: str) -> Seat | None:
+        """Seat ``name`` in ``room``, or ``None`` if the name is taken there.
+
+        The store decides in one step (a lock, or one Redis script), so two
+        people can't both get the same name, even on two processes.
         """
-        found = self.rooms.get(room)
-        if found is None:
-            return False
-        wanted = name.casefold()
-        return any(other.casefold() == wanted for other in found.members.values())
+        return t.cast("Seat | None", await self._call(self.store.claim, room, name))
 
-    async def join(self, room: str, name: str, ws: WebSocket) -> bool:
-        """Add ``ws`` to ``room``: it gets the recent messages, the others a notice.
+    async def keep(self, seat: Seat) -> bool:
+        """Renew the seat; ``False`` if it was lost (see :meth:`RedisRooms.keep`)."""
+        return t.cast(bool, await self._call(self.store.keep, seat))
 
-        Returns ``False``, and adds nothing, if the name is :meth:`taken`:
-        checked here, with no ``await`` before the member is added, so two
-        people can't both pass the check with the same name.
-        """
-        if self.taken(room, name):
-            return False
-        found = self.rooms.get(room)
-        if found is None:
-            found = self.rooms[room] = Room(self._history)
-        found.members[ws] = name
-        await ws.send_json(
-            {"type": "history", "messages": list(found.history), "people": self.names(room)}
-        )
-        await self.broadcast(
-            room, {"type": "joined", "name": name, "people": self.names(room)}, record=False
-        )
-        return True
+    async def welcome(self, room: str) -> dict[str, t.Any]:
+        """The ``history`` event a newcomer gets: the last messages and who is here."""
+        messages = await self._call(self.store.history, room)
+        people = await self._call(self.store.people, room)
+        return {"type": "history", "messages": [json.loads(m) for m in messages], "people": people}
 
-    async def leave(self, room: str, ws: WebSocket) -> None:
-        """Remove ``ws`` from ``room`` and tell the others; an empty room is dropped."""
-        found = self.rooms.get(room)
-        if found is None or ws not in found.members:
-            return
-        name = found.members.pop(ws)
-        if not found.members:
-            del self.rooms[room]
-            return
-        await self.broadcast(
-            room, {"type": "left", "name": name, "people": self.names(room)}, record=False
-        )
+    async def joined(self, seat: Seat) -> None:
+        """Tell the room (the newcomer too) that ``seat`` came in."""
+        await self._announce(seat, "joined")
 
-    async def say(self, room: str, name: str, text: str) -> None:
-        """Send a message from ``name`` to everyone in ``room`` (the sender too).
+    async def leave(self, seat: Seat) -> None:
+        """Free the seat and tell the others."""
+        await self._call(self.store.release, seat)
+        await self._announce(seat, "left")
+
+    async def say(self, seat: Seat, text: str) -> None:
+        """Send a message to everyone in the seat's room (the sender too), and keep it.
 
         ``at`` is an ISO 8601 time in UTC: each page shows it in its reader's time zone.
         """
         at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-        await self.broadcast(room, {"type": "message", "name": name, "text": text, "at": at})
+        event = json.dumps({"type": "message", "name": seat.name, "text": text, "at": at})
+        await self._call(self.store.record, seat.room, event)
+        await self.broadcast.apublish(self.channel(seat.room), event)
 
-    async def broadcast(self, room: str, event: dict[str, t.Any], record: bool = True) -> None:
-        """Send ``event`` to every member; members whose connection is gone are dropped."""
-        found = self.rooms.get(room)
-        if found is None:
-            return
-        if record:
-            found.history.append(event)
-        gone = []
-        for member in list(found.members):
-            try:
-                await member.send_json(event)
-            except WebSocketDisconnect:
-                gone.append(member)
-        for member in gone:
-            found.members.pop(member, None)
+    async def _announce(self, seat: Seat, kind: str) -> None:
+        people = await self._call(self.store.people, seat.room)
+        event = {"type": kind, "name": seat.name, "people": people}
+        await self.broadcast.apublish(self.channel(seat.room), json.dumps(event))

@@ -1,4 +1,9 @@
-"""Fixtures for the chat example: a fresh app (and its own rooms) per test."""
+"""Fixtures for the chat example: a fresh app (and its own rooms) per test.
+
+Every test runs with the rooms in memory (``[memory]``) and in a real
+Redis (``[redis]``, the ``redis_url`` fixture of ``examples/conftest.py``):
+one process must behave the same with either.
+"""
 
 from __future__ import annotations
 
@@ -18,9 +23,12 @@ from erlen import Erlen  # noqa: E402
 from erlen.testing import ErlenClient  # noqa: E402
 
 
-@pytest.fixture
-def app() -> Erlen:
-    return create_app({"TESTING": True, "CHAT_HISTORY": 3, "CHAT_MAX_TEXT": 20})
+@pytest.fixture(params=["memory", "redis"])
+def app(request: pytest.FixtureRequest) -> Erlen:
+    url = "memory://" if request.param == "memory" else request.getfixturevalue("redis_url")
+    return create_app(
+        {"TESTING": True, "BROADCAST_URL": url, "CHAT_HISTORY": 3, "CHAT_MAX_TEXT": 20}
+    )
 
 
 @pytest.fixture

@@ -47,7 +47,7 @@ def test_two_people_talk(client: ErlenClient, app: Erlen) -> None:
             assert client.get("/").data.count(b"lobby") >= 1
         left = ada.receive_json()
         assert left == {"type": "left", "name": "bob", "people": ["ada"]}
-    assert app.extensions["chat"].rooms == {}
+    assert app.extensions["chat"].rooms() == []
 
 
 def test_history_keeps_the_last_messages(client: ErlenClient) -> None:
@@ -96,7 +96,7 @@ def test_not_json_and_too_big_close_the_socket(client: ErlenClient, app: Erlen) 
         with pytest.raises(WebSocketDisconnect) as closed:
             ada.receive()
         assert closed.value.code == 1009
-    assert app.extensions["chat"].rooms == {}
+    assert app.extensions["chat"].rooms() == []
 
 
 @pytest.mark.parametrize("path", ["/ws/lobby", "/ws/lobby?name=", "/ws/bad%21room?name=ada"])
