@@ -128,3 +128,47 @@ def test_a_name_in_the_room_is_refused(browser: Browser, page: Page, chat_url: s
         expect(page.locator(".notice")).to_have_count(1)  # her own "joined"
     finally:
         other.close()
+
+
+@pytest.fixture
+def two_chat_urls(redis_url: str, tmp_path: Path) -> t.Iterator[tuple[str, str]]:
+    """Two uvicorn processes serving the chat, sharing its rooms through one Redis."""
+    from live_servers import ServerProcess, clean_env
+
+    command = [
+        sys.executable, "-m", "uvicorn", "--factory", "chat:create_app", "--app-dir", _CHAT,
+        "--host", "127.0.0.1", "--port", "{port}", "--log-level", "warning",
+        "--timeout-graceful-shutdown", "2",
+    ]  # fmt: skip
+    env = clean_env(ERLEN_BROADCAST_URL=redis_url)
+    with (
+        ServerProcess(command, tmp_path, env=env, lifetime=60) as one,
+        ServerProcess(command, tmp_path, env=env, lifetime=60) as other,
+    ):
+        yield one.url, other.url
+
+
+def test_two_processes_share_a_room(
+    browser: Browser, page: Page, two_chat_urls: tuple[str, str], dialogs: list[str]
+) -> None:
+    from playwright.sync_api import expect
+
+    one, other = two_chat_urls
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+    context.set_default_timeout(15_000)
+    try:
+        bob = context.new_page()
+        join(page, one, "ada", "lobby")
+        join(bob, other, "bob", "lobby")  # another process
+        for p in (page, bob):
+            expect(p.locator("#people")).to_have_text("ada, bob")
+        say(page, "Sent to process one")
+        expect(bob.locator(".message").last).to_contain_text("Sent to process one")
+        say(bob, "Answered on process two")
+        expect(page.locator(".message").last).to_contain_text("Answered on process two")
+        bob.close()
+        expect(page.locator(".notice").last).to_have_text("bob left the room")
+        expect(page.locator("#people")).to_have_text("ada")
+        assert dialogs == []
+    finally:
+        context.close()
