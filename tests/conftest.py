@@ -39,6 +39,7 @@ BOTH_INTERFACES = frozenset(
         "test_helpers",
         "test_interface_parity",
         "test_json",
+        "test_openapi",
         "test_overrides",
         "test_session_stores",
         "test_sessions",
