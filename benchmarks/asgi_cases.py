@@ -1,8 +1,12 @@
 """The ASGI benchmark cases and an in-process driver for any ASGI app.
 
-Each case is one HTTP request sent straight to a framework's ASGI callable
+Each case is an HTTP request sent straight to a framework's ASGI callable
 (no server, no sockets): ``receive`` hands over a prebuilt body message and
-``send`` keeps the messages, so what is timed is the framework alone.
+``send`` keeps the messages, so what is timed is the framework alone.  In the
+fixed traffic a case sends its one request over and over; in the varied
+traffic (the headline) a pool of distinct requests in turn, the variants of
+the WSGI cases of the same name (``cases.py``): other path values, bodies,
+a tracing header.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from cases import CASES_BY_NAME, Variant
 
 #: Body of the ``json`` case.
 JSON_DOC: dict[str, Any] = {"message": "Hello, World!", "items": [1, 2, 3]}
@@ -49,11 +55,19 @@ class AsgiCase:
     text: str | None = None
     json: Any = None
 
-    def scope(self) -> dict[str, Any]:
+    def scope(self, variant: Variant | None = None) -> dict[str, Any]:
+        """The request's scope (of ``variant``, one of the varied traffic's, if given)."""
+        path = self.path if variant is None else variant.path
+        body = self.body if variant is None else variant.body or b""
         headers = [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"bench"), (b"accept", b"*/*")]
-        if self.body:
+        if variant is not None:
             headers += [
-                (b"content-length", str(len(self.body)).encode()),
+                (name[5:].lower().replace("_", "-").encode(), value.encode())
+                for name, value in variant.headers.items()
+            ]
+        if body:
+            headers += [
+                (b"content-length", str(len(body)).encode()),
                 (b"content-type", (self.content_type or "").encode()),
             ]
         return {
@@ -65,20 +79,38 @@ class AsgiCase:
             "scheme": "http",
             "root_path": "",
             "method": self.method,
-            "path": self.path,
-            "raw_path": self.path.encode(),
+            "path": path,
+            "raw_path": path.encode(),
             "query_string": b"",
             "headers": headers,
             "state": {},
         }
 
-    def check(self, status: int, body: bytes) -> None:
+    def requests(self, traffic: str, size: int) -> list[AsgiRequest]:
+        """What the case sends: its one request (``fixed``) or ``size`` distinct ones."""
+        if traffic == "fixed":
+            return [AsgiRequest(self.scope(), self.body, self.text, self.json)]
+        variants = [CASES_BY_NAME[self.name].variant(i) for i in range(size)]
+        return [AsgiRequest(self.scope(v), v.body or b"", v.text, v.json) for v in variants]
+
+    def check(self, status: int, body: bytes, request: AsgiRequest | None = None) -> None:
         """Raise AssertionError unless ``status``/``body`` are the expected answer."""
+        text, doc = (self.text, self.json) if request is None else (request.text, request.json)
         assert status == 200, f"{self.name}: status {status}"
-        if self.text is not None:
-            assert body.decode() == self.text, f"{self.name}: body {body!r}"
+        if text is not None:
+            assert body.decode() == text, f"{self.name}: body {body!r}"
         else:
-            assert json.loads(body) == self.json, f"{self.name}: body {body!r}"
+            assert json.loads(body) == doc, f"{self.name}: body {body!r}"
+
+
+@dataclass(frozen=True)
+class AsgiRequest:
+    """One request of a case, ready to send, and its expected answer."""
+
+    scope: dict[str, Any]
+    body: bytes
+    text: str | None
+    json: Any
 
 
 CASES = [
@@ -115,17 +147,27 @@ class Lifespan:
         await asyncio.wait_for(self.task, 10)
 
 
-def make_caller(app: Callable[..., Any], case: AsgiCase) -> Callable[[int], Any]:
-    """A coroutine function ``run(n)`` sending the case's request ``n`` times; returns the last answer."""
-    scope = case.scope()
-    request_message = {"type": "http.request", "body": case.body, "more_body": False}
+def make_caller(app: Callable[..., Any], requests: list[AsgiRequest]) -> Callable[[int], Any]:
+    """A coroutine function ``run(n)`` sending ``n`` requests; returns the last answer.
 
+    The requests are sent in turn, each call going on where the last one
+    stopped, so a request comes back only after all the others.
+    """
+    prepared = [
+        (r.scope, {"type": "http.request", "body": r.body, "more_body": False}) for r in requests
+    ]
     disconnect = {"type": "http.disconnect"}
+    position = 0
 
     async def run(n: int) -> tuple[int, bytes]:
+        nonlocal position
         status = 0
         chunks: list[bytes] = []
-        for _ in range(n):
+        size = len(prepared)
+        start = position
+        position = (start + n) % size
+        batch = [prepared[(start + k) % size] for k in range(n)]
+        for scope, request_message in batch:
             # Per request, as a server does: a fresh scope; the body once,
             # then (for frameworks that listen for it) a disconnect only
             # after the response is complete.

@@ -6,8 +6,9 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/asgi_run.py --quick    # shorter repeats, fewer requests
     .venv/bin/python benchmarks/asgi_run.py --no-e2e   # in-process only
 
-In process: every case is checked on every framework, then timed with
-repeats interleaved across frameworks; the best repeat gives microseconds
+In process: every case is checked on every framework (every request of the
+pool of the varied traffic, the headline, and the one request of the fixed
+traffic), then timed with repeats interleaved across frameworks; the best repeat gives microseconds
 per request and the ratio to Starlette (Erlen's target: at most 0.8x).
 End to end: each app is served by uvicorn (one worker, in a subprocess) on
 127.0.0.1 and a free port; a small asyncio load generator keeps a fixed
@@ -42,7 +43,12 @@ def create_app(name: str) -> Any:
 
 
 def in_process(
-    frameworks: list[str], repeats: int, target_s: float, clock: Any = time.thread_time
+    frameworks: list[str],
+    repeats: int,
+    target_s: float,
+    clock: Any = time.thread_time,
+    traffic: str = "varied",
+    pool_size: int = 2048,
 ) -> dict[str, dict[str, float]]:
     """Microseconds per request, per case and framework (best of ``repeats``)."""
     results: dict[str, dict[str, float]] = {case.name: {} for case in CASES}
@@ -55,10 +61,12 @@ def in_process(
         try:
             for case in CASES:
                 callers = {}
+                requests = case.requests(traffic, pool_size)
                 for name, app in apps.items():
-                    caller = make_caller(app, case)
-                    status, body = await caller(1)
-                    case.check(status, body)
+                    for request in requests:
+                        status, body = await make_caller(app, [request])(1)
+                        case.check(status, body, request)
+                    caller = make_caller(app, requests)
                     # Calibrate: enough calls for one repeat to last target_s.
                     n = 10
                     while True:
@@ -197,6 +205,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument(
+        "--traffic",
+        choices=("both", "varied", "fixed"),
+        default="both",
+        help="in process: varied (a pool of distinct requests, the headline), fixed (one "
+        "request over and over) or both (default)",
+    )
+    parser.add_argument(
+        "--pool", type=int, default=2048, help="distinct requests per case when varied"
+    )
+    parser.add_argument(
         "--clock",
         choices=("thread", "wall"),
         default="thread",
@@ -216,33 +234,44 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Python {sys.version.split()[0]}; " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     repeats, target = (3, 0.1) if args.quick else (7, 0.25)
     clock = time.thread_time if args.clock == "thread" else time.perf_counter
-    results = in_process(frameworks, repeats, target, clock)
-    print(
-        f"\nIn process, through each ASGI callable (µs per request, {args.clock} clock, best of {repeats}; ratio of erlen to Starlette"
-        + (f" and to {baseline}" if baseline else "")
-        + "):"
-    )
+    traffics = {"both": ("varied", "fixed"), "varied": ("varied",), "fixed": ("fixed",)}[
+        args.traffic
+    ]
     width = max(12, *(len(name) + 2 for name in frameworks))
     ratios = [("starlette", "erlen/star"), *([(baseline, "erlen/old")] if baseline else [])]
-    print(
-        f"{'case':<10}"
-        + "".join(f"{name:>{width}}" for name in frameworks)
-        + "".join(f"{label:>12}" for _, label in ratios)
-    )
-    worst = 0.0
-    for case, row in results.items():
-        line = f"{case:<10}" + "".join(f"{row[name]:>{width}.2f}" for name in frameworks)
-        for other, _ in ratios:
-            if "erlen" in row and other in row:
-                ratio = row["erlen"] / row[other]
-                line += f"{ratio:>11.3f}x"
-                if other == "starlette":
-                    worst = max(worst, ratio)
-        print(line)
-    if worst:
-        print(
-            f"target <= 0.80x Starlette: {'met' if worst <= 0.8 else 'MISSED'} (worst {worst:.2f}x)"
+    for traffic in traffics:
+        results = in_process(frameworks, repeats, target, clock, traffic, args.pool)
+        what = (
+            f"varied traffic, the headline: {args.pool} distinct requests per case"
+            if traffic == "varied"
+            else "fixed traffic: one request over and over"
         )
+        print(
+            f"\nIn process, through each ASGI callable, {what} (µs per request, {args.clock} "
+            f"clock, best of {repeats}; ratio of erlen to Starlette"
+            + (f" and to {baseline}" if baseline else "")
+            + "):"
+        )
+        print(
+            f"{'case':<10}"
+            + "".join(f"{name:>{width}}" for name in frameworks)
+            + "".join(f"{label:>12}" for _, label in ratios)
+        )
+        worst = 0.0
+        for case, row in results.items():
+            line = f"{case:<10}" + "".join(f"{row[name]:>{width}.2f}" for name in frameworks)
+            for other, _ in ratios:
+                if "erlen" in row and other in row:
+                    ratio = row["erlen"] / row[other]
+                    line += f"{ratio:>11.3f}x"
+                    if other == "starlette":
+                        worst = max(worst, ratio)
+            print(line)
+        if worst:
+            print(
+                f"target <= 0.80x Starlette: {'met' if worst <= 0.8 else 'MISSED'} "
+                f"(worst {worst:.2f}x)"
+            )
     if not args.no_e2e:
         total = args.requests or (5000 if args.quick else 20000)
         frameworks = [

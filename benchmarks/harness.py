@@ -139,35 +139,33 @@ class Pool:
     def __len__(self) -> int:
         return len(self.requests)
 
-    def take(self, number: int) -> list[Request]:
-        """The next ``number`` requests, going round the pool as often as needed."""
+    def take(self, number: int) -> tuple[list[Environ], list[bytes] | None]:
+        """The next ``number`` requests, going round the pool as often as needed.
+
+        Returned as their environs and their bodies (``None`` when the case's
+        requests have none), ready for :func:`send`.
+        """
         requests, size = self.requests, len(self.requests)
         start = self.position
         rotated = requests[start:] + requests[:start]
         rounds, rest = divmod(number, size)
         self.position = (start + number) % size
-        return rotated * rounds + rotated[:rest]
+        batch = rotated * rounds + rotated[:rest]
+        environs = [environ for environ, _ in batch]
+        if all(body is None for _, body in requests):
+            return environs, None
+        return environs, [body or b"" for _, body in batch]
 
-    @property
-    def has_bodies(self) -> bool:
-        return any(body is not None for _, body in self.requests)
 
+def send(app: WSGIApp, environs: list[Environ], bodies: list[bytes] | None) -> None:
+    """Call ``app`` on each environ (with its body, if any), as a minimal WSGI server would.
 
-def run_batch(app: WSGIApp, pool: Pool, number: int, clock_name: str = "wall") -> int:
-    """Call ``app`` ``number`` times on the requests of ``pool`` in turn; return the nanoseconds.
-
-    The loop does exactly what a WSGI server minimally must, and nothing else;
-    the list of requests is made before the clock starts, so a pool of one
-    request and a pool of thousands cost the loop the same.
+    The lists are made by :meth:`Pool.take` beforehand, so the loop costs the
+    same per request for a pool of one request or of thousands.
     """
     start_response = _start_response
     copy = dict
-    new_input = io.BytesIO
-    clock = CLOCKS[clock_name]
-    batch = pool.take(number)
-    if not pool.has_bodies:
-        environs = [environ for environ, _ in batch]
-        start = clock()
+    if bodies is None:
         for environ in environs:
             iterable = app(copy(environ), start_response)
             for _chunk in iterable:
@@ -175,10 +173,9 @@ def run_batch(app: WSGIApp, pool: Pool, number: int, clock_name: str = "wall") -
             close = getattr(iterable, "close", None)
             if close is not None:
                 close()
-        return clock() - start
-    with_bodies = [(environ, body or b"") for environ, body in batch]
-    start = clock()
-    for environ, body in with_bodies:
+        return
+    new_input = io.BytesIO
+    for environ, body in zip(environs, bodies, strict=True):
         env = copy(environ)
         env["wsgi.input"] = new_input(body)
         iterable = app(env, start_response)
@@ -187,6 +184,17 @@ def run_batch(app: WSGIApp, pool: Pool, number: int, clock_name: str = "wall") -
         close = getattr(iterable, "close", None)
         if close is not None:
             close()
+
+
+def run_batch(app: WSGIApp, pool: Pool, number: int, clock_name: str = "wall") -> int:
+    """Call ``app`` ``number`` times on the requests of ``pool`` in turn; return the nanoseconds.
+
+    The list of requests is made before the clock starts.
+    """
+    clock = CLOCKS[clock_name]
+    environs, bodies = pool.take(number)
+    start = clock()
+    send(app, environs, bodies)
     return clock() - start
 
 

@@ -36,6 +36,7 @@ from typing import Any
 # The app modules and the harness live beside this file.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import instructions  # noqa: E402
 from baseline import import_apps  # noqa: E402
 from cases import (  # noqa: E402
     CASES,
@@ -898,6 +899,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="also time Erlen as of git revision REV, as the column Erlen@REV",
     )
     parser.add_argument("--json", metavar="PATH", type=Path, help="also write all figures as JSON")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions per request with valgrind's callgrind instead of timing "
+        "(slow: minutes; immune to the machine's load); see benchmarks/instructions.py",
+    )
+    instructions.add_arguments(parser)
     args = parser.parse_args(argv)
     for name in ("repeat", "target_ms", "number", "pool"):
         value = getattr(args, name)
@@ -908,6 +916,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.instructions:
+        return instructions.run_from_args(args)
     settings = QUICK if args.quick else Settings()
     overrides: dict[str, Any] = {"gc_enabled": not args.no_gc, "clock": args.clock}
     if args.repeat:
