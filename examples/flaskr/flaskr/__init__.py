@@ -55,6 +55,13 @@ def create_app(
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(app.instance_path)
 
+    if app.config.get("SESSION_TYPE"):
+        # Server-side sessions instead of the signed cookie: "redis" with
+        # SESSION_REDIS = "redis://host:6379/0" lets several servers share them.
+        from erlen.session_stores import Session
+
+        Session(app)
+
     from . import auth, blog, db
 
     db.init_app(app)
