@@ -418,21 +418,25 @@ class Broadcast:
     # -- subscribing ---------------------------------------------------------------
 
     def subscribe(self, channel: str) -> Subscription:
-        """A subscription to ``channel``, joined by ``with`` (or ``async with``)::
+        """A subscription to ``channel``, joined by ``with`` (or ``async with``).
 
-        with broadcast.subscribe("news") as sub:
-            for message in sub:
-                ...
+        For example::
+
+            with broadcast.subscribe("news") as sub:
+                for message in sub:
+                    ...
         """
         _check(channel)
         return Subscription(self, channel)
 
     def asubscribe(self, channel: str) -> Subscription:
-        """:meth:`subscribe`, spelled for ``async with``::
+        """:meth:`subscribe`, spelled for ``async with``.
 
-        async with broadcast.asubscribe("news") as sub:
-            async for message in sub:
-                ...
+        For example::
+
+            async with broadcast.asubscribe("news") as sub:
+                async for message in sub:
+                    ...
         """
         _check(channel)
         return Subscription(self, channel)
