@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -20,6 +22,8 @@ from erlen import Blueprint, Erlen  # noqa: E402
 from erlen.openapi import OpenAPI, api_key, bearer_auth, session_cookie  # noqa: E402
 from erlen.openapi.spec import build_spec  # noqa: E402
 from erlen.typed import doc, input, output, security  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class TagIn(BaseModel):
@@ -371,6 +375,8 @@ def test_url_none_serves_nothing(app, client):
     api = OpenAPI(app)
     assert client.get("/openapi.json").status_code == 404
     assert "openapi_spec" not in app.view_functions
+    # No spec to read, so no reference page either.
+    assert client.get("/docs").status_code == 404
     assert api.spec(app)["paths"] == {}
 
 
@@ -430,3 +436,75 @@ def test_erlen_openapi_from_the_shell(tmp_path: Path):
     assert spec["info"]["title"] == "Shell"
     assert "/items" in spec["paths"]
     openapi_spec_validator.validate(spec)
+
+
+# -- the reference page --------------------------------------------------------
+
+
+def test_reference_page(app, client):
+    OpenAPI(app, title="<Tags>")
+    rv = client.get("/docs")
+    assert rv.status_code == 200
+    assert rv.mimetype == "text/html"
+    page = rv.get_data(as_text=True)
+    assert "<title>&lt;Tags&gt; – API reference</title>" in page
+    assert 'data-spec-url="/openapi.json"' in page
+    # Every file the page loads is the app's own: nothing from another host.
+    urls = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert sorted(urls) == ["/docs/init.js", "/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css"]
+    for url, mimetype in zip(
+        sorted(urls), ["text/javascript", "text/javascript", "text/css"], strict=True
+    ):
+        asset = client.get(url)
+        assert asset.status_code == 200
+        assert asset.mimetype == mimetype
+        assert asset.headers["Cache-Control"] == "public, max-age=86400"
+    assert b"SwaggerUIBundle" in client.get("/docs/init.js").data
+
+
+def test_reference_page_under_a_mount_point(app, client):
+    OpenAPI(app)
+    page = client.get(
+        "/docs", environ_overrides={"SCRIPT_NAME": "/api"}, base_url="http://localhost/api/"
+    )
+    assert 'data-spec-url="/api/openapi.json"' in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("name", ["LICENSE", "VERSION", "..", "../__init__.py", "swagger-ui"])
+def test_reference_page_serves_only_its_files(app, client, name):
+    OpenAPI(app)
+    assert client.get(f"/docs/{name}").status_code == 404
+
+
+def test_reference_page_url_configurable_or_off(app, client):
+    app.config["OPENAPI_DOCS_URL"] = "/reference/"
+    OpenAPI(app)
+    assert client.get("/reference/").status_code == 200
+    assert client.get("/reference/init.js").status_code == 200
+    assert client.get("/docs").status_code == 404
+    other = Erlen("other")
+    other.config["OPENAPI_DOCS_URL"] = None
+    OpenAPI(other)
+    assert other.test_client().get("/docs").status_code == 404
+    assert "openapi_docs" not in other.view_functions
+
+
+def test_reference_page_needs_the_spec_url():
+    app = Erlen("no_spec")
+    app.config.update(OPENAPI_URL=None, OPENAPI_DOCS_URL="/docs")
+    with pytest.raises(ValueError, match="OPENAPI_DOCS_URL needs OPENAPI_URL"):
+        OpenAPI(app)
+
+
+def test_vendored_swagger_ui_is_the_pinned_release():
+    spec = importlib.util.spec_from_file_location(
+        "vendor_swagger_ui", ROOT / "scripts" / "vendor_swagger_ui.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    folder = ROOT / "src" / "erlen" / "openapi" / "ui" / "swagger-ui"
+    assert (
+        folder / "VERSION"
+    ).read_text() == f"swagger-ui-dist {script.VERSION}\n{script.INTEGRITY}\n"
+    for name in script.FILES:
+        assert (folder / name).stat().st_size > 0

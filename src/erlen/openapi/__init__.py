@@ -8,7 +8,10 @@ The document is built from the app's rules and the declarations of
 :mod:`erlen.typed` (:func:`~erlen.openapi.spec.build_spec`) on first use,
 then kept: the app's setup is frozen once it has served a request. It is
 served at the ``OPENAPI_URL`` config key (``/openapi.json`` by default;
-``None`` serves nothing), and the ``erlen openapi`` command prints it.
+``None`` serves nothing), and the ``erlen openapi`` command prints it. An
+interactive reference page, Swagger UI from files shipped inside the
+package (no CDN: it works offline), is served at ``OPENAPI_DOCS_URL``
+(``/docs`` by default; ``None`` serves none).
 
 .. versionadded:: 0.2
 """
@@ -18,8 +21,12 @@ from __future__ import annotations
 import json
 import threading
 import typing as t
+from html import escape
+from pathlib import Path
 
+from ..exceptions import NotFound
 from ..globals import _cv
+from ..helpers import send_from_directory, url_for
 from ..typed import doc
 from .spec import build_spec
 
@@ -31,6 +38,17 @@ __all__ = ["OpenAPI", "api_key", "bearer_auth", "session_cookie"]
 
 #: The endpoint of the served spec.
 SPEC_ENDPOINT = "openapi_spec"
+#: The endpoints of the reference page and of its files.
+DOCS_ENDPOINT = "openapi_docs"
+ASSET_ENDPOINT = "openapi_docs_asset"
+
+# Swagger UI (vendored by scripts/vendor_swagger_ui.py) and the page's own script.
+_UI = Path(__file__).parent / "ui"
+_ASSETS = {
+    "swagger-ui-bundle.js": _UI / "swagger-ui",
+    "swagger-ui.css": _UI / "swagger-ui",
+    "init.js": _UI,
+}
 
 
 def bearer_auth(
@@ -89,7 +107,9 @@ class OpenAPI:
     ``OpenAPI(app, ...)`` or ``api = OpenAPI(...)`` then
     ``api.init_app(app)`` in an app factory. ``init_app`` reads the
     ``OPENAPI_URL`` config key (``"/openapi.json"`` by default; ``None``
-    serves nothing), adds that route and the ``erlen openapi`` command.
+    serves nothing), adds that route and the ``erlen openapi`` command,
+    and ``OPENAPI_DOCS_URL`` (``"/docs"`` by default; ``None`` serves
+    none) for the reference page, with its files under that URL.
 
     :param app: The app, or ``None`` to call :meth:`init_app` later.
     :param title: The API's title; the app's name by default.
@@ -140,6 +160,21 @@ class OpenAPI:
         url = app.config.setdefault("OPENAPI_URL", "/openapi.json")
         if url:
             app.add_url_rule(url, SPEC_ENDPOINT, doc(hide=True)(_serve_spec))
+        explicit = "OPENAPI_DOCS_URL" in app.config
+        docs_url = app.config.setdefault("OPENAPI_DOCS_URL", "/docs")
+        if docs_url and not url:
+            # The page reads the spec from its URL: without one, no page,
+            # which is an error only when a page was asked for.
+            if explicit:
+                raise ValueError(
+                    "OPENAPI_DOCS_URL needs OPENAPI_URL: the page reads the spec there"
+                )
+            docs_url = None
+        if docs_url:
+            app.add_url_rule(docs_url, DOCS_ENDPOINT, doc(hide=True)(_serve_docs))
+            app.add_url_rule(
+                f"{docs_url.rstrip('/')}/<filename>", ASSET_ENDPOINT, doc(hide=True)(_serve_asset)
+            )
 
         app.cli.command("openapi")(_openapi_command)
 
@@ -204,3 +239,43 @@ def _serve_spec() -> Response:
         body = json.dumps(api.spec(app)).encode()
         app.extensions["openapi_spec_json"] = body
     return app.response_class(body, mimetype="application/json")
+
+
+_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="stylesheet" href="{css}">
+</head>
+<body>
+<div id="swagger-ui" data-spec-url="{spec}"></div>
+<script src="{bundle}"></script>
+<script src="{init}"></script>
+</body>
+</html>
+"""
+
+
+def _serve_docs() -> Response:
+    # Made per request (the page is rarely asked for): its URLs follow the
+    # mount point the request came through.
+    app = _cv.get().app
+    api: OpenAPI = app.extensions["openapi"]
+    body = _PAGE.format(
+        title=escape(f"{api.title or app.name} – API reference"),
+        spec=escape(url_for(SPEC_ENDPOINT)),
+        css=escape(url_for(ASSET_ENDPOINT, filename="swagger-ui.css")),
+        bundle=escape(url_for(ASSET_ENDPOINT, filename="swagger-ui-bundle.js")),
+        init=escape(url_for(ASSET_ENDPOINT, filename="init.js")),
+    )
+    return app.response_class(body, mimetype="text/html")
+
+
+def _serve_asset(filename: str) -> Response:
+    folder = _ASSETS.get(filename)
+    if folder is None:
+        raise NotFound()
+    # Cached for a day, revalidated after: the files change only with Erlen.
+    return send_from_directory(folder, filename, max_age=86400)
