@@ -45,12 +45,24 @@ def create_app(config: dict[str, t.Any] | None = None) -> Erlen:
     store: MemoryRooms | RedisRooms
     if url.startswith(("redis://", "rediss://")):
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
-        # Fail fast rather than hold a page or a socket while Redis is away.
+        # Fail fast rather than hold a page or a socket while Redis is away:
+        # short timeouts, and one retry after a broken connection only.
         client = redis.Redis.from_url(
-            url, decode_responses=True, socket_timeout=2.0, socket_connect_timeout=2.0
+            url,
+            decode_responses=True,
+            socket_timeout=1.0,
+            socket_connect_timeout=1.0,
+            retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
         )
         store = RedisRooms(client, app.config["CHAT_HISTORY"], app.config["CHAT_SEAT_TTL"])
+
+        @app.errorhandler(redis.RedisError)
+        def redis_down(error: redis.RedisError) -> tuple[str, int]:
+            app.logger.error("Redis is unavailable: %s", error)
+            return "The chat is unavailable for a moment (its Redis is down): try again soon.", 503
     else:
         store = MemoryRooms(app.config["CHAT_HISTORY"])
     app.extensions["chat"] = Hub(store, broadcast, app.config["CHAT_SEAT_TTL"])

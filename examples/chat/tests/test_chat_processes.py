@@ -223,3 +223,20 @@ def test_two_uvicorn_processes_share_the_rooms(servers: tuple[t.Any, t.Any]) -> 
             wait_until(bob_is_gone, timeout=10)
             with connect(one, "lobby", "bob") as again:
                 assert receive(again)["people"] == ["ada", "bob"]
+
+
+def test_redis_down_is_a_503_not_a_500(caplog: pytest.LogCaptureFixture) -> None:
+    from live_servers import free_port
+
+    # Nothing listens there. (Not TESTING: the socket's error is handled as in production.)
+    app = make_app(f"redis://127.0.0.1:{free_port()}/0", TESTING=False)
+    client = app.test_client()
+    for page in (client.get("/"), client.post("/join", data={"name": "ada", "room": "lobby"})):
+        assert page.status_code == 503
+        assert b"its Redis is down" in page.data
+    assert "Redis is unavailable" in caplog.text
+    # The socket can't take a seat: it is closed as a server error, nothing hangs.
+    with client.websocket_connect("/ws/lobby?name=ada") as ada:
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ada.receive()
+    assert closed.value.code == 1011
