@@ -138,7 +138,8 @@ class RedisRooms:
     """
 
     def __init__(self, client: redis.Redis, history: int, ttl: int) -> None:
-        self.redis = client
+        # Any: the replies are str (decode_responses=True), which redis-py's types can't tell.
+        self.redis: t.Any = client
         self.history_size = history
         self.ttl = ttl
         self._take = client.register_script(_TAKE)
@@ -159,7 +160,12 @@ class RedisRooms:
     def keep(self, seat: Seat) -> bool:
         """Renew the seat's expiry; ``False`` if it expired and someone else took the name."""
         keys = self._keys(seat.room, seat.name)
-        args = [f"{seat.token} {seat.name}", self.ttl, seat.name.casefold(), seat.room]
+        args: list[str | int] = [
+            f"{seat.token} {seat.name}",
+            self.ttl,
+            seat.name.casefold(),
+            seat.room,
+        ]
         return bool(self._take(keys, args))
 
     def release(self, seat: Seat) -> None:
@@ -201,10 +207,12 @@ class RedisRooms:
         """Add ``event`` (JSON text) to the room's history, keeping the last ``history``."""
         key = f"chat:room:{room}:history"
         with self.redis.pipeline() as pipe:
-            pipe.rpush(key, event).ltrim(key, -self.history_size, -1)
+            pipe.rpush(key, event)
+            pipe.ltrim(key, -self.history_size, -1)
             # A room whose people all vanished with a killed process is never
             # released: its history goes a day after the last message.
-            pipe.expire(key, 86_400).execute()
+            pipe.expire(key, 86_400)
+            pipe.execute()
 
     def history(self, room: str) -> list[str]:
         """The room's last messages, oldest first."""

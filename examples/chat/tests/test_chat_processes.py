@@ -92,7 +92,7 @@ def test_a_name_taken_on_one_process_is_refused_on_the_other(
 
 def test_what_is_kept_in_redis(redis_url: str) -> None:
     app = make_app(redis_url, CHAT_HISTORY=3)
-    store = redis.Redis.from_url(redis_url, decode_responses=True)
+    store: t.Any = redis.Redis.from_url(redis_url, decode_responses=True)  # replies are str
     with app.test_client().websocket_connect("/ws/r1?name=Ada") as ada:
         ada.receive_json(), ada.receive_json()
         for n in range(5):
@@ -137,7 +137,7 @@ def test_a_lost_seat_closes_the_socket(redis_url: str) -> None:
     # Say ada's process stalled past the TTL and someone else took her name:
     # the next renewal finds it and closes her socket, rather than have two adas.
     app = make_app(redis_url, CHAT_SEAT_TTL=1)
-    store = redis.Redis.from_url(redis_url, decode_responses=True)
+    store: t.Any = redis.Redis.from_url(redis_url, decode_responses=True)  # replies are str
     with app.test_client().websocket_connect("/ws/lobby?name=ada") as ada:
         ada.receive_json(), ada.receive_json()
         store.set("chat:room:lobby:seat:ada", "othertoken ada", ex=60)

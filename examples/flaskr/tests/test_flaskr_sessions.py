@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing as t
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ def app(tmp_path: Path, redis_url: str) -> Erlen:
 
 def stored(redis_url: str) -> dict[str, str]:
     """Every session in Redis: id -> its data as stored."""
-    store = redis.Redis.from_url(redis_url, decode_responses=True)
+    store: t.Any = redis.Redis.from_url(redis_url, decode_responses=True)  # replies are str
     return {key.removeprefix(PREFIX): store.get(key) for key in store.keys(PREFIX + "*")}
 
 
