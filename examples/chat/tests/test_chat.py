@@ -148,3 +148,16 @@ def test_message_times_are_utc_iso(client: ErlenClient) -> None:
     # The script turns it into the reader's local time: it must say it is UTC.
     assert isinstance(at, str) and at.endswith("Z")
     assert before <= datetime.fromisoformat(at.replace("Z", "+00:00")) <= after
+
+
+def test_one_process_in_memory_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chat import create_app
+    from chat.rooms import MemoryRooms, RedisRooms
+
+    monkeypatch.delenv("ERLEN_BROADCAST_URL", raising=False)
+    assert isinstance(create_app().extensions["chat"].store, MemoryRooms)
+    # The environment switches it to Redis (nothing connects until used).
+    monkeypatch.setenv("ERLEN_BROADCAST_URL", "redis://127.0.0.1:6379/0")
+    app = create_app()
+    assert app.extensions["broadcast"].url == "redis://127.0.0.1:6379/0"
+    assert isinstance(app.extensions["chat"].store, RedisRooms)
