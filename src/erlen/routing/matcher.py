@@ -292,7 +292,23 @@ def _walk(
                     values.append(convert(part))
                 except ValueError:  # NOTE: includes ValidationError
                     continue
-            rule = _walk(edge.node, parts, i + 1, n, values, method, websocket, allowed)
+            if i + 1 == n:
+                # PERF: the last segment (the usual place of a variable):
+                # what the recursive call does at i == n, without the call.
+                rule = None
+                below = edge.node
+                for candidate in below.rules:
+                    methods = candidate.methods
+                    if methods is not None and method not in methods:
+                        if allowed is not None:
+                            allowed.update(methods)
+                    elif candidate.websocket == websocket:
+                        return candidate
+                slash = below.static.get("")
+                if slash is not None:
+                    rule = _pick_slash(slash.rules, method, websocket)
+            else:
+                rule = _walk(edge.node, parts, i + 1, n, values, method, websocket, allowed)
         else:
             if edge.kind == _MIXED:
                 m = edge.fullmatch(part)
