@@ -251,7 +251,7 @@ def render(
     import run
 
     fws = list(results)
-    peers = [p for p in run.PEERS if p in fws] if "erlen" in fws else []
+    peers = run._peers(fws)
     out = [
         f"Instructions per request (thousands; callgrind, ({n2} - {n1} requests) difference, "
         "WSGI, in process; lower is better)"
@@ -375,6 +375,11 @@ def run_from_args(args: argparse.Namespace) -> int:
         raise SystemExit(f"unknown cases: {', '.join(sorted(unknown))}")
     cases = [c for c in CASES if c.name in selected]
     frameworks = [fw for fw in run.FRAMEWORKS if fw in (args.frameworks or run.FRAMEWORKS)]
+    if getattr(args, "baseline", None):
+        # Erlen as of another revision, counted beside today's (see baseline.py).
+        baseline = f"erlen@{args.baseline}"
+        run.DISPLAY[baseline] = f"Erlen@{args.baseline}"
+        frameworks.insert(1 if "erlen" in frameworks else 0, baseline)
     traffics = {"both": ("varied", "fixed"), "varied": ("varied",), "fixed": ("fixed",)}[
         args.traffic
     ]

@@ -859,6 +859,12 @@ def test_url_decode_basic() -> None:
         ("k=a=b", [("k", "a=b")]),
         ("k=%26%3D", [("k", "&=")]),
         ("k=\xe9", [("k", "\xe9")]),
+        # Escapes of "&" and "=" beside others: decoded per key and value.
+        ("a%3db=c%26d&e=%40", [("a=b", "c&d"), ("e", "@")]),
+        ("a%3Db=1+2", [("a=b", "1 2")]),
+        ("a=%&b=%2&c=%%41", [("a", "%"), ("b", "%2"), ("c", "%A")]),
+        ("caf\xe9=%C3%A9+x&n=%e2%82%ac", [("caf\xe9", "\xe9 x"), ("n", "\u20ac")]),
+        ("a=%41%42%4g%43", [("a", "AB%4gC")]),
     ],
 )
 def test_url_decode_cases(query: str, expected: list[tuple[str, str]]) -> None:
@@ -883,6 +889,46 @@ def test_url_decode_bytes_must_be_utf8() -> None:
         eh.url_decode(b"%C3=x")
     with pytest.raises(UnicodeDecodeError):
         eh.url_decode("a=%C3%28")
+
+
+def _url_decode_per_part(query: str) -> list[tuple[str, str]]:
+    # The reference: each key and value decoded on its own, strictly.
+    def part(text: str) -> str:
+        return urllib.parse.unquote_to_bytes(text.replace("+", " ")).decode()
+
+    pairs = [pair.partition("=") for pair in query.split("&") if pair]
+    return [(part(key), part(value)) for key, _, value in pairs]
+
+
+_query_pieces = st.sampled_from(
+    ["%", "&", "=", "+", "a", "F", "%26", "%3D", "%3d", "%2", "%C3", "%A9", "%41", "%4g", "\xe9"]
+)
+
+
+@given(st.lists(_query_pieces, max_size=12).map("".join))
+def test_url_decode_like_decoding_each_part(query: str) -> None:
+    # url_decode may decode the whole string at once: never differently.
+    try:
+        expected: list[tuple[str, str]] | type[Exception] = _url_decode_per_part(query)
+    except UnicodeDecodeError:
+        expected = UnicodeDecodeError
+    try:
+        got: list[tuple[str, str]] | type[Exception] = list(eh.url_decode(query).items(multi=True))
+    except UnicodeDecodeError:
+        got = UnicodeDecodeError
+    assert got == expected
+
+
+def test_url_decode_class_with_its_own_init() -> None:
+    # A parameter_storage_class with its own constructor gets the data through it.
+    class Tagged(ds.MultiDict[str, str]):
+        def __init__(self, mapping: t.Any = None) -> None:
+            super().__init__(mapping)
+            self.tagged = True
+
+    data = eh.url_decode("a=1&a=2&b=3", Tagged)
+    assert type(data) is Tagged and data.tagged
+    assert list(data.items(multi=True)) == [("a", "1"), ("a", "2"), ("b", "3")]
 
 
 def test_url_decode_bytearray_and_class() -> None:

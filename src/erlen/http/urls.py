@@ -34,22 +34,37 @@ __all__ = ["host_is_trusted", "iri_to_uri", "url_decode", "url_encode", "url_quo
 # --------------------------------------------------------------------------
 
 _multidict_cls: type[MultiDict[str, str]] | None = None
+#: ``MultiDict.__init__``, once the class is loaded (see _build_multidict).
+_multidict_init: t.Any = None
+_dict_new = dict.__new__
+_dict_update = dict.update
 
 
 def _default_multidict() -> type[MultiDict[str, str]]:
-    global _multidict_cls
+    global _multidict_cls, _multidict_init
     if _multidict_cls is None:
         from ..datastructures import MultiDict
 
         _multidict_cls = MultiDict
+        _multidict_init = MultiDict.__init__
     return _multidict_cls
 
 
 def _build_multidict(
     cls: type[MultiDict[str, str]], data: dict[str, list[str]]
 ) -> MultiDict[str, str]:
-    # PERF: hand the freshly built lists over instead of copying them; a
-    # class without that hook (any dict-like class) gets the dict itself.
+    # PERF: a MultiDict class that keeps MultiDict's constructor (the
+    # request's ImmutableMultiDict) takes the freshly built lists as they
+    # are: what its private _from_lists does, without looking it up and
+    # calling it (a third of the cost of parsing a short query string).
+    if _multidict_init is None:
+        _default_multidict()
+    if cls.__init__ is _multidict_init:
+        rv = _dict_new(cls)
+        _dict_update(rv, data)
+        return rv
+    # Any other class: hand the lists over through the hook; a class
+    # without it (any dict-like class) gets the dict itself.
     from_lists = getattr(cls, "_from_lists", None)
 
     if from_lists is not None:
@@ -63,18 +78,45 @@ def _build_multidict(
 # --------------------------------------------------------------------------
 
 
+#: The character of each ``%XX`` escape (``XX`` in either case), as a code point below 256.
+_HEX_CHARS = {
+    f"{a}{b}": chr(int(a + b, 16))
+    for a in "0123456789abcdefABCDEF"
+    for b in "0123456789abcdefABCDEF"
+}
+
+
 def _decode_query_part(part: str) -> str:
     """Decode one key or value of a query string: ``+`` and ``%XX``."""
     if "+" in part:
         part = part.replace("+", " ")
 
-    if "%" in part:
-        # A strict decode: percent-encoded bytes that are not UTF-8 raise
-        # UnicodeDecodeError, which the caller reports as a 400.
-        # PERF: about twice as fast as unquote(), same result.
-        part = unquote_to_bytes(part).decode()
+    if "%" not in part:
+        return part
 
-    return part
+    # A strict decode: percent-encoded bytes that are not UTF-8 raise
+    # UnicodeDecodeError, which the caller reports as a 400.
+    if not part.isascii():
+        return unquote_to_bytes(part).decode()
+
+    # PERF: text that is ASCII (nearly always) is decoded as text: each
+    # escape becomes the code point of its byte, which is the answer when
+    # all are ASCII; otherwise the code points are the UTF-8 bytes to
+    # decode. The same result as unquote_to_bytes(part).decode(), for a
+    # third less.
+    bits = part.split("%")
+    out = [bits[0]]
+    hex_chars = _HEX_CHARS
+    for bit in bits[1:]:
+        char = hex_chars.get(bit[:2])
+        if char is None:  # a malformed escape stays as it is
+            out.append("%")
+            out.append(bit)
+        else:
+            out.append(char)
+            out.append(bit[2:])
+    part = "".join(out)
+    return part if part.isascii() else part.encode("latin-1").decode()
 
 
 def url_decode(
@@ -115,6 +157,15 @@ def url_decode(
     # is encoded (common for simple query strings).
     encoded = "%" in s or "+" in s
 
+    if encoded and separator == "&" and not _ESCAPED_SYNTAX_RE.search(s):
+        # PERF: decoding the whole string at once gives what decoding each
+        # key and value does when no escape stands for "&" or "=" (which
+        # would then split wrongly): "+" and the hex digits of an escape are
+        # neither, and bytes that are not UTF-8 stay invalid next to an
+        # ASCII "&" or "=" (the error is the same UnicodeDecodeError).
+        s = _decode_query_part(s)
+        encoded = False
+
     for pair in s.split(separator):
         if not pair:
             continue
@@ -135,6 +186,9 @@ def url_decode(
 
     return _build_multidict(cls, data)
 
+
+#: An escape that decodes to a character splitting pairs or keys from values.
+_ESCAPED_SYNTAX_RE = re.compile("%(?:26|3[dD])")
 
 # Characters left as they are in query string keys and values; everything
 # else (notably & = + # and space) is percent-encoded (space as "+").
