@@ -1,0 +1,161 @@
+"""The typed-views benchmark's apps: the same small API in Erlen, FastAPI and APIFlask.
+
+Two endpoints, written as each framework's documentation shows:
+
+* ``POST /bookmarks``: a JSON body validated into a model (a URL, a title of
+  1 to 200 characters, up to 20 tags), answered with 201 and the output
+  model (the input plus an ``id``).
+* ``GET /bookmarks?page=2&per_page=10&tag=python&tag=web&q=flask``: the query
+  string validated into a model (bounded integers, a repeated key as a list,
+  an optional string), answered with it as the output model.
+
+Erlen and FastAPI share the pydantic models; APIFlask uses marshmallow
+schemas with the same rules (its default). Each ``make_*`` returns the app;
+``ASYNC`` selects ``async def`` views where a framework runs them on the
+event loop (FastAPI always, Erlen for its ASGI side).
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the views' annotations
+# at run time, and some name types imported inside make_fastapi.
+import typing as t
+
+from pydantic import BaseModel, Field
+
+#: The request body of the POST case and the query string of the GET case.
+POST_BODY = (
+    b'{"url": "https://example.com/a", "title": "Example", "tags": ["python", "web", "api"]}'
+)
+QUERY = b"page=2&per_page=10&tag=python&tag=web&q=flask"
+#: What each answers (as parsed JSON).
+POST_ANSWER = {
+    "id": 1,
+    "url": "https://example.com/a",
+    "title": "Example",
+    "tags": ["python", "web", "api"],
+}
+QUERY_ANSWER = {"page": 2, "per_page": 10, "tag": ["python", "web"], "q": "flask"}
+
+
+class BookmarkIn(BaseModel):
+    url: str = Field(max_length=2000)
+    title: str = Field(min_length=1, max_length=200)
+    tags: list[str] = Field(default=[], max_length=20)
+
+
+class BookmarkOut(BaseModel):
+    id: int
+    url: str
+    title: str
+    tags: list[str]
+
+
+class ListQuery(BaseModel):
+    page: int = Field(1, ge=1, le=10_000)
+    per_page: int = Field(20, ge=1, le=100)
+    tag: list[str] = []
+    q: str | None = Field(None, max_length=100)
+
+
+def make_erlen(asynchronous: bool = False) -> t.Any:
+    from erlen import Erlen
+    from erlen.typed import input, output
+
+    app = Erlen("typed_bench")
+
+    if asynchronous:
+
+        @app.post("/bookmarks")
+        @input(BookmarkIn)
+        @output(BookmarkOut, status=201)
+        async def create(body: BookmarkIn) -> t.Any:
+            return {"id": 1, **body.model_dump()}
+
+        @app.get("/bookmarks")
+        @input(ListQuery, "query")
+        @output(ListQuery)
+        async def search(query: ListQuery) -> t.Any:
+            return query
+
+    else:
+
+        @app.post("/bookmarks")
+        @input(BookmarkIn)
+        @output(BookmarkOut, status=201)
+        def create(body: BookmarkIn) -> t.Any:
+            return {"id": 1, **body.model_dump()}
+
+        @app.get("/bookmarks")
+        @input(ListQuery, "query")
+        @output(ListQuery)
+        def search(query: ListQuery) -> t.Any:
+            return query
+
+    return app
+
+
+def make_fastapi() -> t.Any:
+    from fastapi import FastAPI, Query
+
+    app = FastAPI()
+
+    @app.post("/bookmarks", status_code=201)
+    async def create(body: BookmarkIn) -> BookmarkOut:
+        return BookmarkOut(id=1, **body.model_dump())
+
+    @app.get("/bookmarks")
+    async def search(query: t.Annotated[ListQuery, Query()]) -> ListQuery:
+        return query
+
+    return app
+
+
+def make_apiflask() -> t.Any:
+    from apiflask import APIFlask, Schema
+    from apiflask.fields import Integer, List, String
+    from apiflask.validators import Length, Range
+
+    class BookmarkInSchema(Schema):
+        url = String(required=True, validate=Length(max=2000))
+        title = String(required=True, validate=Length(min=1, max=200))
+        tags = List(String(), load_default=[], validate=Length(max=20))
+
+    class BookmarkOutSchema(Schema):
+        id = Integer()
+        url = String()
+        title = String()
+        tags = List(String())
+
+    class ListQuerySchema(Schema):
+        page = Integer(load_default=1, validate=Range(min=1, max=10_000))
+        per_page = Integer(load_default=20, validate=Range(min=1, max=100))
+        tag = List(String(), load_default=[])
+        q = String(load_default=None, validate=Length(max=100))
+
+    app = APIFlask("typed_bench_apiflask")
+
+    @app.post("/bookmarks")
+    @app.input(BookmarkInSchema)
+    @app.output(BookmarkOutSchema, status_code=201)
+    def create(json_data: dict[str, t.Any]) -> t.Any:
+        return {"id": 1, **json_data}
+
+    @app.get("/bookmarks")
+    @app.input(ListQuerySchema, location="query")
+    @app.output(ListQuerySchema)
+    def search(query_data: dict[str, t.Any]) -> t.Any:
+        return query_data
+
+    return app
+
+
+# For uvicorn: `typed_apps:erlen_app` and the others.
+def __getattr__(name: str) -> t.Any:
+    makers = {
+        "erlen_app": lambda: make_erlen(asynchronous=True),
+        "erlen_sync_app": make_erlen,
+        "fastapi_app": make_fastapi,
+        "apiflask_app": make_apiflask,
+    }
+    if name in makers:
+        return makers[name]()
+    raise AttributeError(name)
