@@ -39,6 +39,7 @@ class Filters(BaseModel):
     page: int = 1
     tag: list[str] = []
     q: str = Field(description="Search text.")
+    sort: str | None = Field(None, deprecated=True)
 
 
 class Meta(BaseModel):
@@ -165,16 +166,17 @@ def test_path_arguments_typed_from_converters(spec):
 
 
 def test_converter_bounds(app):
-    @app.get("/n/<int(min=1, max=9):a>/<int(signed=True):b>/<float(min=0.5):c>")
-    def n(a, b, c):
+    @app.get("/n/<int(min=1, max=9):a>/<int(signed=True):b>/<float(min=0.5):c>/<d>")
+    def n(a, b, c, d):
         return ""
 
     api = OpenAPI(app)
-    params = api.spec(app)["paths"]["/n/{a}/{b}/{c}"]["get"]["parameters"]
+    params = api.spec(app)["paths"]["/n/{a}/{b}/{c}/{d}"]["get"]["parameters"]
     assert [p["schema"] for p in params] == [
         {"type": "integer", "minimum": 1, "maximum": 9},
         {"type": "integer"},
         {"type": "number", "minimum": 0.5},
+        {"type": "string", "pattern": "^[^/]+$"},
     ]
 
 
@@ -232,12 +234,15 @@ def test_request_bodies_and_parameters(spec):
         ("query", "page"),
         ("query", "tag"),
         ("query", "q"),
+        ("query", "sort"),
         ("header", "x-request-id"),
         ("cookie", "theme"),
     }
     assert by_name["query", "q"]["required"] is True
     assert by_name["query", "q"]["description"] == "Search text."
     assert by_name["query", "page"]["required"] is False
+    assert by_name["query", "sort"]["deprecated"] is True
+    assert "deprecated" not in by_name["query", "sort"]["schema"]
     assert by_name["query", "tag"]["schema"]["type"] == "array"
     form = spec["paths"]["/upload"]["post"]["requestBody"]["content"]
     assert set(form) == {"application/x-www-form-urlencoded", "multipart/form-data"}
@@ -289,6 +294,12 @@ def test_session_cookie_name_from_config(app):
     assert spec["components"]["securitySchemes"]["s"]["name"] == "sid"
     named = session_cookie("other")
     assert named["name"] == "other"
+    assert bearer_auth(description="A token.") == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A token.",
+    }
+    assert api_key("key", "query") == {"type": "apiKey", "in": "query", "name": "key"}
 
 
 def test_undeclared_security_names_fail(app):

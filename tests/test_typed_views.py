@@ -9,6 +9,7 @@ import json
 import logging
 import subprocess
 import sys
+import typing
 
 import pytest
 
@@ -595,3 +596,51 @@ def test_import_loads_no_pydantic():
         "import sys, erlen, erlen.typed; assert 'pydantic' not in sys.modules, 'pydantic imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_async_view_with_output_only(app, client):
+    @app.get("/async-out")
+    @output(BookmarkOut)
+    async def out():
+        return Stored(id=2, url="u", title="t", tags=[], owner_password_hash="h")
+
+    rv = client.get("/async-out")
+    assert rv.get_json() == {"id": 2, "url": "u", "title": "t", "tags": []}
+
+
+def test_tuple_of_another_length_is_a_type_error(app, client):
+    @app.get("/four")
+    @output(BookmarkOut)
+    def four():
+        return {}, 200, {}, "extra"
+
+    with pytest.raises(TypeError, match="valid response tuple"):
+        client.get("/four")
+
+
+@pytest.mark.parametrize(
+    ("annotation", "multi"),
+    [
+        (list, True),
+        (tuple[int, ...], True),
+        (set[str] | None, True),
+        (typing.Optional[frozenset[int]], True),  # noqa: UP045 - the old spelling is a Union too
+        (typing.Annotated[list[str], "meta"] | None, True),
+        (int, False),
+        (str | None, False),
+        (dict[str, str], False),
+    ],
+)
+def test_which_fields_take_several_values(annotation, multi):
+    from erlen.typed import _is_multi
+
+    assert _is_multi(annotation) is multi
+
+
+def test_output_without_a_body_dumps_nothing():
+    from erlen.typed import Output
+
+    assert Output(None, 204).dump({"anything": 1}) == b""
+    assert Output(BookmarkOut, 200).dump(
+        {"id": 1, "url": "u", "title": "t", "tags": [], "x": 1}
+    ) == (b'{"id":1,"url":"u","title":"t","tags":[]}')

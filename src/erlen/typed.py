@@ -348,6 +348,7 @@ class ViewSpec:
 
         :raises LookupError: The status has no :func:`output` declaration
             (a 500: the view and its declarations disagree).
+        :raises TypeError: A tuple of another length.
         """
         if isinstance(rv, Response) or hasattr(rv, "__next__") or hasattr(rv, "__anext__"):
             return rv
@@ -361,6 +362,12 @@ class ViewSpec:
                     rv, headers = rv
                 else:
                     rv, status = rv
+            else:
+                raise TypeError(
+                    "The view function did not return a valid response tuple. The tuple"
+                    " must have the form (body, status, headers), (body, status), or"
+                    " (body, headers)."
+                )
         if status is None:
             code = self._default_status
         elif isinstance(status, int):

@@ -183,13 +183,13 @@ class OpenAPI:
 
         :raises ValueError: A view names a security scheme that is not declared.
         """
-        cached = app.extensions.get("openapi_spec")
-        if cached is None:
-            with self._lock:
-                cached = app.extensions.get("openapi_spec")
-                if cached is None:
-                    cached = self._build(app)
-                    app.extensions["openapi_spec"] = cached
+        # Under the lock: two first requests at once build it once. The
+        # served JSON is cached apart, so this runs once per app anyway.
+        with self._lock:
+            cached = app.extensions.get("openapi_spec")
+            if cached is None:
+                cached = self._build(app)
+                app.extensions["openapi_spec"] = cached
         return t.cast(dict[str, t.Any], cached)
 
     def _build(self, app: Erlen) -> dict[str, t.Any]:

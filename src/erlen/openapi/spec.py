@@ -218,10 +218,8 @@ def build_spec(
     components: dict[str, t.Any] = dict(defs.get("$defs", {}))
 
     def resolve(schema: dict[str, t.Any]) -> dict[str, t.Any]:
-        ref = schema.get("$ref", "")
-        if ref.startswith("#/components/schemas/"):
-            return t.cast(dict[str, t.Any], components[ref.rpartition("/")[2]])
-        return schema
+        # A model class's schema is a reference to its component.
+        return t.cast(dict[str, t.Any], components[schema["$ref"].rpartition("/")[2]])
 
     paths: dict[str, dict[str, t.Any]] = {}
     needs_problem = False
