@@ -519,3 +519,44 @@ def test_vendored_swagger_ui_is_the_pinned_release():
     ).read_text() == f"swagger-ui-dist {script.VERSION}\n{script.INTEGRITY}\n"
     for name in script.FILES:
         assert (folder / name).stat().st_size > 0
+
+
+def test_class_based_views_declare_per_method(app, client):
+    from erlen.views import MethodView
+
+    class TagAPI(MethodView):
+        """Tags."""
+
+        @output(list[TagOut])
+        def get(self):
+            return [{"id": 1, "name": "a", "secret": "s"}]
+
+        @input(TagIn)
+        @output(TagOut, status=201)
+        def post(self, body: TagIn):
+            """Create a tag."""
+            return {"id": 2, "name": body.name}
+
+        def delete(self):
+            return "", 204
+
+    app.add_url_rule("/tags", view_func=TagAPI.as_view("tag_api"))
+    api = OpenAPI(app)
+    assert client.get("/tags").get_json() == [{"id": 1, "name": "a"}]
+    assert client.post("/tags", json={"name": "b"}).status_code == 201
+    assert client.post("/tags", json={"name": ""}).status_code == 422
+    spec = api.spec(app)
+    openapi_spec_validator.validate(spec)
+    ops = spec["paths"]["/tags"]
+    assert ops["post"]["summary"] == "Create a tag."
+    assert "requestBody" in ops["post"] and sorted(ops["post"]["responses"]) == [
+        "201",
+        "400",
+        "415",
+        "422",
+    ]
+    assert ops["get"]["summary"] == "Tags."  # the class's docstring
+    assert (
+        ops["get"]["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"
+    )
+    assert ops["delete"]["responses"] == {"200": {"description": "Successful response"}}

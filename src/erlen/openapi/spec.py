@@ -134,7 +134,9 @@ def build_spec(
     WebSocket rules, redirects, build-only rules, views marked
     ``@doc(hide=True)`` and the endpoints in ``hide``. Each of its methods
     (but ``HEAD`` and the automatic ``OPTIONS``) is an operation; an
-    endpoint under a blueprint is tagged with the blueprint's name.
+    endpoint under a blueprint is tagged with the blueprint's name. For a
+    class-based view, a method's handler (``post`` of a ``MethodView``)
+    decorated with :mod:`erlen.typed`'s decorators describes its operation.
 
     :param app: The app.
     :param info: The ``info`` object (``title`` and ``version`` at least).
@@ -165,26 +167,32 @@ def build_spec(
             or rule.redirect_to is not None
         ):
             continue
-        spec = view_spec(view) or ViewSpec()
-        if spec.hidden:
-            continue
         path = _PLACEHOLDER.sub(r"{\1}", rule.rule)
         methods = sorted(
             m
             for m in rule.methods or ("GET",)
             if m != "HEAD" and not (m == "OPTIONS" and rule.provide_automatic_options)
         )
-        summary, description = _docstring(view)
         blueprint = endpoint.rpartition(".")[0]
-        op_tags = spec.tags if spec.tags is not None else ([blueprint] if blueprint else [])
-        for tag in op_tags:
-            if tag not in tag_names:
-                tag_names.append(tag)
         path_params = [
             {"name": name, "in": "path", "required": True, "schema": converter_schema(conv)}
             for name, conv in rule._converters.items()
         ]
+        # A class-based view (View.as_view) declares per method, on its handlers.
+        view_class = getattr(view, "view_class", None)
         for method in methods:
+            handler = getattr(view_class, method.lower(), None) if view_class else None
+            source = handler if handler is not None and view_spec(handler) else view
+            spec = view_spec(source) or ViewSpec()
+            if spec.hidden:
+                continue
+            summary, description = _docstring(source)
+            if summary is None and source is not view:
+                summary, description = _docstring(view)
+            op_tags = spec.tags if spec.tags is not None else ([blueprint] if blueprint else [])
+            for tag in op_tags:
+                if tag not in tag_names:
+                    tag_names.append(tag)
             op_id = spec.operation_id or endpoint
             if len(methods) > 1:
                 op_id = f"{op_id}_{method.lower()}"
