@@ -166,6 +166,10 @@ def test_wheel_carries_the_license_and_package_data(wheel: Path) -> None:
         "erlen/py.typed",
         "erlen/debug/shared/debugger.js",
         "erlen/debug/shared/style.css",
+        "erlen/openapi/ui/init.js",
+        "erlen/openapi/ui/swagger-ui/swagger-ui-bundle.js",
+        "erlen/openapi/ui/swagger-ui/swagger-ui.css",
+        "erlen/openapi/ui/swagger-ui/LICENSE",
     ):
         assert data in names
     # Every module of the source tree, and nothing from tests or examples.
