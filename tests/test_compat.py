@@ -905,3 +905,49 @@ def test_abort_421_is_misdirected_request(app: Erlen, client: t.Any) -> None:
 
     rv = client.get("/")
     assert rv.status_code == 421 and b"Misdirected Request" in rv.data
+
+
+@pytest.mark.usefixtures("compat")
+@pytest.mark.parametrize(
+    ("args", "server_name", "expected"),
+    [
+        ((), None, ("127.0.0.1", 5000)),
+        (("localhost", 8000), None, ("localhost", 8000)),
+        ((None, None), "pocoo.org:8080", ("pocoo.org", 8080)),
+        (("localhost", 0), "localhost:8080", ("localhost", 0)),
+    ],
+)
+def test_app_run_calls_the_patched_werkzeug_run_simple(
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[t.Any, ...],
+    server_name: str | None,
+    expected: tuple[str, int],
+) -> None:
+    # Flask's run() looks werkzeug.serving.run_simple up when called, so a
+    # test that patches it there gets the call instead of a real server.
+    import werkzeug.serving
+
+    # Were Erlen's own server called, the test would fail, not serve.
+    monkeypatch.setattr("erlen.serving.run_simple", lambda *a, **kw: pytest.fail("real server"))
+    calls: list[tuple[t.Any, ...]] = []
+    monkeypatch.setattr(werkzeug.serving, "run_simple", lambda *a, **kw: calls.append((a, kw)))
+    app = Erlen(__name__)
+    app.config["SERVER_NAME"] = server_name
+    app.run(*args)
+    [(positional, options)] = calls
+    assert positional == (*expected, app)
+    assert options["use_reloader"] is False and options["threaded"] is True
+
+
+def test_app_run_without_compat_ignores_the_werkzeug_module(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Without the compat layer, a real (or fake) werkzeug.serving is not Erlen's server.
+    fake = types.ModuleType("werkzeug.serving")
+    fake.run_simple = lambda *a, **kw: pytest.fail("werkzeug's run_simple was called")  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "werkzeug.serving", fake)
+    calls: list[tuple[t.Any, ...]] = []
+    monkeypatch.setattr("erlen.serving.run_simple", lambda *a, **kw: calls.append(a))
+    app = Erlen(__name__)
+    app.run(port=1234)
+    assert calls == [("127.0.0.1", 1234, app)]

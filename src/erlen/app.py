@@ -1031,6 +1031,13 @@ class Erlen(Scaffold):
             return
         from .serving import run_simple
 
+        # Under the compat layer, Flask apps' tests patch
+        # werkzeug.serving.run_simple to stop app.run() from serving: call
+        # whatever that name holds now, as Flask does. Only the shim module
+        # counts (it has __shim__); a real Werkzeug's server is not Erlen's.
+        shim = sys.modules.get("werkzeug.serving")
+        if shim is not None and hasattr(shim, "__shim__"):
+            run_simple = shim.run_simple
         if debug is not None:
             self.debug = bool(debug)
         server_name = self.config.get("SERVER_NAME")
