@@ -725,6 +725,87 @@ def test_static_trailing_slash_redirect_beats_dynamic() -> None:
     assert outcome(m, "/other") == ("dyn", {"name": "other"})
 
 
+class _Odd(BaseConverter):
+    """A segment converter that rejects odd lengths (a ValidationError)."""
+
+    def to_python(self, value: str) -> t.Any:
+        if len(value) % 2:
+            raise ValidationError()
+        return value
+
+
+def _last_variable_maps() -> list[Map]:
+    # Maps where a path's last segment may be a variable of an indexed node
+    # (Map.match's shortcut) while the walk has to go elsewhere.
+    def rules() -> list[Rule]:
+        return [
+            Rule("/user/<int:id>", "user_id"),
+            Rule("/user/new", "user_new", methods=["POST"]),
+            Rule("/item/<name>", "item", methods=["POST"]),
+            Rule("/<a>/<b>", "pair", methods=["GET"]),
+            Rule("/dir/<name>/", "dir"),
+            Rule("/odd/<odd:v>", "odd"),
+            Rule("/<x>/<y>/<z>", "three"),
+            Rule("/ws/<room>", "ws", websocket=True),
+            Rule("/<top>", "top"),
+        ]
+
+    converters = {"odd": _Odd}
+    return [
+        Map(rules(), converters=converters),
+        Map(rules(), converters=converters, strict_slashes=False),
+    ]
+
+
+_LAST_VARIABLE_PATHS = [
+    "/user/5",
+    "/user/x",
+    "/user/new",
+    "/user/",
+    "/user/05",
+    "/user/\u0665",
+    "/item/a",
+    "/dir/a",
+    "/dir/a/",
+    "/odd/ab",
+    "/odd/abc",
+    "/ws/lobby",
+    "/a",
+    "/a/b/c",
+    "user/5",
+    "//user/5",
+    "/user//5",
+]
+
+
+@pytest.mark.parametrize("path", _LAST_VARIABLE_PATHS)
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT"])
+def test_last_variable_shortcut_matches_like_the_walk(path: str, method: str) -> None:
+    for shortcut, walk in zip(_last_variable_maps(), _last_variable_maps(), strict=True):
+        walk.update()
+        walk._last_variables = {}  # the shortcut off: the trie walk alone
+        for websocket in (False, True):
+            assert outcome(shortcut, path, method, websocket=websocket) == outcome(
+                walk, path, method, websocket=websocket
+            )
+
+
+def test_last_variable_shortcut_outcomes() -> None:
+    m = _last_variable_maps()[0]
+    assert outcome(m, "/user/5") == ("user_id", {"id": 5})
+    assert outcome(m, "/user/x") == ("pair", {"a": "user", "b": "x"})  # int fails: backtrack
+    assert outcome(m, "/user/new") == ("pair", {"a": "user", "b": "new"})  # static is POST only
+    assert outcome(m, "/user/new", "POST") == ("user_new", {})
+    assert outcome(m, "/item/a") == ("pair", {"a": "item", "b": "a"})  # method: backtrack
+    assert outcome(m, "/item/a", "PUT") == ("405", ["GET", "HEAD", "POST"])
+    assert outcome(m, "/dir/a") == ("redirect", "/dir/a/")
+    assert outcome(m, "/odd/ab") == ("odd", {"v": "ab"})
+    assert outcome(m, "/odd/abc") == ("pair", {"a": "odd", "b": "abc"})
+    assert outcome(m, "/ws/lobby", websocket=True) == ("ws", {"room": "lobby"})
+    assert outcome(m, "/ws/lobby") == ("pair", {"a": "ws", "b": "lobby"})
+    assert outcome(_last_variable_maps()[1], "/dir/a") == ("dir", {"name": "a"})
+
+
 # -- many rules ------------------------------------------------------------------------
 
 

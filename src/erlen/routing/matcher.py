@@ -339,6 +339,55 @@ def _walk(
     return None
 
 
+def _last_variables(node: _Node, prefix: str, out: dict[str, tuple[_Node, _Edge]]) -> None:
+    # PERF: index, by the text of their path, the nodes reached by static
+    # steps only whose one way on is a single plain variable segment ending
+    # the path (/user/<name>, /r999/<int:id>): Map.match then finds a path's
+    # rule from its last "/" without splitting and walking it.
+    if len(node.edges) == 1:
+        edge = node.edges[0]
+        below = edge.node
+        if (
+            edge.kind == _WHOLE
+            and edge.check != _CHECK_REGEX
+            and not below.edges
+            and all(part == "" for part in below.static)
+        ):
+            out[prefix] = (node, edge)
+    for part, child in node.static.items():
+        _last_variables(child, f"{prefix}/{part}", out)
+
+
+def _match_last(
+    node: _Node, edge: _Edge, part: str, method: str, websocket: bool
+) -> tuple[Rule, list[t.Any]] | None:
+    # What _walk finds first for a path whose last segment `part` leaves
+    # `node` (indexed by _last_variables) when that is the edge's rule, or
+    # None when the walk would go on elsewhere (then it runs in full).
+    if not part or part in node.static:
+        return None
+    if edge.check == _CHECK_DIGITS and not (part.isdigit() and part.isascii()):
+        return None
+    convert = edge.convert
+    value: t.Any = part
+    if convert is not None:
+        try:
+            value = convert(part)
+        except ValueError:  # NOTE: includes ValidationError
+            return None
+    below = edge.node
+    for candidate in below.rules:
+        methods = candidate.methods
+        if (methods is None or method in methods) and candidate.websocket == websocket:
+            return candidate, [value]
+    slash = below.static.get("")
+    if slash is not None:
+        rule = _pick_slash(slash.rules, method, websocket)
+        if rule is not None:
+            return rule, [value]
+    return None
+
+
 def _sort_edges(node: _Node) -> None:
     node.edges.sort(key=lambda e: e.order)
     for child in node.static.values():
