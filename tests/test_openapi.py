@@ -508,11 +508,7 @@ def test_reference_page_needs_the_spec_url():
 
 
 def test_vendored_swagger_ui_is_the_pinned_release():
-    spec = importlib.util.spec_from_file_location(
-        "vendor_swagger_ui", ROOT / "scripts" / "vendor_swagger_ui.py"
-    )
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = _vendor_script()
     folder = ROOT / "src" / "erlen" / "openapi" / "ui" / "swagger-ui"
     assert (
         folder / "VERSION"
@@ -560,3 +556,49 @@ def test_class_based_views_declare_per_method(app, client):
         ops["get"]["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"
     )
     assert ops["delete"]["responses"] == {"200": {"description": "Successful response"}}
+
+
+def _vendor_script():
+    spec = importlib.util.spec_from_file_location(
+        "vendor_swagger_ui_run", ROOT / "scripts" / "vendor_swagger_ui.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
+
+def test_vendor_script_checks_and_writes_the_files(tmp_path, monkeypatch, capsys):
+    import io
+    import tarfile
+
+    script = _vendor_script()
+    contents = {name: f"/* {name} */\n".encode() for name in script.FILES}
+    contents["swagger-ui-bundle.js"] = b"var a=1;\n//# sourceMappingURL=swagger-ui-bundle.js.map\n"
+    tarball = io.BytesIO()
+    with tarfile.open(fileobj=tarball, mode="w:gz") as tar:
+        for name, data in contents.items():
+            info = tarfile.TarInfo(f"package/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    data = tarball.getvalue()
+
+    def fake_npm(cmd, **kwargs):
+        # What `npm pack` does: the package's tarball into --pack-destination.
+        assert cmd[:3] == ["npm", "pack", f"swagger-ui-dist@{script.VERSION}"]
+        Path(cmd[cmd.index("--pack-destination") + 1], "swagger-ui-dist.tgz").write_bytes(data)
+
+    monkeypatch.setattr(script.subprocess, "run", fake_npm)
+    monkeypatch.setattr(script, "TARGET", tmp_path / "ui")
+    # A tarball that is not the pinned one is refused, and nothing is written.
+    assert script.main() == 1
+    assert not (tmp_path / "ui").exists()
+    assert "does not match the pinned integrity" in capsys.readouterr().err
+
+    monkeypatch.setattr(script, "INTEGRITY", script._integrity(data))
+    assert script.main() == 0
+    written = {p.name: p.read_bytes() for p in (tmp_path / "ui").iterdir()}
+    assert set(written) == {*script.FILES, "VERSION"}
+    # The source map is not shipped, so the comment naming it goes.
+    assert written["swagger-ui-bundle.js"] == b"var a=1;\n"
+    assert written["swagger-ui.css"] == b"/* swagger-ui.css */\n"
+    assert written["VERSION"].decode().startswith(f"swagger-ui-dist {script.VERSION}\n")
