@@ -642,3 +642,58 @@ def test_add_cookie_header_respects_a_subclass_headers_property() -> None:
     rv = Custom("x")
     rv._add_cookie_header("a=b")
     assert Custom.seen  # went through the subclass's property
+
+
+def test_response_allow_and_vary_are_header_sets() -> None:
+    # As Werkzeug's: a case-insensitive set read from the header, and a
+    # change to the set (or an assignment) writes the header back.
+    response = Response()
+    assert not response.allow and response.headers.get("Allow") is None
+    response.allow = ["GET", "HEAD"]  # type: ignore[assignment]
+    assert response.headers["Allow"] == "GET, HEAD"
+    assert "get" in response.allow and sorted(response.allow) == ["GET", "HEAD"]
+    response.allow.add("POST")
+    assert response.headers["Allow"] == "GET, HEAD, POST"
+    response.headers["Vary"] = "Accept, Cookie"
+    assert response.vary.as_set() == {"accept", "cookie"}
+    response.vary.discard("accept")
+    assert response.headers["Vary"] == "Cookie"
+    response.vary.clear()
+    assert "Vary" not in response.headers
+    response.vary = "Origin"  # type: ignore[assignment]
+    assert response.headers["Vary"] == "Origin"
+    response.allow = None  # type: ignore[assignment]
+    assert "Allow" not in response.headers
+
+
+def test_automatic_options_response_has_allow(app, client) -> None:
+    @app.route("/", methods=["GET", "POST"])
+    def index() -> str:
+        return ""
+
+    rv = client.open("/", method="OPTIONS")
+    assert sorted(rv.allow) == ["GET", "HEAD", "OPTIONS", "POST"]
+
+
+def test_response_cache_control_writes_the_header() -> None:
+    response = Response()
+    assert response.cache_control.max_age is None and not response.cache_control.public
+    response.cache_control.max_age = 60
+    response.cache_control.public = True
+    assert response.headers["Cache-Control"] == "max-age=60, public"
+    assert response.cache_control.max_age == 60
+    response.cache_control.public = False
+    response.cache_control.no_cache = True
+    assert response.headers["Cache-Control"] == "max-age=60, no-cache"
+    response.cache_control.clear()
+    assert "Cache-Control" not in response.headers
+
+
+def test_request_cache_control_is_read_only(app) -> None:
+    with app.test_request_context(headers={"Cache-Control": "no-cache, max-age=0"}):
+        cc = request.cache_control
+        assert cc.no_cache and cc.max_age == 0 and not cc.no_store
+        with pytest.raises(TypeError):
+            cc["max-age"] = "1"
+    with app.test_request_context():
+        assert not request.cache_control

@@ -1,12 +1,13 @@
 """Werkzeug's header value types that Erlen's core does without.
 
 ``werkzeug.datastructures`` (and ``werkzeug.http``'s parsers) hand these
-out: ``Cache-Control`` as a dict with properties, ``Range`` /
-``Content-Range`` / ``If-Range`` values, a case-insensitive set for headers
-like ``Allow``, a ``Content-Security-Policy`` dict, and the small dict
-mixins and conversion dicts extensions build on. Erlen's own request and
-response never need them, so they live here and cost nothing until a
-``werkzeug`` import asks for one.
+out: ``Range`` / ``Content-Range`` / ``If-Range`` values, a
+``Content-Security-Policy`` dict, and the conversion dicts extensions build
+on. Erlen's own request and response never need them, so they live here
+and cost nothing until a ``werkzeug`` import asks for one. The
+``Cache-Control`` dicts, :class:`~erlen.datastructures.HeaderSet` and the
+dict mixins are the core's (the request and response use them) and are
+re-exported here.
 
 .. versionadded:: 0.1
 """
@@ -14,10 +15,22 @@ response never need them, so they live here and cost nothing until a
 from __future__ import annotations
 
 import typing as t
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 
-from ..datastructures import MultiDict
-from ..http import dump_header, http_date, quote_etag
+from ..datastructures import HeaderSet, MultiDict
+from ..datastructures.cache_control import (
+    RequestCacheControl,
+    ResponseCacheControl,
+    cache_control_property,
+)
+from ..datastructures.mixins import (
+    ImmutableDictMixin,
+    ImmutableHeadersMixin,
+    ImmutableListMixin,
+    ImmutableMultiDictMixin,
+    UpdateDictMixin,
+)
+from ..http import http_date, quote_etag
 
 __all__ = [
     "ContentRange",
@@ -38,106 +51,6 @@ __all__ = [
     "cache_control_property",
     "csp_property",
 ]
-
-_missing: t.Any = object()
-
-
-def _immutable(self: t.Any, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
-    raise TypeError(f"{type(self).__name__!r} objects are immutable")
-
-
-class ImmutableListMixin:
-    """Makes a ``list`` subclass refuse changes (and hash by its items)."""
-
-    __setitem__ = __delitem__ = __iadd__ = __imul__ = _immutable
-    append = remove = extend = insert = pop = reverse = sort = _immutable
-
-    def __hash__(self) -> int:
-        return hash(tuple(self))  # type: ignore[arg-type]
-
-
-class ImmutableDictMixin:
-    """Makes a ``dict`` subclass refuse changes (and hash by its items)."""
-
-    __setitem__ = __delitem__ = __ior__ = _immutable
-    setdefault = update = pop = popitem = clear = _immutable
-
-    @classmethod
-    def fromkeys(cls, keys: Iterable[t.Any], value: t.Any = None) -> t.Any:
-        """A new instance with ``keys``, each mapped to ``value``."""
-        return cls(dict.fromkeys(keys, value))  # type: ignore[call-arg]
-
-    def __hash__(self) -> int:
-        return hash(frozenset(self.items()))  # type: ignore[attr-defined]
-
-
-class ImmutableMultiDictMixin(ImmutableDictMixin):
-    """:class:`ImmutableDictMixin` plus the multi-value methods of a ``MultiDict``."""
-
-    add = addlist = setlist = setlistdefault = poplist = popitemlist = _immutable
-
-
-class ImmutableHeadersMixin:
-    """Makes a ``Headers`` subclass refuse changes."""
-
-    __setitem__ = __delitem__ = _immutable
-    set = setdefault = setlist = setlistdefault = add = extend = update = _immutable
-    insert = pop = popitem = remove = clear = add_header = _immutable
-
-
-class UpdateDictMixin(dict):  # type: ignore[type-arg]
-    """Calls ``self.on_update(self)`` after every change of the dict."""
-
-    on_update: Callable[[t.Any], None] | None = None
-
-    def _changed(self) -> None:
-        if self.on_update is not None:
-            self.on_update(self)
-
-    def __setitem__(self, key: t.Any, value: t.Any) -> None:
-        super().__setitem__(key, value)
-        self._changed()
-
-    def __delitem__(self, key: t.Any) -> None:
-        super().__delitem__(key)
-        self._changed()
-
-    def setdefault(self, key: t.Any, default: t.Any = None) -> t.Any:
-        """As for ``dict``; reports a change only when ``key`` was missing."""
-        if key in self:
-            return self[key]
-        self[key] = default
-        return default
-
-    def pop(self, key: t.Any, default: t.Any = _missing) -> t.Any:
-        """As for ``dict``; reports a change only when ``key`` was there."""
-        if key not in self:
-            if default is _missing:
-                raise KeyError(key)
-            return default
-        value = super().pop(key)
-        self._changed()
-        return value
-
-    def popitem(self) -> tuple[t.Any, t.Any]:
-        """As for ``dict``, then reports the change."""
-        item = super().popitem()
-        self._changed()
-        return item
-
-    def update(self, *args: t.Any, **kwargs: t.Any) -> None:
-        """As for ``dict``, then reports the change."""
-        super().update(*args, **kwargs)
-        self._changed()
-
-    def clear(self) -> None:
-        """As for ``dict``, then reports the change."""
-        super().clear()
-        self._changed()
-
-    def __ior__(self, other: t.Any) -> t.Any:  # type: ignore[misc]
-        self.update(other)
-        return self
 
 
 class TypeConversionDict(dict):  # type: ignore[type-arg]
@@ -197,240 +110,6 @@ class FileMultiDict(MultiDict[str, t.Any]):
                 content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
             value = FileStorage(file, filename, name, content_type)
         self.add(name, value)
-
-
-class HeaderSet:
-    """A case-insensitive, ordered set of header tokens (``Allow``, ``Vary``, ...).
-
-    Membership and removal ignore case; the items keep the case they were
-    added with. ``str()`` is the header value.
-
-    :param headers: The initial items.
-    :param on_update: Called with the set after each change.
-    """
-
-    def __init__(
-        self,
-        headers: Iterable[str] | None = None,
-        on_update: Callable[[HeaderSet], None] | None = None,
-    ) -> None:
-        self._headers: list[str] = []
-        self._set: set[str] = set()
-        self.on_update = on_update
-        for header in headers or ():
-            self._add(header)
-
-    def _add(self, header: str) -> bool:
-        key = header.lower()
-        if key in self._set:
-            return False
-        self._set.add(key)
-        self._headers.append(header)
-        return True
-
-    def _changed(self) -> None:
-        if self.on_update is not None:
-            self.on_update(self)
-
-    def add(self, header: str) -> None:
-        """Add ``header`` unless it is there (in any case)."""
-        self.update((header,))
-
-    def update(self, iterable: Iterable[str]) -> None:
-        """Add every item of ``iterable`` that is not there yet."""
-        if any([self._add(h) for h in iterable]):
-            self._changed()
-
-    def remove(self, header: str) -> None:
-        """Remove ``header`` (any case); ``KeyError`` when missing."""
-        key = header.lower()
-        if key not in self._set:
-            raise KeyError(header)
-        self._set.remove(key)
-        self._headers = [h for h in self._headers if h.lower() != key]
-        self._changed()
-
-    def discard(self, header: str) -> None:
-        """Remove ``header`` (any case) if it is there."""
-        try:
-            self.remove(header)
-        except KeyError:
-            pass
-
-    def find(self, header: str) -> int:
-        """The index of ``header`` (any case), or ``-1``."""
-        key = header.lower()
-        for index, item in enumerate(self._headers):
-            if item.lower() == key:
-                return index
-        return -1
-
-    def index(self, header: str) -> int:
-        """The index of ``header`` (any case); ``IndexError`` when missing."""
-        index = self.find(header)
-        if index < 0:
-            raise IndexError(header)
-        return index
-
-    def clear(self) -> None:
-        """Remove every item."""
-        self._set.clear()
-        self._headers.clear()
-        self._changed()
-
-    def as_set(self, preserve_casing: bool = False) -> set[str]:
-        """The items as a ``set``, lowercased unless ``preserve_casing``."""
-        return set(self._headers) if preserve_casing else set(self._set)
-
-    def to_header(self) -> str:
-        """The header value: the items, comma-separated, quoted where needed."""
-        return dump_header(self._headers)
-
-    def __getitem__(self, index: int) -> str:
-        return self._headers[index]
-
-    def __delitem__(self, index: int) -> None:
-        header = self._headers.pop(index)
-        self._set.discard(header.lower())
-        self._changed()
-
-    def __setitem__(self, index: int, header: str) -> None:
-        old = self._headers[index]
-        self._set.discard(old.lower())
-        self._headers[index] = header
-        self._set.add(header.lower())
-        self._changed()
-
-    def __contains__(self, header: object) -> bool:
-        return isinstance(header, str) and header.lower() in self._set
-
-    def __len__(self) -> int:
-        return len(self._set)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._headers)
-
-    def __bool__(self) -> bool:
-        return bool(self._set)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, HeaderSet):
-            return self._set == other._set
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __str__(self) -> str:
-        return self.to_header()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._headers!r})"
-
-
-class cache_control_property:  # noqa: N801 - Werkzeug's name
-    """A ``Cache-Control`` directive as a property of a cache-control dict.
-
-    :param key: The directive (``"max-age"``).
-    :param empty: The value when the directive is there without a value;
-        ``None`` for directives whose value is required.
-    :param type: ``bool`` for flag directives (``True`` when present;
-        setting a false value removes it); a converter such as ``int`` for
-        valued ones (an unconvertible value reads as ``None``); ``None`` for
-        the text as it is.
-    """
-
-    def __init__(self, key: str, empty: t.Any, type: t.Any, *, doc: str | None = None) -> None:  # noqa: A002
-        self.key = key
-        self.empty = empty
-        self.type = type
-        self.__doc__ = doc or f"The ``{key}`` directive."
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __get__(self, obj: t.Any, owner: type | None = None) -> t.Any:
-        if obj is None:
-            return self
-        if self.key not in obj:
-            return False if self.type is bool else None
-        if self.type is bool:
-            return True
-        value = obj[self.key]
-        if value is None:
-            return self.empty
-        if self.type is not None:
-            try:
-                return self.type(value)
-            except (ValueError, TypeError):
-                return None
-        return value
-
-    def __set__(self, obj: t.Any, value: t.Any) -> None:
-        if self.type is bool:
-            if value:
-                obj[self.key] = None
-            else:
-                obj.pop(self.key, None)
-        elif value is None or value is False:
-            obj.pop(self.key, None)
-        elif value is True:
-            obj[self.key] = None
-        else:
-            obj[self.key] = str(value if self.type is None else self.type(value))
-
-    def __delete__(self, obj: t.Any) -> None:
-        obj.pop(self.key, None)
-
-
-class _CacheControl(UpdateDictMixin):
-    """A parsed ``Cache-Control`` header: a dict of directives with properties."""
-
-    no_store = cache_control_property("no-store", None, bool)
-    max_age = cache_control_property("max-age", None, int)
-    no_transform = cache_control_property("no-transform", None, bool)
-    stale_if_error = cache_control_property("stale-if-error", None, int)
-
-    def __init__(
-        self,
-        values: t.Mapping[str, t.Any] | Iterable[tuple[str, t.Any]] | None = None,
-        on_update: Callable[[t.Any], None] | None = None,
-    ) -> None:
-        dict.__init__(self, values or ())
-        self.on_update = on_update
-
-    def to_header(self) -> str:
-        """The ``Cache-Control`` header value."""
-        return dump_header(self)
-
-    def __str__(self) -> str:
-        return self.to_header()
-
-    def __repr__(self) -> str:
-        pairs = " ".join(f"{k}={v!r}" for k, v in sorted(self.items()))
-        return f"<{type(self).__name__} {pairs}>"
-
-
-class RequestCacheControl(ImmutableDictMixin, _CacheControl):  # type: ignore[misc]
-    """A request's ``Cache-Control`` header, read-only."""
-
-    no_cache = cache_control_property("no-cache", None, bool)
-    max_stale = cache_control_property("max-stale", True, int)
-    min_fresh = cache_control_property("min-fresh", None, int)
-    only_if_cached = cache_control_property("only-if-cached", None, bool)
-
-
-class ResponseCacheControl(_CacheControl):
-    """A response's ``Cache-Control`` header; setting a property changes the dict."""
-
-    no_cache = cache_control_property("no-cache", True, None)
-    public = cache_control_property("public", None, bool)
-    private = cache_control_property("private", True, None)
-    must_revalidate = cache_control_property("must-revalidate", None, bool)
-    proxy_revalidate = cache_control_property("proxy-revalidate", None, bool)
-    s_maxage = cache_control_property("s-maxage", None, int)
-    immutable = cache_control_property("immutable", None, bool)
-    must_understand = cache_control_property("must-understand", None, bool)
-    stale_while_revalidate = cache_control_property("stale-while-revalidate", None, int)
 
 
 class csp_property:  # noqa: N801 - Werkzeug's name

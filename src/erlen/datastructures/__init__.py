@@ -33,6 +33,7 @@ from .headers import _environ_keys as _environ_keys
 from .structures import (
     CallbackDict,
     CombinedMultiDict,
+    HeaderSet,
     ImmutableMultiDict,
     MultiDict,
     iter_multi_items,
@@ -50,6 +51,7 @@ __all__ = [
     "CombinedMultiDict",
     "ETags",
     "EnvironHeaders",
+    "HeaderSet",
     "Headers",
     "ImmutableMultiDict",
     "LanguageAccept",

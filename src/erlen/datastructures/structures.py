@@ -16,11 +16,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 # exceptions imports http too; http imports neither of these modules at
 # import time, so the three can be imported in any order without a cycle.
 from ..exceptions import BadRequestKeyError
+from ..http import dump_header
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from typing import Self
 
 __all__ = [
+    "HeaderSet",
     "CallbackDict",
     "CombinedMultiDict",
     "ImmutableMultiDict",
@@ -815,3 +817,131 @@ class CallbackDict(dict[K, V]):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {dict.__repr__(self)}>"
+
+
+class HeaderSet:
+    """A case-insensitive, ordered set of header tokens (``Allow``, ``Vary``, ...).
+
+    Membership and removal ignore case; the items keep the case they were
+    added with. ``str()`` is the header value.
+
+    :param headers: The initial items.
+    :param on_update: Called with the set after each change.
+    """
+
+    def __init__(
+        self,
+        headers: Iterable[str] | None = None,
+        on_update: Callable[[HeaderSet], None] | None = None,
+    ) -> None:
+        self._headers: list[str] = []
+        self._set: set[str] = set()
+        self.on_update = on_update
+        for header in headers or ():
+            self._add(header)
+
+    def _add(self, header: str) -> bool:
+        key = header.lower()
+        if key in self._set:
+            return False
+        self._set.add(key)
+        self._headers.append(header)
+        return True
+
+    def _changed(self) -> None:
+        if self.on_update is not None:
+            self.on_update(self)
+
+    def add(self, header: str) -> None:
+        """Add ``header`` unless it is there (in any case)."""
+        self.update((header,))
+
+    def update(self, iterable: Iterable[str]) -> None:
+        """Add every item of ``iterable`` that is not there yet."""
+        if any([self._add(h) for h in iterable]):
+            self._changed()
+
+    def remove(self, header: str) -> None:
+        """Remove ``header`` (any case); ``KeyError`` when missing."""
+        key = header.lower()
+        if key not in self._set:
+            raise KeyError(header)
+        self._set.remove(key)
+        self._headers = [h for h in self._headers if h.lower() != key]
+        self._changed()
+
+    def discard(self, header: str) -> None:
+        """Remove ``header`` (any case) if it is there."""
+        try:
+            self.remove(header)
+        except KeyError:
+            pass
+
+    def find(self, header: str) -> int:
+        """The index of ``header`` (any case), or ``-1``."""
+        key = header.lower()
+        for index, item in enumerate(self._headers):
+            if item.lower() == key:
+                return index
+        return -1
+
+    def index(self, header: str) -> int:
+        """The index of ``header`` (any case); ``IndexError`` when missing."""
+        index = self.find(header)
+        if index < 0:
+            raise IndexError(header)
+        return index
+
+    def clear(self) -> None:
+        """Remove every item."""
+        self._set.clear()
+        self._headers.clear()
+        self._changed()
+
+    def as_set(self, preserve_casing: bool = False) -> set[str]:
+        """The items as a ``set``, lowercased unless ``preserve_casing``."""
+        return set(self._headers) if preserve_casing else set(self._set)
+
+    def to_header(self) -> str:
+        """The header value: the items, comma-separated, quoted where needed."""
+        return dump_header(self._headers)
+
+    def __getitem__(self, index: int) -> str:
+        return self._headers[index]
+
+    def __delitem__(self, index: int) -> None:
+        header = self._headers.pop(index)
+        self._set.discard(header.lower())
+        self._changed()
+
+    def __setitem__(self, index: int, header: str) -> None:
+        old = self._headers[index]
+        self._set.discard(old.lower())
+        self._headers[index] = header
+        self._set.add(header.lower())
+        self._changed()
+
+    def __contains__(self, header: object) -> bool:
+        return isinstance(header, str) and header.lower() in self._set
+
+    def __len__(self) -> int:
+        return len(self._set)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._headers)
+
+    def __bool__(self) -> bool:
+        return bool(self._set)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, HeaderSet):
+            return self._set == other._set
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __str__(self) -> str:
+        return self.to_header()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._headers!r})"

@@ -44,6 +44,7 @@ from ..http import (
 if t.TYPE_CHECKING:
     from datetime import datetime
 
+    from ..datastructures.cache_control import RequestCacheControl
     from ..routing import Rule
 
 __all__ = ["Request"]
@@ -516,6 +517,19 @@ class Request:
     def if_match(self) -> ETags:
         """Parsed ``If-Match``."""
         return parse_etags(self.headers.get("If-Match"))
+
+    @cached_property
+    def cache_control(self) -> RequestCacheControl:
+        """Parsed ``Cache-Control``: a read-only dict of directives with
+        properties (``no_cache``, ``max_age``, ...).
+
+        .. versionadded:: 0.1
+        """
+        from ..datastructures.cache_control import RequestCacheControl
+        from ..http import parse_dict_header
+
+        value = self.headers.get("Cache-Control")
+        return RequestCacheControl(parse_dict_header(value) if value else ())
 
     @cached_property
     def accept_mimetypes(self) -> MIMEAccept:

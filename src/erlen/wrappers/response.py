@@ -30,6 +30,9 @@ from ..http import (
 )
 from ..http.conditional import _apply_range, _evaluate_preconditions, _parse_byte_range
 
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ..datastructures.cache_control import ResponseCacheControl
+
 __all__ = ["Response"]
 
 # PERF: status lines and defaults are built once, not per response.
@@ -57,6 +60,48 @@ class _DateHeader:
             obj.headers.set(self.name, value)
         else:
             obj.headers.set(self.name, http_date(value))
+
+
+class _SetHeader:
+    """A comma-separated header (``Allow``, ``Vary``) as a property.
+
+    Reading parses the header into a :class:`~erlen.datastructures.HeaderSet`
+    (nothing is kept: the header stays the one truth); changing that set
+    writes the header back, or removes it when the set is empty. Assign a
+    string, an iterable of tokens or ``None`` (removes the header).
+    """
+
+    def __init__(self, name: str, doc: str) -> None:
+        self.name = name
+        self.__doc__ = doc
+
+    def __get__(self, obj: Response | None, owner: type | None = None) -> t.Any:
+        if obj is None:
+            return self
+        from ..datastructures import HeaderSet
+        from ..http import parse_list_header
+
+        def on_update(header_set: HeaderSet) -> None:
+            if header_set:
+                obj.headers.set(self.name, header_set.to_header())
+            else:
+                obj.headers.remove(self.name)
+
+        value = obj.headers.get(self.name)
+        return HeaderSet(parse_list_header(value) if value else (), on_update)
+
+    def __set__(self, obj: Response, value: t.Any) -> None:
+        if not value:
+            obj.headers.remove(self.name)
+        elif isinstance(value, str):
+            obj.headers.set(self.name, value)
+        else:
+            from ..http import dump_header
+
+            obj.headers.set(self.name, dump_header(value))
+
+    def __delete__(self, obj: Response) -> None:
+        obj.headers.remove(self.name)
 
 
 class Response:
@@ -587,6 +632,43 @@ class Response:
             self.headers.remove("Accept-Ranges")
         else:
             self.headers.set("Accept-Ranges", value)
+
+    allow = _SetHeader(
+        "Allow",
+        """The ``Allow`` header as a :class:`~erlen.datastructures.HeaderSet`
+        of methods; changing the set changes the header.
+
+        .. versionadded:: 0.1
+        """,
+    )
+    vary = _SetHeader(
+        "Vary",
+        """The ``Vary`` header as a :class:`~erlen.datastructures.HeaderSet`
+        of header names; changing the set changes the header.
+
+        .. versionadded:: 0.1
+        """,
+    )
+
+    @property
+    def cache_control(self) -> ResponseCacheControl:
+        """The ``Cache-Control`` header as a dict of directives with properties
+        (``max_age``, ``public``, ``no_cache``, ...); changing it changes the
+        header, and an empty one removes it.
+
+        .. versionadded:: 0.1
+        """
+        from ..datastructures.cache_control import ResponseCacheControl
+        from ..http import parse_dict_header
+
+        def on_update(cache_control: ResponseCacheControl) -> None:
+            if cache_control:
+                self.headers.set("Cache-Control", cache_control.to_header())
+            else:
+                self.headers.remove("Cache-Control")
+
+        value = self.headers.get("Cache-Control")
+        return ResponseCacheControl(parse_dict_header(value) if value else (), on_update)
 
     def get_etag(self) -> tuple[str, bool] | tuple[None, None]:
         """The response's entity tag.
