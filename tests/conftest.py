@@ -135,7 +135,9 @@ def _skip_or_require_redis(items: list[pytest.Item]) -> None:
         raise pytest.UsageError(
             f"ERLEN_REDIS_TESTS=require, but {reason}; {redis_support.HOW_TO_INSTALL}"
         )
-    skip = pytest.mark.skip(reason=f"{reason}; to run the Redis tests, {redis_support.HOW_TO_INSTALL}")
+    skip = pytest.mark.skip(
+        reason=f"{reason}; to run the Redis tests, {redis_support.HOW_TO_INSTALL}"
+    )
     for item in needing:
         item.add_marker(skip)
 
