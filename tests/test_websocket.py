@@ -684,3 +684,31 @@ def test_cross_origin_refusal_uses_the_apps_403_handler(app: Erlen) -> None:
 
     refused = _refused(app, "https://evil.test")
     assert (refused.status_code, refused.body) == (403, b"go away")
+
+
+def test_close_from_a_background_task_is_answered_with_a_disconnect(app: Erlen) -> None:
+    # Regression: the handler waits in receive() while a task it started
+    # closes the socket. A real client answers the close frame and the server
+    # (uvicorn) then ends that receive() with websocket.disconnect; the test
+    # session did not, so leaving the block waited out its timeout.
+    codes: list[int] = []
+
+    @app.websocket("/ws")
+    async def handler() -> None:
+        await websocket.accept()
+
+        async def close_soon() -> None:
+            await websocket.close(4000, "done")
+
+        task = asyncio.create_task(close_soon())
+        try:
+            await websocket.receive()
+        except WebSocketDisconnect as e:
+            codes.append(e.code)
+        await task
+
+    with app.test_client().websocket_connect("/ws", timeout=2) as ws:
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive()
+        assert (closed.value.code, closed.value.reason) == (4000, "done")
+    assert codes == [4000]

@@ -254,6 +254,10 @@ class WebSocketTestSession:
             self.close_code = message.get("code", 1000)
             self.close_reason = message.get("reason") or ""
             self._closed = True
+            # Answer the close as a real client does (echoing its code): the
+            # server then ends a receive() the handler may still be waiting in
+            # (e.g. when a task of its own closed) with websocket.disconnect.
+            self._put({"type": "websocket.disconnect", "code": self.close_code, "reason": ""})
             self._join()
             raise WebSocketDisconnect(t.cast(int, self.close_code), self.close_reason)
         return message
