@@ -951,3 +951,14 @@ def test_app_run_without_compat_ignores_the_werkzeug_module(
     app = Erlen(__name__)
     app.run(port=1234)
     assert calls == [("127.0.0.1", 1234, app)]
+
+
+@pytest.mark.usefixtures("compat")
+def test_test_client_user_agent_is_werkzeugs_under_compat(app: Erlen, client: t.Any) -> None:
+    import werkzeug  # noqa: F401 - the shim, imported as a Flask app's test would
+
+    @app.route("/ua")
+    def ua() -> str:
+        return erlen.request.user_agent.string
+
+    assert app.test_client().get("/ua").text == "Werkzeug/3.1.9"

@@ -198,3 +198,35 @@ def test_header_replaces_the_clients_default(app: t.Any, client: t.Any) -> None:
     assert client.get("/ua").text.startswith("Erlen-test-client")
     assert client.get("/ua", headers={"User-Agent": "curl/8"}).text == "curl/8"
     assert client.get("/ua", headers=[("User-Agent", "a"), ("User-Agent", "b")]).text == "a, b"
+
+
+def test_a_ready_environ_gets_the_clients_environ_base(app: t.Any, client: t.Any) -> None:
+    # As Werkzeug's client: client.environ_base applies to an environ passed
+    # in as well, over its REMOTE_ADDR, but not over its headers.
+    @app.route("/who")
+    def who() -> str:
+        return f"{request.remote_addr} {request.user_agent.string}"
+
+    environ = EnvironBuilder(app, "/who", headers={"User-Agent": "mine"}).get_environ()
+    client.environ_base["REMOTE_ADDR"] = "127.0.0.2"
+    assert client.open(environ).text == "127.0.0.2 mine"
+
+
+def test_environ_builder_input_stream_is_the_encoded_body(app: t.Any) -> None:
+    # The JSON body is dumped with the app's provider settings.
+    app.json.ensure_ascii = False
+    builder = EnvironBuilder(app, json="\u20ac")
+    assert builder.input_stream is not None
+    assert builder.input_stream.read().decode() == '"\u20ac"'
+    assert EnvironBuilder(app).input_stream is None
+    body = builder.get_environ()["wsgi.input"].read()
+    assert body == '"\u20ac"'.encode()
+
+
+def test_session_transaction_without_a_session_says_so() -> None:
+    from erlen import Erlen
+
+    app = Erlen(__name__)  # no SECRET_KEY: the null session
+    with pytest.raises(RuntimeError, match="Session backend did not open a session"):
+        with app.test_client().session_transaction():
+            pass

@@ -31,6 +31,20 @@ from .asgi import _ASGIExchange
 from .environ import EnvironBuilder
 from .websocket import WebSocketTestSession
 
+
+def _default_user_agent() -> str:
+    """The client's ``User-Agent``: Werkzeug's under the compat layer, which
+    Flask apps' tests compare with ``Werkzeug/<version>``; Erlen's otherwise."""
+    import sys
+
+    shim = sys.modules.get("werkzeug")
+    if shim is not None and hasattr(shim, "__shim__"):
+        from ..compat._glue import WERKZEUG_VERSION
+
+        return f"Werkzeug/{WERKZEUG_VERSION}"
+    return "Erlen-test-client/0.1"
+
+
 if t.TYPE_CHECKING:
     from ..app import Erlen
     from ..wrappers import Request, Response
@@ -219,7 +233,7 @@ class ErlenClient:
         self._cookies: dict[tuple[str, str, str], _Cookie] | None = {} if use_cookies else None
         self.environ_base: dict[str, t.Any] = {
             "REMOTE_ADDR": "127.0.0.1",
-            "HTTP_USER_AGENT": "Erlen-test-client/0.1",
+            "HTTP_USER_AGENT": _default_user_agent(),
         }
         self.environ_base.update(kwargs.pop("environ_base", None) or {})
         self.preserve_context = False
@@ -335,7 +349,13 @@ class ErlenClient:
         if args and isinstance(args[0], EnvironBuilder):
             return args[0].get_environ()
         if args and isinstance(args[0], dict):
-            return dict(args[0])
+            # As Werkzeug's client: the client's environ_base replaces the
+            # environ's own values (REMOTE_ADDR, ...), but not its headers.
+            environ = dict(args[0])
+            for key, value in self.environ_base.items():
+                if not (key.startswith("HTTP_") and key in environ):
+                    environ[key] = value
+            return environ
         base = dict(self.environ_base)
         base.update(kwargs.pop("environ_base", None) or {})
         kwargs["environ_base"] = base
@@ -518,8 +538,11 @@ class ErlenClient:
             sess = si.open_session(app, ctx.request)
         if sess is None or si.is_null_session(sess):
             raise RuntimeError(
-                "The session interface gave no session to work with. With the"
-                " default interface, set 'SECRET_KEY' in the app's config."
+                # "Session backend did not open a session" is Flask's wording,
+                # which tests match.
+                "Session backend did not open a session: the session interface"
+                " gave no session to work with. With the default interface, set"
+                " 'SECRET_KEY' in the app's config."
             )
         yield sess
         response = app.response_class()

@@ -99,7 +99,8 @@ class EnvironBuilder:
         self.multithread = multithread
         self.multiprocess = multiprocess
         self.run_once = run_once
-        self.input_stream = input_stream
+        self._input_stream = input_stream
+        self._body_stream: io.BytesIO | None = None
         self.content_length = content_length
         self._body: bytes | None = None
 
@@ -135,6 +136,20 @@ class EnvironBuilder:
                         content_type = "application/x-www-form-urlencoded"
         self.content_type = content_type
 
+    @property
+    def input_stream(self) -> t.IO[bytes] | None:
+        """The body as a stream: the one given, else one over the encoded
+        ``data``/``json`` (the same stream on each read), else ``None``."""
+        if self._input_stream is not None:
+            return self._input_stream
+        if self._body is not None and self._body_stream is None:
+            self._body_stream = io.BytesIO(self._body)
+        return self._body_stream
+
+    @input_stream.setter
+    def input_stream(self, value: t.IO[bytes] | None) -> None:
+        self._input_stream = value
+
     def get_environ(self) -> dict[str, t.Any]:
         """The WSGI environ for this request."""
         host, _, port = self.host.partition(":")
@@ -161,8 +176,8 @@ class EnvironBuilder:
             "wsgi.run_once": self.run_once,
         }
         environ.update(self.environ_base)
-        if self.input_stream is not None:
-            environ["wsgi.input"] = self.input_stream
+        if self._input_stream is not None:
+            environ["wsgi.input"] = self._input_stream
             if self.content_length is not None:
                 environ["CONTENT_LENGTH"] = str(self.content_length)
         else:
