@@ -962,3 +962,22 @@ def test_test_client_user_agent_is_werkzeugs_under_compat(app: Erlen, client: t.
         return erlen.request.user_agent.string
 
     assert app.test_client().get("/ua").text == "Werkzeug/3.1.9"
+
+
+@pytest.mark.usefixtures("compat")
+def test_from_prefixed_env_reads_flask_variables_under_compat(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import flask
+
+    monkeypatch.setenv("FLASK_INT", "1")
+    monkeypatch.setenv("FLASK_EXIST__inner__ik", "2")
+    monkeypatch.setenv("ERLEN_OTHER", "x")
+    app = flask.Flask(__name__)
+    app.config["EXIST"] = {"inner": {"ik": 1}, "flag": True}
+    app.config.from_prefixed_env()
+    assert app.config["INT"] == 1
+    assert app.config["EXIST"] == {"inner": {"ik": 2}, "flag": True}
+    assert "OTHER" not in app.config
+    app.config.from_prefixed_env("ERLEN")
+    assert app.config["OTHER"] == "x"

@@ -604,8 +604,22 @@ def test_tojson_uses_current_json_provider(tapp: Erlen) -> None:
             return f"custom:{obj}:{kwargs}"
 
     tapp.json = Provider()  # type: ignore[assignment]
-    assert env.filters["tojson"]("x") == "custom:x:{}"
+    # The filter passes Jinja's "json.dumps_kwargs" policy, as Flask's does.
+    assert env.filters["tojson"]("x") == "custom:x:{\\u0027sort_keys\\u0027: True}"
     assert env.policies["json.dumps_function"]("y", indent=1) == "custom:y:{'indent': 1}"
+
+
+def test_tojson_output_is_flasks(tapp: Erlen) -> None:
+    # Flask's tojson is the provider's dumps with sort_keys=True: json's
+    # default separators, sorted keys, dates as HTTP dates.
+    import datetime
+
+    with tapp.app_context():
+        rv = render_template_string(
+            "{{ data|tojson }}",
+            data={"time": datetime.datetime(2021, 2, 1, 7, 15), "name": "</script>"},
+        )
+    assert rv == '{"name": "\\u003c/script\\u003e", "time": "Mon, 01 Feb 2021 07:15:00 GMT"}'
 
 
 # -- loading ----------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import sys
 import types
 import typing as t
 
@@ -79,13 +80,21 @@ class Config(dict):  # type: ignore[type-arg]
         return self.from_pyfile(rv, silent=silent)
 
     def from_prefixed_env(
-        self, prefix: str = "ERLEN", *, loads: t.Callable[[str], t.Any] = json.loads
+        self, prefix: str | None = None, *, loads: t.Callable[[str], t.Any] = json.loads
     ) -> bool:
         """Load ``PREFIX_KEY`` environment variables as ``KEY``.
 
         Values are parsed with ``loads`` (JSON by default) and kept as strings
         when that fails; ``PREFIX_A__B`` sets ``config["A"]["B"]``.
+
+        :param prefix: ``ERLEN`` by default; ``FLASK`` under the compat
+            layer, as a Flask app expects.
         """
+        if prefix is None:
+            # The compat layer's flask module has __shim__; a real Flask's is
+            # not Erlen's business.
+            shim = sys.modules.get("flask")
+            prefix = "FLASK" if shim is not None and hasattr(shim, "__shim__") else "ERLEN"
         prefix = f"{prefix}_"
         for key in sorted(os.environ):
             if not key.startswith(prefix):

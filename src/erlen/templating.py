@@ -410,7 +410,13 @@ def create_jinja_environment(app: Erlen) -> Environment:
         return app.json.dumps(obj, **kwargs)
 
     def tojson(value: t.Any, indent: int | None = None) -> Markup:
-        rv = app.json.dumps(value) if indent is None else app.json.dumps(value, indent=indent)
+        # As Jinja's own filter, which Flask uses: the provider's dumps with
+        # the "json.dumps_kwargs" policy (sort_keys=True unless changed), so
+        # the output is Flask's, separators and key order included.
+        kwargs = env.policies["json.dumps_kwargs"]
+        if indent is not None:
+            kwargs = {**kwargs, "indent": indent}
+        rv = app.json.dumps(value, **kwargs)
         # Escaping these keeps the output inert inside <script> (no "</script>",
         # no "<!--") and inside single-quoted HTML attributes.
         return Markup(
