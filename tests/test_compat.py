@@ -981,3 +981,11 @@ def test_from_prefixed_env_reads_flask_variables_under_compat(
     assert "OTHER" not in app.config
     app.config.from_prefixed_env("ERLEN")
     assert app.config["OTHER"] == "x"
+
+
+@pytest.mark.usefixtures("compat")
+def test_g_repr_says_flask_under_compat(app: Erlen) -> None:
+    import flask
+
+    with app.app_context():
+        assert repr(flask.g._get_current_object()) == f"<flask.g of {app.name!r}>"

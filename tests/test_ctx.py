@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import typing as t
 
 import pytest
 
@@ -277,3 +278,44 @@ def test_max_cookie_size_from_config(app):
         with pytest.warns(UserWarning):
             r.set_cookie("big", "x" * 50)
     assert erlen.Response().max_cookie_size == 4093
+
+
+def test_context_proxies_are_context_managers(app: t.Any, client: t.Any) -> None:
+    # `with app_ctx:` enters the current context again (as Werkzeug's proxy
+    # forwards the protocol); the teardown functions still run once.
+    from erlen.globals import app_ctx, request_ctx
+
+    called = []
+    app.teardown_request(lambda error=None: called.append("request"))
+    app.teardown_appcontext(lambda error=None: called.append("app"))
+
+    @app.route("/")
+    def index() -> str:
+        with app_ctx as entered:
+            with request_ctx:
+                assert entered is app_ctx._get_current_object()
+        return request.path
+
+    assert client.get("/").text == "/"
+    assert called == ["request", "app"]
+
+
+def test_context_proxy_async_context_manager() -> None:
+    import asyncio
+
+    from erlen.globals import LocalProxy
+
+    class Manager:
+        async def __aenter__(self) -> str:
+            return "in"
+
+        async def __aexit__(self, *exc: t.Any) -> None:
+            return None
+
+    proxy = LocalProxy(Manager)
+
+    async def use() -> str:
+        async with proxy as value:  # type: ignore[attr-defined]
+            return t.cast(str, value)
+
+    assert asyncio.run(use()) == "in"

@@ -60,7 +60,10 @@ class _AppCtxGlobals:
     def __repr__(self) -> str:
         ctx = _cv.get(None)
         if ctx is not None:
-            return f"<erlen.g of {ctx.app.name!r}>"
+            # Flask's name under the compat layer, whose apps' tests compare it.
+            shim = sys.modules.get("flask")
+            name = "flask" if shim is not None and hasattr(shim, "__shim__") else "erlen"
+            return f"<{name}.g of {ctx.app.name!r}>"
         return object.__repr__(self)
 
 

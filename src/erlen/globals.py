@@ -143,6 +143,20 @@ class LocalProxy:
         except RuntimeError:
             return []
 
+    # `with app_ctx:` and the like: the protocol is looked up on the type,
+    # so it is forwarded explicitly, as Werkzeug's proxy does.
+    def __enter__(self) -> t.Any:
+        return self._get_current_object().__enter__()
+
+    def __exit__(self, *exc: t.Any) -> t.Any:
+        return self._get_current_object().__exit__(*exc)
+
+    async def __aenter__(self) -> t.Any:
+        return await self._get_current_object().__aenter__()
+
+    async def __aexit__(self, *exc: t.Any) -> t.Any:
+        return await self._get_current_object().__aexit__(*exc)
+
 
 def _app() -> Erlen:
     ctx = _cv.get(None)
