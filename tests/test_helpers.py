@@ -792,3 +792,13 @@ def test_range_file_without_seek(app):
 )
 def test_secure_filename(name, expected):
     assert secure_filename(name) == expected
+
+
+def test_url_for_with_an_argument_named_self(app):
+    @app.route("/<self>")
+    def index(self):
+        return self
+
+    with app.test_request_context():
+        assert url_for("index", self="2") == "/2"
+        assert app.url_for("index", self="3") == "/3"

@@ -697,3 +697,18 @@ def test_request_cache_control_is_read_only(app) -> None:
             cc["max-age"] = "1"
     with app.test_request_context():
         assert not request.cache_control
+
+
+def test_limits_default_to_werkzeugs_outside_an_app_context(app) -> None:
+    app.config.update(MAX_CONTENT_LENGTH=100, MAX_FORM_MEMORY_SIZE=50, MAX_FORM_PARTS=3)
+    r = Request.from_values("/")
+    assert (r.max_content_length, r.max_form_memory_size, r.max_form_parts) == (
+        None,
+        500_000,
+        1_000,
+    )
+    with app.app_context():
+        assert (r.max_content_length, r.max_form_memory_size, r.max_form_parts) == (100, 50, 3)
+    r.max_form_memory_size = 30
+    with app.app_context():
+        assert r.max_form_memory_size == 30

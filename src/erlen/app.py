@@ -911,6 +911,7 @@ class Erlen(Scaffold):
 
     def url_for(
         self,
+        /,  # a rule argument may be named "self", as in Flask
         endpoint: str,
         *,
         _anchor: str | None = None,

@@ -201,9 +201,11 @@ class _Limit:
     override lives in ``_<name>`` so it can also be given at construction.
     """
 
-    def __init__(self, config_key: str, doc: str) -> None:
+    def __init__(self, config_key: str, doc: str, default: int | None = None) -> None:
         self.config_key = config_key
         self.__doc__ = doc
+        #: Outside an app context: Werkzeug's default for the limit.
+        self.default = default
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.attr = f"_{name}"
@@ -216,7 +218,7 @@ class _Limit:
             return value
         ctx = _cv.get(None)
         if ctx is None:
-            return None
+            return self.default
         return ctx.app.config.get(self.config_key)
 
     def __set__(self, obj: Request, value: int | None) -> None:
@@ -583,9 +585,15 @@ class Request:
     )
     max_form_memory_size = _Limit(
         "MAX_FORM_MEMORY_SIZE",
-        "Limit for a non-file form field (and a whole urlencoded body).",
+        "Limit for a non-file form field (and a whole urlencoded body); 500,000"
+        " bytes outside an app context.",
+        500_000,
     )
-    max_form_parts = _Limit("MAX_FORM_PARTS", "Limit on the number of multipart parts.")
+    max_form_parts = _Limit(
+        "MAX_FORM_PARTS",
+        "Limit on the number of multipart parts; 1,000 outside an app context.",
+        1_000,
+    )
 
     # -- body ----------------------------------------------------------------
 
