@@ -897,3 +897,36 @@ def test_cli_groups_not_created_without_commands(app: Erlen, bp: Blueprint) -> N
     # Registering must not build the app's click group (and import click).
     app.register_blueprint(bp)
     assert "cli" not in app.__dict__
+
+
+def test_blueprint_cli_commands(app: Erlen) -> None:
+    # Each blueprint's commands go under its cli_group: its name by default,
+    # the app's own group with cli_group=None, or what registration says.
+    import click
+
+    custom = Blueprint("custom", __name__, cli_group="customized")
+    nested = Blueprint("nested", __name__)
+    merged = Blueprint("merged", __name__, cli_group=None)
+    late = Blueprint("late", __name__)
+    for bp in (custom, nested, merged, late):
+
+        @bp.cli.command(bp.name)
+        def command(name: str = bp.name) -> None:
+            click.echo(f"{name}_result")
+
+    app.register_blueprint(custom)
+    app.register_blueprint(nested)
+    app.register_blueprint(merged)
+    app.register_blueprint(late, cli_group="late_registration")
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["customized", "custom"]).output == "custom_result\n"
+    assert runner.invoke(args=["nested", "nested"]).output == "nested_result\n"
+    assert runner.invoke(args=["merged"]).output == "merged_result\n"
+    assert runner.invoke(args=["late_registration", "late"]).output == "late_result\n"
+
+
+def test_blueprint_without_commands_adds_no_group(app: Erlen) -> None:
+    bp = Blueprint("blue", __name__, cli_group="blue")
+    assert not bp.cli.commands
+    app.register_blueprint(bp)
+    assert "blue" not in app.cli.commands

@@ -24,6 +24,10 @@ FACADES: dict[tuple[str, str], str] = {
         " and Request.from_values builds a request from an environ; the import waits for"
         " the call, so the core never loads an adapter by itself"
     ),
+    ("erlen.blueprints", "erlen.cli"): (
+        "Flask's API: Blueprint.cli is the CLI's AppGroup; only reading it (to add a"
+        " command) loads the CLI and click"
+    ),
     ("erlen.wrappers", "erlen.testing"): (
         "Request.from_values takes EnvironBuilder's arguments (extensions' test suites call"
         " it on flask.Request); only that call loads the test tooling"

@@ -21,11 +21,13 @@ from collections import defaultdict
 from datetime import timedelta
 from functools import update_wrapper
 
+from ._utils import cached_property
 from .globals import _cv
 from .scaffold import Scaffold, _endpoint_from_view_func, _sentinel, setupmethod
 
 if t.TYPE_CHECKING:
     from .app import Erlen
+    from .cli import AppGroup
     from .wrappers import Response
 
 __all__ = ["Blueprint", "BlueprintSetupState"]
@@ -205,6 +207,20 @@ class Blueprint(Scaffold):
         #: The CLI group name for the blueprint's commands.
         self.cli_group = cli_group
         self._blueprints: list[tuple[Blueprint, dict[str, t.Any]]] = []
+
+    @cached_property
+    def cli(self) -> AppGroup:
+        """The blueprint's click command group: ``@bp.cli.command()`` adds a
+        command, under the group named by ``cli_group`` (the blueprint's name
+        by default; ``None`` puts the commands on the app's own group).
+
+        Created on first use, so a blueprint without commands doesn't load click.
+
+        .. versionadded:: 0.1
+        """
+        from .cli import AppGroup
+
+        return AppGroup()
 
     def _check_setup_finished(self, f_name: str) -> None:
         if self._got_registered_once:
