@@ -21,6 +21,7 @@ was ever sent before.
 from __future__ import annotations
 
 import argparse
+import datetime
 import gc
 import json
 import os
@@ -322,6 +323,8 @@ def to_json(
             "python": f"{platform.python_implementation()} {platform.python_version()}",
             "machine": platform.machine(),
             "versions": {fw: run._version(fw) for fw in results},
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "erlen_commit": _git_head(),
             "unit": "instructions per request (callgrind)",
             "n1": n1,
             "n2": n2,
@@ -336,6 +339,14 @@ def to_json(
         },
         "failures": {fw: counts.failures for fw, counts in results.items() if counts.failures},
     }
+
+
+def _git_head() -> str:
+    """The commit Erlen's tree is at (``?`` outside a git checkout)."""
+    proc = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True
+    )
+    return proc.stdout.strip() or "?"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

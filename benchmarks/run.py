@@ -2,8 +2,9 @@
 
 Usage (from the repository root)::
 
-    python3 dev.py bench                       # full run, < 2 minutes on 2 cores
-    python3 dev.py bench --quick               # about 25 seconds
+    python3 dev.py bench                       # full run, about 4 minutes on 2 cores
+    python3 dev.py bench --quick               # about a minute
+    python3 dev.py bench --instructions        # instructions per request (callgrind)
     python3 dev.py bench --cases hello,json --frameworks erlen,falcon
     python3 dev.py bench --json bench.json     # also write every figure as JSON
 

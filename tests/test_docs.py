@@ -935,6 +935,36 @@ def test_performance_table_matches_the_benchmark_json() -> None:
     assert (DOCS / "performance" / "bench.png").stat().st_size > 10_000
 
 
+def test_performance_instructions_table_matches_its_json() -> None:
+    """The page shows the committed instruction counts (rerun chart.py after a new run)."""
+    chart = _chart_module()
+    page = (DOCS / "performance" / "index.md").read_text(encoding="utf-8")
+    assert chart.instructions_table(chart.load(chart.INSTRUCTIONS_PATH)) in page
+
+
+def test_performance_instructions_table_targets() -> None:
+    chart = _chart_module()
+    data = {
+        "instructions": {
+            "varied": {
+                "erlen": {"hello": 30_000.0, "session": 150_000.0},
+                "falcon": {"hello": 40_000.0},
+                "flask": {"hello": 300_000.0, "session": 1_000_000.0},
+            },
+            "fixed": {"erlen": {"hello": 29_000.0}},
+        }
+    }
+    lines = chart.instructions_table(data).splitlines()
+    assert lines[2] == (
+        "| `hello` | 30.0 k | 300.0 k | n/a | 40.0 k | 0.75× | 0.10× "
+        "| ≤ 0.8× Falcon: met | 29.0 k |"
+    )
+    assert lines[3] == (
+        "| `session` | 150.0 k | 1000.0 k | n/a | n/a | n/a | 0.15× "
+        "| ≤ 0.1× Flask: **missed** | n/a |"
+    )
+
+
 def test_performance_table_formats_missing_results() -> None:
     chart = _chart_module()
     result = {"best_us": 10.0}

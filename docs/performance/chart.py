@@ -3,10 +3,12 @@
 Usage, from the repository root::
 
     python3 dev.py bench --json docs/performance/bench.json
-    .venv/bin/python docs/performance/chart.py            # writes bench.png, prints the table
+    python3 dev.py bench --instructions --json docs/performance/instructions.json
+    .venv/bin/python docs/performance/chart.py            # writes bench.png, prints the tables
     .venv/bin/python docs/performance/chart.py other.json other.png
 
-The table printed is the one in ``docs/performance/index.md``;
+The tables printed are the ones in ``docs/performance/index.md`` (time, from
+``bench.json``; instructions, from ``instructions.json`` when it exists);
 ``tests/test_docs.py`` checks that the page still shows what the committed
 JSON says, so rerun this after every new benchmark run.
 """
@@ -20,6 +22,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 JSON_PATH = HERE / "bench.json"
+INSTRUCTIONS_PATH = HERE / "instructions.json"
 PNG_PATH = HERE / "bench.png"
 FRAMEWORKS = ("erlen", "flask", "bottle", "falcon")
 LABELS = {"erlen": "Erlen", "flask": "Flask", "bottle": "Bottle", "falcon": "Falcon"}
@@ -63,6 +66,59 @@ def markdown_table(data: dict[str, t.Any]) -> str:
     return "\n".join(rows) + "\n"
 
 
+#: Erlen's targets in instructions per request (issue 18): Erlen/peer at most.
+INSTRUCTION_TARGETS: dict[str, dict[str, float]] = {
+    "template": {"falcon": 1.0},
+    "session": {"flask": 0.1},
+}
+#: The target of every other case.
+DEFAULT_INSTRUCTION_TARGET: dict[str, float] = {"falcon": 0.8}
+
+
+def _kilo(value: float | None) -> str:
+    return "n/a" if value is None else f"{value / 1000:.1f} k"
+
+
+def instructions_table(data: dict[str, t.Any]) -> str:
+    """The instructions table of the performance page, as Markdown.
+
+    Thousands of instructions per request on the varied traffic (the
+    headline), Erlen's ratios to Falcon and Flask, the target and whether it
+    is met, and Erlen's figure on the fixed traffic beside it.
+    """
+    varied = data["instructions"]["varied"]
+    fixed = data["instructions"].get("fixed", {})
+    head = (
+        "| case | "
+        + " | ".join(LABELS[f] for f in FRAMEWORKS)
+        + " | Erlen/Falcon | Erlen/Flask | target | Erlen, fixed traffic |"
+    )
+    rows = [
+        head,
+        "| --- | " + " | ".join("---:" for _ in FRAMEWORKS) + " | ---: | ---: | --- | ---: |",
+    ]
+    for case in varied.get("erlen", {}):
+        counts = {f: varied.get(f, {}).get(case) for f in FRAMEWORKS}
+        ratios = {}
+        for peer in ("falcon", "flask"):
+            erlen, other = counts["erlen"], counts[peer]
+            ratios[peer] = erlen / other if erlen is not None and other else None
+        limits = INSTRUCTION_TARGETS.get(case, DEFAULT_INSTRUCTION_TARGET)
+        target = "; ".join(
+            f"≤ {limit:g}× {LABELS[peer]}: "
+            + ("n/a" if ratios[peer] is None else "met" if ratios[peer] <= limit else "**missed**")
+            for peer, limit in limits.items()
+        )
+        rows.append(
+            f"| `{case}` | "
+            + " | ".join(_kilo(v) for v in counts.values())
+            + " | "
+            + " | ".join("n/a" if r is None else f"{r:.2f}×" for r in ratios.values())
+            + f" | {target} | {_kilo(fixed.get('erlen', {}).get(case))} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
 def draw(data: dict[str, t.Any], out: Path = PNG_PATH) -> None:
     """Draw grouped horizontal bars of µs per request, one group per case, log scale."""
     import matplotlib
@@ -86,8 +142,10 @@ def draw(data: dict[str, t.Any], out: Path = PNG_PATH) -> None:
     ax.set_xscale("log")
     ax.set_xlabel("µs per request (log scale, lower is better)")
     meta = data["meta"]
+    traffic = " (varied traffic)" if data.get("traffic") == "varied" else ""
     ax.set_title(
-        f"One request through each framework's WSGI callable\n{meta['python']}, {meta['cpu_count']} CPUs, {meta['date'][:10]}"
+        f"One request through each framework's WSGI callable{traffic}\n"
+        f"{meta['python']}, {meta['cpu_count']} CPUs, {meta['date'][:10]}"
     )
     ax.legend(loc="lower right")
     ax.grid(axis="x", which="both", alpha=0.3)
@@ -101,6 +159,9 @@ def main(argv: list[str]) -> int:
     data = load(Path(argv[0]) if argv else JSON_PATH)
     draw(data, Path(argv[1]) if len(argv) > 1 else PNG_PATH)
     print(markdown_table(data), end="")
+    if not argv and INSTRUCTIONS_PATH.exists():
+        print()
+        print(instructions_table(load(INSTRUCTIONS_PATH)), end="")
     return 0
 
 
