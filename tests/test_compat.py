@@ -989,3 +989,23 @@ def test_g_repr_says_flask_under_compat(app: Erlen) -> None:
 
     with app.app_context():
         assert repr(flask.g._get_current_object()) == f"<flask.g of {app.name!r}>"
+
+
+@pytest.mark.usefixtures("compat")
+def test_test_client_sends_secure_cookies_over_http_under_compat(app: Erlen) -> None:
+    # Werkzeug's client ignores Secure; Flask's own session tests rely on it.
+    import werkzeug  # noqa: F401 - the shim
+
+    @app.route("/set")
+    def set_() -> erlen.Response:
+        rv = erlen.Response("")
+        rv.set_cookie("sec", "1", secure=True)
+        return rv
+
+    @app.route("/get")
+    def get() -> str:
+        return ",".join(erlen.request.cookies)
+
+    client = app.test_client()
+    client.get("/set")
+    assert client.get("/get").text == "sec"

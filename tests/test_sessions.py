@@ -1630,3 +1630,34 @@ def test_remembered_payload_that_no_longer_loads_is_an_empty_session(
     client.get("/set")
     assert client.get("/get").text == "1"
     assert client.get("/get").text == "None"
+
+
+def test_session_interface_as_a_class_attribute(client_interface: str) -> None:
+    # As in Flask: a subclass's class attribute is the app's interface (it was
+    # replaced by the default one in __init__), and its getters decide.
+    class PathAware(SecureCookieSessionInterface):
+        def get_cookie_name(self, app: Erlen) -> str:
+            return "other" if request.path.endswith("other") else super().get_cookie_name(app)
+
+    class App(Erlen):
+        session_interface = PathAware()
+
+    app = App(__name__)
+    app.secret_key = "k"
+    assert isinstance(app.session_interface, PathAware)
+
+    @app.post("/set/<path:where>")
+    def set_(where: str) -> str:
+        session["value"] = request.form["value"]
+        return ""
+
+    @app.get("/get/<path:where>")
+    def get(where: str) -> str:
+        return t.cast(str, session.get("value", "none"))
+
+    client = app.test_client(interface=client_interface)
+    client.post("/set/x", data={"value": "42"})
+    client.post("/set/other", data={"value": "616"})
+    assert client.get("/get/x").text == "42"
+    assert client.get("/get/other").text == "616"
+    assert Erlen(__name__).session_interface is not Erlen(__name__).session_interface

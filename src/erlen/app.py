@@ -87,6 +87,11 @@ class Erlen(Scaffold):
     request_class: type[Request] = Request
     #: Class of response objects.
     response_class: type[Response] = Response
+    #: The session interface. A subclass may set one as a class attribute
+    #: (as in Flask); otherwise each app gets a
+    #: :class:`~erlen.sessions.SecureCookieSessionInterface` (made in
+    #: ``__init__``, so ``import erlen`` doesn't load the sessions module).
+    session_interface: t.Any = None
     #: Class of ``g``.
     app_ctx_globals_class = _AppCtxGlobals
     #: Class of :attr:`config`.
@@ -220,7 +225,8 @@ class Erlen(Scaffold):
         #: serve async views on the event loop.
         self._plain_methods = not overridden & _dispatch.DRIVER_METHODS
         self._sync_cache: dict[t.Callable[..., t.Any], t.Callable[..., t.Any]] = {}
-        self.session_interface = self._default_session_interface()
+        if self.session_interface is None:
+            self.session_interface = self._default_session_interface()
         #: Functions run when an ASGI server starts and stops serving the app
         #: (the ``lifespan`` protocol); see :meth:`before_serving`.
         self.before_serving_funcs: list[t.Callable[[], t.Any]] = []

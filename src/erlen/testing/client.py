@@ -32,13 +32,20 @@ from .environ import EnvironBuilder
 from .websocket import WebSocketTestSession
 
 
-def _default_user_agent() -> str:
-    """The client's ``User-Agent``: Werkzeug's under the compat layer, which
-    Flask apps' tests compare with ``Werkzeug/<version>``; Erlen's otherwise."""
+def _werkzeug_shim() -> bool:
+    """Whether ``werkzeug`` is the compat layer's shim (its module has
+    ``__shim__``): the client then behaves as Werkzeug's, which Flask apps'
+    tests expect."""
     import sys
 
     shim = sys.modules.get("werkzeug")
-    if shim is not None and hasattr(shim, "__shim__"):
+    return shim is not None and hasattr(shim, "__shim__")
+
+
+def _default_user_agent() -> str:
+    """The client's ``User-Agent``: Werkzeug's under the compat layer, which
+    Flask apps' tests compare with ``Werkzeug/<version>``; Erlen's otherwise."""
+    if _werkzeug_shim():
         from ..compat._glue import WERKZEUG_VERSION
 
         return f"Werkzeug/{WERKZEUG_VERSION}"
@@ -236,6 +243,10 @@ class ErlenClient:
             "HTTP_USER_AGENT": _default_user_agent(),
         }
         self.environ_base.update(kwargs.pop("environ_base", None) or {})
+        #: Keep ``Secure`` cookies to https requests, as a browser does;
+        #: Werkzeug's client (so the client under the compat layer) sends
+        #: them over http too.
+        self._secure_cookies_https_only = not _werkzeug_shim()
         self.preserve_context = False
         self._new_contexts: list[t.Any] = []
         self._preserved: list[t.Any] = []
@@ -318,7 +329,7 @@ class ErlenClient:
             if cookie._expired():
                 del self._cookies[k]
                 continue
-            if cookie.secure and not secure:
+            if cookie.secure and not secure and self._secure_cookies_https_only:
                 continue
             if cookie._matches(host, path):
                 pairs.append(f"{cookie.key}={_quote_cookie_value(cookie.value)}")
