@@ -830,7 +830,6 @@ def test_root_path_of_unimported_module():
     app = Erlen("not_a_real_module_name_xyz")
     assert app.root_path
     import json as stdlib_json
-    import os
 
     assert Erlen("json").root_path == os.path.dirname(stdlib_json.__file__)
 
@@ -843,7 +842,14 @@ def test_root_path_of_unimported_module():
         ({"solo_mod_ix.py": ""}, "solo_mod_ix", "instance"),
         ({"pkg_ix/__init__.py": ""}, "pkg_ix", "instance"),
         ({"pkg_ix2/__init__.py": "", "pkg_ix2/views.py": ""}, "pkg_ix2.views", "instance"),
-        ({"site-packages/inst_pkg_ix/__init__.py": ""}, "inst_pkg_ix", None),
+        # Installed: <prefix>/var/<name>-instance, the prefix being the
+        # folder that holds site-packages (or lib/pythonX.Y/site-packages).
+        ({"site-packages/inst_pkg_ix/__init__.py": ""}, "inst_pkg_ix", "var/inst_pkg_ix-instance"),
+        (
+            {"lib/python3.11/site-packages/inst_pkg_ix3/__init__.py": ""},
+            "inst_pkg_ix3",
+            "var/inst_pkg_ix3-instance",
+        ),
     ],
 )
 def test_default_instance_path_like_flask(
@@ -858,8 +864,9 @@ def test_default_instance_path_like_flask(
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
+    site = [name.rpartition("site-packages")[0] for name in files if "site-packages" in name]
     monkeypatch.syspath_prepend(
-        str(tmp_path / "site-packages") if expected is None else str(tmp_path)
+        str(tmp_path / f"{site[0]}site-packages") if site else str(tmp_path)
     )
     top = import_name.partition(".")[0]
     for imported in (False, True):
@@ -871,10 +878,39 @@ def test_default_instance_path_like_flask(
             if imported:
                 for mod in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
                     del sys.modules[mod]
-        if expected is None:
-            assert found == os.path.join(sys.prefix, "var", f"{import_name}-instance")
-        else:
-            assert found == str(tmp_path / expected)
+        assert found == str(tmp_path / expected)
+
+
+def test_instance_path_of_a_package_under_sys_prefix(
+    tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    (tmp_path / "path" / "under_prefix_ix").mkdir(parents=True)
+    (tmp_path / "path" / "under_prefix_ix" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path / "path"))
+    monkeypatch.setattr(sys, "prefix", str(tmp_path))
+    assert Erlen("under_prefix_ix").instance_path == str(
+        tmp_path / "var" / "under_prefix_ix-instance"
+    )
+
+
+def test_instance_path_of_a_namespace_package(
+    tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The namespace is in two projects: the instance folder is the one beside
+    # the project that holds the app's package.
+    import sys
+
+    for name in ("pkg_a", "pkg_b"):
+        (tmp_path / f"project-{name}" / "ns_ix" / name).mkdir(parents=True)
+        (tmp_path / f"project-{name}" / "ns_ix" / name / "__init__.py").write_text("")
+        monkeypatch.syspath_prepend(str(tmp_path / f"project-{name}"))
+    monkeypatch.delitem(sys.modules, "ns_ix", raising=False)
+    assert Erlen("ns_ix.pkg_a").instance_path == str(tmp_path / "project-pkg_a" / "instance")
+    assert Erlen("ns_ix.pkg_b").instance_path == str(tmp_path / "project-pkg_b" / "instance")
+    for mod in [m for m in sys.modules if m == "ns_ix" or m.startswith("ns_ix.")]:
+        del sys.modules[mod]
 
 
 def test_trusted_hosts(app: Erlen, client: t.Any) -> None:

@@ -303,29 +303,28 @@ class Erlen(Scaffold):
         ``<sys.prefix>/var/<name>-instance``. When the import name can't be
         found (an app made in a shell), ``instance`` under :attr:`root_path`.
         """
-        top = self.import_name.partition(".")[0]
-        module = sys.modules.get(top)
-        filename: str | None
-        if module is not None:
-            filename = getattr(module, "__file__", None)
-            is_package = hasattr(module, "__path__")
-        else:
-            import importlib.util
+        import importlib.util
 
-            try:
-                spec = importlib.util.find_spec(top)
-            except (ImportError, ValueError):
-                spec = None
-            filename = spec.origin if spec is not None else None
-            is_package = spec is not None and spec.submodule_search_locations is not None
-        if not filename or filename == "namespace":
+        top = self.import_name.partition(".")[0]
+        try:
+            spec = importlib.util.find_spec(top)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None:
             return os.path.join(self.root_path, "instance")
-        folder = os.path.dirname(os.path.abspath(filename))
-        if is_package:
-            folder = os.path.dirname(folder)
-        if os.path.basename(folder) in ("site-packages", "dist-packages"):
-            return os.path.join(sys.prefix, "var", f"{self.name}-instance")
-        return os.path.join(folder, "instance")
+        locations = list(spec.submodule_search_locations or ())
+        if not locations:  # a module: its folder
+            folder = os.path.dirname(os.path.abspath(spec.origin or self.root_path))
+        elif spec.origin not in (None, "namespace"):  # a package: beside it
+            folder = os.path.dirname(os.path.dirname(os.path.abspath(spec.origin)))
+        else:
+            # A namespace package spread over several folders: the one that
+            # holds the app's own subpackage, else the first.
+            folder = os.path.dirname(_namespace_location(self.import_name, locations))
+        prefix = _install_prefix(folder)
+        if prefix is None:
+            return os.path.join(folder, "instance")
+        return os.path.join(prefix, "var", f"{self.name}-instance")
 
     def open_instance_resource(
         self, resource: str, mode: str = "rb", encoding: str | None = "utf-8"
@@ -1060,3 +1059,37 @@ class Erlen(Scaffold):
         options.setdefault("threaded", True)
         options.setdefault("asgi", None)  # the ASGI side (WebSockets) when uvicorn is installed
         run_simple(host, port, self, **options)
+
+
+def _namespace_location(import_name: str, locations: list[str]) -> str:
+    """The folder of a namespace package that holds ``import_name``'s package."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(import_name)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        inner = os.path.commonpath(list(spec.submodule_search_locations))
+        for location in locations:
+            if inner == location or inner.startswith(location.rstrip(os.sep) + os.sep):
+                return location
+    return locations[0]
+
+
+def _install_prefix(folder: str) -> str | None:
+    """The prefix a package folder is installed under, or ``None`` when it
+    is not installed (a project checkout): ``sys.prefix`` for a folder
+    inside it, else the prefix of the ``site-packages`` folder it is in."""
+    prefix = os.path.abspath(sys.prefix)
+    if folder == prefix or folder.startswith(prefix.rstrip(os.sep) + os.sep):
+        return prefix
+    parent, name = os.path.split(folder)
+    if name.lower() != "site-packages":
+        return None
+    grandparent, lib = os.path.split(parent)
+    if lib.lower() == "lib":  # Windows: <prefix>/Lib/site-packages
+        return grandparent
+    if os.path.basename(grandparent).lower() == "lib":  # <prefix>/lib/pythonX.Y/site-packages
+        return os.path.dirname(grandparent)
+    return parent
