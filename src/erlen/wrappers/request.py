@@ -799,12 +799,19 @@ class Request:
         """Called when :meth:`get_json` fails; raises the matching 4xx.
 
         :param e: The decoding error, or ``None`` when the content type was wrong.
+
+        The 400's description quotes the decoding error in debug mode only.
         """
         if e is None:
             raise UnsupportedMediaType(
                 "Did not attempt to load JSON data because the request"
                 " Content-Type was not 'application/json'."
             )
+        ctx = _cv.get(None)
+        if ctx is not None and not ctx.app.debug:
+            # As Flask: the parser's message (which quotes the body) only in
+            # debug mode; outside an app, Werkzeug's (always the message).
+            raise BadRequest() from (cause or e)
         raise BadRequest(f"Failed to decode JSON object: {e}") from (cause or e)
 
     def close(self) -> None:
