@@ -802,3 +802,27 @@ def test_url_for_with_an_argument_named_self(app):
     with app.test_request_context():
         assert url_for("index", self="2") == "/2"
         assert app.url_for("index", self="3") == "/3"
+
+
+def test_stream_with_context_in_an_async_view(app, client):
+    # The context is pushed in the view's task and popped where the stream
+    # is read (another contextvars Context); teardown runs once, after it.
+    torn_down = []
+    app.teardown_request(lambda exc: torn_down.append(exc))
+
+    @app.route("/")
+    async def index():
+        erlen.session["test"] = "erlen"
+
+        @erlen.stream_with_context
+        def gen():
+            yield erlen.session["test"]
+            yield request.path
+
+        return erlen.Response(gen())
+
+    client.get("/").close()  # closed without reading the stream
+    assert client.get("/").text == "erlen/"
+    assert torn_down == [None, None]
+    with client:
+        assert client.get("/").text == "erlen/"

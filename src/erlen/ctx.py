@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 import typing as t
+from contextvars import Token
 from functools import update_wrapper
 
 from . import dispatch as _dispatch
@@ -23,8 +24,6 @@ from . import signals as _signals
 from .globals import _cv
 
 if t.TYPE_CHECKING:
-    from contextvars import Token
-
     from .app import Erlen
     from .wrappers import Request, Response
 
@@ -167,7 +166,14 @@ class AppContext:
     def _finish_pop(self) -> None:
         """Reset the context variable (after any teardown) and signal the last pop."""
         tokens = self._tokens
-        _cv.reset(tokens.pop())
+        token = tokens.pop()
+        try:
+            _cv.reset(token)
+        except ValueError:
+            # Pushed in another contextvars Context: stream_with_context called
+            # in an async view (the event loop's task) and popped where the
+            # stream is read. Restore what the push replaced, by hand.
+            _cv.set(None if token.old_value is Token.MISSING else token.old_value)
         if not tokens and self._outer is None and _signals.appcontext_popped.receivers:
             _signals.appcontext_popped.send(self.app, _async_wrapper=self.app.ensure_sync)
 
