@@ -173,7 +173,9 @@ class AppContext:
             # Pushed in another contextvars Context: stream_with_context called
             # in an async view (the event loop's task) and popped where the
             # stream is read. Restore what the push replaced, by hand.
-            _cv.set(None if token.old_value is Token.MISSING else token.old_value)
+            # (None reads as no context: every reader uses _cv.get(None).)
+            old = None if token.old_value is Token.MISSING else token.old_value
+            _cv.set(t.cast("AppContext", old))
         if not tokens and self._outer is None and _signals.appcontext_popped.receivers:
             _signals.appcontext_popped.send(self.app, _async_wrapper=self.app.ensure_sync)
 
