@@ -236,16 +236,16 @@ class Map:
                     pass
                 elif node is not None and path[:1] == "/":
                     parts = path.split("/")
+                    if parts[1] and parts[1] not in node.static and not node.edges:
+                        # PERF: no rule even starts like this path (a typical
+                        # 404): a walk, and the one collecting methods for a
+                        # 405, would stop at once, and with merged slashes the
+                        # first segment would be the same (it is not empty).
+                        raise NotFound()
                     values: list[t.Any] = []
                     walked = _walk(node, parts, 1, len(parts), values, method, websocket, None)
                     if walked is not None:
                         found = walked, values
-                    elif parts[1] and parts[1] not in node.static and not node.edges:
-                        # PERF: no rule even starts like this path (a typical
-                        # 404): the walk collecting methods for a 405 would
-                        # stop at once too, and with merged slashes the first
-                        # segment would be the same (it is not empty).
-                        raise NotFound()
                 elif node is not None:
                     found = self._find(path, method, domain, websocket, None)
         except _SlashRequired:
