@@ -929,3 +929,42 @@ def test_trusted_hosts(app: Erlen, client: t.Any) -> None:
     assert client.get("/", headers={"Host": "example.com"}).text == "example.com"
     assert client.get("/missing", headers={"Host": "example.com"}).status_code == 404
     assert client.get("/missing", headers={"Host": "evil.test"}).status_code == 400
+
+
+def test_debug_mode_refuses_a_redirect_that_drops_the_form(
+    app: Erlen, client: t.Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from erlen.app import FormDataRoutingRedirect
+    from erlen.exceptions import RequestRedirect
+
+    app.debug = True
+
+    @app.route("/user/", methods=["GET", "POST"])
+    def user() -> str:
+        return request.form["status"]
+
+    # The routing default, 308, keeps the body.
+    assert client.post("/user", data={"status": "ok"}, follow_redirects=True).text == "ok"
+    monkeypatch.setattr(RequestRedirect, "code", 301)
+    with pytest.raises(FormDataRoutingRedirect, match="canonical URL 'http://localhost/user/'"):
+        client.post("/user", data={"status": "lost"})
+    assert client.get("/user").status_code == 301  # a GET has nothing to lose
+    app.debug = False
+    assert client.post("/user", data={"status": "lost"}).status_code == 301
+
+
+def test_debug_mode_explains_a_file_sent_without_multipart(app: Erlen, client: t.Any) -> None:
+    from erlen.wrappers.request import DebugFilesKeyError
+
+    @app.post("/upload")
+    def upload() -> str:
+        return t.cast(str, request.files["doc"].filename)
+
+    app.debug = True
+    with pytest.raises(DebugFilesKeyError) as info:
+        client.post("/upload", data={"doc": "report.txt"})
+    assert "no file contents were transmitted" in str(info.value)
+    assert "This was submitted: 'report.txt'" in str(info.value)
+    assert isinstance(info.value, KeyError)
+    app.debug = False
+    assert client.post("/upload", data={"doc": "report.txt"}).status_code == 400

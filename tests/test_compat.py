@@ -194,7 +194,10 @@ def test_dir_lists_provided_names() -> None:
         ("from flask.globals import _request_ctx_stack", "flask.globals._request_ctx_stack"),
         ("from werkzeug.utils import no_such_name", "werkzeug.utils.no_such_name"),
         ("import werkzeug.testapp", "werkzeug.testapp"),
-        ("import flask.debughelpers", "flask.debughelpers"),
+        (
+            "from flask.debughelpers import explain_template_loading_attempts",
+            "flask.debughelpers.explain_template_loading_attempts",
+        ),
         (
             "from werkzeug.middleware.http_proxy import ProxyMiddleware",
             "werkzeug.middleware.http_proxy",

@@ -756,6 +756,12 @@ class Erlen(Scaffold):
         assert exc is not None
         if isinstance(exc, RoutingException) and hasattr(exc, "new_url"):
             self._finish_redirect(exc, request)
+            if (
+                self.debug
+                and getattr(exc, "code", 308) not in (307, 308)
+                and request.method not in ("GET", "HEAD", "OPTIONS")
+            ):
+                raise FormDataRoutingRedirect(request, exc.new_url)
         raise exc
 
     def _finish_redirect(self, exc: t.Any, request: Request) -> None:
@@ -1093,3 +1099,27 @@ def _install_prefix(folder: str) -> str | None:
     if os.path.basename(grandparent).lower() == "lib":  # <prefix>/lib/pythonX.Y/site-packages
         return os.path.dirname(grandparent)
     return parent
+
+
+class FormDataRoutingRedirect(AssertionError):
+    """Raised in debug mode instead of a 301/302 routing redirect (a missing
+    trailing slash) for a request with a body: the browser would follow it
+    with a GET and drop the form data.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, request: Request, new_url: str) -> None:
+        from urllib.parse import urljoin
+
+        target = urljoin(request.url, new_url)
+        message = (
+            f"A {request.method} request was sent to {request.url!r}, but routing"
+            f" redirects it to the canonical URL {target!r}. The browser would"
+            " follow the redirect with a GET and drop the form data. Send the"
+            " request to the canonical URL, or use a 307/308 redirect (the"
+            " routing default), which keeps the method and body."
+        )
+        if request.base_url + "/" == target.partition("?")[0]:
+            message += " (The URL was defined with a trailing slash.)"
+        super().__init__(message)

@@ -69,6 +69,13 @@ FLASK: dict[str, Shim] = {
         ("erlen.ctx",),
         {"_AppCtxGlobals": "erlen.ctx:_AppCtxGlobals", "_sentinel": "erlen.ctx:_sentinel"},
     ),
+    "flask.debughelpers": Shim(
+        (),
+        {
+            "DebugFilesKeyError": "erlen.wrappers.request:DebugFilesKeyError",
+            "FormDataRoutingRedirect": "erlen.app:FormDataRoutingRedirect",
+        },
+    ),
     "flask.globals": Shim(
         ("erlen.globals",),
         {

@@ -17,38 +17,27 @@ from __future__ import annotations
 import typing as t
 from collections.abc import Callable, Iterable
 
-from ..datastructures import HeaderSet, MultiDict
-from ..datastructures.cache_control import (
-    RequestCacheControl,
-    ResponseCacheControl,
-    cache_control_property,
-)
-from ..datastructures.mixins import (
-    ImmutableDictMixin,
-    ImmutableHeadersMixin,
-    ImmutableListMixin,
-    ImmutableMultiDictMixin,
-    UpdateDictMixin,
-)
+# Re-exported (the werkzeug.datastructures shim finds them here); they are
+# the core's now, documented there.
+from ..datastructures import HeaderSet as HeaderSet
+from ..datastructures import MultiDict
+from ..datastructures.cache_control import RequestCacheControl as RequestCacheControl
+from ..datastructures.cache_control import ResponseCacheControl as ResponseCacheControl
+from ..datastructures.cache_control import cache_control_property as cache_control_property
+from ..datastructures.mixins import ImmutableDictMixin, UpdateDictMixin
+from ..datastructures.mixins import ImmutableHeadersMixin as ImmutableHeadersMixin
+from ..datastructures.mixins import ImmutableListMixin as ImmutableListMixin
+from ..datastructures.mixins import ImmutableMultiDictMixin as ImmutableMultiDictMixin
 from ..http import http_date, quote_etag
 
 __all__ = [
     "ContentRange",
     "ContentSecurityPolicy",
     "FileMultiDict",
-    "HeaderSet",
     "IfRange",
-    "ImmutableDictMixin",
-    "ImmutableHeadersMixin",
-    "ImmutableListMixin",
-    "ImmutableMultiDictMixin",
     "ImmutableTypeConversionDict",
     "Range",
-    "RequestCacheControl",
-    "ResponseCacheControl",
     "TypeConversionDict",
-    "UpdateDictMixin",
-    "cache_control_property",
     "csp_property",
 ]
 

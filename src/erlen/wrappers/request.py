@@ -733,9 +733,19 @@ class Request:
 
     @property
     def files(self) -> MultiDict[str, t.Any]:
-        """Uploaded files from a multipart body."""
+        """Uploaded files from a multipart body.
+
+        In debug mode, looking up a file that was sent as a plain form field
+        (a form without ``enctype="multipart/form-data"``) raises
+        :class:`DebugFilesKeyError`, which says so, as Flask does.
+        """
         self._load_form_data()
-        return self._files  # type: ignore[return-value]
+        files = self._files
+        if files is _EMPTY_MULTIDICT and self._form:
+            ctx = _cv.get(None)
+            if ctx is not None and ctx.app.debug:
+                return _DebugFiles(self)
+        return files  # type: ignore[return-value]
 
     @cached_property
     def values(self) -> CombinedMultiDict[str, t.Any]:
@@ -822,3 +832,39 @@ class Request:
                 close = getattr(f, "close", None)
                 if close is not None:
                     close()
+
+
+class DebugFilesKeyError(KeyError, AssertionError):
+    """A missing ``request.files`` key in debug mode, where the form sent the
+    file's name as a plain field: the form lacks ``enctype="multipart/form-data"``.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, request: Request, key: str) -> None:
+        names = request.form.getlist(key)
+        message = (
+            f"The request has no file {key!r} in request.files: its content type is"
+            f" {request.mimetype!r}, not 'multipart/form-data', so no file contents"
+            ' were transmitted. Give the HTML form enctype="multipart/form-data".'
+        )
+        if names:
+            message += "\n\nThe browser sent the file names as form fields instead."
+            message += f" This was submitted: {', '.join(repr(name) for name in names)}"
+        super().__init__(key)
+        self.msg = message
+
+    def __str__(self) -> str:
+        return self.msg
+
+
+class _DebugFiles(ImmutableMultiDict[str, t.Any]):
+    """The empty ``files`` of a non-multipart form in debug mode: a missing
+    key is a :class:`DebugFilesKeyError`."""
+
+    def __init__(self, request: Request) -> None:
+        super().__init__()
+        self._request = request
+
+    def __getitem__(self, key: str) -> t.Any:
+        raise DebugFilesKeyError(self._request, key)
