@@ -968,3 +968,17 @@ def test_debug_mode_explains_a_file_sent_without_multipart(app: Erlen, client: t
     assert isinstance(info.value, KeyError)
     app.debug = False
     assert client.post("/upload", data={"doc": "report.txt"}).status_code == 400
+
+
+def test_wsgi_errors_stream_is_the_requests(app: Erlen) -> None:
+    import io
+    import sys
+
+    from erlen.logging import wsgi_errors_stream
+
+    stream = io.StringIO()
+    assert wsgi_errors_stream._get_current_object() is sys.stderr
+    with app.test_request_context(errors_stream=stream):
+        assert wsgi_errors_stream._get_current_object() is stream
+        wsgi_errors_stream.write("to the request's stream")
+    assert stream.getvalue() == "to the request's stream"

@@ -25,6 +25,10 @@ class _WSGIErrorsStream:
                 return t.cast(t.TextIO, stream)
         return sys.stderr
 
+    # Flask's wsgi_errors_stream is a LocalProxy; code (and Flask's tests)
+    # read the stream it stands for this way.
+    _get_current_object = _stream
+
     def write(self, s: str) -> int:
         self._stream().write(s)
         return len(s)
