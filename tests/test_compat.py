@@ -89,7 +89,7 @@ FLASK_NAMES = [
     ("flask.helpers:get_root_path", "erlen._utils:get_root_path"),
     ("flask.helpers:flash", "erlen.helpers:flash"),
     ("flask.helpers:send_file", "erlen.helpers:send_file"),
-    ("flask.helpers:get_debug_flag", "erlen.cli:get_debug_flag"),
+    ("flask.helpers:get_debug_flag", "erlen.compat._glue:get_debug_flag"),
     ("flask.json:dumps", "erlen.json:dumps"),
     ("flask.json.provider:DefaultJSONProvider", "erlen.json:DefaultJSONProvider"),
     ("flask.json.provider:JSONProvider", "erlen.json:JSONProvider"),
@@ -1012,3 +1012,25 @@ def test_test_client_sends_secure_cookies_over_http_under_compat(app: Erlen) -> 
     client = app.test_client()
     client.get("/set")
     assert client.get("/get").text == "sec"
+
+
+@pytest.mark.usefixtures("compat")
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"FLASK_DEBUG": "True"}, True),
+        ({"FLASK_DEBUG": "0"}, False),
+        ({"FLASK_DEBUG": ""}, False),
+        ({"ERLEN_DEBUG": "0", "FLASK_DEBUG": "1"}, False),
+        ({"ERLEN_DEBUG": "1"}, True),
+    ],
+)
+def test_flask_get_debug_flag_reads_flask_debug(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: bool
+) -> None:
+    from flask.helpers import get_debug_flag
+
+    monkeypatch.delenv("ERLEN_DEBUG", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert get_debug_flag() is expected

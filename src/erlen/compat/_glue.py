@@ -56,6 +56,13 @@ cv_app = _ContextView("flask.app_ctx", request_only=False)
 cv_request = _ContextView("flask.request_ctx", request_only=True)
 
 
+def get_debug_flag() -> bool:
+    """``flask.helpers.get_debug_flag``: whether ``ERLEN_DEBUG`` or, when that
+    is unset, ``FLASK_DEBUG`` asks for debug mode."""
+    value = os.environ.get("ERLEN_DEBUG", os.environ.get("FLASK_DEBUG", ""))
+    return bool(value) and value.lower() not in ("0", "false", "no", "off")
+
+
 def get_load_dotenv(default: bool = True) -> bool:
     """Whether the CLI should load ``.env`` files (``ERLEN_SKIP_DOTENV`` or ``FLASK_SKIP_DOTENV`` off)."""
     value = os.environ.get("ERLEN_SKIP_DOTENV", os.environ.get("FLASK_SKIP_DOTENV"))

@@ -89,7 +89,7 @@ FLASK: dict[str, Shim] = {
         ("erlen.helpers",),
         {
             "get_root_path": "erlen._utils:get_root_path",
-            "get_debug_flag": "erlen.cli:get_debug_flag",
+            "get_debug_flag": f"{_C}:get_debug_flag",
             "get_load_dotenv": f"{_C}:get_load_dotenv",
             "get_template_attribute": "erlen.templating:get_template_attribute",
         },
