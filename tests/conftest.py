@@ -100,10 +100,13 @@ def _validate_exchanges(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def app() -> Erlen:
+def app() -> t.Iterator[Erlen]:
     app = Erlen("erlen_test_app", root_path="/nonexistent-erlen-root")
     app.config.update(TESTING=True, SECRET_KEY="test key")
-    return app
+    yield app
+    # Every test's app shares the one logger of that name: a test that
+    # silences it (logger.disabled) must not silence the next ones' caplog.
+    app.logger.disabled = False
 
 
 @pytest.fixture

@@ -1034,3 +1034,20 @@ def test_flask_get_debug_flag_reads_flask_debug(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert get_debug_flag() is expected
+
+
+@pytest.mark.usefixtures("compat")
+def test_cv_app_is_the_outer_app_context_inside_a_request(app: Erlen, client: t.Any) -> None:
+    from flask.globals import _cv_app, _cv_request
+
+    seen = {}
+
+    @app.route("/")
+    def index() -> str:
+        seen["app"] = _cv_app.get()
+        seen["request"] = _cv_request.get()
+        return ""
+
+    with app.app_context() as outer:
+        client.get("/")
+    assert seen["app"] is outer and seen["request"] is not outer

@@ -319,3 +319,32 @@ def test_context_proxy_async_context_manager() -> None:
             return t.cast(str, value)
 
     assert asyncio.run(use()) == "in"
+
+
+def test_request_inside_an_outer_app_context_uses_it(app: t.Any, client: t.Any) -> None:
+    # As Flask: the request runs in the outer app context (same object, same
+    # g), so state an extension keys on the context's identity carries over,
+    # and the outer context's teardown waits for its own end.
+    from erlen.globals import app_ctx, request_ctx
+
+    torn_down = []
+    app.teardown_appcontext(lambda exc: torn_down.append(exc))
+    seen = {}
+
+    @app.route("/")
+    def index() -> str:
+        seen["app_ctx"] = app_ctx._get_current_object()
+        seen["request_ctx"] = request_ctx._get_current_object()
+        seen["user"] = g.get("user")
+        return ""
+
+    with app.app_context() as outer:
+        g.user = "cached"
+        client.get("/")
+        assert seen["app_ctx"] is outer
+        assert seen["request_ctx"] is not outer and seen["request_ctx"].request is not None
+        assert seen["user"] == "cached"
+        assert torn_down == []
+    assert torn_down == [None]
+    client.get("/")
+    assert seen["app_ctx"] is seen["request_ctx"]  # no outer: the request's own

@@ -190,6 +190,16 @@ def _app_ctx() -> AppContext:
     ctx = _cv.get(None)
     if ctx is None:
         raise RuntimeError(_no_app_msg)
+    # A request inside an outer app context of the same app uses that
+    # context, as in Flask: the same object (extensions key per-context state
+    # on its identity, Flask-SQLAlchemy its session) and the same g.
+    return ctx._outer or ctx
+
+
+def _request_ctx() -> AppContext:
+    ctx = _cv.get(None)
+    if ctx is None:
+        raise RuntimeError(_no_app_msg)
     return ctx
 
 
@@ -203,4 +213,4 @@ request: Request = LocalProxy(_request)  # type: ignore[assignment]
 session: t.Any = LocalProxy(_session)
 #: The active context object (app or request context).
 app_ctx: AppContext = LocalProxy(_app_ctx)  # type: ignore[assignment]
-request_ctx: AppContext = LocalProxy(_app_ctx)  # type: ignore[assignment]
+request_ctx: AppContext = LocalProxy(_request_ctx)  # type: ignore[assignment]

@@ -42,8 +42,12 @@ class _ContextView:
     def get(self, default: t.Any = _missing) -> AppContext | t.Any:
         """The active context, else ``default`` (``LookupError`` without one)."""
         ctx = _cv.get(None)
-        if ctx is not None and (not self._request_only or ctx.request is not None):
-            return ctx
+        if ctx is not None:
+            if not self._request_only:
+                # The outer app context a request runs in, as Flask's _cv_app.
+                return ctx._outer or ctx
+            if ctx.request is not None:
+                return ctx
         if default is _missing:
             raise LookupError(self)
         return default
