@@ -968,3 +968,12 @@ def test_stream_in_app_context_is_plain_generator(tapp: Erlen, recorded: list[t.
         assert "".join(stream).strip() == "<ul><li>1</li><li>2</li></ul>"
     # template_rendered is sent once the stream is exhausted.
     assert [name for name, _, _ in recorded] == ["before", "rendered"]
+
+
+def test_jinja_options_default_and_subclass() -> None:
+    assert Erlen.jinja_options == {}
+
+    class App(Erlen):
+        jinja_options = {"trim_blocks": True}
+
+    assert App(__name__).jinja_env.trim_blocks is True

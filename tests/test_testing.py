@@ -230,3 +230,17 @@ def test_session_transaction_without_a_session_says_so() -> None:
     with pytest.raises(RuntimeError, match="Session backend did not open a session"):
         with app.test_client().session_transaction():
             pass
+
+
+def test_auth_argument_sends_an_authorization_header(app: t.Any, client: t.Any) -> None:
+    from erlen.datastructures import Authorization
+
+    @app.route("/me")
+    def me() -> str:
+        auth = request.authorization
+        return f"{auth.type} {auth.username} {auth.password}" if auth else "none"
+
+    assert client.get("/me", auth=("ann", "s:cret")).text == "basic ann s:cret"
+    bearer = Authorization("bearer", token="tok")
+    assert client.get("/me", auth=bearer).text.startswith("bearer")
+    assert client.get("/me").text == "none"

@@ -87,6 +87,9 @@ class Erlen(Scaffold):
     request_class: type[Request] = Request
     #: Class of response objects.
     response_class: type[Response] = Response
+    #: Options for the Jinja environment (``autoescape`` and the extensions
+    #: are Erlen's unless given here), read when it is first made.
+    jinja_options: dict[str, t.Any] = {}
     #: The session interface. A subclass may set one as a class attribute
     #: (as in Flask); otherwise each app gets a
     #: :class:`~erlen.sessions.SecureCookieSessionInterface` (made in

@@ -40,6 +40,9 @@ class EnvironBuilder:
     :param content_type: The body's content type.
     :param environ_base: Environ values to start from.
     :param environ_overrides: Environ values set last.
+    :param auth: An ``Authorization`` header: a ``(username, password)``
+        pair for Basic auth, or an object with ``to_header()``
+        (:class:`~erlen.datastructures.Authorization`).
 
     .. versionadded:: 0.1
     """
@@ -65,6 +68,7 @@ class EnvironBuilder:
         multithread: bool = False,
         multiprocess: bool = False,
         run_once: bool = False,
+        auth: t.Any = None,
     ) -> None:
         self.app = app
         split = urlsplit(path)
@@ -93,6 +97,15 @@ class EnvironBuilder:
         self.query_string: str = query_string
         self.method = method.upper()
         self.headers = Headers(headers) if not isinstance(headers, Headers) else headers.copy()
+        if auth is not None:
+            if isinstance(auth, tuple):
+                import base64
+
+                username, password = auth
+                token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+                self.headers.set("Authorization", f"Basic {token}")
+            else:
+                self.headers.set("Authorization", auth.to_header())
         self.environ_base = environ_base or {}
         self.environ_overrides = environ_overrides or {}
         self.errors_stream = errors_stream or sys.stderr
