@@ -717,3 +717,26 @@ def test_limits_default_to_werkzeugs_outside_an_app_context(app) -> None:
     r.max_form_memory_size = 30
     with app.app_context():
         assert r.max_form_memory_size == 30
+
+
+def test_request_origin_and_date(app) -> None:
+    with app.test_request_context(
+        headers={"Origin": "https://a.test", "Date": "Mon, 01 Feb 2021 07:15:00 GMT"}
+    ):
+        assert request.origin == "https://a.test"
+        assert request.date == dt.datetime(2021, 2, 1, 7, 15, tzinfo=dt.UTC)
+    with app.test_request_context():
+        assert request.origin is None and request.date is None
+
+
+def test_response_freeze_and_get_wsgi_response() -> None:
+    from erlen.testing import EnvironBuilder
+
+    response = Response(iter(["a", "b"]))
+    assert response.is_streamed
+    response.freeze()
+    assert not response.is_streamed and response.get_data() == b"ab"
+    assert response.headers["Content-Length"] == "2"
+    app_iter, status, headers = response.get_wsgi_response(EnvironBuilder().get_environ())
+    assert status == "200 OK" and ("Content-Length", "2") in headers
+    assert b"".join(app_iter) == b"ab"

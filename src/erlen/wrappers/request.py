@@ -495,6 +495,22 @@ class Request:
         """The ``Referer`` header."""
         return t.cast("str | None", self.headers.get("Referer"))
 
+    @property
+    def origin(self) -> str | None:
+        """The ``Origin`` header: where a cross-origin request comes from.
+
+        .. versionadded:: 0.1
+        """
+        return t.cast("str | None", self.headers.get("Origin"))
+
+    @cached_property
+    def date(self) -> datetime | None:
+        """Parsed ``Date`` header (when the client sent the request).
+
+        .. versionadded:: 0.1
+        """
+        return parse_date(self.headers.get("Date"))
+
     @cached_property
     def authorization(self) -> Authorization | None:
         """Parsed ``Authorization`` header (Basic, Bearer, ...), or ``None``."""

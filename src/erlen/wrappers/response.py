@@ -598,6 +598,34 @@ class Response:
 
         return send_response(self, environ, start_response)
 
+    def get_wsgi_response(
+        self, environ: dict[str, t.Any]
+    ) -> tuple[t.Iterable[bytes], str, list[tuple[str, str]]]:
+        """``(app_iter, status, headers)``: what serving this response to
+        ``environ`` would send, as Werkzeug's method returns it.
+
+        .. versionadded:: 0.1
+        """
+        sent: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
+        ) -> t.Any:
+            sent.append((status, headers))
+            return lambda data: None
+
+        app_iter = self(environ, start_response)
+        status, headers = sent[0]
+        return app_iter, status, headers
+
+    def freeze(self) -> None:
+        """Read a streamed body into memory (it can then be sent again, or
+        pickled) and set ``Content-Length``.
+
+        .. versionadded:: 0.1
+        """
+        self.set_data(b"".join(self.iter_encoded()))
+
     # -- conditional responses -----------------------------------------------
     # ETags, dates and byte ranges: what make_conditional() needs, and what
     # send_file() uses. The request-side evaluation lives in
