@@ -620,12 +620,20 @@ class _RedisBackend:
         import asyncio
 
         asyncio.set_event_loop(self._loop)
-        reader = self._loop.create_task(self._read())
+        self._reader = self._loop.create_task(
+            self._read()
+        )  # held: the loop only keeps weak references
         try:
             self._loop.run_forever()
         finally:
-            reader.cancel()
-            self._loop.run_until_complete(asyncio.gather(reader, return_exceptions=True))
+            # NOTE: every task, not only the reader: a (un)subscribe still
+            # pending when the loop closed was garbage-collected later, in
+            # the middle of a reconnect, and failed on the closed loop with
+            # its socket left open.
+            pending = asyncio.all_tasks(self._loop)
+            for task in pending:
+                task.cancel()
+            self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             self._loop.run_until_complete(self._disconnect())
             self._loop.close()
 
