@@ -934,7 +934,7 @@ def test_trusted_hosts(app: Erlen, client: t.Any) -> None:
 def test_debug_mode_refuses_a_redirect_that_drops_the_form(
     app: Erlen, client: t.Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from erlen.app import FormDataRoutingRedirect
+    from erlen.debughelpers import FormDataRoutingRedirect
     from erlen.exceptions import RequestRedirect
 
     app.debug = True

@@ -39,7 +39,7 @@ from .exceptions import (
 from .globals import _cv
 from .json import DefaultJSONProvider, JSONProvider
 from .routing import Map, Rule
-from .scaffold import Scaffold, _endpoint_from_view_func, setupmethod
+from .scaffold import Scaffold, _endpoint_from_view_func, find_instance_path, setupmethod
 from .wrappers import Request, Response
 from .wsgi import ClosingIterator, make_request, send_response
 
@@ -306,28 +306,7 @@ class Erlen(Scaffold):
         ``<sys.prefix>/var/<name>-instance``. When the import name can't be
         found (an app made in a shell), ``instance`` under :attr:`root_path`.
         """
-        import importlib.util
-
-        top = self.import_name.partition(".")[0]
-        try:
-            spec = importlib.util.find_spec(top)
-        except (ImportError, ValueError):
-            spec = None
-        if spec is None:
-            return os.path.join(self.root_path, "instance")
-        locations = list(spec.submodule_search_locations or ())
-        if not locations:  # a module: its folder
-            folder = os.path.dirname(os.path.abspath(spec.origin or self.root_path))
-        elif spec.origin not in (None, "namespace"):  # a package: beside it
-            folder = os.path.dirname(os.path.dirname(os.path.abspath(spec.origin)))
-        else:
-            # A namespace package spread over several folders: the one that
-            # holds the app's own subpackage, else the first.
-            folder = os.path.dirname(_namespace_location(self.import_name, locations))
-        prefix = _install_prefix(folder)
-        if prefix is None:
-            return os.path.join(folder, "instance")
-        return os.path.join(prefix, "var", f"{self.name}-instance")
+        return find_instance_path(self.import_name, self.root_path, self.name)
 
     def open_instance_resource(
         self, resource: str, mode: str = "rb", encoding: str | None = "utf-8"
@@ -764,6 +743,8 @@ class Erlen(Scaffold):
                 and getattr(exc, "code", 308) not in (307, 308)
                 and request.method not in ("GET", "HEAD", "OPTIONS")
             ):
+                from .debughelpers import FormDataRoutingRedirect
+
                 raise FormDataRoutingRedirect(request, exc.new_url)
         raise exc
 
@@ -1068,61 +1049,3 @@ class Erlen(Scaffold):
         options.setdefault("threaded", True)
         options.setdefault("asgi", None)  # the ASGI side (WebSockets) when uvicorn is installed
         run_simple(host, port, self, **options)
-
-
-def _namespace_location(import_name: str, locations: list[str]) -> str:
-    """The folder of a namespace package that holds ``import_name``'s package."""
-    import importlib.util
-
-    try:
-        spec = importlib.util.find_spec(import_name)
-    except (ImportError, ValueError):
-        spec = None
-    if spec is not None and spec.submodule_search_locations:
-        inner = os.path.commonpath(list(spec.submodule_search_locations))
-        for location in locations:
-            if inner == location or inner.startswith(location.rstrip(os.sep) + os.sep):
-                return location
-    return locations[0]
-
-
-def _install_prefix(folder: str) -> str | None:
-    """The prefix a package folder is installed under, or ``None`` when it
-    is not installed (a project checkout): ``sys.prefix`` for a folder
-    inside it, else the prefix of the ``site-packages`` folder it is in."""
-    prefix = os.path.abspath(sys.prefix)
-    if folder == prefix or folder.startswith(prefix.rstrip(os.sep) + os.sep):
-        return prefix
-    parent, name = os.path.split(folder)
-    if name.lower() != "site-packages":
-        return None
-    grandparent, lib = os.path.split(parent)
-    if lib.lower() == "lib":  # Windows: <prefix>/Lib/site-packages
-        return grandparent
-    if os.path.basename(grandparent).lower() == "lib":  # <prefix>/lib/pythonX.Y/site-packages
-        return os.path.dirname(grandparent)
-    return parent
-
-
-class FormDataRoutingRedirect(AssertionError):
-    """Raised in debug mode instead of a 301/302 routing redirect (a missing
-    trailing slash) for a request with a body: the browser would follow it
-    with a GET and drop the form data.
-
-    .. versionadded:: 0.1
-    """
-
-    def __init__(self, request: Request, new_url: str) -> None:
-        from urllib.parse import urljoin
-
-        target = urljoin(request.url, new_url)
-        message = (
-            f"A {request.method} request was sent to {request.url!r}, but routing"
-            f" redirects it to the canonical URL {target!r}. The browser would"
-            " follow the redirect with a GET and drop the form data. Send the"
-            " request to the canonical URL, or use a 307/308 redirect (the"
-            " routing default), which keeps the method and body."
-        )
-        if request.base_url + "/" == target.partition("?")[0]:
-            message += " (The URL was defined with a trailing slash.)"
-        super().__init__(message)

@@ -9,6 +9,7 @@ write them directly. Nothing here runs per request.
 from __future__ import annotations
 
 import os
+import sys
 import typing as t
 from collections import defaultdict
 from functools import update_wrapper
@@ -371,3 +372,69 @@ def _endpoint_from_view_func(view_func: t.Callable[..., t.Any]) -> str:
     """The default endpoint for a view: its ``__name__``."""
     assert view_func is not None, "expected view func if endpoint is not provided."
     return view_func.__name__
+
+
+def find_instance_path(import_name: str, root_path: str, app_name: str) -> str:
+    """The default instance folder of an app, found as Flask finds it.
+
+    ``instance`` beside the app's top-level module, or beside (not inside)
+    its top-level package; for an installed package,
+    ``<sys.prefix>/var/<app_name>-instance``. When the import name can't be
+    found (an app made in a shell), ``instance`` under ``root_path``.
+    """
+    import importlib.util
+
+    top = import_name.partition(".")[0]
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        return os.path.join(root_path, "instance")
+    locations = list(spec.submodule_search_locations or ())
+    if not locations:  # a module: its folder
+        folder = os.path.dirname(os.path.abspath(spec.origin or root_path))
+    elif spec.origin not in (None, "namespace"):  # a package: beside it
+        folder = os.path.dirname(os.path.dirname(os.path.abspath(spec.origin)))
+    else:
+        # A namespace package spread over several folders: the one that
+        # holds the app's own subpackage, else the first.
+        folder = os.path.dirname(_namespace_location(import_name, locations))
+    prefix = _install_prefix(folder)
+    if prefix is None:
+        return os.path.join(folder, "instance")
+    return os.path.join(prefix, "var", f"{app_name}-instance")
+
+
+def _namespace_location(import_name: str, locations: list[str]) -> str:
+    """The folder of a namespace package that holds ``import_name``'s package."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(import_name)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        inner = os.path.commonpath(list(spec.submodule_search_locations))
+        for location in locations:
+            if inner == location or inner.startswith(location.rstrip(os.sep) + os.sep):
+                return location
+    return locations[0]
+
+
+def _install_prefix(folder: str) -> str | None:
+    """The prefix a package folder is installed under, or ``None`` when it
+    is not installed (a project checkout): ``sys.prefix`` for a folder
+    inside it, else the prefix of the ``site-packages`` folder it is in."""
+    prefix = os.path.abspath(sys.prefix)
+    if folder == prefix or folder.startswith(prefix.rstrip(os.sep) + os.sep):
+        return prefix
+    parent, name = os.path.split(folder)
+    if name.lower() != "site-packages":
+        return None
+    grandparent, lib = os.path.split(parent)
+    if lib.lower() == "lib":  # Windows: <prefix>/Lib/site-packages
+        return grandparent
+    if os.path.basename(grandparent).lower() == "lib":  # <prefix>/lib/pythonX.Y/site-packages
+        return os.path.dirname(grandparent)
+    return parent

@@ -73,7 +73,7 @@ FLASK: dict[str, Shim] = {
         (),
         {
             "DebugFilesKeyError": "erlen.wrappers.request:DebugFilesKeyError",
-            "FormDataRoutingRedirect": "erlen.app:FormDataRoutingRedirect",
+            "FormDataRoutingRedirect": "erlen.debughelpers:FormDataRoutingRedirect",
         },
     ),
     "flask.globals": Shim(
