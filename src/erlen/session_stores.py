@@ -68,7 +68,6 @@ import typing as t
 from datetime import UTC, datetime
 
 from .exceptions import ServiceUnavailable
-from .http import http_date
 from .json.tag import TaggedJSONSerializer
 from .sessions import (
     _STOCK_SET_COOKIE,
@@ -537,16 +536,7 @@ class ServerSideSessionInterface(SessionInterface):
                     return
                 session.replaced = []
                 session.sid = None
-                response.delete_cookie(
-                    self.get_cookie_name(app),
-                    domain=self.get_cookie_domain(app),
-                    path=self.get_cookie_path(app),
-                    secure=self.get_cookie_secure(app),
-                    partitioned=self.get_cookie_partitioned(app),
-                    samesite=self.get_cookie_samesite(app),
-                    httponly=self.get_cookie_httponly(app),
-                )
-                response._add_vary("Cookie")
+                self._delete_cookie(app, response)
             elif accessed:
                 response._add_vary("Cookie")
             return
@@ -584,17 +574,7 @@ class ServerSideSessionInterface(SessionInterface):
         if template is not None and type(response).set_cookie is _STOCK_SET_COOKIE:
             # PERF: the header set_cookie() would make, from the cached
             # template (the value is base64 and dots: no quoting needed).
-            if expires is None:
-                header = template.prefix + value + template.suffix
-            else:
-                header = (
-                    template.prefix
-                    + value
-                    + template.expires_head
-                    + http_date(expires)
-                    + template.expires_tail
-                )
-            response._add_cookie_header(header)
+            response._add_cookie_header(template.header(value, expires))
             return
         response.set_cookie(
             self.get_cookie_name(app),

@@ -302,6 +302,19 @@ class SessionInterface:
         :param session: The current session.
         """
 
+    def _delete_cookie(self, app: Erlen, response: Response) -> None:
+        # With the settings the cookie was set with, or the browser keeps it.
+        response.delete_cookie(
+            self.get_cookie_name(app),
+            domain=self.get_cookie_domain(app),
+            path=self.get_cookie_path(app),
+            secure=self.get_cookie_secure(app),
+            partitioned=self.get_cookie_partitioned(app),
+            samesite=self.get_cookie_samesite(app),
+            httponly=self.get_cookie_httponly(app),
+        )
+        response._add_vary("Cookie")
+
     def open_session(self, app: Erlen, request: Request) -> SessionMixin | None:
         """Load the session for ``request``.
 
@@ -378,6 +391,12 @@ class _CookieTemplate(t.NamedTuple):
     suffix: str
     expires_head: str
     expires_tail: str
+
+    def header(self, value: str, expires: datetime | None) -> str:
+        """The ``Set-Cookie`` value for ``value`` (needing no quotes) and ``expires``."""
+        if expires is None:
+            return self.prefix + value + self.suffix
+        return self.prefix + value + self.expires_head + http_date(expires) + self.expires_tail
 
 
 def _make_cookie_template(settings: tuple[t.Any, ...]) -> _CookieTemplate | None:
@@ -604,16 +623,7 @@ class SecureCookieSessionInterface(SessionInterface):
             empty = not len(session)
         if empty:
             if session.modified:
-                response.delete_cookie(
-                    self.get_cookie_name(app),
-                    domain=self.get_cookie_domain(app),
-                    path=self.get_cookie_path(app),
-                    secure=self.get_cookie_secure(app),
-                    partitioned=self.get_cookie_partitioned(app),
-                    samesite=self.get_cookie_samesite(app),
-                    httponly=self.get_cookie_httponly(app),
-                )
-                response._add_vary("Cookie")
+                self._delete_cookie(app, response)
             elif accessed:
                 response._add_vary("Cookie")
             return
@@ -665,16 +675,8 @@ class SecureCookieSessionInterface(SessionInterface):
             else:
                 expires = None
             header = None
-            if expires is None:
-                header = template.prefix + token + template.suffix
-            elif type(expires) is datetime:
-                header = (
-                    template.prefix
-                    + token
-                    + template.expires_head
-                    + http_date(expires)
-                    + template.expires_tail
-                )
+            if expires is None or type(expires) is datetime:
+                header = template.header(token, expires)
             if header is not None:
                 response_cls = type(response)
                 if response_cls.max_cookie_size is _STOCK_MAX_COOKIE_SIZE:
