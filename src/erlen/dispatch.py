@@ -219,6 +219,25 @@ def quick_response(app: Erlen, ctx: AppContext, rv: t.Any) -> Response | None:
     return None
 
 
+def split_response_tuple(rv: tuple[t.Any, ...]) -> tuple[t.Any, t.Any, t.Any]:
+    """A view's ``(body, status, headers)``, ``(body, status)`` or ``(body, headers)``
+    as ``(body, status, headers)``, a missing part ``None``.
+
+    :raises TypeError: A tuple of another length.
+    """
+    if len(rv) == 3:
+        return rv
+    if len(rv) == 2:
+        if isinstance(rv[1], (dict, tuple, list)) or hasattr(rv[1], "to_wsgi_list"):
+            return rv[0], None, rv[1]
+        return rv[0], rv[1], None
+    raise TypeError(
+        "The view function did not return a valid response tuple. The tuple"
+        " must have the form (body, status, headers), (body, status), or"
+        " (body, headers)."
+    )
+
+
 def make_response(app: Erlen, rv: t.Any) -> Response:
     """:meth:`Erlen.make_response <erlen.Erlen.make_response>`."""
     rv_type = type(rv)
@@ -229,20 +248,7 @@ def make_response(app: Erlen, rv: t.Any) -> Response:
         return app.json.response(rv)
     status = headers = None
     if rv_type is tuple:
-        len_rv = len(rv)
-        if len_rv == 3:
-            rv, status, headers = rv
-        elif len_rv == 2:
-            if isinstance(rv[1], (dict, tuple, list)) or hasattr(rv[1], "to_wsgi_list"):
-                rv, headers = rv
-            else:
-                rv, status = rv
-        else:
-            raise TypeError(
-                "The view function did not return a valid response tuple. The tuple"
-                " must have the form (body, status, headers), (body, status), or"
-                " (body, headers)."
-            )
+        rv, status, headers = split_response_tuple(rv)
     if rv is None:
         request = _cv.get().request
         endpoint = request.endpoint if request is not None else None

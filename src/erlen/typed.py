@@ -35,6 +35,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 from .concurrency import is_async
+from .dispatch import split_response_tuple
 from .exceptions import BadRequest, HTTPException, UnprocessableEntity, UnsupportedMediaType
 from .globals import _cv
 from .wrappers import Response
@@ -355,19 +356,7 @@ class ViewSpec:
         status: t.Any = None
         headers = None
         if type(rv) is tuple:
-            if len(rv) == 3:
-                rv, status, headers = rv
-            elif len(rv) == 2:
-                if isinstance(rv[1], (dict, list, tuple)) or hasattr(rv[1], "to_wsgi_list"):
-                    rv, headers = rv
-                else:
-                    rv, status = rv
-            else:
-                raise TypeError(
-                    "The view function did not return a valid response tuple. The tuple"
-                    " must have the form (body, status, headers), (body, status), or"
-                    " (body, headers)."
-                )
+            rv, status, headers = split_response_tuple(rv)
         if status is None:
             code = self._default_status
         elif isinstance(status, int):
