@@ -276,7 +276,7 @@ def dump_cookie(
         # Browsers drop oversized cookies without telling anyone, which is
         # miserable to debug; say so here, but still return the header.
         warnings.warn(
-            f"The {key!r} cookie is {len(header)} bytes long, over the limit of"
+            f"The {key!r} cookie is too large: {len(header)} bytes, over the limit of"
             f" {max_size} bytes ({len(value)} of them are the value). Browsers"
             " may silently ignore it.",
             stacklevel=2,
