@@ -288,3 +288,44 @@ def test_ensure_sync(kind: str) -> None:
 
     assert app.test_client().get("/").data == b"view"
     assert wrapped[:2] == ["before", "index"]
+
+
+@KINDS
+def test_methods_replaced_on_the_app_object(kind: str) -> None:
+    # Regression: extensions replace dispatch methods on the app itself
+    # (Flask-RESTful: app.handle_user_exception = partial(router, original)).
+    # Only a subclass's override was honoured; these were never called.
+    def boom() -> t.Any:
+        abort(406)
+
+    app = _make(Erlen, kind, boom)
+    original = app.handle_user_exception
+    seen: list[int] = []
+
+    def routed(e: Exception) -> t.Any:
+        if isinstance(e, HTTPException) and e.code is not None:
+            seen.append(e.code)
+            return {"routed": e.code}, e.code
+        return original(e)
+
+    app.handle_user_exception = routed  # type: ignore[method-assign]
+    response = app.test_client().get("/")
+    assert (response.status_code, response.get_json(), seen) == (406, {"routed": 406}, [406])
+
+    # Taking the replacement away restores Erlen's own method.
+    del app.handle_user_exception
+    assert app.test_client().get("/").content_type.startswith("text/html")
+    assert seen == [406]
+
+
+def test_process_response_replaced_on_the_app_object() -> None:
+    app = _make(Erlen, "sync")
+    original = app.process_response
+
+    def stamped(response: Response) -> Response:
+        response = original(response)
+        response.headers["X-Stamped"] = "yes"
+        return response
+
+    app.process_response = stamped  # type: ignore[method-assign]
+    assert app.test_client().get("/").headers["X-Stamped"] == "yes"

@@ -210,23 +210,7 @@ class Erlen(Scaffold):
         self.template_globals: dict[str, t.Any] = {}
         self.template_tests: dict[str, t.Callable[..., bool]] = {}
         self._got_first_request = False
-        # Which dispatch methods this class overrides (worked out once per
-        # class): each shortcut of erlen.dispatch is taken only where the
-        # method it stands for is Erlen's own.
-        overridden = _dispatch.overridden(type(self), Erlen)
-        self._plain_full_dispatch = "full_dispatch_request" not in overridden
-        self._plain_preprocess = "preprocess_request" not in overridden
-        self._plain_dispatch = not overridden & {"dispatch_request", "ensure_sync", "async_to_sync"}
-        self._plain_finalize = not overridden & {
-            "finalize_request",
-            "make_response",
-            "process_response",
-        }
-        self._plain_asgi = "asgi_app" not in overridden
-        #: No method that runs user code is overridden: the sync driver may
-        #: call erlen.dispatch's functions directly, and the ASGI adapter may
-        #: serve async views on the event loop.
-        self._plain_methods = not overridden & _dispatch.DRIVER_METHODS
+        self._set_plain_flags()
         self._sync_cache: dict[t.Callable[..., t.Any], t.Callable[..., t.Any]] = {}
         if self.session_interface is None:
             self.session_interface = self._default_session_interface()
@@ -258,6 +242,40 @@ class Erlen(Scaffold):
         return SecureCookieSessionInterface()
 
     # -- names and setup -----------------------------------------------------
+
+    def _set_plain_flags(self) -> None:
+        # Which dispatch methods are overridden, by the class (worked out
+        # once per class) or on this object: each shortcut of erlen.dispatch
+        # is taken only where the method it stands for is Erlen's own.
+        overridden = _dispatch.overridden(type(self), Erlen) | (
+            _dispatch.OVERRIDABLE & self.__dict__.keys()
+        )
+        self._plain_full_dispatch = "full_dispatch_request" not in overridden
+        self._plain_preprocess = "preprocess_request" not in overridden
+        self._plain_dispatch = not overridden & {"dispatch_request", "ensure_sync", "async_to_sync"}
+        self._plain_finalize = not overridden & {
+            "finalize_request",
+            "make_response",
+            "process_response",
+        }
+        self._plain_asgi = "asgi_app" not in overridden
+        #: No method that runs user code is overridden: the sync driver may
+        #: call erlen.dispatch's functions directly, and the ASGI adapter may
+        #: serve async views on the event loop.
+        self._plain_methods = not overridden & _dispatch.DRIVER_METHODS
+
+    def __setattr__(self, name: str, value: t.Any) -> None:
+        # NOTE: extensions replace dispatch methods on the app object itself
+        # (Flask-RESTful: app.handle_exception = partial(router, app.handle_exception));
+        # the drivers must call those as they call a subclass's override.
+        object.__setattr__(self, name, value)
+        if name in _dispatch.OVERRIDABLE:
+            self._set_plain_flags()
+
+    def __delattr__(self, name: str) -> None:
+        object.__delattr__(self, name)
+        if name in _dispatch.OVERRIDABLE:
+            self._set_plain_flags()
 
     @cached_property
     def name(self) -> str:

@@ -76,6 +76,10 @@ DRIVER_METHODS = frozenset(
     )
 )
 
+#: Every method whose override changes how a request is served: the
+#: drivers' methods, and the two the adapters shortcut.
+OVERRIDABLE = DRIVER_METHODS | {"make_response", "asgi_app"}
+
 _overrides: dict[type, frozenset[str]] = {}
 
 
@@ -83,9 +87,8 @@ def overridden(cls: type[Erlen], base: type[Erlen]) -> frozenset[str]:
     """The names of ``base``'s dispatch methods that ``cls`` overrides (cached per class)."""
     names = _overrides.get(cls)
     if names is None:
-        candidates = DRIVER_METHODS | {"make_response", "asgi_app"}
         names = _overrides[cls] = frozenset(
-            n for n in candidates if getattr(cls, n) is not getattr(base, n)
+            n for n in OVERRIDABLE if getattr(cls, n) is not getattr(base, n)
         )
     return names
 
