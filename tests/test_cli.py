@@ -30,6 +30,7 @@ from erlen.cli import (
     locate_app,
     main,
     prepare_import,
+    run_command,
     with_appcontext,
 )
 
@@ -790,6 +791,25 @@ def test_load_dotenv_false_skips_defaults(
     assert "ERLEN_TEST_VALUE" not in os.environ
 
 
+@needs_dotenv
+@pytest.mark.parametrize(
+    ("skip", "loaded"), [("1", False), ("yes", False), ("0", True), ("", True)]
+)
+def test_skip_dotenv_variable(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, skip: str, loaded: bool
+) -> None:
+    (tmp_path / ".env").write_text("ERLEN_TEST_VALUE=from-default\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ERLEN_SKIP_DOTENV", skip)
+    result = runner.invoke(cli, ["--app", "cli_apps.app_attr", "routes"])
+    assert result.exit_code == 0, result.output
+    assert ("ERLEN_TEST_VALUE" in os.environ) is loaded
+    # The variable skips the default files only: a file named on the command line still loads.
+    result = runner.invoke(cli, ["--env-file", ".env", "--app", "cli_apps.app_attr", "routes"])
+    assert result.exit_code == 0, result.output
+    assert os.environ["ERLEN_TEST_VALUE"] == "from-default"
+
+
 def test_without_dotenv(runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setitem(sys.modules, "dotenv", None)  # makes `import dotenv` fail
     monkeypatch.chdir(tmp_path)
@@ -997,6 +1017,19 @@ def test_run_options(runner: CliRunner, served: list[t.Any]) -> None:
     assert kwargs["threaded"] is False
     assert kwargs["extra_files"] == ["a.txt", "b.txt"]
     assert kwargs["exclude_patterns"] == ["*.tmp"]
+
+
+def test_run_path_lists_are_parsed_as_options() -> None:
+    # Parsed by the options themselves (Flask's types give lists too), so
+    # ctx.params holds what the server gets.
+    ctx = run_command.make_context(
+        "run",
+        ["--exclude-patterns", f"*.tmp{os.pathsep}{os.pathsep}*.swp", "--extra-files", "a.txt"],
+    )
+    assert ctx.params["exclude_patterns"] == ["*.tmp", "*.swp"]
+    assert ctx.params["extra_files"] == ["a.txt"]
+    ctx = run_command.make_context("run", [])
+    assert ctx.params["exclude_patterns"] is None and ctx.params["extra_files"] is None
 
 
 def test_run_port_from_environment(runner: CliRunner, served: list[t.Any]) -> None:

@@ -377,6 +377,90 @@ def test_get_load_dotenv(
         assert get_load_dotenv() is expected
 
 
+@pytest.fixture
+def cli_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> t.Iterator[Path]:
+    """An empty current folder and an environment restored whole afterwards (dotenv files write to it)."""
+    pytest.importorskip("dotenv")
+    saved = dict(os.environ)
+    for name in ("ERLEN_APP", "FLASK_APP", "ERLEN_SKIP_DOTENV", "FLASK_SKIP_DOTENV"):
+        os.environ.pop(name, None)
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def _write_env_files(folder: Path) -> None:
+    (folder / ".flaskenv").write_text("ERLEN_TEST_A=flaskenv\nERLEN_TEST_B=flaskenv\n")
+    (folder / ".env").write_text("ERLEN_TEST_B=env\n")
+    (folder / ".erlenenv").write_text("ERLEN_TEST_C=erlenenv\n")
+
+
+@pytest.mark.usefixtures("compat")
+def test_cli_reads_flasks_dotenv_files(cli_environ: Path) -> None:
+    from flask.cli import load_dotenv
+
+    _write_env_files(cli_environ)
+    assert load_dotenv() is True
+    assert os.environ["ERLEN_TEST_A"] == "flaskenv"
+    assert os.environ["ERLEN_TEST_B"] == "env"  # .env wins over .flaskenv, as in Flask
+    assert "ERLEN_TEST_C" not in os.environ
+
+
+def test_cli_reads_erlens_dotenv_files_without_compat(
+    clean_modules: None, cli_environ: Path
+) -> None:
+    from erlen.cli import load_dotenv
+
+    _write_env_files(cli_environ)
+    assert load_dotenv() is True
+    assert os.environ["ERLEN_TEST_C"] == "erlenenv"
+    assert os.environ["ERLEN_TEST_B"] == "env"
+    assert "ERLEN_TEST_A" not in os.environ
+
+
+@pytest.mark.usefixtures("compat")
+@pytest.mark.parametrize(("skip", "loaded"), [("1", False), ("0", True)])
+def test_cli_skips_dotenv_files_with_flasks_variable(
+    cli_environ: Path, skip: str, loaded: bool
+) -> None:
+    from click.testing import CliRunner
+    from flask.cli import FlaskGroup
+
+    _write_env_files(cli_environ)
+    os.environ["FLASK_SKIP_DOTENV"] = skip
+    # No arguments: the help, after the env files (an explicit --help comes before them).
+    CliRunner().invoke(FlaskGroup())
+    assert ("ERLEN_TEST_A" in os.environ) is loaded
+
+
+@pytest.mark.usefixtures("compat")
+def test_cli_names_and_reads_flask_app(cli_environ: Path) -> None:
+    from click.testing import CliRunner
+    from flask.cli import FlaskGroup
+
+    result = CliRunner().invoke(FlaskGroup(), ["missing"])
+    assert result.exit_code == 2
+    assert "'--app' or FLASK_APP" in result.stderr
+    assert "ERLEN_APP" not in result.stderr
+    # The help says where to name the app, as Flask's does (natively it is only the help).
+    result = CliRunner().invoke(FlaskGroup(), ["--help"])
+    assert result.exit_code == 0 and "Usage:" in result.stdout
+    assert "'--app' or FLASK_APP" in result.stderr
+
+    (cli_environ / "compat_cli_hello.py").write_text(
+        "import click\nfrom flask import Flask\napp = Flask(__name__)\n\n"
+        "@app.cli.command()\ndef greet():\n    click.echo('hi from ' + app.name)\n"
+    )
+    os.environ["FLASK_APP"] = "compat_cli_hello"
+    try:
+        result = CliRunner().invoke(FlaskGroup(), ["greet"])
+        assert result.exit_code == 0, result.output
+        assert result.stdout == "hi from compat_cli_hello\n"
+    finally:
+        sys.modules.pop("compat_cli_hello", None)
+
+
 def test_install_is_idempotent_and_uninstall_restores(clean_modules: None) -> None:
     assert not erlen.compat.is_installed()
     hooks = len(sys.meta_path)
@@ -539,6 +623,31 @@ def test_cli_runs_a_flask_app(tmp_path: Path, args: list[str], env: dict[str, st
     rv = _run(["-m", "erlen", *args, "--app", "flaskapp", "routes"], tmp_path, env)
     assert rv.returncode == 0, rv.stderr
     assert "hello" in rv.stdout and "/hello" in rv.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["--compat"], {}),
+        ([], {"ERLEN_COMPAT": "1"}),
+    ],
+    ids=["flag", "env"],
+)
+def test_cli_reads_the_app_from_flaskenv(
+    tmp_path: Path, args: list[str], env: dict[str, str]
+) -> None:
+    # The layer is on before the env files are read, so they are Flask's.
+    pytest.importorskip("dotenv")
+    (tmp_path / "flaskapp.py").write_text(FLASK_APP)
+    (tmp_path / ".flaskenv").write_text("FLASK_APP=flaskapp\n")
+    rv = _run(["-m", "erlen", *args, "routes"], tmp_path, env)
+    assert rv.returncode == 0, rv.stderr
+    assert "/hello" in rv.stdout
+
+    # FLASK_SKIP_DOTENV is seen though the layer is switched on by an option.
+    rv = _run(["-m", "erlen", *args, "routes"], tmp_path, {**env, "FLASK_SKIP_DOTENV": "1"})
+    assert rv.returncode == 2
+    assert "'--app' or FLASK_APP" in rv.stderr
 
 
 def test_cli_without_compat_gets_the_real_flask(tmp_path: Path) -> None:

@@ -347,7 +347,8 @@ class ScriptInfo:
         path.
     :param set_debug_flag: Set ``app.debug`` from ``--debug``/``ERLEN_DEBUG``
         after loading.
-    :param load_dotenv_defaults: Load ``.erlenenv`` and ``.env``.
+    :param load_dotenv_defaults: Load ``.erlenenv`` and ``.env`` (unless
+        ``ERLEN_SKIP_DOTENV`` is true when the command line is parsed).
     :param app_dir: The folder that a relative app path, ``wsgi.py`` and
         ``app.py`` are relative to (default: the current one).
 
@@ -408,8 +409,10 @@ class ScriptInfo:
                     break
             else:
                 folder = os.path.abspath(self.app_dir or os.curdir)
+                compat = _compat_cli()
+                variable = "ERLEN_APP" if compat is None else compat.APP_VARIABLE
                 raise _NoAppFound(
-                    "Could not find an Erlen app: give one with '--app' or ERLEN_APP, or put"
+                    f"Could not find an Erlen app: give one with '--app' or {variable}, or put"
                     f" it in 'wsgi.py' or 'app.py' in {folder!r}."
                 )
 
@@ -493,6 +496,8 @@ def _script_info(ctx: click.Context) -> ScriptInfo:
 
 
 def _set_app(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None and (compat := _compat_cli()) is not None:
+        value = os.environ.get(compat.APP_VARIABLE) or None
     if value is not None:
         _script_info(ctx).app_import_path = value
     return value
@@ -523,8 +528,11 @@ def _load_env_file(ctx: click.Context, param: click.Parameter, value: str | None
             ctx=ctx,
             param=param,
         )
-    if value is not None or info.load_dotenv_defaults:
-        load_dotenv(value, load_defaults=info.load_dotenv_defaults)
+    # The variable is read here, not when the ScriptInfo is made: under
+    # '--compat' only now is the layer on (and FLASK_SKIP_DOTENV read).
+    defaults = info.load_dotenv_defaults and not _dotenv_skipped()
+    if value is not None or defaults:
+        load_dotenv(value, load_defaults=defaults)
     return value
 
 
@@ -644,9 +652,10 @@ class ErlenGroup(AppGroup):
         **extra: t.Any,
     ) -> None:
         params = list(extra.pop("params", None) or ())
-        # The env file goes first so that ERLEN_APP set in it is seen.
+        # The env files go before the app options so that ERLEN_APP set in
+        # them is seen, after --compat so that under the layer they are Flask's.
         params.extend(
-            (_env_file_option, _compat_option, _app_dir_option, _app_option, _debug_option)
+            (_compat_option, _env_file_option, _app_dir_option, _app_option, _debug_option)
         )
         if add_version_option:
             params.append(_version_option)
@@ -709,8 +718,11 @@ class ErlenGroup(AppGroup):
         names = set(super().list_commands(ctx))
         try:
             names.update(_script_info(ctx).load_app().cli.list_commands(ctx))
-        except _NoAppFound:
-            pass  # no app named, none here: the help is all that was asked for
+        except _NoAppFound as e:
+            # No app named, none here: the help is all that was asked for
+            # (Flask says where to name one, and so does the compat layer).
+            if _compat_cli() is not None:
+                click.secho(f"Error: {e.format_message()}\n", err=True, fg="red")
         except NoAppException as e:
             # --help still works without an app; say why its commands are missing.
             click.secho(f"Error: {e.format_message()}\n", err=True, fg="red")
@@ -740,6 +752,7 @@ class ErlenGroup(AppGroup):
         if not args and self.no_args_is_help:
             # click shows the help before processing options, so the app's
             # commands would be missing from it.
+            _compat_option.handle_parse_result(ctx, {}, [])
             _env_file_option.handle_parse_result(ctx, {}, [])
             _app_option.handle_parse_result(ctx, {}, [])
         return super().parse_args(ctx, args)
@@ -760,12 +773,33 @@ def _have_dotenv() -> bool:
     return True
 
 
+def _compat_cli() -> ModuleType | None:
+    """:mod:`erlen.compat.cli`, which has Flask's names for the CLI, when the compat layer is on."""
+    # Only a process that imported erlen.compat can have installed it: for
+    # every other one this is a dict lookup.
+    compat = sys.modules.get("erlen.compat")
+    if compat is None or not compat.is_installed():
+        return None
+    from .compat import cli
+
+    return cli
+
+
+def _dotenv_skipped() -> bool:
+    """Whether ``ERLEN_SKIP_DOTENV`` (or, under the compat layer, ``FLASK_SKIP_DOTENV``) is true."""
+    compat = _compat_cli()
+    if compat is not None:
+        return bool(compat.dotenv_skipped())
+    return os.environ.get("ERLEN_SKIP_DOTENV", "").lower() not in ("", "0", "false", "no")
+
+
 def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool = True) -> bool:
     """Load environment variables from dotenv files (needs python-dotenv).
 
-    The defaults ``.erlenenv`` then ``.env`` are searched from the current
-    folder upward; ``path`` is loaded last and wins over them. Variables
-    already in the environment are never changed.
+    The defaults ``.erlenenv`` then ``.env`` (``.flaskenv`` then ``.env``
+    under the compat layer) are searched from the current folder upward;
+    ``path`` is loaded last and wins over them. Variables already in the
+    environment are never changed.
 
     :param path: An extra file to load.
     :param load_defaults: Load ``.erlenenv`` and ``.env``.
@@ -775,10 +809,12 @@ def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool 
 
     .. versionadded:: 0.1
     """
+    compat = _compat_cli()
+    env_files = DEFAULT_ENV_FILES if compat is None else compat.ENV_FILES
     try:
         import dotenv
     except ImportError:
-        if path or any(os.path.isfile(name) for name in DEFAULT_ENV_FILES):
+        if path or any(os.path.isfile(name) for name in env_files):
             click.secho(
                 " * Tip: there are .env files here. Install python-dotenv to use them.",
                 fg="yellow",
@@ -788,7 +824,7 @@ def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool 
 
     data: dict[str, str | None] = {}
     if load_defaults:
-        for name in DEFAULT_ENV_FILES:
+        for name in env_files:
             found = dotenv.find_dotenv(name, usecwd=True)
             if found:
                 data.update(dotenv.dotenv_values(found, encoding="utf-8"))
@@ -817,7 +853,8 @@ def _validate_cert(ctx: click.Context, param: click.Parameter, value: t.Any) -> 
     return value
 
 
-def _split_paths(value: str | None) -> list[str] | None:
+def _split_paths(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
+    # A list in ctx.params, as Flask's path-list option type gives.
     if not value:
         return None
     return [path for path in value.split(os.pathsep) if path]
@@ -855,11 +892,13 @@ def _split_paths(value: str | None) -> list[str] | None:
 @click.option(
     "--extra-files",
     default=None,
+    callback=_split_paths,
     help=f"More files the reloader watches, separated by {os.pathsep!r}.",
 )
 @click.option(
     "--exclude-patterns",
     default=None,
+    callback=_split_paths,
     help=f"Files the reloader ignores (fnmatch patterns), separated by {os.pathsep!r}.",
 )
 @pass_script_info
@@ -872,8 +911,8 @@ def run_command(
     reload: bool | None,
     debugger: bool | None,
     with_threads: bool,
-    extra_files: str | None,
-    exclude_patterns: str | None,
+    extra_files: list[str] | None,
+    exclude_patterns: list[str] | None,
 ) -> None:
     """Run a development server for the app.
 
@@ -916,8 +955,8 @@ def run_command(
         threaded=with_threads,
         use_reloader=reload,
         use_debugger=debugger,
-        extra_files=_split_paths(extra_files),
-        exclude_patterns=_split_paths(exclude_patterns),
+        extra_files=extra_files,
+        exclude_patterns=exclude_patterns,
         asgi=None,  # the ASGI side (WebSockets) when uvicorn is installed
     )
 

@@ -13,6 +13,21 @@ import click
 
 __all__ = ["SeparatedPathType", "get_version", "show_server_banner", "version_option"]
 
+# What erlen.cli reads instead of its own names while the compat layer is
+# installed (Erlen's, not in Flask's flask.cli).
+#: The default dotenv files, lowest priority first, as Flask names them.
+ENV_FILES = (".flaskenv", ".env")
+#: The variable naming the app, in the CLI's messages and read when
+#: ``ERLEN_APP`` is unset.
+APP_VARIABLE = "FLASK_APP"
+
+
+def dotenv_skipped() -> bool:
+    """Whether ``ERLEN_SKIP_DOTENV`` or ``FLASK_SKIP_DOTENV`` turns the default dotenv files off."""
+    from ._glue import get_load_dotenv
+
+    return not get_load_dotenv()
+
 
 def get_version(ctx: click.Context, param: click.Parameter, value: t.Any) -> None:
     """A ``--version`` option's callback: print the Python, Flask API, Werkzeug API and Erlen versions."""
