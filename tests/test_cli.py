@@ -21,7 +21,6 @@ from erlen.cli import (
     FlaskGroup,
     NoAppException,
     ScriptInfo,
-    _split_import_path,
     cli,
     find_app_by_string,
     find_best_app,
@@ -33,6 +32,7 @@ from erlen.cli import (
     run_command,
     with_appcontext,
 )
+from erlen.cli_discovery import _split_import_path, _where_raised
 
 HERE = Path(__file__).parent
 APPS = HERE / "cli_apps"
@@ -171,8 +171,6 @@ def test_app_dir_option(runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_
 
 
 def test_where_raised_without_user_frames() -> None:
-    from erlen.cli import _where_raised
-
     assert _where_raised(None) == ""
 
 

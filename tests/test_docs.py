@@ -506,6 +506,9 @@ NOT_IN_REFERENCE = {
     "erlen.dispatch": "internal",
     # The base class of Erlen and Blueprint; both pages show its methods.
     "erlen.scaffold": "internal",
+    # How the erlen command finds the app; erlen.cli re-exports its public
+    # names (locate_app, prepare_import, NoAppException), documented there.
+    "erlen.cli_discovery": "internal",
     # The server adapters; app.wsgi_app and app.asgi_app are the entry points.
     "erlen.wsgi": "internal",
     "erlen.asgi": "internal",
