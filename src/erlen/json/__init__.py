@@ -24,6 +24,94 @@ _c_make_encoder = getattr(_json.encoder, "c_make_encoder", None)
 _scan_once = _json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # set in __init__
 _JSON_OPENERS = (b"{", b"[")
 
+# The optional fast library (orjson), imported on first use: None until
+# then, False when it is not installed or fails the check in _load_orjson.
+_orjson: t.Any = None
+# orjson's options on the fast path: dates, dataclasses and subclasses of the
+# built-in types (whose standard output comes from ``default`` or from the
+# base type) are handed to _refuse, so the standard encoder writes them.
+_ORJSON_BASE_OPTIONS = 0
+# A body byte as "0" when it is a digit, else " " (DefaultJSONProvider.loads).
+_DIGITS_TABLE = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))
+# 19 digits in a row: an integer that may not fit in 64 bits, which orjson
+# would read as a float where json.loads gives an int.
+_LONG_NUMBER = b"0" * 19
+# Values whose text differs between orjson releases or from the standard
+# encoder: floats at each boundary of repr's notation, escapes, key order.
+_ORJSON_PROBES: list[t.Any] = [
+    [1e15, 123456789012345.6, 1e16, 1.5e16, 1e17, 1e22, 1e300, 1.7976931348623157e308],
+    [0.1, -0.0, 1.0, 100.0, 1e-4, 1.5e-4, 1e-5, 2.5e-7, 1e-10, 1e-300, 5e-324],
+    [2**63 - 1, 2**63, 2**64 - 1, -(2**63), True, False, "", '\x00\x1f"\\/\b\f\n\r\t~'],
+    {"b": 1, "a": {"B": [], "A": {}}, "\uffff": 2, "\U0001f600": 3, "\u00e9": 4, "Z": 5},
+]
+
+
+def _load_orjson() -> t.Any:
+    """orjson, or False when it is not installed or writes a probe otherwise.
+
+    The check runs once: a release that formats a number or an escape
+    differently from the standard library turns the fast path off rather
+    than change a response.
+    """
+    global _orjson, _ORJSON_BASE_OPTIONS
+    if _orjson is None:
+        try:
+            import orjson
+        except ImportError:
+            _orjson = False
+            return False
+        _ORJSON_BASE_OPTIONS = (
+            orjson.OPT_PASSTHROUGH_DATETIME
+            | orjson.OPT_PASSTHROUGH_DATACLASS
+            | orjson.OPT_PASSTHROUGH_SUBCLASS
+        )
+        for value in _ORJSON_PROBES:
+            for sort_keys in (True, False):
+                for ensure_ascii in (True, False):
+                    out = _orjson_dumps(orjson, value, sort_keys, ensure_ascii)
+                    expected = _json.dumps(
+                        value, sort_keys=sort_keys, ensure_ascii=ensure_ascii, separators=(",", ":")
+                    )
+                    if out is not None and out != expected.encode():
+                        _orjson = False
+                        return False
+        _orjson = orjson
+    return _orjson
+
+
+def _refuse(o: t.Any) -> t.Any:
+    # orjson's default on the fast path: anything it does not write itself
+    # goes to the standard encoder, with the provider's own default.
+    raise TypeError
+
+
+def _orjson_dumps(orjson: t.Any, obj: t.Any, sort_keys: bool, ensure_ascii: bool) -> bytes | None:
+    """``obj`` as compact JSON by orjson, or None where it could differ.
+
+    The bytes returned are the UTF-8 of the standard library's compact
+    output. orjson refuses (so the standard encoder writes) integers beyond
+    64 bits, non-string keys, lone surrogates, cycles, deep nesting,
+    subclasses of the built-in types, dates and dataclasses. Where its text
+    can differ, the output is checked, and a false alarm only costs time:
+
+    - ``null``: it writes NaN and the infinities as ``null``;
+    - ``0.0000`` and ``e-``: below 1e-4 it writes ``0.00001`` and ``1e-7``
+      where repr gives ``1e-05`` and ``1e-07``;
+    - with ``ensure_ascii``, any byte outside printable ASCII, which the
+      standard encoder escapes (DEL included).
+    """
+    options = _ORJSON_BASE_OPTIONS | (orjson.OPT_SORT_KEYS if sort_keys else 0)
+    try:
+        out: bytes = orjson.dumps(obj, default=_refuse, option=options)
+    except orjson.JSONEncodeError:
+        return None
+    if b"null" in out or b"e-" in out or b"0.0000" in out:
+        return None
+    if ensure_ascii and (not out.isascii() or b"\x7f" in out):
+        return None
+    return out
+
+
 if t.TYPE_CHECKING:
     from ..app import Erlen
     from ..wrappers import Response
@@ -115,11 +203,29 @@ class DefaultJSONProvider(JSONProvider):
     sort_keys = True
     compact: bool | None = None
     mimetype = "application/json"
+    #: Use orjson, when it is installed, for compact output and for parsing
+    #: request bodies, where its result is the standard library's (see
+    #: :meth:`_fast_encode` and :meth:`loads`); ``False`` always uses the
+    #: standard library.
+    fast = True
 
     def __init__(self, app: Erlen) -> None:
         super().__init__(app)
         self._encoders: dict[tuple[t.Any, ...], _json.JSONEncoder] = {}
         self._compact_encoders: dict[tuple[t.Any, ...], t.Any] = {}
+
+    def _fast_encode(self, obj: t.Any) -> bytes | None:
+        """``obj`` as compact JSON by orjson, or None to use the standard encoder.
+
+        Only with the built-in ``default``: orjson writes UUIDs and enums
+        itself, so a replaced ``default`` would not see them.
+        """
+        if not self.fast or self.default is not _default:
+            return None
+        orjson = _orjson or _load_orjson()
+        if orjson is False:
+            return None
+        return _orjson_dumps(orjson, obj, self.sort_keys, self.ensure_ascii)
 
     def _encode_compact(self, obj: t.Any) -> str:
         """``obj`` as compact JSON, what ``self._encoder(None).encode(obj)`` gives.
@@ -170,6 +276,9 @@ class DefaultJSONProvider(JSONProvider):
             kwargs.setdefault("ensure_ascii", self.ensure_ascii)
             kwargs.setdefault("sort_keys", self.sort_keys)
             return _json.dumps(obj, **kwargs)
+        out = self._fast_encode(obj)
+        if out is not None:
+            return out.decode()
         return self._encode_compact(obj)
 
     def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
@@ -182,6 +291,18 @@ class DefaultJSONProvider(JSONProvider):
             # a NUL, is UTF-8 by json's own detection (no BOM, not UTF-16/32).
             if s[:1] not in _JSON_OPENERS or s[1:2] == b"\x00":
                 return _json.loads(s)
+            if self.fast:
+                orjson = _orjson or _load_orjson()
+                # orjson reads an integer beyond 64 bits as a float: such
+                # a body (19 digits in a row, even in a string) takes the
+                # standard path, as does anything orjson refuses (NaN,
+                # numbers beyond a double, lone surrogates, bad UTF-8,
+                # syntax errors: their errors come from json.loads).
+                if orjson is not False and _LONG_NUMBER not in s.translate(_DIGITS_TABLE):
+                    try:
+                        return orjson.loads(s)
+                    except orjson.JSONDecodeError:
+                        pass
             try:
                 text = s.decode("utf-8", "surrogatepass")  # what json.loads decodes with
             except UnicodeDecodeError:
@@ -206,7 +327,12 @@ class DefaultJSONProvider(JSONProvider):
         compact = self.compact
         if compact is None:
             compact = not self._app.debug
-        body = (self._encode_compact(obj) if compact else self._encoder(2).encode(obj)) + "\n"
+        body: str | bytes
+        if not compact:
+            body = self._encoder(2).encode(obj) + "\n"
+        else:
+            out = self._fast_encode(obj)
+            body = self._encode_compact(obj) + "\n" if out is None else out + b"\n"
         return t.cast("Response", self._app.response_class(body, mimetype=self.mimetype))
 
 
