@@ -72,7 +72,7 @@ def _load_orjson() -> t.Any:
                     expected = _json.dumps(
                         value, sort_keys=sort_keys, ensure_ascii=ensure_ascii, separators=(",", ":")
                     )
-                    if out is not None and out != expected.encode():
+                    if out is not None and out != expected:
                         _orjson = False
                         return False
         _orjson = orjson
@@ -85,31 +85,35 @@ def _refuse(o: t.Any) -> t.Any:
     raise TypeError
 
 
-def _orjson_dumps(orjson: t.Any, obj: t.Any, sort_keys: bool, ensure_ascii: bool) -> bytes | None:
+def _orjson_dumps(orjson: t.Any, obj: t.Any, sort_keys: bool, ensure_ascii: bool) -> str | None:
     """``obj`` as compact JSON by orjson, or None where it could differ.
 
-    The bytes returned are the UTF-8 of the standard library's compact
-    output. orjson refuses (so the standard encoder writes) integers beyond
-    64 bits, non-string keys, lone surrogates, cycles, deep nesting,
-    subclasses of the built-in types, dates and dataclasses. Where its text
-    can differ, the output is checked, and a false alarm only costs time:
+    The text returned is the standard library's compact output. orjson
+    refuses (so the standard encoder writes) integers beyond 64 bits,
+    non-string keys, lone surrogates, cycles, deep nesting, subclasses of
+    the built-in types, dates and dataclasses. Where its text can differ,
+    the output is checked, and a false alarm only costs time:
 
     - ``null``: it writes NaN and the infinities as ``null``;
     - ``0.0000`` and ``e-``: below 1e-4 it writes ``0.00001`` and ``1e-7``
       where repr gives ``1e-05`` and ``1e-07``;
-    - with ``ensure_ascii``, any byte outside printable ASCII, which the
-      standard encoder escapes (DEL included).
+    - with ``ensure_ascii``, any character outside printable ASCII, which
+      the standard encoder escapes (DEL included).
+
+    PERF: the checks run on the decoded text (``in`` on a str is several
+    times cheaper than on bytes, and ``isascii`` is a flag), which is also
+    what the response is built from.
     """
     options = _ORJSON_BASE_OPTIONS | (orjson.OPT_SORT_KEYS if sort_keys else 0)
     try:
-        out: bytes = orjson.dumps(obj, default=_refuse, option=options)
+        text: str = orjson.dumps(obj, default=_refuse, option=options).decode()
     except orjson.JSONEncodeError:
         return None
-    if b"null" in out or b"e-" in out or b"0.0000" in out:
+    if "null" in text or "e-" in text or "0.0000" in text:
         return None
-    if ensure_ascii and (not out.isascii() or b"\x7f" in out):
+    if ensure_ascii and (not text.isascii() or "\x7f" in text):
         return None
-    return out
+    return text
 
 
 if t.TYPE_CHECKING:
@@ -214,7 +218,7 @@ class DefaultJSONProvider(JSONProvider):
         self._encoders: dict[tuple[t.Any, ...], _json.JSONEncoder] = {}
         self._compact_encoders: dict[tuple[t.Any, ...], t.Any] = {}
 
-    def _fast_encode(self, obj: t.Any) -> bytes | None:
+    def _fast_encode(self, obj: t.Any) -> str | None:
         """``obj`` as compact JSON by orjson, or None to use the standard encoder.
 
         Only with the built-in ``default``: orjson writes UUIDs and enums
@@ -277,9 +281,7 @@ class DefaultJSONProvider(JSONProvider):
             kwargs.setdefault("sort_keys", self.sort_keys)
             return _json.dumps(obj, **kwargs)
         out = self._fast_encode(obj)
-        if out is not None:
-            return out.decode()
-        return self._encode_compact(obj)
+        return self._encode_compact(obj) if out is None else out
 
     def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
         """Parse JSON from ``str`` or bytes."""
@@ -298,7 +300,8 @@ class DefaultJSONProvider(JSONProvider):
                 # standard path, as does anything orjson refuses (NaN,
                 # numbers beyond a double, lone surrogates, bad UTF-8,
                 # syntax errors: their errors come from json.loads).
-                if orjson is not False and _LONG_NUMBER not in s.translate(_DIGITS_TABLE):
+                # PERF: find() is cheaper than `in` on bytes here.
+                if orjson is not False and s.translate(_DIGITS_TABLE).find(_LONG_NUMBER) < 0:
                     try:
                         return orjson.loads(s)
                     except orjson.JSONDecodeError:
@@ -327,12 +330,12 @@ class DefaultJSONProvider(JSONProvider):
         compact = self.compact
         if compact is None:
             compact = not self._app.debug
-        body: str | bytes
         if not compact:
-            body = self._encoder(2).encode(obj) + "\n"
+            body = self._encoder(2).encode(obj)
         else:
             out = self._fast_encode(obj)
-            body = self._encode_compact(obj) + "\n" if out is None else out + b"\n"
+            body = self._encode_compact(obj) if out is None else out
+        body += "\n"
         return t.cast("Response", self._app.response_class(body, mimetype=self.mimetype))
 
 
