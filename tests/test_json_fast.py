@@ -304,8 +304,11 @@ def test_kwargs_go_to_the_standard_library():
     assert p.dumps({"a": "é"}, ensure_ascii=False) == '{"a": "é"}'
 
 
+# Not in conftest's BOTH_INTERFACES (the rest of this module tests the provider
+# alone): this test names the interfaces itself.
+@pytest.mark.parametrize("interface", ["wsgi", "asgi"])
 @pytest.mark.parametrize("fast", [True, False])
-def test_request_bodies_over_the_client(fast):
+def test_request_bodies_over_the_client(fast, interface):
     app = Erlen(__name__)
     app.json.fast = fast  # type: ignore[attr-defined]
 
@@ -315,12 +318,14 @@ def test_request_bodies_over_the_client(fast):
 
         return request.get_json()
 
-    client = app.test_client()
+    client = app.test_client(interface=interface)
     r = client.post(
         "/echo", data=b'{"b":[1,2.5,null],"a":"\xc3\xa9"}', content_type="application/json"
     )
     assert r.status_code == 200
     assert r.data == b'{"a":"\\u00e9","b":[1,2.5,null]}\n'
+    plain = client.post("/echo", data=b'{"b":[1,2.5],"a":"x"}', content_type="application/json")
+    assert plain.data == b'{"a":"x","b":[1,2.5]}\n'  # orjson's text, when fast
     bad = client.post("/echo", data=b'{"a":NaN', content_type="application/json")
     assert bad.status_code == 400
     big = client.post("/echo", data=b"[123456789012345678901234]", content_type="application/json")
