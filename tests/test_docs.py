@@ -675,11 +675,14 @@ def helper():
     )
     # An imported name links to the object it stands for.
     assert mod["helper"].docstring.value == ref("pkg.mod.Cls", "pkg.Cls", "pkg.Cls")
-    # A class with no entry of its own links its members where a stand-in shows them.
+    # A class with no entry of its own links its members where a stand-in
+    # shows them, by the stand-in's path: the hidden class's own path has a
+    # URL under every subclass that shows the member, and autorefs would
+    # not pick one (a strict-build warning per link).
     stand_in = roles.render_role(
         "meth", "route", mod["Base"], package.modules_collection, {"pkg.mod.Base": "pkg.mod.Cls"}
     )
-    assert stand_in == ref("pkg.mod.Base.route", "pkg.mod.Cls.route", "route()")
+    assert stand_in == ref("pkg.mod.Cls.route", "pkg.mod.Cls.route", "route()")
 
 
 def test_rest_directives_become_markdown() -> None:
@@ -726,8 +729,10 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import subprocess
 
     site = tmp_path_factory.mktemp("site")
+    # NOTE: no --quiet: it hides the warnings from --strict's count as well,
+    # and a build that dev.py test fails passed here with it.
     out = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(site)],
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
         cwd=ROOT,
         capture_output=True,
         text=True,

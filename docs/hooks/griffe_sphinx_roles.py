@@ -180,6 +180,11 @@ def render_role(
     for hidden, shown in (stand_ins or {}).items():
         if written.startswith(hidden + "."):
             written = shown + written[len(hidden) :]
+        if canonical.startswith(hidden + "."):
+            # NOTE: the hidden class's member is shown under every subclass
+            # (Erlen and Blueprint): its canonical path has several URLs and
+            # autorefs refuses to pick one; the stand-in's path has one.
+            canonical = shown + canonical[len(hidden) :]
     # autorefs tries the identifier, then the slug: the canonical path finds
     # the object under any name it is rendered under; the path as found
     # covers a member shown only through a subclass.
