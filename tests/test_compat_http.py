@@ -69,6 +69,7 @@ def test_range_for_a_length() -> None:
         "bytes 0-9/10",
         "bytes 0-1",
         "bytes a-b/3",
+        "bytes 0-1/abc",
         "x",
         None,
     ],
@@ -270,6 +271,8 @@ _LAST_MODIFIED = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
         {"HTTP_IF_MODIFIED_SINCE": "Tue, 31 Dec 2019 00:00:00 GMT"},
         {"HTTP_RANGE": "bytes=0-1", "HTTP_IF_RANGE": '"x"'},
         {"HTTP_RANGE": "bytes=0-1", "HTTP_IF_RANGE": '"y"'},
+        {"HTTP_RANGE": "bytes=0-1", "HTTP_IF_RANGE": "Wed, 01 Jan 2020 00:00:00 GMT"},
+        {"HTTP_RANGE": "bytes=0-1", "HTTP_IF_RANGE": "Tue, 31 Dec 2019 00:00:00 GMT"},
     ],
 )
 @pytest.mark.parametrize(
@@ -280,6 +283,8 @@ _LAST_MODIFIED = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
         {"last_modified": _LAST_MODIFIED},
         {"data": b"abc"},
         {"etag": "x", "ignore_if_range": False},
+        {"last_modified": _LAST_MODIFIED, "ignore_if_range": False},
+        {"last_modified": "Wed, 01 Jan 2020 00:00:00 GMT", "ignore_if_range": False},
     ],
 )
 def test_is_resource_modified_as_werkzeug(
@@ -296,10 +301,14 @@ def test_uri_to_iri() -> None:
         "http://user:p%40ss@xn--n3h.net:8080/",
         "/a%2Fb%20c?x=%26y%3D%C3%A9",
         "%E2%98%83%ZZ%",
+        "http://[::1]:8080/p%C3%A5th",
     ):
         assert eh.uri_to_iri(uri) == uri_to_iri(uri), uri
     # The host ends at "?" too; what follows is decoded as the query.
     assert eh.uri_to_iri("http://h?x=%C3%A9/y") == "http://h?x=é/y"
+    # A label that is not valid punycode stays as it is (Werkzeug raises
+    # UnicodeError for the whole URL, which would be a 500 for a bad link).
+    assert eh.uri_to_iri("http://xn--a.xn--n3h.net/x") == "http://xn--a.☃.net/x"
 
 
 def test_type_conversion_dict() -> None:
