@@ -530,3 +530,50 @@ def test_stop_leaves_an_ended_child_and_kills_one_that_ignores_terminate(
             stubborn.kill()
             stubborn.wait()
         t.cast(t.IO[bytes], stubborn.stdout).close()
+
+
+def test_lint_checks_each_header_and_the_exc_info() -> None:
+    lint = LintMiddleware(lambda env, sr: [])
+    headers: list[t.Any] = [
+        ["List", "1"],
+        ("Three", "a", "b"),
+        ("Number", 1),
+        ("Status", "200"),
+        ("X-Split", "a\r\nb"),
+        ("ETag", 'w/"v"'),
+    ]
+    # Regression: the line break was warned about, then Headers raised ValueError on it.
+    (_, kept), messages = _check(lint.check_start_response, "200 OK", headers, ["not a tuple"])
+    assert messages == [
+        "The header ['List', '1'] is not a (name, value) tuple.",
+        "The header ('Three', 'a', 'b') is not a (name, value) tuple.",
+        "The header ('Number', 1) is not two 'str'.",
+        "A 'Status' header is not allowed in WSGI.",
+        "The header 'X-Split' has a line break in its value.",
+        "exc_info is not a tuple.",
+        "A weak ETag starts with 'W/', upper case.",
+    ]
+    # Only the well-formed pairs are checked further.
+    assert "List" not in kept and "X-Split" not in kept and kept["ETag"] == 'w/"v"'
+    assert _check(lint.check_headers, Headers([("ETag", 'W/"v"')]))[1] == []
+
+
+def test_lint_checks_how_the_app_and_start_response_are_called() -> None:
+    def app(env: Environ, start_response: StartResponse) -> bytes:
+        start_response("200 OK", [], None, "extra")
+        start_response("200 OK", [], exc_info=None)
+        return b"one object"
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lint = LintMiddleware(t.cast(t.Any, app))
+        body = lint(_glue.create_environ("/"), lambda *a, **k: None, "extra", key=1)
+        t.cast(t.Any, body).close()
+    assert _messages(caught) == [
+        "A WSGI app takes two arguments.",
+        "A WSGI app is called with positional arguments only.",
+        "start_response takes two or three arguments.",
+        "start_response takes no keyword arguments.",
+        "The app returned a bytes or str object as its body; it is sent one item (byte) at a"
+        " time. Return a list of bytes.",
+    ]

@@ -258,6 +258,9 @@ class LintMiddleware:
             warn(f"The status {status!r} has no reason phrase.", WSGIWarning, stacklevel=3)
         if type(headers) is not list:
             warn("The headers are not a list.", WSGIWarning, stacklevel=3)
+        # Only well-formed pairs go on to the HTTP checks: Headers refuses a
+        # line break with ValueError, and lint's job is to warn, not to fail.
+        valid: list[tuple[str, str]] = []
         for item in headers:
             if type(item) is not tuple or len(item) != 2:
                 warn(
@@ -274,9 +277,11 @@ class LintMiddleware:
                 warn(
                     f"The header {name!r} has a line break in its value.", WSGIWarning, stacklevel=3
                 )
+                continue
+            valid.append(item)
         if exc_info is not None and not isinstance(exc_info, tuple):
             warn("exc_info is not a tuple.", WSGIWarning, stacklevel=3)
-        header_obj = Headers([h for h in headers if type(h) is tuple and len(h) == 2])
+        header_obj = Headers(valid)
         self.check_headers(header_obj)
         return code, header_obj
 
