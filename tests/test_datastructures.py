@@ -1589,3 +1589,99 @@ def test_user_agent() -> None:
     assert ua.__eq__("x") is NotImplemented
     assert hash(ua) == hash(UserAgent(ua.string))
     assert repr(ua) == "<UserAgent 'Mozilla/5.0 (X11; Linux x86_64)'>"
+
+
+# ==========================================================================
+# HeaderSet, the Cache-Control dicts and the dict mixins
+
+
+def test_header_set_list_access_like_werkzeug() -> None:
+    from erlen.datastructures import HeaderSet
+
+    calls: list[list[str]] = []
+    ours = HeaderSet(["Accept", "Cookie"], on_update=lambda hs: calls.append(list(hs)))
+    theirs = wds.HeaderSet(["Accept", "Cookie"])
+    for hs in (ours, theirs):
+        assert hs[1] == "Cookie"
+        assert hs.index("cookie") == 1
+        with pytest.raises(IndexError):
+            hs.index("Host")
+        hs[0] = "Host"
+        assert "host" in hs and "accept" not in hs
+        del hs[0]
+        assert list(hs) == ["Cookie"] and "host" not in hs
+        hs.discard("Missing")
+        hs.update(["cookie"])  # nothing new: no change reported
+        assert list(hs) == ["Cookie"]
+    assert calls == [["Host", "Cookie"], ["Cookie"]]
+    assert repr(ours) == "HeaderSet(['Cookie'])"
+    ours.clear()
+    assert not ours and calls[-1] == []
+
+
+def test_header_set_equality_and_no_callback() -> None:
+    from erlen.datastructures import HeaderSet
+
+    plain = HeaderSet(["a"])
+    plain.add("B")  # no on_update: nothing to call
+    assert plain == HeaderSet(["A", "b"])
+    assert plain != HeaderSet(["a"])
+    assert plain.__eq__(["a", "b"]) is NotImplemented
+
+
+def test_cache_control_repr_str_and_property_delete() -> None:
+    from erlen.datastructures.cache_control import (
+        ResponseCacheControl,
+        cache_control_property,
+    )
+
+    cc = ResponseCacheControl([("max-age", "60"), ("public", None)])
+    assert isinstance(ResponseCacheControl.max_age, cache_control_property)
+    assert str(cc) == cc.to_header() == "max-age=60, public"
+    assert repr(cc) == "<ResponseCacheControl max-age='60' public=None>"
+    del cc.max_age
+    assert "max-age" not in cc and cc.max_age is None
+    del cc.max_age  # missing already: no error, as in Werkzeug
+    assert cc.to_header() == "public"
+
+
+def test_update_dict_mixin_methods_report_changes() -> None:
+    from erlen.datastructures.mixins import UpdateDictMixin
+
+    seen: list[dict[str, t.Any]] = []
+
+    class Tracked(UpdateDictMixin):
+        def on_update(self, d: t.Any) -> None:
+            seen.append(dict(d))
+
+    d = Tracked(a=1)
+    assert d.setdefault("a", 5) == 1 and seen == []
+    assert d.setdefault("b", 2) == 2 and seen == [{"a": 1, "b": 2}]
+    with pytest.raises(KeyError):
+        d.pop("missing")
+    assert d.pop("missing", 0) == 0 and len(seen) == 1
+    assert d.popitem() == ("b", 2) and seen[-1] == {"a": 1}
+    d |= {"c": 3}
+    assert isinstance(d, Tracked) and seen[-1] == {"a": 1, "c": 3}
+    d.clear()
+    assert seen[-1] == {} and len(seen) == 5
+
+
+def test_immutable_mixins_hash_and_fromkeys() -> None:
+    from erlen.datastructures.mixins import ImmutableDictMixin, ImmutableListMixin
+
+    class FrozenList(ImmutableListMixin, list):  # type: ignore[misc]
+        pass
+
+    class FrozenDict(ImmutableDictMixin, dict):  # type: ignore[misc]
+        pass
+
+    items = FrozenList([1, 2])
+    assert hash(items) == hash((1, 2))
+    with pytest.raises(TypeError, match="immutable"):
+        items.append(3)
+    made = FrozenDict.fromkeys(["a", "b"], 0)
+    assert type(made) is FrozenDict and made == {"a": 0, "b": 0}
+    assert hash(made) == hash(FrozenDict(a=0, b=0))
+    with pytest.raises(TypeError, match="immutable"):
+        made["c"] = 1
