@@ -1664,7 +1664,7 @@ def test_update_dict_mixin_methods_report_changes() -> None:
     d |= {"c": 3}
     assert isinstance(d, Tracked) and seen[-1] == {"a": 1, "c": 3}
     d.clear()
-    assert seen[-1] == {} and len(seen) == 5
+    assert seen[-1] == {} and len(seen) == 4
 
 
 def test_immutable_mixins_hash_and_fromkeys() -> None:
