@@ -1661,3 +1661,232 @@ def test_session_interface_as_a_class_attribute(client_interface: str) -> None:
     assert client.get("/get/x").text == "42"
     assert client.get("/get/other").text == "616"
     assert Erlen(__name__).session_interface is not Erlen(__name__).session_interface
+
+
+# -- serializer edges (coverage of the rarer paths) ----------------------------------
+
+
+def test_serializer_needs_a_key() -> None:
+    import hashlib
+
+    with pytest.raises(ValueError, match="secret key"):
+        _CookieSerializer([], "s", session_json_serializer, "hmac", hashlib.sha1)
+
+
+def test_serializer_signs_with_the_newest_key() -> None:
+    ours = _ours(["old", "new"])
+    assert ours.secret_key == b"new"
+    assert _serializer("new").loads(ours.dumps({"a": 1})) == {"a": 1}
+
+
+def test_digest_method_failing_its_probe_still_signs() -> None:
+    # A digest constructor that fails when first called (the probe) leaves
+    # the choice to hmac; the tokens are still itsdangerous's.
+    import hashlib
+
+    calls = []
+
+    def flaky_sha1(*args: t.Any) -> t.Any:
+        calls.append(args)
+        if len(calls) == 1:
+            raise RuntimeError("not yet")
+        return hashlib.sha1(*args)
+
+    # No key derivation, so the probe is the first call.
+    ours = _CookieSerializer(["k"], "s", session_json_serializer, "none", flaky_sha1)
+    theirs = itsdangerous.URLSafeTimedSerializer(
+        ["k"],
+        salt="s",
+        serializer=session_json_serializer,
+        signer_kwargs={"key_derivation": "none", "digest_method": hashlib.sha1},
+    )
+    with _clock(_NOW):
+        token = ours.dumps({"a": 1})
+        assert calls[0] == ()
+        assert token == theirs.dumps({"a": 1})
+        assert ours.loads(token) == {"a": 1}
+
+
+class _BytesSerializer:
+    """A serializer that makes bytes, as pickle-like ones do."""
+
+    @staticmethod
+    def dumps(obj: t.Any) -> bytes:
+        return repr(obj).encode()
+
+    @staticmethod
+    def loads(data: bytes) -> t.Any:
+        assert type(data) is bytes
+        import ast
+
+        return ast.literal_eval(data.decode())
+
+
+def test_bytes_serializer_round_trip() -> None:
+    import hashlib
+
+    ours = _CookieSerializer(["k"], "s", _BytesSerializer, "hmac", hashlib.sha1)
+    assert not ours.is_text_serializer
+    theirs = itsdangerous.URLSafeTimedSerializer(
+        ["k"],
+        salt="s",
+        serializer=_BytesSerializer,
+        signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha1},
+    )
+    with _clock(_NOW):
+        token = ours.dumps({"a": [1, 2]})
+        assert token == theirs.dumps({"a": [1, 2]})
+        assert ours.loads(token) == {"a": [1, 2]}
+
+
+def test_loads_accepts_a_bytearray() -> None:
+    ours = _ours(["k"])
+    token = ours.dumps({"a": 1})
+    assert ours.loads(bytearray(token.encode())) == {"a": 1}
+    assert ours.loads(memoryview(token.encode())) == {"a": 1}
+
+
+def test_remembered_tokens_eviction_tolerates_an_empty_cache(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Another thread may have evicted the oldest entry first; with a zero
+    # bound the cache is always "full" and always empty, the same race.
+    import erlen.signing
+
+    monkeypatch.setattr(erlen.signing, "_VERIFIED_CACHE_SIZE", 0)
+    ours = _ours(["k"])
+    token = ours.dumps({"a": 1})
+    assert ours.loads(token) == {"a": 1}
+    assert ours.loads(token) == {"a": 1}
+
+
+class _NoDatetimes(datetime):
+    """A datetime whose fromtimestamp fails, as it does on some platforms for
+    times a signature can carry (Windows' gmtime past year 3000)."""
+
+    @classmethod
+    def fromtimestamp(cls, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        raise OSError(22, "Invalid argument")
+
+
+def test_unrepresentable_timestamp_is_malformed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import erlen.signing
+
+    ours = _ours(["k"])
+    with _clock(_NOW) as move:
+        token = ours.dumps({"a": 1})
+        monkeypatch.setattr(erlen.signing, "datetime", _NoDatetimes)
+        # itsdangerous: a timestamp it can't turn into a datetime is malformed.
+        with pytest.raises(itsdangerous.BadTimeSignature, match="Malformed timestamp"):
+            ours.loads(token, return_timestamp=True)
+        assert ours.loads(token) == {"a": 1}
+        # An expired token still says it expired, without the date.
+        move(_NOW + 100)
+        with pytest.raises(itsdangerous.SignatureExpired) as info:
+            ours.loads(token, max_age=10)
+        assert info.value.date_signed is None
+
+
+@pytest.mark.parametrize(
+    "fake",
+    [
+        # The value comes out quoted: not the shape the template assumes.
+        lambda name, value, expires=None, **kw: f'{name}="{value}"; Path=/',
+        # No expiry written: the timed stand-in can't be found.
+        lambda name, value, expires=None, **kw: f"{name}={value}; Path=/",
+    ],
+)
+def test_cookie_template_refuses_unexpected_shapes(
+    fake: t.Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import erlen.sessions
+
+    monkeypatch.setattr(erlen.sessions, "dump_cookie", fake)
+    settings = ("session", None, "/", True, False, None, False)
+    assert erlen.sessions._make_cookie_template(settings) is None
+
+
+def test_cookie_template_for_stock_settings() -> None:
+    import erlen.sessions
+    from erlen.http import dump_cookie
+
+    settings = ("session", None, "/", True, False, None, False)
+    template = erlen.sessions._make_cookie_template(settings)
+    assert template is not None
+    assert template.header("v", None) == dump_cookie("session", "v", path="/", httponly=True)
+
+
+class _LooseSerializer:
+    """A serializer from an overridden get_signing_serializer: not ours."""
+
+    def __init__(self, inner: t.Any) -> None:
+        self.inner = inner
+
+    def loads(self, value: str, max_age: int | None = None) -> t.Any:
+        return self.inner.loads(value, max_age=max_age)
+
+    def dumps(self, obj: t.Any) -> t.Any:
+        return self.inner.dumps(obj)
+
+
+def test_overridden_serializer_bad_cookie_and_non_dict(views: Erlen, client: t.Any) -> None:
+    stock = views.session_interface.get_signing_serializer(views)
+
+    class Interface(SecureCookieSessionInterface):
+        def get_signing_serializer(self, app: Erlen) -> t.Any:
+            return _LooseSerializer(stock)
+
+    views.session_interface = Interface()
+    client.get("/set/a/1")
+    assert client.get("/get/a").text == "'1'"
+    # A bad signature from another serializer's loads: itsdangerous' BadData.
+    client.set_cookie("session", "garbage.value.sig")
+    rv = client.get("/get/a")
+    assert rv.status_code == 200 and rv.text == "None"
+    # Signed with the key, but a list rather than a session.
+    client.set_cookie("session", stock.dumps([1, 2]))
+    rv = client.get("/get/a")
+    assert rv.status_code == 200 and rv.text == "None"
+
+
+@pytest.mark.parametrize("read", [True, False])
+def test_overridden_should_set_cookie_false(app: Erlen, client: t.Any, read: bool) -> None:
+    class Interface(SecureCookieSessionInterface):
+        def should_set_cookie(self, app: Erlen, session: t.Any) -> bool:
+            return False
+
+    app.session_interface = Interface()
+
+    @app.route("/write")
+    def write() -> str:
+        session["a"] = 1
+        return "ok"
+
+    @app.route("/touch")
+    def touch() -> str:
+        if read:
+            return repr(session.get("a"))
+        return "untouched"
+
+    client.get("/write")  # not saved: should_set_cookie says no
+    assert not [h for h in _cookie_headers(client.get("/write")) if h.startswith("session=")]
+    with client.session_transaction() as sess:
+        sess["a"] = 1
+    rv = client.get("/touch")
+    assert "session=" not in rv.headers.get("Set-Cookie", "")
+    assert ("Cookie" in rv.headers.get("Vary", "")) is read
+
+
+def test_overridden_should_set_cookie_false_unread_session(app: Erlen) -> None:
+    class Interface(SecureCookieSessionInterface):
+        def should_set_cookie(self, app: Erlen, session: t.Any) -> bool:
+            return False
+
+    sess = SecureCookieSession({"a": 1})
+    sess.accessed = False
+    response = Response("x")
+    Interface().save_session(app, sess, response)
+    assert "Set-Cookie" not in response.headers and "Vary" not in response.headers
+    sess.accessed = True
+    Interface().save_session(app, sess, response)
+    assert "Set-Cookie" not in response.headers and response.headers["Vary"] == "Cookie"
