@@ -534,3 +534,85 @@ def test_runs_when_the_client_leaves_a_stream(server: str) -> None:
         conn.close()  # leaves in the middle of the body
         assert finished.wait(WAIT)
     assert len(chunks_sent) < 200
+
+
+def test_a_plain_function_returning_a_coroutine(app: Erlen, client: t.Any) -> None:
+    events: list[str] = []
+
+    async def work(name: str) -> None:
+        await asyncio.sleep(0)
+        events.append(name)
+
+    @app.get("/")
+    def index() -> str:
+        # Not an ``async def`` itself: its coroutine is still run to the end.
+        call_after_response(lambda: work("lambda"))
+        return "ok"
+
+    client.get("/")
+    assert events == ["lambda"]
+
+
+def test_a_failing_teardown_is_logged_and_the_others_still_run(
+    app: Erlen, client: t.Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    events: list[str] = []
+
+    @app.teardown_appcontext
+    def close(exc: BaseException | None) -> None:
+        if g.get("fail"):
+            raise RuntimeError(f"teardown after {g.fail}")
+
+    def work() -> None:
+        g.fail = "sync"
+        events.append("sync")
+
+    async def awork() -> None:
+        g.fail = "async"
+        events.append("async")
+
+    @app.get("/")
+    def index() -> str:
+        call_after_response(work)
+        call_after_response(awork)
+        call_after_response(events.append, "last")
+        return "ok"
+
+    with caplog.at_level(logging.ERROR, logger=app.logger.name):
+        response = client.get("/")
+    assert response.status_code == 200
+    assert events == ["sync", "async", "last"]
+    failures = [r for r in caplog.records if r.name == app.logger.name]
+    assert [str(r.exc_info[1]) for r in failures if r.exc_info] == [
+        "teardown after sync",
+        "teardown after async",
+    ]
+    assert all("teardown function" in r.getMessage() for r in failures)
+
+
+def test_appcontext_tearing_down_is_sent_after_an_async_function(app: Erlen, client: t.Any) -> None:
+    from erlen.signals import appcontext_tearing_down
+
+    seen: list[tuple[str | None, BaseException | None]] = []
+
+    @app.teardown_appcontext
+    def close(exc: BaseException | None) -> None:
+        pass
+
+    def receiver(sender: Erlen, exc: BaseException | None = None, **kw: t.Any) -> None:
+        seen.append((g.get("name"), exc))
+
+    async def awork() -> None:
+        g.name = "awork"
+        raise KeyError("boom")
+
+    @app.get("/")
+    def index() -> str:
+        call_after_response(awork)
+        return "ok"
+
+    with appcontext_tearing_down.connected_to(receiver, app):
+        client.get("/")
+    assert seen[0] == (None, None)  # the request's own context
+    assert seen[1][0] == "awork" and isinstance(seen[1][1], KeyError)
+    assert len(seen) == 2
