@@ -982,3 +982,60 @@ def test_wsgi_errors_stream_is_the_requests(app: Erlen) -> None:
         assert wsgi_errors_stream._get_current_object() is stream
         wsgi_errors_stream.write("to the request's stream")
     assert stream.getvalue() == "to the request's stream"
+
+
+# -- scaffold helpers: static URL path, instance folder locations ---------------------
+
+
+def test_static_url_path_without_a_static_folder() -> None:
+    from erlen import Blueprint
+
+    bp = Blueprint("plain", __name__)
+    assert not bp.has_static_folder
+    assert bp.static_url_path is None
+
+
+def test_namespace_location_falls_back_to_the_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    from erlen.scaffold import _namespace_location
+
+    # find_spec raises ValueError for a module whose __spec__ is None.
+    odd = types.ModuleType("erlen_test_specless")
+    odd.__spec__ = None
+    monkeypatch.setitem(sys.modules, "erlen_test_specless", odd)
+    assert _namespace_location("erlen_test_specless", ["/a", "/b"]) == "/a"
+    # A package found, but under none of the locations.
+    assert _namespace_location("erlen", ["/nowhere/one", "/nowhere/two"]) == "/nowhere/one"
+    # A package under the second location.
+    here = os.path.dirname(os.path.dirname(erlen.__file__))
+    assert _namespace_location("erlen", ["/nowhere", here]) == here
+
+
+@pytest.mark.parametrize(
+    ("folder", "prefix"),
+    [
+        (os.path.join("/opt", "py", "Lib", "site-packages"), os.path.join("/opt", "py")),
+        (
+            os.path.join("/opt", "py", "lib", "python3.11", "site-packages"),
+            os.path.join("/opt", "py"),
+        ),
+        (os.path.join("/opt", "py", "site-packages"), os.path.join("/opt", "py")),
+        (os.path.join("/home", "me", "project"), None),
+    ],
+)
+def test_install_prefix_of_site_packages_layouts(folder: str, prefix: str | None) -> None:
+    from erlen.scaffold import _install_prefix
+
+    assert _install_prefix(folder) == prefix
+
+
+def test_install_prefix_inside_sys_prefix() -> None:
+    import sys
+
+    from erlen.scaffold import _install_prefix
+
+    prefix = os.path.abspath(sys.prefix)
+    assert _install_prefix(prefix) == prefix
+    assert _install_prefix(os.path.join(prefix, "lib", "x")) == prefix
