@@ -244,3 +244,95 @@ def test_auth_argument_sends_an_authorization_header(app: t.Any, client: t.Any) 
     bearer = Authorization("bearer", token="tok")
     assert client.get("/me", auth=bearer).text.startswith("bearer")
     assert client.get("/me").text == "none"
+
+
+def test_cookie_object_like_werkzeugs(app, client):
+    client.set_cookie("name", "value", path="/p")
+    cookie = client.get_cookie("name", path="/p")
+    assert (cookie.decoded_key, cookie.decoded_value) == ("name", "value")
+    assert "name='value'" in repr(cookie) and "path=/p" in repr(cookie)
+
+
+def test_origin_only_cookie_not_sent_to_subdomains(app, client):
+    @app.route("/")
+    def index():
+        return request.headers.get("Cookie", "-")
+
+    client.set_cookie("o", "1", domain="example.test", origin_only=True)
+    client.set_cookie("d", "2", domain="example.test", origin_only=False)
+    assert client.get("/", base_url="http://example.test").text == "o=1; d=2"
+    assert client.get("/", base_url="http://sub.example.test").text == "d=2"
+    assert client.get("/", base_url="http://other.test").text == "-"
+
+
+def test_set_cookie_max_age_not_a_number(app, client):
+    @app.route("/")
+    def index():
+        return "", 200, {"Set-Cookie": "c=1; Max-Age=soon; Path=/"}
+
+    client.get("/")
+    # An unreadable Max-Age is ignored, as a browser does: the cookie stays.
+    cookie = client.get_cookie("c")
+    assert cookie is not None and cookie.expires is None
+
+
+def test_set_cookie_already_expired_removes_it(app, client):
+    client.set_cookie("c", "1")
+    assert client.get_cookie("c") is not None
+    client.set_cookie("c", "1", max_age=0)
+    assert client.get_cookie("c") is None
+
+
+def test_cookie_expiring_between_requests_is_dropped(app, client):
+    from datetime import UTC, datetime, timedelta
+
+    @app.route("/")
+    def index():
+        return request.headers.get("Cookie", "-")
+
+    client.set_cookie("keep", "1")
+    client.set_cookie("old", "2")
+    client.get_cookie("old").expires = datetime.now(UTC) - timedelta(seconds=1)
+    assert client.get("/").text == "keep=1"
+    assert client.get_cookie("old") is None
+
+
+def test_client_app_property_and_cookieless_client(app):
+    @app.route("/")
+    def index():
+        return "", 200, {"Set-Cookie": "c=1"}
+
+    client = app.test_client(use_cookies=False)
+    assert client.app is app
+    assert client.get("/").status_code == 200
+    with pytest.raises(TypeError, match="Cookies are disabled"):
+        client.get_cookie("c")
+
+
+def test_more_than_30_redirects_is_an_error(app, client):
+    @app.route("/r/<int:n>")
+    def hop(n):
+        return "", 302, {"Location": f"/r/{n + 1}"}
+
+    with pytest.raises(ClientRedirectError, match="More than 30"):
+        client.get("/r/0", follow_redirects=True)
+
+
+def test_redirect_under_a_script_root(app, client):
+    @app.route("/a")
+    def a():
+        return "", 302, {"Location": "/app/b"}
+
+    @app.route("/b")
+    def b():
+        return f"{request.script_root} {request.path}"
+
+    rv = client.get("/a", base_url="http://localhost/app", follow_redirects=True)
+    assert rv.text == "/app /b"
+
+
+def test_unknown_interface_set_later_is_an_error(app):
+    client = app.test_client()
+    client.interface = "cgi"
+    with pytest.raises(ValueError, match="interface must be one of"):
+        client.get("/")

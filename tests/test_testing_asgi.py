@@ -342,3 +342,82 @@ def test_without_validation_a_sloppy_app_still_answers(app: Erlen) -> None:
     client.validate = False
     rv = client.get("/")
     assert rv.status == "201 Created" and rv.headers["X-Upper"] == "1" and rv.data == b"made"
+
+
+# -- the WebSocket test session ----------------------------------------------------
+
+
+class _RawASGI:
+    """An object with just ``asgi_app``, what the WebSocket test session calls."""
+
+    def __init__(self, asgi_app: t.Callable[..., t.Awaitable[None]]) -> None:
+        self.asgi_app = asgi_app
+
+
+def test_websocket_rejection_body_in_several_messages() -> None:
+    from erlen.testing import WebSocketRejected, WebSocketTestSession
+
+    async def app(scope: t.Any, receive: t.Any, send: t.Any) -> None:
+        assert (await receive())["type"] == "websocket.connect"
+        await send(
+            {"type": "websocket.http.response.start", "status": 401, "headers": [(b"x-a", b"1")]}
+        )
+        await send({"type": "websocket.http.response.body", "body": b"no ", "more_body": True})
+        await send({"type": "websocket.http.response.body", "body": b"entry"})
+
+    with pytest.raises(WebSocketRejected) as info:
+        with WebSocketTestSession(t.cast(t.Any, _RawASGI(app)), "/ws", timeout=5):
+            pass  # pragma: no cover - the connection is refused
+    assert (info.value.status_code, info.value.headers, info.value.body) == (
+        401,
+        [("x-a", "1")],
+        b"no entry",
+    )
+
+
+def test_websocket_raw_send_and_a_handler_that_never_finishes() -> None:
+    from erlen.testing import WebSocketTestSession
+
+    release = asyncio.Event()
+
+    async def app(scope: t.Any, receive: t.Any, send: t.Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        message = await receive()
+        await send({"type": "websocket.send", "text": message["text"].upper()})
+        # Ignores the disconnect: the session's close can only wait so long.
+        try:
+            await asyncio.wait_for(release.wait(), 2.0)
+        except TimeoutError:
+            pass
+
+    ws = WebSocketTestSession(t.cast(t.Any, _RawASGI(app)), "/ws", timeout=0.2).__enter__()
+    ws.send({"type": "websocket.receive", "text": "hi"})
+    assert ws.receive_text() == "HI"
+    with pytest.raises(TimeoutError, match="did not finish within 0.2 seconds"):
+        ws.close()
+    assert ws._thread is not None
+    ws._thread.join(5.0)  # the handler gives up by itself within 2 seconds
+    assert not ws._thread.is_alive()
+
+
+def test_websocket_connect_sends_only_live_cookies() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from erlen import websocket
+
+    app = Erlen("ws_cookies", root_path="/nonexistent-erlen-root")
+
+    @app.websocket("/ws")
+    async def ws_view() -> None:
+        await websocket.accept()
+        await websocket.send(request.headers.get("Cookie", "-"))
+
+    client = app.test_client()
+    client.set_cookie("old", "1")
+    client.get_cookie("old").expires = datetime.now(UTC) - timedelta(seconds=1)
+    with client.websocket_connect("/ws") as ws:
+        assert ws.receive_text() == "-"
+    client.set_cookie("live", "2")
+    with client.websocket_connect("/ws") as ws:
+        assert ws.receive_text() == "live=2"

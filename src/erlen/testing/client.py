@@ -437,8 +437,8 @@ class ErlenClient:
         if target.netloc:
             new["HTTP_HOST"] = target.netloc
             new["SERVER_NAME"] = target.netloc.split(":", 1)[0]
-        if target.scheme:
-            new["wsgi.url_scheme"] = target.scheme
+        # The current URL is absolute, so the joined one always has a scheme.
+        new["wsgi.url_scheme"] = target.scheme
         script = environ.get("SCRIPT_NAME", "")
         path = unquote_to_bytes(target.path or "/").decode("latin-1")
         if script and path.startswith(script):
