@@ -336,3 +336,47 @@ def test_unknown_interface_set_later_is_an_error(app):
     client.interface = "cgi"
     with pytest.raises(ValueError, match="interface must be one of"):
         client.get("/")
+
+
+def test_environ_builder_subdomain_of_the_server_name(app):
+    app.config["SERVER_NAME"] = "example.test"
+    environ = EnvironBuilder(app, "/x", subdomain="api").get_environ()
+    assert environ["HTTP_HOST"] == "api.example.test"
+
+
+def test_environ_builder_json_and_form_keep_a_given_content_type():
+    builder = EnvironBuilder(json={"a": 1}, content_type="application/vnd.x+json")
+    assert builder.content_type == "application/vnd.x+json"
+    assert builder.get_environ()["wsgi.input"].read() == b'{"a": 1}'
+    builder = EnvironBuilder(data={"a": "1"}, content_type="text/x-form")
+    assert builder.content_type == "text/x-form"
+    assert builder.get_environ()["wsgi.input"].read() == b"a=1"
+
+
+def test_environ_builder_input_stream_given_and_set():
+    stream = io.BytesIO(b"raw")
+    builder = EnvironBuilder(method="POST", input_stream=stream)
+    assert builder.input_stream is stream
+    environ = builder.get_environ()
+    assert environ["wsgi.input"] is stream and "CONTENT_LENGTH" not in environ
+    other = io.BytesIO(b"other")
+    builder.input_stream = other
+    builder.content_length = 5
+    environ = builder.get_environ()
+    assert environ["wsgi.input"] is other and environ["CONTENT_LENGTH"] == "5"
+
+
+def test_environ_builder_file_objects_and_odd_filenames(tmp_path):
+    from pathlib import Path
+
+    named = io.BytesIO(b"one")
+    named.name = "one.txt"
+    unnamed = io.BytesIO(b"two")
+    builder = EnvironBuilder(
+        method="POST",
+        data={"a": named, "b": unnamed, "c": (io.BytesIO(b"three"), Path("dir/three.bin"))},
+    )
+    body = builder.get_environ()["wsgi.input"].read()
+    assert b'name="a"; filename="one.txt"' in body and b"one" in body
+    assert b'name="b"; filename=""' in body and b"two" in body
+    assert b'name="c"; filename="three.bin"' in body

@@ -8,6 +8,7 @@ interface explicitly.
 from __future__ import annotations
 
 import asyncio
+import io
 import typing as t
 from pathlib import Path
 
@@ -315,6 +316,12 @@ async def _start(send: t.Any, **extra: t.Any) -> None:
             "before completing the response",
         ),
         ([], "no http.response.start"),
+        ([["http.response.start"]], "a message must be a dict, not list"),
+        (
+            [{"type": "http.response.start", "status": 200, "headers": {b"x": b"1"}}],
+            "headers must be an iterable of pairs, not dict",
+        ),
+        (["start-trailers"], "trailers must be a bool"),
     ],
 )
 def test_validation_catches_protocol_slips(app: Erlen, messages: list[t.Any], problem: str) -> None:
@@ -322,6 +329,8 @@ def test_validation_catches_protocol_slips(app: Erlen, messages: list[t.Any], pr
         for message in messages:
             if message == "start":
                 await _start(send)
+            elif message == "start-trailers":
+                await _start(send, trailers="yes")
             else:
                 await send(message)
 
@@ -421,3 +430,28 @@ def test_websocket_connect_sends_only_live_cookies() -> None:
     client.set_cookie("live", "2")
     with client.websocket_connect("/ws") as ws:
         assert ws.receive_text() == "live=2"
+
+
+def test_without_validation_unknown_messages_are_ignored_and_no_start_fails(app: Erlen) -> None:
+    async def sloppy(scope: dict[str, t.Any], receive: t.Any, send: t.Any) -> None:
+        await _start(send)
+        await send({"type": "http.response.trailers", "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def silent(scope: dict[str, t.Any], receive: t.Any, send: t.Any) -> None:
+        pass
+
+    client = app.test_client(interface="asgi")
+    client.validate = False
+    app.asgi_app = sloppy  # type: ignore[method-assign]
+    assert client.get("/").data == b"ok"
+    app.asgi_app = silent  # type: ignore[method-assign]
+    with pytest.raises(ASGIValidationError, match="returned without sending"):
+        client.get("/")
+
+
+def test_request_body_without_an_input_stream() -> None:
+    from erlen.testing.asgi import _request_body
+
+    assert _request_body({"CONTENT_LENGTH": "3"}) == b""
+    assert _request_body({"wsgi.input": io.BytesIO(b"abcdef"), "CONTENT_LENGTH": "3"}) == b"abc"

@@ -187,9 +187,10 @@ class _ASGIExchange:
 
     async def send(self, message: dict[str, t.Any]) -> None:
         """Collect (and with ``validate``, check) one message from the app."""
-        kind = message.get("type")
+        # Checked first: a message that isn't a dict is reported, not an AttributeError.
         if self.validate:
             self._check(message)
+        kind = message.get("type")
         if kind == "http.response.start":
             self.status = message["status"]
             self.headers = [(bytes(k), bytes(v)) for k, v in message.get("headers", ())]
