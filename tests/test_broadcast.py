@@ -531,3 +531,80 @@ def _wait_until(condition: t.Callable[[], bool], timeout: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the condition did not hold in time"
         time.sleep(0.005)
+
+
+# -- rarer paths -----------------------------------------------------------------
+
+
+def test_a_subscription_closed_before_it_was_entered() -> None:
+    broadcast = Broadcast()
+    sub = broadcast.subscribe("c")
+    sub.close("changed my mind")
+    assert sub.closed and sub.reason == "changed my mind"
+    assert broadcast.subscribers("c") == 0
+    broadcast.close()
+
+
+def test_closing_a_broadcast_twice_or_unused() -> None:
+    unused = Broadcast()
+    unused.close()  # never started a backend
+    asyncio.run(Broadcast().aclose())  # the same from async code
+    broadcast = Broadcast()
+    with broadcast.subscribe("c") as sub:
+        broadcast.close()
+        assert sub.closed and sub.reason == "the broadcast was closed"
+        broadcast.close()  # nothing left to close
+    assert broadcast.subscribers("c") == 0
+
+
+class _FailingBackend:
+    """A backend whose subscribe has already failed when it returns."""
+
+    def __init__(self) -> None:
+        import os
+
+        self.pid = os.getpid()
+        self.unsubscribed: list[str] = []
+
+    def subscribe(self, channel: str) -> t.Any:
+        from concurrent.futures import Future
+
+        future: Future[None] = Future()
+        future.set_exception(ConnectionError("refused"))
+        return future
+
+    def unsubscribe(self, channel: str) -> None:
+        self.unsubscribed.append(channel)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_subscription_that_failed_at_once_is_closed_and_raises() -> None:
+    broadcast = Broadcast()
+    backend = _FailingBackend()
+    broadcast._backend = t.cast(t.Any, backend)
+    sub = broadcast.subscribe("c")
+    with pytest.raises(ConnectionError, match="refused"):
+        sub.__enter__()
+    assert sub.closed and sub.reason == "the subscription failed"
+    assert broadcast.subscribers("c") == 0 and backend.unsubscribed == ["c"]
+
+
+def test_redis_backend_idle_reads_same_channel_twice_and_closing_twice(redis_url: str) -> None:
+    broadcast = Broadcast(url=redis_url)
+    try:
+        backend = broadcast._get_backend()
+        # Two subscriptions of one channel in flight wait for one confirmation.
+        first, second = backend.subscribe("twice"), backend.subscribe("twice")
+        first.result(5.0)
+        second.result(5.0)
+        with broadcast.subscribe("idle") as sub:
+            time.sleep(1.3)  # past the reader's 1 s poll: it read nothing and went on
+            broadcast.publish("idle", "after a pause")
+            assert sub.get(timeout=5.0) == "after a pause"
+    finally:
+        broadcast.close()
+    backend.close()  # a second close returns at once
+    backend.unsubscribe("twice")  # ignored once closing
+    assert not backend._thread.is_alive()
