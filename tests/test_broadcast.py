@@ -608,3 +608,32 @@ def test_redis_backend_idle_reads_same_channel_twice_and_closing_twice(redis_url
     backend.close()  # a second close returns at once
     backend.unsubscribe("twice")  # ignored once closing
     assert not backend._thread.is_alive()
+
+
+def test_redis_backend_closed_from_its_own_thread_with_a_failing_disconnect(
+    redis_url: str,
+) -> None:
+    broadcast = Broadcast(url=redis_url)
+    backend = broadcast._get_backend()
+    backend.subscribe("c").result(5.0)
+    closed: list[str] = []
+
+    async def broken_close() -> None:
+        closed.append("pubsub")
+        raise ConnectionError("already gone")
+
+    # A dead connection's close fails: the client is still closed after it.
+    backend._pubsub.aclose = broken_close
+    client_close = backend._client.aclose
+
+    async def recorded_close() -> None:
+        closed.append("client")
+        await client_close()
+
+    backend._client.aclose = recorded_close
+    # From the backend's own thread (a callback on its loop): no self-join.
+    backend._loop.call_soon_threadsafe(backend.close)
+    backend._thread.join(5.0)
+    assert not backend._thread.is_alive() and backend._closing
+    assert closed == ["pubsub", "client"]
+    broadcast.close()
