@@ -576,18 +576,7 @@ class ServerSideSessionInterface(SessionInterface):
             # template (the value is base64 and dots: no quoting needed).
             response._add_cookie_header(template.header(value, expires))
             return
-        response.set_cookie(
-            self.get_cookie_name(app),
-            value,
-            expires=expires,
-            httponly=self.get_cookie_httponly(app),
-            domain=self.get_cookie_domain(app),
-            path=self.get_cookie_path(app),
-            secure=self.get_cookie_secure(app),
-            partitioned=self.get_cookie_partitioned(app),
-            samesite=self.get_cookie_samesite(app),
-        )
-        response._add_vary("Cookie")
+        self._send_cookie(app, response, value, expires)
 
 
 def _redis_client(redis: t.Any, socket_timeout: float, socket_connect_timeout: float) -> t.Any:

@@ -302,6 +302,23 @@ class SessionInterface:
         :param session: The current session.
         """
 
+    def _send_cookie(
+        self, app: Erlen, response: Response, value: str, expires: datetime | None
+    ) -> None:
+        # The general path: every setting through its getter, then Vary.
+        response.set_cookie(
+            self.get_cookie_name(app),
+            value,
+            expires=expires,
+            httponly=self.get_cookie_httponly(app),
+            domain=self.get_cookie_domain(app),
+            path=self.get_cookie_path(app),
+            secure=self.get_cookie_secure(app),
+            partitioned=self.get_cookie_partitioned(app),
+            samesite=self.get_cookie_samesite(app),
+        )
+        response._add_vary("Cookie")
+
     def _delete_cookie(self, app: Erlen, response: Response) -> None:
         # With the settings the cookie was set with, or the browser keeps it.
         response.delete_cookie(
@@ -704,15 +721,4 @@ class SecureCookieSessionInterface(SessionInterface):
             )
             response._add_vary("Cookie")
             return
-        response.set_cookie(
-            self.get_cookie_name(app),
-            s.dumps(data),
-            expires=self.get_expiration_time(app, session),
-            httponly=self.get_cookie_httponly(app),
-            domain=self.get_cookie_domain(app),
-            path=self.get_cookie_path(app),
-            secure=self.get_cookie_secure(app),
-            partitioned=self.get_cookie_partitioned(app),
-            samesite=self.get_cookie_samesite(app),
-        )
-        response._add_vary("Cookie")
+        self._send_cookie(app, response, s.dumps(data), self.get_expiration_time(app, session))
