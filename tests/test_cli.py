@@ -1077,11 +1077,89 @@ def test_run_without_set_debug_flag_uses_app_debug(runner: CliRunner, served: li
     assert result.output == " * Debug mode: on\n"
 
 
-@pytest.mark.parametrize("option", ["--cert", "--key"])
-def test_run_refuses_tls(runner: CliRunner, served: list[t.Any], option: str) -> None:
-    result = runner.invoke(cli, ["--app", "cli_apps.app_attr", "run", option, "x.pem"])
-    assert result.exit_code == 2
-    assert "HTTPS is not available" in result.output
+def test_run_cert_and_key_files_make_a_pair(tmp_path: Path) -> None:
+    # As Flask's: a certificate file needs its key file, in either order.
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.write_text("c")
+    key.write_text("k")
+    for order in (
+        ["--cert", str(cert), "--key", str(key)],
+        ["--key", str(key), "--cert", str(cert)],
+    ):
+        ctx = run_command.make_context("run", order)
+        assert ctx.params["cert"] == (str(cert), str(key))
+        assert "key" not in ctx.params
+    with pytest.raises(click.BadParameter, match='Required when using "--cert"'):
+        run_command.make_context("run", ["--cert", str(cert)])
+    with pytest.raises(click.BadParameter, match='"--cert" must be given too'):
+        run_command.make_context("run", ["--key", str(key)])
+    # Neither: plain HTTP.
+    assert run_command.make_context("run", []).params["cert"] is None
+
+
+def test_run_cert_path_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "c.pem").write_text("c")
+    (tmp_path / "k.pem").write_text("k")
+    monkeypatch.chdir(tmp_path)
+    ctx = run_command.make_context("run", ["--cert", "c.pem", "--key", "k.pem"])
+    assert ctx.params["cert"] == (str(tmp_path / "c.pem"), str(tmp_path / "k.pem"))
+
+
+def test_run_cert_adhoc(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "cryptography", None)
+    with pytest.raises(click.BadParameter, match="pip install cryptography"):
+        run_command.make_context("run", ["--cert", "adhoc"])
+    monkeypatch.setitem(sys.modules, "cryptography", types.ModuleType("cryptography"))
+    assert run_command.make_context("run", ["--cert", "ADHOC"]).params["cert"] == "adhoc"
+    key = tmp_path / "key.pem"
+    key.write_text("k")
+    with pytest.raises(click.BadParameter, match="not used with"):
+        run_command.make_context("run", ["--cert", "adhoc", "--key", str(key)])
+
+
+def test_run_cert_imports_an_ssl_context(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import ssl
+
+    monkeypatch.setitem(sys.modules, "not_here", None)
+    with pytest.raises(click.BadParameter, match="not a certificate file"):
+        run_command.make_context("run", ["--cert", "not_here"])
+    with pytest.raises(click.BadParameter, match="import path of an ssl.SSLContext"):
+        run_command.make_context("run", ["--cert", "erlen"])  # imports, but no context
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    holder = types.ModuleType("tls_holder")
+    holder.context = context  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "tls_holder", holder)
+    for spelling in ("tls_holder:context", "tls_holder.context"):
+        assert run_command.make_context("run", ["--cert", spelling]).params["cert"] is context
+    key = tmp_path / "key.pem"
+    key.write_text("k")
+    with pytest.raises(click.BadParameter, match="holds its key"):
+        run_command.make_context("run", ["--cert", "tls_holder:context", "--key", str(key)])
+
+
+def test_run_cert_without_the_ssl_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ssl", None)
+    with pytest.raises(click.BadParameter, match="ssl module"):
+        run_command.make_context("run", ["--cert", "adhoc"])
+
+
+def test_run_passes_the_certificate_to_the_server(
+    runner: CliRunner, served: list[t.Any], tmp_path: Path
+) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.write_text("c")
+    key.write_text("k")
+    result = runner.invoke(
+        cli, ["--app", "cli_apps.app_attr", "run", "--cert", str(cert), "--key", str(key)]
+    )
+    assert result.exit_code == 0, result.output
+    ((_, kwargs),) = served
+    assert kwargs["ssl_context"] == (str(cert), str(key))
+    # A bad pairing is a usage error before anything is served.
+    served.clear()
+    result = runner.invoke(cli, ["--app", "cli_apps.app_attr", "run", "--cert", str(cert)])
+    assert result.exit_code == 2 and 'Required when using "--cert"' in result.output
     assert served == []
 
 

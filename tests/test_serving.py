@@ -1259,8 +1259,8 @@ def test_reloader_child_serves_the_asgi_side_with_the_debugger(
     monkeypatch.setattr(
         erlen.serving,
         "_serve_in_child",
-        lambda host, port, application, threaded, asgi_debugged=False: served.append(
-            (application, asgi_debugged)
+        lambda host, port, application, threaded, ssl_context=None, asgi_debugged=False: (
+            served.append((application, asgi_debugged))
         ),
     )
     erlen.serving.run_simple("127.0.0.1", 0, app, use_reloader=True, asgi=True, use_debugger=True)
@@ -1289,9 +1289,14 @@ def test_reloader_child_binds_the_named_port_without_a_descriptor(
             closed.append(True)
 
     def fake_make_server(
-        host: str, port: int, application: t.Any, threaded: bool = True, fd: int | None = None
+        host: str,
+        port: int,
+        application: t.Any,
+        threaded: bool = True,
+        fd: int | None = None,
+        ssl_context: t.Any = None,
     ) -> FakeServer:
-        assert fd is None and application is app
+        assert fd is None and application is app and ssl_context is None
         calls.append((host, port))
         return FakeServer()
 

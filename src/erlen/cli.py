@@ -50,6 +50,7 @@ if t.TYPE_CHECKING:
 
 __all__ = [
     "AppGroup",
+    "CertParamType",
     "ErlenGroup",
     "FlaskGroup",
     "NoAppException",
@@ -576,17 +577,79 @@ def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool 
 # -- built-in commands ---------------------------------------------------------
 
 
-def _validate_cert(ctx: click.Context, param: click.Parameter, value: t.Any) -> t.Any:
-    if value is not None:
-        # NOTE: erlen.serving has no TLS yet. Refusing is better than
-        # silently serving plain HTTP to someone who asked for HTTPS.
+class CertParamType(click.ParamType):  # type: ignore[type-arg,unused-ignore]
+    """The ``run --cert`` value: a certificate file, ``adhoc``, or an importable :class:`ssl.SSLContext`.
+
+    A path must name an existing file (it becomes an absolute path; ``--key``
+    then names the key file). ``adhoc`` asks for a throwaway self-signed
+    certificate, which needs the ``cryptography`` package. Anything else is
+    imported (``module:name`` or ``module.name``) and must be an
+    :class:`ssl.SSLContext`.
+
+    .. versionadded:: 0.1
+    """
+
+    name = "path"
+
+    def __init__(self) -> None:
+        self.path_type = click.Path(exists=True, dir_okay=False, resolve_path=True)
+
+    def convert(
+        self, value: t.Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> t.Any:
+        try:
+            import ssl
+        except ImportError:
+            raise click.BadParameter(
+                'Using "--cert" needs a Python built with the ssl module.', ctx, param
+            ) from None
+        try:
+            return self.path_type(value, param, ctx)
+        except click.BadParameter:
+            if str(value).lower() == "adhoc":
+                try:
+                    import cryptography  # noqa: F401 - only whether it is there
+                except ImportError:
+                    raise click.BadParameter(
+                        "An ad-hoc certificate is made with the cryptography package:"
+                        " pip install cryptography.",
+                        ctx,
+                        param,
+                    ) from None
+                return "adhoc"
+            from ._utils import import_string
+
+            found = import_string(str(value), silent=True)
+            if isinstance(found, ssl.SSLContext):
+                return found
+            raise click.BadParameter(
+                f"{value!r} is not a certificate file, 'adhoc', or the import path of an"
+                " ssl.SSLContext.",
+                ctx,
+                param,
+            ) from None
+
+
+def _validate_key(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """Pair ``--key`` with ``--cert`` in ``ctx.params["cert"]``: a key file needs a certificate file."""
+    # --cert is eager, so it is already converted whichever comes first.
+    cert = ctx.params.get("cert")
+    takes_no_key = cert == "adhoc" or (
+        cert is not None and not isinstance(cert, (str, tuple))  # an ssl.SSLContext
+    )
+    if value is None:
+        if cert is not None and not takes_no_key:
+            raise click.BadParameter('Required when using "--cert" with a file.', ctx, param)
+        return
+    if cert == "adhoc":
+        raise click.BadParameter('"--key" is not used with "--cert adhoc".', ctx, param)
+    if takes_no_key:
         raise click.BadParameter(
-            "HTTPS is not available in Erlen's development server yet; serve over HTTP,"
-            " or put a TLS-terminating proxy in front.",
-            ctx=ctx,
-            param=param,
+            '"--key" is not used when "--cert" is an SSLContext (it holds its key).', ctx, param
         )
-    return value
+    if cert is None:
+        raise click.BadParameter('"--cert" must be given too.', ctx, param)
+    ctx.params["cert"] = (cert, value)
 
 
 def _split_paths(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
@@ -603,12 +666,17 @@ def _split_paths(ctx: click.Context, param: click.Parameter, value: str | None) 
 @click.option("--port", "-p", default=5000, show_default=True, help="The port to bind to.")
 @click.option(
     "--cert",
-    default=None,
-    callback=_validate_cert,
-    help="TLS certificate file (not supported yet).",
+    type=CertParamType(),
+    is_eager=True,
+    help="Serve HTTPS with this certificate file (and --key), 'adhoc', or an"
+    " importable ssl.SSLContext ('module:name').",
 )
 @click.option(
-    "--key", default=None, callback=_validate_cert, help="TLS key file (not supported yet)."
+    "--key",
+    type=click.Path(exists=True, dir_okay=False, resolve_path=True),
+    callback=_validate_key,
+    expose_value=False,
+    help="The key file of the --cert certificate file.",
 )
 @click.option(
     "--reload/--no-reload",
@@ -642,8 +710,7 @@ def run_command(
     info: ScriptInfo,
     host: str,
     port: int,
-    cert: str | None,
-    key: str | None,
+    cert: t.Any,
     reload: bool | None,
     debugger: bool | None,
     with_threads: bool,
@@ -694,6 +761,7 @@ def run_command(
         extra_files=extra_files,
         exclude_patterns=exclude_patterns,
         asgi=None,  # the ASGI side (WebSockets) when uvicorn is installed
+        ssl_context=cert,
     )
 
 

@@ -29,9 +29,21 @@ from wsgiref.util import FileWrapper
 from .reloader import RUN_MAIN_ENV, SERVER_FD_ENV, SERVER_PORT_ENV, WATCHER_PID_ENV, Reloader
 
 if t.TYPE_CHECKING:
+    import ssl
+
     from .app import Erlen
 
-__all__ = ["run_simple", "make_server", "is_running_from_reloader"]
+__all__ = [
+    "run_simple",
+    "make_server",
+    "is_running_from_reloader",
+    "load_ssl_context",
+    "generate_adhoc_ssl_context",
+]
+
+#: What ``ssl_context`` may be: a context, a ``(cert_file, key_file)`` pair,
+#: ``"adhoc"`` (a throwaway self-signed certificate), or ``None`` (plain HTTP).
+SSLContextArg = t.Union["ssl.SSLContext", tuple[str, str], str, None]
 
 # -- the HTTP/1.1 request handler ------------------------------------------------------
 
@@ -362,7 +374,6 @@ class _Handler(BaseHTTPRequestHandler):
                 "REMOTE_ADDR": self.client_address[0],
                 "REMOTE_PORT": str(self.client_address[1]) if len(self.client_address) > 1 else "",
                 "wsgi.version": (1, 0),
-                "wsgi.url_scheme": "http",
                 "wsgi.input": body,
                 "wsgi.input_terminated": True,
                 "wsgi.errors": sys.stderr,
@@ -500,16 +511,161 @@ class ThreadedWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     allow_reuse_address = True
 
 
+#: How long a client has to finish the TLS handshake, in seconds.
+_HANDSHAKE_TIMEOUT = 10.0
+
+
+class _TLSMixin:
+    """Serve TLS: each accepted connection is wrapped, its handshake done in the connection's thread.
+
+    The listening socket stays plain, so that the reloader can hand it to
+    its child and uvicorn can take it with its own TLS setup. Wrapping on
+    accept does no I/O; the handshake waits for the connection's own thread,
+    so a client that stalls it holds up no other connection.
+    """
+
+    ssl_context: ssl.SSLContext
+
+    def get_request(self) -> tuple[t.Any, t.Any]:
+        sock, address = super().get_request()  # type: ignore[misc]
+        wrapped = self.ssl_context.wrap_socket(
+            sock, server_side=True, do_handshake_on_connect=False
+        )
+        return wrapped, address
+
+    def finish_request(self, request: t.Any, client_address: t.Any) -> None:
+        request.settimeout(_HANDSHAKE_TIMEOUT)
+        try:
+            request.do_handshake()
+        except OSError:
+            # Not TLS (plain HTTP to an https port), a refused certificate,
+            # or a client gone: nothing to answer, the socket is closed.
+            return
+        request.settimeout(None)
+        super().finish_request(request, client_address)  # type: ignore[misc]
+
+
+class _TLSServer(_TLSMixin, WSGIServer):
+    pass
+
+
+class _ThreadedTLSServer(_TLSMixin, ThreadedWSGIServer):
+    pass
+
+
+def load_ssl_context(
+    cert_file: str, pkey_file: str | None = None, protocol: int | None = None
+) -> ssl.SSLContext:
+    """A server-side TLS context for the certificate (chain) in ``cert_file`` and its key.
+
+    :param pkey_file: The private key's file; ``None`` when ``cert_file``
+        holds it too.
+    :param protocol: An ``ssl.PROTOCOL_*`` constant; the default is
+        ``ssl.PROTOCOL_TLS_SERVER``.
+    """
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if protocol is None else protocol)
+    context.load_cert_chain(cert_file, pkey_file)
+    return context
+
+
+def generate_adhoc_ssl_context() -> ssl.SSLContext:
+    """A TLS context with a new self-signed certificate for ``localhost``, for trying HTTPS out.
+
+    Browsers warn about it (nothing vouches for it), and it changes on every
+    start. It needs the ``cryptography`` package.
+    """
+    import datetime
+    import ipaddress
+    import tempfile
+
+    try:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+    except ImportError:
+        raise RuntimeError(
+            "An ad-hoc certificate is made with the cryptography package: pip install cryptography"
+        ) from None
+
+    # An EC key: made in a millisecond, where RSA takes a noticeable while.
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Erlen ad-hoc certificate")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=365))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [
+                    x509.DNSName("localhost"),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    x509.IPAddress(ipaddress.ip_address("::1")),
+                ]
+            ),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    pem = cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    # load_cert_chain reads files only; the file lives just long enough.
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "adhoc.pem")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+        return load_ssl_context(path)
+
+
+def _ssl_context(value: SSLContextArg) -> ssl.SSLContext | None:
+    """The context ``ssl_context`` asks for (``None``: plain HTTP)."""
+    if value is None:
+        return None
+    if value == "adhoc":
+        return generate_adhoc_ssl_context()
+    if isinstance(value, tuple):
+        return load_ssl_context(*value)
+    if isinstance(value, str):
+        raise ValueError(
+            f"ssl_context={value!r}: give an ssl.SSLContext, a (cert_file, key_file) pair or 'adhoc'"
+        )
+    return value
+
+
 def make_server(
-    host: str, port: int, app: t.Any, threaded: bool = True, fd: int | None = None
+    host: str,
+    port: int,
+    app: t.Any,
+    threaded: bool = True,
+    fd: int | None = None,
+    ssl_context: SSLContextArg = None,
 ) -> WSGIServer:
     """Create (but don't start) a development server for ``app``.
 
     :param fd: Serve on this already bound and listening socket instead of
         binding ``host`` and ``port`` (the reloader's child gets its socket
         this way).
+    :param ssl_context: Serve HTTPS: an :class:`ssl.SSLContext`, a
+        ``(cert_file, key_file)`` pair, or ``"adhoc"`` (a new self-signed
+        certificate, see :func:`generate_adhoc_ssl_context`).
     """
-    cls = ThreadedWSGIServer if threaded else WSGIServer
+    context = _ssl_context(ssl_context)
+    cls: type[WSGIServer]
+    if context is None:
+        cls = ThreadedWSGIServer if threaded else WSGIServer
+    else:
+        cls = _ThreadedTLSServer if threaded else _TLSServer
     if fd is None:
         server = cls((host, port), _Handler)
     else:
@@ -525,6 +681,10 @@ def make_server(
         server.server_name = socket.getfqdn(str(bound_host))
         server.server_port = bound_port
         server.setup_environ()
+    # Set once here; each request's environ starts as a copy of this one.
+    server.base_environ["wsgi.url_scheme"] = "http" if context is None else "https"
+    if context is not None:
+        server.ssl_context = context  # type: ignore[attr-defined]
     server.set_app(app)
     return server
 
@@ -543,6 +703,7 @@ def run_simple(
     exclude_patterns: t.Iterable[str] | None = None,
     threaded: bool = True,
     asgi: bool | None = False,
+    ssl_context: SSLContextArg = None,
     **options: t.Any,
 ) -> None:
     """Serve ``application`` until interrupted.
@@ -560,6 +721,9 @@ def run_simple(
     :param asgi: Serve the app's ASGI side (WebSockets too) with uvicorn on
         the same socket; ``None`` does when the app has one and uvicorn is
         installed (``erlen run`` and ``app.run`` ask for that).
+    :param ssl_context: Serve HTTPS: an :class:`ssl.SSLContext`, a
+        ``(cert_file, key_file)`` pair, or ``"adhoc"`` (a new self-signed
+        certificate each start; needs the ``cryptography`` package).
     :param options: ``use_debugger=True`` wraps the app in
         :class:`erlen.debug.DebuggedApplication` and prints its PIN
         (``use_evalex=False`` keeps its console off). Others are accepted
@@ -572,13 +736,23 @@ def run_simple(
         if options.get("use_debugger"):
             debugged = _with_debugger(application, options.get("use_evalex", True))
         if asgi:
-            _serve_in_child(host, port, application, threaded, asgi_debugged=debugged)
+            _serve_in_child(
+                host, port, application, threaded, ssl_context=ssl_context, asgi_debugged=debugged
+            )
         else:
-            _serve_in_child(host, port, debugged or application, threaded)
+            _serve_in_child(host, port, debugged or application, threaded, ssl_context=ssl_context)
         return
 
     try:
-        server = make_server(host, port, application, threaded=threaded)
+        # The reloader's watcher only holds the socket: its child, which
+        # serves, loads the certificate.
+        server = make_server(
+            host,
+            port,
+            application,
+            threaded=threaded,
+            ssl_context=None if use_reloader else ssl_context,
+        )
     except OSError as e:
         # One line the user can act on, not the socket module's traceback.
         raise SystemExit(_bind_error(host, port, e)) from None
@@ -589,7 +763,8 @@ def run_simple(
         " * This is a development server. Do not use it in production; use a WSGI server such as gunicorn.",
         flush=True,
     )
-    print(f" * Running on http://{host}:{bound_port}/ (Press CTRL+C to quit)", flush=True)
+    scheme = "http" if ssl_context is None else "https"
+    print(f" * Running on {scheme}://{host}:{bound_port}/ (Press CTRL+C to quit)", flush=True)
 
     if use_reloader:
         try:
@@ -660,6 +835,12 @@ def _serve_uvicorn(
     import uvicorn
 
     config = uvicorn.Config(dev_app(application, debugged), lifespan="auto", log_level="info")
+    context = getattr(server, "ssl_context", None)
+    if context is not None:
+        # uvicorn builds its context from file names only; the one
+        # make_server has (an object, a pair or adhoc) goes in after load().
+        config.load()
+        config.ssl = context
     uv = uvicorn.Server(config)
 
     class _Stopper:
@@ -682,7 +863,12 @@ def _with_debugger(application: t.Any, evalex: bool) -> t.Any:
 
 
 def _serve_in_child(
-    host: str, port: int, application: t.Any, threaded: bool, asgi_debugged: t.Any = False
+    host: str,
+    port: int,
+    application: t.Any,
+    threaded: bool,
+    ssl_context: SSLContextArg = None,
+    asgi_debugged: t.Any = False,
 ) -> None:
     """Serve as the reloader's child: on the inherited socket, until told to stop.
 
@@ -691,12 +877,14 @@ def _serve_in_child(
     """
     fd = os.environ.get(SERVER_FD_ENV)
     if fd is not None:
-        server = make_server(host, port, application, threaded=threaded, fd=int(fd))
+        server = make_server(
+            host, port, application, threaded=threaded, fd=int(fd), ssl_context=ssl_context
+        )
     else:
         # No descriptor passing (not POSIX): the watcher closed its socket
         # and named the port it got, so ``port=0`` keeps one port.
         port = int(os.environ.get(SERVER_PORT_ENV, port))
-        server = make_server(host, port, application, threaded=threaded)
+        server = make_server(host, port, application, threaded=threaded, ssl_context=ssl_context)
     watcher_pid = os.environ.get(WATCHER_PID_ENV)
     if asgi_debugged is not False:
         try:
