@@ -891,6 +891,54 @@ cli = ErlenGroup(
 )
 
 
+# -- erlen compat ---------------------------------------------------------------
+# Only on the erlen command itself, not on every ErlenGroup; erlen.compat is
+# imported when one of these runs.
+
+_scripts_dir_option = click.option(
+    "--scripts-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="The folder of the flask command. Default: this environment's scripts folder.",
+)
+
+
+@click.group("compat", short_help="Tools for Erlen's Flask compat layer.")
+def compat_command() -> None:
+    """Tools for running Flask code on Erlen's compat layer (erlen.compat)."""
+
+
+@compat_command.command("install-flask-command")
+@_scripts_dir_option
+def install_flask_command(scripts_dir: str | None) -> None:
+    """Write a 'flask' command that is Erlen's command line with the compat layer on.
+
+    Tools and tests that run 'flask db upgrade', 'flask run', ... then get
+    Erlen. It is refused while the real Flask is installed, and over a
+    'flask' file that Erlen did not write.
+    """
+    from .compat.command import install_flask_command
+
+    path, replaced = install_flask_command(scripts_dir)
+    click.echo(f"{'Updated' if replaced else 'Installed'} Erlen's flask command: {path}")
+
+
+@compat_command.command("uninstall-flask-command")
+@_scripts_dir_option
+def uninstall_flask_command(scripts_dir: str | None) -> None:
+    """Remove the 'flask' command that install-flask-command wrote (nothing else)."""
+    from .compat.command import uninstall_flask_command
+
+    path = uninstall_flask_command(scripts_dir)
+    if path is None:
+        click.echo("There is no flask command to remove.")
+    else:
+        click.echo(f"Removed Erlen's flask command: {path}")
+
+
+cli.add_command(compat_command)
+
+
 def main() -> None:
     """The ``erlen`` console script."""
     # Tells app.run() that the CLI serves the app, so a stray unguarded
