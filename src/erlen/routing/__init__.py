@@ -17,7 +17,9 @@ Its modules, along Werkzeug's seams (each imports only those above it):
 - :mod:`.converters`: :class:`BaseConverter`, the built-in converters and
   :data:`DEFAULT_CONVERTERS`;
 - :mod:`.rules`: :class:`Rule`: parsing a pattern, compiling it into trie
-  steps, building its URL;
+  steps, building its URL; the rule factories (:class:`Submount`,
+  :class:`Subdomain`, :class:`EndpointPrefix`, :class:`RuleTemplate`) that
+  add groups of rules;
 - :mod:`.matcher`: the segment trie, its insertion and its walk (private);
 - :mod:`.map`: :class:`Map` (adding rules, compiling, ``match``,
   ``allowed_methods``, ``build``, ``bind``) and :class:`MapAdapter`.
@@ -50,13 +52,22 @@ from .converters import (
     ValidationError,
 )
 from .map import Map, MapAdapter
-from .rules import Rule
+from .rules import (
+    EndpointPrefix,
+    Rule,
+    RuleFactory,
+    RuleTemplate,
+    RuleTemplateFactory,
+    Subdomain,
+    Submount,
+)
 from .rules import _parse_converter_args as _parse_converter_args
 
 __all__ = [
     "AnyConverter",
     "BaseConverter",
     "DEFAULT_CONVERTERS",
+    "EndpointPrefix",
     "FloatConverter",
     "IntegerConverter",
     "Map",
@@ -64,6 +75,11 @@ __all__ = [
     "NumberConverter",
     "PathConverter",
     "Rule",
+    "RuleFactory",
+    "RuleTemplate",
+    "RuleTemplateFactory",
+    "Subdomain",
+    "Submount",
     "UUIDConverter",
     "UnicodeConverter",
     "ValidationError",

@@ -29,7 +29,7 @@ from .matcher import (
     _sort_edges,
     _walk,
 )
-from .rules import _MULTI_SLASH_RE, _REDIRECT_VAR_RE, Rule
+from .rules import _MULTI_SLASH_RE, _REDIRECT_VAR_RE, Rule, RuleFactory
 
 __all__ = ["Map", "MapAdapter"]
 
@@ -62,7 +62,7 @@ class Map:
 
     def __init__(
         self,
-        rules: t.Iterable[Rule] | None = None,
+        rules: t.Iterable[RuleFactory] | None = None,
         *,
         default_subdomain: str = "",
         strict_slashes: bool = True,
@@ -94,19 +94,20 @@ class Map:
         for rule in rules or ():
             self.add(rule)
 
-    def add(self, rule: Rule) -> None:
-        """Add a rule; the map recompiles on its next match or build.
+    def add(self, rulefactory: RuleFactory) -> None:
+        """Add a rule, or the rules of a factory (:class:`Submount`, ...); the map recompiles on its next match or build.
 
-        :param rule: A rule not yet in a map.
-        :raises ValueError: If the rule's pattern is malformed.
-        :raises LookupError: If the rule names an unknown converter.
-        :raises RuntimeError: If the rule is already in a map.
+        :param rulefactory: A rule not yet in a map, or a :class:`RuleFactory`.
+        :raises ValueError: If a rule's pattern is malformed.
+        :raises LookupError: If a rule names an unknown converter.
+        :raises RuntimeError: If a rule is already in a map.
         """
-        rule.bind(self)
-        with self._lock:
-            self._rules.append(rule)
-            self._rules_by_endpoint.setdefault(rule.endpoint, []).append(rule)
-            self._dirty = True
+        for rule in rulefactory.get_rules(self):
+            rule.bind(self)
+            with self._lock:
+                self._rules.append(rule)
+                self._rules_by_endpoint.setdefault(rule.endpoint, []).append(rule)
+                self._dirty = True
 
     def iter_rules(self, endpoint: str | None = None) -> t.Iterator[Rule]:
         """Iterate over the rules, in registration order.

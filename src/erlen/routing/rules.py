@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import typing as t
+from string import Template
 from urllib.parse import quote
 
 from ..http import url_encode
@@ -21,7 +22,15 @@ from .converters import _PATH_SAFE, BaseConverter
 if t.TYPE_CHECKING:
     from .map import Map
 
-__all__ = ["Rule"]
+__all__ = [
+    "EndpointPrefix",
+    "Rule",
+    "RuleFactory",
+    "RuleTemplate",
+    "RuleTemplateFactory",
+    "Subdomain",
+    "Submount",
+]
 
 # -- rule string parsing -----------------------------------------------------
 
@@ -120,7 +129,131 @@ class _Step:
 # -- rules -------------------------------------------------------------------
 
 
-class Rule:
+class RuleFactory:
+    """Something that gives rules to a map: :meth:`Map.add` takes any of these.
+
+    A :class:`Rule` gives itself; :class:`Submount`, :class:`Subdomain`,
+    :class:`EndpointPrefix` and :class:`RuleTemplate` give changed copies of
+    the rules (or factories) they hold, so one group of rules can be mounted
+    under a path, a subdomain or an endpoint prefix. The rules are made when
+    the factory is added, never while matching.
+
+    .. versionadded:: 0.1
+    """
+
+    def get_rules(self, map: Map) -> t.Iterable[Rule]:
+        """The rules to add to ``map``, each one not yet in a map."""
+        raise NotImplementedError()
+
+
+def _expand(factories: t.Iterable[RuleFactory], map: Map) -> t.Iterator[Rule]:
+    """Fresh copies of the rules ``factories`` give, ready to change."""
+    for factory in factories:
+        for rule in factory.get_rules(map):
+            yield rule.empty()
+
+
+class Submount(RuleFactory):
+    """Its rules, with ``path`` in front of each pattern.
+
+    ``Submount("/blog", [Rule("/", endpoint="index")])`` gives ``/blog/``.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, path: str, rules: t.Iterable[RuleFactory]) -> None:
+        self.path = path.rstrip("/")
+        self.rules = list(rules)
+
+    def get_rules(self, map: Map) -> t.Iterator[Rule]:
+        for rule in _expand(self.rules, map):
+            rule.rule = self.path + rule.rule
+            yield rule
+
+
+class Subdomain(RuleFactory):
+    """Its rules, all on ``subdomain`` (which may hold placeholders, e.g. ``<user>``).
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, subdomain: str, rules: t.Iterable[RuleFactory]) -> None:
+        self.subdomain = subdomain
+        self.rules = list(rules)
+
+    def get_rules(self, map: Map) -> t.Iterator[Rule]:
+        for rule in _expand(self.rules, map):
+            rule.subdomain = self.subdomain
+            yield rule
+
+
+class EndpointPrefix(RuleFactory):
+    """Its rules, with ``prefix`` in front of each endpoint.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, prefix: str, rules: t.Iterable[RuleFactory]) -> None:
+        self.prefix = prefix
+        self.rules = list(rules)
+
+    def get_rules(self, map: Map) -> t.Iterator[Rule]:
+        for rule in _expand(self.rules, map):
+            rule.endpoint = f"{self.prefix}{rule.endpoint}"
+            yield rule
+
+
+class RuleTemplate:
+    """Rules whose patterns, endpoints, subdomains and string defaults hold ``$name`` fields.
+
+    Calling it with the fields' values (as ``dict()`` takes them) gives a
+    :class:`RuleTemplateFactory` to add to a map::
+
+        resource = RuleTemplate([Rule("/$name/", endpoint="$name.list")])
+        url_map = Map([resource(name="users"), resource(name="posts")])
+
+    The fields are :class:`string.Template`'s; a missing one raises
+    ``KeyError`` when the factory is added.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, rules: t.Iterable[RuleFactory]) -> None:
+        self.rules = list(rules)
+
+    def __call__(self, *args: t.Any, **kwargs: t.Any) -> RuleTemplateFactory:
+        return RuleTemplateFactory(self.rules, dict(*args, **kwargs))
+
+
+class RuleTemplateFactory(RuleFactory):
+    """A :class:`RuleTemplate`'s rules with its fields filled from ``context``.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, rules: t.Iterable[RuleFactory], context: dict[str, t.Any]) -> None:
+        self.rules = list(rules)
+        self.context = context
+
+    def _fill(self, text: str) -> str:
+        return Template(text).substitute(self.context)
+
+    def get_rules(self, map: Map) -> t.Iterator[Rule]:
+        for rule in _expand(self.rules, map):
+            rule.rule = self._fill(rule.rule)
+            if isinstance(rule.endpoint, str):
+                rule.endpoint = self._fill(rule.endpoint)
+            if rule.subdomain is not None:
+                rule.subdomain = self._fill(rule.subdomain)
+            if rule.defaults:
+                rule.defaults = {
+                    key: self._fill(value) if isinstance(value, str) else value
+                    for key, value in rule.defaults.items()
+                }
+            yield rule
+
+
+class Rule(RuleFactory):
     """A URL pattern mapped to an endpoint.
 
     Placeholders are ``<name>``, ``<converter:name>`` or
@@ -277,6 +410,30 @@ class Rule:
         if pos < len(text):
             tokens.append(text[pos:])
         return tokens
+
+    def get_rules(self, map: Map) -> t.Iterator[Rule]:
+        """The rule itself (a rule is its own factory)."""
+        yield self
+
+    def get_empty_kwargs(self) -> dict[str, t.Any]:
+        """The keyword arguments that make a copy of this rule (see :meth:`empty`)."""
+        return {
+            "endpoint": self.endpoint,
+            "methods": self.methods,
+            "defaults": dict(self.defaults) if self.defaults else self.defaults,
+            "strict_slashes": self.strict_slashes,
+            "merge_slashes": self.merge_slashes,
+            "redirect_to": self.redirect_to,
+            "subdomain": self.subdomain,
+            "host": self.host,
+            "build_only": self.build_only,
+            "websocket": self.websocket,
+            "alias": self.alias,
+        }
+
+    def empty(self) -> Rule:
+        """A copy of this rule that is in no map, e.g. to change and add to another map."""
+        return type(self)(self.rule, **self.get_empty_kwargs())
 
     def suitable_for(self, values: t.Mapping[str, t.Any], method: str | None = None) -> bool:
         """Whether this rule can build a URL for *values* and *method*: it
