@@ -46,6 +46,7 @@ BOTH_INTERFACES = frozenset(
         "test_sse",
         "test_templating",
         "test_testing",
+        "test_typed_models",
         "test_typed_views",
         "test_views",
         "test_vulns",

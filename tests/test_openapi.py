@@ -602,3 +602,70 @@ def test_vendor_script_checks_and_writes_the_files(tmp_path, monkeypatch, capsys
     assert written["swagger-ui-bundle.js"] == b"var a=1;\n"
     assert written["swagger-ui.css"] == b"/* swagger-ui.css */\n"
     assert written["VERSION"].decode().startswith(f"swagger-ui-dist {script.VERSION}\n")
+
+
+# -- msgspec Structs, dataclasses and TypedDicts ---------------------------------
+
+
+def test_msgspec_and_dataclass_models_in_the_spec(app):
+    msgspec = pytest.importorskip("msgspec")
+    from test_typed_models import BookmarkIn, BookmarkOut, DataQuery, Meta, PageQuery, TypedQuery
+
+    class Shared(BaseModel):
+        id: int
+
+    @app.post("/m")
+    @input(BookmarkIn)
+    @input(Meta, "headers")
+    @output(BookmarkOut, status=201)
+    @output(Shared, status=200)
+    def make(body, headers):
+        return ""
+
+    @app.get("/m")
+    @input(PageQuery, "query")
+    @output(list[BookmarkOut])
+    def listing(query):
+        return []
+
+    @app.get("/dc")
+    @input(DataQuery, "query")
+    def dc(query):
+        return ""
+
+    @app.get("/td")
+    @input(TypedQuery, "query")
+    def td(query):
+        return ""
+
+    spec = OpenAPI(app).spec(app)
+    openapi_spec_validator.validate(spec)
+    schemas = spec["components"]["schemas"]
+    # msgspec's components and pydantic's side by side, refs pointing into components.
+    assert {"BookmarkIn", "BookmarkOut", "Meta", "PageQuery", "Shared", "ProblemDetails"} <= set(
+        schemas
+    )
+    assert schemas["BookmarkIn"]["properties"]["title"]["maxLength"] == 20
+    post = spec["paths"]["/m"]["post"]
+    assert post["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/BookmarkIn"
+    }
+    ok = post["responses"]["201"]["content"]["application/json"]["schema"]
+    assert ok == {"$ref": "#/components/schemas/BookmarkOut"}
+    headers = {p["name"]: p for p in post["parameters"]}
+    assert set(headers) == {"x-request-id", "accept-language", "X-Api-Key"}
+    assert headers["x-request-id"]["required"] is True
+    assert headers["accept-language"]["schema"]["type"] == "array"
+    listed = spec["paths"]["/m"]["get"]
+    assert listed["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/BookmarkOut"},
+    }
+    query = {p["name"]: p for p in listed["parameters"]}
+    assert query["tag"]["schema"]["type"] == "array"
+    assert query["page"]["schema"] == {"type": "integer", "default": 1}
+    for path in ("/dc", "/td"):
+        params = {p["name"]: p for p in spec["paths"][path]["get"]["parameters"]}
+        assert params["tag"]["schema"]["type"] == "array", path
+        assert params["page"]["schema"]["type"] == "integer", path
+    assert msgspec.json.decode(json.dumps(spec)) == spec

@@ -581,7 +581,7 @@ def test_doc_below_input_is_kept(app):
 def test_declaration_mistakes_fail_at_setup():
     with pytest.raises(ValueError, match="location must be one of"):
         input(Page, "body")
-    with pytest.raises(TypeError, match="takes a pydantic model class"):
+    with pytest.raises(TypeError, match="takes a model class"):
         input(list[int], "query")
     with pytest.raises(ValueError, match="two inputs"):
 

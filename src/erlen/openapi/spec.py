@@ -4,7 +4,7 @@
 converters' types, methods), the views' docstrings and what the decorators
 of :mod:`erlen.typed` declared (input and output models, statuses,
 security), and blueprints (as tags). The models' JSON Schemas come from
-pydantic, into ``components/schemas``.
+their libraries (pydantic, msgspec), into ``components/schemas``.
 
 .. versionadded:: 0.2
 """
@@ -25,6 +25,7 @@ from ..routing.converters import (
     UUIDConverter,
 )
 from ..typed import Input, Output, ViewSpec, view_spec
+from ..typed.adapters import Mode, ModelAdapter
 
 if t.TYPE_CHECKING:
     from ..app import Erlen
@@ -110,12 +111,27 @@ def _docstring(func: t.Callable[..., t.Any]) -> tuple[str | None, str | None]:
     return summary.strip() or None, rest.strip() or None
 
 
-_Mode = t.Literal["validation", "serialization"]
+def _model_schemas(
+    items: list[Input | Output],
+) -> tuple[dict[t.Hashable, dict[str, t.Any]], dict[str, t.Any]]:
+    """Each item's schema by ``id(item)``, and the named models' schemas.
 
-
-def _schema_key(item: Input | Output) -> tuple[int, _Mode]:
-    # Inputs are described as pydantic validates them, outputs as it serializes them.
-    return id(item), "validation" if isinstance(item, Input) else "serialization"
+    One pass per library over every model, so a model shared by several
+    views is one component. Inputs are described as their library
+    validates them, outputs as it serializes them.
+    """
+    by_library: dict[type[ModelAdapter], list[tuple[t.Hashable, Mode, ModelAdapter]]] = {}
+    for item in {id(item): item for item in items}.values():
+        if item.adapter is not None:
+            mode: Mode = "validation" if isinstance(item, Input) else "serialization"
+            by_library.setdefault(type(item.adapter), []).append((id(item), mode, item.adapter))
+    schemas: dict[t.Hashable, dict[str, t.Any]] = {}
+    components: dict[str, t.Any] = {}
+    for library, entries in by_library.items():
+        found, named = library.json_schemas(entries, _REF)
+        schemas.update(found)
+        components.update(named)
+    return schemas, components
 
 
 def build_spec(
@@ -147,8 +163,6 @@ def build_spec(
     :param tags: Tag objects (``name``, ``description``) to list first.
     :param hide: Endpoints to leave out.
     """
-    from pydantic import TypeAdapter
-
     operations: list[tuple[str, str, dict[str, t.Any], ViewSpec, Rule]] = []
     schema_items: list[Input | Output] = []
     seen_ids: set[str] = set()
@@ -215,15 +229,9 @@ def build_spec(
                 operation["security"] = [{name: []} for name in spec.security]
             operations.append((path, method.lower(), operation, spec, rule))
             schema_items.extend(spec.inputs)
-            schema_items.extend(o for o in spec.outputs.values() if o.adapter is not None)
+            schema_items.extend(spec.outputs.values())
 
-    # One pass over every model, so shared models are one component each.
-    unique = list({id(item): item for item in schema_items}.values())
-    schemas, defs = TypeAdapter.json_schemas(
-        [(id(i), _schema_key(i)[1], i.adapter) for i in unique if i.adapter is not None],
-        ref_template=_REF,
-    )
-    components: dict[str, t.Any] = dict(defs.get("$defs", {}))
+    schemas, components = _model_schemas(schema_items)
 
     def resolve(schema: dict[str, t.Any]) -> dict[str, t.Any]:
         # A model class's schema is a reference to its component.
@@ -233,7 +241,7 @@ def build_spec(
     needs_problem = False
     for path, method, operation, spec, _ in operations:
         for item in spec.inputs:
-            schema = schemas[_schema_key(item)]
+            schema = schemas[id(item)]
             if item.location == "json":
                 operation["requestBody"] = {
                     "required": True,
@@ -254,9 +262,7 @@ def build_spec(
         for status, out in sorted(spec.outputs.items()):
             response: dict[str, t.Any] = {"description": out.description or _phrase(status)}
             if out.adapter is not None:
-                response["content"] = {
-                    "application/json": _media(schemas[_schema_key(out)], out.example)
-                }
+                response["content"] = {"application/json": _media(schemas[id(out)], out.example)}
             responses[str(status)] = response
         if not responses:
             responses["200"] = {"description": "Successful response"}

@@ -34,16 +34,15 @@ import json
 import typing as t
 from dataclasses import dataclass, field
 
-from .concurrency import is_async
-from .dispatch import split_response_tuple
-from .exceptions import BadRequest, HTTPException, UnprocessableEntity, UnsupportedMediaType
-from .globals import _cv
-from .wrappers import Response
+from ..concurrency import is_async
+from ..dispatch import split_response_tuple
+from ..exceptions import BadRequest, HTTPException, UnprocessableEntity, UnsupportedMediaType
+from ..globals import _cv
+from ..wrappers import Response
+from .adapters import ModelAdapter, adapter_for, is_multi
 
 if t.TYPE_CHECKING:
-    from pydantic import TypeAdapter
-
-    from .wrappers import Request
+    from ..wrappers import Request
 
 __all__ = [
     "LOCATIONS",
@@ -152,27 +151,15 @@ def _pointer(loc: t.Iterable[str | int]) -> str:
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in loc)
 
 
-def _is_multi(annotation: t.Any) -> bool:
-    """Whether a field takes several values (``list[int]``, ``set[str] | None``...)."""
-    import types
-
-    if annotation in (list, set, frozenset, tuple):
-        return True
-    origin = t.get_origin(annotation)
-    if origin in (list, set, frozenset, tuple):
-        return True
-    if origin is t.Union or origin is types.UnionType:
-        return any(_is_multi(arg) for arg in t.get_args(annotation))
-    if origin is t.Annotated:
-        return _is_multi(t.get_args(annotation)[0])
-    return False
+#: Kept importable by its old name: whether a field annotation takes several values.
+_is_multi = is_multi
 
 
 @dataclass(eq=False)
 class Input:
     """One :func:`input` declaration: a model read from one location of the request."""
 
-    #: The model (or, for ``json``, any type pydantic validates, e.g. ``list[Item]``).
+    #: The model (or, for ``json``, any type its library validates, e.g. ``list[Item]``).
     schema: t.Any
     #: One of :data:`LOCATIONS`.
     location: str
@@ -180,33 +167,30 @@ class Input:
     arg: str
     #: An example value for the spec, or ``None``.
     example: t.Any = None
-    #: The model's TypeAdapter (built once, at decoration).
-    adapter: TypeAdapter[t.Any] = field(init=False, repr=False)
+    #: The model's library adapter (built once, at decoration): pydantic's, or
+    #: msgspec's for a ``msgspec.Struct``.
+    adapter: ModelAdapter = field(init=False, repr=False)
     # (key the model reads, name in the request, several values?) per field,
     # for headers and cookies; keys with several values for query and form.
     _fields: tuple[tuple[str, str, bool], ...] = field(init=False, repr=False, default=())
     _multi: frozenset[str] = field(init=False, repr=False, default=frozenset())
 
     def __post_init__(self) -> None:
-        from pydantic import BaseModel, TypeAdapter
-
-        self.adapter = TypeAdapter(self.schema)
+        self.adapter = adapter_for(self.schema)
         if self.location == "json":
             return
-        if not (isinstance(self.schema, type) and issubclass(self.schema, BaseModel)):
+        found = self.adapter.fields()
+        if found is None:
             raise TypeError(
-                f"@input(location={self.location!r}) takes a pydantic model class,"
-                f" not {self.schema!r}"
+                f"@input(location={self.location!r}) takes a model class (a pydantic model,"
+                f" a msgspec Struct, a dataclass or a TypedDict), not {self.schema!r}"
             )
-        fields = []
-        for name, info in self.schema.model_fields.items():
-            key = info.validation_alias if isinstance(info.validation_alias, str) else None
-            key = key or info.alias or name
-            # Headers are named with hyphens; a Python name can't have one.
-            source = key.replace("_", "-") if self.location == "headers" else key
-            fields.append((key, source, _is_multi(info.annotation)))
-        self._fields = tuple(fields)
-        self._multi = frozenset(key for key, _, multi in fields if multi)
+        # Headers are named with hyphens; a Python name can't have one.
+        hyphens = self.location == "headers"
+        self._fields = tuple(
+            (key, key.replace("_", "-") if hyphens else key, multi) for key, multi in found
+        )
+        self._multi = frozenset(key for key, multi in found if multi)
 
     def load(self, request: Request) -> t.Any:
         """Validate this input from ``request`` and return the object.
@@ -215,18 +199,19 @@ class Input:
         :raises InvalidJSON: The body is not JSON (``json`` only).
         :raises NotJSON: The content type is not JSON (``json`` only).
         """
-        from pydantic import ValidationError as PydanticError
-
+        adapter = self.adapter
+        raw = None
         try:
             if self.location == "json":
                 if not request.is_json:
                     raise NotJSON()
                 # Straight from the bytes into the model: no dict in between.
-                return self.adapter.validate_json(request.get_data(cache=True))
-            return self.adapter.validate_python(self._data(request))
-        except PydanticError as exc:
-            errors = exc.errors(include_url=False, include_input=False, include_context=False)
-            if self.location == "json" and any(e["type"] == "json_invalid" for e in errors):
+                raw = request.get_data(cache=True)
+                return adapter.validate_json(raw)
+            return adapter.validate_python(self._data(request))
+        except adapter.error_types as exc:
+            errors = adapter.errors(exc, raw)
+            if errors is None:
                 raise InvalidJSON() from None
             # Errors name the field as the client sent it (a header's name).
             names: dict[str | int, str | int] = {key: name for key, name, _ in self._fields}
@@ -234,13 +219,11 @@ class Input:
                 [
                     {
                         "location": self.location,
-                        "pointer": _pointer(
-                            (names.get(e["loc"][0], e["loc"][0]), *e["loc"][1:]) if e["loc"] else ()
-                        ),
-                        "detail": e["msg"],
-                        "type": e["type"],
+                        "pointer": _pointer((names.get(loc[0], loc[0]), *loc[1:]) if loc else ()),
+                        "detail": message,
+                        "type": kind,
                     }
-                    for e in errors
+                    for loc, message, kind in errors
                 ]
             ) from None
 
@@ -256,8 +239,8 @@ class Input:
             return data
         values: t.Any = request.headers if location == "headers" else request.cookies
         data = {}
-        for key, source, is_multi in self._fields:
-            if is_multi:
+        for key, source, multi_valued in self._fields:
+            if multi_valued:
                 found = values.getlist(source)
                 if found and location == "headers":
                     # A repeated header is the same as one with the values
@@ -277,7 +260,7 @@ class Input:
 class Output:
     """One :func:`output` declaration: the model of the body sent with one status."""
 
-    #: The model (any type pydantic serializes), or ``None`` for no body.
+    #: The model (any type its library serializes), or ``None`` for no body.
     schema: t.Any
     #: The status code.
     status: int
@@ -285,13 +268,11 @@ class Output:
     description: str | None = None
     #: An example value for the spec, or ``None``.
     example: t.Any = None
-    #: The model's TypeAdapter, or ``None`` for no body (built once, at decoration).
-    adapter: TypeAdapter[t.Any] | None = field(init=False, repr=False)
+    #: The model's library adapter, or ``None`` for no body (built once, at decoration).
+    adapter: ModelAdapter | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        from pydantic import TypeAdapter
-
-        self.adapter = None if self.schema is None else TypeAdapter(self.schema)
+        self.adapter = None if self.schema is None else adapter_for(self.schema)
 
     def dump(self, value: t.Any) -> bytes:
         """``value`` validated against the model and serialized to JSON.
@@ -302,7 +283,7 @@ class Output:
         adapter = self.adapter
         if adapter is None:
             return b""
-        return adapter.dump_json(adapter.validate_python(value, from_attributes=True))
+        return adapter.dump_json(value)
 
 
 @dataclass(eq=False)
