@@ -56,6 +56,45 @@ def test_response_attributes(app, client):
     assert isinstance(rv, Response)
 
 
+def test_response_body_is_streamed_until_read_unless_buffered(app, client):
+    # As Werkzeug's client: the body is handed over as an iterator, so
+    # is_streamed is True until something reads it (Flask-Compress's tests
+    # check it on plain responses), and buffered=True gives a list at once.
+    @app.route("/")
+    def index():
+        return "body"
+
+    rv = client.get("/")
+    assert rv.is_streamed
+    assert rv.data == b"body"
+    assert not rv.is_streamed
+    assert rv.get_data() == b"body"  # read once, kept
+    rv = client.get("/", buffered=True)
+    assert not rv.is_streamed
+    assert rv.response == [b"body"]
+    redirected = client.get("/", follow_redirects=True)
+    assert redirected.is_streamed and redirected.text == "body"
+
+
+def test_flask_private_helpers_build_a_request_with_the_clients_cookies(app, client):
+    # Flask-SocketIO's test client builds its connection environ with
+    # FlaskClient._request_from_builder_args and adds the client's cookies
+    # with Werkzeug's Client._add_cookies_to_wsgi: both as in Flask.
+    client.environ_base["REMOTE_ADDR"] = "10.0.0.9"
+    client.set_cookie("sid", "abc")
+    req = client._request_from_builder_args(
+        args=(), kwargs={"path": "/socket.io?x=1", "headers": {"X-Test": "1"}}
+    )
+    assert req.path == "/socket.io"
+    assert req.args["x"] == "1"
+    assert req.headers["X-Test"] == "1"
+    assert req.remote_addr == "10.0.0.9"
+    environ = req.environ
+    assert "HTTP_COOKIE" not in environ
+    client._add_cookies_to_wsgi(environ)
+    assert environ["HTTP_COOKIE"] == "sid=abc"
+
+
 def test_cookie_jar(app, client):
     @app.route("/set")
     def set_():

@@ -338,6 +338,22 @@ class ErlenClient:
             value = "; ".join(pairs)
             environ["HTTP_COOKIE"] = f"{existing}; {value}" if existing else value
 
+    def _add_cookies_to_wsgi(self, environ: dict[str, t.Any]) -> None:
+        # Werkzeug's private name for _add_cookies: Flask-SocketIO's test client
+        # calls it to send the client's cookies with its connection request.
+        self._add_cookies(environ)
+
+    def _request_from_builder_args(
+        self, args: tuple[t.Any, ...], kwargs: dict[str, t.Any]
+    ) -> Request:
+        # Flask's private helper: the request open() would send for these
+        # arguments (the client's environ_base included), without sending it.
+        # Flask-SocketIO's test client builds its connection environ with it.
+        from ..wsgi import make_request
+
+        environ = self._build_environ(*args, **kwargs)
+        return make_request(self.application.request_class, environ)
+
     def _store_cookies(self, environ: dict[str, t.Any], headers: Headers) -> None:
         if self._cookies is None:
             return
@@ -405,9 +421,16 @@ class ErlenClient:
     def open(
         self, *args: t.Any, buffered: bool = False, follow_redirects: bool = False, **kwargs: t.Any
     ) -> t.Any:
-        """Send a request; arguments as for :class:`EnvironBuilder` (or a ready environ/builder)."""
+        """Send a request; arguments as for :class:`EnvironBuilder` (or a ready environ/builder).
+
+        :param buffered: Return the body as a list: ``response.is_streamed``
+            is False from the start. Otherwise it is an iterator, read into
+            a list the first time the body is asked for (as with Werkzeug).
+        :param follow_redirects: Follow redirects; the responses passed on
+            the way are in ``response.history``.
+        """
         environ = self._build_environ(*args, **kwargs)
-        response = self._request(environ)
+        response = self._request(environ, buffered)
         if not follow_redirects:
             return response
         history: list[t.Any] = []
@@ -424,7 +447,7 @@ class ErlenClient:
             if key in seen and environ["REQUEST_METHOD"] in ("GET", "HEAD"):
                 raise ClientRedirectError(f"Redirect loop detected at {key[1]!r}.")
             seen.add(key)
-            response = self._request(environ)
+            response = self._request(environ, buffered)
         response.history = tuple(history)
         return response
 
@@ -457,7 +480,7 @@ class ErlenClient:
                 stream.seek(0)
         return new
 
-    def _request(self, environ: dict[str, t.Any]) -> t.Any:
+    def _request(self, environ: dict[str, t.Any], buffered: bool = False) -> t.Any:
         self._pop_preserved()
         self._add_cookies(environ)
         if self.preserve_context:
@@ -479,7 +502,11 @@ class ErlenClient:
         rv = wrapper.__new__(wrapper)
         rv.headers = headers
         rv.status = status
-        rv.response = [body]
+        # The body is always read whole (the app's iterable is closed by now),
+        # but unless asked for `buffered`, it is handed over as an iterator, as
+        # Werkzeug's client does: `is_streamed` is True until the body is read
+        # (Flask-Compress's tests check it), a list after that.
+        rv.response = [body] if buffered else iter((body,))
         rv.direct_passthrough = False
         from ..wsgi import make_request
 
