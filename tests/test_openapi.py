@@ -262,7 +262,12 @@ def test_responses(spec):
     assert array["schema"] == {"type": "array", "items": {"$ref": "#/components/schemas/TagOut"}}
     one = spec["paths"]["/tags/{id}"]["get"]["responses"]
     assert one["204"] == {"description": "No Content"}
-    assert one["404"] == {"description": "No such tag"}
+    assert one["404"] == {
+        "description": "No such tag",
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}
+        },
+    }
     assert spec["paths"]["/old"]["get"]["responses"] == {
         "200": {"description": "Successful response"}
     }
@@ -669,3 +674,45 @@ def test_msgspec_and_dataclass_models_in_the_spec(app):
         assert params["tag"]["schema"]["type"] == "array", path
         assert params["page"]["schema"]["type"] == "integer", path
     assert msgspec.json.decode(json.dumps(spec)) == spec
+
+
+# -- error responses ---------------------------------------------------------------
+
+
+def test_declared_errors_have_a_problem_details_body(app):
+    class Taken(BaseModel):
+        existing_id: int
+
+    @app.get("/a/<int:id>")
+    @output(Taken, status=409, description="Taken")
+    @doc(responses={302: "Moved", 401: None, 404: "No such item", 409: "Ignored", 503: "Later"})
+    def a(id: int):
+        return ""
+
+    spec = OpenAPI(app).spec(app)
+    openapi_spec_validator.validate(spec)
+    responses = spec["paths"]["/a/{id}"]["get"]["responses"]
+    problem = {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}
+    }
+    # A redirect has no body; an error has problem details; None is the reason phrase.
+    assert responses["302"] == {"description": "Moved"}
+    assert responses["401"] == {"description": "Unauthorized", "content": problem}
+    assert responses["404"] == {"description": "No such item", "content": problem}
+    assert responses["503"] == {"description": "Later", "content": problem}
+    # An @output for the status documents its own body instead.
+    assert responses["409"]["description"] == "Taken"
+    assert responses["409"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Taken"
+    }
+    # No input on the view: the schema is there for the declared errors alone.
+    assert spec["components"]["schemas"]["ProblemDetails"]["title"] == "ProblemDetails"
+
+
+def test_no_problem_schema_without_errors(app):
+    @app.get("/r")
+    @doc(responses={302: "Moved"})
+    def r():
+        return ""
+
+    assert "components" not in OpenAPI(app).spec(app)

@@ -25,6 +25,7 @@ from erlen.typed import (  # noqa: E402
     doc,
     input,
     output,
+    problem_details,
     security,
     view_spec,
 )
@@ -644,3 +645,53 @@ def test_output_without_a_body_dumps_nothing():
     assert Output(BookmarkOut, 200).dump(
         {"id": 1, "url": "u", "title": "t", "tags": [], "x": 1}
     ) == (b'{"id":1,"url":"u","title":"t","tags":[]}')
+
+
+# -- every HTTP error as problem details ---------------------------------------------
+
+
+def test_problem_details_handler_answers_every_http_error(app, client, bookmarks):
+    from erlen import abort
+    from erlen.exceptions import HTTPException, Unauthorized
+    from erlen.openapi.spec import PROBLEM_SCHEMA
+
+    jsonschema = pytest.importorskip("jsonschema")
+    app.register_error_handler(HTTPException, problem_details)
+
+    @app.get("/missing")
+    def missing():
+        abort(404, "No such bookmark.")
+
+    @app.get("/private")
+    def private():
+        raise Unauthorized("Log in first.", www_authenticate="Bearer")
+
+    @app.get("/ready")
+    def ready():
+        abort(Response("made by the view", 409, mimetype="text/plain"))
+
+    rv = client.get("/missing")
+    assert rv.status_code == 404
+    assert _problem(rv) == {
+        "type": "about:blank",
+        "title": "Not Found",
+        "status": 404,
+        "detail": "No such bookmark.",
+    }
+    rv = client.get("/private")
+    assert (rv.status_code, rv.headers["WWW-Authenticate"]) == (401, "Bearer")
+    assert _problem(rv)["detail"] == "Log in first."
+    rv = client.delete("/missing")
+    assert rv.status_code == 405
+    assert "GET" in rv.headers["Allow"]
+    assert _problem(rv)["status"] == 405
+    # An error with its own response is sent as it is.
+    rv = client.get("/ready")
+    assert (rv.status_code, rv.data, rv.mimetype) == (409, b"made by the view", "text/plain")
+    # The input errors keep their field list.
+    rv = client.post("/bookmarks", json={})
+    assert rv.status_code == 422 and _problem(rv)["errors"]
+    # Every one of them fits the schema the spec documents for errors.
+    for path, method in [("/missing", "get"), ("/private", "get"), ("/missing", "delete")]:
+        jsonschema.validate(_problem(getattr(client, method)(path)), PROBLEM_SCHEMA)
+    jsonschema.validate(_problem(client.post("/bookmarks", json={})), PROBLEM_SCHEMA)

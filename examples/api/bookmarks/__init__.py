@@ -7,31 +7,14 @@ reference page at ``/docs``. Run it with ``erlen --app bookmarks run``.
 
 from __future__ import annotations
 
-import json
 import typing as t
 
 from erlen import Erlen, redirect, url_for
 from erlen.exceptions import HTTPException
 from erlen.openapi import OpenAPI, bearer_auth
-from erlen.typed import ProblemDetails, doc
+from erlen.typed import doc, problem_details
 
 from .store import Store
-
-
-def problem(error: HTTPException):
-    """Every HTTP error as RFC 9457 problem details, like the input errors."""
-    if isinstance(error, ProblemDetails):
-        return error
-    response = error.get_response()  # keeps WWW-Authenticate, Allow...
-    body = {
-        "type": "about:blank",
-        "title": error.name,
-        "status": error.code,
-        "detail": error.description,
-    }
-    response.set_data(json.dumps(body))
-    response.content_type = "application/problem+json"
-    return response
 
 
 def create_app(config: dict[str, t.Any] | None = None) -> Erlen:
@@ -50,7 +33,9 @@ def create_app(config: dict[str, t.Any] | None = None) -> Erlen:
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bookmarks)
     app.register_blueprint(views.tags)
-    app.register_error_handler(HTTPException, problem)
+    # Every HTTP error (401, 404, 409...) as RFC 9457 problem details, like
+    # the input errors: the body the spec documents for them.
+    app.register_error_handler(HTTPException, problem_details)
 
     @app.get("/")
     @doc(hide=True)

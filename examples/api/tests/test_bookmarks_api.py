@@ -146,7 +146,26 @@ def test_spec_and_reference_page(client):
     ]
     assert spec["security"] == [{"token": []}]
     assert spec["paths"]["/auth/users"]["post"]["security"] == []
-    assert spec["paths"]["/bookmarks/{id}"]["get"]["responses"]["404"]
+    # The errors the views raise are documented, each with a problem details body.
+    problem = {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}
+    declared = {
+        ("/auth/users", "post"): {"409", "422"},
+        ("/auth/tokens", "post"): {"401", "422"},
+        ("/auth/tokens", "delete"): {"401"},
+        ("/bookmarks", "post"): {"401", "409", "422"},
+        ("/bookmarks/{id}", "get"): {"401", "404"},
+        ("/bookmarks/{id}", "patch"): {"401", "404", "422"},
+        ("/bookmarks/{id}", "delete"): {"401", "404"},
+        ("/tags", "get"): {"401"},
+    }
+    for (path, method), statuses in declared.items():
+        responses = spec["paths"][path][method]["responses"]
+        for status in statuses:
+            assert responses[status]["content"] == {"application/problem+json": problem}, (
+                path,
+                method,
+                status,
+            )
     assert client.get("/docs").status_code == 200
     rv = client.get("/")
     assert (rv.status_code, rv.headers["Location"]) == (302, "/docs")

@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 
 from erlen import Erlen, Response  # noqa: E402
 from erlen.openapi import OpenAPI  # noqa: E402
-from erlen.typed import output  # noqa: E402
+from erlen.typed import doc, output  # noqa: E402
 
 CHECKS = [
     not_a_server_error,
@@ -90,3 +90,22 @@ def test_the_checks_find_a_response_the_spec_does_not_describe(client_interface)
     failures = _run(app, client_interface, {})
     assert len(failures) == 1
     assert failures[0].startswith("GET /item")
+
+
+def test_the_checks_find_an_error_not_sent_as_documented(client_interface):
+    # A 404 documented as problem details but sent as the default HTML page
+    # (no problem_details handler): the error bodies are checked too.
+    app = Erlen("drifted_errors")
+    OpenAPI(app)
+
+    @app.get("/gone")
+    @doc(responses={404: "Gone"})
+    def gone():
+        from erlen import abort
+
+        abort(404)
+
+    failures = _run(app, client_interface, {})
+    assert len(failures) == 1
+    assert failures[0].startswith("GET /gone")
+    assert "problem+json" in failures[0]

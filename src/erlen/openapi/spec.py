@@ -280,7 +280,15 @@ def build_spec(
                     },
                 )
         for status, text in spec.responses.items():
-            responses.setdefault(str(status), {"description": text})
+            if str(status) in responses:
+                continue  # an @output's body (or an input error's) is documented already
+            response = {"description": text or _phrase(status)}
+            if status >= 400:
+                # An error the view raises: answered as problem details
+                # (erlen.typed.problem_details, or the input errors' own).
+                response["content"] = {"application/problem+json": {"schema": _PROBLEM_REF}}
+                needs_problem = True
+            responses[str(status)] = response
         operation["responses"] = dict(sorted(responses.items()))
         paths.setdefault(path, {})[method] = operation
 

@@ -56,6 +56,7 @@ __all__ = [
     "doc",
     "input",
     "output",
+    "problem_details",
     "security",
     "view_spec",
 ]
@@ -141,6 +142,32 @@ class NotJSON(ProblemDetails, UnsupportedMediaType):
     """*415*: a view taking a JSON body got another ``Content-Type``."""
 
     description = "The request body must be JSON (Content-Type: application/json)."
+
+
+def problem_details(error: HTTPException) -> Response:
+    """An error handler answering every HTTP error as RFC 9457 problem details.
+
+    Register it for :class:`~erlen.exceptions.HTTPException` (``app.
+    register_error_handler(HTTPException, problem_details)``) and an
+    ``abort(404, "No such bookmark.")`` is answered as
+    ``application/problem+json``, the body :mod:`erlen.openapi` documents
+    for the 4xx and 5xx statuses a view declares with
+    ``@doc(responses=...)``, like the input errors of :func:`input`. The
+    error's own headers (``WWW-Authenticate``, ``Allow``...) are kept; an
+    error carrying a ready response (``abort(response)``) is sent as it is.
+    """
+    response = error.get_response()
+    if isinstance(error, ProblemDetails) or error.response is not None:
+        return response
+    body = {
+        "type": "about:blank",
+        "title": error.name,
+        "status": response.status_code,
+        "detail": error.description,
+    }
+    response.set_data(json.dumps(body))
+    response.content_type = "application/problem+json"
+    return response
 
 
 # -- what a view declares ------------------------------------------------------
@@ -307,8 +334,9 @@ class ViewSpec:
     #: Names of security schemes any one of which the view accepts; ``[]``
     #: for a public view; ``None`` for the API's default.
     security: list[str] | None = None
-    #: More documented responses: status → description.
-    responses: dict[int, str] = field(default_factory=dict)
+    #: More documented responses: status → description (``None``: the reason
+    #: phrase). A 4xx or 5xx one has a problem details body in the spec.
+    responses: dict[int, str | None] = field(default_factory=dict)
     #: Left out of the spec.
     hidden: bool = False
     #: Marked deprecated in the spec.
@@ -502,7 +530,7 @@ def doc(
     description: str | None = None,
     *,
     tags: list[str] | None = None,
-    responses: dict[int, str] | None = None,
+    responses: dict[int, str | None] | None = None,
     operation_id: str | None = None,
     deprecated: bool = False,
     hide: bool = False,
@@ -513,7 +541,11 @@ def doc(
     :param description: The docstring's other lines by default.
     :param tags: Groups in the reference; the blueprint's name by default.
     :param responses: More statuses the view may answer with, each with
-        its description (``{404: "No such bookmark"}``).
+        its description (``{404: "No such bookmark"}``; ``None`` for the
+        status's reason phrase). A 4xx or 5xx one is documented with an
+        ``application/problem+json`` body (the ``ProblemDetails``
+        schema), as :func:`problem_details` answers; declare another body
+        with ``@output(Model, status=...)`` instead.
     :param operation_id: The operation's id; the endpoint by default.
     :param deprecated: Mark the operation deprecated.
     :param hide: Leave the view out of the spec.
