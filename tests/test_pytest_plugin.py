@@ -341,3 +341,59 @@ def test_interface_with_compat_sends_flask_clients_over_asgi(pytester: pytest.Py
         "-p", "no:cacheprovider", "--erlen-compat", "--erlen-interface=asgi"
     )
     result.assert_outcomes(passed=1)
+
+
+FLASK_PLUGIN = """
+import flask
+import pytest
+
+MODULE = flask.Flask.__module__
+
+
+@pytest.fixture
+def flask_module():
+    return MODULE
+"""
+
+
+@pytest.mark.parametrize("how", ["argv", "PYTEST_ADDOPTS", "ERLEN_COMPAT"])
+def test_compat_installed_before_a_plugin_that_imports_flask(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    # A plugin that imports flask when pytest loads it (Flask-Dance's
+    # fixtures do) is imported before any hook runs; with -p erlen first, the
+    # layer is installed by then, so it gets Erlen (not the real Flask, which
+    # is installed here as a peer).
+    pytester.makepyfile(flaskplug=FLASK_PLUGIN)
+    pytester.makepyfile(
+        test_plug="""
+        def test_plugin_got_erlen(flask_module):
+            assert flask_module == "erlen.app"
+        """
+    )
+    args = ["-p", "no:cacheprovider", "-p", "erlen", "-p", "flaskplug"]
+    if how == "argv":
+        args.append("--erlen-compat")
+    elif how == "PYTEST_ADDOPTS":
+        monkeypatch.setenv("PYTEST_ADDOPTS", "--erlen-compat")
+    else:
+        monkeypatch.setenv("ERLEN_COMPAT", "1")
+    result = pytester.runpytest_subprocess(*args, timeout=60)
+    result.assert_outcomes(passed=1)
+
+
+def test_plugin_that_imports_flask_gets_the_real_flask_without_compat(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ERLEN_COMPAT", raising=False)
+    pytester.makepyfile(flaskplug=FLASK_PLUGIN)
+    pytester.makepyfile(
+        test_plug="""
+        def test_plugin_got_flask(flask_module):
+            assert flask_module == "flask.app"
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "erlen", "-p", "flaskplug", timeout=60
+    )
+    result.assert_outcomes(passed=1)

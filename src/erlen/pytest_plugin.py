@@ -30,6 +30,11 @@ Disable the plugin with ``-p no:erlen``.
 :func:`erlen.compat.install` before pytest imports any ``conftest.py``, so
 ``import flask`` resolves to Erlen (see ``docs/compat.md``).
 
+An installed plugin that imports ``flask`` when pytest loads it (Flask-Dance's
+does) would run before that hook: ``pytest -p erlen --erlen-compat`` loads this
+plugin first, and the layer is then installed as soon as it is imported (the
+option on the command line or in ``PYTEST_ADDOPTS``, or ``ERLEN_COMPAT=1``).
+
 ``pytest --erlen-interface=asgi`` (or ``erlen_interface = asgi`` in the ini
 file, or ``ERLEN_INTERFACE=asgi``; the option wins over the variable, the
 variable over the ini file) sends every test client's requests through the
@@ -44,6 +49,7 @@ beyond pytest at module level; the fixtures import what they need.
 
 from __future__ import annotations
 
+import sys
 import threading
 import typing as t
 
@@ -267,16 +273,41 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     )
 
 
+def _compat_in_environ() -> bool:
+    """Whether ``ERLEN_COMPAT`` asks for the compat layer."""
+    from os import environ
+
+    return environ.get("ERLEN_COMPAT", "").lower() not in ("", "0", "false", "no", "off")
+
+
+def _install_when_loaded(argv: list[str]) -> None:
+    """Install the compat layer now if the command line or the environment asks for it.
+
+    Called when pytest imports this module, which is before any of its hooks:
+    pytest imports every installed plugin first, and one that imports
+    ``flask`` at the top (Flask-Dance's fixtures) must already get Erlen's.
+    pytest imports ``-p`` plugins before the installed ones, so ``-p erlen``
+    makes this one come first. Only the command line (``sys.argv``) and the
+    environment can be seen here; the ini file is read later, by the hook below.
+    """
+    from os import environ
+    from shlex import split
+
+    args = argv[1:] + split(environ.get("PYTEST_ADDOPTS", ""))
+    if "--erlen-compat" in args or _compat_in_environ():
+        from .compat import install
+
+        install()
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     # The earliest hook an installed plugin gets: the suite's conftest.py
     # (which typically imports flask) has not been imported yet.
-    from os import environ
-
     wanted = (
         early_config.known_args_namespace.erlen_compat
         or early_config.getini("erlen_compat")
-        or environ.get("ERLEN_COMPAT", "").lower() not in ("", "0", "false", "no", "off")
+        or _compat_in_environ()
     )
     if wanted:
         from .compat import install
@@ -305,3 +336,6 @@ def live_server(request: pytest.FixtureRequest) -> t.Iterator[LiveServer]:
     """
     with LiveServer(_get_app(request)) as server:
         yield server
+
+
+_install_when_loaded(sys.argv)
