@@ -1468,3 +1468,69 @@ def test_several_path_converters_match_in_linear_time() -> None:
     assert time.perf_counter() - start < 2
     assert adapter.match("/p/a/b/c/d/e/end") == ("four", {"a": "a", "b": "b", "c": "c", "d": "d/e"})
     assert adapter.match("/f/dir/x.tar.gz") == ("ext", {"name": "dir/x", "ext": "tar.gz"})
+
+
+# -- Werkzeug's matching rules that Flask's suite checks ------------------------
+
+
+def test_rule_defaults_win_over_matched_values() -> None:
+    # As Werkzeug: a rule's defaults are applied after its variables, so a
+    # default for one of its own variables is what the view gets.
+    m = make(Rule("/p/<int:page>", endpoint="p", defaults={"page": 1, "lang": "en"}))
+    assert outcome(m, "/p/5") == ("p", {"page": 1, "lang": "en"})
+
+
+def test_host_rule_with_a_default_for_its_host_variable() -> None:
+    from erlen import Erlen
+
+    app = Erlen(__name__, host_matching=True, static_host="example.test")
+
+    @app.route("/", defaults={"name": "default"}, host="<name>")
+    @app.route("/", host="<name>.example.test")
+    def index(name: str) -> str:
+        return name
+
+    client = app.test_client()
+    assert client.get(base_url="http://abc.example.test").text == "abc"
+    # Only the catch-all host rule matches these, and its default wins.
+    assert client.get(base_url="http://example.test").text == "default"
+    assert client.get(base_url="http://xyz.other.test").text == "default"
+
+
+@pytest.mark.parametrize(
+    ("server_name", "base_url", "expected"),
+    [
+        ("dev.test:443", "https://dev.test", "main"),
+        ("dev.test:443", "https://api.dev.test", "api"),
+        ("dev.test:80", "http://dev.test", "main"),
+        ("dev.test:5000", "http://dev.test:5000", "main"),
+        ("dev.test:5000", "http://api.dev.test:5000", "api"),
+    ],
+)
+def test_server_name_with_the_default_port(server_name: str, base_url: str, expected: str) -> None:
+    # As Werkzeug: SERVER_NAME's port is left out when it is the scheme's
+    # default, as it is from the request's host.
+    from erlen import Erlen
+
+    app = Erlen(__name__, subdomain_matching=True, static_folder=None)
+    app.config["SERVER_NAME"] = server_name
+    app.add_url_rule("/", "main", lambda: "main")
+    app.add_url_rule("/", "api", lambda: "api", subdomain="api")
+    assert app.test_client().get("/", base_url).text == expected
+
+
+def test_host_outside_server_name_is_the_invalid_subdomain() -> None:
+    from erlen import Erlen
+
+    app = Erlen(__name__, subdomain_matching=True, static_folder=None)
+    app.config["SERVER_NAME"] = "dev.test:443"
+    app.add_url_rule("/", "main", lambda: "main")
+    app.add_url_rule("/x", "sub", lambda sub: sub, subdomain="<sub>")
+    client = app.test_client()
+    with pytest.warns(UserWarning, match="'other.test' is neither SERVER_NAME 'dev.test:443'"):
+        assert client.get("/", "http://other.test").status_code == 404
+    with pytest.warns(UserWarning, match="<invalid>"):
+        assert client.get("/x", "https://other.test").text == "<invalid>"
+    # The default port of another scheme is not left out.
+    with pytest.warns(UserWarning):
+        assert client.get("/", "http://dev.test").status_code == 404

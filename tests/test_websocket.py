@@ -497,7 +497,7 @@ def test_subdomain_outside_server_name_is_not_found() -> None:
         await websocket.accept()
 
     session_ = WebSocketTestSession(app, "/ws", headers={"Host": "elsewhere.test"})
-    with pytest.raises(WebSocketRejected) as refused:
+    with pytest.raises(WebSocketRejected) as refused, pytest.warns(UserWarning, match="<invalid>"):
         session_.__enter__()
     assert refused.value.status_code == 404
 

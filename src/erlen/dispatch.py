@@ -40,7 +40,6 @@ from .exceptions import (
     BadRequestKeyError,
     HTTPException,
     InternalServerError,
-    NotFound,
     RoutingException,
     SecurityError,
 )
@@ -117,7 +116,8 @@ def domain_for(app: Erlen, request: Request) -> str | None:
     """The domain part routing matches on: host, subdomain or the default.
 
     ``None`` when subdomain matching is on and the host is outside
-    ``SERVER_NAME``: no rule can match such a request.
+    ``SERVER_NAME``: :func:`match_request` then matches it as the
+    subdomain ``<invalid>``.
     """
     url_map = app.url_map
     if url_map.host_matching:
@@ -130,8 +130,55 @@ def domain_for(app: Erlen, request: Request) -> str | None:
             return ""
         if host.endswith("." + server_name):
             return host[: -len(server_name) - 1]
+        # As Werkzeug: a SERVER_NAME with the scheme's default port names
+        # the host without it, as the request's host is written.
+        default_port = ":443" if request.scheme == "https" else ":80"
+        if server_name.endswith(default_port):
+            server_name = server_name[: -len(default_port)]
+            if host == server_name:
+                return ""
+            if host.endswith("." + server_name):
+                return host[: -len(server_name) - 1]
         return None
     return url_map.default_subdomain or ""
+
+
+#: The module the warning about a host outside ``SERVER_NAME`` is
+#: attributed to, for warning filters; ``None``: the code that matched the
+#: request. The compat layer sets ``"flask.app"``: Flask code filters the
+#: warning as coming from there.
+warning_module: str | None = None
+_warning_registry: dict[t.Any, t.Any] = {}
+
+
+def _outside_server_name(app: Erlen, request: Request) -> str:
+    """The subdomain a host outside ``SERVER_NAME`` is matched as: ``<invalid>``, with a warning.
+
+    As Werkzeug does: only a rule whose subdomain is a variable matches it
+    (with that value); every other rule answers 404. The warning says why
+    (often a server reached by its IP address, or a wrong ``SERVER_NAME``);
+    it starts with the words Werkzeug's does, which warning filters name.
+    """
+    import warnings
+
+    message = (
+        f"Current server name {request.host!r} is neither SERVER_NAME"
+        f" {app.config['SERVER_NAME']!r} nor one of its subdomains: it is matched as the"
+        " subdomain '<invalid>'."
+    )
+    if warning_module is None:
+        warnings.warn(message, stacklevel=3)
+    else:
+        caller = sys._getframe(2)
+        warnings.warn_explicit(
+            message,
+            UserWarning,
+            caller.f_code.co_filename,
+            caller.f_lineno,
+            module=warning_module,
+            registry=_warning_registry,
+        )
+    return "<invalid>"
 
 
 def match_request(app: Erlen, request: Request, websocket: bool = False) -> None:
@@ -149,8 +196,7 @@ def match_request(app: Erlen, request: Request, websocket: bool = False) -> None
     try:
         domain = domain_for(app, request)
         if domain is None:
-            # NOTE: a host outside SERVER_NAME matches no rule at all.
-            raise NotFound()
+            domain = _outside_server_name(app, request)
         if websocket:
             request.url_rule, request.view_args = app.url_map.match(
                 request.path, "GET", domain, websocket=True

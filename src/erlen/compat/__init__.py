@@ -243,6 +243,11 @@ def install(werkzeug: bool = True) -> None:
         tables.update(WERKZEUG)
     _finder = _Finder(tables, frozenset(roots))
     sys.meta_path.insert(0, _finder)
+    from .. import dispatch
+
+    # Flask's warning filters name the module Werkzeug's routing warnings
+    # come from in Flask.
+    dispatch.warning_module = "flask.app"
 
 
 def uninstall() -> None:
@@ -261,3 +266,6 @@ def uninstall() -> None:
         if isinstance(sys.modules[name], ShimModule):
             del sys.modules[name]
     _finder = None
+    from .. import dispatch
+
+    dispatch.warning_module = None

@@ -191,8 +191,8 @@ class Map:
         :param domain: The host with host matching, else the subdomain
             (``""`` means the default one).
         :param websocket: Whether this is a WebSocket request.
-        :return: The rule and its arguments: the converted variables merged
-            over the rule's defaults, in a new dict.
+        :return: The rule and its arguments: the converted variables and
+            the rule's defaults (which win where both name a value), in a new dict.
         :raises NotFound: If no rule matches.
         :raises MethodNotAllowed: If rules match the path but not the method;
             ``valid_methods`` lists theirs, sorted.
@@ -258,7 +258,10 @@ class Map:
         # PERF: most rules have one variable; skip zip() for them.
         args = {names[0]: values[0]} if len(names) == 1 else dict(zip(names, values, strict=False))
         if rule.defaults:
-            args = {**rule.defaults, **args}
+            # As Werkzeug: a rule's defaults win over its matched values
+            # (a rule with a default for one of its own variables answers
+            # that default).
+            args.update(rule.defaults)
         if rule._special:
             self._redirect_special(rule, args, method)
         return rule, args
