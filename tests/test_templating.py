@@ -665,7 +665,7 @@ def test_jinja_loader_property(tapp: Erlen) -> None:
 def _fake_blueprint(name: str, folder: str | None) -> t.Any:
     # Stands in for a registered blueprint: the loader needs only these attributes.
     loader = jinja2.FileSystemLoader(folder) if folder is not None else None
-    return types.SimpleNamespace(name=name, jinja_loader=loader)
+    return types.SimpleNamespace(name=name, import_name=f"fake.{name}", jinja_loader=loader)
 
 
 def test_blueprint_template_folders(tapp: Erlen) -> None:
@@ -716,19 +716,22 @@ def test_explain_template_loading(tapp: Erlen, caplog: pytest.LogCaptureFixture)
     with tapp.app_context():
         assert render_template("only_bp.html") == "from blueprint"
         found = caplog.records[-1].getMessage()
-        assert "Looking up template 'only_bp.html'" in found
-        assert "of the application" in found and "of blueprint 'bp'" in found
-        assert "not found" in found and "found at" in found
-        assert "More than one" not in found
+        assert found.startswith("Locating template 'only_bp.html':")
+        # Worded as Flask's: the app by import name, a blueprint with its module.
+        assert f"1: trying loader of application {tapp.import_name!r}" in found
+        assert "2: trying loader of blueprint 'bp' (fake.bp)" in found
+        assert "class: jinja2.loaders.FileSystemLoader" in found
+        assert "-> not found" in found and "-> found at" in found
+        assert "more than one" not in found
 
         render_template("loop.html", items=[])
-        assert "More than one loader has this template" in caplog.records[-1].getMessage()
+        assert "more than one loader has this template" in caplog.records[-1].getMessage()
 
         with pytest.raises(jinja2.TemplateNotFound):
             render_template("nowhere.html")
         missing = caplog.records[-1].getMessage()
-        assert "The template was not found" in missing
-        assert "belongs to blueprint" not in missing
+        assert "Error: the template could not be found" in missing
+        assert "belongs to the blueprint" not in missing and "See https" not in missing
 
 
 def test_explain_template_loading_in_blueprint_request(
@@ -745,7 +748,9 @@ def test_explain_template_loading_in_blueprint_request(
 
     tapp.add_url_rule("/bp", "shop.view", view)
     assert tapp.test_client().get("/bp").data == b"missing"
-    assert "belongs to blueprint 'shop'" in caplog.records[-1].getMessage()
+    message = caplog.records[-1].getMessage()
+    assert "looked up from an endpoint that belongs to the blueprint 'shop'" in message
+    assert "See https://flask.palletsprojects.com/blueprints/#templates" in message
 
 
 def test_explain_template_loading_without_loaders(caplog: pytest.LogCaptureFixture) -> None:
@@ -769,7 +774,8 @@ def test_explain_shows_loaders_without_searchpath(
     with tapp.app_context():
         assert render_template("a.txt") == "A"
     message = caplog.records[-1].getMessage()
-    assert "DictLoader of the application" in message
+    assert "1: trying loader of application" in message
+    assert "class: jinja2.loaders.DictLoader" in message
     assert "searched:" not in message
 
 

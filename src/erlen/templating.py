@@ -343,33 +343,43 @@ def _explain_loading(
     template: str,
     attempts: list[tuple[Scaffold, BaseLoader, tuple[str, str | None, t.Any] | None]],
 ) -> None:
-    lines = [f"Looking up template {template!r}:"]
+    # The numbered "trying loader of ..." lines and the error's sentences are
+    # worded as Flask's explanation is: tools and tests look for them.
+    lines = [f"Locating template {template!r}:"]
     hits = 0
     for number, (owner, loader, rv) in enumerate(attempts, 1):
-        what = "the application" if owner is app else f"blueprint {owner.name!r}"
-        lines.append(f"  {number}. {type(loader).__name__} of {what}")
+        if owner is app:
+            what = f"application {app.import_name!r}"
+        else:
+            what = f"blueprint {owner.name!r} ({owner.import_name})"
+        lines.append(f"  {number}: trying loader of {what}")
+        lines.append(f"       class: {type(loader).__module__}.{type(loader).__name__}")
         searchpath = getattr(loader, "searchpath", None)
         if searchpath is not None:
-            lines.append(f"     searched: {', '.join(map(str, searchpath))}")
+            lines.append(f"       searched: {', '.join(map(str, searchpath))}")
         if rv is None:
-            lines.append("     result: not found")
+            lines.append("       -> not found")
         else:
             hits += 1
-            lines.append(f"     result: found at {rv[1]!r}")
+            lines.append(f"       -> found at {rv[1]!r}")
     if not attempts:
         lines.append("  No loader to ask: neither the app nor a blueprint has a template folder.")
     if hits == 0:
-        lines.append("The template was not found. Is it inside one of the folders above?")
+        lines.append(
+            "Error: the template could not be found. Is it inside one of the folders above?"
+        )
         ctx = _cv.get(None)
         blueprint = ctx.request.blueprint if ctx is not None and ctx.request is not None else None
         if blueprint is not None:
             lines.append(
-                f"The current endpoint belongs to blueprint {blueprint!r}; blueprint"
-                " templates are found only in that blueprint's template_folder."
+                "  The template was looked up from an endpoint that belongs to the blueprint"
+                f" {blueprint!r}. Every blueprint's template_folder is searched, after the"
+                " app's, whichever blueprint asks."
             )
+            lines.append("  See https://flask.palletsprojects.com/blueprints/#templates")
     elif hits > 1:
         lines.append(
-            "More than one loader has this template; the first one is used."
+            "Warning: more than one loader has this template; the first one is used."
             " Put blueprint templates in a subfolder named after the blueprint to avoid this."
         )
     app.logger.info("\n".join(lines))
