@@ -187,7 +187,7 @@ class PydanticAdapter(ModelAdapter):
 
 # A step of a msgspec error's path: `.name`, `[3]` or `[...]` (a dict's key).
 _MSGSPEC_STEP = re.compile(r"\.([^.\[]+)|\[(\d+|\.\.\.)\]")
-_MSGSPEC_MISSING = re.compile(r"Object missing required field `(.*)`")
+_MSGSPEC_FIELD = re.compile(r"Object (missing required|contains unknown) field `(.*)`", re.S)
 
 
 class MsgspecAdapter(ModelAdapter):
@@ -229,16 +229,24 @@ class MsgspecAdapter(ModelAdapter):
                 msgspec.json.decode(raw)
             except (msgspec.DecodeError, RecursionError):
                 return None
-        message, _, where = str(exc).partition(" - at `")
+        # The path is last: "<message> - at `$.tags[1]`" (field names only:
+        # a dict's keys are "[...]", so no input can fake the separator).
+        message, at, where = str(exc).rpartition(" - at `")
+        if not at:
+            message, where = where, ""
         loc: list[str | int] = [
             name or (int(i) if i.isdigit() else i)
             for name, i in _MSGSPEC_STEP.findall(where.rstrip("`"))
         ]
-        missing = _MSGSPEC_MISSING.fullmatch(message)
-        if missing:
-            # As pydantic does: the missing field is in the path, not only in the text.
-            loc.append(missing.group(1))
-            kind = "missing"
+        field = _MSGSPEC_FIELD.fullmatch(message)
+        if field:
+            # As pydantic does: the field is in the path, not in the text.
+            loc.append(field.group(2))
+            message = f"Object {field.group(1)} field"
+            kind = "missing" if field.group(1) == "missing required" else "unknown_field"
+        elif message.startswith("Invalid enum value"):
+            # msgspec quotes the value sent; errors never echo input back.
+            message, kind = "Invalid enum value", "value_error"
         elif message.startswith("Expected `") and "`, got `" in message:
             kind = "type_error"
         else:
