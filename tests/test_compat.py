@@ -132,7 +132,7 @@ WERKZEUG_NAMES = [
     ("werkzeug.local:LocalProxy", "erlen.globals:LocalProxy"),
     ("werkzeug.utils:secure_filename", "erlen.helpers:secure_filename"),
     ("werkzeug.utils:redirect", "erlen.helpers:redirect"),
-    ("werkzeug.utils:cached_property", "erlen._utils:cached_property"),
+    ("werkzeug.utils:cached_property", "erlen.compat.utils:cached_property"),
     ("werkzeug.utils:import_string", "erlen.compat.utils:import_string"),
     ("werkzeug.utils:send_file", "erlen.helpers:send_file"),
     ("werkzeug.security:generate_password_hash", "erlen.security:generate_password_hash"),
@@ -1193,3 +1193,29 @@ def test_host_outside_server_name_warns_from_flask_app_under_compat() -> None:
         assert app.test_client().get("/", "http://foo.other.test").status_code == 404
     erlen.compat.uninstall()
     assert dispatch.warning_module is None
+
+
+def test_environ_holds_the_request_only_under_compat(
+    app: Erlen, client: t.Any, clean_modules: None
+) -> None:
+    # Werkzeug's request puts itself in its environ and Flask code reads it
+    # back (Flask's own suite does); Erlen does too under the compat layer,
+    # and only there: the two would hold each other, kept for the collector.
+    seen: list[t.Any] = []
+
+    @app.route("/")
+    def index() -> str:
+        from erlen import request
+
+        seen.append(request.environ.get("werkzeug.request"))
+        seen.append(request._get_current_object())  # type: ignore[attr-defined]
+        return ""
+
+    client.get("/")
+    erlen.compat.install()
+    client.get("/")
+    erlen.compat.uninstall()
+    client.get("/")
+    (off, _), (on, request_on), (off_again, _) = zip(seen[::2], seen[1::2], strict=True)
+    assert off is None and off_again is None
+    assert on is request_on

@@ -37,6 +37,7 @@ import typing as t
 from . import background as _background
 from . import dispatch as _dispatch
 from . import signals as _signals
+from . import wsgi as _wsgi
 from ._utils import cached_property
 from .concurrency import RequestThread, acall, run_beside_loop, run_sync, server_loop, shutdown_pool
 from .ctx import RequestContext as _RequestContext
@@ -271,6 +272,8 @@ class _ASGIFields:
             if name not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
                 name = "HTTP_" + name
             environ[name] = f"{environ[name]},{value}" if name in environ else value
+        if _wsgi.set_werkzeug_request:
+            environ["werkzeug.request"] = req
         return environ
 
 

@@ -107,6 +107,12 @@ class _WSGIFields:
 
 _wsgi_classes: dict[type[Request], type[Request]] = {}
 
+#: Store each request in its environ as ``environ["werkzeug.request"]``, as
+#: Werkzeug's request does; the compat layer turns it on for Flask code that
+#: reads it. Off otherwise: the environ and the request would then hold each
+#: other, so every request would wait for the garbage collector to be freed.
+set_werkzeug_request = False
+
 
 def _wsgi_class(cls: type[Request]) -> type[Request]:
     # PERF: one combined class per request class, made on first use.
@@ -145,6 +151,8 @@ def make_request(cls: type[Request], environ: dict[str, t.Any]) -> Request:
     if path[0] != "/":
         path = "/" + path
     req.path = path
+    if set_werkzeug_request:
+        environ["werkzeug.request"] = req
     return req
 
 

@@ -243,11 +243,14 @@ def install(werkzeug: bool = True) -> None:
         tables.update(WERKZEUG)
     _finder = _Finder(tables, frozenset(roots))
     sys.meta_path.insert(0, _finder)
-    from .. import dispatch
+    from .. import dispatch, wsgi
 
     # Flask's warning filters name the module Werkzeug's routing warnings
     # come from in Flask.
     dispatch.warning_module = "flask.app"
+    # Flask code reads the request back from its environ, as Werkzeug's
+    # request puts it there.
+    wsgi.set_werkzeug_request = True
 
 
 def uninstall() -> None:
@@ -266,6 +269,7 @@ def uninstall() -> None:
         if isinstance(sys.modules[name], ShimModule):
             del sys.modules[name]
     _finder = None
-    from .. import dispatch
+    from .. import dispatch, wsgi
 
     dispatch.warning_module = None
+    wsgi.set_werkzeug_request = False
