@@ -154,6 +154,47 @@ def test_servers_detect_asgi_while_wsgi_calls_stay_plain(app: Erlen) -> None:
     assert b"".join(body) == b"hi" and seen == ["200 OK"]
 
 
+def test_app_is_freed_when_its_last_reference_goes() -> None:
+    # Regression: the app.__call__ entry and the static view held the app, so
+    # an app dropped by its user waited for the garbage collector (a test
+    # suite making an app per test kept them all until a collection).
+    import gc
+    import weakref
+
+    gc.disable()
+    try:
+        app = Erlen("freed", root_path=os.path.dirname(__file__))
+        assert app.has_static_folder and app.view_functions["static"]
+        assert inspect.iscoroutinefunction(app.__call__)
+        ref = weakref.ref(app)
+        del app
+        assert ref() is None
+    finally:
+        gc.enable()
+
+
+def test_a_kept_call_entry_outliving_its_app_says_so() -> None:
+    import gc
+
+    app = Erlen("short")
+    entry = app.__call__
+    del app
+    gc.collect()
+    with pytest.raises(ReferenceError, match="no longer exists"):
+        entry({}, lambda status, headers: None)
+
+
+def test_static_view_serves_through_its_weak_reference(app: Erlen) -> None:
+    response = app.test_client().get("/static/does-not-exist.txt")
+    assert response.status_code == 404
+    with open(__file__, "rb") as f:
+        source = f.read()
+    app.static_folder = os.path.dirname(__file__)
+    served = app.test_client().get(f"/static/{os.path.basename(__file__)}")
+    assert served.status_code == 200 and served.data == source
+    served.close()
+
+
 def test_asgi2_call_returns_an_instance(app: Erlen) -> None:
     @app.route("/")
     async def index() -> str:

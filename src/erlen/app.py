@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sys
 import typing as t
+import weakref
 from datetime import timedelta
 from itertools import chain
 from types import FunctionType
@@ -228,11 +229,14 @@ class Erlen(Scaffold):
             assert bool(static_host) == host_matching, (
                 "Invalid static_host/host_matching combination"
             )
+            # A weak reference: a view holding the app would be a cycle, and
+            # an app its last user drops would wait for the garbage collector.
+            app_ref = weakref.ref(self)
             self.add_url_rule(
                 f"{self.static_url_path}/<path:filename>",
                 endpoint="static",
                 host=static_host,
-                view_func=lambda **kw: self.send_static_file(**kw),
+                view_func=lambda **kw: app_ref().send_static_file(**kw),  # type: ignore[union-attr]
             )
 
     @staticmethod

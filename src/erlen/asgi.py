@@ -33,6 +33,7 @@ the two, :func:`handle_http` runs the one dispatch path of
 from __future__ import annotations
 
 import typing as t
+import weakref
 
 from . import background as _background
 from . import dispatch as _dispatch
@@ -697,10 +698,15 @@ class _AsyncEntry:
     ``async def``'s code object (what ``inspect`` reads) and forwards calls
     to the real ``__call__``, which serves WSGI with two arguments and
     returns a coroutine with three.
+
+    It holds the app weakly: the app holds it, and a cycle would leave an
+    app its last user drops to the garbage collector. Calling ``app(...)``
+    never comes here (Python looks ``__call__`` up on the class), only an
+    explicit ``app.__call__(...)``.
     """
 
     def __init__(self, app: Erlen) -> None:
-        self._app = app
+        self._app = weakref.ref(app)
         self.__name__ = "__call__"
         self.__qualname__ = f"{type(app).__name__}.__call__"
         self.__code__ = _async_signature.__code__
@@ -710,7 +716,10 @@ class _AsyncEntry:
         self.__doc__ = type(app).__call__.__doc__
 
     def __call__(self, *args: t.Any) -> t.Any:
-        return type(self._app).__call__(self._app, *args)
+        app = self._app()
+        if app is None:
+            raise ReferenceError("this app.__call__ belongs to an app that no longer exists")
+        return type(app).__call__(app, *args)
 
 
 async def _async_signature(scope: Scope, receive: Receive, send: Send) -> None:  # pragma: no cover
