@@ -577,3 +577,57 @@ def test_lint_checks_how_the_app_and_start_response_are_called() -> None:
         "The app returned a bytes or str object as its body; it is sent one item (byte) at a"
         " time. Return a list of bytes.",
     ]
+
+
+# -- werkzeug.utils.cached_property ------------------------------------------------
+
+
+class _Cached:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    @utils.cached_property
+    def value(self) -> int:
+        """The value."""
+        self.calls += 1
+        return self.calls * 10
+
+
+class _SlottedCached:
+    __slots__ = ("_cache_value", "calls")
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    @utils.cached_property
+    def value(self) -> int:
+        self.calls += 1
+        return self.calls * 10
+
+
+@pytest.mark.parametrize("cls", [_Cached, _SlottedCached])
+def test_cached_property_computes_once_sets_and_clears(cls: type[t.Any]) -> None:
+    obj = cls()
+    assert (obj.value, obj.value, obj.calls) == (10, 10, 1)
+    obj.value = 5  # assigning stores the value
+    assert (obj.value, obj.calls) == (5, 1)
+    del obj.value  # deleting drops it: the next access computes again
+    assert (obj.value, obj.calls) == (20, 2)
+
+
+def test_cached_property_delete_before_computed_is_a_key_error() -> None:
+    # Werkzeug's raises KeyError here, and extensions catch that: Flask-Dance
+    # drops its OAuth session in a teardown with `except KeyError`.
+    obj = _Cached()
+    with pytest.raises(KeyError):
+        del obj.value
+    assert obj.calls == 0
+
+
+def test_cached_property_is_a_property_with_name_and_doc() -> None:
+    prop = _Cached.__dict__["value"]
+    assert _Cached.value is prop
+    assert isinstance(prop, property)
+    assert (prop.__name__, prop.__doc__, prop.slot_name) == ("value", "The value.", "_cache_value")
+    named = utils.cached_property(lambda self: 1, name="other")
+    assert (named.__name__, named.slot_name) == ("other", "_cache_other")

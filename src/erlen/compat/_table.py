@@ -237,7 +237,6 @@ WERKZEUG: dict[str, Shim] = {
     "werkzeug.utils": Shim(
         ("erlen.compat.utils",),
         {
-            "cached_property": "erlen._utils:cached_property",
             "redirect": "erlen.helpers:redirect",
             "safe_join": "erlen.helpers:safe_join",
             "secure_filename": "erlen.helpers:secure_filename",

@@ -16,12 +16,15 @@ from collections.abc import Callable, Iterator
 
 from .._utils import import_string as _import_string
 
+_T = t.TypeVar("_T")
+
 if t.TYPE_CHECKING:
     from ..wrappers import Response
 
 __all__ = [
     "ImportStringError",
     "append_slash_redirect",
+    "cached_property",
     "environ_property",
     "find_modules",
     "get_content_type",
@@ -173,3 +176,54 @@ class header_property(_DictProperty):  # noqa: N801 - Werkzeug's name
     """A property over a header of ``self.headers``."""
 
     source = "headers"
+
+
+class cached_property(property, t.Generic[_T]):  # noqa: N801 - Werkzeug's name
+    """Werkzeug's cached property: computed on first access, then kept on the instance.
+
+    Erlen's own (``erlen._utils.cached_property``) is a plain descriptor that
+    steps aside once the value is stored, the cheapest read there is. Code
+    written for Werkzeug relies on more, so ``werkzeug.utils.cached_property``
+    is this one: a :class:`property` (``isinstance`` says so), assigning to the
+    attribute stores the value, deleting it drops the value so the next access
+    computes it again, and deleting a value that was never computed raises
+    ``KeyError`` (Flask-Dance catches exactly that). A class with ``__slots__``
+    and no ``__dict__`` keeps the value in a ``_cache_<name>`` slot.
+    """
+
+    def __init__(
+        self, fget: Callable[[t.Any], _T], name: str | None = None, doc: str | None = None
+    ) -> None:
+        super().__init__(fget, doc=doc)
+        self.__name__ = name or fget.__name__
+        self.slot_name = f"_cache_{self.__name__}"
+        self.__module__ = fget.__module__
+
+    def __set__(self, obj: object, value: _T) -> None:
+        store = getattr(obj, "__dict__", None)
+        if store is None:
+            setattr(obj, self.slot_name, value)
+        else:
+            store[self.__name__] = value
+
+    def __get__(self, obj: object, owner: type | None = None) -> t.Any:
+        if obj is None:
+            return self
+        store = getattr(obj, "__dict__", None)
+        if store is None:
+            value = getattr(obj, self.slot_name, _missing)
+        else:
+            value = store.get(self.__name__, _missing)
+        if value is _missing:
+            assert self.fget is not None
+            value = self.fget(obj)
+            self.__set__(obj, value)
+        return value
+
+    def __delete__(self, obj: object) -> None:
+        store = getattr(obj, "__dict__", None)
+        if store is None:
+            setattr(obj, self.slot_name, _missing)
+        else:
+            # KeyError when nothing is cached, as Werkzeug's.
+            del store[self.__name__]
