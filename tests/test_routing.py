@@ -1534,3 +1534,47 @@ def test_host_outside_server_name_is_the_invalid_subdomain() -> None:
     # The default port of another scheme is not left out.
     with pytest.warns(UserWarning):
         assert client.get("/", "http://dev.test").status_code == 404
+
+
+def test_rule_trace_lists_parts_as_werkzeug_does() -> None:
+    # API doc builders (flask-smorest) read Werkzeug's private Rule._trace
+    # for the path parameters in order; Erlen builds the same list.
+    m = routing.Map(
+        [
+            Rule("/items/<int:id>/x/<name>", endpoint="e"),
+            Rule("/a/", endpoint="f", subdomain="<sub>.api"),
+            Rule("/", endpoint="g"),
+        ]
+    )
+    traces = {r.endpoint: r._trace for r in m.iter_rules()}
+    assert traces["e"] == [
+        (False, "|"),
+        (False, "/"),
+        (False, "items"),
+        (False, "/"),
+        (True, "id"),
+        (False, "/"),
+        (False, "x"),
+        (False, "/"),
+        (True, "name"),
+    ]
+    assert traces["f"] == [
+        (True, "sub"),
+        (False, ".api"),
+        (False, "|"),
+        (False, "/"),
+        (False, "a"),
+        (False, "/"),
+    ]
+    assert traces["g"] == [(False, "|"), (False, "/")]
+    hosted = routing.Map([Rule("/p/<a>", endpoint="e", host="<h>.example.com")], host_matching=True)
+    assert next(hosted.iter_rules())._trace == [
+        (True, "h"),
+        (False, ".example.com"),
+        (False, "|"),
+        (False, "/"),
+        (False, "p"),
+        (False, "/"),
+        (True, "a"),
+    ]
+    assert Rule("/unbound/<x>", endpoint="u")._trace == []

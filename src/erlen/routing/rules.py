@@ -52,6 +52,7 @@ _ESCAPE_RE = re.compile(r"\\(.)", re.DOTALL)
 _CONSTANTS = {"True": True, "False": False, "None": None}
 _MULTI_SLASH_RE = re.compile("/{2,}")
 _REDIRECT_VAR_RE = re.compile(r"<([^<>]*)>")
+_SLASH_SPLIT_RE = re.compile("(/)")
 
 # A parsed pattern: static text or (name, converter, converter identity).
 _Token = str | tuple[str, BaseConverter, tuple[t.Any, ...]]
@@ -362,6 +363,7 @@ class Rule(RuleFactory):
         self._path = self._parse(map, path)
         self._names = tuple(self._converters)
         self.arguments = set(self._names)
+        self._domain = domain
         text = _static_text(domain)
         self._domain_step: str | _Step = _Step(_MIXED, domain) if text is None else text
         self._steps = _path_steps(self._path)
@@ -410,6 +412,28 @@ class Rule(RuleFactory):
         if pos < len(text):
             tokens.append(text[pos:])
         return tokens
+
+    @property
+    def _trace(self) -> list[tuple[bool, str]]:
+        # Werkzeug's record of a compiled rule, (is_dynamic, text) per part:
+        # the domain's, a (False, "|") separator, then the path's. It is
+        # private there too, but API doc builders read it for the path
+        # parameters in order (flask-smorest), so it is built on demand
+        # from the parsed tokens; nothing on the request path uses it.
+        if self.map is None:
+            return []
+
+        def parts(tokens: list[_Token]) -> list[tuple[bool, str]]:
+            # Static text comes in pieces split at each slash, as Werkzeug's.
+            rv: list[tuple[bool, str]] = []
+            for tok in tokens:
+                if isinstance(tok, str):
+                    rv.extend((False, piece) for piece in _SLASH_SPLIT_RE.split(tok) if piece)
+                else:
+                    rv.append((True, tok[0]))
+            return rv
+
+        return [*parts(self._domain), (False, "|"), *parts(self._path)]
 
     def get_rules(self, map: Map) -> t.Iterator[Rule]:
         """The rule itself (a rule is its own factory)."""
