@@ -1219,3 +1219,33 @@ def test_environ_holds_the_request_only_under_compat(
     (off, _), (on, request_on), (off_again, _) = zip(seen[::2], seen[1::2], strict=True)
     assert off is None and off_again is None
     assert on is request_on
+
+
+@pytest.mark.usefixtures("clean_modules")
+def test_status_lines_take_werkzeugs_upper_case_reason() -> None:
+    # Werkzeug's Response.status upper-cases the reason phrase, and Flask
+    # apps' tests compare with it (flask-smorest: "201 CREATED",
+    # Flask-Reuploaded: "404 NOT FOUND"). Under the compat layer Erlen's
+    # status lines read the same, over WSGI and ASGI; without it they keep
+    # the RFC 9110 spelling.
+    def run() -> tuple[str, str, str]:
+        app = Erlen(__name__)
+
+        @app.post("/items")
+        def create() -> t.Any:
+            return {"id": 1}, 201
+
+        client = app.test_client()
+        made = client.post("/items").status
+        missing = client.get("/nowhere").status
+        return made, missing, erlen.Response("x", status=418).status
+
+    assert run() == ("201 Created", "404 Not Found", "418 I'm a teapot")
+    erlen.compat.install()
+    from flask import Response
+
+    assert run() == ("201 CREATED", "404 NOT FOUND", "418 I'M A TEAPOT")
+    assert Response(status=404).status == "404 NOT FOUND"
+    assert Response().status == "200 OK"
+    erlen.compat.uninstall()
+    assert run() == ("201 Created", "404 Not Found", "418 I'm a teapot")

@@ -223,6 +223,10 @@ def install(werkzeug: bool = True) -> None:
     :raises RuntimeError: The real Flask (or, when Werkzeug is provided, the
         real Werkzeug) was already imported.
 
+    While installed, response status lines take Werkzeug's upper-case reason
+    phrase (``"404 NOT FOUND"``), as Flask apps' tests expect; see
+    :func:`uninstall`.
+
     .. versionadded:: 0.1
     """
     global _finder
@@ -243,6 +247,9 @@ def install(werkzeug: bool = True) -> None:
         tables.update(WERKZEUG)
     _finder = _Finder(tables, frozenset(roots))
     sys.meta_path.insert(0, _finder)
+    from ..wrappers.response import _upper_case_reasons
+
+    _upper_case_reasons(True)
     from .. import dispatch, wsgi
 
     # Flask's warning filters name the module Werkzeug's routing warnings
@@ -256,8 +263,9 @@ def install(werkzeug: bool = True) -> None:
 def uninstall() -> None:
     """Undo :func:`install`: remove the import hook and the shim modules.
 
-    Modules that imported ``flask`` keep the objects they got. Meant for
-    tests and tools; an app does not need it.
+    Modules that imported ``flask`` keep the objects they got, and status
+    lines go back to the RFC 9110 reason phrases (``"404 Not Found"``).
+    Meant for tests and tools; an app does not need it.
 
     .. versionadded:: 0.1
     """
@@ -269,6 +277,9 @@ def uninstall() -> None:
         if isinstance(sys.modules[name], ShimModule):
             del sys.modules[name]
     _finder = None
+    from ..wrappers.response import _upper_case_reasons
+
+    _upper_case_reasons(False)
     from .. import dispatch, wsgi
 
     dispatch.warning_module = None

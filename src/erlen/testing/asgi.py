@@ -259,11 +259,12 @@ class _ASGIExchange:
 
     def result(self) -> tuple[str, Headers, bytes]:
         """The status line, headers and body, as :meth:`ErlenClient.run_wsgi_app` returns them."""
-        from ..http import HTTP_STATUS_CODES
+        # The lines a Response uses, so a status reads the same over WSGI and ASGI.
+        from ..wrappers.response import _STATUS_LINES
 
         if self.status is None:
             raise ASGIValidationError("ASGI: the app returned without sending http.response.start")
-        status = f"{self.status} {HTTP_STATUS_CODES.get(self.status, 'UNKNOWN')}"
+        status = _STATUS_LINES.get(self.status) or f"{self.status} UNKNOWN"
         headers = Headers()
         for name, value in self.headers:
             key = name.decode("latin-1")

@@ -41,6 +41,16 @@ _STATUS_LINES: dict[int, str] = {
 }
 
 
+def _upper_case_reasons(upper: bool) -> None:
+    # Werkzeug's status lines upper-case the reason ("404 NOT FOUND") and
+    # Flask apps' tests compare response.status with them; the compat layer
+    # switches to those lines on install (and back on uninstall). The table
+    # is refilled in place, so responses and test clients read the new lines
+    # with no per-response cost.
+    for code, reason in HTTP_STATUS_CODES.items():
+        _STATUS_LINES[code] = f"{code} {reason.upper() if upper else reason}"
+
+
 class _DateHeader:
     """A response header holding an HTTP date, as a datetime property."""
 
