@@ -348,3 +348,43 @@ def test_request_inside_an_outer_app_context_uses_it(app: t.Any, client: t.Any) 
     assert torn_down == [None]
     client.get("/")
     assert seen["app_ctx"] is seen["request_ctx"]  # no outer: the request's own
+
+
+def test_request_inside_an_outer_request_context_shares_its_g(app: t.Any, client: t.Any) -> None:
+    # As Flask: a request pushes no app context while one of the same app is
+    # active, also when that one came with a test request context (as
+    # pytest-flask keeps one pushed for each test): the test then reads
+    # what its requests stored on g, and the outer teardown runs at its end.
+    from erlen.globals import app_ctx
+
+    torn_down = []
+    app.teardown_appcontext(lambda exc: torn_down.append(exc))
+    seen = {}
+
+    @app.route("/inner")
+    def inner() -> str:
+        g.project = "raclette"
+        seen["app_ctx"] = app_ctx._get_current_object()
+        return request.path
+
+    with app.test_request_context("/outer") as outer:
+        assert client.get("/inner").text == "/inner"
+        assert g.project == "raclette"
+        assert seen["app_ctx"] is outer
+        assert request.path == "/outer"
+        assert torn_down == []
+    assert torn_down == [None]
+    client.get("/inner")
+    assert seen["app_ctx"] is not outer
+
+
+def test_request_inside_another_apps_request_context_has_its_own_g(app: t.Any) -> None:
+    other = erlen.Erlen("other_app")
+
+    @other.route("/")
+    def index() -> str:
+        return str(g.get("project"))
+
+    with app.test_request_context("/"):
+        g.project = "outer app's"
+        assert other.test_client().get("/").text == "None"

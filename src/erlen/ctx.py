@@ -6,10 +6,10 @@ keeps one context variable (:data:`erlen.globals._cv`); a request context is
 an app context that also carries a request, so pushing one is a single
 ``ContextVar.set``.
 
-Flask's observable rules hold: pushing a request context inside an app
-context of the same app shares its ``g``; teardown functions run when the
-context that owns them is popped; errors raised by teardown functions are
-collected and re-raised after all have run.
+Flask's observable rules hold: pushing a request context inside a context
+of the same app (an app context or another request's) shares its ``g``;
+teardown functions run when the context that owns them is popped; errors
+raised by teardown functions are collected and re-raised after all have run.
 """
 
 from __future__ import annotations
@@ -225,11 +225,16 @@ class RequestContext(AppContext):
             self._session = session
 
     def push(self) -> None:
-        """Make this context active, sharing ``g`` with an outer app context of the same app."""
+        """Make this context active, sharing ``g`` with an outer context of the same app."""
         tokens = self._tokens
         if not tokens:
             outer = _cv.get(None)
-            if outer is not None and outer.request is None and outer.app is self.app:
+            if outer is not None and outer.app is self.app:
+                # NOTE: as in Flask, whose request context pushes no app
+                # context when one of the same app is active: also inside
+                # another request's context (pytest-flask keeps a test
+                # request context pushed for each test, and the test reads
+                # the g and the database session that its requests used).
                 self._outer = outer._outer or outer
             else:
                 self._outer = None
