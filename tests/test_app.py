@@ -1042,3 +1042,33 @@ def test_install_prefix_inside_sys_prefix() -> None:
     prefix = os.path.abspath(sys.prefix)
     assert _install_prefix(prefix) == prefix
     assert _install_prefix(os.path.join(prefix, "lib", "x")) == prefix
+
+
+def test_an_http_exception_whose_get_response_needs_the_environ(app, client):
+    # Flask serves an HTTP error as a WSGI app, which calls
+    # get_response(environ): subclasses written for Werkzeug override it with
+    # the environ as a required argument (ihatemoney's Redirect303).
+    from erlen.exceptions import HTTPException, RoutingException
+
+    class Redirect303(HTTPException, RoutingException):
+        code = 303
+
+        def __init__(self, new_url):
+            RoutingException.__init__(self, new_url)
+            self.new_url = new_url
+
+        def get_response(self, environ):
+            assert environ["PATH_INFO"] == "/old"
+            return erlen.redirect(self.new_url, 303)
+
+    @app.route("/old")
+    def old():
+        raise Redirect303("/new")
+
+    @app.errorhandler(Redirect303)
+    def not_used(e):  # a routing exception is its own response, as in Flask
+        return "handled", 500
+
+    r = client.get("/old")
+    assert r.status_code == 303
+    assert r.headers["Location"] == "/new"

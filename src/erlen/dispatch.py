@@ -287,6 +287,9 @@ def split_response_tuple(rv: tuple[t.Any, ...]) -> tuple[t.Any, t.Any, t.Any]:
     )
 
 
+_base_get_response = HTTPException.get_response
+
+
 def make_response(app: Erlen, rv: t.Any) -> Response:
     """:meth:`Erlen.make_response <erlen.Erlen.make_response>`."""
     rv_type = type(rv)
@@ -307,7 +310,14 @@ def make_response(app: Erlen, rv: t.Any) -> Response:
         )
     if not isinstance(rv, Response):
         if isinstance(rv, HTTPException):  # first: every default error page comes here
-            rv = rv.get_response()
+            if type(rv).get_response is _base_get_response:
+                rv = rv.get_response()
+            else:
+                # NOTE: Flask serves the error as a WSGI app, which calls
+                # get_response(environ): an override written for Werkzeug
+                # may take the environ as a required argument.
+                request = _cv.get().request
+                rv = rv.get_response(request.environ if request is not None else None)
         elif isinstance(rv, (str, bytes, bytearray)) or isinstance(rv, _Iterator):
             rv = app.response_class(rv, status=status, headers=headers)
             status = headers = None
