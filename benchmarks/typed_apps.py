@@ -148,6 +148,74 @@ def make_apiflask() -> t.Any:
     return app
 
 
+def _replies() -> dict[tuple[str, str], tuple[int, list[tuple[str, str]], bytes]]:
+    """The recorded answers a floor app replays: (method, path) → (status, headers, body).
+
+    ``typed_run.py`` records a framework's own answers in process and names
+    the JSON file in ``TYPED_FLOOR_REPLIES`` for the server's process.
+    """
+    import json
+    import os
+
+    with open(os.environ["TYPED_FLOOR_REPLIES"], encoding="utf-8") as f:
+        recorded = json.load(f)
+    return {
+        (method, path): (status, [(k, v) for k, v in headers], body.encode("latin-1"))
+        for method, path, status, headers, body in recorded
+    }
+
+
+def make_floor_asgi() -> t.Any:
+    """A bare ASGI app: reads the request, sends a recorded answer, does nothing else.
+
+    Served by uvicorn it costs what the server itself costs per request
+    (HTTP parsing, the event loop, the sockets) with the same bytes on the
+    wire as the framework whose answers it replays: the floor under which
+    no ASGI framework can go.
+    """
+    replies = {
+        key: (
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+            },
+            {"type": "http.response.body", "body": body, "more_body": False},
+        )
+        for key, (status, headers, body) in _replies().items()
+    }
+
+    async def app(scope: t.Any, receive: t.Any, send: t.Any) -> None:
+        more = True
+        while more:  # the body is read, as a framework would
+            more = (await receive()).get("more_body", False)
+        start, body = replies[scope["method"], scope["path"]]
+        await send(start)
+        await send(body)
+
+    return app
+
+
+def make_floor_wsgi() -> t.Any:
+    """A bare WSGI app replaying recorded answers: the floor of uvicorn's WSGI interface."""
+    from http import HTTPStatus
+
+    replies = {
+        key: (f"{status} {HTTPStatus(status).phrase}", headers, [body])
+        for key, (status, headers, body) in _replies().items()
+    }
+
+    def app(environ: t.Any, start_response: t.Any) -> t.Any:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length:
+            environ["wsgi.input"].read(length)
+        status, headers, body = replies[environ["REQUEST_METHOD"], environ["PATH_INFO"]]
+        start_response(status, headers)
+        return body
+
+    return app
+
+
 # For uvicorn: `typed_apps:erlen_app` and the others.
 def __getattr__(name: str) -> t.Any:
     makers = {
@@ -155,6 +223,8 @@ def __getattr__(name: str) -> t.Any:
         "erlen_sync_app": make_erlen,
         "fastapi_app": make_fastapi,
         "apiflask_app": make_apiflask,
+        "floor_asgi_app": make_floor_asgi,
+        "floor_wsgi_app": make_floor_wsgi,
     }
     if name in makers:
         return makers[name]()

@@ -32,5 +32,54 @@ def test_a_wrong_answer_fails_the_run(monkeypatch):
 
 
 def test_under_uvicorn():
-    results = typed_run.end_to_end(["erlen"], total=20, connections=2, max_seconds=20)
+    results = typed_run.end_to_end(["erlen"], total=20, connections=2, max_seconds=20)["wall"]
     assert set(results["post"]) == set(results["query"]) == {"erlen"}
+
+
+def test_floors_replay_each_frameworks_own_answer():
+    # What a floor sends is what the framework sends, recorded in process.
+    for name, (_, _, framework) in typed_run.SERVED.items():
+        replies = typed_run.record(framework)
+        assert [(m, p, s) for m, p, s, _, _ in replies] == [
+            ("POST", "/bookmarks", 201),
+            ("GET", "/bookmarks", 200),
+        ], name
+        answers = [typed_run.json.loads(body) for *_, body in replies]
+        assert answers == [case[5] for case in typed_run.CASES.values()], name
+        assert all(
+            k.lower() not in ("date", "server") for *_, headers, _ in replies for k, _ in headers
+        )
+
+
+def test_under_uvicorn_with_floors():
+    both = typed_run.end_to_end(
+        ["erlen", "apiflask"],
+        total=40,
+        connections=2,
+        max_seconds=20,
+        rounds=2,
+        floors=True,
+        batches=2,
+    )
+    assert set(both) == {"wall", "cpu"}  # CPU time from /proc: Linux, as the tests run
+    results = both["wall"]
+    for measure in both.values():
+        for row in measure.values():
+            assert set(row) == {"erlen", "apiflask", "floor:erlen", "floor:apiflask"}
+            assert all(usec >= 0 for usec in row.values())
+    assert all(usec > 0 for row in results.values() for usec in row.values())
+    fake = {
+        case: {
+            "erlen": 100.0,
+            "floor:erlen": 80.0,
+            "fastapi": 200.0,
+            "floor:fastapi": 80.0,
+            "apiflask": 300.0,
+            "floor:apiflask": 100.0,
+        }
+        for case in results
+    }
+    table = typed_run._floor_table(fake)
+    # Raw 100 / 200 and own (100 - 80) / (200 - 80); against APIFlask 100 / 300 and 20 / 200.
+    assert "| post | 100.0 µs | 80.0 µs | 20.0 µs |" in table
+    assert table.splitlines()[2].endswith("| 0.50× | 0.17× | 0.33× | 0.10× |")

@@ -64,7 +64,7 @@ class ModelAdapter:
     :param schema: The type (a model class, ``list[Item]``...).
     """
 
-    #: The library's name, as in the docs and errors.
+    #: The library's name (``"pydantic"``, ``"msgspec"``).
     library: t.ClassVar[str]
     #: The library's exceptions for input that does not validate (or is not JSON).
     error_types: tuple[type[Exception], ...]
