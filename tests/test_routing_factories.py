@@ -91,12 +91,17 @@ def test_rule_template_fills_its_fields() -> None:
     factory = resource({"name": "users"}, sub="api")
     assert isinstance(factory, RuleTemplateFactory)
     url_map = Map([factory, resource(name="posts", sub="www")])
-    rules = {r.endpoint: r for r in url_map.iter_rules()}
+    rules = {str(r.endpoint): r for r in url_map.iter_rules()}
     assert sorted(rules) == ["posts.list", "posts.show", "users.list", "users.show"]
     assert rules["users.list"].rule == "/users/"
     assert rules["users.list"].defaults == {"kind": "users", "n": 1}
     assert rules["posts.show"].subdomain == "www"
     assert url_map.bind("x", subdomain="api").match("/users/5") == ("users.show", {"id": 5})
+
+
+def test_rule_template_leaves_a_missing_endpoint_alone() -> None:
+    (rule,) = Map([RuleTemplate([Rule("/$page")])(page="about")]).iter_rules()
+    assert (rule.rule, rule.endpoint) == ("/about", None)
 
 
 def test_rule_template_missing_field_fails_when_added() -> None:

@@ -256,10 +256,12 @@ def test_reloader_child_serves_https_on_the_inherited_socket(
 
 
 def test_uvicorn_side_serves_https(monkeypatch: pytest.MonkeyPatch, pair: tuple[str, str]) -> None:
-    uvicorn = pytest.importorskip("uvicorn")
+    pytest.importorskip("uvicorn")
+    import uvicorn
+
     started: list[t.Any] = []
 
-    class RecordingServer(uvicorn.Server):  # type: ignore[misc]
+    class RecordingServer(uvicorn.Server):
         def __init__(self, config: t.Any) -> None:
             super().__init__(config)
             started.append(self)
