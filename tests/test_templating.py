@@ -983,3 +983,36 @@ def test_jinja_options_default_and_subclass() -> None:
         jinja_options = {"trim_blocks": True}
 
     assert App(__name__).jinja_env.trim_blocks is True
+
+
+def test_default_context_processor_comes_first(tapp: Erlen) -> None:
+    # As in Flask, an app's processor list starts with the default one, so a
+    # processor an extension registers is the second (Flask-Moment's tests
+    # read it at index 1). Rendering does not run it twice: its values are
+    # added once, the session kept lazy.
+    from erlen.globals import _default_template_ctx_processor
+
+    procs = tapp.template_context_processors[None]
+    assert procs == [_default_template_ctx_processor]
+
+    @tapp.context_processor
+    def extra() -> dict[str, str]:
+        return {"extra": "x"}
+
+    assert procs == [_default_template_ctx_processor, extra]
+    assert _default_template_ctx_processor() == {}
+    with tapp.app_context():
+        assert _default_template_ctx_processor() == {"g": g._get_current_object()}
+    tapp.add_url_rule(
+        "/",
+        "index",
+        lambda: render_template_string("{{ extra }} {{ request.path }} {{ g is defined }}"),
+    )
+    assert tapp.test_client().get("/").data == b"x / True"
+    with tapp.test_request_context("/p"):
+        values = _default_template_ctx_processor()
+        assert values["request"] is request._get_current_object()
+        assert values["g"] is g._get_current_object()
+        assert values["session"] is session  # the lazy proxy: not opened yet
+        session["k"] = "v"
+        assert _default_template_ctx_processor()["session"] is session._get_current_object()

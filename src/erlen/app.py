@@ -37,7 +37,7 @@ from .exceptions import (
     HTTPException,
     RoutingException,
 )
-from .globals import _cv
+from .globals import _cv, _default_template_ctx_processor
 from .json import DefaultJSONProvider, JSONProvider
 from .routing import Map, Rule
 from .scaffold import Scaffold, _endpoint_from_view_func, find_instance_path, setupmethod
@@ -210,6 +210,8 @@ class Erlen(Scaffold):
         self.template_filters: dict[str, t.Callable[..., t.Any]] = {}
         self.template_globals: dict[str, t.Any] = {}
         self.template_tests: dict[str, t.Callable[..., bool]] = {}
+        # First in the list, as Flask's default processor is; rendering skips it.
+        self.template_context_processors[None].append(_default_template_ctx_processor)
         self._got_first_request = False
         self._set_plain_flags()
         self._sync_cache: dict[t.Callable[..., t.Any], t.Callable[..., t.Any]] = {}

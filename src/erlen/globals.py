@@ -203,6 +203,24 @@ def _request_ctx() -> AppContext:
     return ctx
 
 
+def _default_template_ctx_processor() -> dict[str, t.Any]:
+    """The values every template gets: ``g`` in an app context, ``request``
+    and ``session`` in a request.
+
+    It is the first of an app's ``template_context_processors[None]``, where
+    Flask keeps its own default processor (extensions' tests look for theirs
+    after it). Erlen's rendering adds these values itself, keeping the
+    session lazy, and skips this function; calling it returns the same.
+    """
+    ctx = _cv.get(None)
+    if ctx is None:
+        return {}
+    if ctx.request is None:
+        return {"g": ctx.g}
+    opened = ctx._session
+    return {"g": ctx.g, "request": ctx.request, "session": session if opened is None else opened}
+
+
 #: The application handling the current request or app context.
 current_app: Erlen = LocalProxy(_app)  # type: ignore[assignment]
 #: A namespace for data during one app context (one request).

@@ -28,7 +28,7 @@ from markupsafe import Markup
 
 from . import signals as _signals
 from ._utils import defined_once
-from .globals import _cv, _no_app_msg, g, request, session
+from .globals import _cv, _default_template_ctx_processor, _no_app_msg, g, request, session
 
 if t.TYPE_CHECKING:
     from .app import Erlen
@@ -493,7 +493,10 @@ def _build_context(app: Erlen, ctx: t.Any, context: t.Mapping[str, t.Any]) -> di
         ensure_sync = app.ensure_sync
         for name in names:
             for func in processors.get(name, ()):
-                rv.update(ensure_sync(func)())
+                # The default processor's values are already in rv (with the
+                # session kept lazy).
+                if func is not _default_template_ctx_processor:
+                    rv.update(ensure_sync(func)())
     if context:
         rv.update(context)
     return rv
