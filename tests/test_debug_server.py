@@ -325,7 +325,9 @@ def test_reloader_child_serves_with_the_debugger(
     monkeypatch.setenv("ERLEN_RUN_MAIN", "true")
     served: list[t.Any] = []
     monkeypatch.setattr(
-        erlen.serving, "_serve_in_child", lambda host, port, app, threaded: served.append(app)
+        erlen.serving,
+        "_serve_in_child",
+        lambda host, port, app, threaded, ssl_context=None: served.append(app),
     )
     app = make_app()
     run_simple("127.0.0.1", 0, app, use_reloader=True, use_debugger=True)
