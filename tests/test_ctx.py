@@ -178,6 +178,85 @@ def test_client_preserves_context(app):
             client.__enter__()
 
 
+def test_app_context_popped_under_the_kept_request_context(app):
+    # As in Flask: a request made inside `with app.app_context()` in the
+    # client's `with` block shares that app context, and its kept context is
+    # still active when the app context's block ends. Leaving the block pops
+    # the app context (running its teardown) and the request context stays
+    # until the client's block ends (Flask-DebugToolbar's tests do this).
+    torn = []
+
+    @app.teardown_appcontext
+    def down(exc):
+        torn.append(exc)
+
+    @app.route("/")
+    def index():
+        g.seen = request.args["q"]
+        return "x"
+
+    popped = []
+
+    def on_popped(sender, **kw):
+        popped.append(sender)
+
+    erlen.signals.appcontext_popped.connect(on_popped, app)
+    client = app.test_client()
+    with client:
+        with app.app_context() as outer:
+            g.outer = "kept"
+            assert client.get("/?q=1").data == b"x"
+            assert request.args["q"] == "1"
+            assert (g.seen, g.outer) == ("1", "kept")  # one g, the app context's
+            assert torn == []  # the request shared it: its end tore nothing down
+        assert torn == [None]
+        assert popped == [app]
+        assert request.args["q"] == "1"
+        assert current_app._get_current_object() is app
+        assert outer._tokens == []
+    assert not has_request_context()
+    assert not has_app_context()
+    assert popped == [app]  # the request context shared it: no second signal
+    erlen.signals.appcontext_popped.disconnect(on_popped, app)
+    # The next block starts clean.
+    with client:
+        client.get("/?q=2")
+        assert request.args["q"] == "2"
+    assert not has_app_context()
+
+
+def test_app_context_pushed_twice_popped_under_a_request_context(app):
+    ctx = app.app_context()
+    ctx.push()
+    ctx.push()
+    inner = app.test_request_context("/inner")
+    inner.push()
+    ctx.pop()
+    assert ctx._tokens  # still pushed once: nothing torn down yet
+    ctx.pop()
+    assert request.path == "/inner"
+    inner.pop()
+    assert not has_app_context()
+
+
+def test_popping_under_is_refused_for_another_app_or_a_request_context(app):
+    other = erlen.Erlen("other")
+    with app.app_context() as ctx:
+        inner = other.test_request_context("/")
+        inner.push()
+        with pytest.raises(AssertionError, match="Popped the wrong context"):
+            ctx.pop()
+        inner.pop()
+    # As in Flask, a request context is not popped under another one.
+    with app.test_request_context("/outer") as outer:
+        inner = app.test_request_context("/inner")
+        inner.push()
+        with pytest.raises(AssertionError, match="Popped the wrong context"):
+            outer.pop()
+        inner.pop()
+    assert not has_app_context()
+
+
 def test_signals_sent_only_with_receivers(app, client):
     from erlen import signals
 

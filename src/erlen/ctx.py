@@ -94,6 +94,11 @@ class AppContext:
     _borrowed: AppContext | None = None
     #: Flashed messages read during this request (see erlen.sessions).
     flashes: list[tuple[str, str]] | None = None
+    #: Set when this context was popped while a request context that shares
+    #: it was still active (see :meth:`pop`): the context to restore in its
+    #: place when that request context is popped.
+    _popped_under: bool = False
+    _restore_to: AppContext | None = None
 
     def __init__(self, app: Erlen) -> None:
         self.app = app
@@ -153,7 +158,15 @@ class AppContext:
         tokens = self._tokens
         if not tokens:
             raise RuntimeError(f"Popped {self!r} that is not pushed.")
-        if _cv.get(None) is not self:
+        active = _cv.get(None)
+        # A request context pushed inside this one shares it instead of
+        # pushing an app context of its own, as in Flask, whose app and
+        # request contexts are two stacks: this one can then be popped while
+        # that request context stays active (a test client's `with` block
+        # keeps its last request's context pushed until the block ends).
+        if active is not self and (
+            active is None or active._outer is not self or isinstance(self, RequestContext)
+        ):
             raise AssertionError(f"Popped the wrong context ({self!r} is not the active one).")
         if exc is _sentinel:
             exc = sys.exc_info()[1]
@@ -161,7 +174,19 @@ class AppContext:
             if len(tokens) == 1:
                 self._teardown(exc)
         finally:
-            self._finish_pop()
+            if active is self:
+                self._finish_pop()
+            else:
+                self._pop_under()
+
+    def _pop_under(self) -> None:
+        """Pop this context while a request context that shares it stays active."""
+        token = self._tokens.pop()
+        if not self._tokens:
+            self._popped_under = True
+            self._restore_to = None if token.old_value is Token.MISSING else token.old_value
+            if _signals.appcontext_popped.receivers:
+                _signals.appcontext_popped.send(self.app, _async_wrapper=self.app.ensure_sync)
 
     def _finish_pop(self) -> None:
         """Reset the context variable (after any teardown) and signal the last pop."""
@@ -176,6 +201,11 @@ class AppContext:
             # (None reads as no context: every reader uses _cv.get(None).)
             old = None if token.old_value is Token.MISSING else token.old_value
             _cv.set(t.cast("AppContext", old))
+        restored = _cv.get(None)
+        if restored is not None and restored._popped_under and not restored._tokens:
+            # The context under this one was popped first (see pop): what it
+            # replaced is active again, not the popped context.
+            _cv.set(t.cast("AppContext", restored._restore_to))
         if not tokens and self._outer is None and _signals.appcontext_popped.receivers:
             _signals.appcontext_popped.send(self.app, _async_wrapper=self.app.ensure_sync)
 
