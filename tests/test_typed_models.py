@@ -498,3 +498,33 @@ def test_msgspec_errors_never_echo_input(app, client):
         "Object contains unknown field",
         "unknown_field",
     )
+
+
+def test_msgspec_models_need_no_pydantic():
+    # erlen[msgspec] alone: views and the spec work without importing pydantic.
+    code = (
+        "import sys, msgspec\n"
+        "from erlen import Erlen\n"
+        "from erlen.openapi import OpenAPI\n"
+        "from erlen.typed import input, output\n"
+        "class M(msgspec.Struct):\n"
+        "    x: int\n"
+        "app = Erlen('m')\n"
+        "@app.post('/m')\n"
+        "@input(M)\n"
+        "@output(M)\n"
+        "def m(body):\n"
+        "    return body\n"
+        "@app.get('/q')\n"
+        "@input(M, 'query')\n"
+        "def q(query):\n"
+        "    return str(query.x)\n"
+        "api = OpenAPI(app)\n"
+        "client = app.test_client()\n"
+        "assert client.post('/m', json={'x': 1}).json == {'x': 1}\n"
+        "assert client.get('/q?x=2').data == b'2'\n"
+        "spec = api.spec(app)\n"
+        "assert spec['components']['schemas']['M']['required'] == ['x']\n"
+        "assert 'pydantic' not in sys.modules, 'pydantic imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
