@@ -93,6 +93,48 @@ def make_erlen(asynchronous: bool = False) -> t.Any:
     return app
 
 
+def make_erlen_msgspec() -> t.Any:
+    """Erlen's WSGI side with msgspec Structs for models (the same rules) instead of pydantic."""
+    import msgspec
+    from msgspec import Meta
+
+    from erlen import Erlen
+    from erlen.typed import input, output
+
+    class BookmarkInS(msgspec.Struct):
+        url: t.Annotated[str, Meta(max_length=2000)]
+        title: t.Annotated[str, Meta(min_length=1, max_length=200)]
+        tags: t.Annotated[list[str], Meta(max_length=20)] = []
+
+    class BookmarkOutS(msgspec.Struct):
+        id: int
+        url: str
+        title: str
+        tags: list[str]
+
+    class ListQueryS(msgspec.Struct):
+        page: t.Annotated[int, Meta(ge=1, le=10_000)] = 1
+        per_page: t.Annotated[int, Meta(ge=1, le=100)] = 20
+        tag: list[str] = []
+        q: t.Annotated[str, Meta(max_length=100)] | None = None
+
+    app = Erlen("typed_bench_msgspec")
+
+    @app.post("/bookmarks")
+    @input(BookmarkInS)
+    @output(BookmarkOutS, status=201)
+    def create(body: BookmarkInS) -> t.Any:
+        return BookmarkOutS(1, body.url, body.title, body.tags)
+
+    @app.get("/bookmarks")
+    @input(ListQueryS, "query")
+    @output(ListQueryS)
+    def search(query: ListQueryS) -> t.Any:
+        return query
+
+    return app
+
+
 def make_fastapi() -> t.Any:
     from fastapi import FastAPI, Query
 
