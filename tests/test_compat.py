@@ -90,7 +90,7 @@ FLASK_NAMES = [
     ("flask.helpers:flash", "erlen.helpers:flash"),
     ("flask.helpers:send_file", "erlen.helpers:send_file"),
     ("flask.helpers:get_debug_flag", "erlen.compat._glue:get_debug_flag"),
-    ("flask.json:dumps", "erlen.json:dumps"),
+    ("flask.json:dumps", "erlen.compat._glue:json_dumps"),
     ("flask.json.provider:DefaultJSONProvider", "erlen.json:DefaultJSONProvider"),
     ("flask.json.provider:JSONProvider", "erlen.json:JSONProvider"),
     ("flask.json.tag:TaggedJSONSerializer", "erlen.json.tag:TaggedJSONSerializer"),
@@ -157,6 +157,33 @@ WERKZEUG_NAMES = [
 @pytest.mark.parametrize(("shim", "real"), FLASK_NAMES + WERKZEUG_NAMES, ids=lambda v: v)
 def test_names_are_erlens_objects(shim: str, real: str) -> None:
     assert _get(shim) is _get(real)
+
+
+@pytest.mark.usefixtures("compat")
+def test_flask_json_dumps_is_spaced_as_flasks(app: Erlen) -> None:
+    # Flask's default provider, called without options, writes json.dumps's
+    # default separators; Flask-Admin's tests compare that text in its pages'
+    # data-json attributes. Erlen's own app.json.dumps stays compact.
+    import io
+
+    from flask import json
+
+    assert json.dumps([1, "a"]) == '[1, "a"]'  # no app: the standard library
+    with app.app_context():
+        assert json.dumps({"b": [1, "é"], "a": None}) == '{"a": null, "b": [1, "\\u00e9"]}'
+        assert json.dumps([1], indent=2) == "[\n  1\n]"
+        assert json.dumps([1, 2], separators=(",", ":")) == "[1,2]"
+        assert app.json.dumps([1, "a"]) == '[1,"a"]'
+        out = io.StringIO()
+        json.dump({"a": 1}, out)
+        assert out.getvalue() == '{"a": 1}'
+
+        class Custom(erlen.json.DefaultJSONProvider):
+            def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
+                return f"custom {kwargs}"
+
+        app.json = Custom(app)
+        assert json.dumps([1]) == "custom {}"  # another provider is called as is
 
 
 @pytest.mark.usefixtures("compat")

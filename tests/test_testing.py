@@ -95,6 +95,32 @@ def test_flask_private_helpers_build_a_request_with_the_clients_cookies(app, cli
     assert environ["HTTP_COOKIE"] == "sid=abc"
 
 
+def test_client_sends_requests_to_a_plain_wsgi_callable(app, client_interface):
+    # As Werkzeug's client, any WSGI callable can be tested (Flask-Admin's
+    # tests mount their app under a DispatcherMiddleware). It has no ASGI
+    # side, so it is called over WSGI whatever the class-wide interface;
+    # responses are the Erlen Response, requests Erlen's Request.
+    from erlen.testing import ErlenClient
+
+    seen = {}
+
+    def plain(environ, start_response):
+        seen["host"] = environ["HTTP_HOST"]
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+        return [b"hi"]
+
+    client = ErlenClient(plain)
+    assert client.interface == "wsgi"
+    rv = client.get("/x?a=1", headers={"X-Test": "1"})
+    assert rv.status_code == 200 and rv.text == "hi"
+    assert isinstance(rv, Response)
+    assert rv.request.args["a"] == "1"
+    assert seen["host"] == "localhost"
+    # An Erlen app keeps the class-wide interface; an explicit one is kept.
+    assert ErlenClient(app).interface == client_interface
+    assert ErlenClient(plain, interface="asgi").interface == "asgi"
+
+
 def test_cookie_jar(app, client):
     @app.route("/set")
     def set_():

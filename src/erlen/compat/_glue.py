@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import typing as t
 
+from .. import json as _erlen_json
 from ..globals import _cv
 from ..testing import EnvironBuilder as _ErlenEnvironBuilder
 
@@ -65,6 +66,36 @@ def get_debug_flag() -> bool:
     is unset, ``FLASK_DEBUG`` asks for debug mode."""
     value = os.environ.get("ERLEN_DEBUG", os.environ.get("FLASK_DEBUG", ""))
     return bool(value) and value.lower() not in ("0", "false", "no", "off")
+
+
+# Flask's default provider calls json.dumps with its default separators when
+# given no options; Erlen's writes compact JSON then (see erlen.json).
+_FLASK_SEPARATORS = (", ", ": ")
+
+
+def json_dumps(obj: t.Any, **kwargs: t.Any) -> str:
+    """``flask.json.dumps``: the current app's provider, with Flask's spacing.
+
+    Erlen's :class:`~erlen.json.DefaultJSONProvider` writes ``[1,"a"]`` when
+    called without options; Flask's writes ``[1, "a"]``, and extensions put
+    that text in pages their tests compare (Flask-Admin's ``data-json``
+    attributes). So an Erlen default provider called without options gets
+    json's default separators here; another provider is called as is.
+    Outside an app context, the standard library writes it, as in Flask.
+    """
+    ctx = _cv.get(None)
+    if ctx is None:
+        return _erlen_json.dumps(obj, **kwargs)
+    provider = ctx.app.json
+    # With any option given, Erlen's provider already calls json.dumps as Flask's does.
+    if not kwargs and type(provider).dumps is _erlen_json.DefaultJSONProvider.dumps:
+        kwargs["separators"] = _FLASK_SEPARATORS
+    return provider.dumps(obj, **kwargs)
+
+
+def json_dump(obj: t.Any, fp: t.IO[str], **kwargs: t.Any) -> None:
+    """``flask.json.dump``: :func:`json_dumps` written to a text file."""
+    fp.write(json_dumps(obj, **kwargs))
 
 
 def get_load_dotenv(default: bool = True) -> bool:

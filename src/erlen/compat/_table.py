@@ -94,7 +94,7 @@ FLASK: dict[str, Shim] = {
             "get_template_attribute": "erlen.templating:get_template_attribute",
         },
     ),
-    "flask.json": Shim(("erlen.json",)),
+    "flask.json": Shim(("erlen.json",), {"dumps": f"{_C}:json_dumps", "dump": f"{_C}:json_dump"}),
     "flask.json.provider": Shim(("erlen.json",)),
     "flask.json.tag": Shim(("erlen.json.tag",)),
     "flask.logging": Shim(

@@ -230,12 +230,24 @@ class ErlenClient:
         interface: str | None = None,
         **kwargs: t.Any,
     ) -> None:
+        from ..app import Erlen
+
+        self._erlen_app = isinstance(app, Erlen)
         if interface is not None:
             if interface not in INTERFACES:
                 raise ValueError(f"interface must be one of {INTERFACES}, not {interface!r}")
             self.interface = interface
+        elif not self._erlen_app:
+            # Any WSGI callable can be tested, as with Werkzeug's client (a
+            # DispatcherMiddleware in Flask-Admin's tests); it has no ASGI
+            # side, so the class-wide interface applies to Erlen apps only.
+            self.interface = "wsgi"
         self.application = app
-        base = response_wrapper or app.response_class
+        base = response_wrapper or getattr(app, "response_class", None)
+        if base is None:
+            from ..wrappers import Response
+
+            base = Response
         self.response_wrapper: type[t.Any] = type("TestResponse", (TestResponse, base), {})
         self._cookies: dict[tuple[str, str, str], _Cookie] | None = {} if use_cookies else None
         self.environ_base: dict[str, t.Any] = {
@@ -352,7 +364,7 @@ class ErlenClient:
         from ..wsgi import make_request
 
         environ = self._build_environ(*args, **kwargs)
-        return make_request(self.application.request_class, environ)
+        return make_request(self._request_class(), environ)
 
     def _store_cookies(self, environ: dict[str, t.Any], headers: Headers) -> None:
         if self._cookies is None:
@@ -386,7 +398,9 @@ class ErlenClient:
         base = dict(self.environ_base)
         base.update(kwargs.pop("environ_base", None) or {})
         kwargs["environ_base"] = base
-        builder = EnvironBuilder(self.application, *args, **kwargs)
+        # A plain WSGI callable has no config to take the host and root from.
+        app = self.application if self._erlen_app else None
+        builder = EnvironBuilder(app, *args, **kwargs)
         return builder.get_environ()
 
     def _pop_preserved(self) -> None:
@@ -510,8 +524,17 @@ class ErlenClient:
         rv.direct_passthrough = False
         from ..wsgi import make_request
 
-        rv.request = make_request(self.application.request_class, environ)
+        rv.request = make_request(self._request_class(), environ)
         return rv
+
+    def _request_class(self) -> type[Request]:
+        """The app's request class; Erlen's for an app that is a plain WSGI callable."""
+        cls = getattr(self.application, "request_class", None)
+        if cls is None:
+            from ..wrappers import Request
+
+            cls = Request
+        return t.cast("type[Request]", cls)
 
     def get(self, *args: t.Any, **kw: t.Any) -> t.Any:
         """Send a GET request."""
