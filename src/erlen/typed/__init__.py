@@ -1,4 +1,4 @@
-"""Typed views: validated input and typed output with pydantic models.
+"""Typed views: validated input and typed output with pydantic or msgspec models.
 
 Three decorators, placed under the route decorator, declare what a view
 takes and what it returns::
@@ -10,7 +10,9 @@ takes and what it returns::
 
 :func:`input` validates one part of the request (the JSON body by default;
 the query string, form data, headers or cookies with ``location=``) with
-pydantic and passes the result to the view as a keyword argument.
+the model's library (pydantic; msgspec for a ``msgspec.Struct``; see
+:mod:`erlen.typed.adapters`) and passes the result to the view as a
+keyword argument.
 :func:`output` serializes what the view returns through a model, so a field
 the model does not have never reaches the client. :func:`doc` and
 :func:`security` only describe the view for :mod:`erlen.openapi`.
@@ -21,7 +23,8 @@ JSON an :class:`InvalidJSON` (400), both answered as RFC 9457
 (or for the code) to answer in another format.
 
 pydantic (``pip install erlen[openapi]``) is imported when a decorator is
-first used, never by ``import erlen``. A view without these decorators is
+first given one of its models, msgspec (``erlen[msgspec]``) when one is
+given a Struct; neither by ``import erlen``. A view without these decorators is
 not touched: the work happens in a wrapper around the decorated view only.
 
 .. versionadded:: 0.2
@@ -88,7 +91,7 @@ class ProblemDetails(HTTPException):
     failing field, each with ``location`` (``json``, ``query``, ``form``,
     ``headers`` or ``cookies``), ``pointer`` (a JSON pointer to the field
     in that location, RFC 6901, e.g. ``/tags/0``), ``detail`` (the message)
-    and ``type`` (pydantic's error type, e.g. ``missing``).
+    and ``type`` (the library's error type, e.g. ``missing``).
 
     :param errors: The failing fields, in the shape above.
     :param description: The ``detail`` member; the class's default if not given.
@@ -449,8 +452,8 @@ def input(
     ``@input(BookmarkIn)`` reads the JSON body (``Content-Type:
     application/json``) straight into the model; ``location="query"``,
     ``"form"`` (form fields and files), ``"headers"`` or ``"cookies"``
-    read that part instead, where ``schema`` must be a pydantic model
-    class. A field typed as a list (``list[str]``) takes every value of a
+    read that part instead, where ``schema`` must be a record type: a
+    pydantic model, a msgspec Struct, a dataclass or a ``TypedDict``. A field typed as a list (``list[str]``) takes every value of a
     repeated key; the others take the first. A header field's name has
     ``_`` for ``-`` (``x_request_id`` reads ``X-Request-Id``) unless it has
     an alias.
@@ -460,8 +463,9 @@ def input(
     (:data:`LOCATIONS`). Inputs are validated in the order of the
     decorators, top first, right before the view runs.
 
-    :param schema: A pydantic model class (or, for ``json``, any type
-        pydantic validates: ``list[Item]``, a dataclass, a ``TypedDict``).
+    :param schema: A pydantic model or msgspec Struct class, a dataclass
+        or a ``TypedDict`` (or, for ``json``, any type its library
+        validates: ``list[Item]``...).
     :param location: One of :data:`LOCATIONS`.
     :param arg: The keyword argument's name.
     :param example: An example value shown in the spec.
@@ -507,8 +511,8 @@ def output(
     A value that does not fit the model, or a status no decorator
     declares, is a bug in the view: a 500, logged as usual.
 
-    :param schema: A pydantic model class or any type pydantic serializes
-        (``list[Item]``), or ``None``.
+    :param schema: A pydantic model or msgspec Struct class, or any type
+        its library serializes (``list[Item]``), or ``None``.
     :param status: The status code this model is sent with.
     :param description: The response's description in the spec.
     :param example: An example value shown in the spec.
