@@ -18,6 +18,8 @@ from binascii import a2b_base64, b2a_base64
 from datetime import UTC, datetime
 from time import time
 
+from ._compiled import mypyc_attr
+
 # -- the signed-cookie format ------------------------------------------------------
 #
 # Flask's session cookie is what itsdangerous' URLSafeTimedSerializer makes of
@@ -139,6 +141,10 @@ def _to_bytes(value: str | bytes) -> bytes:
     return value.encode("utf-8") if isinstance(value, str) else value
 
 
+# Compiled (erlen._compiled), it stays a Python class: its methods are patched
+# (tests fix get_timestamp) and callers may set attributes on it. (mypyc's
+# methods still refuse a subclass's instance: it is private, and final there.)
+@mypyc_attr(native_class=False)
 class _CookieSerializer:
     """Signs and verifies session cookies in itsdangerous' ``URLSafeTimedSerializer``
     format, with the standard library only.
@@ -199,7 +205,8 @@ class _CookieSerializer:
         # the HMAC and base64 work; the age is still checked and the payload
         # still deserialized (a fresh object) every time. Bounded, and
         # dropped with the serializer when a key changes.
-        self._verified: dict[str | bytes, tuple[int, t.Any]] = {}
+        # (bytearray in the key type only: such tokens are checked, never kept.)
+        self._verified: dict[str | bytes | bytearray, tuple[int, t.Any]] = {}
         # PERF: the last token signed, with the serialized payload and the
         # second it was signed in: signing the same session again in the
         # same second (a refreshed permanent session, a burst of requests)
@@ -282,7 +289,9 @@ class _CookieSerializer:
         self._last_signed = (text, ts, result)
         return result
 
-    def _loads(self, token: str | bytes, max_age: int | None = None) -> tuple[t.Any, int]:
+    def _loads(
+        self, token: str | bytes | bytearray, max_age: int | None = None
+    ) -> tuple[t.Any, int]:
         """The object in ``token`` and its timestamp.
 
         :raises _Invalid: The token does not verify, is older than
@@ -405,7 +414,7 @@ class _CookieSerializer:
 
     def loads(
         self,
-        s: str | bytes,
+        s: str | bytes | bytearray,
         max_age: int | None = None,
         return_timestamp: bool = False,
         salt: str | bytes | None = None,
@@ -428,7 +437,8 @@ class _CookieSerializer:
                 serializer=self.serializer,
                 signer_kwargs=self.signer_kwargs,
             )
-            return other.loads(s, max_age=max_age, return_timestamp=return_timestamp)
+            # itsdangerous takes a bytearray as bytes, though its types say str | bytes.
+            return other.loads(s, max_age=max_age, return_timestamp=return_timestamp)  # type: ignore[arg-type]
         try:
             obj, ts = self._loads(s, max_age)
         except _Invalid as e:
@@ -461,6 +471,7 @@ class _CookieSerializer:
         return obj
 
 
+@mypyc_attr(native_class=False)  # a plain descriptor, whether compiled or not
 class _LazySha1:
     """A class attribute that is :func:`hashlib.sha1` itself, imported on first read.
 

@@ -130,7 +130,7 @@ def _cookie_escape_match(match: re.Match[bytes]) -> bytes:
 def dump_cookie(
     key: str,
     value: str = "",
-    max_age: timedelta | int | None = None,
+    max_age: timedelta | int | str | None = None,
     expires: str | datetime | float | None = None,
     path: str | None = "/",
     domain: str | None = None,

@@ -120,7 +120,7 @@ def _decode_query_part(part: str) -> str:
 
 
 def url_decode(
-    s: str | bytes,
+    s: str | bytes | bytearray,
     cls: type[MultiDict[str, str]] | None = None,
     separator: str = "&",
 ) -> MultiDict[str, str]:

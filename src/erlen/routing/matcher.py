@@ -16,6 +16,7 @@ import bisect
 import re
 import typing as t
 
+from .._compiled import mypyc_attr
 from .converters import BaseConverter, NumberConverter
 from .rules import _MIXED, _TAIL, _WHOLE, _Step
 
@@ -87,6 +88,8 @@ TAIL_BUDGET = 1_000_000
 _ANY, _SEGMENT, _GENERIC = 0, 1, 2  # converter classes of a tail
 
 
+# A Python class when compiled too: a native one can't alias a dict method.
+@mypyc_attr(native_class=False)
 class _TailMatch(dict[str, str]):
     """The groups of a tail match, read like a regex match's."""
 
