@@ -179,6 +179,35 @@ def _request() -> Request:
     return ctx.request
 
 
+def _request_proxy() -> Request:
+    """The ``request`` proxy: a :class:`LocalProxy` of :func:`_request` whose
+    reads of public names look the context up themselves.
+
+    PERF: ``request.args`` and the like are the most frequent proxy reads
+    of a request; this makes each one Python call instead of two.
+    """
+    proxy = LocalProxy(_request)
+    general = type(proxy).__getattribute__
+
+    def __getattribute__(
+        self: LocalProxy,
+        name: str,
+        _general: t.Callable[[LocalProxy, str], t.Any] = general,
+        _cv_get: t.Callable[[None], AppContext | None] = _cv.get,
+    ) -> t.Any:
+        if name[0] != "_":
+            ctx = _cv_get(None)
+            if ctx is not None:
+                request = ctx.request
+                if request is not None:
+                    return getattr(request, name)
+        # Private and special names, and the error outside a request.
+        return _general(self, name)
+
+    type(proxy).__getattribute__ = __getattribute__  # type: ignore[method-assign,assignment]
+    return t.cast("Request", proxy)
+
+
 def _session() -> t.Any:
     ctx = _cv.get(None)
     if ctx is None or ctx.request is None:
@@ -226,7 +255,7 @@ current_app: Erlen = LocalProxy(_app)  # type: ignore[assignment]
 #: A namespace for data during one app context (one request).
 g: _AppCtxGlobals = LocalProxy(_g)  # type: ignore[assignment]
 #: The current request.
-request: Request = LocalProxy(_request)  # type: ignore[assignment]
+request: Request = _request_proxy()
 #: The current session (opened on first use).
 session: t.Any = LocalProxy(_session)
 #: The active context object (app or request context).
