@@ -1276,3 +1276,20 @@ def test_status_lines_take_werkzeugs_upper_case_reason() -> None:
     assert Response().status == "200 OK"
     erlen.compat.uninstall()
     assert run() == ("201 Created", "404 Not Found", "418 I'm a teapot")
+
+
+@pytest.mark.usefixtures("compat")
+def test_flask_helpers_werkzeug_is_the_werkzeug_module() -> None:
+    # Flask's helpers module imports werkzeug, and extensions' tests patch
+    # through it (Flask-DebugToolbar patches
+    # "flask.helpers.werkzeug.utils.send_from_directory").
+    from unittest import mock
+
+    import flask.helpers
+    import werkzeug
+    import werkzeug.utils
+
+    assert flask.helpers.werkzeug is werkzeug
+    with mock.patch("flask.helpers.werkzeug.utils.send_from_directory") as patched:
+        assert werkzeug.utils.send_from_directory is patched
+    assert werkzeug.utils.send_from_directory is erlen.helpers.send_from_directory

@@ -93,7 +93,9 @@ def _resolve(module: ShimModule, name: str) -> t.Any:
     target = shim.names.get(name)
     if target is not None:
         mod_name, _, attr = target.partition(":")
-        return getattr(importlib.import_module(mod_name), attr)
+        module_ = importlib.import_module(mod_name)
+        # A target without ":attr" is the module itself.
+        return getattr(module_, attr) if attr else module_
     full = f"{module.__name__}.{name}"
     if full in _tables():
         # A submodule read as an attribute before it was imported

@@ -16,7 +16,8 @@ class Shim(t.NamedTuple):
 
     :param sources: Erlen modules searched in order for a public name.
     :param names: ``name -> "module:attr"`` for names found elsewhere or
-        renamed; these win over ``sources`` and may be private.
+        renamed (``"module"`` alone: the module itself); these win over
+        ``sources`` and may be private.
     """
 
     sources: tuple[str, ...] = ()
@@ -92,6 +93,9 @@ FLASK: dict[str, Shim] = {
             "get_debug_flag": f"{_C}:get_debug_flag",
             "get_load_dotenv": f"{_C}:get_load_dotenv",
             "get_template_attribute": "erlen.templating:get_template_attribute",
+            # Flask's helpers module imports werkzeug, and tests patch through
+            # it (Flask-DebugToolbar: flask.helpers.werkzeug.utils...).
+            "werkzeug": "werkzeug",
         },
     ),
     "flask.json": Shim(("erlen.json",), {"dumps": f"{_C}:json_dumps", "dump": f"{_C}:json_dump"}),
