@@ -205,8 +205,8 @@ class _CookieSerializer:
         # the HMAC and base64 work; the age is still checked and the payload
         # still deserialized (a fresh object) every time. Bounded, and
         # dropped with the serializer when a key changes.
-        # (bytearray in the key type only: such tokens are checked, never kept.)
-        self._verified: dict[str | bytes | bytearray, tuple[int, t.Any]] = {}
+        # (bytearray and memoryview in the key type only: such tokens are never kept.)
+        self._verified: dict[str | bytes | bytearray | memoryview, tuple[int, t.Any]] = {}
         # PERF: the last token signed, with the serialized payload and the
         # second it was signed in: signing the same session again in the
         # same second (a refreshed permanent session, a burst of requests)
@@ -290,7 +290,7 @@ class _CookieSerializer:
         return result
 
     def _loads(
-        self, token: str | bytes | bytearray, max_age: int | None = None
+        self, token: str | bytes | bytearray | memoryview, max_age: int | None = None
     ) -> tuple[t.Any, int]:
         """The object in ``token`` and its timestamp.
 
@@ -317,7 +317,7 @@ class _CookieSerializer:
             except UnicodeError:
                 raise _Invalid("BadSignature", "The value is not valid UTF-8") from None
         elif type(token) is not bytes:
-            # A bytearray or memoryview from a caller, despite the annotation.
+            # A bytearray or memoryview from a caller.
             token = bytes(t.cast(t.Any, token))
         value, sep, sig = token.rpartition(b".")
         if not sep:
@@ -414,7 +414,7 @@ class _CookieSerializer:
 
     def loads(
         self,
-        s: str | bytes | bytearray,
+        s: str | bytes | bytearray | memoryview,
         max_age: int | None = None,
         return_timestamp: bool = False,
         salt: str | bytes | None = None,
@@ -437,7 +437,7 @@ class _CookieSerializer:
                 serializer=self.serializer,
                 signer_kwargs=self.signer_kwargs,
             )
-            # itsdangerous takes a bytearray as bytes, though its types say str | bytes.
+            # itsdangerous takes any bytes-like token, though its types say str | bytes.
             return other.loads(s, max_age=max_age, return_timestamp=return_timestamp)  # type: ignore[arg-type]
         try:
             obj, ts = self._loads(s, max_age)
