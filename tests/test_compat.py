@@ -348,6 +348,23 @@ def test_url_build_error_handlers_run() -> None:
 
 
 @pytest.mark.usefixtures("compat")
+def test_flask_wrappers_base_classes_are_werkzeugs() -> None:
+    # Flask-Classful checks a view's return value with
+    # isinstance(rv, flask.wrappers.ResponseBase).
+    from flask import Flask, Request, Response, make_response
+    from flask.wrappers import RequestBase, ResponseBase
+    from werkzeug.wrappers import Request as WRequest
+    from werkzeug.wrappers import Response as WResponse
+
+    assert ResponseBase is WResponse and RequestBase is WRequest
+    assert issubclass(Response, ResponseBase) and issubclass(Request, RequestBase)
+    app = Flask(__name__)
+    with app.test_request_context():
+        assert isinstance(make_response("hi"), ResponseBase)
+        assert not isinstance("hi", ResponseBase)
+
+
+@pytest.mark.usefixtures("compat")
 def test_context_variable_views() -> None:
     from flask import Flask
     from flask.globals import _cv_app, _cv_request

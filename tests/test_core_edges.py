@@ -646,3 +646,74 @@ def test_python_dash_m_erlen():
         [sys.executable, "-m", "erlen", "--help"], capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 0 and "routes" in out.stdout
+
+
+# -- the app's root without its slash (an empty path below the mount point) -----
+
+
+def test_empty_path_redirects_to_the_roots_slash(app, client):
+    # As Flask/Werkzeug: an app mounted at /app asked for /app (PATH_INFO ""
+    # over WSGI, path == root_path over ASGI) is sent to /app/, so relative
+    # links on the page resolve below the mount point. The query is kept.
+    @app.route("/")
+    def index():
+        return f"index {request.path}"
+
+    rv = client.get("")
+    assert rv.status_code == 308
+    assert rv.headers["Location"] == "/"
+    rv = client.get("", base_url="http://localhost/app", query_string={"q": "1"})
+    assert rv.status_code == 308
+    assert rv.headers["Location"] == "/app/?q=1"
+    rv = client.get("/", base_url="http://localhost/app")
+    assert rv.status_code == 200 and rv.text == "index /"
+
+
+def test_empty_path_matches_a_root_without_strict_slashes(app, client):
+    # A root rule that takes either form answers the empty path itself,
+    # and the view sees the path "/".
+    @app.route("/", strict_slashes=False)
+    def index():
+        return f"index {request.path} {request.routing_exception}"
+
+    rv = client.get("", base_url="http://localhost/app")
+    assert rv.status_code == 200 and rv.text == "index / None"
+
+
+def test_empty_path_without_a_root_rule_is_404(app, client):
+    @app.route("/other")
+    def other():
+        return "other"
+
+    assert client.get("", base_url="http://localhost/app").status_code == 404
+
+
+def test_empty_path_with_host_matching(client):
+    app = Erlen(__name__, host_matching=True, static_host="static.test")
+
+    @app.route("/", host="a.test")
+    def index():
+        return "index"
+
+    rv = app.test_client().get("", base_url="http://a.test/app")
+    assert rv.status_code == 308 and rv.headers["Location"] == "/app/"
+    assert app.test_client().get("/", base_url="http://a.test/app").text == "index"
+
+
+def test_empty_path_in_a_test_request_context():
+    # As Flask's request context: the empty path is matched when the
+    # context is made, to the root's redirect (or a 404 without a root rule),
+    # while request.path is "/".
+    from erlen.exceptions import NotFound, RequestRedirect
+
+    app = Erlen(__name__)
+    with app.test_request_context("", base_url="http://localhost/app"):
+        assert request.path == "/"
+        assert isinstance(request.routing_exception, NotFound)
+    app.add_url_rule("/", "index", lambda: "index")
+    with app.test_request_context("", base_url="http://localhost/app"):
+        assert request.path == "/" and request.script_root == "/app"
+        assert isinstance(request.routing_exception, RequestRedirect)
+        assert request.routing_exception.new_url == "/"
+    # The marker behind it is no status code's class: abort(308) is not it.
+    assert erlen.exceptions.default_exceptions.get(308) is not erlen.exceptions._EmptyPath

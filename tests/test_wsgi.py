@@ -163,6 +163,10 @@ def test_script_name_and_empty_path(app):
     env = EnvironBuilder(app).get_environ()
     env["SCRIPT_NAME"] = "/mount"
     env["PATH_INFO"] = ""
+    # As Werkzeug: the mount point without its slash redirects to it.
+    status, headers, _ = call(app, env)
+    assert status.startswith("308") and ("Location", "/mount/") in headers
+    env["PATH_INFO"] = "/"
     assert call(app, env)[2] == b"/mount|/|http://localhost/mount/"
 
 

@@ -303,11 +303,18 @@ def make_request(cls: type[Request], scope: Scope, receive: Receive | None = Non
     req: Request = object.__new__(combined)
     req.scope = scope  # type: ignore[attr-defined]
     req.method = scope.get("method", "GET")
-    path: str = scope.get("path") or "/"
+    path: str = scope.get("path") or ""
     root = scope.get("root_path", "")
     if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
-        path = path[len(root) :] or "/"
-    if path[0] != "/":
+        path = path[len(root) :]
+    if not path:
+        # The app's root without its slash (``/app`` for an app at
+        # ``/app``): routed as the empty path, as over WSGI (see _EmptyPath).
+        from .exceptions import _EmptyPath
+
+        req.routing_exception = _EmptyPath()
+        path = "/"
+    elif path[0] != "/":
         path = "/" + path
     req.path = path
     req.root_path = root.rstrip("/")

@@ -42,6 +42,7 @@ from .exceptions import (
     InternalServerError,
     RoutingException,
     SecurityError,
+    _EmptyPath,
 )
 from .globals import _cv
 from .http import host_is_trusted
@@ -97,19 +98,37 @@ def overridden(cls: type[Erlen], base: type[Erlen]) -> frozenset[str]:
 
 def match(app: Erlen, request: Request) -> None:
     """Match the request once, storing the rule and arguments (or the error) on it."""
-    if request.url_rule is not None or request.routing_exception is not None:
-        return  # matched already (the ASGI adapter matches first), or failed early
+    if request.url_rule is not None:
+        return  # matched already (the ASGI adapter matches first)
     url_map = app.url_map
     if url_map.host_matching or app.subdomain_matching or app.config["TRUSTED_HOSTS"] is not None:
         match_request(app, request)
         return
     # PERF: the common case of match_request, inlined.
+    path = request.path
+    if request.routing_exception is not None:
+        if not _clear_empty_path(request):
+            return  # failed early
+        path = ""
     try:
         request.url_rule, request.view_args = url_map.match(
-            request.path, request.method, url_map.default_subdomain
+            path, request.method, url_map.default_subdomain
         )
     except HTTPException as e:
         request.routing_exception = e
+
+
+def _clear_empty_path(request: Request) -> bool:
+    """Whether the ``routing_exception`` set before matching is the empty path's marker.
+
+    If so it is cleared: the request is matched as the path ``""``, which
+    gives the real outcome. Any other is an error found while reading the
+    request, which stays.
+    """
+    if isinstance(request.routing_exception, _EmptyPath):
+        request.routing_exception = None
+        return True
+    return False
 
 
 def domain_for(app: Erlen, request: Request) -> str | None:
@@ -187,8 +206,11 @@ def match_request(app: Erlen, request: Request, websocket: bool = False) -> None
     ``websocket`` matches a WebSocket handshake against the WebSocket
     rules (always as ``GET``), with the same host checks.
     """
+    path = request.path
     if request.routing_exception is not None:
-        return
+        if not _clear_empty_path(request):
+            return
+        path = ""
     trusted = app.config["TRUSTED_HOSTS"]
     if trusted is not None and not host_is_trusted(request.host, trusted):
         request.routing_exception = SecurityError(f"The host {request.host!r} is not trusted.")
@@ -199,12 +221,10 @@ def match_request(app: Erlen, request: Request, websocket: bool = False) -> None
             domain = _outside_server_name(app, request)
         if websocket:
             request.url_rule, request.view_args = app.url_map.match(
-                request.path, "GET", domain, websocket=True
+                path, "GET", domain, websocket=True
             )
         else:
-            request.url_rule, request.view_args = app.url_map.match(
-                request.path, request.method, domain
-            )
+            request.url_rule, request.view_args = app.url_map.match(path, request.method, domain)
     except HTTPException as e:
         request.routing_exception = e
 

@@ -636,6 +636,22 @@ _collect()
 default_exceptions[400] = BadRequest
 
 
+class _EmptyPath(RequestRedirect):
+    """Set by the request adapters when the path below the app root is empty.
+
+    A WSGI ``PATH_INFO`` of ``""`` (an app mounted at ``/app`` asked for
+    ``/app``) is routed as the empty path, as Werkzeug does: the router
+    redirects it to the root's slash when the ``/`` rule wants one. The
+    request's ``path`` is ``"/"`` all the same; matching replaces this
+    marker with its real outcome. Left unmatched, it is the redirect to
+    ``/`` that matching would usually give. (Defined after
+    :data:`default_exceptions` is filled: it is no status code's class.)
+    """
+
+    def __init__(self) -> None:
+        super().__init__("/")
+
+
 class Aborter:
     """Raise the exception registered for a status code.
 

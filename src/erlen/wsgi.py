@@ -138,7 +138,14 @@ def make_request(cls: type[Request], environ: dict[str, t.Any]) -> Request:
     req = combined.__new__(combined)
     req.environ = environ
     req.method = environ.get("REQUEST_METHOD", "GET")
-    path = environ.get("PATH_INFO") or "/"
+    path = environ.get("PATH_INFO")
+    if not path:
+        # The root of a mounted app without its slash: routed as the empty
+        # path, which redirects to the slash (see _EmptyPath).
+        from .exceptions import _EmptyPath
+
+        req.routing_exception = _EmptyPath()
+        path = "/"
     # PERF: ASCII paths (the usual case) need no latin-1/UTF-8 round trip.
     if not path.isascii():
         decoded = _decode_wsgi_str(path)

@@ -119,7 +119,15 @@ FLASK: dict[str, Shim] = {
     "flask.cli": Shim(("erlen.cli", "erlen.compat.cli"), {"FlaskGroup": "erlen.cli:ErlenGroup"}),
     "flask.typing": Shim(("erlen.compat.typing",)),
     "flask.views": Shim(("erlen.views",)),
-    "flask.wrappers": Shim(_WRAPPERS),
+    # Flask's module imports Werkzeug's wrappers under these names, and
+    # extensions import them from there (Flask-Classful's ResponseBase).
+    "flask.wrappers": Shim(
+        _WRAPPERS,
+        {
+            "RequestBase": "erlen.wrappers.request:Request",
+            "ResponseBase": "erlen.wrappers.response:Response",
+        },
+    ),
 }
 
 _DS = "erlen.datastructures"

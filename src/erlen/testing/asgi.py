@@ -61,7 +61,8 @@ def environ_to_scope(environ: dict[str, t.Any]) -> dict[str, t.Any]:
     What an ASGI server (uvicorn, hypercorn) would give the app for the same
     request: ``path`` is the full path (``SCRIPT_NAME`` + ``PATH_INFO``)
     decoded as UTF-8, with bytes that are not UTF-8 replaced by U+FFFD as
-    those servers do, while ``raw_path`` keeps the percent-encoded bytes;
+    those servers do (empty when both are: the app's root asked for without
+    its slash, which the app redirects), while ``raw_path`` keeps the percent-encoded bytes;
     ``root_path`` is ``SCRIPT_NAME``; headers are lower-case byte pairs from
     ``CONTENT_TYPE``, ``CONTENT_LENGTH`` and the ``HTTP_*`` keys. The server
     offers ``http.response.pathsend``. The client's preserve-context hook
@@ -96,7 +97,7 @@ def environ_to_scope(environ: dict[str, t.Any]) -> dict[str, t.Any]:
         "http_version": protocol.partition("/")[2] or "1.1",
         "method": environ.get("REQUEST_METHOD", "GET").upper(),
         "scheme": environ.get("wsgi.url_scheme", "http"),
-        "path": path.decode("utf-8", "replace") or "/",
+        "path": path.decode("utf-8", "replace"),
         "raw_path": quote_from_bytes(path, safe="/:@!$&'()*+,;=~").encode("ascii"),
         "query_string": _wsgi_bytes(environ.get("QUERY_STRING", "")),
         "root_path": script.decode("utf-8", "replace"),

@@ -88,7 +88,9 @@ class EnvironBuilder:
         self.url_scheme = url_scheme or base.scheme or "http"
         self.host = base.netloc or "localhost"
         self.script_root = base.path.rstrip("/")
-        self.path = split.path or "/"
+        # As Werkzeug's builder: an empty path stays empty (PATH_INFO ""),
+        # the root of a mounted app asked for without its slash.
+        self.path = split.path
         if query_string is None:
             # Like a browser: non-ASCII in the query is sent as UTF-8 escapes.
             query_string = quote(split.query, safe="=&;%+/?:@,$!*'()[]~")
