@@ -243,6 +243,46 @@ def test_missing_names_raise_a_clear_import_error(statement: str, missing: str) 
 
 
 @pytest.mark.usefixtures("compat")
+def test_a_missing_module_imported_as_a_module_is_a_module_not_found_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As with the real Werkzeug, which has no werkzeug.contrib since 1.0:
+    # apps fall back on ModuleNotFoundError (buku's bukuserver does).
+    with pytest.raises(ModuleNotFoundError) as exc_info:
+        exec("from werkzeug.contrib.fixers import ProxyFix", {})
+    assert isinstance(exc_info.value, erlen.compat.CompatModuleNotFoundError)
+    assert exc_info.value.name == "werkzeug.contrib"
+    assert "Erlen's compat layer" in str(exc_info.value)
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("werkzeug.contrib")
+    # Asked for as a name (`from x import name`), it stays a plain import
+    # error that explains itself, as for any missing name.
+    with pytest.raises(ImportError) as exc_info:
+        exec("from werkzeug import contrib", {})
+    assert not isinstance(exc_info.value, ModuleNotFoundError)
+    assert "Erlen's compat layer" in str(exc_info.value)
+    # A module imported as a name, whose own code imports the missing module,
+    # still gets the ModuleNotFoundError to fall back on.
+    package = tmp_path / "compat_fallback_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "fixers.py").write_text(
+        "try:\n"
+        "    from werkzeug.contrib.fixers import ProxyFix\n"
+        "except ModuleNotFoundError:\n"
+        "    from werkzeug.middleware.proxy_fix import ProxyFix\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        namespace: dict[str, t.Any] = {}
+        exec("from compat_fallback_pkg import fixers", namespace)
+        assert namespace["fixers"].ProxyFix is _get("erlen.compat.proxy_fix:ProxyFix")
+    finally:
+        for name in ("compat_fallback_pkg", "compat_fallback_pkg.fixers"):
+            sys.modules.pop(name, None)
+
+
+@pytest.mark.usefixtures("compat")
 def test_missing_attribute_is_an_attribute_error() -> None:
     import flask
 

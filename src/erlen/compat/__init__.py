@@ -38,7 +38,7 @@ from pathlib import Path
 
 from ._table import FLASK, WERKZEUG, Shim
 
-__all__ = ["CompatImportError", "install", "uninstall", "is_installed"]
+__all__ = ["CompatImportError", "CompatModuleNotFoundError", "install", "uninstall", "is_installed"]
 
 _DOCS = "see docs/compat.md for what Erlen's compat layer covers"
 
@@ -48,6 +48,36 @@ class CompatImportError(ImportError):
 
     .. versionadded:: 0.1
     """
+
+
+class CompatModuleNotFoundError(CompatImportError, ModuleNotFoundError):
+    """A ``flask`` or ``werkzeug`` module the compat layer does not provide, imported as a module.
+
+    ``import werkzeug.contrib.fixers`` raises it, a :class:`ModuleNotFoundError`
+    as with the real package for a module it lacks, so the usual fallback
+    ``except ModuleNotFoundError: from werkzeug.middleware.proxy_fix import
+    ProxyFix`` works; ``from werkzeug import contrib`` raises a plain
+    :class:`CompatImportError`, as a missing name does.
+
+    .. versionadded:: 0.1
+    """
+
+
+def _from_import() -> bool:
+    """Whether the import being made is a ``from x import name`` asking for ``x.name``.
+
+    Python answers those through ``importlib._bootstrap._handle_fromlist``,
+    which hides a :class:`ModuleNotFoundError` for the asked name behind its
+    own "cannot import name" error: the explanation would be lost.
+    """
+    # NOTE: walks only the import machinery's frames above create_module
+    # (the first other frame is the importing code), on a failed import only.
+    frame: types.FrameType | None = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
+        if frame.f_code.co_name == "_handle_fromlist":
+            return True
+        frame = frame.f_back
+    return False
 
 
 class CompatAttributeError(AttributeError):
@@ -144,7 +174,8 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         shim = self.tables.get(spec.name)
         if shim is None:
             parent, _, name = spec.name.rpartition(".")
-            raise CompatImportError(
+            error = CompatImportError if _from_import() else CompatModuleNotFoundError
+            raise error(
                 f"'{name}' cannot be imported from '{parent}': Erlen's compat layer does not"
                 f" provide '{spec.name}' (neither a name nor a module); {_DOCS}",
                 name=spec.name,
