@@ -82,8 +82,7 @@ class HTTPException(Exception):
         :return: ``self.response`` when one was given, else a new HTML response
             with this error's status, body and headers.
         """
-        from .wrappers import Response
-
+        Response = _Response or _response_class()
         if self.response is not None:
             return self.response
         cls = type(self)
@@ -118,6 +117,23 @@ class HTTPException(Exception):
 
 #: Rendered error pages by (class, description); bounded, see get_response.
 _PAGES: dict[tuple[type, str | None], bytes] = {}
+
+_Response: type[Response] | None = None
+
+
+def _response_class() -> type[Response]:
+    """:class:`erlen.wrappers.Response`, imported on first use (it imports this module).
+
+    PERF: kept here once imported: a ``from .wrappers import Response`` in
+    ``get_response`` would run the import system's handling of a package's
+    names, Python code, for every error page.
+    """
+    global _Response
+    if _Response is None:
+        from .wrappers import Response
+
+        _Response = Response
+    return _Response
 
 
 class BadRequest(HTTPException):
