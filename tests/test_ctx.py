@@ -335,6 +335,27 @@ def test_proxy_class_and_current_object(app):
         del g.missing
 
 
+def test_unbound_proxies_wrap_nothing(app):
+    # Outside a context a proxy has no __wrapped__ (an AttributeError, not
+    # the RuntimeError), so hasattr() and inspect.unwrap() work on it: pytest's
+    # --doctest-modules scans a module that imported current_app with them
+    # (Flask-Sitemap's suite does).
+    import doctest
+    import inspect
+    import types
+
+    for proxy in (erlen.current_app, request, g, erlen.session):
+        assert not hasattr(proxy, "__wrapped__")
+        assert inspect.unwrap(proxy) is proxy
+    module = types.ModuleType("uses_proxies")
+    source = 'from erlen import current_app, request\ndef documented():\n    """>>> 1 + 1\n    2\n    """\n'
+    exec(compile(source, "uses_proxies.py", "exec"), module.__dict__)
+    found = doctest.DocTestFinder().find(module)
+    assert [test.name for test in found if test.examples] == ["uses_proxies.documented"]
+    with app.app_context():
+        assert erlen.current_app.__wrapped__ is app
+
+
 def test_nested_app_context_shares_session(app, client):
     @app.route("/")
     def index():

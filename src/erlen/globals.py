@@ -63,7 +63,14 @@ class LocalProxy:
                     except RuntimeError:
                         return proxy_class
                 if name == "__wrapped__":
-                    return _get()
+                    try:
+                        return _get()
+                    except RuntimeError:
+                        # Unbound, nothing is wrapped: an AttributeError keeps
+                        # hasattr() and inspect.unwrap() working, which
+                        # doctest's scan of a module that imported the proxy
+                        # relies on (Werkzeug's proxy answers there too).
+                        raise AttributeError("__wrapped__") from None
             return getattr(_get(), name)
 
         def __setattr__(
