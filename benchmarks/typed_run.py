@@ -299,14 +299,19 @@ def record(framework: str) -> list[list[Any]]:
 
 
 def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process and all its threads so far; ``None`` off Linux."""
+    """CPU time of a process so far, all its threads; ``None`` off Linux.
+
+    The sum of each thread's time on a CPU from ``/proc/<pid>/task/*/schedstat``
+    (nanoseconds), so that a short batch of requests is measured precisely.
+    """
+    total = 0
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            fields = f.read().rpartition(")")[2].split()
-    except OSError:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/schedstat", encoding="ascii") as f:
+                total += int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
         return None
-    # utime and stime, the 12th and 13th fields after the command's ")".
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total / 1e9
 
 
 def _serve_and_load(
@@ -314,11 +319,11 @@ def _serve_and_load(
 ) -> dict[str, tuple[float, float | None]]:
     """(wall µs, server CPU µs) per request for each case, with ``name`` under uvicorn.
 
-    Wall: the best of ``batches`` batches of ``total / batches`` requests
-    (a burst of other work on the machine slows a batch, never speeds one
-    up). CPU: the server process's own CPU time over all the batches,
-    divided by the requests; the load generator's is not in it, and other
-    work on the machine changes it far less than the wall clock.
+    Each is the best of ``batches`` batches of ``total / batches`` requests:
+    a burst of other work on the machine slows a batch, never speeds one
+    up. Wall is 1 / requests per second; CPU the server process's own time
+    on a CPU per request (the load generator's is not in it), which other
+    work on the machine changes far less than the wall clock.
     """
     target, interface, _ = {**SERVED, **FLOORS}[name]
     port = _free_port()
@@ -340,20 +345,21 @@ def _serve_and_load(
         per_batch = max(connections, total // batches)
         for case in CASES:
             asyncio.run(_load(port, case, connections * 20, connections, time.monotonic() + 10))
-            cpu_start = _cpu_seconds(proc.pid)
             best = float("inf")
-            requests = 0
+            cpu: float | None = float("inf")
             end = time.monotonic() + max_seconds
             for _ in range(batches):
+                cpu_start = _cpu_seconds(proc.pid)
                 done, took = asyncio.run(_load(port, case, per_batch, connections, end))
-                if done:
-                    best = min(best, took / done * 1e6)
-                requests += done
-            cpu_end = _cpu_seconds(proc.pid)
-            cpu = None
-            if cpu_start is not None and cpu_end is not None and requests:
-                cpu = (cpu_end - cpu_start) / requests * 1e6
-            found[case] = (best, cpu)
+                cpu_end = _cpu_seconds(proc.pid)
+                if not done:
+                    continue
+                best = min(best, took / done * 1e6)
+                if cpu is not None and cpu_start is not None and cpu_end is not None:
+                    cpu = min(cpu, (cpu_end - cpu_start) / done * 1e6)
+                else:
+                    cpu = None
+            found[case] = (best, None if cpu == float("inf") else cpu)
     finally:
         proc.terminate()
         try:
