@@ -740,3 +740,29 @@ def test_response_freeze_and_get_wsgi_response() -> None:
     app_iter, status, headers = response.get_wsgi_response(EnvironBuilder().get_environ())
     assert status == "200 OK" and ("Content-Length", "2") in headers
     assert b"".join(app_iter) == b"ab"
+
+
+def test_text_response_content_type_pairs_bounded():
+    # The quick path for a view's str shares one header pair per media
+    # type; past the bound each response still gets its own right one.
+    from erlen.wrappers.response import _CONTENT_TYPE_PAIRS, _text_response
+
+    for i in range(300):
+        cls = type("R", (Response,), {"default_mimetype": f"application/x-pair-{i}"})
+        response = _text_response(cls, "x")
+        assert response.headers["Content-Type"] == f"application/x-pair-{i}"
+    assert len(_CONTENT_TYPE_PAIRS) <= 256
+    bare = type("R", (Response,), {"default_mimetype": None})
+    assert list(_text_response(bare, "hé").headers.items()) == [("Content-Length", "3")]
+
+
+def test_remote_user(app, client):
+    # Werkzeug's request.remote_user: the environ's REMOTE_USER (privacyidea's
+    # remote-user login reads it); None when no server set one.
+    @app.route("/")
+    def index():
+        return repr(request.remote_user)
+
+    assert client.get("/").text == "None"
+    with app.test_request_context(environ_base={"REMOTE_USER": "alice"}):
+        assert request.remote_user == "alice"

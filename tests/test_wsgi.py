@@ -7,6 +7,7 @@ from wsgiref.validate import validator
 
 import pytest
 
+import erlen
 from erlen import Erlen, Response, request
 from erlen.testing import EnvironBuilder
 
@@ -247,3 +248,44 @@ def test_bodiless_status_sends_no_content_headers(app: t.Any, client: t.Any, sta
     assert "Content-Type" not in rv.headers and "Content-Length" not in rv.headers
     assert rv.headers["ETag"] == '"x"'
     assert rv.data == b""
+
+
+def test_body_media_type_and_length_read_from_the_environ(app):
+    # The adapter reads both from CONTENT_TYPE and CONTENT_LENGTH; empty
+    # values mean the header was not sent, as for the headers view.
+    @app.post("/")
+    def index():
+        return f"{request.mimetype!r} {request.content_length!r} {request.get_data()!r}"
+
+    def send(content_type, content_length, body=b"abc"):
+        environ = EnvironBuilder(app, method="POST", data=body).get_environ()
+        environ["CONTENT_TYPE"] = content_type
+        environ["CONTENT_LENGTH"] = content_length
+        return call(app, environ)
+
+    assert send("Text/Plain; charset=utf-8", "3")[2] == b"'text/plain' 3 b'abc'"
+    assert send("", "")[2] == b"'' None b''"
+    assert send("text/plain", " 2 ")[2] == b"'text/plain' 2 b'ab'"
+    status, _, _ = send("text/plain", "+3")
+    assert status == "400 Bad Request"
+
+
+def test_request_class_overriding_media_type_or_length_is_honoured(app):
+    # The environ shortcuts stand in only for Request's own properties.
+    class JSONRequest(erlen.Request):
+        @property
+        def mimetype(self):
+            return "application/json"
+
+    class TwoBytes(erlen.Request):
+        content_length = 2
+
+    @app.post("/")
+    def index():
+        return f"{request.mimetype} {request.content_length} {request.get_data()!r}"
+
+    environ = EnvironBuilder(app, method="POST", data=b"{}xyz", content_type="text/plain")
+    app.request_class = JSONRequest
+    assert call(app, environ.get_environ())[2] == b"application/json 5 b'{}xyz'"
+    app.request_class = TwoBytes
+    assert call(app, environ.get_environ())[2] == b"text/plain 2 b'{}'"

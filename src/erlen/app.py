@@ -649,7 +649,7 @@ class Erlen(Scaffold):
         context, :meth:`full_dispatch_request`, :meth:`handle_exception` on
         an error, pop the context); then the response is sent.
         """
-        ctx = RequestContext(self, None, make_request(self.request_class, environ))
+        ctx = RequestContext._for(self, make_request(self.request_class, environ))
         # PERF: `in` first: the key is there only under the test client.
         preserve = (
             environ["erlen._preserve_context"] if "erlen._preserve_context" in environ else None

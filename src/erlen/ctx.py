@@ -28,6 +28,7 @@ if t.TYPE_CHECKING:
     from .wrappers import Request, Response
 
 _sentinel = object()
+_new_object = object.__new__
 
 
 class _AppCtxGlobals:
@@ -254,6 +255,23 @@ class RequestContext(AppContext):
         if session is not None:
             self._session = session
 
+    @classmethod
+    def _for(cls, app: Erlen, request: Request) -> RequestContext:
+        """``cls(app, request=request)`` for the adapters, with nothing else to check.
+
+        PERF: calling the class runs ``__init__`` through the type machinery
+        (an argument tuple, a second interpreter frame); one of these a
+        request adds up.
+        """
+        self = _new_object(cls)
+        self.app = app
+        self._tokens = []
+        self.request = request
+        # PERF: the request path reads these on every request; read from the
+        # instance they are looked up faster than as the class's defaults.
+        self._session = self._after_request_functions = self._after_response = None
+        return self
+
     def push(self) -> None:
         """Make this context active, sharing ``g`` with an outer context of the same app."""
         tokens = self._tokens
@@ -297,8 +315,9 @@ class RequestContext(AppContext):
         PERF: the request path's common case of :meth:`pop`, one call.
         """
         app = self.app
+        tokens = self._tokens
         if (
-            len(self._tokens) == 1
+            len(tokens) == 1
             and not app.teardown_request_funcs
             and not app.teardown_appcontext_funcs
             and not self.request._files  # type: ignore[union-attr]
@@ -307,7 +326,7 @@ class RequestContext(AppContext):
             and not _signals.appcontext_popped.receivers
             and _cv.get(None) is self
         ):
-            _cv.reset(self._tokens.pop())
+            _cv.reset(tokens.pop())
             return True
         return False
 

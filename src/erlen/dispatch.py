@@ -47,6 +47,7 @@ from .exceptions import (
 from .globals import _cv
 from .http import host_is_trusted
 from .wrappers import Response
+from .wrappers.response import _text_response
 
 if t.TYPE_CHECKING:
     from .app import Erlen
@@ -283,7 +284,7 @@ def quick_response(app: Erlen, ctx: AppContext, rv: t.Any) -> Response | None:
     ):
         cls = app.response_class
         if cls.__init__ is _RESPONSE_INIT:
-            return cls._from_text(rv)
+            return _text_response(cls, rv)
         return cls(rv)
     return None
 
@@ -558,10 +559,15 @@ def full_dispatch_request(app: Erlen, ctx: AppContext | None = None) -> Response
             if app._plain_dispatch and request.routing_exception is None:
                 # PERF: dispatch_request's common case, inlined.
                 rule: Rule = request.url_rule  # type: ignore[assignment]
-                if rule.provide_automatic_options and request.method == "OPTIONS":
+                # PERF: the method first: it is rarely OPTIONS.
+                if request.method == "OPTIONS" and rule.provide_automatic_options:
                     rv = app.make_default_options_response()
                 else:
-                    rv = app.view_functions[rule.endpoint](**request.view_args)  # type: ignore[arg-type,index]
+                    view = app.view_functions[rule.endpoint]  # type: ignore[index]
+                    args = request.view_args
+                    # PERF: a call without `**` when there is nothing to pass
+                    # (a `**` call copies the dict and binds by keyword).
+                    rv = view(**args) if args else view()
                     if rv.__class__ is CoroutineType:
                         rv = run_coroutine(rv)
             else:
@@ -624,7 +630,8 @@ def process_response(app: Erlen, response: Response) -> Response:
     if ctx._after_request_functions or app.after_request_funcs:
         for func in _after_hooks(app, ctx):
             response = app.ensure_sync(func)(response)
-    _save_session(app, ctx, response)
+    if ctx._session is not None:  # PERF: no call when nothing opened the session
+        _save_session(app, ctx, response)
     return response
 
 

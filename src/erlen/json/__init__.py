@@ -336,7 +336,8 @@ class DefaultJSONProvider(JSONProvider):
             out = self._fast_encode(obj)
             body = self._encode_compact(obj) if out is None else out
         body += "\n"
-        return t.cast("Response", self._app.response_class(body, mimetype=self.mimetype))
+        response: Response = self._app.response_class(body, mimetype=self.mimetype)
+        return response
 
 
 def dumps(obj: t.Any, **kwargs: t.Any) -> str:

@@ -181,6 +181,19 @@ class _Body:
             yield chunk
 
 
+def _content_length(value: str) -> int:
+    """A ``Content-Length`` header's value as a number.
+
+    :raises BadRequest: The value is not a non-negative integer.
+    """
+    value = value.strip()
+    # NOTE: int() would accept "+5", " 5" and other scripts' digits;
+    # a length must be ASCII digits only (RFC 9110 section 8.6).
+    if not (value.isascii() and value.isdigit()):
+        raise BadRequest("The Content-Length header is not a valid non-negative integer.")
+    return int(value)
+
+
 class _EmptyBody:
     __slots__ = ()
 
@@ -192,6 +205,11 @@ class _EmptyBody:
 
     def __iter__(self) -> t.Iterator[bytes]:
         return iter(())
+
+
+#: The stream of a request without a body (or whose body was read): one
+#: for all, it has no state.
+_EMPTY_BODY = _EmptyBody()
 
 
 class _Limit:
@@ -391,7 +409,8 @@ class Request:
     def _cookie_header(self) -> str | None:
         # The raw Cookie header; an adapter overrides this to read it without
         # building the headers view (the session reads it on every request).
-        return t.cast("str | None", self.headers.get("Cookie"))
+        value: str | None = self.headers.get("Cookie")
+        return value
 
     @cached_property
     def cookies(self) -> MultiDict[str, str]:
@@ -420,7 +439,8 @@ class Request:
     @property
     def content_type(self) -> str | None:
         """The raw ``Content-Type`` header."""
-        return t.cast("str | None", self.headers.get("Content-Type"))
+        value: str | None = self.headers.get("Content-Type")
+        return value
 
     @cached_property
     def _parsed_content_type(self) -> tuple[str, dict[str, str]]:
@@ -431,7 +451,8 @@ class Request:
         """The content type without parameters, lower-case."""
         # PERF: the media type needs no parameter parsing (mimetype_params
         # parses them when asked); a multipart upload asks for both.
-        return t.cast(str, self.headers.get("Content-Type", "")).partition(";")[0].strip().lower()
+        value: str = self.headers.get("Content-Type", "")
+        return value.partition(";")[0].strip().lower()
 
     @property
     def mimetype_params(self) -> dict[str, str]:
@@ -455,12 +476,7 @@ class Request:
             return None
         if self._transfer_coded():
             return None
-        value = value.strip()
-        # NOTE: int() would accept "+5", " 5" and other scripts' digits;
-        # a length must be ASCII digits only (RFC 9110 section 8.6).
-        if not (value.isascii() and value.isdigit()):
-            raise BadRequest("The Content-Length header is not a valid non-negative integer.")
-        return int(value)
+        return _content_length(value)
 
     def _transfer_coded(self) -> bool:
         """Whether the server de-chunked the body: ``Transfer-Encoding`` with a terminated input."""
@@ -484,6 +500,15 @@ class Request:
         if forwarded:
             return [x.strip() for x in forwarded.split(",") if x.strip()]
         return [self.remote_addr] if self.remote_addr else []
+
+    @property
+    def remote_user(self) -> str | None:
+        """The user a server in front of the app authenticated (``REMOTE_USER``), if any.
+
+        A WSGI server or middleware sets it; an ASGI scope has no such key,
+        so it is ``None`` there unless a middleware puts it in the environ.
+        """
+        return t.cast("str | None", self.environ.get("REMOTE_USER"))
 
     @cached_property
     def user_agent(self) -> UserAgent:
@@ -627,11 +652,11 @@ class Request:
                 f"The request body ({length} bytes) is larger than the limit of {limit} bytes."
             )
         if self._input is None or length == 0:
-            return _EmptyBody()
+            return _EMPTY_BODY
         if length is None:
             if not self.input_terminated:
                 # NOTE: without a length, WSGI gives no safe way to find the end.
-                return _EmptyBody()
+                return _EMPTY_BODY
             return _Body(self._input, None, limit)
         return _Body(self._input, length, limit)
 
@@ -684,8 +709,8 @@ class Request:
             # allocates the whole declared size up front (MemoryError, a 500,
             # for a huge Content-Length with no limit set).
             data = _read_exactly(self._input, length, b"")
-        self.__dict__["stream"] = _EmptyBody()  # consumed
-        return t.cast(bytes, data)
+        self.__dict__["stream"] = _EMPTY_BODY  # consumed
+        return data
 
     def _read_up_to(self, size: int) -> bytes:
         """Read from :attr:`stream` until ``size`` bytes or the end of the body."""
@@ -703,7 +728,8 @@ class Request:
     @property
     def data(self) -> bytes:
         """The body, unless it was form data (then see :attr:`form`)."""
-        return t.cast(bytes, self.get_data(parse_form_data=True))
+        data: bytes = self.get_data(parse_form_data=True)
+        return data
 
     _form: MultiDict[str, t.Any] | None = None
     _files: MultiDict[str, t.Any] | None = None

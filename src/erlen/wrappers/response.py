@@ -241,22 +241,6 @@ class Response:
         tokens.append(token)
         headers.set("Vary", ", ".join(tokens))
 
-    @classmethod
-    def _from_text(cls, text: str) -> Response:
-        # PERF: Response(text) without the argument handling of __init__,
-        # for the dispatch shortcut; only used when __init__ isn't overridden.
-        self = cls.__new__(cls)
-        body = text.encode(cls.charset)
-        self.response = [body]
-        mimetype = cls.default_mimetype
-        hlist: list[tuple[str, str]] = []
-        if mimetype is not None:
-            hlist.append(("Content-Type", _CONTENT_TYPES.get(mimetype) or _content_type(mimetype)))
-        if cls.automatically_set_content_length:
-            hlist.append(("Content-Length", str(len(body))))
-        self._hlist = hlist
-        return self
-
     def __init_subclass__(cls, **kwargs: t.Any) -> None:
         super().__init_subclass__(**kwargs)
         if "default_status" in cls.__dict__:
@@ -290,7 +274,7 @@ class Response:
                 body = response.encode(self.charset)
                 self.response: t.Any = [body]
                 if self.automatically_set_content_length:
-                    hlist.append(("Content-Length", str(len(body))))
+                    hlist.append(("Content-Length", f"{len(body)}"))
             elif response is None:
                 self.response = []
                 if self.automatically_set_content_length:
@@ -299,7 +283,7 @@ class Response:
                 body = bytes(response)
                 self.response = [body]
                 if self.automatically_set_content_length:
-                    hlist.append(("Content-Length", str(len(body))))
+                    hlist.append(("Content-Length", f"{len(body)}"))
             else:
                 self.response = response
         else:
@@ -835,6 +819,41 @@ class Response:
 
 #: The stock ``Response.headers`` property (a subclass may define its own).
 _HEADERS_PROPERTY = Response.__dict__["headers"]
+
+
+def _text_response(cls: type[Response], text: str) -> Response:
+    """``cls(text)``, for a response class that keeps Response's ``__init__``.
+
+    PERF: the dispatch shortcut for a view's ``str``, without the argument
+    handling of ``__init__`` (and a plain function: a classmethod would
+    be bound on every call).
+    """
+    self = cls.__new__(cls)
+    body = text.encode(cls.charset)
+    self.response = [body]
+    mimetype = cls.default_mimetype
+    hlist: list[tuple[str, str]]
+    if mimetype is not None:
+        hlist = [_CONTENT_TYPE_PAIRS.get(mimetype) or _content_type_pair(mimetype)]
+    else:
+        hlist = []
+    if cls.automatically_set_content_length:
+        hlist.append(("Content-Length", f"{len(body)}"))
+    self._hlist = hlist
+    return self
+
+
+#: mimetype → the ``Content-Type`` header pair, filled on use (bounded).
+#: PERF: one pair shared by every response: a tuple never changes, and the
+#: header list replaces pairs, never edits them.
+_CONTENT_TYPE_PAIRS: dict[str, tuple[str, str]] = {}
+
+
+def _content_type_pair(mimetype: str) -> tuple[str, str]:
+    pair = ("Content-Type", _CONTENT_TYPES.get(mimetype) or _content_type(mimetype))
+    if len(_CONTENT_TYPE_PAIRS) < 256:
+        _CONTENT_TYPE_PAIRS[mimetype] = pair
+    return pair
 
 
 def _content_type(mimetype: str) -> str:
