@@ -25,6 +25,13 @@ def test_outside_context_messages():
     assert "unbound" in repr(request)
 
 
+def test_request_outside_request_but_inside_app_context(app):
+    with app.app_context():
+        with pytest.raises(RuntimeError, match="outside of request context"):
+            request.path
+        assert not bool(request)
+
+
 def test_app_context(app):
     with app.app_context() as ctx:
         assert current_app._get_current_object() is app

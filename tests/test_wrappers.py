@@ -754,6 +754,10 @@ def test_text_response_content_type_pairs_bounded():
     assert len(_CONTENT_TYPE_PAIRS) <= 256
     bare = type("R", (Response,), {"default_mimetype": None})
     assert list(_text_response(bare, "hé").headers.items()) == [("Content-Length", "3")]
+    unsized = type("R", (Response,), {"automatically_set_content_length": False})
+    assert list(_text_response(unsized, "x").headers.items()) == [
+        ("Content-Type", "text/html; charset=utf-8")
+    ]
 
 
 def test_remote_user(app, client):

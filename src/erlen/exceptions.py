@@ -129,11 +129,10 @@ def _response_class() -> type[Response]:
     names, Python code, for every error page.
     """
     global _Response
-    if _Response is None:
-        from .wrappers import Response
+    from .wrappers import Response
 
-        _Response = Response
-    return _Response
+    _Response = Response
+    return Response
 
 
 class BadRequest(HTTPException):
