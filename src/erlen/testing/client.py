@@ -466,7 +466,14 @@ class ErlenClient:
         return response
 
     def _redirect_environ(self, environ: dict[str, t.Any], response: t.Any) -> dict[str, t.Any]:
-        current = f"{environ['wsgi.url_scheme']}://{environ.get('HTTP_HOST', 'localhost')}{quote(environ.get('SCRIPT_NAME', '') + environ['PATH_INFO'])}"
+        # A path given without its slash ("start") is /start, as the app
+        # routes it; joined as is, it would run on into the host's name.
+        here = environ.get("SCRIPT_NAME", "") + environ["PATH_INFO"]
+        if not here.startswith("/"):
+            here = "/" + here
+        current = (
+            f"{environ['wsgi.url_scheme']}://{environ.get('HTTP_HOST', 'localhost')}{quote(here)}"
+        )
         target = urlsplit(urljoin(current, response.location))
         new = dict(environ)
         for k in ("HTTP_COOKIE",):
