@@ -234,3 +234,20 @@ def test_a_compiled_build_without_the_compiler_fails_clearly(
     with pytest.raises(SystemExit, match="builds with mypyc"):
         setup_script.main()
     assert calls.setup == []
+
+
+# -- dev.py's build command -------------------------------------------------------------
+
+
+def test_dev_build_asks_for_the_compiled_flavour() -> None:
+    spec = importlib.util.spec_from_file_location("erlen_dev_for_build", ROOT / "dev.py")
+    assert spec is not None and spec.loader is not None
+    dev = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dev)
+    assert dev.COMMANDS["build"] is dev.build
+    # Only the compiled wheel is built here; a pure one is `python -m build`'s.
+    with pytest.raises(SystemExit, match="usage: python3 dev.py build --compiled"):
+        dev.build([])
+    # The inputs of a build are the files setup.py and pyproject.toml read.
+    for name in dev.BUILD_INPUTS:
+        assert (ROOT / name).is_file(), name
