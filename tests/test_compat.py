@@ -405,6 +405,19 @@ def test_flask_wrappers_base_classes_are_werkzeugs() -> None:
 
 
 @pytest.mark.usefixtures("compat")
+def test_werkzeug_tbtools_is_a_module_without_names() -> None:
+    # Dash imports the module and asks hasattr() for get_current_traceback /
+    # DebugTraceback, falling back on the plain traceback: the module is
+    # there, its names (Werkzeug's debugger insides) are not.
+    from werkzeug.debug import tbtools
+
+    assert not hasattr(tbtools, "DebugTraceback")
+    assert not hasattr(tbtools, "get_current_traceback")
+    with pytest.raises(ImportError, match="werkzeug.debug.tbtools.DebugTraceback"):
+        exec("from werkzeug.debug.tbtools import DebugTraceback", {})
+
+
+@pytest.mark.usefixtures("compat")
 def test_context_variable_views() -> None:
     from flask import Flask
     from flask.globals import _cv_app, _cv_request

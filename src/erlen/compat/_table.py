@@ -171,6 +171,10 @@ WERKZEUG: dict[str, Shim] = {
     "werkzeug.datastructures.range": Shim((_XDS,)),
     "werkzeug.datastructures.structures": Shim((f"{_DS}.structures", _XDS), _IMMUTABLE),
     "werkzeug.debug": Shim(("erlen.compat.debug",)),
+    # The module, without its names (Erlen's debugger renders its own
+    # tracebacks): code that checks them with hasattr() and falls back, as
+    # Dash's error pages do, imports it.
+    "werkzeug.debug.tbtools": Shim(),
     "werkzeug.exceptions": Shim(
         ("erlen.exceptions",),
         {"abort": "erlen.exceptions:abort", "_aborter": "erlen.exceptions:_aborter"},
