@@ -156,6 +156,25 @@ def test_invalid_utf8_path_is_400(app):
     assert b"UTF-8" in data
 
 
+def test_invalid_utf8_path_is_400_with_trusted_hosts(app):
+    # Matching that checks the host keeps the error found while reading the
+    # request; only the empty path's marker is matched over.
+    app.config["TRUSTED_HOSTS"] = ["localhost"]
+
+    @app.route("/<name>")
+    def index(name):
+        return name
+
+    env = EnvironBuilder(app).get_environ()
+    env["PATH_INFO"] = b"/\xff\xfe".decode("latin-1")
+    status, _, data = call(app, env)
+    assert status.startswith("400")
+    assert b"UTF-8" in data
+    env["PATH_INFO"] = ""
+    status, headers, _ = call(app, env)
+    assert status.startswith("404")
+
+
 def test_script_name_and_empty_path(app):
     @app.route("/")
     def index():
