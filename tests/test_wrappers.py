@@ -115,12 +115,26 @@ def test_bad_content_length_is_400(app, client, bad):
     assert client.post("/", data="ok").data == b"ok"
 
 
-def test_remote_addr_access_route(app):
-    with app.test_request_context(headers={"X-Forwarded-For": "1.2.3.4, 10.0.0.1"}):
-        assert request.remote_addr == "127.0.0.1"
+def test_remote_addr_access_route(app, client):
+    with app.test_request_context(
+        headers={"X-Forwarded-For": "1.2.3.4, 10.0.0.1"}, environ_base={"REMOTE_ADDR": "10.9.9.9"}
+    ):
+        assert request.remote_addr == "10.9.9.9"
         assert request.access_route == ["1.2.3.4", "10.0.0.1"]
+    with app.test_request_context(environ_base={"REMOTE_ADDR": "10.9.9.9"}):
+        assert request.access_route == ["10.9.9.9"]
+    # As in Werkzeug, a bare test request context has no client address (only
+    # the test client adds 127.0.0.1): privacyidea's tests tell the client's
+    # IP from a request parameter when there is none.
     with app.test_request_context():
-        assert request.access_route == ["127.0.0.1"]
+        assert request.remote_addr is None
+        assert request.access_route == []
+
+    @app.route("/")
+    def index():
+        return str(request.remote_addr)
+
+    assert client.get("/").text == "127.0.0.1"
 
 
 def test_user_agent_referrer(app):

@@ -182,7 +182,9 @@ class EnvironBuilder:
             "SERVER_PORT": port,
             "HTTP_HOST": self.host,
             "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1",
+            # NOTE: no REMOTE_ADDR, as in Werkzeug: the test client adds
+            # 127.0.0.1 through its environ_base; a bare test request
+            # context has no client address (privacyidea's tests rely on it).
             "wsgi.version": (1, 0),
             "wsgi.url_scheme": self.url_scheme,
             "wsgi.errors": self.errors_stream,
