@@ -468,3 +468,23 @@ def test_environ_builder_file_objects_and_odd_filenames(tmp_path):
     assert b'name="a"; filename="one.txt"' in body and b"one" in body
     assert b'name="b"; filename=""' in body and b"two" in body
     assert b'name="c"; filename="three.bin"' in body
+
+
+def test_a_file_given_by_its_path(app, client, tmp_path):
+    # As in Werkzeug: (path, filename) in data sends the file at that path
+    # (privacyidea's tests upload their fixtures so); without a filename the
+    # path's last part names it.
+    path = tmp_path / "policy.cfg"
+    path.write_bytes(b"[pol1]\nscope = admin\n")
+
+    @app.post("/upload")
+    def upload():
+        f = request.files["file"]
+        return f"{f.filename}:{f.read().decode()}"
+
+    r = client.post("/upload", data={"file": (str(path), "renamed.cfg")})
+    assert r.text == "renamed.cfg:[pol1]\nscope = admin\n"
+    r = client.post("/upload", data={"file": (str(path),)})
+    assert r.text == "policy.cfg:[pol1]\nscope = admin\n"
+    with app.test_request_context("/upload", method="POST", data={"file": (str(path), "p.cfg")}):
+        assert request.files["file"].read() == b"[pol1]\nscope = admin\n"

@@ -258,8 +258,12 @@ def _form_fields(data: t.Any) -> MultiDict[str, t.Any]:
 
 
 def _is_file_value(value: t.Any) -> bool:
+    # NOTE: as in Werkzeug, a tuple's first item is a file object or the
+    # path of a file to send (privacyidea's tests give paths).
     return hasattr(value, "read") or (
-        isinstance(value, tuple) and bool(value) and hasattr(value[0], "read")
+        isinstance(value, tuple)
+        and bool(value)
+        and (hasattr(value[0], "read") or isinstance(value[0], str))
     )
 
 
@@ -276,6 +280,11 @@ def _encode_multipart(fields: MultiDict[str, t.Any]) -> tuple[bytes, str]:
                 ctype = rest[0] if rest else None
             else:
                 stream, filename, ctype = value, getattr(value, "name", None), None
+            if isinstance(stream, str):
+                if filename is None:
+                    filename = stream
+                with open(stream, "rb") as f:
+                    stream = io.BytesIO(f.read())
             filename = filename or ""
             if not isinstance(filename, str):
                 filename = str(filename)
