@@ -464,7 +464,15 @@ def test_combined_copy_eq_repr_pickle() -> None:
     mutable = combined.copy()
     assert type(mutable) is MultiDict
     assert mutable.to_dict(flat=False) == combined.to_dict(flat=False)
-    assert copy.copy(combined).dicts == combined.dicts
+    # copy.copy() is copy(), as in Werkzeug; a deep copy is a MultiDict too.
+    copied = copy.copy(combined)
+    assert type(copied) is MultiDict
+    assert copied.to_dict(flat=False) == combined.to_dict(flat=False)
+    copied.add("a", "added")
+    assert "added" not in combined.getlist("a")
+    deep = copy.deepcopy(combined)
+    assert type(deep) is MultiDict
+    assert deep.to_dict(flat=False) == combined.to_dict(flat=False)
     assert combined == mutable
     assert mutable == combined
     assert combined == combined.to_dict(flat=False)

@@ -694,8 +694,18 @@ class CombinedMultiDict(ImmutableMultiDict[K, V]):
         """
         return MultiDict(self)
 
-    def __copy__(self) -> Self:
-        return self.__class__(self.dicts)
+    def __copy__(self) -> MultiDict[K, V]:  # type: ignore[override]
+        # As in Werkzeug, copy.copy() is copy(): a mutable MultiDict of the
+        # data (privacyidea copies request.values so, then changes the copy).
+        return self.copy()
+
+    def deepcopy(self, memo: dict[int, t.Any] | None = None) -> MultiDict[K, V]:
+        """Return a mutable :class:`MultiDict` holding a deep copy of the combined data.
+
+        :param memo: The :func:`copy.deepcopy` memo dict.
+        :return: A new :class:`MultiDict`.
+        """
+        return MultiDict(copy.deepcopy(self.to_dict(flat=False), memo))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, MultiDict):
