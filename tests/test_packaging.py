@@ -176,13 +176,16 @@ def test_wheel_carries_the_license_and_package_data(wheel: Path) -> None:
     modules = {f"erlen/{p.relative_to(SRC).as_posix()}" for p in SRC.rglob("*.py")}
     assert modules <= names
     assert not [n for n in names if n.startswith(("tests/", "examples/", "benchmarks/"))]
+    # Pure Python unless ERLEN_COMPILE=1 asks for the compiled core (setup.py).
+    assert wheel.name.endswith("-py3-none-any.whl")
+    assert not [n for n in names if n.endswith((".so", ".pyd"))]
 
 
 def test_sdist_carries_license_changelog_and_sources(sdist: Path) -> None:
     top = f"erlen-{VERSION}"
     with tarfile.open(sdist) as tar:
         names = set(tar.getnames())
-    for path in ("LICENSE", "README.md", "CHANGES.md", "pyproject.toml"):
+    for path in ("LICENSE", "README.md", "CHANGES.md", "pyproject.toml", "setup.py"):
         assert f"{top}/{path}" in names
     assert f"{top}/src/erlen/debug/shared/debugger.js" in names
     # The suite needs the whole repository, so none of it is shipped half.
