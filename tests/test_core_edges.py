@@ -717,3 +717,16 @@ def test_empty_path_in_a_test_request_context():
         assert request.routing_exception.new_url == "/"
     # The marker behind it is no status code's class: abort(308) is not it.
     assert erlen.exceptions.default_exceptions.get(308) is not erlen.exceptions._EmptyPath
+
+
+def test_a_list_body_of_str_is_sent_encoded(app, client):
+    # Regression: over WSGI a list given to Response went to the server as
+    # is, str items and all (PEP 3333 allows bytes only); Werkzeug encodes
+    # them, and Erlen's ASGI side already did.
+    @app.get("/parts")
+    def parts():
+        return erlen.Response(["ab", "\u00e9", b"!"], mimetype="text/plain")
+
+    rv = client.get("/parts")
+    assert rv.status_code == 200
+    assert rv.data == "ab\u00e9!".encode()

@@ -396,10 +396,7 @@ def _encode_headers(response: Response) -> list[tuple[bytes, bytes]]:
     return out
 
 
-def _join(body: list[t.Any], charset: str) -> bytes:
-    if len(body) == 1 and type(body[0]) is bytes:
-        return body[0]
-    return b"".join(x.encode(charset) if isinstance(x, str) else bytes(x) for x in body)
+_join = _wsgi.join_body
 
 
 def _pathsend_path(body: t.Any, response: Response) -> str | None:

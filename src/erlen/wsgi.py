@@ -231,6 +231,13 @@ class ClosingIterator:
                 cb()
 
 
+def join_body(body: list[t.Any], charset: str) -> bytes:
+    """A list body as one ``bytes``: its ``str`` items encoded with ``charset``."""
+    if len(body) == 1 and type(body[0]) is bytes:
+        return body[0]
+    return b"".join(x.encode(charset) if isinstance(x, str) else bytes(x) for x in body)
+
+
 class _EncodedStream:
     """Iterate a streamed body as bytes, closing it even if never started.
 
@@ -314,6 +321,10 @@ def send_response(
     on_close = response._on_close
     # PERF: a list of bytes (the common case) is returned as is.
     if type(body) is list:
+        if len(body) != 1 or type(body[0]) is not bytes:
+            # A list given to Response may hold str (Werkzeug encodes them
+            # too); WSGI servers take bytes only.
+            body = [join_body(body, response.charset)]
         if on_close:
             return ClosingIterator(body, on_close)
         return body
