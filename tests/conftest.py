@@ -50,6 +50,7 @@ BOTH_INTERFACES = frozenset(
         "test_typed_views",
         "test_views",
         "test_vulns",
+        "test_wsgi_middleware",
         "test_wrappers",
     }
 )

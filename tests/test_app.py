@@ -761,9 +761,6 @@ def test_no_hook_structures_touched_on_plain_request(app, client):
     assert not app.teardown_request_funcs
 
 
-@pytest.mark.wsgi_only(
-    reason="middleware wrapping app.wsgi_app is on the WSGI path only (ASGI middleware wraps app.asgi_app)"
-)
 def test_wsgi_app_middleware(app, client):
     @app.route("/")
     def index():

@@ -1465,7 +1465,7 @@ def test_dev_app_stream_edges() -> None:
 
 
 def test_stream_wsgi_start_response_rules() -> None:
-    from erlen.serving import _ClientGone, _stream_wsgi
+    from erlen.asgi import _ClientGone, _stream_wsgi
 
     def run(wsgi_app: t.Any, emit: t.Any = None, head: bool = False) -> list[dict[str, t.Any]]:
         messages: list[dict[str, t.Any]] = []

@@ -26,6 +26,7 @@ from . import dispatch as _dispatch
 from ._utils import cached_property
 from .asgi import _AsyncEntry, handle_http
 from .asgi import asgi_app as _asgi_app
+from .asgi import serve_wsgi as _serve_wsgi
 from .background import run_after_response
 from .concurrency import CO_COROUTINE, is_async, run_coroutine
 from .config import Config, ConfigAttribute
@@ -264,7 +265,10 @@ class Erlen(Scaffold):
             "make_response",
             "process_response",
         }
-        self._plain_asgi = "asgi_app" not in overridden
+        #: ``app.wsgi_app`` was replaced on this object (WSGI middleware):
+        #: ASGI ``http`` requests go through it too (``asgi.serve_wsgi``).
+        self._wrapped_wsgi = "wsgi_app" in self.__dict__
+        self._plain_asgi = "asgi_app" not in overridden and not self._wrapped_wsgi
         #: No method that runs user code is overridden: the sync driver may
         #: call erlen.dispatch's functions directly, and the ASGI adapter may
         #: serve async views on the event loop.
@@ -275,12 +279,12 @@ class Erlen(Scaffold):
         # (Flask-RESTful: app.handle_exception = partial(router, app.handle_exception));
         # the drivers must call those as they call a subclass's override.
         object.__setattr__(self, name, value)
-        if name in _dispatch.OVERRIDABLE:
+        if name in _dispatch.OVERRIDABLE or name == "wsgi_app":
             self._set_plain_flags()
 
     def __delattr__(self, name: str) -> None:
         object.__delattr__(self, name)
-        if name in _dispatch.OVERRIDABLE:
+        if name in _dispatch.OVERRIDABLE or name == "wsgi_app":
             self._set_plain_flags()
 
     @cached_property
@@ -693,7 +697,12 @@ class Erlen(Scaffold):
         """
         # PERF: http, the common scope, without a further hop.
         if scope["type"] == "http":
-            await handle_http(self, scope, receive, send)
+            if self._wrapped_wsgi:
+                # WSGI middleware on app.wsgi_app (ProxyFix) applies here
+                # too, through a worker thread; WebSockets stay native.
+                await _serve_wsgi(self, self.wsgi_app, scope, receive, send)
+            else:
+                await handle_http(self, scope, receive, send)
         else:
             await _asgi_app(self, scope, receive, send)
 

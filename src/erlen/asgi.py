@@ -26,12 +26,17 @@ the two, :func:`handle_http` runs the one dispatch path of
 - An app whose class overrides a dispatch method (``full_dispatch_request``,
   ``handle_exception``, ...) has every request served by the sync driver,
   so the override runs under ASGI exactly as under WSGI.
+- An app whose ``wsgi_app`` was replaced on the app object (WSGI middleware
+  such as ``ProxyFix``) has each ``http`` request served through that
+  callable by :func:`serve_wsgi`, on one worker thread, so the middleware
+  applies under ASGI too; WebSockets and ``lifespan`` stay native.
 
 ``asyncio`` is imported only when the first ASGI call arrives.
 """
 
 from __future__ import annotations
 
+import threading
 import typing as t
 import weakref
 
@@ -55,6 +60,7 @@ __all__ = [
     "send_response",
     "handle_http",
     "asgi_app",
+    "serve_wsgi",
     "run_sync",
     "run_beside_loop",
     "server_loop",
@@ -690,6 +696,173 @@ async def asgi_app(app: Erlen, scope: Scope, receive: Receive, send: Send) -> No
         await _lifespan(app, scope, receive, send)
     else:
         raise ValueError(f"Erlen cannot serve the ASGI scope type {kind!r}.")
+
+
+# -- a wrapped wsgi_app ----------------------------------------------------------
+
+
+def _wsgi_environ(app: Erlen, scope: Scope, body: bytes) -> dict[str, t.Any]:
+    """A PEP 3333 environ for an ``http`` scope, with ``body`` as ``wsgi.input``."""
+    import io
+    import sys
+
+    # The same mapping as ``request.environ`` under ASGI, made a real WSGI
+    # environ: paths as latin-1 code points of their UTF-8 bytes, a body.
+    environ = dict(make_request(app.request_class, scope).environ)
+    environ.pop("werkzeug.request", None)
+    if environ["REMOTE_ADDR"] is None:
+        del environ["REMOTE_ADDR"]
+    root = scope.get("root_path", "")
+    path: str = scope.get("path") or ""
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    environ["SCRIPT_NAME"] = root.rstrip("/").encode("utf-8").decode("latin-1")
+    environ["PATH_INFO"] = path.encode("utf-8").decode("latin-1")
+    environ["wsgi.version"] = (1, 0)
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["wsgi.errors"] = sys.stderr
+    environ["wsgi.multithread"] = True
+    environ["wsgi.multiprocess"] = False
+    environ["wsgi.run_once"] = False
+    environ["wsgi.input_terminated"] = True
+    extensions = scope.get("extensions")
+    if extensions and "erlen.preserve_context" in extensions:
+        # The test client's ``with client:``, in its WSGI spelling.
+        environ["erlen._preserve_context"] = extensions["erlen.preserve_context"]
+    return environ
+
+
+async def serve_wsgi(
+    app: Erlen, wsgi_app: t.Callable[..., t.Any], scope: Scope, receive: Receive, send: Send
+) -> None:
+    """Serve one ASGI ``http`` request through a WSGI callable, on a worker thread.
+
+    ``Erlen.asgi_app`` uses this when ``app.wsgi_app`` was replaced on the
+    app (``app.wsgi_app = ProxyFix(app.wsgi_app)``), so WSGI middleware
+    applies under an ASGI server too; the dev server's debugger uses it
+    as well. The body is read first, up to ``MAX_CONTENT_LENGTH`` (past it
+    reading stops and the app answers 413 as under WSGI, when the body is
+    used); then ``wsgi_app`` runs on one thread of the app's pool and its
+    body streams chunk by chunk as it yields it.
+
+    .. versionadded:: 0.1
+    """
+    import asyncio
+
+    from .concurrency import pool
+
+    limit = app.config.get("MAX_CONTENT_LENGTH")
+    body = _ASGIInput(receive)
+    parts = []
+    size = 0
+    try:
+        while body.more and (limit is None or size <= limit):
+            chunk = await body.next_chunk()
+            parts.append(chunk)
+            size += len(chunk)
+    except ClientDisconnected:
+        return
+    environ = _wsgi_environ(app, scope, b"".join(parts))
+    loop = asyncio.get_running_loop()
+    gone = threading.Event()
+
+    def emit(message: Message) -> None:
+        # Backpressure: the worker thread waits until the loop has sent the
+        # message, so at most one chunk is ever held.
+        if gone.is_set():
+            raise _ClientGone
+        try:
+            # ASGI servers' send is a coroutine function.
+            sent = t.cast("t.Coroutine[t.Any, t.Any, None]", send(message))
+            asyncio.run_coroutine_threadsafe(sent, loop).result()
+        except Exception:
+            gone.set()
+            raise _ClientGone from None
+
+    async def watch_disconnect() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        gone.set()
+
+    watcher = asyncio.ensure_future(watch_disconnect())
+    try:
+        await loop.run_in_executor(
+            pool(app), _stream_wsgi, wsgi_app, environ, emit, gone, scope["method"] == "HEAD"
+        )
+    finally:
+        # A cancelled request (the server stopping) stops the stream too.
+        gone.set()
+        watcher.cancel()
+
+
+class _ClientGone(Exception):
+    """The client left while a WSGI response streamed to it (see :func:`_stream_wsgi`)."""
+
+
+def _stream_wsgi(
+    wsgi_app: t.Callable[..., t.Any],
+    environ: dict[str, t.Any],
+    emit: t.Callable[[Message], None],
+    gone: threading.Event,
+    head: bool,
+) -> None:
+    """Run a WSGI app on a worker thread and hand its response to ``emit`` as ASGI messages.
+
+    Each chunk is sent as the body iterable yields it. As PEP 3333 asks,
+    the headers go with the first non-empty chunk (or the end of an empty
+    body), so an error raised before it can still replace them: the
+    debugger's ``start_response`` with ``exc_info`` and its error page. The
+    iterable stops, and is closed, once the client is gone (``gone`` set;
+    ``emit`` then raises :class:`_ClientGone`).
+    """
+    started: list[t.Any] = []
+    sent = False
+
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
+    ) -> t.Callable[[bytes], None]:
+        if exc_info is not None and sent:
+            raise exc_info[1].with_traceback(exc_info[2])
+        started[:] = [status, headers]
+        return write
+
+    def send_start() -> None:
+        nonlocal sent
+        if not started:
+            raise RuntimeError("The WSGI app did not call start_response.")
+        status, headers = started
+        emit(
+            {
+                "type": "http.response.start",
+                "status": int(status.split(" ", 1)[0]),
+                "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+            }
+        )
+        sent = True
+
+    def write(data: bytes) -> None:
+        if not data:
+            return
+        if not sent:
+            send_start()
+        if not head:
+            emit({"type": "http.response.body", "body": data, "more_body": True})
+
+    result = wsgi_app(environ, start_response)
+    try:
+        for chunk in result:
+            if gone.is_set():
+                return
+            write(chunk)
+        if not sent:
+            send_start()
+        emit({"type": "http.response.body", "body": b"", "more_body": False})
+    except _ClientGone:
+        pass
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
 
 
 class _AsyncEntry:
