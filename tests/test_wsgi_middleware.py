@@ -125,3 +125,14 @@ def test_flag_follows_assignment(app):
     del app.wsgi_app
     assert not app._wrapped_wsgi
     assert app._plain_asgi
+
+
+def test_async_view_through_the_middleware(app, client):
+    @app.route("/")
+    async def index():
+        return f"async {request.remote_addr}"
+
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1)
+    for _ in range(3):  # the pool's threads are reused between requests
+        rv = client.get("/", headers={"X-Forwarded-For": "192.0.2.1"})
+        assert rv.data == b"async 192.0.2.1"
