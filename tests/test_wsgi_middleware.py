@@ -136,3 +136,22 @@ def test_async_view_through_the_middleware(app, client):
     for _ in range(3):  # the pool's threads are reused between requests
         rv = client.get("/", headers={"X-Forwarded-For": "192.0.2.1"})
         assert rv.data == b"async 192.0.2.1"
+
+
+def test_a_request_through_middleware_shares_an_outer_request_context(app, client):
+    # Regression: under ASGI the wrapped wsgi_app ran on a pool thread in an
+    # empty context, so a request inside an outer test request context (as
+    # pytest-flask keeps one) got an app context of its own; ihatemoney's
+    # tests then read stale rows from their own database session.
+    from erlen import g
+
+    @app.route("/inner")
+    def inner():
+        g.project = "raclette"
+        return request.path
+
+    app.wsgi_app = ProxyFix(app.wsgi_app)
+    with app.test_request_context("/outer"):
+        assert client.get("/inner").text == "/inner"
+        assert g.project == "raclette"
+        assert request.path == "/outer"

@@ -39,6 +39,7 @@ from __future__ import annotations
 import threading
 import typing as t
 import weakref
+from contextvars import copy_context
 
 from . import background as _background
 from . import dispatch as _dispatch
@@ -785,9 +786,20 @@ async def serve_wsgi(
         gone.set()
 
     watcher = asyncio.ensure_future(watch_disconnect())
+    # The worker runs in a copy of this context, as run_sync's do: a request
+    # made inside an outer request context (a test's, as pytest-flask keeps
+    # one) then shares its app context and g, as it does natively.
+    context = copy_context()
     try:
         await loop.run_in_executor(
-            pool(app), _stream_wsgi, wsgi_app, environ, emit, gone, scope["method"] == "HEAD"
+            pool(app),
+            context.run,
+            _stream_wsgi,
+            wsgi_app,
+            environ,
+            emit,
+            gone,
+            scope["method"] == "HEAD",
         )
     finally:
         # A cancelled request (the server stopping) stops the stream too.
