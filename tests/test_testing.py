@@ -488,3 +488,21 @@ def test_a_file_given_by_its_path(app, client, tmp_path):
     assert r.text == "policy.cfg:[pol1]\nscope = admin\n"
     with app.test_request_context("/upload", method="POST", data={"file": (str(path), "p.cfg")}):
         assert request.files["file"].read() == b"[pol1]\nscope = admin\n"
+
+
+def test_open_with_an_environ_builder_adds_the_clients_environ_base(app, client):
+    # Regression: a builder given to open() was sent as built, without the
+    # client's REMOTE_ADDR (EnvironBuilder sets none, as Werkzeug's); Flask's
+    # client lays its environ_base under the builder's (Flask's own suite,
+    # test_client_open_environ).
+    @app.route("/index")
+    def index():
+        return str(request.remote_addr)
+
+    builder = EnvironBuilder(path="/index", environ_base={"HTTP_X_MINE": "1"})
+    assert client.open(builder).text == "127.0.0.1"
+    assert builder.environ_base == {"HTTP_X_MINE": "1"}  # the given builder is left as it was
+    client.environ_base["REMOTE_ADDR"] = "127.0.0.2"
+    assert client.open(builder).text == "127.0.0.2"
+    mine = EnvironBuilder(path="/index", environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert client.open(mine).text == "10.0.0.9"

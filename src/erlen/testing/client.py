@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import typing as t
 from contextlib import contextmanager
+from copy import copy as _copy
 from datetime import UTC, datetime
 from urllib.parse import quote, unquote_to_bytes, urljoin, urlsplit
 
@@ -386,7 +387,11 @@ class ErlenClient:
 
     def _build_environ(self, *args: t.Any, **kwargs: t.Any) -> dict[str, t.Any]:
         if args and isinstance(args[0], EnvironBuilder):
-            return args[0].get_environ()
+            # As Flask's client: the client's environ_base (REMOTE_ADDR, the
+            # User-Agent) under the builder's own, on a copy of the builder.
+            builder = _copy(args[0])
+            builder.environ_base = {**self.environ_base, **(builder.environ_base or {})}
+            return builder.get_environ()
         if args and isinstance(args[0], dict):
             # As Werkzeug's client: the client's environ_base replaces the
             # environ's own values (REMOTE_ADDR, ...), but not its headers.
