@@ -28,6 +28,7 @@ from markupsafe import Markup
 
 from . import signals as _signals
 from ._utils import defined_once
+from .datastructures.mixins import UpdateDictMixin
 from .globals import _cv, _default_template_ctx_processor, _no_app_msg, g, request, session
 
 if t.TYPE_CHECKING:
@@ -108,11 +109,12 @@ class Environment(_JinjaEnvironment):
 # globals to the loaded templates, so the dicts never go stale.
 
 
-class _EnvironmentGlobals(dict):  # type: ignore[type-arg]
+class _EnvironmentGlobals(UpdateDictMixin):
     """:attr:`Environment.globals`: a dict that tells loaded templates of changes.
 
-    Every mutating method updates the dict, then the globals of each template
-    loaded from the environment that is still alive (they are held weakly).
+    Every mutating method (:class:`~erlen.datastructures.mixins.UpdateDictMixin`'s)
+    updates the dict, then the globals of each template loaded from the
+    environment that is still alive (they are held weakly).
     """
 
     __slots__ = ("_templates", "_next_id")
@@ -133,46 +135,6 @@ class _EnvironmentGlobals(dict):  # type: ignore[type-arg]
             template_globals = ref()
             if template_globals is not None:
                 template_globals._merge()
-
-    def __setitem__(self, key: t.Any, value: t.Any) -> None:
-        super().__setitem__(key, value)
-        self._changed()
-
-    def __delitem__(self, key: t.Any) -> None:
-        super().__delitem__(key)
-        self._changed()
-
-    # dict's __or__ returns a plain dict; `|=` keeps this class, as dict's does.
-    def __ior__(self, other: t.Any) -> _EnvironmentGlobals:  # type: ignore[misc]
-        super().update(other)
-        self._changed()
-        return self
-
-    def update(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().update(*args, **kwargs)
-        self._changed()
-
-    def setdefault(self, key: t.Any, default: t.Any = None) -> t.Any:
-        if key in self:
-            return self[key]
-        self[key] = default
-        return default
-
-    def pop(self, key: t.Any, *default: t.Any) -> t.Any:
-        had = key in self
-        rv = super().pop(key, *default)
-        if had:
-            self._changed()
-        return rv
-
-    def popitem(self) -> tuple[t.Any, t.Any]:
-        rv = super().popitem()
-        self._changed()
-        return rv
-
-    def clear(self) -> None:
-        super().clear()
-        self._changed()
 
 
 class _TemplateGlobals(dict):  # type: ignore[type-arg]
