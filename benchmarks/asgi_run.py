@@ -34,6 +34,7 @@ sys.path.insert(0, str(HERE))
 
 from asgi_cases import CASES, FRAMEWORKS, Lifespan, make_caller  # noqa: E402
 from baseline import import_apps  # noqa: E402
+from load import free_port, load  # noqa: E402
 
 
 def create_app(name: str) -> Any:
@@ -92,45 +93,12 @@ def in_process(
     return results
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def _load(
     port: int, path: str, total: int, connections: int, deadline: float
 ) -> tuple[int, float]:
-    """Send ``total`` GET requests over ``connections`` keep-alive connections; (done, seconds)."""
+    """Send ``total`` GET requests of ``path``; (done, seconds)."""
     request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
-    done = 0
-
-    async def worker(count: int) -> None:
-        nonlocal done
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            for _ in range(count):
-                if time.monotonic() > deadline:
-                    return
-                writer.write(request)
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":", 1)[1])
-                await reader.readexactly(length)
-                assert head.startswith(b"HTTP/1.1 200"), head[:40]
-                done += 1
-        finally:
-            writer.close()
-
-    start = time.perf_counter()
-    per = total // connections
-    await asyncio.wait_for(
-        asyncio.gather(*(worker(per) for _ in range(connections))),
-        max(1.0, deadline - time.monotonic() + 5),
-    )
-    return done, time.perf_counter() - start
+    return await load(port, request, b"HTTP/1.1 200", total, connections, deadline)
 
 
 def end_to_end(
@@ -139,7 +107,7 @@ def end_to_end(
     """Requests per second under uvicorn for ``/`` (hello) and ``/json``."""
     out: dict[str, dict[str, float]] = {}
     for name in frameworks:
-        port = _free_port()
+        port = free_port()
         cmd = [
             sys.executable,
             "-m",

@@ -49,6 +49,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import typed_apps  # noqa: E402
+from load import free_port, load  # noqa: E402
 
 CASES = {
     "post": ("POST", b"/bookmarks", b"", typed_apps.POST_BODY, 201, typed_apps.POST_ANSWER),
@@ -208,12 +209,6 @@ def in_process(names: list[str], repeats: int, target_s: float) -> dict[str, dic
     return results
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _raw_request(case: str, port: int) -> bytes:
     method, path, query, body, _, _ = CASES[case]
     target = path + (b"?" + query if query else b"")
@@ -226,37 +221,9 @@ def _raw_request(case: str, port: int) -> bytes:
 async def _load(
     port: int, case: str, total: int, connections: int, deadline: float
 ) -> tuple[int, float]:
-    """Send ``total`` requests over ``connections`` keep-alive connections; (done, seconds)."""
-    request = _raw_request(case, port)
+    """Send ``total`` requests of ``case``; (done, seconds)."""
     expected = f"HTTP/1.1 {CASES[case][4]}".encode()
-    done = 0
-
-    async def worker(count: int) -> None:
-        nonlocal done
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            for _ in range(count):
-                if time.monotonic() > deadline:
-                    return
-                writer.write(request)
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":", 1)[1])
-                await reader.readexactly(length)
-                assert head.startswith(expected), head[:40]
-                done += 1
-        finally:
-            writer.close()
-
-    start = time.perf_counter()
-    per = total // connections
-    await asyncio.wait_for(
-        asyncio.gather(*(worker(per) for _ in range(connections))),
-        max(1.0, deadline - time.monotonic() + 5),
-    )
-    return done, time.perf_counter() - start
+    return await load(port, _raw_request(case, port), expected, total, connections, deadline)
 
 
 #: name → (uvicorn app, interface, the in-process framework whose answers it gives)
@@ -326,7 +293,7 @@ def _serve_and_load(
     work on the machine changes far less than the wall clock.
     """
     target, interface, _ = {**SERVED, **FLOORS}[name]
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "uvicorn", target, "--interface", interface]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     cmd += ["--no-access-log", "--lifespan", "off"]
