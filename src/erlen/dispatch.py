@@ -146,21 +146,25 @@ def domain_for(app: Erlen, request: Request) -> str | None:
     if app.subdomain_matching and server_name:
         host = request.host.lower()
         server_name = server_name.lower()
-        if host == server_name:
-            return ""
-        if host.endswith("." + server_name):
-            return host[: -len(server_name) - 1]
-        # As Werkzeug: a SERVER_NAME with the scheme's default port names
-        # the host without it, as the request's host is written.
-        default_port = ":443" if request.scheme == "https" else ":80"
-        if server_name.endswith(default_port):
-            server_name = server_name[: -len(default_port)]
-            if host == server_name:
-                return ""
-            if host.endswith("." + server_name):
-                return host[: -len(server_name) - 1]
-        return None
+        subdomain = _subdomain_of(host, server_name)
+        if subdomain is None:
+            # As Werkzeug: a SERVER_NAME with the scheme's default port names
+            # the host without it, as the request's host is written.
+            default_port = ":443" if request.scheme == "https" else ":80"
+            if server_name.endswith(default_port):
+                subdomain = _subdomain_of(host, server_name[: -len(default_port)])
+        return subdomain
     return url_map.default_subdomain or ""
+
+
+def _subdomain_of(host: str, server_name: str) -> str | None:
+    """The subdomain part of ``host`` under ``server_name`` (``""`` for it
+    itself); ``None`` when ``host`` is outside it."""
+    if host == server_name:
+        return ""
+    if host.endswith("." + server_name):
+        return host[: -len(server_name) - 1]
+    return None
 
 
 #: The module the warning about a host outside ``SERVER_NAME`` is
