@@ -29,6 +29,9 @@ if t.TYPE_CHECKING:
 
 _sentinel = object()
 _new_object = object.__new__
+# PERF: bound once; see erlen.dispatch._cv_get.
+_cv_get = _cv.get
+_cv_reset = _cv.reset
 
 
 class _AppCtxGlobals:
@@ -324,9 +327,9 @@ class RequestContext(AppContext):
             and not _signals.request_tearing_down.receivers
             and not _signals.appcontext_tearing_down.receivers
             and not _signals.appcontext_popped.receivers
-            and _cv.get(None) is self
+            and _cv_get(None) is self
         ):
-            _cv.reset(tokens.pop())
+            _cv_reset(tokens.pop())
             return True
         return False
 

@@ -57,6 +57,13 @@ if t.TYPE_CHECKING:
 
 _RESPONSE_INIT = Response.__init__
 
+# PERF: the context variable's methods, bound once. CPython 3.11 compiles
+# `_cv.get(None)` on a module global to a plain attribute load, which it
+# never specializes for a C object's method; a bound method global is one
+# specialized load.
+_cv_get = _cv.get
+_cv_set = _cv.set
+
 #: The methods of :class:`~erlen.Erlen` that run user code (hooks, views,
 #: handlers, teardown). A class that overrides any of them has every
 #: request served by the sync driver, which calls them.
@@ -522,8 +529,8 @@ def run(
     try:
         try:
             # PERF: push()'s common case (nothing outside, no receivers) inlined.
-            if _cv.get(None) is None and not _signals.appcontext_pushed.receivers:
-                ctx._tokens.append(_cv.set(ctx))
+            if _cv_get(None) is None and not _signals.appcontext_pushed.receivers:
+                ctx._tokens.append(_cv_set(ctx))
             else:
                 ctx.push()
             if app._plain_full_dispatch:
