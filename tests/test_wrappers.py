@@ -774,6 +774,18 @@ def test_text_response_content_type_pairs_bounded():
     ]
 
 
+@pytest.mark.parametrize("size", [0, 1, 1023, 1024, 1025, 70000])
+def test_content_length_of_small_and_large_bodies(size):
+    # Lengths below a bound come from a table of shared header pairs; every
+    # way of building a sized body gives the true length on either side of it.
+    from erlen.wrappers.response import _text_response
+
+    text = "x" * size
+    for response in (Response(text), Response(text.encode()), _text_response(Response, text)):
+        assert response.headers["Content-Length"] == str(size)
+        assert len(response.get_data()) == size
+
+
 def test_remote_user(app, client):
     # Werkzeug's request.remote_user: the environ's REMOTE_USER (privacyidea's
     # remote-user login reads it); None when no server set one.

@@ -63,6 +63,18 @@ def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
     return timedelta(seconds=value)
 
 
+def _after_response_body(
+    app: Erlen, ctx: RequestContext, body: t.Iterable[bytes]
+) -> ClosingIterator:
+    """``body``, running the request's after-response work when the server closes it.
+
+    A function of its own (not a lambda in ``wsgi_app``): a closure there
+    would make ``wsgi_app`` keep its locals in cells on every request.
+    """
+    # The server calls close() once the body is sent (PEP 3333).
+    return ClosingIterator(body, [lambda: run_after_response(app, ctx)])
+
+
 class Erlen(Scaffold):
     """The application: a WSGI callable with Flask's setup API.
 
@@ -661,8 +673,7 @@ class Erlen(Scaffold):
         response = _dispatch.run(self, ctx, preserve)
         body = send_response(response, environ, start_response)
         if ctx._after_response is not None:
-            # The server calls close() once the body is sent (PEP 3333).
-            return ClosingIterator(body, [lambda: run_after_response(self, ctx)])
+            return _after_response_body(self, ctx, body)
         return body
 
     def __call__(

@@ -140,6 +140,9 @@ class _WSGIShortcuts:
 _SHORTCUTS = ("mimetype", "content_length")
 
 _wsgi_classes: dict[type[Request], type[Request]] = {}
+# PERF: bound once: CPython 3.11 loads `.get` of a global dict unspecialized,
+# building a bound method on every call.
+_wsgi_classes_get = _wsgi_classes.get
 
 #: Store each request in its environ as ``environ["werkzeug.request"]``, as
 #: Werkzeug's request does; the compat layer turns it on for Flask code that
@@ -172,7 +175,7 @@ def make_request(cls: type[Request], environ: dict[str, t.Any]) -> Request:
     comes from the server's configuration; undecodable bytes there are
     replaced.)
     """
-    combined = _wsgi_classes.get(cls) or _wsgi_class(cls)
+    combined = _wsgi_classes_get(cls) or _wsgi_class(cls)
     req = combined.__new__(combined)
     req.environ = environ
     req.method = environ.get("REQUEST_METHOD", "GET")

@@ -35,6 +35,15 @@ if t.TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Response"]
 
+#: Bodies shorter than this take their ``Content-Length`` pair from
+#: ``_LENGTH_PAIRS``.
+_SMALL = 1024
+#: The ``Content-Length`` header pair of each small body length.
+#: PERF: formatting the length cost more than the rest of building a text
+#: response; the pairs are shared, as ``_CONTENT_TYPE_PAIRS`` are (a tuple
+#: never changes, and the header list replaces pairs, never edits them).
+_LENGTH_PAIRS = tuple(("Content-Length", str(n)) for n in range(_SMALL))
+
 # PERF: status lines and defaults are built once, not per response.
 _STATUS_LINES: dict[int, str] = {
     code: f"{code} {reason}" for code, reason in HTTP_STATUS_CODES.items()
@@ -274,7 +283,8 @@ class Response:
                 body = response.encode(self.charset)
                 self.response: t.Any = [body]
                 if self.automatically_set_content_length:
-                    hlist.append(("Content-Length", f"{len(body)}"))
+                    n = len(body)
+                    hlist.append(_LENGTH_PAIRS[n] if n < _SMALL else ("Content-Length", f"{n}"))
             elif response is None:
                 self.response = []
                 if self.automatically_set_content_length:
@@ -283,7 +293,8 @@ class Response:
                 body = bytes(response)
                 self.response = [body]
                 if self.automatically_set_content_length:
-                    hlist.append(("Content-Length", f"{len(body)}"))
+                    n = len(body)
+                    hlist.append(_LENGTH_PAIRS[n] if n < _SMALL else ("Content-Length", f"{n}"))
             else:
                 self.response = response
         else:
@@ -834,11 +845,12 @@ def _text_response(cls: type[Response], text: str) -> Response:
     mimetype = cls.default_mimetype
     hlist: list[tuple[str, str]]
     if mimetype is not None:
-        hlist = [_CONTENT_TYPE_PAIRS.get(mimetype) or _content_type_pair(mimetype)]
+        hlist = [_content_type_pairs_get(mimetype) or _content_type_pair(mimetype)]
     else:
         hlist = []
     if cls.automatically_set_content_length:
-        hlist.append(("Content-Length", f"{len(body)}"))
+        n = len(body)
+        hlist.append(_LENGTH_PAIRS[n] if n < _SMALL else ("Content-Length", f"{n}"))
     self._hlist = hlist
     return self
 
@@ -847,6 +859,9 @@ def _text_response(cls: type[Response], text: str) -> Response:
 #: PERF: one pair shared by every response: a tuple never changes, and the
 #: header list replaces pairs, never edits them.
 _CONTENT_TYPE_PAIRS: dict[str, tuple[str, str]] = {}
+# PERF: bound once (CPython 3.11 builds a bound method for `.get` of a
+# global dict on every call).
+_content_type_pairs_get = _CONTENT_TYPE_PAIRS.get
 
 
 def _content_type_pair(mimetype: str) -> tuple[str, str]:
