@@ -30,7 +30,7 @@ from .asgi import serve_wsgi as _serve_wsgi
 from .background import run_after_response
 from .concurrency import CO_COROUTINE, is_async, run_coroutine
 from .config import Config, ConfigAttribute
-from .ctx import AppContext, RequestContext, _AppCtxGlobals
+from .ctx import AppContext, RequestContext, _AppCtxGlobals, _request_context
 from .exceptions import (
     Aborter,
     BadRequestKeyError,
@@ -665,7 +665,7 @@ class Erlen(Scaffold):
         context, :meth:`full_dispatch_request`, :meth:`handle_exception` on
         an error, pop the context); then the response is sent.
         """
-        ctx = RequestContext._for(self, make_request(self.request_class, environ))
+        ctx = _request_context(self, make_request(self.request_class, environ))
         # PERF: `in` first: the key is there only under the test client.
         preserve = (
             environ["erlen._preserve_context"] if "erlen._preserve_context" in environ else None

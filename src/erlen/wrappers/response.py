@@ -265,6 +265,8 @@ class Response:
         content_type: str | None = None,
         direct_passthrough: bool = False,
     ) -> None:
+        # PERF: as in _text_response: the adapters read it on every response.
+        self._on_close = None
         explicit_type = content_type is not None or mimetype is not None
         if content_type is None:
             if mimetype is None:
@@ -852,6 +854,9 @@ def _text_response(cls: type[Response], text: str) -> Response:
         n = len(body)
         hlist.append(_LENGTH_PAIRS[n] if n < _SMALL else ("Content-Length", f"{n}"))
     self._hlist = hlist
+    # PERF: the adapters read it on every response; set on the instance it
+    # is read faster than the class's default (CPython 3.11).
+    self._on_close = None
     return self
 
 
