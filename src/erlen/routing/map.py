@@ -222,7 +222,6 @@ class Map:
                 found = self._find(path, method, domain, websocket, None)
             else:
                 # PERF: no domain patterns: walk the domain's trie directly.
-                node = self._domains.get(domain)
                 found = None
                 last = self._last_variables.get(domain)
                 if last:
@@ -232,10 +231,19 @@ class Map:
                     head, _, part = path.rpartition("/")
                     hit = last.get(head)
                     if hit is not None:
-                        found = _match_last(hit[0], hit[1], part, method, websocket)
-                if found is not None:
-                    pass
-                elif node is not None and path[:1] == "/":
+                        taken = _match_last(hit[0], hit[1], part, method, websocket)
+                        if taken is not None:
+                            # PERF: the rule has that one variable: its
+                            # arguments are made here, with no list of values.
+                            rule, value = taken
+                            args = {rule._names[0]: value}
+                            if rule.defaults:
+                                args.update(rule.defaults)  # they win, as below
+                            if rule._special:
+                                self._redirect_special(rule, args, method)
+                            return rule, args
+                node = self._domains.get(domain)
+                if node is not None and path[:1] == "/":
                     parts = path.split("/")
                     if parts[1] and parts[1] not in node.static and not node.edges:
                         # PERF: no rule even starts like this path (a typical

@@ -363,10 +363,11 @@ def _last_variables(node: _Node, prefix: str, out: dict[str, tuple[_Node, _Edge]
 
 def _match_last(
     node: _Node, edge: _Edge, part: str, method: str, websocket: bool
-) -> tuple[Rule, list[t.Any]] | None:
+) -> tuple[Rule, t.Any] | None:
     # What _walk finds first for a path whose last segment `part` leaves
-    # `node` (indexed by _last_variables) when that is the edge's rule, or
-    # None when the walk would go on elsewhere (then it runs in full).
+    # `node` (indexed by _last_variables) when that is the edge's rule, with
+    # the segment's converted value, or None when the walk would go on
+    # elsewhere (then it runs in full).
     if not part or part in node.static:
         return None
     if edge.check == _CHECK_DIGITS and not (part.isdigit() and part.isascii()):
@@ -382,12 +383,12 @@ def _match_last(
     for candidate in below.rules:
         methods = candidate.methods
         if (methods is None or method in methods) and candidate.websocket == websocket:
-            return candidate, [value]
+            return candidate, value
     slash = below.static.get("")
     if slash is not None:
         rule = _pick_slash(slash.rules, method, websocket)
         if rule is not None:
-            return rule, [value]
+            return rule, value
     return None
 
 
