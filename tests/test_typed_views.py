@@ -430,6 +430,45 @@ def test_output_from_attributes_headers_and_lists(app, client):
     assert b"hash" not in rv.data
 
 
+def test_output_from_an_object_that_answers_any_attribute(app, client):
+    # A record whose __getattr__ answers every name (a lazy row with a
+    # default): it has no __next__ on its type, so it is a body to serialize,
+    # not an iterator to pass through (asking the instance said it was one).
+    class LazyRow:
+        def __init__(self, **values: object) -> None:
+            self._values = values
+
+        def __getattr__(self, name: str) -> object:
+            return self._values.get(name, [])
+
+    @app.get("/lazy")
+    @output(BookmarkOut)
+    def lazy():
+        return LazyRow(id=3, url="u3", title="t")
+
+    @app.get("/lazy-async")
+    @output(BookmarkOut)
+    async def lazy_async():
+        return LazyRow(id=4, url="u4", title="t", tags=["a"])
+
+    rv = client.get("/lazy")
+    assert (rv.status_code, rv.get_json()) == (
+        200,
+        {"id": 3, "url": "u3", "title": "t", "tags": []},
+    )
+    assert client.get("/lazy-async").get_json()["tags"] == ["a"]
+
+
+def test_output_of_the_models_own_instance(app, client):
+    @app.get("/page")
+    @output(Page)
+    async def page():
+        return Page(page=3, tag=["x"])
+
+    assert client.get("/page").get_json() == {"page": 3, "tag": ["x"], "sort": None}
+    assert client.get("/page").get_json()["page"] == 3  # the type's answer, cached, holds
+
+
 def test_output_with_status_and_headers(app, client):
     @app.put("/b/<int:id>")
     @output(BookmarkOut, 201)

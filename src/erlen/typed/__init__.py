@@ -363,7 +363,10 @@ class ViewSpec:
             (a 500: the view and its declarations disagree).
         :raises TypeError: A tuple of another length.
         """
-        if isinstance(rv, Response) or hasattr(rv, "__next__") or hasattr(rv, "__anext__"):
+        through = _PASSES.get(type(rv))
+        if through is None:
+            through = _passes(type(rv))
+        if through:
             return rv
         status: t.Any = None
         headers = None
@@ -385,6 +388,24 @@ class ViewSpec:
         if out.adapter is None:
             return app.response_class(None, code, headers)
         return app.response_class(out.dump(rv), code, headers, mimetype="application/json")
+
+
+#: Whether a view's return value of a type passes through ``render`` untouched, by type.
+_PASSES: dict[type, bool] = {}
+
+
+def _passes(cls: type) -> bool:
+    """Whether values of ``cls`` are responses or iterators (``render`` leaves them alone).
+
+    PERF: asked of the type, once per type: ``hasattr`` on a pydantic model
+    instance goes through its ``__getattr__``, which raises (twice a
+    request for a view returning a model). Python finds ``__next__`` and
+    ``__anext__`` on the type anyway.
+    """
+    through = issubclass(cls, Response) or hasattr(cls, "__next__") or hasattr(cls, "__anext__")
+    if len(_PASSES) < 512:  # bounded: views return few types
+        _PASSES[cls] = through
+    return through
 
 
 def view_spec(func: t.Callable[..., t.Any]) -> ViewSpec | None:

@@ -118,12 +118,27 @@ class PydanticAdapter(ModelAdapter):
         super().__init__(schema)
         from pydantic import TypeAdapter
         from pydantic import ValidationError as PydanticError
+        from pydantic_core import SchemaSerializer, SchemaValidator
 
         #: pydantic's adapter for the type (built once).
         self.adapter: TypeAdapter[t.Any] = TypeAdapter(schema)
         self.error_types = (PydanticError,)
-        self.validate_json = self.adapter.validate_json
-        self.validate_python = self.adapter.validate_python
+        validator, serializer = self.adapter.validator, self.adapter.serializer
+        if isinstance(validator, SchemaValidator) and isinstance(serializer, SchemaSerializer):
+            # PERF: pydantic-core's own methods, with the defaults the
+            # TypeAdapter's would pass: its Python wrappers cost as much
+            # again as validating a small model (a few µs a request). A
+            # validator a plugin wraps, or one not built yet, goes through
+            # the TypeAdapter.
+            self.validate_json = validator.validate_json
+            self.validate_python = validator.validate_python
+            self._to_json: t.Callable[[t.Any], bytes] = serializer.to_json
+            self._validate: t.Callable[..., t.Any] = validator.validate_python
+        else:
+            self.validate_json = self.adapter.validate_json
+            self.validate_python = self.adapter.validate_python
+            self._to_json = self.adapter.dump_json
+            self._validate = self.adapter.validate_python
 
     def errors(self, exc: Exception, raw: bytes | None = None) -> list[FieldError] | None:
         """pydantic's errors, each with its ``loc``, ``msg`` and ``type``."""
@@ -136,8 +151,7 @@ class PydanticAdapter(ModelAdapter):
 
     def dump_json(self, value: t.Any) -> bytes:
         """Validated from the value's attributes (an ORM row works), then dumped."""
-        adapter = self.adapter
-        return adapter.dump_json(adapter.validate_python(value, from_attributes=True))
+        return self._to_json(self._validate(value, from_attributes=True))
 
     def fields(self) -> list[tuple[str, bool]] | None:
         """A model's, a dataclass's (pydantic's or the standard one) or a TypedDict's fields."""
