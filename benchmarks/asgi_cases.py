@@ -35,11 +35,13 @@ ECHO_DOC: dict[str, Any] = {
 }
 ECHO_BODY = json.dumps(ECHO_DOC).encode()
 
-#: The frameworks, by name: module of the app (``create_app()`` and ``app``).
+#: The frameworks, by name: the app as a server names it (``module:attribute``).
+#: ``erlen-sync`` is Erlen with plain ``def`` views: the cost of a sync app under ASGI.
 FRAMEWORKS = {
-    "erlen": "apps_asgi_erlen",
-    "starlette": "apps_asgi_starlette",
-    "quart": "apps_asgi_quart",
+    "erlen": "apps_asgi_erlen:app",
+    "erlen-sync": "apps_asgi_erlen:sync_app",
+    "starlette": "apps_asgi_starlette:app",
+    "quart": "apps_asgi_quart:app",
 }
 
 

@@ -5,13 +5,17 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/asgi_run.py            # in-process cases, then uvicorn end to end
     .venv/bin/python benchmarks/asgi_run.py --quick    # shorter repeats, fewer requests
     .venv/bin/python benchmarks/asgi_run.py --no-e2e   # in-process only
+    .venv/bin/python benchmarks/asgi_run.py --server granian --frameworks erlen,erlen-sync
 
 In process: every case is checked on every framework (every request of the
 pool of the varied traffic, the headline, and the one request of the fixed
 traffic), then timed with repeats interleaved across frameworks; the best repeat gives microseconds
 per request and the ratio to Starlette (Erlen's target: at most 0.8x).
-End to end: each app is served by uvicorn (one worker, in a subprocess) on
-127.0.0.1 and a free port; a small asyncio load generator keeps a fixed
+``erlen-sync`` is Erlen with plain ``def`` views, whose code runs on a
+worker thread: the default clock is the process's CPU time, which counts
+that thread too.
+End to end: each app is served by uvicorn or granian (one worker, in a
+subprocess) on 127.0.0.1 and a free port; a small asyncio load generator keeps a fixed
 number of keep-alive connections busy for a bounded number of requests
 (and at most a bounded time) and reports requests per second.
 """
@@ -22,9 +26,11 @@ import argparse
 import asyncio
 import importlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -40,14 +46,15 @@ from load import free_port, load  # noqa: E402
 def create_app(name: str) -> Any:
     """The app of framework ``name``; ``erlen@REV``: the Erlen app on Erlen at git revision REV."""
     name, _, rev = name.partition("@")
-    return import_apps(FRAMEWORKS[name], rev).create_app()
+    module, _, attribute = FRAMEWORKS[name].partition(":")
+    return getattr(import_apps(module, rev), attribute)
 
 
 def in_process(
     frameworks: list[str],
     repeats: int,
     target_s: float,
-    clock: Any = time.thread_time,
+    clock: Any = time.process_time,
     traffic: str = "varied",
     pool_size: int = 2048,
 ) -> dict[str, dict[str, float]]:
@@ -101,28 +108,54 @@ async def _load(
     return await load(port, request, b"HTTP/1.1 200", total, connections, deadline)
 
 
-def end_to_end(
-    frameworks: list[str], total: int, connections: int, max_seconds: float
-) -> dict[str, dict[str, float]]:
-    """Requests per second under uvicorn for ``/`` (hello) and ``/json``."""
-    out: dict[str, dict[str, float]] = {}
-    for name in frameworks:
-        port = free_port()
-        cmd = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            f"{FRAMEWORKS[name]}:app",
+def server_command(server: str, target: str, port: int) -> list[str]:
+    """The command serving ``target`` (``module:attribute``) with one worker on ``port``."""
+    if server == "granian":
+        granian = str(Path(sys.executable).with_name("granian"))
+        return [
+            granian,
+            "--interface",
+            "asgi",
             "--host",
             "127.0.0.1",
             "--port",
             str(port),
+            "--workers",
+            "1",
             "--log-level",
             "warning",
-            "--no-access-log",
-            "--lifespan",
-            "on",
+            "--no-ws",
+            target,
         ]
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        target,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--lifespan",
+        "on",
+    ]
+
+
+def end_to_end(
+    frameworks: list[str],
+    total: int,
+    connections: int,
+    max_seconds: float,
+    server: str = "uvicorn",
+) -> dict[str, dict[str, float]]:
+    """Requests per second under ``server`` for ``/`` (hello) and ``/json``."""
+    out: dict[str, dict[str, float]] = {}
+    for name in frameworks:
+        port = free_port()
+        cmd = server_command(server, FRAMEWORKS[name], port)
         proc = subprocess.Popen(cmd, cwd=HERE, env={**os.environ, "PYTHONPATH": str(HERE)})
         try:
             deadline = time.monotonic() + 20
@@ -132,7 +165,7 @@ def end_to_end(
                     break
                 except OSError:
                     if time.monotonic() > deadline or proc.poll() is not None:
-                        raise RuntimeError(f"uvicorn did not start for {name}") from None
+                        raise RuntimeError(f"{server} did not start for {name}") from None
                     time.sleep(0.1)
             out[name] = {}
             for label, path in (("hello", "/"), ("json", "/json")):
@@ -153,17 +186,98 @@ def end_to_end(
     return out
 
 
+#: Requests in the two segments of an instruction count, and before them.
+N1, N2, WARMUP = 200, 1200, 100
+
+
+def count_child(name: str, n1: int, n2: int, warmup: int) -> None:
+    """Under callgrind: each case's fixed request, ``warmup`` + ``n1`` + ``n2`` times.
+
+    ``os.getppid()`` (which nothing on the request path calls) marks the
+    segment boundaries, where callgrind dumps its counts
+    (``--dump-before=getppid``), as in ``instructions.py``.
+    """
+
+    async def run() -> None:
+        app = create_app(name)
+        async with Lifespan(app):
+            for case in CASES:
+                caller = make_caller(app, case.requests("fixed", 1))
+                await caller(warmup)
+                os.getppid()
+                await caller(n1)
+                os.getppid()
+                await caller(n2)
+                os.getppid()
+
+    asyncio.run(run())
+
+
+def instructions(frameworks: list[str], n1: int = N1, n2: int = N2) -> dict[str, dict[str, float]]:
+    """Instructions per request (all threads of the process), per case and framework.
+
+    The difference of two segments of ``n1`` and ``n2`` requests, divided by
+    ``n2 - n1``: what a segment costs once cancels out. callgrind counts what
+    runs in the process, not the kernel's work (the wake-ups of a thread
+    hop), so this is the Python side of a request.
+    """
+    out: dict[str, dict[str, float]] = {}
+    valgrind = shutil.which("valgrind") or "/usr/bin/valgrind"
+    for name in frameworks:
+        with tempfile.TemporaryDirectory(prefix="erlen-asgi-callgrind-") as folder:
+            command = [
+                valgrind,
+                "--tool=callgrind",
+                "--dump-before=getppid",
+                f"--callgrind-out-file={folder}/cg.out",
+                "-q",
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--count-child",
+                f"{name},{n1},{n2},{WARMUP}",
+            ]
+            env = {**os.environ, "PYTHONHASHSEED": "0"}
+            subprocess.run(command, cwd=HERE, env=env, check=True, timeout=1800)
+            dumps = sorted(Path(folder).glob("cg.out.*"), key=lambda p: int(p.suffix[1:]))
+            counts = [_summary(path) for path in dumps]
+            out[name] = {
+                case.name: (counts[3 * i + 2] - counts[3 * i + 1]) / (n2 - n1)
+                for i, case in enumerate(CASES)
+            }
+    return out
+
+
+def _summary(path: Path) -> int:
+    for line in path.read_text(errors="replace").splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split(":", 1)[1].split()[0])
+    raise ValueError(f"no summary line in {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="shorter repeats and fewer requests")
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS), help="comma-separated subset")
-    parser.add_argument("--no-e2e", action="store_true", help="skip the uvicorn run")
+    parser.add_argument("--no-e2e", action="store_true", help="skip the end-to-end run")
+    parser.add_argument("--no-in-process", action="store_true", help="skip the in-process run")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions per request under valgrind's callgrind (fixed traffic)",
+    )
+    parser.add_argument("--count-child", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--server",
+        choices=("uvicorn", "granian", "both"),
+        default="uvicorn",
+        help="the server of the end-to-end run",
+    )
     parser.add_argument(
         "--baseline",
         metavar="REV",
-        help="in process, also time Erlen as of git revision REV (erlen@REV)",
+        help="in process, also time Erlen as of git revision REV (erlen@REV, erlen-sync@REV)",
     )
     parser.add_argument(
         "--requests",
@@ -184,30 +298,46 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--clock",
-        choices=("thread", "wall"),
-        default="thread",
-        help="in process: this thread's CPU time (default; steady on a shared machine) or wall time",
+        choices=("process", "thread", "wall"),
+        default="process",
+        help="in process: the process's CPU time (default; steady on a shared machine, and it "
+        "counts erlen-sync's worker thread), this thread's CPU time, or wall time",
     )
     args = parser.parse_args(argv)
+    if args.count_child:
+        name, n1, n2, warmup = args.count_child.split(",")
+        count_child(name, int(n1), int(n2), int(warmup))
+        return 0
     frameworks = [f for f in args.frameworks.split(",") if f]
     versions = {}
     for name in frameworks:
         try:
-            versions[name] = importlib.metadata.version(name)
+            versions[name] = importlib.metadata.version(name.partition("-")[0])
         except importlib.metadata.PackageNotFoundError:
             versions[name] = "?"
     baseline = f"erlen@{args.baseline}" if args.baseline else None
-    if baseline:
-        frameworks.insert(frameworks.index("erlen") + 1 if "erlen" in frameworks else 0, baseline)
+    if args.baseline:
+        for erlen in ("erlen-sync", "erlen"):
+            if erlen in frameworks:
+                frameworks.insert(frameworks.index(erlen) + 1, f"{erlen}@{args.baseline}")
     print(f"Python {sys.version.split()[0]}; " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     repeats, target = (3, 0.1) if args.quick else (7, 0.25)
-    clock = time.thread_time if args.clock == "thread" else time.perf_counter
+    clock = {"process": time.process_time, "thread": time.thread_time, "wall": time.perf_counter}[
+        args.clock
+    ]
     traffics = {"both": ("varied", "fixed"), "varied": ("varied",), "fixed": ("fixed",)}[
         args.traffic
     ]
     width = max(12, *(len(name) + 2 for name in frameworks))
-    ratios = [("starlette", "erlen/star"), *([(baseline, "erlen/old")] if baseline else [])]
-    for traffic in traffics:
+    # (numerator, denominator, label) of each ratio column.
+    ratios = [("erlen", "starlette", "erlen/star")]
+    if baseline:
+        ratios.append(("erlen", baseline, "erlen/old"))
+    ratios.append(("erlen-sync", "erlen", "sync/async"))
+    if args.baseline:
+        ratios.append(("erlen-sync", f"erlen-sync@{args.baseline}", "sync/old"))
+    ratios = [r for r in ratios if r[0] in frameworks and r[1] in frameworks]
+    for traffic in () if args.no_in_process else traffics:
         results = in_process(frameworks, repeats, target, clock, traffic, args.pool)
         what = (
             f"varied traffic, the headline: {args.pool} distinct requests per case"
@@ -216,42 +346,54 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(
             f"\nIn process, through each ASGI callable, {what} (µs per request, {args.clock} "
-            f"clock, best of {repeats}; ratio of erlen to Starlette"
-            + (f" and to {baseline}" if baseline else "")
+            f"clock, best of {repeats}; ratios: "
+            + ", ".join(f"{label} = {top} / {bottom}" for top, bottom, label in ratios)
             + "):"
         )
         print(
             f"{'case':<10}"
             + "".join(f"{name:>{width}}" for name in frameworks)
-            + "".join(f"{label:>12}" for _, label in ratios)
+            + "".join(f"{label:>12}" for _, _, label in ratios)
         )
         worst = 0.0
         for case, row in results.items():
             line = f"{case:<10}" + "".join(f"{row[name]:>{width}.2f}" for name in frameworks)
-            for other, _ in ratios:
-                if "erlen" in row and other in row:
-                    ratio = row["erlen"] / row[other]
-                    line += f"{ratio:>11.3f}x"
-                    if other == "starlette":
-                        worst = max(worst, ratio)
+            for top, bottom, _ in ratios:
+                ratio = row[top] / row[bottom]
+                line += f"{ratio:>11.3f}x"
+                if bottom == "starlette":
+                    worst = max(worst, ratio)
             print(line)
         if worst:
             print(
                 f"target <= 0.80x Starlette: {'met' if worst <= 0.8 else 'MISSED'} "
                 f"(worst {worst:.2f}x)"
             )
+    if args.instructions:
+        counts = instructions(frameworks)
+        print(f"\nInstructions per request under callgrind (fixed traffic; {N2} - {N1} requests):")
+        print(f"{'case':<10}" + "".join(f"{name:>{width}}" for name in frameworks))
+        for case in CASES:
+            print(
+                f"{case.name:<10}"
+                + "".join(f"{counts[name][case.name]:>{width},.0f}" for name in frameworks)
+            )
     if not args.no_e2e:
         total = args.requests or (5000 if args.quick else 20000)
-        frameworks = [
-            name for name in frameworks if name != baseline
-        ]  # under uvicorn: the installed ones
-        rps = end_to_end(frameworks, total, args.connections, 30.0)
-        print(
-            f"\nEnd to end under uvicorn (1 worker, {args.connections} keep-alive connections, {total} requests; requests/second):"
-        )
-        print(f"{'case':<10}" + "".join(f"{name:>12}" for name in frameworks))
-        for label in ("hello", "json"):
-            print(f"{label:<10}" + "".join(f"{rps[name][label]:>12.0f}" for name in frameworks))
+        frameworks = [name for name in frameworks if "@" not in name]  # served: the installed ones
+        servers = ("uvicorn", "granian") if args.server == "both" else (args.server,)
+        for server in servers:
+            rps = end_to_end(frameworks, total, args.connections, 30.0, server)
+            print(
+                f"\nEnd to end under {server} (1 worker, {args.connections} keep-alive "
+                f"connections, {total} requests; requests/second):"
+            )
+            print(f"{'case':<10}" + "".join(f"{name:>{width}}" for name in frameworks))
+            for label in ("hello", "json"):
+                print(
+                    f"{label:<10}"
+                    + "".join(f"{rps[name][label]:>{width}.0f}" for name in frameworks)
+                )
     return 0
 
 
