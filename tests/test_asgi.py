@@ -294,7 +294,7 @@ def test_thread_pool_is_bounded_by_config(app: Erlen) -> None:
     for _ in range(3):
         run_asgi(app)
     assert len(names) == 1
-    assert app._asgi_pool._max_workers == 1  # type: ignore[attr-defined]
+    assert app._asgi_pool.size == 1  # type: ignore[attr-defined]
 
 
 def test_async_and_sync_hooks_and_handlers(app: Erlen) -> None:

@@ -7,7 +7,9 @@ import gc
 import threading
 import warnings
 
-from erlen.concurrency import run_coroutine
+import pytest
+
+from erlen.concurrency import WorkerPool, run_coroutine
 
 
 def test_run_coroutine_reuses_one_loop_per_thread() -> None:
@@ -33,3 +35,99 @@ def test_a_threads_loop_is_closed_when_the_thread_ends() -> None:
         gc.collect()
     assert loops and loops[0].is_closed()
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+
+
+# -- WorkerPool: the ASGI worker threads ----------------------------------------
+
+
+def test_pool_reuses_an_idle_thread_and_starts_no_more_than_its_size() -> None:
+    workers = WorkerPool(2)
+
+    async def main() -> list[str]:
+        names = [await workers.call(lambda: threading.current_thread().name) for _ in range(3)]
+        # Four at once on two threads: the last two wait for a free one.
+        gate = threading.Event()
+
+        def blocked() -> str:
+            gate.wait(5)
+            return threading.current_thread().name
+
+        calls = asyncio.gather(*(workers.call(blocked) for _ in range(4)))
+        await asyncio.sleep(0.05)
+        gate.set()
+        return names + await asyncio.wait_for(calls, 5)
+
+    try:
+        names = asyncio.run(main())
+    finally:
+        workers.shutdown()
+    assert len(set(names[:3])) == 1  # one after another: the same thread each time
+    assert len(set(names)) == 2 and all(n.startswith("erlen-asgi") for n in names)
+
+
+def test_pool_call_raises_what_the_function_raised() -> None:
+    workers = WorkerPool(1)
+
+    def fail() -> None:
+        raise LookupError("gone")
+
+    try:
+        with pytest.raises(LookupError, match="gone"):
+            asyncio.run(workers.call(fail))
+    finally:
+        workers.shutdown()
+
+
+def test_a_call_cancelled_while_it_waits_for_a_thread_does_not_run() -> None:
+    workers = WorkerPool(1)
+    gate = threading.Event()
+    ran: list[str] = []
+
+    async def main() -> None:
+        busy = asyncio.ensure_future(workers.call(gate.wait, 5))
+        waiting = asyncio.ensure_future(workers.call(ran.append, "late"))
+        await asyncio.sleep(0.05)
+        waiting.cancel()
+        await asyncio.sleep(0)
+        gate.set()
+        await asyncio.wait_for(busy, 5)
+        assert await workers.call(ran.append, "next") is None
+
+    try:
+        asyncio.run(main())
+    finally:
+        workers.shutdown()
+    assert ran == ["next"]
+
+
+def test_shutdown_ends_idle_threads_at_once_and_busy_ones_after_their_work() -> None:
+    workers = WorkerPool(2)
+    both = threading.Barrier(2, timeout=5)
+    gate = threading.Event()
+    busy_threads: list[threading.Thread] = []
+
+    def meet() -> threading.Thread:
+        both.wait()  # two at once: two threads
+        return threading.current_thread()
+
+    def busy() -> None:
+        busy_threads.append(threading.current_thread())
+        gate.wait(5)
+
+    async def main() -> set[threading.Thread]:
+        threads = set(await asyncio.gather(workers.call(meet), workers.call(meet)))
+        running = asyncio.ensure_future(workers.call(busy))
+        while not busy_threads:
+            await asyncio.sleep(0.005)
+        workers.shutdown()
+        (idle,) = threads - set(busy_threads)
+        idle.join(5)
+        assert not idle.is_alive()
+        assert busy_threads[0].is_alive()  # still at work
+        gate.set()
+        await asyncio.wait_for(running, 5)
+        return threads
+
+    assert len(asyncio.run(main())) == 2
+    busy_threads[0].join(5)
+    assert not busy_threads[0].is_alive()

@@ -791,15 +791,8 @@ async def serve_wsgi(
     # one) then shares its app context and g, as it does natively.
     context = copy_context()
     try:
-        await loop.run_in_executor(
-            pool(app),
-            context.run,
-            _stream_wsgi,
-            wsgi_app,
-            environ,
-            emit,
-            gone,
-            scope["method"] == "HEAD",
+        await pool(app).call(
+            context.run, _stream_wsgi, wsgi_app, environ, emit, gone, scope["method"] == "HEAD"
         )
     finally:
         # A cancelled request (the server stopping) stops the stream too.

@@ -27,11 +27,11 @@ from __future__ import annotations
 import threading
 import typing as t
 from contextvars import copy_context
+from functools import partial
 from types import CoroutineType, FunctionType
 
 if t.TYPE_CHECKING:
     import asyncio
-    from concurrent.futures import ThreadPoolExecutor
 
     from .app import Erlen
 
@@ -43,6 +43,7 @@ __all__ = [
     "run_sync",
     "server_loop",
     "RequestThread",
+    "WorkerPool",
 ]
 
 # inspect.CO_COROUTINE, without importing inspect (slow to import).
@@ -172,27 +173,134 @@ def run_beside_loop(coro: t.Coroutine[t.Any, t.Any, t.Any]) -> t.Any:
 _pool_lock = threading.Lock()
 
 
-def pool(app: Erlen) -> ThreadPoolExecutor:
+def pool(app: Erlen) -> WorkerPool:
     """The app's worker threads for blocking code under ASGI (``ASGI_MAX_THREADS``)."""
-    executor = app.__dict__.get("_asgi_pool")
-    if executor is None:
-        from concurrent.futures import ThreadPoolExecutor
-
+    workers = app.__dict__.get("_asgi_pool")
+    if workers is None:
         with _pool_lock:
-            executor = app.__dict__.get("_asgi_pool")
-            if executor is None:
+            workers = app.__dict__.get("_asgi_pool")
+            if workers is None:
                 size = int(app.config.get("ASGI_MAX_THREADS") or 40)
-                executor = app.__dict__["_asgi_pool"] = ThreadPoolExecutor(
-                    size, thread_name_prefix="erlen-asgi"
-                )
-    return t.cast("ThreadPoolExecutor", executor)
+                workers = app.__dict__["_asgi_pool"] = WorkerPool(size)
+    return t.cast("WorkerPool", workers)
 
 
 def shutdown_pool(app: Erlen) -> None:
     """Let the app's worker threads end (the server stops serving)."""
-    executor = app.__dict__.pop("_asgi_pool", None)
-    if executor is not None:
-        executor.shutdown(wait=False)
+    workers = app.__dict__.pop("_asgi_pool", None)
+    if workers is not None:
+        workers.shutdown()
+
+
+class WorkerPool:
+    """At most ``size`` worker threads, started on demand, each waiting on its own queue.
+
+    A job goes to the thread that became idle last (its caches are the
+    warmest), else to a new thread while there are fewer than ``size``,
+    else to a queue of waiting jobs that a thread takes before it goes idle.
+    Smaller than a ``ThreadPoolExecutor`` per job (no ``Future``, work item or
+    semaphore): handing a job over is a lock and one queue put, which is
+    most of what a sync view under ASGI costs beyond its own work.
+
+    The threads are daemons: an idle one never keeps the process alive;
+    :meth:`shutdown` ends them.
+
+    .. versionadded:: 0.1
+    """
+
+    __slots__ = ("size", "_lock", "_idle", "_waiting", "_threads", "_closed")
+
+    def __init__(self, size: int) -> None:
+        #: The most threads the pool runs at once.
+        self.size = size
+        self._lock = threading.Lock()
+        # The inboxes of the idle threads, the one idle longest first.
+        self._idle: list[t.Any] = []
+        self._waiting: t.Any = None  # a deque, made when a job first has to wait
+        self._threads = 0
+        self._closed = False
+
+    def run(self, job: t.Callable[[], t.Callable[[], object] | None]) -> None:
+        """Run ``job()`` on a free thread, now or once one is free; don't wait for it.
+
+        ``job`` must not raise: what it raises is lost (it ends its thread).
+        It may return a function that the thread calls once it is free again,
+        to hand the job's result over: the caller, when it sends its next job
+        at once, then finds this thread free instead of starting another.
+        """
+        with self._lock:
+            if self._idle:
+                inbox = self._idle.pop()
+            elif self._threads < self.size:
+                self._threads += 1
+                inbox = None
+            else:
+                if self._waiting is None:
+                    from collections import deque
+
+                    self._waiting = deque()
+                self._waiting.append(job)
+                return
+        if inbox is not None:
+            inbox.put(job)
+            return
+        name = f"erlen-asgi_{self._threads - 1}"
+        threading.Thread(target=self._work, args=(job,), name=name, daemon=True).start()
+
+    async def call(self, func: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
+        """Run ``func(*args)`` on a free thread, as it is (same context, no server loop); wait.
+
+        If the waiting task is cancelled before a thread took the call, the
+        call does not run.
+        """
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+
+        def job() -> t.Callable[[], object] | None:
+            if future.cancelled():
+                return None
+            try:
+                rv = func(*args)
+            except BaseException as e:  # noqa: BLE001 - handed to the awaiting task
+                return partial(loop.call_soon_threadsafe, _set_exception, future, e)
+            return partial(loop.call_soon_threadsafe, _set_result, future, rv)
+
+        self.run(job)
+        return await future
+
+    def shutdown(self) -> None:
+        """End the idle threads now and the busy ones when no job is left for them."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for inbox in idle:
+            inbox.put(None)
+
+    def _work(self, job: t.Callable[[], t.Callable[[], object] | None] | None) -> None:
+        import queue
+
+        inbox: queue.SimpleQueue[t.Any] = queue.SimpleQueue()
+        lock = self._lock
+        while job is not None:
+            then = job()
+            idle = False
+            with lock:
+                if self._waiting:
+                    job = self._waiting.popleft()
+                elif self._closed:
+                    job = None
+                    self._threads -= 1
+                else:
+                    idle = True
+                    self._idle.append(inbox)
+            if then is not None:
+                # Once idle: whoever the result wakes can give this thread
+                # its next job instead of starting another thread.
+                then()
+            if idle:
+                job = inbox.get()
 
 
 async def run_sync(
@@ -213,9 +321,7 @@ async def run_sync(
     import asyncio
 
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(
-        pool(app), _in_thread, loop, copy_context(), func, args, kwargs
-    )
+    return await pool(app).call(_in_thread, loop, copy_context(), func, args, kwargs)
 
 
 def _in_thread(
@@ -276,11 +382,13 @@ class RequestThread:
         import queue
 
         loop = self._loop = asyncio.get_running_loop()
-        self._queue = queue.SimpleQueue()
         future = loop.create_future()
+        # The first step goes through the request's queue like the others.
+        self._queue = queue.SimpleQueue()
+        self._queue.put((future, func, args))
         self._started = True
         self._stay = stay
-        pool(self._app).submit(self._serve, future, func, args)
+        pool(self._app).run(self._serve)
         return await future
 
     async def call(self, func: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
@@ -297,30 +405,27 @@ class RequestThread:
             self._started = False
             self._queue.put(None)
 
-    def _serve(
-        self, future: asyncio.Future[t.Any], func: t.Callable[..., t.Any], args: tuple[t.Any, ...]
-    ) -> None:
+    def _serve(self) -> t.Callable[[], object] | None:
         loop = t.cast("asyncio.AbstractEventLoop", self._loop)
+        get = self._queue.get
+        run = self._context.run
         _thread_state.loop = loop
         try:
-            while True:
+            while (item := get()) is not None:
+                future, func, args = item
                 try:
-                    rv = self._context.run(func, *args)
+                    rv = run(func, *args)
                 except BaseException as e:  # noqa: BLE001 - handed to the awaiting task
                     loop.call_soon_threadsafe(_set_exception, future, e)
-                else:
-                    stay = self._stay
-                    if stay is not None:
-                        self._stay = None
-                        if not stay(rv):
-                            self._started = False  # the next call() takes a new thread
-                            loop.call_soon_threadsafe(_set_result, future, rv)
-                            return
-                    loop.call_soon_threadsafe(_set_result, future, rv)
-                item = self._queue.get()
-                if item is None:
-                    return
-                future, func, args = item
+                    continue
+                stay = self._stay
+                if stay is not None:
+                    self._stay = None
+                    if not stay(rv):
+                        self._started = False  # the next call() takes a new thread
+                        return partial(loop.call_soon_threadsafe, _set_result, future, rv)
+                loop.call_soon_threadsafe(_set_result, future, rv)
+            return None
         finally:
             _thread_state.loop = None
 
