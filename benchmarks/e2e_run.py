@@ -294,7 +294,7 @@ def parse_wrk(output: str) -> dict[str, float]:
 
 def check(port: int, path: str, expected: Any) -> None:
     """Raise AssertionError unless ``GET path`` answers 200 and the expected body."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         conn.request("GET", path)
         response = conn.getresponse()
@@ -396,6 +396,7 @@ def run(
     ]
     samples: dict[str, dict[str, dict[str, list[dict[str, float]]]]] = {}
     failures: dict[str, str] = {}
+    errors: list[str] = []
     loads = []
     log_dir = Path(os.environ.get("TMPDIR", "/tmp"))
     for round_no in range(rounds):
@@ -427,9 +428,14 @@ def run(
                             f"{case:<6} {report['rps']:>9.0f} req/s {report['cpu_us']:>7.1f} "
                             f"µs CPU/req (load {os.getloadavg()[0]:.1f})"
                         )
-            except (AssertionError, RuntimeError, subprocess.SubprocessError) as e:
+            except AssertionError as e:  # a wrong answer: never timed again
                 failures[key] = str(e)
                 progress(f"FAILED {key}: {e}")
+            except (OSError, RuntimeError, subprocess.SubprocessError) as e:
+                # The server did not start or answer in time (a busy machine):
+                # noted, and tried again in the next round.
+                errors.append(f"round {round_no + 1} {key}: {type(e).__name__}: {e}")
+                progress(f"ERROR {errors[-1]}")
             finally:
                 log.unlink(missing_ok=True)
     loads.append(os.getloadavg()[0])
@@ -442,7 +448,13 @@ def run(
                     **top,
                     "cpu_us": min(r["cpu_us"] for r in reports),
                 }
-    return {"samples": samples, "best": best, "failures": failures, "loadavg": loads}
+    return {
+        "samples": samples,
+        "best": best,
+        "failures": failures,
+        "errors": errors,
+        "loadavg": loads,
+    }
 
 
 def ratios(best: dict[str, Any], server: str) -> dict[str, dict[str, float]]:
@@ -496,6 +508,10 @@ def report(data: dict[str, Any]) -> str:
                 worst = min(values.values())
                 verdict = "met" if worst >= limit else "MISSED"
                 lines.append(f"target erlen >= {limit:g}x {peer}: {verdict} (worst {worst:.2f}x)")
+    if data.get("errors"):
+        lines.append("")
+        lines.append("ERRORS (that round's figures are missing):")
+        lines.extend(f"  {why}" for why in data["errors"])
     if data["failures"]:
         lines.append("")
         lines.append("FAILURES:")
@@ -543,7 +559,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", default=",".join(CASES), help="comma-separated subset")
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default 3, quick 1)")
     parser.add_argument(
-        "--seconds", type=float, default=None, help="timed wrk run per case (default 3, quick 1)"
+        "--seconds", type=float, default=None, help="timed wrk run per case (default 2, quick 1)"
     )
     parser.add_argument("--warmup", type=float, default=1.0, help="wrk warm-up run per case")
     parser.add_argument("--connections", type=int, default=32, help="wrk's -c (default 32)")
@@ -560,7 +576,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"cases are {list(CASES)}")
     frameworks = [f for f in args.frameworks.split(",") if f] or None
     rounds = args.rounds or (1 if args.quick else 3)
-    seconds = args.seconds or (1.0 if args.quick else 3.0)
+    seconds = args.seconds or (1.0 if args.quick else 2.0)
     result = run(servers, frameworks, cases, rounds, seconds, args.warmup, args.connections)
     data = {
         "meta": {

@@ -88,19 +88,23 @@ def test_bare_asgi_answers_each_case_and_runs_a_lifespan() -> None:
     assert asyncio.run(drive({"type": "http", "path": "/nope"}, []))[0]["status"] == 404
 
 
+def _meta() -> dict[str, t.Any]:
+    return {
+        "connections": 32,
+        "seconds": 3.0,
+        "rounds": 1,
+        "python": "CPython",
+        "cpu_count": 2,
+        "cases": ["hello", "param"],
+    }
+
+
 def test_report_shows_ratios_and_targets() -> None:
     def result(rps: float) -> dict[str, float]:
         return {"rps": rps, "cpu_us": 20.0}
 
     data: dict[str, t.Any] = {
-        "meta": {
-            "connections": 32,
-            "seconds": 3.0,
-            "rounds": 1,
-            "python": "CPython",
-            "cpu_count": 2,
-            "cases": ["hello", "param"],
-        },
+        "meta": _meta(),
         "loadavg": [1.0, 2.0],
         "best": {
             "granian-wsgi": {
@@ -143,3 +147,21 @@ def test_a_wrong_answer_is_a_failure_not_a_figure(monkeypatch: pytest.MonkeyPatc
     result = e2e_run.run(["granian-wsgi"], ["bare"], ["hello"], 1, 1, 1, 2, progress=print)
     assert "body b'Hello, World!'" in result["failures"]["granian-wsgi/bare"]
     assert result["best"] == {}
+
+
+def test_a_server_that_does_not_answer_is_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("granian", reason="granian is not installed: pip install 'granian>=2'")
+    real_check, calls = e2e_run.check, []
+
+    def check_once_timing_out(port: int, path: str, expected: t.Any) -> None:
+        calls.append(path)
+        if len(calls) == 1:
+            raise TimeoutError("timed out")
+        real_check(port, path, expected)
+
+    monkeypatch.setattr(e2e_run, "check", check_once_timing_out)
+    result = e2e_run.run(["granian-wsgi"], ["bare"], ["hello"], 2, 1, 1, 2, progress=print)
+    assert result["errors"] == ["round 1 granian-wsgi/bare: TimeoutError: timed out"]
+    assert result["failures"] == {}
+    assert len(result["samples"]["granian-wsgi"]["bare"]["hello"]) == 1
+    assert "ERRORS" in e2e_run.report({**result, "meta": _meta()})
