@@ -600,6 +600,53 @@ def test_parse_cookie_unquotes(header: str, expected: str) -> None:
     assert eh.parse_cookie(header)["a"] == expected
 
 
+_COOKIE_HEADERS = [
+    "a=1; b=2;c=3 ;  d = 4 ",
+    "session=real; session=shadow",
+    "=evil; session=real",
+    " = evil ; session=real",
+    "evil; session=real",
+    "session=real;=;",
+    "a=; b=",
+    "token=abc==; x=a=b",
+    'a="semi\\073colon"; session="q\\"uoted"',
+    'session="\\303\\251t\\303\\251"',
+    "session=caf\xc3\xa9",  # UTF-8 tunnelled through latin-1
+    "session=caf\xe9",  # not UTF-8: used as given
+    "",
+    ";;; ;",
+]
+
+
+@pytest.mark.parametrize("header", _COOKIE_HEADERS)
+@pytest.mark.parametrize("name", ["session", "a", "b", "x", "", " session", "missing"])
+def test_cookie_value_is_parse_cookies_first_value(header: str, name: str) -> None:
+    from erlen.http.cookies import _cookie_value
+
+    assert _cookie_value(header, name) == eh.parse_cookie(header).get(name)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pairs=st.lists(
+        st.tuples(
+            st.sampled_from(["session", " session ", "s", "", "other"]),
+            st.sampled_from(["=", "", " = "]),
+            st.text(alphabet='ab"\\ =;\xe9', max_size=8),
+        ),
+        max_size=5,
+    ),
+    name=st.sampled_from(["session", "s", "other", ""]),
+)
+def test_cookie_value_agrees_with_parse_cookie(
+    pairs: list[tuple[str, str, str]], name: str
+) -> None:
+    from erlen.http.cookies import _cookie_value
+
+    header = ";".join(k + eq + v for k, eq, v in pairs)
+    assert _cookie_value(header, name) == eh.parse_cookie(header).get(name)
+
+
 def test_parse_cookie_latin1_tunnelled_utf8() -> None:
     # A WSGI server hands over header bytes as latin-1 code points.
     tunnelled = "name=\xe9t\xe9".encode().decode("latin-1")

@@ -27,8 +27,10 @@ from datetime import UTC, datetime
 from ._utils import defined_once
 from .datastructures import CallbackDict
 from .http import dump_cookie, http_date
+from .http.cookies import _cookie_value
 from .json.tag import TaggedJSONSerializer
 from .signing import _CookieSerializer, _Invalid, _LazySha1
+from .wrappers import Request as _Request
 from .wrappers import Response
 
 if t.TYPE_CHECKING:
@@ -388,6 +390,9 @@ _stock_expiry: dict[type, bool] = {}
 _STOCK_SET_COOKIE = Response.set_cookie
 _STOCK_MAX_COOKIE_SIZE = Response.__dict__["max_cookie_size"]
 
+#: :attr:`Request.cookies <erlen.wrappers.Request.cookies>` as Erlen defines it.
+_STOCK_COOKIES = _Request.__dict__["cookies"]
+
 #: Stands for the ``Expires`` date when a cookie template is made (a
 #: template is only kept when it occurs exactly once in the header).
 _EXPIRES_MARK = "ErlenExpiresMark"
@@ -587,7 +592,18 @@ class SecureCookieSessionInterface(SessionInterface):
         s = self.get_signing_serializer(app)
         if s is None:
             return None
-        value = request.cookies.get(self.get_cookie_name(app))
+        name = self.get_cookie_name(app)
+        # (The class test first: a caller may pass the request proxy.)
+        if (
+            getattr(type(request), "cookies", None) is _STOCK_COOKIES
+            and "cookies" not in request.__dict__
+        ):
+            # PERF: only the session's cookie, from the raw header; the
+            # others are parsed if and when the app reads request.cookies.
+            header = request._cookie_header
+            value = _cookie_value(header, name) if header else None
+        else:
+            value = request.cookies.get(name)
         if not value:
             return self.session_class()
         max_age = self._max_age(app)

@@ -39,6 +39,10 @@ from ._compiled import mypyc_attr
 # derived once per serializer, the HMAC state of each key is kept and copied,
 # the encoded timestamp is kept for the current second, and a bad cookie is
 # reported to open_session() without building itsdangerous' exceptions.
+# Nothing is remembered by token or by payload: a session cookie changes with
+# every write, so on real traffic (many users, each session updated) such a
+# cache costs its upkeep on every request and is hit only by a client sending
+# a cookie it already sent.
 
 _STD_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _URLSAFE_TO_STD = bytes.maketrans(b"-_", b"+/")
@@ -49,12 +53,6 @@ _URLSAFE_TO_STD = bytes.maketrans(b"-_", b"+/")
 #: length or less can never be kept; don't try (zlib's set-up alone can cost
 #: tens of microseconds, mostly in the allocator).
 _NEVER_COMPRESSIBLE = 10
-
-#: How many verified tokens a serializer remembers, and the longest one it
-#: remembers (a browser keeps cookies up to 4 kB), so the memory is bounded.
-_VERIFIED_CACHE_SIZE = 256
-_VERIFIED_MAX_TOKEN = 4096
-
 
 #: The last second a :class:`~datetime.datetime` can hold (9999-12-31 23:59:59
 #: UTC); a later timestamp is malformed.
@@ -83,6 +81,26 @@ _IPAD = bytes(x ^ 0x36 for x in range(256))
 _OPAD = bytes(x ^ 0x5C for x in range(256))
 
 
+def _plain_sha1(digest_method: t.Any) -> t.Any:
+    """CPython's own SHA-1 (``_sha1.sha1``) when ``digest_method`` is hashlib's
+    SHA-1, else ``digest_method``.
+
+    PERF: the same digests, but copying, feeding and finishing the small
+    built-in hash object costs about a quarter less than OpenSSL's EVP
+    context (allocated, copied and freed on every copy). Only the kept
+    HMAC states use it; a build without ``_sha1`` keeps hashlib's.
+    """
+    import hashlib
+
+    if digest_method is hashlib.sha1:
+        try:
+            from _sha1 import sha1  # type: ignore[import-not-found]  # CPython's, no stubs
+        except ImportError:  # pragma: no cover - CPython builds it by default
+            return digest_method
+        return sha1
+    return digest_method
+
+
 def _keyed_hmac(key: bytes, digest_method: t.Any) -> tuple[t.Any, t.Any]:
     """The HMAC state for ``key``, to copy for each message (see :func:`_hmac_digest`).
 
@@ -93,6 +111,7 @@ def _keyed_hmac(key: bytes, digest_method: t.Any) -> tuple[t.Any, t.Any]:
     """
     import hmac
 
+    digest_method = _plain_sha1(digest_method)
     try:
         probe = digest_method() if callable(digest_method) else None
     except Exception:  # noqa: BLE001 - then hmac decides what works
@@ -196,22 +215,10 @@ class _CookieSerializer:
             _keyed_hmac(self.derive_key(key), digest_method) for key in reversed(self.secret_keys)
         ]
         # The timestamp last encoded and the last decoded; each a tuple
-        # replaced whole, so threads never see half an update.
+        # replaced whole, so threads never see half an update. (Every cookie
+        # signed within a second carries the same timestamp, whoever's it is.)
         self._ts_cache: tuple[int, bytes] = (-1, b"")
         self._ts_read: tuple[bytes | None, int] = (None, 0)
-        # PERF: tokens this serializer verified lately, mapped to their
-        # timestamp and serialized payload. A browser sends the same cookie
-        # on every request until the session changes, so most requests skip
-        # the HMAC and base64 work; the age is still checked and the payload
-        # still deserialized (a fresh object) every time. Bounded, and
-        # dropped with the serializer when a key changes.
-        # (bytearray and memoryview in the key type only: such tokens are never kept.)
-        self._verified: dict[str | bytes | bytearray | memoryview, tuple[int, t.Any]] = {}
-        # PERF: the last token signed, with the serialized payload and the
-        # second it was signed in: signing the same session again in the
-        # same second (a refreshed permanent session, a burst of requests)
-        # gives the same token.
-        self._last_signed: tuple[t.Any, int, t.Any] = (None, -1, None)
 
     @property
     def secret_key(self) -> bytes:
@@ -256,11 +263,8 @@ class _CookieSerializer:
     def dumps(self, obj: t.Any) -> t.Any:
         """The signed token for ``obj``: a ``str`` when the serializer makes
         text, else ``bytes``."""
-        text = data = self.serializer.dumps(obj)
+        data = self.serializer.dumps(obj)
         ts = self.get_timestamp()
-        last = self._last_signed
-        if last[1] == ts and last[0] == text:
-            return last[2]
         if type(data) is not bytes:
             data = data.encode("utf-8")
         if len(data) > _NEVER_COMPRESSIBLE:
@@ -285,9 +289,7 @@ class _CookieSerializer:
             o.update(h.digest())
             digest = o.digest()
         token = value + b"." + _b64encode(digest)
-        result = token.decode("ascii") if self.is_text_serializer else token
-        self._last_signed = (text, ts, result)
-        return result
+        return token.decode("ascii") if self.is_text_serializer else token
 
     def _loads(
         self, token: str | bytes | bytearray | memoryview, max_age: int | None = None
@@ -297,20 +299,6 @@ class _CookieSerializer:
         :raises _Invalid: The token does not verify, is older than
             ``max_age`` seconds (or from the future), or does not decode.
         """
-        known = self._verified.get(token) if type(token) is str or type(token) is bytes else None
-        if known is not None:
-            ts, text = known
-            if max_age is not None:
-                age = self.get_timestamp() - ts
-                if age > max_age or age < 0:
-                    # Expired now: forget it and let the full check say so.
-                    self._verified.pop(token, None)
-                    return self._loads(token, max_age)
-            try:
-                return self.serializer.loads(text), ts
-            except Exception:
-                raise _Invalid("BadPayload", "Could not load the payload") from None
-        original = token
         if type(token) is str:
             try:
                 token = token.encode("utf-8")
@@ -401,15 +389,6 @@ class _CookieSerializer:
             obj = self.serializer.loads(payload_data)
         except Exception:
             raise _Invalid("BadPayload", "Could not load the payload") from None
-        verified_cache = self._verified
-        if len(verified_cache) >= _VERIFIED_CACHE_SIZE:
-            # Forget the oldest; another thread may have done it already.
-            try:
-                del verified_cache[next(iter(verified_cache))]
-            except (KeyError, StopIteration, RuntimeError):
-                pass
-        if type(original) in (str, bytes) and len(original) <= _VERIFIED_MAX_TOKEN:
-            verified_cache[original] = (ts, payload_data)
         return obj, ts
 
     def loads(

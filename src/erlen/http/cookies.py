@@ -106,6 +106,29 @@ def parse_cookie(
     return _build_multidict(cls, cookies)
 
 
+def _cookie_value(header: str, name: str) -> str | None:
+    """The first value of cookie ``name`` in ``header``, as
+    ``parse_cookie(header).get(name)`` gives it, or ``None``.
+
+    PERF: the session reads its one cookie on every request that uses it;
+    this stops at that cookie and builds no :class:`~.MultiDict` of the others.
+    """
+    if not name or not header.isascii():
+        # An empty name is never found; a tunnelled header is re-decoded first.
+        found: str | None = parse_cookie(header).get(name)
+        return found
+    for pair in header.split(";"):
+        key, eq, value = pair.partition("=")
+        if eq and key.strip() == name:
+            value = value.strip()
+            if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+                value = value[1:-1]
+                if "\\" in value:
+                    value = _cookie_unquote(value)
+            return value
+    return None
+
+
 # Characters a cookie value may contain without quoting: RFC 6265
 # cookie-octets plus a few that every browser accepts (http.cookies' set).
 _cookie_plain_value_re = re.compile(r"[\w!#$%&'()*+\-./:<=>?@\[\]^`{|}~]*", re.ASCII)
