@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
+import typing as t
 import warnings
+from contextvars import ContextVar
 
 import pytest
 
-from erlen.concurrency import WorkerPool, run_coroutine
+from erlen.concurrency import WorkerPool, run_coroutine, wait_on_loop
 
 
 def test_run_coroutine_reuses_one_loop_per_thread() -> None:
@@ -131,3 +133,47 @@ def test_shutdown_ends_idle_threads_at_once_and_busy_ones_after_their_work() -> 
     assert len(asyncio.run(main())) == 2
     busy_threads[0].join(5)
     assert not busy_threads[0].is_alive()
+
+
+# -- wait_on_loop: a worker thread waits for a coroutine on the server's loop -------------
+
+_name: ContextVar[str] = ContextVar("_name", default="unset")
+
+
+def test_wait_on_loop_runs_the_coroutine_on_the_loop_in_the_callers_context() -> None:
+    async def where() -> tuple[str, bool]:
+        await asyncio.sleep(0)
+        return _name.get(), threading.current_thread() is threading.main_thread()
+
+    async def main() -> t.Any:
+        loop = asyncio.get_running_loop()
+
+        def call() -> t.Any:
+            _name.set("worker")
+            return wait_on_loop(loop, where())
+
+        return await asyncio.to_thread(call)
+
+    assert asyncio.run(main()) == ("worker", True)
+
+
+def test_wait_on_loop_raises_what_the_coroutine_raised_or_what_stopped_it() -> None:
+    async def fail() -> None:
+        raise KeyError("inner")
+
+    async def main() -> list[BaseException]:
+        loop = asyncio.get_running_loop()
+        errors: list[BaseException] = []
+        for awaitable in (fail(), "not a coroutine"):
+
+            def call(awaitable: t.Any = awaitable) -> None:
+                try:
+                    wait_on_loop(loop, awaitable)
+                except BaseException as e:  # noqa: BLE001 - checked below
+                    errors.append(e)
+
+            await asyncio.to_thread(call)
+        return errors
+
+    errors = asyncio.run(main())
+    assert isinstance(errors[0], KeyError) and isinstance(errors[1], TypeError)

@@ -46,8 +46,16 @@ from . import dispatch as _dispatch
 from . import signals as _signals
 from . import wsgi as _wsgi
 from ._utils import cached_property
-from .concurrency import RequestThread, acall, run_beside_loop, run_sync, server_loop, shutdown_pool
-from .ctx import RequestContext as _RequestContext
+from .concurrency import (
+    RequestThread,
+    acall,
+    run_beside_loop,
+    run_sync,
+    server_loop,
+    shutdown_pool,
+    wait_on_loop,
+)
+from .ctx import _request_context
 from .datastructures import Headers
 from .exceptions import ClientDisconnected, RequestEntityTooLarge
 from .globals import _cv
@@ -168,9 +176,7 @@ class _ASGIInput:
                 " Erlen reads it before async views and hooks run; a plain 'def' view"
                 " may stream it."
             )
-        import asyncio
-
-        return asyncio.run_coroutine_threadsafe(self.next_chunk(), loop).result()
+        return t.cast(bytes, wait_on_loop(loop, self.next_chunk()))
 
     def read(self, size: int = -1) -> bytes:
         """Read up to ``size`` bytes (all when negative); ``b""`` at the end."""
