@@ -55,7 +55,7 @@ from .concurrency import (
     shutdown_pool,
     wait_on_loop,
 )
-from .ctx import _request_context
+from .ctx import RequestContext as _RequestContext
 from .datastructures import Headers
 from .exceptions import ClientDisconnected, RequestEntityTooLarge
 from .globals import _cv
