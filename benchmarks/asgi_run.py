@@ -17,19 +17,27 @@ that thread too.
 End to end: each app is served by uvicorn or granian (one worker, in a
 subprocess) on 127.0.0.1 and a free port; a small asyncio load generator keeps a fixed
 number of keep-alive connections busy for a bounded number of requests
-(and at most a bounded time) and reports requests per second.
+(and at most a bounded time) and reports requests per second, and the
+server's CPU time per request (steadier than requests per second when other
+work shares the machine). ``--server granian-wsgi`` serves the same apps
+over granian's WSGI interface, to set a sync app's cost under ASGI beside
+WSGI. ``--instructions`` counts instructions per request under callgrind.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
+import functools
 import importlib
+import io
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -109,13 +117,17 @@ async def _load(
 
 
 def server_command(server: str, target: str, port: int) -> list[str]:
-    """The command serving ``target`` (``module:attribute``) with one worker on ``port``."""
-    if server == "granian":
+    """The command serving ``target`` (``module:attribute``) with one worker on ``port``.
+
+    ``granian-wsgi`` serves it over WSGI (Erlen's apps speak both): the
+    same app and server with no thread hop, to compare with ``granian``.
+    """
+    if server.startswith("granian"):
         granian = str(Path(sys.executable).with_name("granian"))
         return [
             granian,
             "--interface",
-            "asgi",
+            "wsgi" if server == "granian-wsgi" else "asgi",
             "--host",
             "127.0.0.1",
             "--port",
@@ -144,6 +156,41 @@ def server_command(server: str, target: str, port: int) -> list[str]:
     ]
 
 
+@functools.cache
+def source_at(rev: str) -> Path:
+    """A folder holding ``erlen`` as of git revision ``rev``, to put first on a server's path."""
+    archive = subprocess.run(
+        ["git", "archive", rev, "src/erlen"], cwd=HERE.parent, capture_output=True, check=True
+    ).stdout
+    folder = Path(tempfile.mkdtemp(prefix="erlen-e2e-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder / "src"
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) used so far by process ``pid`` and its descendants."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += times.get(current, 0.0)
+        todo.extend(children.get(current, ()))
+    return total
+
+
 def end_to_end(
     frameworks: list[str],
     total: int,
@@ -151,12 +198,21 @@ def end_to_end(
     max_seconds: float,
     server: str = "uvicorn",
 ) -> dict[str, dict[str, float]]:
-    """Requests per second under ``server`` for ``/`` (hello) and ``/json``."""
+    """Requests per second under ``server`` for ``/`` (hello) and ``/json``, and CPU per request.
+
+    ``<label>_cpu`` is the server's CPU time (all its processes and
+    threads, user and system) per request in µs: unlike requests per
+    second it barely moves when other work shares the machine. A name
+    ``erlen@REV`` (or ``erlen-sync@REV``) serves Erlen as of git revision REV.
+    """
     out: dict[str, dict[str, float]] = {}
     for name in frameworks:
         port = free_port()
-        cmd = server_command(server, FRAMEWORKS[name], port)
-        proc = subprocess.Popen(cmd, cwd=HERE, env={**os.environ, "PYTHONPATH": str(HERE)})
+        framework, _, rev = name.partition("@")
+        cmd = server_command(server, FRAMEWORKS[framework], port)
+        path = [str(source_at(rev)), str(HERE)] if rev else [str(HERE)]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+        proc = subprocess.Popen(cmd, cwd=HERE, env=env)
         try:
             deadline = time.monotonic() + 20
             while True:
@@ -172,9 +228,11 @@ def end_to_end(
                 asyncio.run(
                     _load(port, path, connections * 20, connections, time.monotonic() + 10)
                 )  # warm-up
+                cpu = cpu_seconds(proc.pid)
                 done, took = asyncio.run(
                     _load(port, path, total, connections, time.monotonic() + max_seconds)
                 )
+                out[name][f"{label}_cpu"] = (cpu_seconds(proc.pid) - cpu) / done * 1e6
                 out[name][label] = done / took
         finally:
             proc.terminate()
@@ -270,9 +328,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count-child", help=argparse.SUPPRESS)
     parser.add_argument(
         "--server",
-        choices=("uvicorn", "granian", "both"),
+        choices=("uvicorn", "granian", "granian-wsgi", "both"),
         default="uvicorn",
-        help="the server of the end-to-end run",
+        help="the server of the end-to-end run (both: uvicorn and granian; granian-wsgi: "
+        "granian's WSGI interface, for Erlen only)",
     )
     parser.add_argument(
         "--baseline",
@@ -380,7 +439,6 @@ def main(argv: list[str] | None = None) -> int:
             )
     if not args.no_e2e:
         total = args.requests or (5000 if args.quick else 20000)
-        frameworks = [name for name in frameworks if "@" not in name]  # served: the installed ones
         servers = ("uvicorn", "granian") if args.server == "both" else (args.server,)
         for server in servers:
             rps = end_to_end(frameworks, total, args.connections, 30.0, server)
@@ -393,6 +451,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"{label:<10}"
                     + "".join(f"{rps[name][label]:>{width}.0f}" for name in frameworks)
+                )
+            print("The server's CPU time per request (µs, all its threads, user + system):")
+            for label in ("hello", "json"):
+                print(
+                    f"{label:<10}"
+                    + "".join(f"{rps[name][label + '_cpu']:>{width}.1f}" for name in frameworks)
                 )
     return 0
 
