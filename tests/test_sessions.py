@@ -1900,3 +1900,19 @@ def test_overridden_should_set_cookie_false_unread_session(app: Erlen) -> None:
     sess.accessed = True
     Interface().save_session(app, sess, response)
     assert "Set-Cookie" not in response.headers and response.headers["Vary"] == "Cookie"
+
+
+def test_overridden_getter_without_secret_key_gives_null_session() -> None:
+    class Interface(SecureCookieSessionInterface):
+        def get_cookie_name(self, app: Erlen) -> str:
+            return "custom"
+
+    app = Erlen(__name__)
+    app.session_interface = Interface()
+    with app.test_request_context("/", headers={"Cookie": "custom=x"}):
+        assert app.session_interface.open_session(app, request._get_current_object()) is None  # type: ignore[attr-defined]
+    app.secret_key = "k"
+    token = _ours(["k"]).dumps({"a": 1})
+    with app.test_request_context("/", headers={"Cookie": f"session=x; custom={token}"}):
+        opened = app.session_interface.open_session(app, request._get_current_object())  # type: ignore[attr-defined]
+        assert opened == {"a": 1}

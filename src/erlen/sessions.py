@@ -23,6 +23,7 @@ from __future__ import annotations
 import typing as t
 from collections.abc import MutableMapping
 from datetime import UTC, datetime
+from operator import itemgetter
 
 from ._utils import defined_once
 from .datastructures import CallbackDict
@@ -393,6 +394,45 @@ _STOCK_MAX_COOKIE_SIZE = Response.__dict__["max_cookie_size"]
 #: :attr:`Request.cookies <erlen.wrappers.Request.cookies>` as Erlen defines it.
 _STOCK_COOKIES = _Request.__dict__["cookies"]
 
+#: The settings :meth:`SecureCookieSessionInterface.open_session` reads, in
+#: one call (PERF: one C call for four config lookups).
+_OPEN_SETTINGS = itemgetter(
+    "SECRET_KEY", "SECRET_KEY_FALLBACKS", "SESSION_COOKIE_NAME", "PERMANENT_SESSION_LIFETIME"
+)
+
+#: The settings the cookie getters read, in one call, as a template keeps
+#: them (:attr:`_CookieTemplate.raw`).
+_COOKIE_SETTINGS = itemgetter(
+    "SESSION_COOKIE_NAME",
+    "SESSION_COOKIE_DOMAIN",
+    "SESSION_COOKIE_PATH",
+    "APPLICATION_ROOT",
+    "SESSION_COOKIE_HTTPONLY",
+    "SESSION_COOKIE_SECURE",
+    "SESSION_COOKIE_SAMESITE",
+    "SESSION_COOKIE_PARTITIONED",
+)
+
+#: Per (interface class, app class): whether open_session() may read its
+#: settings straight from the config (see :func:`_is_plain_open`).
+_plain_open: dict[tuple[type, type], bool] = {}
+
+
+def _is_plain_open(cls: type, app_cls: type) -> bool:
+    """Whether the interface class keeps get_signing_serializer() and
+    get_cookie_name(), and the app class secret_key and
+    permanent_session_lifetime (all read straight from the config then)."""
+    plain = (
+        getattr(cls, "get_signing_serializer", None)
+        is SecureCookieSessionInterface.get_signing_serializer
+        and getattr(cls, "get_cookie_name", None) is SessionInterface.get_cookie_name
+        and defined_once(app_cls, "secret_key")
+        and defined_once(app_cls, "permanent_session_lifetime")
+    )
+    _plain_open[cls, app_cls] = plain
+    return plain
+
+
 #: Stands for the ``Expires`` date when a cookie template is made (a
 #: template is only kept when it occurs exactly once in the header).
 _EXPIRES_MARK = "ErlenExpiresMark"
@@ -407,8 +447,11 @@ class _CookieTemplate(t.NamedTuple):
     by dump_cookie itself, from a stand-in value and expiry date.
     """
 
-    #: The settings it was made for (compared on each use).
+    #: The settings it was made for: name, domain, path, httponly, secure,
+    #: samesite, partitioned.
     settings: tuple[t.Any, ...]
+    #: The config values they come from (:data:`_COOKIE_SETTINGS`), compared on each use.
+    raw: tuple[t.Any, ...]
     prefix: str
     suffix: str
     expires_head: str
@@ -421,7 +464,9 @@ class _CookieTemplate(t.NamedTuple):
         return self.prefix + value + self.expires_head + http_date(expires) + self.expires_tail
 
 
-def _make_cookie_template(settings: tuple[t.Any, ...]) -> _CookieTemplate | None:
+def _make_cookie_template(
+    settings: tuple[t.Any, ...], raw: tuple[t.Any, ...] = ()
+) -> _CookieTemplate | None:
     """The template for ``settings`` (see :meth:`SecureCookieSessionInterface._cookie_settings`),
     or ``None`` when dump_cookie rejects them (the general path then raises
     its error) or the stand-ins don't come out as expected."""
@@ -453,7 +498,7 @@ def _make_cookie_template(settings: tuple[t.Any, ...]) -> _CookieTemplate | None
         or not parts[0].endswith("Expires=")
     ):
         return None
-    return _CookieTemplate(settings, prefix, plain[end + 1 :], parts[0][end + 1 :], parts[1])
+    return _CookieTemplate(settings, raw, prefix, plain[end + 1 :], parts[0][end + 1 :], parts[1])
 
 
 class SecureCookieSessionInterface(SessionInterface):
@@ -507,21 +552,14 @@ class SecureCookieSessionInterface(SessionInterface):
             )
         if not stock:
             return None
-        config = app.config
-        settings = (
-            config["SESSION_COOKIE_NAME"],
-            config["SESSION_COOKIE_DOMAIN"],
-            config["SESSION_COOKIE_PATH"] or config["APPLICATION_ROOT"],
-            config["SESSION_COOKIE_HTTPONLY"],
-            config["SESSION_COOKIE_SECURE"],
-            config["SESSION_COOKIE_SAMESITE"],
-            config["SESSION_COOKIE_PARTITIONED"],
-        )
+        raw = _COOKIE_SETTINGS(app.config)
         template = self._cookie_template
         # Equal settings give the same header: dump_cookie only compares,
         # formats or tests the truth of them.
-        if template is None or template.settings != settings:
-            template = _make_cookie_template(settings)
+        if template is None or template.raw != raw:
+            name, domain, path, root, httponly, secure, samesite, partitioned = raw
+            settings = (name, domain, path or root, httponly, secure, samesite, partitioned)
+            template = _make_cookie_template(settings, raw)
             if template is None:
                 return None
             self._cookie_template = template
@@ -589,10 +627,33 @@ class SecureCookieSessionInterface(SessionInterface):
         :return: The session (a new empty one when there is no valid
             cookie), or ``None`` without a secret key.
         """
-        s = self.get_signing_serializer(app)
-        if s is None:
-            return None
-        name = self.get_cookie_name(app)
+        plain = _plain_open.get((type(self), type(app)))
+        if plain is None:
+            plain = _is_plain_open(type(self), type(app))
+        if plain:
+            # PERF: what get_signing_serializer(), get_cookie_name() and
+            # _max_age() read, in one call, and their cached results.
+            secret_key, fallbacks, name, lifetime = _OPEN_SETTINGS(app.config)
+            if not secret_key:
+                return None
+            cached = self._cached_serializer
+            s: t.Any
+            if cached is not None and cached[0] == secret_key and cached[1] == fallbacks:
+                s = cached[2]
+            else:
+                s = self.get_signing_serializer(app)
+            cached_age = self._max_age_cache
+            max_age = (
+                cached_age[1]
+                if cached_age[0] is lifetime and lifetime is not None
+                else self._max_age(app)
+            )
+        else:
+            s = self.get_signing_serializer(app)
+            if s is None:
+                return None
+            name = self.get_cookie_name(app)
+            max_age = self._max_age(app)
         # (The class test first: a caller may pass the request proxy.)
         if (
             getattr(type(request), "cookies", None) is _STOCK_COOKIES
@@ -606,7 +667,6 @@ class SecureCookieSessionInterface(SessionInterface):
             value = request.cookies.get(name)
         if not value:
             return self.session_class()
-        max_age = self._max_age(app)
         if type(s) is _CookieSerializer:
             # PERF: no exception objects, and no itsdangerous, for a bad cookie.
             try:

@@ -267,14 +267,16 @@ class _CookieSerializer:
         ts = self.get_timestamp()
         if type(data) is not bytes:
             data = data.encode("utf-8")
+        # PERF: _b64encode() written out here and below (this runs on every
+        # save of a session).
         if len(data) > _NEVER_COMPRESSIBLE:
             compressed = self._compress(data)
             if len(compressed) < len(data) - 1:
                 data = b"." + _b64encode(compressed)
             else:
-                data = _b64encode(data)
+                data = b2a_base64(data, newline=False).rstrip(b"=").translate(_STD_TO_URLSAFE)
         else:
-            data = _b64encode(data)
+            data = b2a_base64(data, newline=False).rstrip(b"=").translate(_STD_TO_URLSAFE)
         cache = self._ts_cache
         if cache[0] != ts:
             cache = self._ts_cache = (ts, _b64encode(ts.to_bytes(8, "big").lstrip(b"\x00")))
@@ -288,7 +290,13 @@ class _CookieSerializer:
             o = outer.copy()
             o.update(h.digest())
             digest = o.digest()
-        token = value + b"." + _b64encode(digest)
+        # A SHA-1 (or any digest) fits in whole base64 quads only by chance;
+        # the padding is stripped as _b64encode does.
+        token = (
+            value
+            + b"."
+            + b2a_base64(digest, newline=False).rstrip(b"=").translate(_STD_TO_URLSAFE)
+        )
         return token.decode("ascii") if self.is_text_serializer else token
 
     def _loads(
@@ -322,7 +330,9 @@ class _CookieSerializer:
             o = outer.copy()
             o.update(h.digest())
             digest = o.digest()
-        verified = self._compare_digest(_b64encode(digest), sig)
+        verified = self._compare_digest(
+            b2a_base64(digest, newline=False).rstrip(b"=").translate(_STD_TO_URLSAFE), sig
+        )
         if not verified:
             # Then what itsdangerous accepts: every key, and any base64
             # spelling of the signature (its decoding is lenient).
