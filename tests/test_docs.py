@@ -1000,6 +1000,64 @@ def test_performance_chart_is_drawn(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert capsys.readouterr().out == chart.markdown_table(chart.load())
 
 
+def test_performance_end_to_end_tables_match_their_json() -> None:
+    """The page shows the committed end-to-end run (benchmarks/e2e_run.py; rerun chart.py)."""
+    chart = _chart_module()
+    page = (DOCS / "performance" / "index.md").read_text(encoding="utf-8")
+    data = chart.load(chart.E2E_PATH)
+    for interface in chart.E2E_GROUPS:
+        assert chart.e2e_table(data, interface) in page
+    assert (DOCS / "performance" / "e2e.png").stat().st_size > 10_000
+
+
+def _e2e_data() -> dict[str, object]:
+    def result(rps: float, cpu_us: float) -> dict[str, float]:
+        return {"rps": rps, "cpu_us": cpu_us}
+
+    return {
+        "meta": {
+            "cases": ["hello", "json"],
+            "targets": {"granian-wsgi": {"falcon": 1.2}, "uvicorn": {"starlette": 1.2}},
+            "connections": 32,
+            "python": "CPython 3.11.7 (x86_64)",
+            "cpu_count": 2,
+            "date": "2026-12-08T03:00:00+00:00",
+        },
+        "loadavg": [1.0, 2.0],
+        "best": {
+            "granian-wsgi": {
+                "erlen": {"hello": result(60_000, 10.0), "json": result(50_000, 12.0)},
+                "falcon": {"hello": result(40_000, 15.0)},
+            },
+            "uvicorn": {"starlette": {"hello": result(9_000, 100.0)}},
+        },
+    }
+
+
+def test_performance_end_to_end_table_targets() -> None:
+    chart = _chart_module()
+    wsgi = chart.e2e_table(_e2e_data(), "WSGI").splitlines()
+    assert wsgi[2] == (
+        "| granian-wsgi | `hello` | 60.0 k | 40.0 k | n/a | n/a | n/a | 1.50× | 1.50× "
+        "| ≥ 1.2× Falcon: met |"
+    )
+    assert wsgi[3].endswith("| n/a | n/a | ≥ 1.2× Falcon: n/a |")
+    assert len(wsgi) == 4  # gunicorn-sync did not run: no rows
+    asgi = chart.e2e_table(_e2e_data(), "ASGI").splitlines()
+    assert asgi[2] == (
+        "| uvicorn | `hello` | n/a | n/a | 9.0 k | n/a | n/a | n/a | ≥ 1.2× Starlette: n/a |"
+    )
+
+
+def test_performance_end_to_end_chart_is_drawn(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    chart = _chart_module()
+    out = tmp_path / "e2e.png"
+    chart.draw_e2e(_e2e_data(), out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert out.stat().st_size > 10_000
+
+
 # -- keeping the tutorial in step with examples/flaskr ----------------------
 
 

@@ -6,9 +6,11 @@ Usage, from the repository root::
     python3 dev.py bench --instructions --json docs/performance/instructions.json
     .venv/bin/python docs/performance/chart.py            # writes bench.png, prints the tables
     .venv/bin/python docs/performance/chart.py other.json other.png
+    .venv/bin/python benchmarks/e2e_run.py --json docs/performance/e2e.json  # then chart.py: e2e.png
 
 The tables printed are the ones in ``docs/performance/index.md`` (time, from
-``bench.json``; instructions, from ``instructions.json`` when it exists);
+``bench.json``; instructions, from ``instructions.json``, and end to end,
+from ``e2e.json``, when they exist);
 ``tests/test_docs.py`` checks that the page still shows what the committed
 JSON says, so rerun this after every new benchmark run.
 """
@@ -24,6 +26,8 @@ HERE = Path(__file__).resolve().parent
 JSON_PATH = HERE / "bench.json"
 INSTRUCTIONS_PATH = HERE / "instructions.json"
 PNG_PATH = HERE / "bench.png"
+E2E_PATH = HERE / "e2e.json"
+E2E_PNG_PATH = HERE / "e2e.png"
 FRAMEWORKS = ("erlen", "flask", "bottle", "falcon")
 LABELS = {"erlen": "Erlen", "flask": "Flask", "bottle": "Bottle", "falcon": "Falcon"}
 COLORS = {"erlen": "#00897b", "flask": "#9e9e9e", "bottle": "#ffb300", "falcon": "#5c6bc0"}
@@ -154,6 +158,119 @@ def draw(data: dict[str, t.Any], out: Path = PNG_PATH) -> None:
     plt.close(fig)
 
 
+#: The end-to-end run's servers (benchmarks/e2e_run.py), by interface, and their columns.
+E2E_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "WSGI": (("granian-wsgi", "gunicorn-sync"), ("erlen", "falcon", "bottle", "flask", "bare")),
+    "ASGI": (("granian-asgi", "uvicorn"), ("erlen", "erlen-def", "starlette", "bare")),
+}
+E2E_LABELS = {
+    **LABELS,
+    "erlen": "Erlen",
+    "erlen-def": "Erlen, `def` views",
+    "starlette": "Starlette",
+    "bare": "bare app",
+}
+E2E_COLORS = {**COLORS, "erlen-def": "#4db6ac", "starlette": "#8d6e63", "bare": "#263238"}
+
+
+def _rps(value: float | None) -> str:
+    return "n/a" if value is None else f"{value / 1000:.1f} k"
+
+
+def e2e_table(data: dict[str, t.Any], interface: str) -> str:
+    """The end-to-end table of one interface's servers, as Markdown.
+
+    Requests per second (best round) per server, case and framework; Erlen's
+    ratio to the peer of the server's target, by requests per second and by
+    the server's CPU time per request (the peer's over Erlen's: above 1,
+    Erlen costs less), and the target.
+    """
+    servers, frameworks = E2E_GROUPS[interface]
+    best = data["best"]
+    rows = [
+        "| server | case | "
+        + " | ".join(E2E_LABELS[f] for f in frameworks)
+        + " | Erlen/peer, req/s | Erlen/peer, CPU per request | target |",
+        "| --- | --- | " + " | ".join("---:" for _ in frameworks) + " | ---: | ---: | --- |",
+    ]
+    for server in servers:
+        per = best.get(server)
+        if per is None:
+            continue
+        targets = data["meta"]["targets"].get(server, {})
+        for case in data["meta"]["cases"]:
+            found = {f: per.get(f, {}).get(case) for f in frameworks}
+            cells = [_rps(r["rps"] if r else None) for r in found.values()]
+            by_rps, by_cpu, verdicts = [], [], []
+            erlen = found.get("erlen")
+            for peer, limit in targets.items():
+                other = found.get(peer)
+                if erlen is None or other is None:
+                    by_rps.append("n/a")
+                    by_cpu.append("n/a")
+                    verdicts.append(f"≥ {limit:g}× {E2E_LABELS[peer]}: n/a")
+                    continue
+                ratio = erlen["rps"] / other["rps"]
+                by_rps.append(f"{ratio:.2f}×")
+                by_cpu.append(f"{other['cpu_us'] / erlen['cpu_us']:.2f}×")
+                verdicts.append(
+                    f"≥ {limit:g}× {E2E_LABELS[peer]}: "
+                    + ("met" if ratio >= limit else "**missed**")
+                )
+            rows.append(
+                f"| {server} | `{case}` | "
+                + " | ".join(cells)
+                + f" | {'; '.join(by_rps)} | {'; '.join(by_cpu)} | {'; '.join(verdicts)} |"
+            )
+    return "\n".join(rows) + "\n"
+
+
+def draw_e2e(data: dict[str, t.Any], out: Path = E2E_PNG_PATH) -> None:
+    """Grouped horizontal bars of requests per second: one panel per interface."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display needed
+    import matplotlib.pyplot as plt
+
+    cases = data["meta"]["cases"]
+    panels = [
+        (interface, [s for s in servers if s in data["best"]], frameworks)
+        for interface, (servers, frameworks) in E2E_GROUPS.items()
+    ]
+    panels = [p for p in panels if p[1]]
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(6.5 * len(panels), 4.5), dpi=110, squeeze=False
+    )
+    for ax, (interface, servers, frameworks) in zip(axes[0], panels, strict=True):
+        groups = [(server, case) for server in servers for case in cases]
+        height = 0.8 / len(frameworks)
+        for i, framework in enumerate(frameworks):
+            ys, xs = [], []
+            for j, (server, case) in enumerate(groups):
+                result = data["best"][server].get(framework, {}).get(case)
+                if result is not None:
+                    ys.append(j + (i - (len(frameworks) - 1) / 2) * height)
+                    xs.append(result["rps"] / 1000)
+            label = E2E_LABELS[framework].replace("`", "")
+            ax.barh(ys, xs, height=height, label=label, color=E2E_COLORS[framework])
+        ax.set_yticks(range(len(groups)), [f"{server}\n{case}" for server, case in groups])
+        ax.invert_yaxis()
+        ax.set_xlabel("thousands of requests per second (higher is better)")
+        ax.set_title(f"{interface} servers, one worker")
+        ax.legend(loc="lower right", fontsize="small")
+        ax.grid(axis="x", alpha=0.3)
+    meta = data["meta"]
+    load = ", ".join(f"{x:.1f}" for x in data["loadavg"])
+    fig.suptitle(
+        f"End to end, wrk -c{meta['connections']} on 127.0.0.1: {meta['python']}, "
+        f"{meta['cpu_count']} CPUs, {meta['date'][:10]}, load average {load}",
+        fontsize="medium",
+    )
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+
+
 def main(argv: list[str]) -> int:
     """``chart.py [bench.json [bench.png]]``: draw the chart, print the table."""
     data = load(Path(argv[0]) if argv else JSON_PATH)
@@ -162,6 +279,12 @@ def main(argv: list[str]) -> int:
     if not argv and INSTRUCTIONS_PATH.exists():
         print()
         print(instructions_table(load(INSTRUCTIONS_PATH)), end="")
+    if not argv and E2E_PATH.exists():
+        e2e = load(E2E_PATH)
+        draw_e2e(e2e)
+        for interface in E2E_GROUPS:
+            print()
+            print(e2e_table(e2e, interface), end="")
     return 0
 
 
