@@ -308,3 +308,36 @@ def test_request_class_overriding_media_type_or_length_is_honoured(app):
     assert call(app, environ.get_environ())[2] == b"application/json 5 b'{}xyz'"
     app.request_class = TwoBytes
     assert call(app, environ.get_environ())[2] == b"text/plain 2 b'{}'"
+
+
+def test_call_honours_a_subclass_wsgi_app_and_one_set_on_the_app():
+    # app(environ, start_response) runs wsgi_app's body itself only while
+    # wsgi_app is Erlen's own: a subclass's override, or middleware set on
+    # the app, is called instead (and the app's own body again once removed).
+    seen: list[str] = []
+
+    class Sub(Erlen):
+        def wsgi_app(self, environ, start_response):
+            seen.append("sub")
+            return super().wsgi_app(environ, start_response)
+
+    for cls in (Erlen, Sub):
+        app = cls(__name__)
+        app.route("/")(lambda: "hi")
+        environ = EnvironBuilder(app).get_environ()
+        assert call(app, dict(environ)) == (
+            "200 OK",
+            [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", "2")],
+            b"hi",
+        )
+        inner = app.wsgi_app
+
+        def middleware(environ, start_response, inner=inner):
+            seen.append("mw")
+            return inner(environ, start_response)
+
+        app.wsgi_app = middleware
+        assert call(app, dict(environ))[2] == b"hi"
+        del app.wsgi_app
+        assert call(app, dict(environ))[2] == b"hi"
+    assert seen == ["mw", "sub", "mw", "sub", "sub"]

@@ -280,6 +280,8 @@ class Erlen(Scaffold):
         #: ``app.wsgi_app`` was replaced on this object (WSGI middleware):
         #: ASGI ``http`` requests go through it too (``asgi.serve_wsgi``).
         self._wrapped_wsgi = "wsgi_app" in self.__dict__
+        #: ``wsgi_app`` is Erlen's own: ``__call__`` may run its body itself.
+        self._plain_wsgi = not self._wrapped_wsgi and type(self).wsgi_app is Erlen.wsgi_app
         self._plain_asgi = "asgi_app" not in overridden and not self._wrapped_wsgi
         #: No method that runs user code is overridden: the sync driver may
         #: call erlen.dispatch's functions directly, and the ASGI adapter may
@@ -688,6 +690,19 @@ class Erlen(Scaffold):
         """
         if send is None:
             if start_response is not None:
+                if self._plain_wsgi:
+                    # PERF: wsgi_app's body, inlined (a call per request).
+                    ctx = _request_context(self, make_request(self.request_class, environ))
+                    preserve = (
+                        environ["erlen._preserve_context"]
+                        if "erlen._preserve_context" in environ
+                        else None
+                    )
+                    response = _dispatch.run(self, ctx, preserve)
+                    body = send_response(response, environ, start_response)
+                    if ctx._after_response is not None:
+                        return _after_response_body(self, ctx, body)
+                    return body
                 return self.wsgi_app(environ, start_response)
             from functools import partial
 
