@@ -37,6 +37,8 @@ import asyncio
 import io
 import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -380,6 +382,165 @@ def end_to_end(
     return results
 
 
+# -- instructions under uvicorn (callgrind) ---------------------------------------
+
+VALGRIND = shutil.which("valgrind") or "/usr/bin/valgrind"
+
+
+def serve(target: str, interface: str, port: int) -> None:
+    """The server process of the instruction mode: uvicorn, and SIGUSR1 as the dump marker.
+
+    It runs under ``valgrind --tool=callgrind --dump-before=getppid``; the
+    handler calls ``os.getppid()``, which nothing else in the server calls,
+    so each SIGUSR1 from the load generator writes the instructions counted
+    so far. The server is idle when the signal comes (a segment's requests
+    all answered), so a dump falls between requests.
+    """
+    import signal
+
+    import uvicorn
+
+    signal.signal(signal.SIGUSR1, lambda *_: os.getppid())
+    uvicorn.run(
+        target,
+        interface=interface,  # type: ignore[arg-type]
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+    )
+
+
+def _dump(proc: subprocess.Popen[bytes], folder: Path, count: int) -> int:
+    """Make the server dump its counts; wait for dump ``count + 1``; its total."""
+    proc.send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + 60
+    while True:
+        dumps = sorted(folder.glob("cg.out.*"), key=lambda p: int(p.suffix[1:]))
+        if len(dumps) > count:
+            try:
+                return _summary(dumps[count])
+            except ValueError:  # still being written
+                pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError(f"no callgrind dump {count + 1} from the server")
+        time.sleep(0.2)
+
+
+def _summary(path: Path) -> int:
+    """A dump's instructions; with ``--cache-sim``, its estimated cycles instead.
+
+    The estimate is callgrind_annotate's: each instruction a cycle, 10 more
+    per first-level cache miss and 100 more per last-level miss.
+    """
+    events: list[str] = []
+    for line in path.read_text(errors="replace").splitlines():
+        if line.startswith("events:"):
+            events = line.split(":", 1)[1].split()
+        elif line.startswith(("summary:", "totals:")):
+            counts = dict(zip(events, map(int, line.split(":", 1)[1].split()), strict=False))
+            if "D1mr" not in counts:
+                return counts["Ir"]
+            l1 = counts["I1mr"] + counts["D1mr"] + counts["D1mw"]
+            ll = counts["ILmr"] + counts["DLmr"] + counts["DLmw"]
+            return counts["Ir"] + 10 * l1 + 100 * ll
+    raise ValueError(f"no summary line in {path}")
+
+
+def instructions(
+    names: list[str],
+    n1: int,
+    n2: int,
+    warmup: int,
+    connections: int,
+    idle: float = 0.0,
+    cache_sim: bool = False,
+) -> dict[str, dict[str, float]]:
+    """Instructions of the uvicorn process per request: ``{case: {app: count}}``.
+
+    Each app (and ``floor:<name>``) is served by uvicorn under callgrind.
+    Per case: ``warmup`` requests, a dump, ``n1`` requests, a dump, ``n2``
+    requests, a dump; one request costs the difference of the two segments
+    over ``n2 - n1``, so what a segment costs once (the dump, connecting)
+    cancels out. All of the process's threads are counted (APIFlask's WSGI
+    pool too); the load generator, outside valgrind, is not. With ``idle``
+    seconds, the server's cost while idle (uvicorn's 0.1 s tick) is
+    measured too, as ``{"idle": {app: instructions per second}}``: under
+    valgrind a segment takes seconds, so it is in the figures (small).
+    """
+    results: dict[str, dict[str, float]] = {case: {} for case in CASES}
+    if idle:
+        results["idle"] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        envs: dict[str, dict[str, str]] = {}
+        for name in names:
+            if name.startswith("floor:"):
+                replies = Path(tmp, f"{name[6:]}.json")
+                replies.write_text(json.dumps(record(SERVED[name[6:]][2])))
+                envs[name] = {"TYPED_FLOOR_REPLIES": str(replies)}
+        for name in names:
+            target, interface, _ = {**SERVED, **FLOORS}[name]
+            folder = Path(tmp, name.replace(":", "-"))
+            folder.mkdir()
+            port = free_port()
+            cmd = [VALGRIND, "--tool=callgrind", "--dump-before=getppid", "-q"]
+            cmd += ["--cache-sim=yes"] if cache_sim else []
+            cmd += [
+                f"--callgrind-out-file={folder}/cg.out",
+                sys.executable,
+                str(HERE / "typed_run.py"),
+            ]
+            cmd += ["--serve", target, interface, str(port)]
+            env = {
+                **os.environ,
+                "PYTHONPATH": str(HERE),
+                "PYTHONHASHSEED": "0",
+                **envs.get(name, {}),
+            }
+            proc = subprocess.Popen(cmd, cwd=HERE, env=env)
+            dumps = 0
+            try:
+                deadline = time.monotonic() + 300
+                while True:
+                    try:
+                        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                        break
+                    except OSError:
+                        if time.monotonic() > deadline or proc.poll() is not None:
+                            raise RuntimeError(f"uvicorn did not start for {name}") from None
+                        time.sleep(0.5)
+                for case in CASES:
+                    counts, sent = [], []
+                    for n in (warmup, n1, n2):
+                        end = time.monotonic() + 3600
+                        done, _ = asyncio.run(_load(port, case, n, connections, end))
+                        if done != n // connections * connections:
+                            raise RuntimeError(f"{name} {case}: {done} of {n} requests answered")
+                        counts.append(_dump(proc, folder, dumps))
+                        sent.append(done)
+                        dumps += 1
+                    results[case][name] = (counts[2] - counts[1]) / (sent[2] - sent[1])
+                if idle:
+                    # A first window takes what the last segment left (its
+                    # connections closing); the second is the idle server.
+                    time.sleep(idle)
+                    _dump(proc, folder, dumps)
+                    start = time.monotonic()
+                    time.sleep(idle)
+                    # Each dump holds what was counted since the one before.
+                    window = _dump(proc, folder, dumps + 1)
+                    results["idle"][name] = window / (time.monotonic() - start)
+            finally:
+                proc.terminate()
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(10)
+    return results
+
+
 def _floor_table(results: dict[str, dict[str, float]]) -> str:
     """Raw µs, the server's floor and the framework's own cost (raw − floor), with Erlen's ratios."""
     peers = ("fastapi", "apiflask")
@@ -431,7 +592,57 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rounds", type=int, default=3, help="rounds under uvicorn; the best counts (default 3)"
     )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count the uvicorn process's instructions per request under callgrind instead",
+    )
+    parser.add_argument("--n1", type=int, default=100, help="--instructions: first segment (100)")
+    parser.add_argument("--n2", type=int, default=500, help="--instructions: second segment (500)")
+    parser.add_argument("--warmup", type=int, default=100, help="--instructions: warm-up (100)")
+    parser.add_argument(
+        "--connections", type=int, default=10, help="keep-alive connections under uvicorn (10)"
+    )
+    parser.add_argument(
+        "--apps", type=lambda v: v.split(","), help="--instructions: which of " + ", ".join(SERVED)
+    )
+    parser.add_argument(
+        "--cache-sim",
+        action="store_true",
+        help="--instructions: estimated cycles (callgrind's cache simulation) instead",
+    )
+    parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve:
+        target, interface, port = args.serve
+        serve(target, interface, int(port))
+        return 0
+    if args.instructions:
+        names = args.apps or list(SERVED)
+        names += [f"floor:{name}" for name in names]
+        counts = instructions(
+            names, args.n1, args.n2, args.warmup, args.connections, 5.0, args.cache_sim
+        )
+        idle = counts.pop("idle")
+        print(
+            f"{'Estimated cycles' if args.cache_sim else 'Instructions'} of the uvicorn"
+            f" process per request (thousands; callgrind, "
+            f"({args.n2} - {args.n1} requests) difference, {args.connections} connections):",
+            flush=True,
+        )
+        if set(names) >= set(FLOORS) | set(SERVED):
+            print(
+                _floor_table(
+                    {c: {k: v / 1000 for k, v in row.items()} for c, row in counts.items()}
+                ).replace(" µs", "")
+            )
+        else:
+            for case, row in counts.items():
+                print(case, {k: round(v / 1000, 1) for k, v in row.items()})
+        print("idle (thousands per second):", {k: round(v / 1000, 1) for k, v in idle.items()})
+        if args.json:
+            Path(args.json).write_text(json.dumps({"instructions": counts, "idle": idle}, indent=2))
+        return 0
     repeats, target = (3, 0.1) if args.quick else (7, 0.25)
     report: dict[str, Any] = {}
     print("In process (CPU µs per request, best of the repeats):", flush=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -83,3 +84,30 @@ def test_under_uvicorn_with_floors():
     # Raw 100 / 200 and own (100 - 80) / (200 - 80); against APIFlask 100 / 300 and 20 / 200.
     assert "| post | 100.0 µs | 80.0 µs | 20.0 µs |" in table
     assert table.splitlines()[2].endswith("| 0.50× | 0.17× | 0.33× | 0.10× |")
+
+
+def test_callgrind_dump_summary(tmp_path):
+    plain = tmp_path / "cg.out.1"
+    plain.write_text("events: Ir\nsummary: 1234\n")
+    assert typed_run._summary(plain) == 1234
+    # With the cache simulation: instructions + 10 per L1 miss + 100 per last-level miss.
+    cache = tmp_path / "cg.out.2"
+    cache.write_text(
+        "events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw\ntotals: 1000 0 0 1 2 3 1 0 1\n"
+    )
+    assert typed_run._summary(cache) == 1000 + 10 * 6 + 100 * 2
+    (tmp_path / "cg.out.3").write_text("events: Ir\n")
+    with pytest.raises(ValueError, match="no summary"):
+        typed_run._summary(tmp_path / "cg.out.3")
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind")
+def test_instructions_under_uvicorn():
+    # The bare floor only (the lightest server to start under callgrind).
+    counts = typed_run.instructions(["floor:erlen"], n1=4, n2=12, warmup=4, connections=2, idle=0.5)
+    assert set(counts) == {"post", "query", "idle"}
+    for case in ("post", "query"):
+        # A request through uvicorn's h11 protocol costs hundreds of thousands of
+        # instructions: far from zero, far from a whole interpreter start.
+        assert 50_000 < counts[case]["floor:erlen"] < 5_000_000
+    assert counts["idle"]["floor:erlen"] > 0
