@@ -851,8 +851,11 @@ def _text_response(cls: type[Response], text: str) -> Response:
     else:
         hlist = []
     if cls.automatically_set_content_length:
-        n = len(body)
-        hlist.append(_LENGTH_PAIRS[n] if n < _SMALL else ("Content-Length", f"{n}"))
+        # PERF: a try costs nothing in CPython 3.11 until it catches.
+        try:
+            hlist.append(_LENGTH_PAIRS[len(body)])
+        except IndexError:  # a body of _SMALL bytes or more
+            hlist.append(("Content-Length", f"{len(body)}"))
     self._hlist = hlist
     # PERF: the adapters read it on every response; set on the instance it
     # is read faster than the class's default (CPython 3.11).
