@@ -177,3 +177,27 @@ def test_wait_on_loop_raises_what_the_coroutine_raised_or_what_stopped_it() -> N
 
     errors = asyncio.run(main())
     assert isinstance(errors[0], KeyError) and isinstance(errors[1], TypeError)
+
+
+def test_a_job_that_raises_ends_its_thread_and_the_pool_keeps_its_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    workers = WorkerPool(1)
+    caught: list[t.Any] = []
+    monkeypatch.setattr(threading, "excepthook", caught.append)
+
+    def broken() -> None:
+        raise OSError("lost")
+
+    async def main() -> str:
+        workers.run(broken)
+        while not caught:
+            await asyncio.sleep(0.005)
+        # The one thread is gone; a new one takes the next call.
+        return t.cast(str, await asyncio.wait_for(workers.call(lambda: "next"), 5))
+
+    try:
+        assert asyncio.run(main()) == "next"
+    finally:
+        workers.shutdown()
+    assert isinstance(caught[0].exc_value, OSError)

@@ -257,7 +257,7 @@ class WorkerPool:
     def run(self, job: t.Callable[[], t.Callable[[], object] | None]) -> None:
         """Run ``job()`` on a free thread, now or once one is free; don't wait for it.
 
-        ``job`` must not raise: what it raises is lost (it ends its thread).
+        What ``job`` raises ends its thread (the next job starts another).
         It may return a function that the thread calls once it is free again,
         to hand the job's result over: the caller, when it sends its next job
         at once, then finds this thread free instead of starting another.
@@ -268,6 +268,7 @@ class WorkerPool:
             elif self._threads < self.size:
                 self._threads += 1
                 inbox = None
+                name = f"erlen-asgi_{self._threads - 1}"
             else:
                 if self._waiting is None:
                     from collections import deque
@@ -278,7 +279,6 @@ class WorkerPool:
         if inbox is not None:
             inbox.put(job)
             return
-        name = f"erlen-asgi_{self._threads - 1}"
         threading.Thread(target=self._work, args=(job,), name=name, daemon=True).start()
 
     async def call(self, func: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
@@ -317,24 +317,27 @@ class WorkerPool:
 
         inbox: queue.SimpleQueue[t.Any] = queue.SimpleQueue()
         lock = self._lock
-        while job is not None:
-            then = job()
-            idle = False
+        try:
+            while job is not None:
+                then = job()
+                idle = False
+                with lock:
+                    if self._waiting:
+                        job = self._waiting.popleft()
+                    elif self._closed:
+                        job = None
+                    else:
+                        idle = True
+                        self._idle.append(inbox)
+                if then is not None:
+                    # Once idle: whoever the result wakes can give this thread
+                    # its next job instead of starting another thread.
+                    then()
+                if idle:
+                    job = inbox.get()
+        finally:
             with lock:
-                if self._waiting:
-                    job = self._waiting.popleft()
-                elif self._closed:
-                    job = None
-                    self._threads -= 1
-                else:
-                    idle = True
-                    self._idle.append(inbox)
-            if then is not None:
-                # Once idle: whoever the result wakes can give this thread
-                # its next job instead of starting another thread.
-                then()
-            if idle:
-                job = inbox.get()
+                self._threads -= 1
 
 
 async def run_sync(
