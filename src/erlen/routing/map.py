@@ -91,6 +91,7 @@ class Map:
         self._domain_edges: list[_Edge] = []
         self._build_index: dict[t.Any, list[Rule]] = {}
         self._empty_domain = ""
+        self._empty_static: dict[str, list[Rule]] | None = None
         for rule in rules or ():
             self.add(rule)
 
@@ -179,6 +180,7 @@ class Map:
             self._domain_edges = root.edges
             self._build_index = build_index
             self._empty_domain = "" if self.host_matching else self.default_subdomain
+            self._empty_static = static.get(self._empty_domain)
             self._dirty = False
 
     def match(
@@ -203,11 +205,14 @@ class Map:
         """
         if self._dirty:
             self.update()
+        # PERF: rules without variables: two dict lookups (nested dicts are
+        # cheaper than a (domain, path) tuple key), one for the usual empty
+        # domain, whose table is kept at hand.
         if not domain:
             domain = self._empty_domain
-        # PERF: rules without variables: two dict lookups (nested dicts are
-        # cheaper than a (domain, path) tuple key).
-        table = self._static.get(domain)
+            table = self._empty_static
+        else:
+            table = self._static.get(domain)
         rules = None if table is None else table.get(path)
         if rules is not None:
             for rule in rules:
