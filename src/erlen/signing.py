@@ -93,11 +93,14 @@ def _plain_sha1(digest_method: t.Any) -> t.Any:
     import hashlib
 
     if digest_method is hashlib.sha1:
+        from importlib import import_module
+
+        # By name: typeshed has no stubs for this private module (and some
+        # mypy versions do), so no import statement type-checks everywhere.
         try:
-            from _sha1 import sha1  # type: ignore[import-not-found]  # CPython's, no stubs
+            return import_module("_sha1").sha1
         except ImportError:  # pragma: no cover - CPython builds it by default
             return digest_method
-        return sha1
     return digest_method
 
 
@@ -293,9 +296,7 @@ class _CookieSerializer:
         # A SHA-1 (or any digest) fits in whole base64 quads only by chance;
         # the padding is stripped as _b64encode does.
         token = (
-            value
-            + b"."
-            + b2a_base64(digest, newline=False).rstrip(b"=").translate(_STD_TO_URLSAFE)
+            value + b"." + b2a_base64(digest, newline=False).rstrip(b"=").translate(_STD_TO_URLSAFE)
         )
         return token.decode("ascii") if self.is_text_serializer else token
 
