@@ -173,9 +173,8 @@ def test_keep_alive_serves_many_requests_on_one_connection(server: t.Any) -> Non
         conn.close()
 
 
+@pytest.mark.parametrize("server", ["asgi"], indirect=True)  # WebSockets are ASGI's
 def test_websocket_echo(server: t.Any) -> None:
-    if server.interface != "asgi":
-        pytest.skip("WebSockets are an ASGI feature")
     from websockets.sync.client import connect
 
     with connect(f"ws://{HOST}:{server.port}/ws", open_timeout=10, close_timeout=5) as ws:
