@@ -201,3 +201,34 @@ def test_a_job_that_raises_ends_its_thread_and_the_pool_keeps_its_size(
     finally:
         workers.shutdown()
     assert isinstance(caught[0].exc_value, OSError)
+
+
+def test_after_a_burst_that_queued_jobs_the_pool_still_starts_the_threads_it_needs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A thread that takes a queued job on its way out of another is not idle:
+    # counted so, the pool would later believe in idle threads it does not
+    # have, and let jobs wait (here, forever) instead of starting a thread.
+    workers = WorkerPool(2)
+    caught: list[t.Any] = []
+    monkeypatch.setattr(threading, "excepthook", caught.append)
+    gate = threading.Event()
+
+    def broken() -> None:
+        raise OSError("lost")
+
+    async def main() -> None:
+        burst = asyncio.gather(*(workers.call(gate.wait, 5) for _ in range(4)))
+        await asyncio.sleep(0.05)
+        gate.set()
+        await asyncio.wait_for(burst, 5)
+        workers.run(broken)  # one of the two threads ends
+        while not caught:
+            await asyncio.sleep(0.005)
+        both = threading.Barrier(2, timeout=2)
+        await asyncio.wait_for(asyncio.gather(workers.call(both.wait), workers.call(both.wait)), 5)
+
+    try:
+        asyncio.run(main())
+    finally:
+        workers.shutdown()

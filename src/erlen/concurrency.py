@@ -227,14 +227,15 @@ def shutdown_pool(app: Erlen) -> None:
 
 
 class WorkerPool:
-    """At most ``size`` worker threads, started on demand, each waiting on its own queue.
+    """At most ``size`` worker threads, started on demand, taking jobs from one queue.
 
-    A job goes to the thread that became idle last (its caches are the
-    warmest), else to a new thread while there are fewer than ``size``,
-    else to a queue of waiting jobs that a thread takes before it goes idle.
-    Smaller than a ``ThreadPoolExecutor`` per job (no ``Future``, work item or
-    semaphore): handing a job over is a lock and one queue put, which is
-    most of what a sync view under ASGI costs beyond its own work.
+    A job goes to the queue; a new thread is started for it only when no
+    thread is idle and there are fewer than ``size``. A thread that finishes
+    a job takes the next one queued without sleeping, so under load a few
+    busy threads serve many requests with few wake-ups. Smaller than a
+    ``ThreadPoolExecutor`` per job (no ``Future``, work item or semaphore):
+    handing a job over is a lock and one queue put, which is most of what a
+    sync view under ASGI costs beyond its own work.
 
     The threads are daemons: an idle one never keeps the process alive;
     :meth:`shutdown` ends them.
@@ -242,17 +243,20 @@ class WorkerPool:
     .. versionadded:: 0.1
     """
 
-    __slots__ = ("size", "_lock", "_idle", "_waiting", "_threads", "_closed")
+    __slots__ = ("size", "_lock", "_jobs", "_idle", "_waiting", "_threads")
 
     def __init__(self, size: int) -> None:
+        import queue
+
         #: The most threads the pool runs at once.
         self.size = size
         self._lock = threading.Lock()
-        # The inboxes of the idle threads, the one idle longest first.
-        self._idle: list[t.Any] = []
-        self._waiting: t.Any = None  # a deque, made when a job first has to wait
+        self._jobs: queue.SimpleQueue[t.Any] = queue.SimpleQueue()
+        # Threads waiting for a job and not yet promised one by run().
+        self._idle = 0
+        # Jobs queued while every thread was busy, for the next one free.
+        self._waiting = 0
         self._threads = 0
-        self._closed = False
 
     def run(self, job: t.Callable[[], t.Callable[[], object] | None]) -> None:
         """Run ``job()`` on a free thread, now or once one is free; don't wait for it.
@@ -262,24 +266,18 @@ class WorkerPool:
         to hand the job's result over: the caller, when it sends its next job
         at once, then finds this thread free instead of starting another.
         """
+        name = None
         with self._lock:
             if self._idle:
-                inbox = self._idle.pop()
+                self._idle -= 1
             elif self._threads < self.size:
                 self._threads += 1
-                inbox = None
                 name = f"erlen-asgi_{self._threads - 1}"
             else:
-                if self._waiting is None:
-                    from collections import deque
-
-                    self._waiting = deque()
-                self._waiting.append(job)
-                return
-        if inbox is not None:
-            inbox.put(job)
-            return
-        threading.Thread(target=self._work, args=(job,), name=name, daemon=True).start()
+                self._waiting += 1
+        self._jobs.put(job)
+        if name is not None:
+            threading.Thread(target=self._work, name=name, daemon=True).start()
 
     async def call(self, func: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
         """Run ``func(*args)`` on a free thread, as it is (same context, no server loop); wait.
@@ -305,36 +303,27 @@ class WorkerPool:
         return await future
 
     def shutdown(self) -> None:
-        """End the idle threads now and the busy ones when no job is left for them."""
+        """End the threads once the jobs queued so far have run."""
         with self._lock:
-            self._closed = True
-            idle, self._idle = self._idle, []
-        for inbox in idle:
-            inbox.put(None)
+            count = self._threads
+        for _ in range(count):
+            self._jobs.put(None)
 
-    def _work(self, job: t.Callable[[], t.Callable[[], object] | None] | None) -> None:
-        import queue
-
-        inbox: queue.SimpleQueue[t.Any] = queue.SimpleQueue()
+    def _work(self) -> None:
+        get = self._jobs.get
         lock = self._lock
         try:
-            while job is not None:
+            while (job := get()) is not None:
                 then = job()
-                idle = False
                 with lock:
                     if self._waiting:
-                        job = self._waiting.popleft()
-                    elif self._closed:
-                        job = None
+                        self._waiting -= 1  # the get() below takes one of them
                     else:
-                        idle = True
-                        self._idle.append(inbox)
+                        self._idle += 1
                 if then is not None:
-                    # Once idle: whoever the result wakes can give this thread
-                    # its next job instead of starting another thread.
+                    # Once counted idle: whoever the result wakes can give
+                    # this thread its next job instead of starting another.
                     then()
-                if idle:
-                    job = inbox.get()
         finally:
             with lock:
                 self._threads -= 1
