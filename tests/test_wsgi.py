@@ -341,3 +341,31 @@ def test_call_honours_a_subclass_wsgi_app_and_one_set_on_the_app():
         del app.wsgi_app
         assert call(app, dict(environ))[2] == b"hi"
     assert seen == ["mw", "sub", "mw", "sub", "sub"]
+
+
+def test_after_response_work_runs_through_wrapped_wsgi_app():
+    # With middleware on app.wsgi_app, wsgi_app itself (not __call__'s copy
+    # of its body) serves the request: the work after the response still
+    # runs, once the server closes the body.
+    from erlen.background import call_after_response
+
+    app = Erlen(__name__)
+    done: list[str] = []
+
+    @app.route("/")
+    def index():
+        call_after_response(done.append, "after")
+        return "hi"
+
+    inner = app.wsgi_app
+    app.wsgi_app = lambda environ, start_response: inner(environ, start_response)
+    captured = {}
+
+    def start_response(status, headers, exc_info=None):
+        captured["status"] = status
+        return lambda data: None
+
+    body = app(EnvironBuilder(app).get_environ(), start_response)
+    assert b"".join(body) == b"hi" and done == []
+    body.close()
+    assert captured["status"] == "200 OK" and done == ["after"]
