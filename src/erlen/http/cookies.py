@@ -113,10 +113,15 @@ def _cookie_value(header: str, name: str) -> str | None:
     PERF: the session reads its one cookie on every request that uses it;
     this stops at that cookie and builds no :class:`~.MultiDict` of the others.
     """
-    if not name or not header.isascii():
-        # An empty name is never found; a tunnelled header is re-decoded first.
-        found: str | None = parse_cookie(header).get(name)
-        return found
+    if not name:
+        # parse_cookie keeps no pair with an empty name.
+        return None
+    if not header.isascii():
+        # As parse_cookie: UTF-8 tunnelled through latin-1 is re-decoded.
+        try:
+            header = header.encode("latin-1").decode()
+        except UnicodeError:
+            pass
     for pair in header.split(";"):
         key, eq, value = pair.partition("=")
         if eq and key.strip() == name:
