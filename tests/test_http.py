@@ -928,6 +928,9 @@ def test_url_decode_cases(query: str, expected: list[tuple[str, str]]) -> None:
 
 def test_url_decode_separator() -> None:
     assert eh.url_decode("a=1;b=2", separator=";").to_dict() == {"a": "1", "b": "2"}
+    # Encoded pairs with another separator are decoded one by one.
+    data = eh.url_decode("a=%41;b=1+2;a=%26", separator=";")
+    assert list(data.items(multi=True)) == [("a", "A"), ("a", "&"), ("b", "1 2")]
 
 
 def test_url_decode_bytes_must_be_utf8() -> None:

@@ -210,6 +210,35 @@ def test_form_urlencoded(app, client):
     assert rv.text == "ä ['1', '2'] query b''"
 
 
+def test_form_parsed_once_and_kept(app, client):
+    # request.form is cached on the request, as Werkzeug's is: the body is
+    # parsed on the first read, and every read gives the same object.
+    loads = []
+
+    class CountingRequest(Request):
+        def _load_form_data(self) -> None:
+            loads.append(self.path)
+            super()._load_form_data()
+
+    app.request_class = CountingRequest
+
+    @app.route("/", methods=["POST"])
+    def index():
+        first = request.form
+        return f"{first is request.form} {request.form['a']} {request.form.get('b')}"
+
+    rv = client.post("/", data={"a": "1", "b": "x y"})
+    assert rv.text == "True 1 x y"
+    assert loads == ["/"]
+
+
+def test_form_after_get_data_parse_form_data(app):
+    with app.test_request_context(method="POST", data={"a": "1"}):
+        assert request.get_data(parse_form_data=True) == b""
+        assert request.form["a"] == "1"
+        assert request.data == b""
+
+
 def test_values_get_only_args(app):
     with app.test_request_context("/?a=1", method="GET"):
         assert request.values["a"] == "1"

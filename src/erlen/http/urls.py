@@ -145,50 +145,62 @@ def url_decode(
     if cls is None:
         cls = _default_multidict() if _multidict_cls is None else _multidict_cls
 
-    if isinstance(s, (bytes, bytearray)):
-        s = s.decode()
+    text = s if isinstance(s, str) else s.decode()
 
     data: dict[str, list[str]] = {}
 
-    if not s:
-        return _build_multidict(cls, data)
-
     # PERF: one scan of the whole string spares two per pair when nothing
     # is encoded (common for simple query strings).
-    encoded = "%" in s or "+" in s
+    if "%" in text or "+" in text:
+        if separator == "&" and "%26" not in text and "%3D" not in text and "%3d" not in text:
+            # PERF: decoding the whole string at once gives what decoding
+            # each key and value does when no escape stands for "&" or "="
+            # (which would then split wrongly): "+" and the hex digits of an
+            # escape are neither, and bytes that are not UTF-8 stay invalid
+            # next to an ASCII "&" or "=" (the same UnicodeDecodeError).
+            text = _decode_query_part(text)
+        else:
+            _decode_pairs(text.split(separator), data)
+            return _build_multidict(cls, data)
 
-    if encoded and separator == "&" and not _ESCAPED_SYNTAX_RE.search(s):
-        # PERF: decoding the whole string at once gives what decoding each
-        # key and value does when no escape stands for "&" or "=" (which
-        # would then split wrongly): "+" and the hex digits of an escape are
-        # neither, and bytes that are not UTF-8 stay invalid next to an
-        # ASCII "&" or "=" (the error is the same UnicodeDecodeError).
-        s = _decode_query_part(s)
-        encoded = False
+    # PERF: the loop every query string and form body runs, kept to the
+    # fewest operations a pair (its cost is most of this function's).
+    for pair in text.split(separator):
+        if pair:
+            key, _, value = pair.partition("=")
+            if key in data:
+                data[key].append(value)
+            else:
+                data[key] = [value]
 
-    for pair in s.split(separator):
+    # PERF: _build_multidict inlined for the request's class, which keeps
+    # MultiDict's constructor.
+    if cls.__init__ is _multidict_init:
+        rv = _dict_new(cls)
+        _dict_update(rv, data)
+        return rv
+    return _build_multidict(cls, data)
+
+
+def _decode_pairs(pairs: list[str], data: dict[str, list[str]]) -> None:
+    """Add each pair's decoded key and value to ``data`` (pairs decoded one by one)."""
+    for pair in pairs:
         if not pair:
             continue
 
         key, _, value = pair.partition("=")
 
-        if encoded:
-            if "+" in key or "%" in key:
-                key = _decode_query_part(key)
+        if "+" in key or "%" in key:
+            key = _decode_query_part(key)
 
-            if "+" in value or "%" in value:
-                value = _decode_query_part(value)
+        if "+" in value or "%" in value:
+            value = _decode_query_part(value)
 
         if key in data:
             data[key].append(value)
         else:
             data[key] = [value]
 
-    return _build_multidict(cls, data)
-
-
-#: An escape that decodes to a character splitting pairs or keys from values.
-_ESCAPED_SYNTAX_RE = re.compile("%(?:26|3[dD])")
 
 # Characters left as they are in query string keys and values; everything
 # else (notably & = + # and space) is percent-encoded (space as "+").
