@@ -310,6 +310,52 @@ def test_request_class_overriding_media_type_or_length_is_honoured(app):
     assert call(app, environ.get_environ())[2] == b"text/plain 2 b'{}'"
 
 
+def test_args_read_from_the_environ_text(app):
+    # The adapter parses QUERY_STRING's text as it is when it is ASCII; the
+    # answers are those of Request.args for every other query string.
+    @app.route("/")
+    def index():
+        return repr(list(request.args.items(multi=True)))
+
+    def send(query):
+        environ = EnvironBuilder(app).get_environ()
+        environ["QUERY_STRING"] = query
+        return call(app, environ)
+
+    assert send("a=1&b=x+y&a=%C3%A9")[2] == "[('a', '1'), ('a', 'é'), ('b', 'x y')]".encode()
+    assert send("")[2] == b"[]"
+    # UTF-8 bytes as PEP 3333's latin-1 text.
+    assert send("q=\xc3\xa9")[2] == "[('q', 'é')]".encode()
+    for bad in ("q=%C3%28", "q=\xff"):
+        status, _, data = send(bad)
+        assert status == "400 Bad Request"
+        assert b"The query string is not valid UTF-8." in data
+
+
+def test_args_of_a_query_string_set_on_the_request(app):
+    # A query_string set before args is read is the one parsed.
+    @app.route("/")
+    def index():
+        request.query_string = b"b=2"
+        return request.args.to_dict()
+
+    assert call(app, EnvironBuilder(app, query_string="a=1").get_environ())[2] == b'{"b":"2"}\n'
+
+
+def test_request_class_overriding_args_is_honoured(app):
+    class FixedArgs(erlen.Request):
+        @property
+        def args(self):
+            return {"fixed": "1"}
+
+    @app.route("/")
+    def index():
+        return request.args
+
+    app.request_class = FixedArgs
+    assert call(app, EnvironBuilder(app, query_string="a=1").get_environ())[2] == b'{"fixed":"1"}\n'
+
+
 def test_call_honours_a_subclass_wsgi_app_and_one_set_on_the_app():
     # app(environ, start_response) runs wsgi_app's body itself only while
     # wsgi_app is Erlen's own: a subclass's override, or middleware set on
