@@ -92,6 +92,7 @@ class Map:
         self._build_index: dict[t.Any, list[Rule]] = {}
         self._empty_domain = ""
         self._empty_static: dict[str, list[Rule]] | None = None
+        self._empty_last: dict[str, tuple[_Node, _Edge]] | None = None
         for rule in rules or ():
             self.add(rule)
 
@@ -181,6 +182,7 @@ class Map:
             self._build_index = build_index
             self._empty_domain = "" if self.host_matching else self.default_subdomain
             self._empty_static = static.get(self._empty_domain)
+            self._empty_last = last_variables.get(self._empty_domain)
             self._dirty = False
 
     def match(
@@ -207,12 +209,14 @@ class Map:
             self.update()
         # PERF: rules without variables: two dict lookups (nested dicts are
         # cheaper than a (domain, path) tuple key), one for the usual empty
-        # domain, whose table is kept at hand.
+        # domain, whose tables are kept at hand.
         if not domain:
             domain = self._empty_domain
             table = self._empty_static
+            last = self._empty_last
         else:
             table = self._static.get(domain)
+            last = self._last_variables.get(domain)
         rules = None if table is None else table.get(path)
         if rules is not None:
             for rule in rules:
@@ -228,7 +232,6 @@ class Map:
             else:
                 # PERF: no domain patterns: walk the domain's trie directly.
                 found = None
-                last = self._last_variables.get(domain)
                 if last:
                     # PERF: a path ending in a variable segment that an
                     # indexed node takes: no split, no walk (see matcher);
