@@ -330,10 +330,18 @@ def wrk(port: int, path: str, connections: int, seconds: float) -> str:
 class Running:
     """One server process serving one app; a ``with`` block, bounded in time."""
 
-    def __init__(self, server: Server, target: str, log: Path) -> None:
+    def __init__(
+        self,
+        server: Server,
+        target: str,
+        log: Path,
+        prefix: tuple[str, ...] = (),
+        start_timeout: float = 30.0,
+    ) -> None:
         self.port = free_port()
-        self.argv = server.argv(target, self.port)
+        self.argv = [*prefix, *server.argv(target, self.port)]
         self.log = log
+        self.start_timeout = start_timeout
         self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Running:
@@ -345,9 +353,11 @@ class Running:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + self.start_timeout
         while True:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
+            # A first answer can take seconds under valgrind: no second request meanwhile.
+            probe = self.start_timeout / 10
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=probe)
             try:
                 conn.request("GET", "/")
                 conn.getresponse().read()
@@ -371,7 +381,7 @@ class Running:
             # SIGINT: a quick shutdown for all three (gunicorn's SIGTERM waits for its workers).
             proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(15)
+            proc.wait(self.start_timeout)  # under valgrind, writing its counts takes a while
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
@@ -455,6 +465,68 @@ def run(
         "errors": errors,
         "loadavg": loads,
     }
+
+
+def callgrind_total(folder: Path) -> int:
+    """Instructions counted in ``folder``'s callgrind files: every process's total, summed."""
+    total = 0
+    for path in folder.glob("callgrind.*"):
+        for line in path.read_text(errors="replace").splitlines():
+            if line.startswith("summary:") or line.startswith("totals:"):
+                total += int(line.split()[1])
+                break  # one total per file (a file may have both lines)
+    return total
+
+
+def instructions(
+    server_name: str, frameworks: list[str], case: str, n1: int, n2: int
+) -> dict[str, float]:
+    """Instructions per request of the whole server (all its processes), per framework.
+
+    The server runs under ``valgrind --tool=callgrind --trace-children=yes``
+    twice, serving ``n1`` and then ``n2`` requests of ``case`` on one
+    keep-alive connection; the difference of the two totals over ``n2 -
+    n1`` is what one request costs, start-up and shut-down cancelled out.
+    """
+    import asyncio
+    import tempfile
+
+    from load import load
+
+    server = SERVERS[server_name]
+    path, expected = CASES[case]
+
+    def count(name: str, n: int) -> int:
+        with tempfile.TemporaryDirectory(prefix="erlen-e2e-cg-") as tmp:
+            folder = Path(tmp)
+            prefix = (
+                shutil.which("valgrind") or "valgrind",
+                "--tool=callgrind",
+                "--trace-children=yes",
+                f"--callgrind-out-file={folder}/callgrind.%p",
+                "--dump-instr=no",
+                "--collect-jumps=no",
+            )
+            target = server.apps()[name]
+            with Running(server, target, folder / "log", prefix, start_timeout=300) as running:
+                check(running.port, path, expected)
+                request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{running.port}\r\n\r\n"
+                done, _ = asyncio.run(
+                    load(
+                        running.port,
+                        request.encode(),
+                        b"HTTP/1.1 200",
+                        n,
+                        1,
+                        time.monotonic() + 600,
+                    )
+                )
+                assert done == n, f"{name}: {done} of {n} requests answered"
+            return callgrind_total(folder)
+
+    # One run after the other, from this thread: a server started from a
+    # worker thread under valgrind did not always stop on SIGINT.
+    return {name: (count(name, n2) - count(name, n1)) / (n2 - n1) for name in frameworks}
 
 
 def ratios(best: dict[str, Any], server: str) -> dict[str, dict[str, float]]:
@@ -564,7 +636,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=1.0, help="wrk warm-up run per case")
     parser.add_argument("--connections", type=int, default=32, help="wrk's -c (default 32)")
     parser.add_argument("--json", metavar="PATH", help="also write every figure as JSON")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="instead: instructions per request of each server under callgrind (see README)",
+    )
+    parser.add_argument("--n1", type=int, default=200, help="with --instructions: first run")
+    parser.add_argument("--n2", type=int, default=1200, help="with --instructions: second run")
     args = parser.parse_args(argv)
+    if args.instructions:
+        return _main_instructions(args)
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed (Debian: apt-get install wrk)")
     servers = [s for s in args.servers.split(",") if s]
@@ -599,6 +680,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     return 1 if data["failures"] else 0
+
+
+def _main_instructions(args: argparse.Namespace) -> int:
+    """``--instructions``: a table of thousands of instructions per request, per server."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is needed for --instructions (Debian: apt-get install valgrind)")
+    chosen = [f for f in args.frameworks.split(",") if f]
+    cases = [c for c in args.cases.split(",") if c]
+    data: dict[str, Any] = {"n1": args.n1, "n2": args.n2, "instructions": {}}
+    for server_name in [s for s in args.servers.split(",") if s]:
+        names = [n for n in SERVERS[server_name].apps() if not chosen or n in chosen]
+        print(f"\n{server_name}: thousands of instructions per request, whole server")
+        print(f"{'case':<8}" + "".join(f"{n:>12}" for n in names))
+        for case in cases:
+            counts = instructions(server_name, names, case, args.n1, args.n2)
+            data["instructions"].setdefault(server_name, {})[case] = counts
+            print(f"{case:<8}" + "".join(f"{counts[n] / 1000:>11.1f}k" for n in names))
+    if args.json:
+        Path(args.json).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    return 0
 
 
 if __name__ == "__main__":

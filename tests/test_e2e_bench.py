@@ -165,3 +165,30 @@ def test_a_server_that_does_not_answer_is_tried_again(monkeypatch: pytest.Monkey
     assert result["failures"] == {}
     assert len(result["samples"]["granian-wsgi"]["bare"]["hello"]) == 1
     assert "ERRORS" in e2e_run.report({**result, "meta": _meta()})
+
+
+def test_callgrind_total_sums_one_total_per_process(tmp_path: Path) -> None:
+    (tmp_path / "callgrind.101").write_text("version: 1\nsummary: 1000\ntotals: 1000\n")
+    (tmp_path / "callgrind.102").write_text("version: 1\ntotals: 250\n")
+    (tmp_path / "other.txt").write_text("summary: 99999\n")
+    assert e2e_run.callgrind_total(tmp_path) == 1250
+
+
+def test_instructions_mode_prints_and_writes_the_counts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asked = []
+
+    def fake(server: str, names: list[str], case: str, n1: int, n2: int) -> dict[str, float]:
+        asked.append((server, names, case, n1, n2))
+        return {name: 1000.0 * (i + 1) for i, name in enumerate(names)}
+
+    monkeypatch.setattr(e2e_run.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(e2e_run, "instructions", fake)
+    out = tmp_path / "counts.json"
+    argv = ["--instructions", "--servers", "granian-wsgi", "--frameworks", "erlen,bottle"]
+    assert e2e_run.main([*argv, "--cases", "hello", "--n2", "300", "--json", str(out)]) == 0
+    assert asked == [("granian-wsgi", ["erlen", "bottle"], "hello", 200, 300)]
+    assert "hello           1.0k        2.0k" in capsys.readouterr().out
+    counts = json.loads(out.read_text())["instructions"]
+    assert counts == {"granian-wsgi": {"hello": {"erlen": 1000.0, "bottle": 2000.0}}}
