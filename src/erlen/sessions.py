@@ -400,6 +400,9 @@ _OPEN_SETTINGS = itemgetter(
     "SECRET_KEY", "SECRET_KEY_FALLBACKS", "SESSION_COOKIE_NAME", "PERMANENT_SESSION_LIFETIME"
 )
 
+#: The keys get_signing_serializer() reads (and compares with its cached ones).
+_KEY_SETTINGS = itemgetter("SECRET_KEY", "SECRET_KEY_FALLBACKS")
+
 #: The settings the cookie getters read, in one call, as a template keeps
 #: them (:attr:`_CookieTemplate.raw`).
 _COOKIE_SETTINGS = itemgetter(
@@ -744,9 +747,17 @@ class SecureCookieSessionInterface(SessionInterface):
             if accessed:
                 response._add_vary("Cookie")
             return
-        s = self.get_signing_serializer(app)
-        if s is None:  # the secret key was removed during the request
-            return
+        plain = _plain_open.get((cls, type(app)))
+        if plain is None:
+            plain = _is_plain_open(cls, type(app))
+        cached = self._cached_serializer
+        if plain and cached is not None and _KEY_SETTINGS(app.config) == cached[:2]:
+            # PERF: what get_signing_serializer() returns, read as open_session() does.
+            s: t.Any = cached[2]
+        else:
+            s = self.get_signing_serializer(app)
+            if s is None:  # the secret key was removed during the request
+                return
         # PERF: a plain copy through dict's own items view; copying the
         # session itself would go through the overridden __iter__/__getitem__.
         data = dict(dict.items(session)) if isinstance(session, dict) else dict(session)
