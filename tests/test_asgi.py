@@ -756,6 +756,31 @@ def test_http2_body_without_length_is_read(app: Erlen) -> None:
     assert asyncio.run(main()) == b"h2 body"
 
 
+def test_body_headers_read_from_the_raw_scope(app: Erlen) -> None:
+    # The values a body needs come from one scan of the raw headers: the
+    # first Content-Type counts (as in Headers.get), a Transfer-Encoding wins
+    # over a Content-Length before or after it, a zero length means no body.
+    @app.post("/")
+    async def index() -> str:
+        return f"{request.mimetype} {request.content_length} {request.get_data()!r}"
+
+    two_types = [
+        ("Content-Type", "application/json; charset=utf-8"),
+        ("Content-Type", "text/plain"),
+    ]
+    assert run_asgi(app, method="POST", body=b"{}", headers=two_types).body == (
+        b"application/json 2 b'{}'"
+    )
+    for headers in (
+        [("Content-Length", "0"), ("Transfer-Encoding", "chunked")],
+        [("Transfer-Encoding", "chunked"), ("Content-Length", "5")],
+    ):
+        result = run_asgi(app, method="POST", body=[b"ab", b"c"], headers=headers)
+        assert result.body == b" None b'abc'", headers
+    result = run_asgi(app, method="POST", body=[b""], headers=[("Content-Length", "0")])
+    assert (result.body, result.received) == (b" 0 b''", 0)
+
+
 # -- errors ------------------------------------------------------------------------------------
 
 

@@ -161,7 +161,7 @@ class _ASGIInput:
         """
         if not self.more or "stream" in request.__dict__:
             return None
-        if not _needs_body(request.scope):  # type: ignore[attr-defined]
+        if not _needs_body(request):
             self.more = False
             return None
         return _fill_body(request, self)
@@ -338,47 +338,61 @@ def make_request(cls: type[Request], scope: Scope, receive: Receive | None = Non
     return req
 
 
-def _needs_body(scope: Scope) -> bool:
-    """Whether a request may carry a body that has to be read before async code runs."""
-    # PERF: a scan of the raw headers; the Headers object may never be needed.
-    empty = False
+#: Content-Type header values → their mimetype (bounded: clients choose them).
+_MIMETYPES: dict[bytes, str] = {}
+
+
+def _needs_body(request: Request) -> bool:
+    """Whether a request may carry a body that has to be read before async code runs.
+
+    When it does, the two values a JSON or form body needs are put in the
+    request's cache from the same scan of the raw headers (what
+    ``content_length`` and ``mimetype`` would compute), so reading the body
+    may never build the Headers object. PERF: one scan for both.
+    """
+    scope: Scope = request.scope  # type: ignore[attr-defined]
+    length = False  # a Content-Length header seen
+    body = chunked = False
+    declared: int | None = None
+    mimetype: bytes | None = None
     for name, value in scope["headers"]:
         if name == b"content-length":
+            length = True
             if value.strip() != b"0":
-                return True
-            # NOTE: a Transfer-Encoding after it still means a body (it
-            # wins over the length, RFC 9112 section 6.3): look on.
-            empty = True
+                body = True
+            if declared is None and value.isdigit():
+                declared = int(value)
+        elif name == b"content-type":
+            if mimetype is None:
+                mimetype = value
         elif name == b"transfer-encoding":
-            return True
-    if empty:
-        return False
-    # NOTE: HTTP/2 and HTTP/3 may send a body without either header.
-    return scope.get("http_version", "1.1") not in ("1.0", "1.1")
+            # The server de-chunked the body: the transfer coding wins over
+            # a Content-Length, before or after it (RFC 9112 section 6.3).
+            body = chunked = True
+            break
+    else:
+        if not body and (
+            # NOTE: HTTP/2 and HTTP/3 may send a body without either header.
+            length or scope.get("http_version", "1.1") in ("1.0", "1.1")
+        ):
+            return False
+    cache = request.__dict__
+    if "headers" not in cache:
+        if mimetype is not None and "mimetype" not in cache:
+            found = _MIMETYPES.get(mimetype)
+            if found is None:
+                found = mimetype.partition(b";")[0].strip().lower().decode("latin-1")
+                if len(_MIMETYPES) < 64:
+                    _MIMETYPES[mimetype] = found
+            cache["mimetype"] = found
+        if chunked:
+            cache.setdefault("content_length", None)
+        elif declared is not None:
+            cache.setdefault("content_length", declared)
+    return True
 
 
 async def _fill_body(request: Request, body: _ASGIInput) -> None:
-    cache = request.__dict__
-    if "headers" not in cache:
-        # PERF: the two values a JSON or form body needs, from the raw
-        # headers, so reading the body may never build the Headers object.
-        # They are what `content_length` and `mimetype` would compute.
-        declared: int | None = None
-        for name, value in request.scope["headers"]:  # type: ignore[attr-defined]
-            if name == b"content-length":
-                if declared is None and value.isdigit():
-                    declared = int(value)
-            elif name == b"content-type":
-                if "mimetype" not in cache:
-                    cache["mimetype"] = value.partition(b";")[0].strip().lower().decode("latin-1")
-            elif name == b"transfer-encoding":
-                # The server de-chunked the body: the transfer coding wins
-                # over a Content-Length (RFC 9112 section 6.3).
-                declared = None
-                cache.setdefault("content_length", None)
-                break
-        if declared is not None:
-            cache.setdefault("content_length", declared)
     limit = request.max_content_length
     if limit is not None:
         length = request.content_length  # a bad Content-Length raises 400 here
