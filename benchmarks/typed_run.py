@@ -6,6 +6,7 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/typed_run.py --quick    # shorter repeats, fewer requests
     .venv/bin/python benchmarks/typed_run.py --no-e2e   # in process only
     .venv/bin/python benchmarks/typed_run.py --rounds 5 # best of 5 rounds under uvicorn
+    .venv/bin/python benchmarks/typed_run.py --instructions  # instructions under uvicorn
 
 The apps are in ``typed_apps.py``. In process, each request goes straight to
 the app's callable (WSGI for APIFlask and Erlen's WSGI side, ASGI for
@@ -27,6 +28,14 @@ floor; the report gives Erlen's ratios on both. The apps and floors are
 measured once per round (``--rounds``, 3 by default), rounds one after
 another, and the best round counts: other work on the machine inflates a
 round, never deflates it.
+
+``--instructions`` measures the same apps and floors without the machine's
+noise: each uvicorn process runs under valgrind's callgrind, and the
+instructions it executes per request (all its threads) are the difference
+of two segments of requests (``--n1``, ``--n2``) over their count; see
+:func:`instructions`. With ``--cache-sim`` the figure is callgrind's
+estimate of cycles (cache misses counted) instead. Run it with another
+venv's Python (``uvicorn[standard]``: httptools and uvloop) for that server.
 ``fastapi`` and ``apiflask`` are in the dev extra.
 """
 
@@ -649,7 +658,7 @@ def main(argv: list[str] | None = None) -> int:
     report["in_process"] = in_process(list(FRAMEWORKS), repeats, target)
     print(_table(report["in_process"], ["erlen-wsgi", "erlen-asgi", "erlen-msgspec"]), flush=True)
     if not args.no_e2e:
-        total, connections = (2_000, 10) if args.quick else (10_000, 10)
+        total, connections = (2_000 if args.quick else 10_000), args.connections
         print(
             f"\nUnder uvicorn (1 worker, {connections} keep-alive connections, {total} requests; µs per request):",
             flush=True,
