@@ -289,6 +289,28 @@ def test_body_media_type_and_length_read_from_the_environ(app):
     assert status == "400 Bad Request"
 
 
+def test_content_length_gives_way_to_a_terminated_transfer_coding(app):
+    # With Transfer-Encoding and a server that marks the body's end (in the
+    # environ, or set on the request), the declared length is not used.
+    @app.post("/")
+    def index():
+        if request.args.get("set"):
+            request.input_terminated = True
+        return repr(request.content_length)
+
+    def send(query, terminated):
+        environ = EnvironBuilder(app, "/", method="POST", data=b"abc", query_string=query)
+        environ = environ.get_environ()
+        environ["HTTP_TRANSFER_ENCODING"] = "chunked"
+        if terminated:
+            environ["wsgi.input_terminated"] = True
+        return call(app, environ)[2]
+
+    assert send("", False) == b"3"
+    assert send("", True) == b"None"
+    assert send("set=1", False) == b"None"
+
+
 def test_request_class_overriding_media_type_or_length_is_honoured(app):
     # The environ shortcuts stand in only for Request's own properties.
     class JSONRequest(erlen.Request):

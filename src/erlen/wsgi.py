@@ -134,9 +134,20 @@ class _WSGIShortcuts:
     @cached_property
     def content_length(self) -> int | None:
         # Content-Length is CONTENT_LENGTH; empty means not sent.
-        value: str | None = self.environ.get("CONTENT_LENGTH")
-        if not value or self._transfer_coded():
+        environ = self.environ
+        value: str | None = environ.get("CONTENT_LENGTH")
+        if not value:
             return None
+        # PERF: without wsgi.input_terminated (nor a value set on the
+        # request) the body is not transfer-coded: _transfer_coded's answer
+        # without its call. And plain ASCII digits are what _content_length
+        # accepts as they are.
+        if (
+            environ.get("wsgi.input_terminated") or "input_terminated" in self.__dict__
+        ) and self._transfer_coded():
+            return None
+        if value.isdigit() and value.isascii():
+            return int(value)
         return _content_length(value)
 
     @cached_property
