@@ -21,7 +21,8 @@ number of keep-alive connections busy for a bounded number of requests
 server's CPU time per request (steadier than requests per second when other
 work shares the machine). ``--server granian-wsgi`` serves the same apps
 over granian's WSGI interface, to set a sync app's cost under ASGI beside
-WSGI. ``--instructions`` counts instructions per request under callgrind.
+WSGI. ``--instructions`` counts instructions per request under callgrind,
+in process; ``--served-instructions`` those of the server's processes.
 """
 
 from __future__ import annotations
@@ -169,8 +170,8 @@ def source_at(rev: str) -> Path:
     return folder / "src"
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user and system) used so far by process ``pid`` and its descendants."""
+def process_tree(pid: int) -> dict[int, float]:
+    """Process ``pid`` and its descendants: the CPU time (user and system) each used so far."""
     children: dict[int, list[int]] = {}
     times: dict[int, float] = {}
     for entry in os.listdir("/proc"):
@@ -183,12 +184,77 @@ def cpu_seconds(pid: int) -> float:
             continue  # ended meanwhile
         children.setdefault(int(fields[1]), []).append(int(entry))
         times[int(entry)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    total, todo = 0.0, [pid]
+    tree, todo = {}, [pid]
     while todo:
         current = todo.pop()
-        total += times.get(current, 0.0)
+        tree[current] = times.get(current, 0.0)
         todo.extend(children.get(current, ()))
-    return total
+    return tree
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) used so far by process ``pid`` and its descendants."""
+    return sum(process_tree(pid).values())
+
+
+def served_instructions(name: str, server: str, total: int = 1000) -> float:
+    """Instructions per ``hello`` request of ``server``'s processes under callgrind.
+
+    All their threads, user space only (not the kernel's share of a thread
+    hop): callgrind dumps its counts (``callgrind_control --dump``) after a
+    warm-up and after ``total`` requests from 4 connections.
+    """
+    valgrind = shutil.which("valgrind") or "/usr/bin/valgrind"
+    framework, _, rev = name.partition("@")
+    port = free_port()
+    path = [str(source_at(rev)), str(HERE)] if rev else [str(HERE)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path), "PYTHONHASHSEED": "0"}
+    with tempfile.TemporaryDirectory(prefix="erlen-served-callgrind-") as folder:
+        command = [
+            valgrind,
+            "--tool=callgrind",
+            "-q",
+            "--trace-children=yes",
+            f"--callgrind-out-file={folder}/cg.%p",
+            *server_command(server, FRAMEWORKS[framework], port),
+        ]
+        proc = subprocess.Popen(
+            command, cwd=HERE, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+
+        def dump() -> int:
+            before = len(list(Path(folder).glob("cg.*.*")))
+            pids = list(process_tree(proc.pid))
+            for pid in pids:
+                subprocess.run(["callgrind_control", "--dump", str(pid)], capture_output=True)
+            deadline = time.monotonic() + 60
+            while len(list(Path(folder).glob("cg.*.*"))) < before + len(pids):
+                if time.monotonic() > deadline:
+                    break  # a process that is no Python (a shell) writes nothing
+                time.sleep(0.2)
+            return sum(_summary(path) for path in Path(folder).glob("cg.*.*"))
+
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        raise RuntimeError(f"{server} did not start for {name}") from None
+                    time.sleep(0.5)
+            asyncio.run(_load(port, "/", 300, 4, time.monotonic() + 120))  # warm-up
+            first = dump()
+            done, _ = asyncio.run(_load(port, "/", total, 4, time.monotonic() + 600))
+            return (dump() - first) / done
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
 
 
 def end_to_end(
@@ -325,6 +391,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="count instructions per request under valgrind's callgrind (fixed traffic)",
     )
+    parser.add_argument(
+        "--served-instructions",
+        action="store_true",
+        help="count the server's instructions per hello request under callgrind (--server)",
+    )
     parser.add_argument("--count-child", help=argparse.SUPPRESS)
     parser.add_argument(
         "--server",
@@ -437,6 +508,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"{case.name:<10}"
                 + "".join(f"{counts[name][case.name]:>{width},.0f}" for name in frameworks)
             )
+    if args.served_instructions:
+        servers = ("uvicorn", "granian") if args.server == "both" else (args.server,)
+        for server in servers:
+            print(f"\nInstructions per hello request of {server} under callgrind (all threads):")
+            for name in frameworks:
+                print(f"{name:<{width}}{served_instructions(name, server):>14,.0f}")
     if not args.no_e2e:
         total = args.requests or (5000 if args.quick else 20000)
         servers = ("uvicorn", "granian") if args.server == "both" else (args.server,)
