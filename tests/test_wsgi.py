@@ -437,3 +437,24 @@ def test_after_response_work_runs_through_wrapped_wsgi_app():
     assert b"".join(body) == b"hi" and done == []
     body.close()
     assert captured["status"] == "200 OK" and done == ["after"]
+
+
+def test_request_class_with_its_own_new_is_honoured(app):
+    # make_request takes object.__new__ for classes that keep it; a class
+    # with a __new__ of its own has it called, on every request.
+    made: list[type] = []
+
+    class Counted(erlen.Request):
+        def __new__(cls, *args, **kwargs):
+            made.append(cls)
+            return super().__new__(cls)
+
+    @app.route("/")
+    def index():
+        return request.__class__.__name__
+
+    app.request_class = Counted
+    environ = EnvironBuilder(app).get_environ()
+    assert call(app, dict(environ))[2] == b"Counted"
+    assert call(app, dict(environ))[2] == b"Counted"
+    assert len(made) == 2 and all(issubclass(cls, Counted) for cls in made)
