@@ -825,3 +825,33 @@ def test_remote_user(app, client):
     assert client.get("/").text == "None"
     with app.test_request_context(environ_base={"REMOTE_USER": "alice"}):
         assert request.remote_user == "alice"
+
+
+def test_response_class_with_its_own_new_is_honoured(app, client):
+    # A view's str is made into a response with object.__new__ only for a
+    # class keeping Response's __init__ and __new__; a class (or a mixin)
+    # with a __new__ of its own has it called, and still builds the same response.
+    made: list[type] = []
+
+    class NewMixin:
+        def __new__(cls, *args, **kwargs):
+            made.append(cls)
+            return super().__new__(cls)
+
+    class Counted(NewMixin, Response):
+        pass
+
+    class Sub(Counted):
+        pass
+
+    @app.route("/")
+    def index():
+        return "hé"
+
+    for cls in (Counted, Sub):
+        app.response_class = cls
+        response = client.get("/")
+        assert response.data == "hé".encode()
+        assert response.headers["Content-Length"] == "3"
+        assert response.mimetype == "text/html"
+    assert made == [Counted, Sub]
