@@ -448,11 +448,12 @@ def _summary(path: Path) -> int:
         if line.startswith("events:"):
             events = line.split(":", 1)[1].split()
         elif line.startswith(("summary:", "totals:")):
+            # NOTE: callgrind leaves out trailing counts that are zero.
             counts = dict(zip(events, map(int, line.split(":", 1)[1].split()), strict=False))
-            if "D1mr" not in counts:
+            if "D1mr" not in events:
                 return counts["Ir"]
-            l1 = counts["I1mr"] + counts["D1mr"] + counts["D1mw"]
-            ll = counts["ILmr"] + counts["DLmr"] + counts["DLmw"]
+            l1 = sum(counts.get(e, 0) for e in ("I1mr", "D1mr", "D1mw"))
+            ll = sum(counts.get(e, 0) for e in ("ILmr", "DLmr", "DLmw"))
             return counts["Ir"] + 10 * l1 + 100 * ll
     raise ValueError(f"no summary line in {path}")
 

@@ -96,6 +96,9 @@ def test_callgrind_dump_summary(tmp_path):
         "events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw\ntotals: 1000 0 0 1 2 3 1 0 1\n"
     )
     assert typed_run._summary(cache) == 1000 + 10 * 6 + 100 * 2
+    # Trailing zero counts are left out.
+    cache.write_text("events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw\ntotals: 1000 0 0 1 2 3 1\n")
+    assert typed_run._summary(cache) == 1000 + 10 * 6 + 100 * 1
     (tmp_path / "cg.out.3").write_text("events: Ir\n")
     with pytest.raises(ValueError, match="no summary"):
         typed_run._summary(tmp_path / "cg.out.3")
