@@ -6,6 +6,7 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/e2e_run.py --quick         # 1 short round: about 2 minutes
     .venv/bin/python benchmarks/e2e_run.py --servers granian-wsgi --frameworks erlen,bottle
     .venv/bin/python benchmarks/e2e_run.py --json docs/performance/e2e.json
+    .venv/bin/python benchmarks/e2e_run.py --instructions --servers granian-wsgi --cases hello
 
 Each server (granian's WSGI and ASGI interfaces, uvicorn, gunicorn's sync
 worker) runs one worker process on 127.0.0.1 and a free port, serving one
@@ -25,11 +26,16 @@ per second, it gives the server's CPU time per request (its processes'
 user + system time from ``/proc`` over the timed run, divided by the
 requests done): on a machine the load generator shares, that figure moves
 less with the machine's load than requests per second do.
+
+``--instructions`` counts instead of timing: each server under valgrind's
+callgrind, what one request costs all its processes (see
+:func:`instructions`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import http.client
 import importlib.metadata
@@ -378,8 +384,12 @@ class Running:
         if proc is None:
             return
         if proc.poll() is None:
-            # SIGINT: a quick shutdown for all three (gunicorn's SIGTERM waits for its workers).
-            proc.send_signal(signal.SIGINT)
+            # SIGINT: a quick shutdown for all three (gunicorn's SIGTERM waits
+            # for its workers). Sent to the workers too: under valgrind, a
+            # granian worker sometimes missed the one its parent passed on.
+            for pid in _proc_tree(proc.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGINT)
         try:
             proc.wait(self.start_timeout)  # under valgrind, writing its counts takes a while
         except subprocess.TimeoutExpired:
@@ -522,6 +532,9 @@ def instructions(
                     )
                 )
                 assert done == n, f"{name}: {done} of {n} requests answered"
+            if running.proc is None or running.proc.returncode != 0:
+                # Killed: some process never wrote its counts.
+                raise RuntimeError(f"{name}: the server did not stop by itself; no count")
             return callgrind_total(folder)
 
     # One run after the other, from this thread: a server started from a
