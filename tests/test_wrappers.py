@@ -855,3 +855,21 @@ def test_response_class_with_its_own_new_is_honoured(app, client):
         assert response.headers["Content-Length"] == "3"
         assert response.mimetype == "text/html"
     assert made == [Counted, Sub]
+
+
+def test_text_response_honours_charset_and_settings():
+    # The quick path for a view's str encodes with the class's charset (UTF-8
+    # without naming the codec, any other by name) and sends the headers
+    # its settings ask for, none at all included.
+    from erlen.wrappers.response import _text_response
+
+    latin = type("R", (Response,), {"charset": "latin-1"})
+    response = _text_response(latin, "hé")
+    assert response.get_data() == b"h\xe9"
+    assert response.headers["Content-Length"] == "2"
+    assert _text_response(Response, "hé").get_data() == "hé".encode()
+    bare = type("R", (Response,), {"default_mimetype": None})
+    neither = type("R", (bare,), {"automatically_set_content_length": False})
+    response = _text_response(neither, "x")
+    assert list(response.headers.items()) == []
+    assert response.get_data() == b"x"

@@ -856,20 +856,28 @@ def _text_response(cls: type[Response], text: str) -> Response:
     # (about 0.2 k instructions); a class with its own __new__ never comes
     # here (see Response.__init_subclass__).
     self = _new_object(cls)
-    body = text.encode(cls.charset)
+    charset = cls.charset
+    # PERF: encode() without an argument is UTF-8 without looking the codec
+    # up by name (about 0.2 k instructions fewer).
+    body = text.encode() if charset == "utf-8" else text.encode(charset)
     self.response = [body]
     mimetype = cls.default_mimetype
     hlist: list[tuple[str, str]]
-    if mimetype is not None:
-        hlist = [_content_type_pairs_get(mimetype) or _content_type_pair(mimetype)]
-    else:
-        hlist = []
     if cls.automatically_set_content_length:
         # PERF: a try costs nothing in CPython 3.11 until it catches.
         try:
-            hlist.append(_LENGTH_PAIRS[len(body)])
+            length = _LENGTH_PAIRS[len(body)]
         except IndexError:  # a body of _SMALL bytes or more
-            hlist.append(("Content-Length", f"{len(body)}"))
+            length = ("Content-Length", f"{len(body)}")
+        # PERF: the list built whole, not appended to (a call fewer).
+        if mimetype is not None:
+            hlist = [_content_type_pairs_get(mimetype) or _content_type_pair(mimetype), length]
+        else:
+            hlist = [length]
+    elif mimetype is not None:
+        hlist = [_content_type_pairs_get(mimetype) or _content_type_pair(mimetype)]
+    else:
+        hlist = []
     self._hlist = hlist
     # PERF: the adapters read it on every response; set on the instance it
     # is read faster than the class's default (CPython 3.11).
