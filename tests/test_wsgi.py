@@ -458,3 +458,24 @@ def test_request_class_with_its_own_new_is_honoured(app):
     assert call(app, dict(environ))[2] == b"Counted"
     assert call(app, dict(environ))[2] == b"Counted"
     assert len(made) == 2 and all(issubclass(cls, Counted) for cls in made)
+
+
+def test_environ_without_method_or_path_is_a_get_of_the_root(app):
+    # PEP 3333 requires REQUEST_METHOD; an environ without it (or without
+    # PATH_INFO) is served as a GET, body and all, and without the path as
+    # the app's root (which redirects to the slash).
+    @app.route("/")
+    def index():
+        return request.method
+
+    environ = EnvironBuilder(app).get_environ()
+    del environ["REQUEST_METHOD"]
+    assert call(app, dict(environ)) == (
+        "200 OK",
+        [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", "3")],
+        b"GET",
+    )
+    del environ["PATH_INFO"]
+    status, headers, _ = call(app, environ)
+    assert status == "308 Permanent Redirect"
+    assert dict(headers)["Location"].endswith("/")

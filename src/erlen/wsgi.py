@@ -227,11 +227,19 @@ def make_request(cls: type[Request], environ: dict[str, t.Any]) -> Request:
     combined = _wsgi_classes_get(cls)
     req = _new_object(combined) if combined is not None else _new_wsgi_request(cls)
     req.environ = environ
-    req.method = environ.get("REQUEST_METHOD", "GET")
+    # PERF: subscripts in a try (free in CPython 3.11 until it catches), not
+    # environ.get (a method call, about 0.1 k instructions more each).
+    try:
+        req.method = environ["REQUEST_METHOD"]
+    except KeyError:
+        req.method = "GET"
     # PERF: values every request reads before anything sets them; read from
     # the instance they are looked up faster than as the class's defaults.
     req.url_rule = req.routing_exception = req._files = None
-    path = environ.get("PATH_INFO")
+    try:
+        path = environ["PATH_INFO"]
+    except KeyError:
+        path = ""
     if not path:
         # The root of a mounted app without its slash: routed as the empty
         # path, which redirects to the slash (see _EmptyPath).
@@ -368,7 +376,12 @@ def send_response(
         start_response(response._status, _bodiless_headers(response._hlist))
         return _without_body(response, body)
     start_response(response._status, response._hlist)
-    if environ.get("REQUEST_METHOD") == "HEAD":
+    # PERF: a subscript in a try, not environ.get (as in make_request).
+    try:
+        head = environ["REQUEST_METHOD"] == "HEAD"
+    except KeyError:
+        head = False
+    if head:
         return _without_body(response, body)
     on_close = response._on_close
     # PERF: a list of bytes (the common case) is returned as is.
