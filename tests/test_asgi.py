@@ -779,6 +779,12 @@ def test_body_headers_read_from_the_raw_scope(app: Erlen) -> None:
         assert result.body == b" None b'abc'", headers
     result = run_asgi(app, method="POST", body=[b""], headers=[("Content-Length", "0")])
     assert (result.body, result.received) == (b" 0 b''", 0)
+    # Matching with TRUSTED_HOSTS reads the Host header: the Headers object
+    # exists before the body is read, and the values come from it.
+    app.config["TRUSTED_HOSTS"] = ["testserver"]
+    assert run_asgi(app, method="POST", body=b"{}", headers=two_types).body == (
+        b"application/json 2 b'{}'"
+    )
 
 
 # -- errors ------------------------------------------------------------------------------------
