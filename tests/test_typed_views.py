@@ -216,6 +216,38 @@ def test_query_string_defaults(client, listing):
     assert client.get("/bookmarks").get_json() == {"page": 1, "tag": [], "sort": None}
 
 
+def test_query_from_other_multi_dict_classes(app, client):
+    from erlen import request
+    from erlen.datastructures import ImmutableMultiDict, MultiDict
+
+    class Args(ImmutableMultiDict):  # not the default class: read through its methods
+        pass
+
+    @app.before_request
+    def swap():
+        if request.path == "/sub":
+            request.args = Args(request.args.items(multi=True))
+        elif request.path == "/empty":
+            # A key with no values reads as a missing key does (a 400).
+            args = MultiDict(request.args.items(multi=True))
+            args.setlist("page", [])
+            request.args = args
+
+    @app.get("/sub")
+    @app.get("/empty")
+    @input(Page, "query")
+    @output(Page)
+    def listing(query: Page):
+        return query
+
+    assert client.get("/sub?page=3&tag=a&tag=b").get_json() == {
+        "page": 3,
+        "tag": ["a", "b"],
+        "sort": None,
+    }
+    assert client.get("/empty?page=3").status_code == 400
+
+
 def test_invalid_query_is_422(client, listing):
     rv = client.get("/bookmarks?page=two")
     assert rv.status_code == 422

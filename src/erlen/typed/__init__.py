@@ -38,6 +38,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 from ..concurrency import is_async
+from ..datastructures import ImmutableMultiDict, MultiDict
 from ..dispatch import split_response_tuple
 from ..exceptions import BadRequest, HTTPException, UnprocessableEntity, UnsupportedMediaType
 from ..globals import _cv
@@ -77,6 +78,9 @@ LOCATIONS: dict[str, str] = {
 }
 
 _SPEC_ATTR = "_erlen_view_spec"
+#: The request's multi-value mappings that keep each key's values as a list.
+_LISTS_BY_KEY = (ImmutableMultiDict, MultiDict)
+_dict_items = dict.items
 
 
 # -- errors --------------------------------------------------------------------
@@ -264,6 +268,17 @@ class Input:
             multi = self._multi
             data: dict[str, t.Any] = {}
             for part in parts:
+                if type(part) in _LISTS_BY_KEY:
+                    # PERF: a MultiDict is a dict of each key's list: read
+                    # the lists, not each through getlist or __getitem__.
+                    for key, found in _dict_items(part):
+                        if key in multi:
+                            data[key] = list(found)
+                        elif found:
+                            data[key] = found[0]
+                        else:
+                            data[key] = part[key]  # raises as the MultiDict does
+                    continue
                 for key in part:
                     data[key] = part.getlist(key) if key in multi else part[key]
             return data
