@@ -383,18 +383,32 @@ class Running:
         proc = self.proc
         if proc is None:
             return
+        tree = _proc_tree(proc.pid)
         if proc.poll() is None:
             # SIGINT: a quick shutdown for all three (gunicorn's SIGTERM waits
-            # for its workers). Sent to the workers too: under valgrind, a
-            # granian worker sometimes missed the one its parent passed on.
-            for pid in _proc_tree(proc.pid):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGINT)
-        try:
-            proc.wait(self.start_timeout)  # under valgrind, writing its counts takes a while
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+            # for its workers); the server passes it on to its workers.
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(self.start_timeout / 3)
+            except subprocess.TimeoutExpired:
+                # A granian worker under valgrind sometimes missed the
+                # signal its parent passed on: once more, to the workers.
+                for pid in tree[1:]:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGINT)
+                try:
+                    proc.wait(self.start_timeout)  # valgrind writes its counts
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(5)
+        # No worker outlives its server (forked workers have no other parent
+        # to stop them); a process is a worker of ours if it has our port
+        # on its command line (a pid can be reused once its process is gone).
+        for pid in tree[1:]:
+            with contextlib.suppress(OSError):
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if str(self.port).encode() in f.read():
+                        os.kill(pid, signal.SIGKILL)
 
 
 def run(
