@@ -2056,3 +2056,130 @@ def test_routing_error_already_set_is_kept_with_trusted_hosts(app: Erlen) -> Non
     req.routing_exception = BadRequest("kept")
     match_request(app, req)
     assert str(req.routing_exception.description) == "kept"  # type: ignore[union-attr]
+
+
+# -- the quick paths of a body read before async code, and of the header list -----
+
+
+def _drive(app: Erlen, scope: dict[str, t.Any], messages: list[Message]) -> Result:
+    """Drive one scope with ``messages`` as the client's, then a disconnect."""
+    sent: list[Message] = []
+    received = 0
+
+    async def receive() -> Message:
+        nonlocal received
+        received += 1
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def main() -> None:
+        await asyncio.wait_for(app(scope, receive, send), 10)
+
+    asyncio.run(main())
+    return Result(sent, received)
+
+
+def test_async_body_in_one_message_and_in_several(app: Erlen) -> None:
+    @app.post("/")
+    async def echo() -> str:
+        return f"{request.get_data(as_text=True)}|{request.stream.read()!r}"
+
+    assert run_asgi(app, "/", "POST", b"whole").body == b"whole|b'whole'"
+    parts = [b"ab", b"", b"cd"]
+    result = run_asgi(app, "/", "POST", parts, headers=[("Content-Length", "4")])
+    assert result.body == b"abcd|b'abcd'" and result.received == 3
+    # An empty first message with more to come is read on as well.
+    result = run_asgi(app, "/", "POST", [b"", b"xy"], headers=[("Content-Length", "2")])
+    assert result.body == b"xy|b'xy'"
+
+
+def test_async_body_one_message_over_limit_without_length_is_413(app: Erlen) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 10
+    seen: list[str] = []
+
+    @app.post("/")
+    async def echo() -> str:
+        seen.append("view")
+        return request.get_data(as_text=True)
+
+    scope = http_scope("/", "POST")
+    scope.update(http_version="2", headers=[(b"host", b"testserver")])
+    body = {"type": "http.request", "body": b"x" * 11, "more_body": False}
+    result = _drive(app, scope, [body])
+    assert result.status == 413 and seen == []
+    body = {"type": "http.request", "body": b"x" * 10, "more_body": False}
+    assert _drive(app, dict(scope), [body]).body == b"x" * 10
+
+
+def test_async_body_client_gone_before_any_byte(app: Erlen) -> None:
+    seen: list[str] = []
+
+    @app.post("/")
+    async def echo() -> str:
+        seen.append("view")
+        return request.get_data(as_text=True)
+
+    scope = http_scope("/", "POST")
+    scope.update(headers=[(b"host", b"testserver"), (b"content-length", b"5")])
+    result = _drive(app, scope, [{"type": "http.disconnect"}])
+    assert seen == [] and result.received == 1
+    assert result.status in (0, 400)  # nobody is listening any more
+
+
+def test_fill_body_after_part_was_buffered() -> None:
+    from erlen.asgi import _ASGIInput, _fill_body, make_request
+    from erlen.wrappers import Request
+
+    parts = [{"type": "http.request", "body": b"cd"}]
+
+    async def receive() -> Message:
+        return parts.pop(0)
+
+    async def main() -> bytes:
+        scope = http_scope("/", "POST")
+        req = make_request(Request, scope, receive)
+        body = req._input
+        assert isinstance(body, _ASGIInput)
+        body._buffer = b"ab"
+        await _fill_body(req, body)
+        return req.get_data()
+
+    assert asyncio.run(main()) == b"abcd"
+
+
+def test_encoded_headers_lower_case_any_pair(app: Erlen) -> None:
+    from erlen import asgi
+
+    @app.route("/<int:n>")
+    async def sized(n: int) -> Response:
+        rv = Response("x" * n, mimetype="text/x-erlen-test")
+        rv.headers["X-Custom-Name"] = "Value"
+        return rv
+
+    for n in (0, 5, 1023, 1024, 5000):
+        result = run_asgi(app, f"/{n}")
+        assert result.status == 200 and len(result.body) == n
+        assert result.headers == {
+            "content-type": "text/x-erlen-test; charset=utf-8",
+            "content-length": str(n),
+            "x-custom-name": "Value",
+        }
+    pair = ("Content-Type", "text/x-erlen-test; charset=utf-8")
+    assert asgi._PAIRS[pair] == (b"content-type", b"text/x-erlen-test; charset=utf-8")
+    assert ("X-Custom-Name", "Value") not in asgi._PAIRS  # only types are kept
+
+
+def test_encoded_header_pairs_are_bounded(app: Erlen, monkeypatch: pytest.MonkeyPatch) -> None:
+    from erlen import asgi
+
+    monkeypatch.setattr(asgi, "_MAX_PAIRS", len(asgi._PAIRS))
+
+    @app.route("/")
+    async def index() -> Response:
+        return Response("hi", mimetype="text/x-erlen-unbounded")
+
+    result = run_asgi(app)
+    assert result.headers["content-type"] == "text/x-erlen-unbounded; charset=utf-8"
+    assert ("Content-Type", "text/x-erlen-unbounded; charset=utf-8") not in asgi._PAIRS

@@ -59,6 +59,13 @@ from .ctx import _request_context
 from .datastructures import Headers
 from .exceptions import ClientDisconnected, RequestEntityTooLarge
 from .globals import _cv
+from .wrappers.response import _LENGTH_PAIRS
+
+# PERF: bound once; CPython 3.11 builds a bound method for `_cv.get` (a
+# module global's attribute) on every call.
+_cv_get = _cv.get
+_cv_set = _cv.set
+_cv_reset = _cv.reset
 
 if t.TYPE_CHECKING:
     from .app import Erlen
@@ -400,7 +407,29 @@ async def _fill_body(request: Request, body: _ASGIInput) -> None:
             raise RequestEntityTooLarge(
                 f"The request body ({length} bytes) is larger than the limit of {limit} bytes."
             )
-    await body.fill(limit)
+    if body._buffer:
+        await body.fill(limit)
+    else:
+        # PERF: fill()'s common case inlined: a body that comes whole in one
+        # message is read without two more coroutines (fill, next_chunk).
+        message = await body._receive()
+        if message["type"] != "http.request":
+            body.more = False
+            body.disconnected = True
+            raise ClientDisconnected(
+                "The client closed the connection before sending the whole body."
+            )
+        chunk: bytes = message.get("body", b"")
+        if limit is not None and len(chunk) > limit:
+            body.more = bool(message.get("more_body", False))
+            raise RequestEntityTooLarge(
+                f"The request body is larger than the limit of {limit} bytes."
+            )
+        body._buffer = chunk
+        if message.get("more_body", False):
+            await body.fill(limit)
+        else:
+            body.more = False
     # PERF: the whole body is in memory: get_data() returns it as is, while
     # `stream` still reads it from the start.
     request._cached_data = body._buffer
@@ -411,19 +440,40 @@ async def _fill_body(request: Request, body: _ASGIInput) -> None:
 
 _NAMES: dict[str, bytes] = {}
 
+#: Header pairs → their ASGI form: every small ``Content-Length`` (the
+#: response's own table of them), and ``Content-Type`` pairs as responses
+#: use them (bounded: a view may echo a client's value).
+_PAIRS: dict[tuple[str, str], tuple[bytes, bytes]] = {
+    pair: (b"content-length", pair[1].encode()) for pair in _LENGTH_PAIRS
+}
+_MAX_PAIRS = len(_PAIRS) + 256
+# PERF: bound once (CPython 3.11 builds a bound method for `.get` of a
+# global dict on every call).
+_pairs_get = _PAIRS.get
+
 
 def _encode_headers(response: Response) -> list[tuple[bytes, bytes]]:
-    # ASGI wants lower-case names (HTTP/2 requires them).
-    names = _NAMES
+    # PERF: a JSON or text response's two headers are two lookups, without
+    # lower-casing and encoding their names and values per response.
     out = []
-    for k, v in response._hlist:
-        name = names.get(k)
-        if name is None:
-            name = k.lower().encode("latin-1")
-            if len(names) < 512:  # PERF: names repeat; bounded, as clients never choose them
-                names[k] = name
-        out.append((name, v.encode("latin-1")))
+    for pair in response._hlist:
+        encoded = _pairs_get(pair)
+        out.append(_encode_pair(pair) if encoded is None else encoded)
     return out
+
+
+def _encode_pair(pair: tuple[str, str]) -> tuple[bytes, bytes]:
+    # ASGI wants lower-case names (HTTP/2 requires them).
+    k, v = pair
+    name = _NAMES.get(k)
+    if name is None:
+        name = k.lower().encode("latin-1")
+        if len(_NAMES) < 512:  # PERF: names repeat; bounded, as clients never choose them
+            _NAMES[k] = name
+    encoded = (name, v.encode("latin-1"))
+    if name == b"content-type" and len(_PAIRS) < _MAX_PAIRS:
+        _PAIRS[pair] = encoded
+    return encoded
 
 
 _join = _wsgi.join_body
@@ -619,19 +669,19 @@ async def handle_http(app: Erlen, scope: Scope, receive: Receive, send: Send) ->
     ctx = _request_context(app, request)
     # Match first, to choose the driver, with the context set so converters
     # see the app as usual.
-    outer = _cv.get(None)
-    token = _cv.set(ctx)
+    outer = _cv_get(None)
+    token = _cv_set(ctx)
     try:
         _dispatch.match(app, request)
         view, on_loop = _dispatch.choose_driver(app, request)
     except BaseException:
-        _cv.reset(token)
+        _cv_reset(token)
         raise
     if on_loop and outer is None and not _signals.appcontext_pushed.receivers:
         # PERF: what push() would do here; the context stays set for arun.
         ctx._tokens.append(token)
     else:
-        _cv.reset(token)
+        _cv_reset(token)
     extensions = scope.get("extensions")
     # The test client's hook that keeps the context (``with client:``).
     preserve = extensions.get("erlen.preserve_context") if extensions else None

@@ -821,7 +821,7 @@ async def afinalize_request(app: Erlen, rv: t.Any, from_error_handler: bool = Fa
     """The response for ``rv`` after the after-request steps, on the loop."""
     response = app.make_response(rv)
     try:
-        ctx = _cv.get()
+        ctx = _cv_get()
         if ctx._after_request_functions or app.after_request_funcs:
             for func in _after_hooks(app, ctx):
                 response = await acall(func, response)
