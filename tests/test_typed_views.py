@@ -766,3 +766,106 @@ def test_problem_details_handler_answers_every_http_error(app, client, bookmarks
     for path, method in [("/missing", "get"), ("/private", "get"), ("/missing", "delete")]:
         jsonschema.validate(_problem(getattr(client, method)(path)), PROBLEM_SCHEMA)
     jsonschema.validate(_problem(client.post("/bookmarks", json={})), PROBLEM_SCHEMA)
+
+
+# -- the JSON response a typed view renders, with and without the quick path ---
+
+
+class Blob(BaseModel):
+    data: str
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+@pytest.mark.parametrize("size", [10, 2000])
+def test_rendered_response_headers_and_status(app, client, asynchronous, size):
+    if asynchronous:
+
+        @app.get("/blob")
+        @output(Blob, status=201)
+        async def blob():
+            return {"data": "x" * size}
+
+    else:
+
+        @app.get("/blob")
+        @output(Blob, status=201)
+        def blob():
+            return {"data": "x" * size}
+
+    rv = client.get("/blob")
+    body = json.dumps({"data": "x" * size}, separators=(",", ":")).encode()
+    assert rv.status == Response(b"", 201).status and rv.data == body
+    assert rv.headers["Content-Type"] == "application/json"
+    assert rv.headers["Content-Length"] == str(len(body))
+
+
+def test_rendered_response_of_a_class_without_length_or_with_its_own_status(app, client):
+    seen = []
+
+    class Quiet(Response):
+        automatically_set_content_length = False
+
+    class Traced(Response):
+        @Response.status.setter  # type: ignore[attr-defined, untyped-decorator]
+        def status(self, value):
+            seen.append(value)
+            Response.status.fset(self, value)  # type: ignore[attr-defined]
+
+    @app.get("/blob")
+    @output(Blob, status=202)
+    async def blob():
+        return {"data": "y"}
+
+    app.response_class = Quiet
+    rv = client.get("/blob")
+    assert rv.status_code == 202 and rv.get_json() == {"data": "y"}
+    assert "Content-Length" not in rv.headers or rv.headers["Content-Length"] == "12"
+    app.response_class = Traced
+    rv = client.get("/blob")
+    assert rv.status_code == 202 and rv.get_json() == {"data": "y"} and seen == [202]
+
+
+def test_rendered_response_of_a_class_with_its_own_init(app, client):
+    class Tagged(Response):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.headers["X-Tagged"] = "yes"
+
+    app.response_class = Tagged
+
+    @app.get("/blob")
+    @output(Blob)
+    async def blob():
+        return {"data": "z"}
+
+    rv = client.get("/blob")
+    assert rv.headers["X-Tagged"] == "yes" and rv.get_json() == {"data": "z"}
+
+
+def test_overridden_make_response_sees_an_async_views_response(client_interface):
+    from erlen import Erlen
+    from erlen.testing import FlaskClient
+
+    seen = []
+
+    class Seeing(Erlen):
+        def make_response(self, rv):
+            seen.append(type(rv).__name__)
+            return super().make_response(rv)
+
+    app = Seeing(__name__)
+
+    @app.get("/blob")
+    @output(Blob)
+    async def blob():
+        return {"data": "z"}
+
+    @app.get("/text")
+    async def text():
+        return Response("plain")
+
+    client = app.test_client()
+    assert isinstance(client, FlaskClient)
+    assert client.get("/blob").get_json() == {"data": "z"}
+    assert client.get("/text").data == b"plain"
+    assert seen == ["Response", "Response"]

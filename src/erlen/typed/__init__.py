@@ -43,7 +43,13 @@ from ..dispatch import split_response_tuple
 from ..exceptions import BadRequest, HTTPException, UnprocessableEntity, UnsupportedMediaType
 from ..globals import _cv
 from ..wrappers import Response
+from ..wrappers.response import _bytes_response
 from .adapters import ModelAdapter, adapter_for, is_multi
+
+# PERF: bound once (CPython 3.11 builds a bound method for `_cv.get` on
+# every call); Response's own __init__, which _bytes_response stands for.
+_cv_get = _cv.get
+_RESPONSE_INIT = Response.__init__
 
 if t.TYPE_CHECKING:
     from ..wrappers import Request
@@ -399,10 +405,13 @@ class ViewSpec:
                 f"the view returned status {code}, which no @output declares"
                 f" (declared: {sorted(self.outputs)})"
             )
-        app = _cv.get().app
+        cls = _cv_get().app.response_class
         if out.adapter is None:
-            return app.response_class(None, code, headers)
-        return app.response_class(out.dump(rv), code, headers, mimetype="application/json")
+            return cls(None, code, headers)
+        if headers is None and cls.__init__ is _RESPONSE_INIT:
+            # PERF: the common case, without Response.__init__'s argument handling.
+            return _bytes_response(cls, out.dump(rv), code, "application/json")
+        return cls(out.dump(rv), code, headers, mimetype="application/json")
 
 
 #: Whether a view's return value of a type passes through ``render`` untouched, by type.
@@ -449,7 +458,7 @@ def _typed(func: _F) -> _F:
     render = spec.render
 
     def load(kwargs: dict[str, t.Any]) -> None:
-        request = _cv.get().request
+        request = _cv_get().request
         assert request is not None
         for item in inputs:
             kwargs[item.arg] = item.load(request)

@@ -885,6 +885,34 @@ def _text_response(cls: type[Response], text: str) -> Response:
     return self
 
 
+def _bytes_response(cls: type[Response], body: bytes, status: int, mimetype: str) -> Response:
+    """``cls(body, status, mimetype=mimetype)``, for a response class that keeps Response's ``__init__``.
+
+    PERF: the typed views' JSON response, as :func:`_text_response` is a
+    view's ``str``: without the keyword arguments and branches of
+    ``__init__`` (about 5 k instructions fewer).
+    """
+    self = _new_object(cls)
+    self.response = [body]
+    content_type = _content_type_pairs_get(mimetype) or _content_type_pair(mimetype)
+    if cls.automatically_set_content_length:
+        try:
+            length = _LENGTH_PAIRS[len(body)]
+        except IndexError:  # a body of _SMALL bytes or more
+            length = ("Content-Length", f"{len(body)}")
+        self._hlist = [content_type, length]
+    else:
+        self._hlist = [content_type]
+    self._on_close = None
+    if cls.status is _STATUS:
+        line = _STATUS_LINES.get(status)
+        self._status_code = status
+        self._status = line if line is not None else f"{status} UNKNOWN"
+    else:
+        self.status = status  # a subclass's own setter
+    return self
+
+
 #: mimetype → the ``Content-Type`` header pair, filled on use (bounded).
 #: PERF: one pair shared by every response: a tuple never changes, and the
 #: header list replaces pairs, never edits them.
@@ -935,3 +963,7 @@ def _to_bytes(item: t.Any, charset: str) -> bytes:
 def _iter_encoded(body: t.Iterable[t.Any], charset: str) -> t.Iterator[bytes]:
     for item in body:
         yield _to_bytes(item, charset)
+
+
+# The status property, which _bytes_response sets the fields of directly.
+_STATUS = Response.status
