@@ -789,7 +789,20 @@ async def arun(
         response = quick_response(app, ctx, rv)
         if response is not None:
             return response
-        return await afinalize_request(app, rv)
+        if ctx._after_request_functions or app.after_request_funcs:
+            return await afinalize_request(app, rv)
+        # PERF: afinalize_request's steps when no after-request function is
+        # to be awaited, without a coroutine of its own; a response (a typed
+        # view's) is what make_response would return for it.
+        if app._plain_finalize and isinstance(rv, Response):
+            response = rv
+        else:
+            response = app.make_response(rv)
+        if ctx._session is not None:
+            _save_session(app, ctx, response)
+        if _signals.request_finished.receivers:
+            _finished(app, response)
+        return response
     except Exception as e:
         error = e
         if ctx._after_response is not None:
