@@ -457,17 +457,15 @@ def _typed(func: _F) -> _F:
     outputs = spec.outputs
     render = spec.render
 
-    def load(kwargs: dict[str, t.Any]) -> None:
-        request = _cv_get().request
-        assert request is not None
-        for item in inputs:
-            kwargs[item.arg] = item.load(request)
-
+    # PERF: the inputs are loaded in the wrappers themselves, not by a shared
+    # helper (a call fewer per request).
     if is_async(func):
 
         async def async_view(*args: t.Any, **kwargs: t.Any) -> t.Any:
             if inputs:
-                load(kwargs)
+                request: Request = _cv_get().request  # type: ignore[assignment]
+                for item in inputs:
+                    kwargs[item.arg] = item.load(request)
             rv = await func(*args, **kwargs)
             return render(rv) if outputs else rv
 
@@ -475,7 +473,9 @@ def _typed(func: _F) -> _F:
 
     def view(*args: t.Any, **kwargs: t.Any) -> t.Any:
         if inputs:
-            load(kwargs)
+            request: Request = _cv_get().request  # type: ignore[assignment]
+            for item in inputs:
+                kwargs[item.arg] = item.load(request)
         rv = func(*args, **kwargs)
         return render(rv) if outputs else rv
 
