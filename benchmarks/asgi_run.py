@@ -35,7 +35,6 @@ import importlib
 import io
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tarfile
@@ -49,7 +48,7 @@ sys.path.insert(0, str(HERE))
 
 from asgi_cases import CASES, FRAMEWORKS, Lifespan, make_caller  # noqa: E402
 from baseline import import_apps  # noqa: E402
-from load import free_port, load  # noqa: E402
+from load import free_port, load, wait_until_serving  # noqa: E402
 
 
 def create_app(name: str) -> Any:
@@ -235,15 +234,7 @@ def served_instructions(name: str, server: str, total: int = 1000) -> float:
             return sum(_summary(path) for path in Path(folder).glob("cg.*.*"))
 
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or proc.poll() is not None:
-                        raise RuntimeError(f"{server} did not start for {name}") from None
-                    time.sleep(0.5)
+            wait_until_serving(port, proc, f"{server} for {name}", 120, 0.5)
             asyncio.run(_load(port, "/", 300, 4, time.monotonic() + 120))  # warm-up
             first = dump()
             done, _ = asyncio.run(_load(port, "/", total, 4, time.monotonic() + 600))
@@ -280,15 +271,7 @@ def end_to_end(
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
         proc = subprocess.Popen(cmd, cwd=HERE, env=env)
         try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or proc.poll() is not None:
-                        raise RuntimeError(f"{server} did not start for {name}") from None
-                    time.sleep(0.1)
+            wait_until_serving(port, proc, f"{server} for {name}", 20, 0.1)
             out[name] = {}
             for label, path in (("hello", "/"), ("json", "/json")):
                 asyncio.run(

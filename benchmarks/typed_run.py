@@ -48,7 +48,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -60,7 +59,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import typed_apps  # noqa: E402
-from load import free_port, load  # noqa: E402
+from load import free_port, load, wait_until_serving  # noqa: E402
 
 CASES = {
     "post": ("POST", b"/bookmarks", b"", typed_apps.POST_BODY, 201, typed_apps.POST_ANSWER),
@@ -311,15 +310,7 @@ def _serve_and_load(
     proc = subprocess.Popen(cmd, cwd=HERE, env={**os.environ, "PYTHONPATH": str(HERE), **env})
     found: dict[str, tuple[float, float | None]] = {}
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"uvicorn did not start for {name}") from None
-                time.sleep(0.1)
+        wait_until_serving(port, proc, f"uvicorn for {name}", 20, 0.1)
         per_batch = max(connections, total // batches)
         for case in CASES:
             asyncio.run(_load(port, case, connections * 20, connections, time.monotonic() + 10))
@@ -511,15 +502,7 @@ def instructions(
             proc = subprocess.Popen(cmd, cwd=HERE, env=env)
             dumps = 0
             try:
-                deadline = time.monotonic() + 300
-                while True:
-                    try:
-                        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                        break
-                    except OSError:
-                        if time.monotonic() > deadline or proc.poll() is not None:
-                            raise RuntimeError(f"uvicorn did not start for {name}") from None
-                        time.sleep(0.5)
+                wait_until_serving(port, proc, f"uvicorn for {name}", 300, 0.5)
                 for case in CASES:
                     counts, sent = [], []
                     for n in (warmup, n1, n2):
