@@ -48,7 +48,7 @@ sys.path.insert(0, str(HERE))
 
 from asgi_cases import CASES, FRAMEWORKS, Lifespan, make_caller  # noqa: E402
 from baseline import import_apps  # noqa: E402
-from load import free_port, load, wait_until_serving  # noqa: E402
+from load import free_port, load, stop_server, wait_until_serving  # noqa: E402
 
 
 def create_app(name: str) -> Any:
@@ -240,12 +240,7 @@ def served_instructions(name: str, server: str, total: int = 1000) -> float:
             done, _ = asyncio.run(_load(port, "/", total, 4, time.monotonic() + 600))
             return (dump() - first) / done
         finally:
-            proc.terminate()
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+            stop_server(proc, 60)
 
 
 def end_to_end(
@@ -284,12 +279,7 @@ def end_to_end(
                 out[name][f"{label}_cpu"] = (cpu_seconds(proc.pid) - cpu) / done * 1e6
                 out[name][label] = done / took
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+            stop_server(proc, 10)
     return out
 
 

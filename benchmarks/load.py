@@ -36,6 +36,16 @@ def wait_until_serving(
             time.sleep(poll)
 
 
+def stop_server(proc: subprocess.Popen[bytes], seconds: float) -> None:
+    """Ask ``proc`` to stop (SIGTERM); kill it if it has not ended within ``seconds``."""
+    proc.terminate()
+    try:
+        proc.wait(seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
 async def load(
     port: int, request: bytes, expected: bytes, total: int, connections: int, deadline: float
 ) -> tuple[int, float]:

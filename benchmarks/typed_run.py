@@ -59,7 +59,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import typed_apps  # noqa: E402
-from load import free_port, load, wait_until_serving  # noqa: E402
+from load import free_port, load, stop_server, wait_until_serving  # noqa: E402
 
 CASES = {
     "post": ("POST", b"/bookmarks", b"", typed_apps.POST_BODY, 201, typed_apps.POST_ANSWER),
@@ -330,12 +330,7 @@ def _serve_and_load(
                     cpu = None
             found[case] = (best, None if cpu == float("inf") else cpu)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_server(proc, 10)
     return found
 
 
@@ -525,12 +520,7 @@ def instructions(
                     window = _dump(proc, folder, dumps + 1)
                     results["idle"][name] = window / (time.monotonic() - start)
             finally:
-                proc.terminate()
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(10)
+                stop_server(proc, 30)
     return results
 
 
