@@ -2183,3 +2183,28 @@ def test_encoded_header_pairs_are_bounded(app: Erlen, monkeypatch: pytest.Monkey
     result = run_asgi(app)
     assert result.headers["content-type"] == "text/x-erlen-unbounded; charset=utf-8"
     assert ("Content-Type", "text/x-erlen-unbounded; charset=utf-8") not in asgi._PAIRS
+
+
+def test_async_body_limit_of_a_request_class_with_its_own(app: Erlen) -> None:
+    from erlen import Request
+
+    class Small(Request):
+        max_content_length = 5
+
+    class FromProperty(Request):
+        @property
+        def max_content_length(self) -> int | None:  # type: ignore[override]
+            return 3
+
+    @app.post("/")
+    async def echo() -> str:
+        return request.get_data(as_text=True)
+
+    app.config["MAX_CONTENT_LENGTH"] = 100
+    assert run_asgi(app, "/", "POST", b"x" * 10).status == 200
+    app.request_class = Small
+    assert run_asgi(app, "/", "POST", b"x" * 10).status == 413
+    assert run_asgi(app, "/", "POST", b"x" * 5).body == b"xxxxx"
+    app.request_class = FromProperty
+    assert run_asgi(app, "/", "POST", b"x" * 4).status == 413
+    assert run_asgi(app, "/", "POST", b"x" * 3).body == b"xxx"

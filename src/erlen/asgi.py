@@ -59,6 +59,7 @@ from .ctx import _request_context
 from .datastructures import Headers
 from .exceptions import ClientDisconnected, RequestEntityTooLarge
 from .globals import _cv
+from .wrappers.request import Request as _Request
 from .wrappers.response import _LENGTH_PAIRS
 
 # PERF: bound once; CPython 3.11 builds a bound method for `_cv.get` (a
@@ -67,6 +68,8 @@ _cv_get = _cv.get
 _cv_set = _cv.set
 _cv_reset = _cv.reset
 _new_object = object.__new__
+# Request's own max_content_length (read from the config unless set).
+_LIMIT = _Request.__dict__["max_content_length"]
 
 if t.TYPE_CHECKING:
     from .app import Erlen
@@ -319,7 +322,9 @@ def make_request(cls: type[Request], scope: Scope, receive: Receive | None = Non
     combined = _asgi_classes.get(cls)
     if combined is None:
         combined = _asgi_classes[cls] = type(
-            cls.__name__, (_ASGIFields, cls), {"__module__": cls.__module__}
+            cls.__name__,
+            (_ASGIFields, cls),
+            {"__module__": cls.__module__, "_plain_limit": _plain_limit(cls)},
         )
     # PERF: annotations instead of t.cast (a call) on the request path.
     req: Request = object.__new__(combined)
@@ -415,8 +420,23 @@ def _needs_body(request: Request) -> bool:
     return True
 
 
+def _plain_limit(cls: type[Request]) -> bool:
+    """Whether ``cls.max_content_length`` is Request's own (the config's, unless set)."""
+    for klass in cls.__mro__:
+        if "max_content_length" in klass.__dict__:
+            return klass.__dict__["max_content_length"] is _LIMIT
+    return False  # pragma: no cover - Request defines it
+
+
 async def _fill_body(request: Request, body: _ASGIInput) -> None:
-    limit = request.max_content_length
+    if request._plain_limit:  # type: ignore[attr-defined]
+        # PERF: what the max_content_length descriptor returns, without calling it.
+        limit = request._max_content_length
+        if limit is None:
+            ctx = _cv_get(None)
+            limit = _LIMIT.default if ctx is None else ctx.app.config.get("MAX_CONTENT_LENGTH")
+    else:
+        limit = request.max_content_length
     if limit is not None:
         length = request.content_length  # a bad Content-Length raises 400 here
         if length is not None and length > limit:
@@ -726,7 +746,11 @@ async def handle_http(app: Erlen, scope: Scope, receive: Receive, send: Send) ->
                         "headers": _encode_headers(response),
                     }
                 )
-                await send({"type": "http.response.body", "body": _join(body, response.charset)})
+                # PERF: join_body's common case (one bytes item) without a call.
+                data = body[0] if len(body) == 1 and type(body[0]) is bytes else None
+                if data is None:
+                    data = _join(body, response.charset)
+                await send({"type": "http.response.body", "body": data})
             else:
                 await send_response(response, scope, send, app, request._input, thread)
         except OSError:
