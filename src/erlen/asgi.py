@@ -739,13 +739,12 @@ async def handle_http(app: Erlen, scope: Scope, receive: Receive, send: Send) ->
                 and code not in _NO_BODY
                 and scope["method"] != "HEAD"
             ):
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": code,
-                        "headers": _encode_headers(response),
-                    }
-                )
+                # PERF: _encode_headers inlined (a call fewer).
+                headers = []
+                for pair in response._hlist:
+                    encoded = _pairs_get(pair)
+                    headers.append(_encode_pair(pair) if encoded is None else encoded)
+                await send({"type": "http.response.start", "status": code, "headers": headers})
                 # PERF: join_body's common case (one bytes item) without a call.
                 data = body[0] if len(body) == 1 and type(body[0]) is bytes else None
                 if data is None:

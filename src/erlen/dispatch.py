@@ -814,7 +814,21 @@ async def arun(
     finally:
         if preserve is not None or error is not None:
             error = before_pop(app, ctx, preserve, error)
-        if not ctx._pop_quickly():
+        # PERF: ctx._pop_quickly() inlined, as in run(): with no teardown
+        # work due, popping is resetting the variable.
+        tokens = ctx._tokens
+        if (
+            len(tokens) == 1
+            and not app.teardown_request_funcs
+            and not app.teardown_appcontext_funcs
+            and not request._files
+            and not _signals.request_tearing_down.receivers
+            and not _signals.appcontext_tearing_down.receivers
+            and not _signals.appcontext_popped.receivers
+            and _cv_get(None) is ctx
+        ):
+            _cv_reset(tokens.pop())
+        else:
             await apop(app, ctx, error)
 
 
