@@ -173,9 +173,55 @@ class _ASGIInput:
         """
         if not self.more or "stream" in request.__dict__:
             return None
-        if not _needs_body(request):
-            self.more = False
-            return None
+        # Whether a body may come, from one scan of the raw headers. When it
+        # may, the two values a JSON or form body needs are put in the
+        # request's cache from the same scan (what ``content_length`` and
+        # ``mimetype`` would compute), so reading the body may never build
+        # the Headers object. PERF: one scan for both, in this method (a
+        # call fewer).
+        scope: Scope = request.scope  # type: ignore[attr-defined]
+        length = False  # a Content-Length header seen
+        body = chunked = False
+        declared: int | None = None
+        mimetype: bytes | None = None
+        for name, value in scope["headers"]:
+            if name not in _BODY_HEADERS:
+                # PERF: one set lookup for the other headers, not three comparisons.
+                continue
+            if name == b"content-length":
+                length = True
+                if value.strip() != b"0":
+                    body = True
+                if declared is None and value.isdigit():
+                    declared = int(value)
+            elif name == b"content-type":
+                if mimetype is None:
+                    mimetype = value
+            elif name == b"transfer-encoding":
+                # The server de-chunked the body: the transfer coding wins over
+                # a Content-Length, before or after it (RFC 9112 section 6.3).
+                body = chunked = True
+                break
+        else:
+            if not body and (
+                # NOTE: HTTP/2 and HTTP/3 may send a body without either header.
+                length or scope.get("http_version", "1.1") in ("1.0", "1.1")
+            ):
+                self.more = False
+                return None
+        cache = request.__dict__
+        if "headers" not in cache:
+            if mimetype is not None and "mimetype" not in cache:
+                found = _MIMETYPES.get(mimetype)
+                if found is None:
+                    found = mimetype.partition(b";")[0].strip().lower().decode("latin-1")
+                    if len(_MIMETYPES) < 64:
+                        _MIMETYPES[mimetype] = found
+                cache["mimetype"] = found
+            if chunked:
+                cache.setdefault("content_length", None)
+            elif declared is not None:
+                cache.setdefault("content_length", declared)
         return _fill_body(request, self)
 
     def _pull(self) -> bytes:
@@ -361,63 +407,10 @@ def make_request(cls: type[Request], scope: Scope, receive: Receive | None = Non
     return req
 
 
-#: The headers _needs_body looks at.
+#: The headers preload looks at.
 _BODY_HEADERS = frozenset((b"content-length", b"content-type", b"transfer-encoding"))
 #: Content-Type header values → their mimetype (bounded: clients choose them).
 _MIMETYPES: dict[bytes, str] = {}
-
-
-def _needs_body(request: Request) -> bool:
-    """Whether a request may carry a body that has to be read before async code runs.
-
-    When it does, the two values a JSON or form body needs are put in the
-    request's cache from the same scan of the raw headers (what
-    ``content_length`` and ``mimetype`` would compute), so reading the body
-    may never build the Headers object. PERF: one scan for both.
-    """
-    scope: Scope = request.scope  # type: ignore[attr-defined]
-    length = False  # a Content-Length header seen
-    body = chunked = False
-    declared: int | None = None
-    mimetype: bytes | None = None
-    for name, value in scope["headers"]:
-        if name not in _BODY_HEADERS:
-            # PERF: one set lookup for the other headers, not three comparisons.
-            continue
-        if name == b"content-length":
-            length = True
-            if value.strip() != b"0":
-                body = True
-            if declared is None and value.isdigit():
-                declared = int(value)
-        elif name == b"content-type":
-            if mimetype is None:
-                mimetype = value
-        elif name == b"transfer-encoding":
-            # The server de-chunked the body: the transfer coding wins over
-            # a Content-Length, before or after it (RFC 9112 section 6.3).
-            body = chunked = True
-            break
-    else:
-        if not body and (
-            # NOTE: HTTP/2 and HTTP/3 may send a body without either header.
-            length or scope.get("http_version", "1.1") in ("1.0", "1.1")
-        ):
-            return False
-    cache = request.__dict__
-    if "headers" not in cache:
-        if mimetype is not None and "mimetype" not in cache:
-            found = _MIMETYPES.get(mimetype)
-            if found is None:
-                found = mimetype.partition(b";")[0].strip().lower().decode("latin-1")
-                if len(_MIMETYPES) < 64:
-                    _MIMETYPES[mimetype] = found
-            cache["mimetype"] = found
-        if chunked:
-            cache.setdefault("content_length", None)
-        elif declared is not None:
-            cache.setdefault("content_length", declared)
-    return True
 
 
 def _plain_limit(cls: type[Request]) -> bool:
