@@ -406,12 +406,15 @@ class ViewSpec:
                 f" (declared: {sorted(self.outputs)})"
             )
         cls = _cv_get().app.response_class
-        if out.adapter is None:
+        adapter = out.adapter
+        if adapter is None:
             return cls(None, code, headers)
+        # PERF: out.dump(rv) without its call.
+        body = adapter.dump_json(rv)
         if headers is None and cls.__init__ is _RESPONSE_INIT:
             # PERF: the common case, without Response.__init__'s argument handling.
-            return _bytes_response(cls, out.dump(rv), code, "application/json")
-        return cls(out.dump(rv), code, headers, mimetype="application/json")
+            return _bytes_response(cls, body, code, "application/json")
+        return cls(body, code, headers, mimetype="application/json")
 
 
 #: Whether a view's return value of a type passes through ``render`` untouched, by type.
