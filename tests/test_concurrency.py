@@ -232,3 +232,21 @@ def test_after_a_burst_that_queued_jobs_the_pool_still_starts_the_threads_it_nee
         asyncio.run(main())
     finally:
         workers.shutdown()
+
+
+def test_thread_runner_left_open_at_interpreter_shutdown(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Late in shutdown asyncio's module globals may be None, so closing the
+    # loop raised "Exception ignored in _ThreadRunner.__del__" at every exit.
+    import sys
+
+    from erlen.concurrency import _ThreadRunner
+
+    holder = _ThreadRunner()
+    closed: list[bool] = []
+    monkeypatch.setattr(holder.runner, "close", lambda: closed.append(True))
+    monkeypatch.setattr(sys, "is_finalizing", lambda: True)
+    holder.__del__()
+    assert closed == []
+    monkeypatch.setattr(sys, "is_finalizing", lambda: False)
+    holder.__del__()
+    assert closed == [True]

@@ -24,6 +24,7 @@ pays for it.
 
 from __future__ import annotations
 
+import sys
 import threading
 import typing as t
 from contextvars import copy_context
@@ -159,7 +160,11 @@ class _ThreadRunner:
         self.runner = asyncio.Runner()
 
     def __del__(self) -> None:
-        self.runner.close()
+        # NOTE: the main thread's thread-local is cleared late in interpreter
+        # shutdown, when asyncio's module globals may already be None; the
+        # loop ends with the process then, and closing it would only raise.
+        if not sys.is_finalizing():
+            self.runner.close()
 
 
 def _loop_running() -> bool:
