@@ -197,7 +197,7 @@ class _ASGIInput:
             elif name == b"content-type":
                 if mimetype is None:
                     mimetype = value
-            elif name == b"transfer-encoding":
+            else:  # transfer-encoding, the last of _BODY_HEADERS
                 # The server de-chunked the body: the transfer coding wins over
                 # a Content-Length, before or after it (RFC 9112 section 6.3).
                 body = chunked = True
