@@ -1400,6 +1400,7 @@ def test_run_sync_outside_a_request(app: Erlen) -> None:
 def test_body_input_reads() -> None:
     from erlen.asgi import _ASGIInput
     from erlen.exceptions import ClientDisconnected
+    from erlen.wrappers import Request
 
     parts = [
         {"type": "http.request", "body": b"ab", "more_body": True},
@@ -1410,19 +1411,26 @@ def test_body_input_reads() -> None:
     async def receive() -> Message:
         return parts.pop(0)
 
-    async def main() -> None:
+    def filling(limit: int | None) -> tuple[_ASGIInput, Request]:
+        # fill() reads the rest with the limit preload() worked out.
         body = _ASGIInput(receive)
-        await body.fill(None)
+        body._limit = limit
+        return body, Request()
+
+    async def main() -> None:
+        body, req = filling(None)
+        await body.fill(req)
+        assert req.get_data() == b"abcdef"
         assert body.read(3) == b"abc" and body.read() == b"def" and body.read(1) == b""
         assert await body.next_chunk() == b""
         parts[:] = [{"type": "http.request", "body": b"12345"}]
-        small = _ASGIInput(receive)
+        small, req = filling(4)
         with pytest.raises(RequestEntityTooLargeError):
-            await small.fill(4)
+            await small.fill(req)
         parts[:] = [{"type": "http.disconnect"}]
-        gone = _ASGIInput(receive)
+        gone, req = filling(None)
         with pytest.raises(ClientDisconnected):
-            await gone.fill(None)
+            await gone.fill(req)
         assert gone.disconnected
 
     from erlen.exceptions import RequestEntityTooLarge as RequestEntityTooLargeError
@@ -2128,22 +2136,31 @@ def test_async_body_client_gone_before_any_byte(app: Erlen) -> None:
     assert result.status in (0, 400)  # nobody is listening any more
 
 
-def test_fill_body_after_part_was_buffered() -> None:
-    from erlen.asgi import _ASGIInput, _fill_body, make_request
+def test_preload_after_part_was_buffered() -> None:
+    # The rest of a body part of which was read already (``stream``) comes
+    # from a coroutine, and received() then has nothing left to take.
+    from erlen.asgi import _ASGIInput, make_request
     from erlen.wrappers import Request
 
-    parts = [{"type": "http.request", "body": b"cd"}]
+    parts: list[Message] = [
+        {"type": "http.request", "body": b"c", "more_body": True},
+        {"type": "http.request", "body": b"d"},
+    ]
 
     async def receive() -> Message:
         return parts.pop(0)
 
     async def main() -> bytes:
         scope = http_scope("/", "POST")
+        scope["headers"].append((b"content-length", b"4"))
         req = make_request(Request, scope, receive)
         body = req._input
         assert isinstance(body, _ASGIInput)
         body._buffer = b"ab"
-        await _fill_body(req, body)
+        waiting = body.preload(req)
+        assert waiting is not None
+        assert body.received(req, await waiting) is None
+        assert not body.more and parts == []
         return req.get_data()
 
     assert asyncio.run(main()) == b"abcd"

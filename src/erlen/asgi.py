@@ -101,13 +101,14 @@ _CHUNK = 65536
 class _ASGIInput:
     """The request body: ``http.request`` messages, read as a blocking stream.
 
-    :meth:`fill` reads the whole body on the loop (used before async code
-    runs, which cannot block); :meth:`read` serves a buffered body, or, in
-    a worker thread, pulls the next message from the server's loop, so a
-    plain view can stream a large upload without holding it in memory.
+    :meth:`preload`, :meth:`received` and :meth:`fill` read the whole body
+    on the loop (before async code runs, which cannot block); :meth:`read`
+    serves a buffered body, or, in a worker thread, pulls the next message
+    from the server's loop, so a plain view can stream a large upload
+    without holding it in memory.
     """
 
-    __slots__ = ("_receive", "_buffer", "more", "disconnected")
+    __slots__ = ("_receive", "_buffer", "more", "disconnected", "_limit")
 
     def __init__(self, receive: Receive) -> None:
         # NOTE: make_request sets these same fields itself (PERF).
@@ -131,22 +132,13 @@ class _ASGIInput:
         self.disconnected = True
         raise ClientDisconnected("The client closed the connection before sending the whole body.")
 
-    async def fill(self, limit: int | None) -> None:
-        """Read the rest of the body into memory.
+    async def fill(self, request: Request) -> None:
+        """Read the rest of the body into memory, for ``request.get_data()``.
 
-        :raises RequestEntityTooLarge: More than ``limit`` bytes arrived
+        :raises RequestEntityTooLarge: More bytes than the limit arrived
             (stops reading at once, whatever the declared length).
         """
-        if not self._buffer:
-            # PERF: most bodies come in one message.
-            chunk = await self.next_chunk()
-            if limit is not None and len(chunk) > limit:
-                raise RequestEntityTooLarge(
-                    f"The request body is larger than the limit of {limit} bytes."
-                )
-            self._buffer = chunk
-            if not self.more:
-                return
+        limit = self._limit
         parts = [self._buffer]
         size = len(self._buffer)
         while self.more:
@@ -157,19 +149,21 @@ class _ASGIInput:
                     f"The request body is larger than the limit of {limit} bytes."
                 )
             parts.append(chunk)
-        self._buffer = b"".join(parts)
+        request._cached_data = self._buffer = b"".join(parts)
 
-    def preload(self, request: Request) -> t.Awaitable[None] | None:
-        """Read the body into memory, with the size limit, before code on the loop runs.
+    def preload(self, request: Request) -> t.Awaitable[Message | None] | None:
+        """Start reading the body into memory, with the size limit, before code on the loop runs.
 
         Code on the event loop must not block on the body, so the async
-        driver calls this before any hook or view. Nothing is read for a
+        driver calls this before any hook or view, and gives what its
+        awaitable returns to :meth:`received`. Nothing is read for a
         request that declares no body, or whose body is being streamed.
 
         :return: ``None`` when there is nothing to read, else the awaitable
-            that reads it (PERF: no coroutine for a request without a body).
-        :raises RequestEntityTooLarge: Early, from the declared length, or as
-            soon as the bytes received pass the limit.
+            that reads the first part: the server's ``receive()`` itself
+            (PERF: no coroutine of Erlen's own for a body that comes in one
+            message, none at all for a request without a body).
+        :raises RequestEntityTooLarge: Early, from the declared length.
         """
         if not self.more or "stream" in request.__dict__:
             return None
@@ -222,7 +216,59 @@ class _ASGIInput:
                 cache.setdefault("content_length", None)
             elif declared is not None:
                 cache.setdefault("content_length", declared)
-        return _fill_body(request, self)
+        if request._plain_limit:  # type: ignore[attr-defined]
+            # PERF: what the max_content_length descriptor returns, without calling it.
+            limit = request._max_content_length
+            if limit is None:
+                ctx = _cv_get(None)
+                limit = _LIMIT.default if ctx is None else ctx.app.config.get("MAX_CONTENT_LENGTH")
+        else:
+            limit = request.max_content_length
+        if limit is not None:
+            size = request.content_length  # a bad Content-Length raises 400 here
+            if size is not None and size > limit:
+                raise RequestEntityTooLarge(
+                    f"The request body ({size} bytes) is larger than the limit of {limit} bytes."
+                )
+        self._limit = limit
+        if self._buffer:
+            # Part of the body was read already (through ``stream``, in a
+            # hook on a thread): the rest in a coroutine; received() takes None.
+            return self.fill(request)
+        return self._receive()
+
+    def received(self, request: Request, message: Message | None) -> t.Awaitable[None] | None:
+        """Take the first body message (what :meth:`preload`'s awaitable returned).
+
+        :return: ``None`` once the whole body is in memory (then
+            ``request.get_data()`` returns it), else the awaitable that
+            reads the rest.
+        :raises RequestEntityTooLarge: The message passes the limit.
+        :raises ClientDisconnected: The client went away instead.
+        """
+        if message is None:
+            return None  # fill() read it all
+        if message["type"] != "http.request":
+            self.more = False
+            self.disconnected = True
+            raise ClientDisconnected(
+                "The client closed the connection before sending the whole body."
+            )
+        chunk: bytes = message.get("body", b"")
+        limit = self._limit
+        if limit is not None and len(chunk) > limit:
+            self.more = bool(message.get("more_body", False))
+            raise RequestEntityTooLarge(
+                f"The request body is larger than the limit of {limit} bytes."
+            )
+        self._buffer = chunk
+        if message.get("more_body", False):
+            return self.fill(request)
+        self.more = False
+        # PERF: the whole body is in memory: get_data() returns it as is,
+        # while `stream` still reads it from the start.
+        request._cached_data = chunk
+        return None
 
     def _pull(self) -> bytes:
         loop = server_loop()
@@ -419,49 +465,6 @@ def _plain_limit(cls: type[Request]) -> bool:
         if "max_content_length" in klass.__dict__:
             return klass.__dict__["max_content_length"] is _LIMIT
     return False  # pragma: no cover - Request defines it
-
-
-async def _fill_body(request: Request, body: _ASGIInput) -> None:
-    if request._plain_limit:  # type: ignore[attr-defined]
-        # PERF: what the max_content_length descriptor returns, without calling it.
-        limit = request._max_content_length
-        if limit is None:
-            ctx = _cv_get(None)
-            limit = _LIMIT.default if ctx is None else ctx.app.config.get("MAX_CONTENT_LENGTH")
-    else:
-        limit = request.max_content_length
-    if limit is not None:
-        length = request.content_length  # a bad Content-Length raises 400 here
-        if length is not None and length > limit:
-            raise RequestEntityTooLarge(
-                f"The request body ({length} bytes) is larger than the limit of {limit} bytes."
-            )
-    if body._buffer:
-        await body.fill(limit)
-    else:
-        # PERF: fill()'s common case inlined: a body that comes whole in one
-        # message is read without two more coroutines (fill, next_chunk).
-        message = await body._receive()
-        if message["type"] != "http.request":
-            body.more = False
-            body.disconnected = True
-            raise ClientDisconnected(
-                "The client closed the connection before sending the whole body."
-            )
-        chunk: bytes = message.get("body", b"")
-        if limit is not None and len(chunk) > limit:
-            body.more = bool(message.get("more_body", False))
-            raise RequestEntityTooLarge(
-                f"The request body is larger than the limit of {limit} bytes."
-            )
-        body._buffer = chunk
-        if message.get("more_body", False):
-            await body.fill(limit)
-        else:
-            body.more = False
-    # PERF: the whole body is in memory: get_data() returns it as is, while
-    # `stream` still reads it from the start.
-    request._cached_data = body._buffer
 
 
 # -- the response ----------------------------------------------------------------

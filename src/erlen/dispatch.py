@@ -767,9 +767,14 @@ async def arun(
             # NOTE: code on the loop must not block on the body: read it first
             # (an error such as 413 goes to the handlers like any other).
             body = request._input
-            filling = None if body is None else body.preload(request)
-            if filling is not None:
-                await filling
+            if body is not None:
+                waiting = body.preload(request)
+                if waiting is not None:
+                    # PERF: the server's receive() awaited here, not in a
+                    # coroutine of the adapter's (about 1 k instructions).
+                    rest = body.received(request, await waiting)
+                    if rest is not None:
+                        await rest
             rv = None
             if app.before_request_funcs or app.url_value_preprocessors:
                 rv = await apreprocess_request(app, request)
