@@ -791,9 +791,11 @@ async def arun(
             if ctx._after_response is not None:
                 ctx._after_response = None  # as in full_dispatch_request
             rv = await ahandle_user_exception(app, e)
-        response = quick_response(app, ctx, rv)
-        if response is not None:
-            return response
+        # PERF: quick_response answers only a str (a call fewer for the rest).
+        if rv.__class__ is str:
+            response = quick_response(app, ctx, rv)
+            if response is not None:
+                return response
         if ctx._after_request_functions or app.after_request_funcs:
             return await afinalize_request(app, rv)
         # PERF: afinalize_request's steps when no after-request function is
