@@ -576,6 +576,45 @@ def test_async_view(app, client):
     assert client.post("/async", json={}).status_code == 422
 
 
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["def", "async"])
+def test_json_input_asks_a_request_class_own_get_data_and_is_json(app, client, asynchronous):
+    # A request class's own get_data and is_json decide, as on every path
+    # (the ASGI side's body in memory is read without calling Request's own).
+    from erlen.wrappers import Request
+
+    class Unwrapping(Request):
+        def get_data(self, cache=True, as_text=False, parse_form_data=False):
+            data = super().get_data(cache, as_text, parse_form_data)
+            return json.dumps(json.loads(data)["wrapped"]).encode()
+
+    class Refusing(Request):
+        @property
+        def is_json(self):
+            return False
+
+    if asynchronous:
+
+        @app.post("/")
+        @input(BookmarkIn)
+        async def create(body: BookmarkIn):
+            return body.url
+
+    else:
+
+        @app.post("/")
+        @input(BookmarkIn)
+        def create(body: BookmarkIn):
+            return body.url
+
+    assert Request._plain_json and not Unwrapping._plain_json and not Refusing._plain_json
+    payload = {"url": "u", "title": "t"}
+    assert client.post("/", json=payload).data == b"u"
+    app.request_class = Unwrapping
+    assert client.post("/", json={"wrapped": {**payload, "url": "inner"}}).data == b"inner"
+    app.request_class = Refusing
+    assert client.post("/", json=payload).status_code == 415
+
+
 def test_other_decorators_in_between(app, client):
     calls = []
 

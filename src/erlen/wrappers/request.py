@@ -284,6 +284,16 @@ class Request:
     _max_content_length: int | None = None
     _max_form_memory_size: int | None = None
     _max_form_parts: int | None = None
+    #: Whether the class keeps Request's own ``is_json`` and ``get_data``
+    #: (worked out once per class): :mod:`erlen.typed` then reads what they
+    #: would answer for a JSON body already in memory without calling them.
+    _plain_json: t.ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._plain_json = (
+            cls.is_json is Request.__dict__["is_json"] and cls.get_data is Request.get_data
+        )
 
     def __init__(
         self,
