@@ -29,9 +29,6 @@ if t.TYPE_CHECKING:
 
 _sentinel = object()
 _new_object = object.__new__
-# PERF: bound once; see erlen.dispatch._cv_get.
-_cv_get = _cv.get
-_cv_reset = _cv.reset
 
 
 class _AppCtxGlobals:
@@ -311,27 +308,6 @@ class RequestContext(AppContext):
                 app.teardown_appcontext_funcs or _signals.appcontext_tearing_down.receivers
             ):
                 app.do_teardown_appcontext(exc)
-
-    def _pop_quickly(self) -> bool:
-        """Pop by resetting the variable when no teardown work is due; whether it did.
-
-        PERF: the request path's common case of :meth:`pop`, one call.
-        """
-        app = self.app
-        tokens = self._tokens
-        if (
-            len(tokens) == 1
-            and not app.teardown_request_funcs
-            and not app.teardown_appcontext_funcs
-            and not self.request._files  # type: ignore[union-attr]
-            and not _signals.request_tearing_down.receivers
-            and not _signals.appcontext_tearing_down.receivers
-            and not _signals.appcontext_popped.receivers
-            and _cv_get(None) is self
-        ):
-            _cv_reset(tokens.pop())
-            return True
-        return False
 
     def copy(self) -> RequestContext:
         """A new context for the same request and session, for another thread or greenlet."""

@@ -548,8 +548,9 @@ def run(
     finally:
         if preserve is not None or error is not None:
             error = before_pop(app, ctx, preserve, error)
-        # PERF: ctx._pop_quickly() inlined (a call per request): with no
-        # teardown work due, popping is resetting the variable.
+        # PERF: pop()'s common case inlined (a call per request): with no
+        # teardown work due, popping is resetting the variable. The async
+        # driver (arun) holds the same check: change both together.
         tokens = ctx._tokens
         if (
             len(tokens) == 1
@@ -821,8 +822,8 @@ async def arun(
     finally:
         if preserve is not None or error is not None:
             error = before_pop(app, ctx, preserve, error)
-        # PERF: ctx._pop_quickly() inlined, as in run(): with no teardown
-        # work due, popping is resetting the variable.
+        # PERF: pop()'s common case inlined, as in run() (change both
+        # together): with no teardown work due, popping is resetting the variable.
         tokens = ctx._tokens
         if (
             len(tokens) == 1
