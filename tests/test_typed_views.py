@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import io
 import json
 import logging
@@ -352,6 +353,85 @@ def test_several_inputs_in_the_order_written(app, client):
     # The first failing input is reported.
     rv = client.post("/both/5?q=x", json={})
     assert _problem(rv)["errors"][0]["location"] == "query"
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["def", "async"])
+def test_inputs_reach_the_parameters_they_name(app, client, asynchronous):
+    # Views whose parameters are exactly their inputs get them positionally
+    # (the wrapper's fast call); every other shape keeps the keyword call.
+    # Each must bind every input to the parameter of its name.
+    class Q(BaseModel):
+        q: int
+
+    class Body(BaseModel):
+        b: int
+
+    def only_kwargs(f):
+        # A wrapper that can't take positional arguments: the inputs must
+        # reach it by keyword.
+        if asynchronous:
+
+            @functools.wraps(f)
+            async def wrapper(**kwargs):
+                return await f(**kwargs)
+
+        else:
+
+            @functools.wraps(f)
+            def wrapper(**kwargs):
+                return f(**kwargs)
+
+        return wrapper
+
+    def make(fn):
+        # A new function (``async def`` for the async case) with fn's own
+        # parameters, which calls fn.
+        signature = inspect.signature(fn)
+        call = ", ".join(f"{p}={p}" for p in signature.parameters)
+        namespace = {}
+        keyword = "async def" if asynchronous else "def"
+        exec(f"{keyword} view{signature}:\n    return fn({call})", {"fn": fn}, namespace)
+        return namespace["view"]
+
+    def same_order(query, body):
+        return f"{query.q} {body.b}"
+
+    def other_order(body, query):
+        return f"{query.q} {body.b}"
+
+    def with_default(query, body, extra="x"):
+        return f"{query.q} {body.b} {extra}"
+
+    def with_keyword_only(query, *, body):
+        return f"{query.q} {body.b}"
+
+    for name, fn in [
+        ("same_order", same_order),
+        ("other_order", other_order),
+        ("with_default", with_default),
+        ("with_keyword_only", with_keyword_only),
+    ]:
+        app.post(f"/{name}", endpoint=name)(input(Q, "query")(input(Body)(make(fn))))
+        app.post(f"/{name}/wrapped", endpoint=f"{name}_wrapped")(
+            input(Q, "query")(input(Body)(only_kwargs(make(fn))))
+        )
+
+    @app.post("/item/<int:item>")
+    @input(Body)
+    def item(item: int, body: Body):
+        return f"{item} {body.b}"
+
+    for name in ["same_order", "other_order", "with_default", "with_keyword_only"]:
+        for path in (f"/{name}", f"/{name}/wrapped"):
+            rv = client.post(f"{path}?q=1", json={"b": 2})
+            assert rv.status_code == 200, (path, rv.data)
+            assert rv.data.startswith(b"1 2"), path
+            # The first input written is checked first, whatever the parameters' order.
+            rv = client.post(f"{path}?q=x", json={})
+            assert [e["location"] for e in _problem(rv)["errors"]] == ["query"], path
+    assert client.post("/with_default?q=1", json={"b": 2}).data == b"1 2 x"
+    # With a URL argument too: the keyword call.
+    assert client.post("/item/7", json={"b": 3}).data == b"7 3"
 
 
 # -- errors --------------------------------------------------------------------
