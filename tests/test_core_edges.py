@@ -730,3 +730,43 @@ def test_a_list_body_of_str_is_sent_encoded(app, client):
     rv = client.get("/parts")
     assert rv.status_code == 200
     assert rv.data == "ab\u00e9!".encode()
+
+
+def test_unhashable_callable_objects_are_views(app, client):
+    # The drivers ask once per view whether it is a coroutine function,
+    # keeping the answer by view: a view that can't be a key is asked each time.
+    class Answer:
+        __hash__ = None  # type: ignore[assignment]
+
+        def __init__(self, text):
+            self.text = text
+
+        def __call__(self):
+            return self.text
+
+    class AsyncAnswer(Answer):
+        async def __call__(self):
+            return self.text
+
+    app.add_url_rule("/sync", "sync", Answer("plain"))
+    app.add_url_rule("/async", "async", AsyncAnswer("awaited"))
+    for _ in range(2):
+        assert client.get("/sync").data == b"plain"
+        assert client.get("/async").data == b"awaited"
+
+
+def test_a_view_replaced_after_serving_is_asked_anew(app, client):
+    # Whether a view is async is kept per view object, not per endpoint.
+    @app.route("/")
+    def index():
+        return "def"
+
+    assert client.get("/").data == b"def"
+
+    async def replacement():
+        return "async"
+
+    app.view_functions["index"] = replacement
+    assert client.get("/").data == b"async"
+    app.view_functions["index"] = index
+    assert client.get("/").data == b"def"

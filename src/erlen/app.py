@@ -228,6 +228,8 @@ class Erlen(Scaffold):
         self._got_first_request = False
         self._set_plain_flags()
         self._sync_cache: dict[t.Callable[..., t.Any], t.Callable[..., t.Any]] = {}
+        #: view → whether it is a coroutine function (erlen.dispatch.choose_driver).
+        self._view_is_async: dict[t.Callable[..., t.Any], bool] = {}
         if self.session_interface is None:
             self.session_interface = self._default_session_interface()
         #: Functions run when an ASGI server starts and stops serving the app
@@ -707,8 +709,9 @@ class Erlen(Scaffold):
             from functools import partial
 
             return partial(self.asgi_app, environ)
-        # PERF: http straight to the adapter unless asgi_app was replaced.
-        if environ["type"] == "http" and "asgi_app" not in self.__dict__ and self._plain_asgi:
+        # PERF: http straight to the adapter unless asgi_app was replaced (on
+        # the class, or on this object: __setattr__ clears _plain_asgi then).
+        if environ["type"] == "http" and self._plain_asgi:
             return handle_http(self, environ, start_response, send)
         return self.asgi_app(environ, start_response, send)
 

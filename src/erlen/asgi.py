@@ -187,10 +187,12 @@ class _ASGIInput:
                 continue
             if name == b"content-length":
                 length = True
-                if value.strip() != b"0":
-                    body = True
                 if declared is None and value.isdigit():
                     declared = int(value)
+                    if declared:
+                        body = True
+                elif value.strip() != b"0":
+                    body = True  # a bad value: reading the length answers 400
             elif name == b"content-type":
                 if mimetype is None:
                     mimetype = value
@@ -747,8 +749,7 @@ async def handle_http(app: Erlen, scope: Scope, receive: Receive, send: Send) ->
                     headers.append(_encode_pair(pair) if encoded is None else encoded)
                 await send({"type": "http.response.start", "status": code, "headers": headers})
                 # PERF: join_body's common case (one bytes item) without a call.
-                data = body[0] if len(body) == 1 and type(body[0]) is bytes else None
-                if data is None:
+                if len(body) != 1 or (data := body[0]).__class__ is not bytes:
                     data = _join(body, response.charset)
                 await send({"type": "http.response.body", "body": data})
             else:

@@ -31,11 +31,11 @@ import sys
 import typing as t
 from collections.abc import Iterator as _Iterator
 from itertools import chain
-from types import CoroutineType, FunctionType
+from types import CoroutineType
 
 from . import signals as _signals
 from ._utils import call_wsgi_app
-from .concurrency import CO_COROUTINE, acall, is_async, run_coroutine
+from .concurrency import acall, is_async, run_coroutine
 from .exceptions import (
     BadRequestKeyError,
     HTTPException,
@@ -268,10 +268,18 @@ def choose_driver(app: Erlen, request: Request) -> tuple[t.Callable[..., t.Any] 
             or app.teardown_request_funcs
             or app.teardown_appcontext_funcs
         )
-    # PERF: the code flags answer for plain functions without a call.
-    if type(view) is FunctionType:
-        return view, bool(view.__code__.co_flags & CO_COROUTINE)
-    return view, is_async(view)
+    # PERF: asked once per view (as ensure_sync's wrappers are kept): a
+    # dict lookup costs less than reading the code flags, attribute reads
+    # CPython 3.11 does not specialize. Bounded, as that cache is.
+    try:
+        found = app._view_is_async.get(view)
+    except TypeError:  # an unhashable callable object
+        return view, is_async(view)
+    if found is None:
+        found = is_async(view)
+        if len(app._view_is_async) < 1024:
+            app._view_is_async[view] = found
+    return view, found
 
 
 def _started(app: Erlen) -> None:
