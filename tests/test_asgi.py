@@ -2225,3 +2225,30 @@ def test_async_body_limit_of_a_request_class_with_its_own(app: Erlen) -> None:
     app.request_class = FromProperty
     assert run_asgi(app, "/", "POST", b"x" * 4).status == 413
     assert run_asgi(app, "/", "POST", b"x" * 3).body == b"xxx"
+
+
+def test_async_body_of_a_request_class_with_its_own_mimetype_and_length(app: Erlen) -> None:
+    # The body read before an async view sets Request's own mimetype and
+    # content_length from the raw headers; a class with its own keeps them.
+    from erlen import Request
+
+    class OwnMimetype(Request):
+        @property
+        def mimetype(self) -> str:  # type: ignore[override]
+            return "text/x-own"
+
+    class OwnLength(Request):
+        @property
+        def content_length(self) -> int | None:  # type: ignore[override]
+            return 2
+
+    @app.post("/")
+    async def echo() -> str:
+        return f"{request.mimetype} {request.content_length} {request.get_data(as_text=True)}"
+
+    headers = [("Content-Type", "application/json; charset=utf-8")]
+    assert run_asgi(app, "/", "POST", b"[1]", headers=headers).body == b"application/json 3 [1]"
+    app.request_class = OwnMimetype
+    assert run_asgi(app, "/", "POST", b"[1]", headers=headers).body == b"text/x-own 3 [1]"
+    app.request_class = OwnLength
+    assert run_asgi(app, "/", "POST", b"[1]", headers=headers).body == b"application/json 2 [1]"
