@@ -756,7 +756,8 @@ def test_unhashable_callable_objects_are_views(app, client):
 
 
 def test_a_view_replaced_after_serving_is_asked_anew(app, client):
-    # Whether a view is async is kept per view object, not per endpoint.
+    # What the drivers keep per view (whether it is async) never stands for
+    # another view: a view replaced in view_functions is the one called.
     @app.route("/")
     def index():
         return "def"
