@@ -2166,6 +2166,32 @@ def test_preload_after_part_was_buffered() -> None:
     assert asyncio.run(main()) == b"abcd"
 
 
+def test_preload_of_a_body_read_already_reads_nothing() -> None:
+    # Once the whole body is in, preload asks the server for nothing more
+    # (a server would wait for a message that never comes).
+    from erlen.asgi import _ASGIInput, make_request
+    from erlen.wrappers import Request
+
+    parts: list[Message] = [{"type": "http.request", "body": b"ab"}]
+
+    async def receive() -> Message:
+        return parts.pop(0)
+
+    async def main() -> bytes:
+        scope = http_scope("/", "POST")
+        scope["headers"].append((b"content-length", b"2"))
+        req = make_request(Request, scope, receive)
+        body = req._input
+        assert isinstance(body, _ASGIInput)
+        waiting = body.preload(req)
+        assert waiting is not None
+        assert body.received(req, await waiting) is None
+        assert body.preload(req) is None
+        return req.get_data()
+
+    assert asyncio.run(main()) == b"ab"
+
+
 def test_encoded_headers_lower_case_any_pair(app: Erlen) -> None:
     from erlen import asgi
 

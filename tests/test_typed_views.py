@@ -421,6 +421,14 @@ def test_inputs_reach_the_parameters_they_name(app, client, asynchronous):
     def item(item: int, body: Body):
         return f"{item} {body.b}"
 
+    # Not a plain function: the keyword call.
+    def labelled(label, body):
+        return f"{label} {body.b}"
+
+    app.add_url_rule(
+        "/partial", "partial", input(Body)(functools.partial(labelled, "p")), methods=["POST"]
+    )
+
     for name in ["same_order", "other_order", "with_default", "with_keyword_only"]:
         for path in (f"/{name}", f"/{name}/wrapped"):
             rv = client.post(f"{path}?q=1", json={"b": 2})
@@ -432,6 +440,7 @@ def test_inputs_reach_the_parameters_they_name(app, client, asynchronous):
     assert client.post("/with_default?q=1", json={"b": 2}).data == b"1 2 x"
     # With a URL argument too: the keyword call.
     assert client.post("/item/7", json={"b": 3}).data == b"7 3"
+    assert client.post("/partial", json={"b": 4}).data == b"p 4"
 
 
 # -- errors --------------------------------------------------------------------
