@@ -157,7 +157,7 @@ class _ASGIInput:
         Code on the event loop must not block on the body, so the async
         driver calls this before any hook or view, and gives what its
         awaitable returns to :meth:`received`. Nothing is read for a
-        request that declares no body, or whose body is being streamed.
+        request that declares no body, or whose body is in memory already.
 
         :return: ``None`` when there is nothing to read, else the awaitable
             that reads the first part: the server's ``receive()`` itself

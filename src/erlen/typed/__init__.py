@@ -384,10 +384,10 @@ class ViewSpec:
     operation_id: str | None = None
     # Whether a wrapper that loads the inputs and renders the outputs exists.
     _wrapped: bool = False
-    # The wrapped function, and the inputs in the order of its parameters
-    # when they are exactly its parameters (see _positional).
+    # The wrapped function, and whether its parameters are exactly the
+    # inputs, in their order (see _by_position).
     _func: t.Any = None
-    _positional: tuple[Input, ...] | None = None
+    _by_position: bool = False
     # The status a return value without one gets (the lowest declared).
     _default_status: int = 200
 
@@ -493,12 +493,11 @@ def _typed(func: _F) -> _F:
         async def async_view(*args: t.Any, **kwargs: t.Any) -> t.Any:
             if inputs:
                 request: Request = _cv_get().request  # type: ignore[assignment]
-                positional = spec._positional
-                if positional is not None and not args and not kwargs:
-                    if len(positional) == 1:
-                        rv = await func(positional[0].load(request))
+                if spec._by_position and not args and not kwargs:
+                    if len(inputs) == 1:
+                        rv = await func(inputs[0].load(request))
                     else:
-                        rv = await func(*[item.load(request) for item in positional])
+                        rv = await func(*[item.load(request) for item in inputs])
                     return render(rv) if outputs else rv
                 for item in inputs:
                     kwargs[item.arg] = item.load(request)
@@ -510,12 +509,11 @@ def _typed(func: _F) -> _F:
     def view(*args: t.Any, **kwargs: t.Any) -> t.Any:
         if inputs:
             request: Request = _cv_get().request  # type: ignore[assignment]
-            positional = spec._positional
-            if positional is not None and not args and not kwargs:
-                if len(positional) == 1:
-                    rv = func(positional[0].load(request))
+            if spec._by_position and not args and not kwargs:
+                if len(inputs) == 1:
+                    rv = func(inputs[0].load(request))
                 else:
-                    rv = func(*[item.load(request) for item in positional])
+                    rv = func(*[item.load(request) for item in inputs])
                 return render(rv) if outputs else rv
             for item in inputs:
                 kwargs[item.arg] = item.load(request)
@@ -525,8 +523,8 @@ def _typed(func: _F) -> _F:
     return t.cast(_F, functools.wraps(func)(view))
 
 
-def _positional(func: t.Any, inputs: list[Input]) -> tuple[Input, ...] | None:
-    """``inputs`` when they are exactly ``func``'s parameters, in order, else ``None``.
+def _by_position(func: t.Any, inputs: list[Input]) -> bool:
+    """Whether ``inputs`` are exactly ``func``'s parameters, in their order.
 
     Then passing them positionally binds each to the parameter a keyword
     would. Asked of the function's own code (not of a signature that
@@ -534,17 +532,15 @@ def _positional(func: t.Any, inputs: list[Input]) -> tuple[Input, ...] | None:
     has no such parameters and keeps the keyword call.
     """
     if type(func) is not FunctionType:
-        return None
+        return False
     code = func.__code__
     count = code.co_argcount
-    if (
-        count != len(inputs)
-        or code.co_posonlyargcount
-        or code.co_kwonlyargcount
-        or code.co_varnames[:count] != tuple(item.arg for item in inputs)
-    ):
-        return None
-    return tuple(inputs)
+    return (
+        count == len(inputs)
+        and not code.co_posonlyargcount
+        and not code.co_kwonlyargcount
+        and code.co_varnames[:count] == tuple(item.arg for item in inputs)
+    )
 
 
 # -- the decorators ------------------------------------------------------------
@@ -592,7 +588,7 @@ def input(
             raise ValueError(f"two inputs of the view are passed as {item.arg!r}: give one arg=")
         # Decorators apply bottom up; keep the order they are written in.
         spec.inputs.insert(0, item)
-        spec._positional = _positional(spec._func, spec.inputs)
+        spec._by_position = _by_position(spec._func, spec.inputs)
         return wrapped
 
     return decorator
