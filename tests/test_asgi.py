@@ -2136,32 +2136,37 @@ def test_async_body_client_gone_before_any_byte(app: Erlen) -> None:
     assert result.status in (0, 400)  # nobody is listening any more
 
 
-def test_preload_after_part_was_buffered() -> None:
-    # The rest of a body part of which was read already (``stream``) comes
-    # from a coroutine, and received() then has nothing left to take.
+def _body_request(length: int, parts: list[Message]) -> tuple[t.Any, t.Any]:
+    """A POST request declaring ``length`` bytes, its body given as ``parts``; and its body input."""
     from erlen.asgi import _ASGIInput, make_request
     from erlen.wrappers import Request
 
+    async def receive() -> Message:
+        return parts.pop(0)
+
+    scope = http_scope("/", "POST")
+    scope["headers"].append((b"content-length", str(length).encode()))
+    req = make_request(Request, scope, receive)
+    assert isinstance(req._input, _ASGIInput)
+    return req, req._input
+
+
+def test_preload_after_part_was_buffered() -> None:
+    # The rest of a body part of which was read already (``stream``) comes
+    # from a coroutine, and received() then has nothing left to take.
     parts: list[Message] = [
         {"type": "http.request", "body": b"c", "more_body": True},
         {"type": "http.request", "body": b"d"},
     ]
 
-    async def receive() -> Message:
-        return parts.pop(0)
-
     async def main() -> bytes:
-        scope = http_scope("/", "POST")
-        scope["headers"].append((b"content-length", b"4"))
-        req = make_request(Request, scope, receive)
-        body = req._input
-        assert isinstance(body, _ASGIInput)
+        req, body = _body_request(4, parts)
         body._buffer = b"ab"
         waiting = body.preload(req)
         assert waiting is not None
         assert body.received(req, await waiting) is None
         assert not body.more and parts == []
-        return req.get_data()
+        return t.cast(bytes, req.get_data())
 
     assert asyncio.run(main()) == b"abcd"
 
@@ -2169,25 +2174,15 @@ def test_preload_after_part_was_buffered() -> None:
 def test_preload_of_a_body_read_already_reads_nothing() -> None:
     # Once the whole body is in, preload asks the server for nothing more
     # (a server would wait for a message that never comes).
-    from erlen.asgi import _ASGIInput, make_request
-    from erlen.wrappers import Request
-
     parts: list[Message] = [{"type": "http.request", "body": b"ab"}]
 
-    async def receive() -> Message:
-        return parts.pop(0)
-
     async def main() -> bytes:
-        scope = http_scope("/", "POST")
-        scope["headers"].append((b"content-length", b"2"))
-        req = make_request(Request, scope, receive)
-        body = req._input
-        assert isinstance(body, _ASGIInput)
+        req, body = _body_request(2, parts)
         waiting = body.preload(req)
         assert waiting is not None
         assert body.received(req, await waiting) is None
         assert body.preload(req) is None
-        return req.get_data()
+        return t.cast(bytes, req.get_data())
 
     assert asyncio.run(main()) == b"ab"
 
